@@ -1,0 +1,307 @@
+"""The service catalogue: `services/*.yaml`, each a settings schema plus a NixOS mapping.
+
+See services/README.md for the format. Templates are resolved here into plain values
+(and `Pkg` references); the renderer turns those into Nix. Nothing here reads a file:
+the lab hands in the loaded documents.
+"""
+
+from __future__ import annotations
+
+import copy
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import jsonschema
+
+from homelab.errors import Place, Problem, format_path
+from homelab.nix.expr import NixValueError, Pkg
+from homelab.profile.load import Document
+
+
+class _Omit:
+    """The value of a template that leaves its option out."""
+
+    def __repr__(self) -> str:
+        return "OMIT"
+
+
+OMIT: Any = _Omit()
+
+_TEMPLATE = {
+    "type": ["string", "integer", "number", "boolean", "array", "object", "null"],
+}
+ENTRY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["description", "nixpkgs", "nixos"],
+    "properties": {
+        "description": {"type": "string"},
+        "nixpkgs": {"type": "string"},
+        "module": {"type": "string"},
+        "settings": {"type": "object"},
+        "nixos": {"type": "object"},
+        "requires": {"type": "object"},
+        "conflicts": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["service", "reason"],
+                "properties": {"service": {"type": "string"}, "reason": {"type": "string"}},
+            },
+        },
+        "ports": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["port"],
+                "properties": {"port": _TEMPLATE, "protocol": {"enum": ["tcp", "udp"]}},
+            },
+        },
+        "groups": {"type": "array", "items": {"type": "string"}},
+        "web": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["port"],
+            "properties": {"port": _TEMPLATE, "path": {"type": "string"}},
+        },
+        "checks": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "units": {"type": "array"},
+                "tcp": {"type": "array"},
+                "http": {"type": "array"},
+            },
+        },
+        "proxy": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["option", "name", "value"],
+            "properties": {
+                "option": {"type": "string"},
+                "name": {"type": "string"},
+                "value": _TEMPLATE,
+            },
+        },
+    },
+}
+_entry_validator = jsonschema.Draft202012Validator(ENTRY_SCHEMA)
+
+
+@dataclass(frozen=True)
+class Port:
+    port: int
+    protocol: str  # tcp or udp
+
+
+@dataclass(frozen=True)
+class Checks:
+    units: tuple[str, ...] = ()
+    tcp: tuple[int, ...] = ()
+    http: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Service:
+    """One catalogue entry."""
+
+    name: str
+    file: str
+    description: str
+    nixpkgs: str
+    settings_schema: Mapping[str, Any]
+    nixos: Mapping[str, Any]
+    requires: Mapping[str, Any] = field(default_factory=dict)
+    conflicts: tuple[tuple[str, str], ...] = ()
+    ports: tuple[Mapping[str, Any], ...] = ()
+    groups: tuple[str, ...] = ()
+    web: Mapping[str, Any] | None = None
+    checks: Mapping[str, Any] = field(default_factory=dict)
+    proxy: Mapping[str, Any] | None = None
+
+    @property
+    def validator(self) -> jsonschema.protocols.Validator:
+        return _validator_for(self.name, self.file, self.settings_schema)
+
+    def with_defaults(self, settings: Mapping[str, Any] | None) -> dict[str, Any]:
+        return fill_defaults(self.settings_schema, dict(settings or {}))
+
+
+_validators: dict[tuple[str, str, int], jsonschema.protocols.Validator] = {}
+FORMATS = jsonschema.FormatChecker()
+
+
+@FORMATS.checks("secret-path")
+def _secret_path(value: object) -> bool:
+    # a secret's value must never be in a Nix file: only where the machine keeps it
+    return not isinstance(value, str) or (
+        value.startswith("/") and not value.startswith("/nix/store") and "\x00" not in value
+    )
+
+
+def _validator_for(name: str, file: str, schema: Mapping[str, Any]) -> Any:
+    key = (name, file, id(schema))
+    if key not in _validators:
+        _validators[key] = jsonschema.Draft202012Validator(
+            schema, format_checker=FORMATS
+        )
+    return _validators[key]
+
+
+def fill_defaults(schema: Mapping[str, Any], value: Any) -> Any:
+    """The value with every missing property that has a `default` filled in."""
+    if not isinstance(value, dict) or schema.get("type") != "object":
+        return value
+    out = dict(value)
+    for key, sub in (schema.get("properties") or {}).items():
+        if key not in out and isinstance(sub, dict) and "default" in sub:
+            out[key] = copy.deepcopy(sub["default"])
+        if key in out and isinstance(sub, dict):
+            out[key] = fill_defaults(sub, out[key])
+    return out
+
+
+@dataclass(frozen=True)
+class Catalog:
+    services: Mapping[str, Service]
+
+    def get(self, name: str) -> Service | None:
+        return self.services.get(name)
+
+    def names(self) -> list[str]:
+        return sorted(self.services)
+
+    def group_sources(self) -> dict[str, list[str]]:
+        """group -> the services that create it."""
+        out: dict[str, list[str]] = {}
+        for service in self.services.values():
+            for group in service.groups:
+                out.setdefault(group, []).append(service.name)
+        return out
+
+
+def service_from_document(name: str, doc: Document) -> tuple[Service | None, list[Problem]]:
+    problems: list[Problem] = []
+    top = Place(doc.file)
+    for err in _entry_validator.iter_errors(doc.data):
+        path = tuple(err.absolute_path)
+        problems.append(
+            Problem(doc.marks.value(path, top), err.message, path=format_path(path))
+        )
+    if problems:
+        return None, problems
+    data = doc.data
+    settings = data.get("settings") or {"type": "object", "properties": {}}
+    try:
+        jsonschema.Draft202012Validator.check_schema(settings)
+    except jsonschema.SchemaError as err:
+        path = ("settings", *err.absolute_path)
+        return None, [
+            Problem(
+                doc.marks.value(path, top),
+                f"settings is not a valid JSON Schema: {err.message}",
+                path=format_path(path),
+            )
+        ]
+    return (
+        Service(
+            name=name,
+            file=doc.file,
+            description=data["description"],
+            nixpkgs=str(data["nixpkgs"]),
+            settings_schema=settings,
+            nixos=data["nixos"],
+            requires=data.get("requires") or {},
+            conflicts=tuple((c["service"], c["reason"]) for c in data.get("conflicts") or []),
+            ports=tuple(data.get("ports") or []),
+            groups=tuple(data.get("groups") or []),
+            web=data.get("web"),
+            checks=data.get("checks") or {},
+            proxy=data.get("proxy"),
+        ),
+        [],
+    )
+
+
+class TemplateError(ValueError):
+    pass
+
+
+def _truthy(value: Any) -> bool:
+    return value not in (None, False, "", [], {}, 0) and value is not OMIT
+
+
+def format_template(text: str, values: Mapping[str, Any]) -> str:
+    """'{name}' replaced by the setting's value; a string, never Nix code."""
+    out = []
+    for literal, name, spec, conversion in string.Formatter().parse(text):
+        out.append(literal)
+        if name is None:
+            continue
+        if spec or conversion or name not in values:
+            raise TemplateError(f"template {text!r}: no setting named {name!r}")
+        value = values[name]
+        out.append(str(value).lower() if isinstance(value, bool) else str(value))
+    return "".join(out)
+
+
+def resolve(template: Any, values: Mapping[str, Any]) -> Any:
+    """A template (services/README.md) with settings put in; OMIT leaves the option out."""
+    if isinstance(template, dict):
+        if len(template) == 1 and "setting" in template:
+            name = template["setting"]
+            if name not in values:
+                raise TemplateError(f"no setting named {name!r}")
+            value = values[name]
+            return OMIT if value is None else copy.deepcopy(value)
+        if len(template) == 1 and "template" in template:
+            return format_template(str(template["template"]), values)
+        if len(template) == 1 and "pkgs" in template:
+            try:
+                return Pkg(str(template["pkgs"]))
+            except NixValueError as err:
+                raise TemplateError(str(err)) from err
+        if "if" in template and set(template) <= {"if", "then", "else"}:
+            name = template["if"]
+            if name not in values:
+                raise TemplateError(f"no setting named {name!r}")
+            branch = "then" if _truthy(values[name]) else "else"
+            return resolve(template[branch], values) if branch in template else OMIT
+        out = {}
+        for key, sub in template.items():
+            value = resolve(sub, values)
+            if value is not OMIT:
+                out[key] = value
+        return out
+    if isinstance(template, list):
+        return [v for v in (resolve(t, values) for t in template) if v is not OMIT]
+    return template
+
+
+def service_ports(service: Service, settings: Mapping[str, Any]) -> list[Port]:
+    out = []
+    for item in service.ports:
+        port = resolve(item["port"], settings)
+        if isinstance(port, int) and not isinstance(port, bool):
+            out.append(Port(port, item.get("protocol", "tcp")))
+    return out
+
+
+def service_checks(service: Service, settings: Mapping[str, Any]) -> Checks:
+    checks = resolve(dict(service.checks), settings)
+    return Checks(
+        units=tuple(str(u) for u in checks.get("units", [])),
+        tcp=tuple(int(p) for p in checks.get("tcp", []) if isinstance(p, int)),
+        http=tuple(str(u) for u in checks.get("http", [])),
+    )
+
+
+def web_port(service: Service, settings: Mapping[str, Any]) -> int | None:
+    if not service.web:
+        return None
+    port = resolve(service.web["port"], settings)
+    return port if isinstance(port, int) and not isinstance(port, bool) else None

@@ -1,0 +1,59 @@
+"""`homelab init DIR`: a new lab from the skeleton and the standard catalogue."""
+
+from __future__ import annotations
+
+import shutil
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+
+from homelab.errors import InvalidInput, Place, Problem
+
+SCHEMA_LINE = "# yaml-language-server: $schema={url}\n"
+
+
+def _copy_tree(src: Traversable, dst: Path) -> None:
+    dst.mkdir(parents=True, exist_ok=True)
+    for item in src.iterdir():
+        if item.name in ("__pycache__", "__init__.py"):
+            continue
+        target = dst / item.name
+        if item.is_dir():
+            _copy_tree(item, target)
+        else:
+            target.write_bytes(item.read_bytes())
+
+
+def init_lab(path: Path) -> Path:
+    """Make the lab; refuses a folder that has anything in it."""
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise InvalidInput(
+            [
+                Problem(
+                    Place(str(path)),
+                    "this folder is not empty: a new lab needs an empty or new folder",
+                    hint="choose another folder, or run `homelab validate` if it already is a lab",
+                )
+            ]
+        )
+    staging = path.with_name(f".{path.name}.homelab-init")
+    if staging.exists():
+        shutil.rmtree(staging)
+    skeleton = resources.files("homelab").joinpath("skeleton")
+    _copy_tree(skeleton, staging)
+    (staging / "gitignore").rename(staging / ".gitignore")
+    _copy_tree(resources.files("homelab.catalogue"), staging / "services")
+    schema = staging / "hosts" / ".profile.schema.json"
+    schema.write_text(
+        resources.files("homelab.profile").joinpath("schema/profile.schema.json").read_text()
+    )
+    example = staging / "hosts" / "example" / "profile.yaml"
+    example.write_text(SCHEMA_LINE.format(url="../.profile.schema.json") + example.read_text())
+    if path.exists():
+        path.rmdir()
+    staging.rename(path)  # the lab appears whole or not at all
+
+    from homelab.history import init_repository
+
+    init_repository(path)
+    return path

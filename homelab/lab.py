@@ -1,0 +1,293 @@
+"""Lab: one lab repository on disk. The one API that the CLI and the TUI call."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from homelab.catalog import Catalog, Service, service_from_document
+from homelab.errors import InvalidInput, Place, Problem
+from homelab.profile import include, model, validate
+from homelab.profile.load import Document, load_text
+
+PROFILE = "profile.yaml"
+COMMON = "common"
+
+
+class LabNotFound(Exception):
+    """No lab here: said with what was tried and how to make one."""
+
+
+def find_lab(option: str | None, env: dict[str, str] | None = None, cwd: Path | None = None) -> Path:
+    """The lab from --lab, else HOMELAB_LAB, else the current folder or a parent with hosts/."""
+    env = dict(os.environ) if env is None else env
+    if option:
+        root = Path(option).expanduser()
+        if not (root / "hosts").is_dir():
+            raise LabNotFound(f"{root} is not a lab: it has no hosts/ folder")
+        return root.resolve()
+    if env.get("HOMELAB_LAB"):
+        root = Path(env["HOMELAB_LAB"]).expanduser()
+        if not (root / "hosts").is_dir():
+            raise LabNotFound(f"HOMELAB_LAB={root} is not a lab: it has no hosts/ folder")
+        return root.resolve()
+    here = (cwd or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "hosts").is_dir():
+            return folder
+    raise LabNotFound(
+        f"no lab found in {here} or its parents (a lab is a folder with hosts/).\n"
+        "Make one with `homelab init DIR`, or point at one with --lab DIR or HOMELAB_LAB."
+    )
+
+
+@dataclass(frozen=True)
+class HostState:
+    """One host as loaded: its merged document, its problems, its profile when valid."""
+
+    folder: str
+    document: Document | None
+    problems: tuple[Problem, ...]
+    profile: model.Profile | None
+    includes: tuple[str, ...] = ()
+
+    @property
+    def valid(self) -> bool:
+        return self.profile is not None and not self.problems
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        data = self.document.data if self.document else {}
+        deploy = data.get("deploy") if isinstance(data, dict) else None
+        tags = deploy.get("tags") if isinstance(deploy, dict) else None
+        return tuple(t for t in tags or () if isinstance(t, str))
+
+
+@dataclass(frozen=True)
+class LabState:
+    catalog: Catalog
+    hosts: dict[str, HostState]  # by folder name
+    problems: tuple[Problem, ...] = ()  # of the lab itself: catalogue, duplicate names
+    texts: dict[str, str] = field(default_factory=dict)  # every file read, lab-relative
+
+    def all_problems(self, folders: Iterable[str] | None = None) -> list[Problem]:
+        chosen = self.hosts if folders is None else {f: self.hosts[f] for f in folders}
+        seen: dict[tuple[Any, ...], Problem] = {}
+        for p in [*self.problems, *(p for h in chosen.values() for p in h.problems)]:
+            seen.setdefault((p.place, p.message, p.path), p)
+        return sorted(seen.values(), key=Problem.sort_key)
+
+    def profiles(self, folders: Iterable[str] | None = None) -> list[model.Profile]:
+        names = sorted(self.hosts) if folders is None else folders
+        return [p for f in names if (p := self.hosts[f].profile) is not None]
+
+
+class Lab:
+    """A lab repository: hosts/, services/, flake.nix."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    # ---- reading -------------------------------------------------------------------
+
+    def host_folders(self) -> list[str]:
+        hosts = self.root / "hosts"
+        if not hosts.is_dir():
+            return []
+        return sorted(
+            p.name for p in hosts.iterdir() if p.name != COMMON and (p / PROFILE).is_file()
+        )
+
+    def read_text(self, rel: str) -> str | None:
+        try:
+            return (self.root / rel).read_text(encoding="utf-8")
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return None
+
+    def load(self, texts: dict[str, str] | None = None) -> LabState:
+        """Read and check every host. `texts` overrides files (the TUI's unsaved edits)."""
+        overrides = texts or {}
+        read: dict[str, str] = {}
+        cache: dict[str, tuple[Document | None, list[Problem]]] = {}
+
+        def fetch(rel: str) -> tuple[Document | None, list[Problem]]:
+            if rel not in cache:
+                text = overrides.get(rel)
+                if text is None:
+                    try:
+                        text = (self.root / rel).read_text(encoding="utf-8")
+                    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+                        available = sorted(
+                            f"../{COMMON}/{p.name}"
+                            for p in (self.root / "hosts" / COMMON).glob("*.yaml")
+                        )
+                        hint = "fragments here: " + ", ".join(available) if available else ""
+                        cache[rel] = (None, [Problem(Place(rel), f"no such file {rel}", hint=hint)])
+                        return cache[rel]
+                    except UnicodeDecodeError:
+                        cache[rel] = (None, [Problem(Place(rel, 1, 1), "not UTF-8 text")])
+                        return cache[rel]
+                read[rel] = text
+                cache[rel] = load_text(rel, text)
+            return cache[rel]
+
+        catalog, lab_problems = self._load_catalog(fetch)
+        hosts: dict[str, HostState] = {}
+        for folder in self.host_folders():
+            hosts[folder] = self._load_host(folder, fetch, catalog)
+        names: dict[str, str] = {}
+        for folder, state in sorted(hosts.items()):
+            if state.profile is None:
+                continue
+            name = state.profile.name
+            if name in names:
+                lab_problems.append(
+                    Problem(
+                        Place(f"hosts/{folder}/{PROFILE}"),
+                        f"host name '{name}' is also used by hosts/{names[name]}",
+                        hint="give each host its own host.name",
+                    )
+                )
+            names[name] = folder
+        return LabState(catalog, hosts, tuple(lab_problems), read)
+
+    def _load_catalog(self, fetch: include.Fetch) -> tuple[Catalog, list[Problem]]:
+        services: dict[str, Service] = {}
+        problems: list[Problem] = []
+        folder = self.root / "services"
+        for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+            doc, found = fetch(f"services/{path.name}")
+            problems.extend(found)
+            if doc is None:
+                continue
+            service, found = service_from_document(path.stem, doc)
+            problems.extend(found)
+            if service is not None:
+                services[service.name] = service
+        return Catalog(services), problems
+
+    def _load_host(self, folder: str, fetch: include.Fetch, catalog: Catalog) -> HostState:
+        rel = f"hosts/{folder}/{PROFILE}"
+        doc, problems = fetch(rel)
+        if doc is None:
+            return HostState(folder, None, tuple(problems), None)
+        used: list[str] = []
+
+        def tracking(path: str) -> tuple[Document | None, list[Problem]]:
+            used.append(path)
+            return fetch(path)
+
+        merged, found = include.resolve(doc, tracking)
+        problems = [*problems, *found]
+        problems.extend(validate.validate(merged, folder, catalog, self._exists))
+        profile = None
+        if not problems:
+            data = merged.data
+            settings = {
+                name: service.with_defaults((data.get("services") or {}).get(name))
+                for name in (data.get("services") or {})
+                if (service := catalog.get(name)) is not None
+            }
+            profile = model.build(data, folder, rel, settings, tuple(used))
+        return HostState(folder, merged, tuple(problems), profile, tuple(used))
+
+    def _exists(self, rel: str) -> bool:
+        return (self.root / rel).is_file()
+
+    # ---- choosing hosts ------------------------------------------------------------
+
+    def select(self, state: LabState, wanted: Sequence[str]) -> list[str]:
+        """Host folders for names and @tags; all hosts when none are named."""
+        if not wanted:
+            return sorted(state.hosts)
+        chosen: list[str] = []
+        problems: list[Problem] = []
+        for word in wanted:
+            if word.startswith("@"):
+                tag = word[1:]
+                found = [f for f, h in sorted(state.hosts.items()) if tag in h.tags]
+                if not found:
+                    problems.append(Problem(Place("hosts/"), f"no host has the tag '{tag}'"))
+                chosen.extend(f for f in found if f not in chosen)
+                continue
+            folder = self._folder_for(state, word)
+            if folder is None:
+                import difflib
+
+                close = difflib.get_close_matches(word, list(state.hosts), n=1)
+                problems.append(
+                    Problem(
+                        Place("hosts/"),
+                        f"no host named '{word}'",
+                        hint=f"did you mean '{close[0]}'?"
+                        if close
+                        else "hosts: " + ", ".join(sorted(state.hosts)),
+                    )
+                )
+            elif folder not in chosen:
+                chosen.append(folder)
+        if problems:
+            raise InvalidInput(problems)
+        return chosen
+
+    @staticmethod
+    def _folder_for(state: LabState, word: str) -> str | None:
+        if word in state.hosts:
+            return word
+        for folder, host in state.hosts.items():
+            if host.profile is not None and host.profile.name == word:
+                return folder
+        return None
+
+    # ---- compiling and writing ---------------------------------------------------------
+
+    def generated(self, state: LabState, folders: Sequence[str] | None = None) -> dict[str, str]:
+        """{lab-relative path: text} of the chosen hosts' generated modules (pure)."""
+        from homelab.nix.compile import CompileError, compile_host
+
+        out: dict[str, str] = {}
+        problems = []
+        for folder in sorted(state.hosts) if folders is None else folders:
+            profile = state.hosts[folder].profile
+            if profile is None:
+                continue
+            try:
+                out.update(compile_host(profile, state.catalog))
+            except (CompileError, ValueError) as err:
+                problems.append(Problem(Place(f"hosts/{folder}/{PROFILE}"), f"cannot compile: {err}"))
+        if problems:
+            raise InvalidInput(problems)
+        return out
+
+    def orphan_folders(self) -> list[str]:
+        """Host folders whose profile is gone but generated files remain."""
+        hosts = self.root / "hosts"
+        if not hosts.is_dir():
+            return []
+        return sorted(
+            p.name
+            for p in hosts.iterdir()
+            if p.is_dir() and p.name != COMMON and not (p / PROFILE).exists()
+        )
+
+    def plan_build(self, state: LabState, folders: Sequence[str]) -> Any:
+        from homelab.write import plan
+
+        scope = list(folders)
+        if set(folders) == set(state.hosts):
+            scope += self.orphan_folders()
+        return plan(self.root, self.generated(state, folders), scope)
+
+    def build(
+        self, state: LabState, folders: Sequence[str], *, check: bool = False, force: bool = False
+    ) -> Any:
+        """Write the generated modules of these hosts; with check, only say what is stale."""
+        from homelab.write import BuildResult, apply_plan
+
+        the_plan = self.plan_build(state, folders)
+        if check:
+            return BuildResult(stale=tuple(the_plan.stale))
+        return apply_plan(self.root, the_plan, force=force)

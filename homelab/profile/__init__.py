@@ -1,0 +1,1 @@
+"""Host profiles: loading YAML with positions, includes, validation and the model."""

@@ -1,0 +1,365 @@
+"""The host profile as frozen dataclasses, built from a validated document.
+
+Names follow the profile's keys. Free-form data (program settings, service settings,
+file systems) stays as mappings: it is passed through to NixOS as data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Host:
+    name: str
+    system: str
+    state_version: str
+    timezone: str | None = None
+    locale: str | None = None
+    keyboard: str | None = None
+
+
+@dataclass(frozen=True)
+class Boot:
+    loader: str | None = None  # systemd-boot, grub, extlinux
+    efi: bool | None = None
+    efi_mount_point: str | None = None
+    device: str | None = None
+    configuration_limit: int | None = None
+
+
+@dataclass(frozen=True)
+class FileSystem:
+    mount_point: str
+    device: str
+    fs_type: str | None = None
+    options: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Swap:
+    device: str
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class Hardware:
+    boot: Boot = field(default_factory=Boot)
+    kernel_package: str | None = None
+    kernel_modules: tuple[str, ...] = ()
+    initrd_modules: tuple[str, ...] = ()
+    kernel_params: tuple[str, ...] = ()
+    cpu: str | None = None
+    file_systems: tuple[FileSystem, ...] = ()
+    swap: tuple[Swap, ...] = ()
+    configuration: str | None = None  # hardware-configuration.nix in the host folder
+    firmware: bool | None = None
+
+
+@dataclass(frozen=True)
+class Interface:
+    name: str
+    addresses: tuple[str, ...] = ()
+    dhcp: bool | None = None
+
+
+@dataclass(frozen=True)
+class Firewall:
+    enable: bool | None = None
+    tcp: tuple[int, ...] = ()
+    udp: tuple[int, ...] = ()
+    trusted_interfaces: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Networking:
+    networkmanager: bool | None = None
+    domain: str | None = None
+    interfaces: tuple[Interface, ...] = ()
+    gateway: str | None = None
+    nameservers: tuple[str, ...] = ()
+    firewall: Firewall = field(default_factory=Firewall)
+
+
+@dataclass(frozen=True)
+class HomeFile:
+    path: str
+    text: str | None = None
+    source: str | None = None
+    executable: bool | None = None
+
+
+@dataclass(frozen=True)
+class Home:
+    state_version: str
+    packages: tuple[str, ...] = ()
+    programs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    files: tuple[HomeFile, ...] = ()
+    session_variables: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    description: str | None = None
+    admin: bool = False
+    groups: tuple[str, ...] = ()
+    shell: str | None = None
+    ssh_keys: tuple[str, ...] = ()
+    packages: tuple[str, ...] = ()
+    uid: int | None = None
+    hashed_password: str | None = None
+    hashed_password_file: str | None = None
+    home: Home | None = None
+
+
+@dataclass(frozen=True)
+class ServiceUse:
+    name: str
+    settings: Mapping[str, Any]  # with the catalogue's defaults filled in
+
+
+@dataclass(frozen=True)
+class Container:
+    name: str
+    image: str
+    ports: tuple[str, ...] = ()
+    volumes: tuple[str, ...] = ()
+    environment: Mapping[str, str] = field(default_factory=dict)
+    environment_files: tuple[str, ...] = ()
+    extra_options: tuple[str, ...] = ()
+    cmd: tuple[str, ...] = ()
+    auto_start: bool = True
+
+
+@dataclass(frozen=True)
+class NixSettings:
+    flakes: bool = True
+    gc_automatic: bool | None = None
+    gc_dates: str | None = None
+    gc_options: str | None = None
+    auto_optimise: bool | None = None
+    trusted_users: tuple[str, ...] = ()
+    substituters: tuple[str, ...] = ()
+    trusted_public_keys: tuple[str, ...] = ()
+    allow_unfree: bool | None = None
+
+
+@dataclass(frozen=True)
+class Secret:
+    name: str
+    source: str
+    target: str
+    owner: str | None = None
+    group: str | None = None
+    mode: str = "0600"
+
+
+@dataclass(frozen=True)
+class Checks:
+    units: tuple[str, ...] = ()
+    tcp: tuple[int, ...] = ()
+    http: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Deploy:
+    address: str | None = None
+    port: int | None = None
+    user: str | None = None
+    sudo: bool = False
+    host_key: str | None = None
+    tags: tuple[str, ...] = ()
+    method: str = "flake"
+    checks: Checks = field(default_factory=Checks)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One host, as its profile (with includes merged) says it should be."""
+
+    folder: str  # the folder under hosts/
+    file: str  # lab-relative path of profile.yaml
+    host: Host
+    hardware: Hardware = field(default_factory=Hardware)
+    networking: Networking = field(default_factory=Networking)
+    users: tuple[User, ...] = ()
+    services: tuple[ServiceUse, ...] = ()
+    containers: tuple[Container, ...] = ()
+    packages: tuple[str, ...] = ()
+    nix: NixSettings = field(default_factory=NixSettings)
+    secrets: tuple[Secret, ...] = ()
+    deploy: Deploy = field(default_factory=Deploy)
+    extra_config: str | None = None
+    includes: tuple[str, ...] = ()  # lab-relative fragment files this profile pulled in
+
+    @property
+    def name(self) -> str:
+        return self.host.name
+
+    def service(self, name: str) -> ServiceUse | None:
+        return next((s for s in self.services if s.name == name), None)
+
+
+def _t(value: Any) -> tuple[Any, ...]:
+    return tuple(value or ())
+
+
+def build(
+    data: Mapping[str, Any],
+    folder: str,
+    file: str,
+    service_settings: Mapping[str, Mapping[str, Any]],
+    includes: tuple[str, ...] = (),
+) -> Profile:
+    """A Profile from a document that passed validation (no checks here)."""
+    h = data.get("host") or {}
+    host = Host(
+        name=h.get("name", folder),
+        system=h.get("system", "x86_64-linux"),
+        state_version=h["stateVersion"],
+        timezone=h.get("timezone"),
+        locale=h.get("locale"),
+        keyboard=h.get("keyboard"),
+    )
+    hw = data.get("hardware") or {}
+    b = hw.get("boot") or {}
+    k = hw.get("kernel") or {}
+    hardware = Hardware(
+        boot=Boot(
+            loader=b.get("loader"),
+            efi=b.get("efi"),
+            efi_mount_point=b.get("efiMountPoint"),
+            device=b.get("device"),
+            configuration_limit=b.get("configurationLimit"),
+        ),
+        kernel_package=k.get("package"),
+        kernel_modules=_t(k.get("modules")),
+        initrd_modules=_t(k.get("initrdModules")),
+        kernel_params=_t(k.get("params")),
+        cpu=hw.get("cpu"),
+        file_systems=tuple(
+            FileSystem(mp, fs["device"], fs.get("fsType"), _t(fs.get("options")))
+            for mp, fs in (hw.get("fileSystems") or {}).items()
+        ),
+        swap=tuple(Swap(s["device"], s.get("size")) for s in hw.get("swap") or []),
+        configuration=hw.get("configuration"),
+        firmware=hw.get("firmware"),
+    )
+    n = data.get("networking") or {}
+    fw = n.get("firewall") or {}
+    networking = Networking(
+        networkmanager=n.get("networkmanager"),
+        domain=n.get("domain"),
+        interfaces=tuple(
+            Interface(name, _t(i.get("addresses")), i.get("dhcp"))
+            for name, i in (n.get("interfaces") or {}).items()
+        ),
+        gateway=n.get("gateway"),
+        nameservers=_t(n.get("nameservers")),
+        firewall=Firewall(
+            enable=fw.get("enable"),
+            tcp=_t(fw.get("tcp")),
+            udp=_t(fw.get("udp")),
+            trusted_interfaces=_t(fw.get("trustedInterfaces")),
+        ),
+    )
+    users = []
+    for name, u in (data.get("users") or {}).items():
+        hm = u.get("home")
+        home = None
+        if hm is not None:
+            home = Home(
+                state_version=hm.get("stateVersion", host.state_version),
+                packages=_t(hm.get("packages")),
+                programs={p: dict(spec or {}) for p, spec in (hm.get("programs") or {}).items()},
+                files=tuple(
+                    HomeFile(path, f.get("text"), f.get("source"), f.get("executable"))
+                    for path, f in (hm.get("files") or {}).items()
+                ),
+                session_variables=dict(hm.get("sessionVariables") or {}),
+            )
+        users.append(
+            User(
+                name=name,
+                description=u.get("description"),
+                admin=bool(u.get("admin", False)),
+                groups=_t(u.get("groups")),
+                shell=u.get("shell"),
+                ssh_keys=_t(u.get("sshKeys")),
+                packages=_t(u.get("packages")),
+                uid=u.get("uid"),
+                hashed_password=u.get("hashedPassword"),
+                hashed_password_file=u.get("hashedPasswordFile"),
+                home=home,
+            )
+        )
+    containers = tuple(
+        Container(
+            name=name,
+            image=c["image"],
+            ports=_t(c.get("ports")),
+            volumes=_t(c.get("volumes")),
+            environment={k: _env(v) for k, v in (c.get("environment") or {}).items()},
+            environment_files=_t(c.get("environmentFiles")),
+            extra_options=_t(c.get("extraOptions")),
+            cmd=_t(c.get("cmd")),
+            auto_start=c.get("autoStart", True),
+        )
+        for name, c in (data.get("containers") or {}).items()
+    )
+    x = data.get("nix") or {}
+    gc = x.get("gc") or {}
+    nix = NixSettings(
+        flakes=x.get("flakes", True),
+        gc_automatic=gc.get("automatic"),
+        gc_dates=gc.get("dates"),
+        gc_options=gc.get("options"),
+        auto_optimise=x.get("autoOptimise"),
+        trusted_users=_t(x.get("trustedUsers")),
+        substituters=_t(x.get("substituters")),
+        trusted_public_keys=_t(x.get("trustedPublicKeys")),
+        allow_unfree=x.get("allowUnfree"),
+    )
+    d = data.get("deploy") or {}
+    c = d.get("checks") or {}
+    deploy = Deploy(
+        address=d.get("address"),
+        port=d.get("port"),
+        user=d.get("user"),
+        sudo=bool(d.get("sudo", False)),
+        host_key=d.get("hostKey"),
+        tags=_t(d.get("tags")),
+        method=d.get("method", "flake"),
+        checks=Checks(_t(c.get("units")), _t(c.get("tcp")), _t(c.get("http"))),
+    )
+    secrets = tuple(
+        Secret(name, s["source"], s["target"], s.get("owner"), s.get("group"), s.get("mode", "0600"))
+        for name, s in (data.get("secrets") or {}).items()
+    )
+    return Profile(
+        folder=folder,
+        file=file,
+        host=host,
+        hardware=hardware,
+        networking=networking,
+        users=tuple(users),
+        services=tuple(
+            ServiceUse(name, service_settings[name]) for name in (data.get("services") or {})
+        ),
+        containers=containers,
+        packages=_t(data.get("packages")),
+        nix=nix,
+        secrets=secrets,
+        deploy=deploy,
+        extra_config=data.get("extraConfig"),
+        includes=includes,
+    )
+
+
+def _env(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,413 @@
+"""A merged profile document -> problems, each with its place and a hint.
+
+JSON Schema checks the shape; the checks below it look across fields (groups that need a
+service, ports two services want, keys that are not keys, Nix that does not parse).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import difflib
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import jsonschema
+
+from homelab.catalog import Catalog, Port, TemplateError, service_ports
+from homelab.errors import Place, Problem, format_path
+from homelab.nix.syntax import check_module_body
+from homelab.profile.load import Document, Path_
+
+HOSTNAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_HASH = re.compile(r"^\$(y|gy|7|2[abxy]|6|5|sha1|md5|1)\$[./A-Za-z0-9$=,+-]+$")
+SSH_KEY_TYPES = (
+    "ssh-ed25519",
+    "ssh-rsa",
+    "ssh-dss",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "sk-ssh-ed25519@openssh.com",
+    "sk-ecdsa-sha2-nistp256@openssh.com",
+)
+# groups every NixOS machine has or that are commonly given without a service
+_PLAIN_GROUPS = {"wheel", "networkmanager", "audio", "video", "input", "dialout", "users"}
+
+
+@cache
+def profile_schema() -> dict[str, Any]:
+    text = resources.files("homelab.profile").joinpath("schema/profile.schema.json").read_text()
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@cache
+def _validator() -> Any:
+    return jsonschema.Draft202012Validator(profile_schema())
+
+
+def ssh_key_problem(line: str, *, comment_allowed: bool = True) -> str | None:
+    """Why this is not an SSH public key line, or None when it is one."""
+    parts = line.strip().split()
+    if len(parts) < 2:
+        return "not an SSH public key: expected '<type> <base64 key> [comment]'"
+    kind, blob = parts[0], parts[1]
+    if kind not in SSH_KEY_TYPES:
+        if "PRIVATE KEY" in line:
+            return "this is a PRIVATE key: never put it in a profile"
+        return f"not an SSH public key: unknown key type '{kind[:40]}'"
+    try:
+        raw = base64.b64decode(blob, validate=True)
+    except (binascii.Error, ValueError):
+        return "not an SSH public key: the key part is not valid base64"
+    if len(raw) < 4:
+        return "not an SSH public key: the key part is too short"
+    size = int.from_bytes(raw[:4], "big")
+    if raw[4 : 4 + size] != kind.encode():
+        return f"not an SSH public key: the key data is not of type {kind}"
+    if not comment_allowed and len(parts) > 2:
+        return "a pinned host key is '<type> <base64 key>' with no comment"
+    return None
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a map"
+    if value is None:
+        return "nothing (null)"
+    return type(value).__name__
+
+
+_TYPE_WORDS = {
+    "string": "text",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "a map",
+    "null": "nothing",
+}
+
+
+def _subschema_keys(schema: Mapping[str, Any]) -> list[str]:
+    return list((schema.get("properties") or {}).keys())
+
+
+def _resolve_ref(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        resolved: Mapping[str, Any] = root["$defs"][ref.removeprefix("#/$defs/")]
+        return resolved
+    return schema
+
+
+def schema_problems(
+    err: jsonschema.ValidationError,
+    doc: Document,
+    prefix: Path_ = (),
+    root: Mapping[str, Any] | None = None,
+) -> Iterator[Problem]:
+    """One JSON Schema error in words a person can act on."""
+    rel = tuple(err.absolute_path)
+    path = (*prefix, *rel)
+    top = Place(doc.file)
+    place = doc.marks.value(path, top)
+    schema = _resolve_ref(err.schema, root or {}) if isinstance(err.schema, dict) else {}
+    hint = str(schema.get("x-hint", ""))
+    kind = err.validator
+    value = err.instance
+    if kind == "additionalProperties" and isinstance(value, dict):
+        known = _subschema_keys(schema)
+        for key in value:
+            if key in known:
+                continue
+            close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+            yield Problem(
+                doc.marks.key((*path, key), place),
+                f"unknown key '{key}'",
+                path=format_path((*path, key)),
+                hint=f"did you mean '{close[0]}'?"
+                if close
+                else "known keys here: " + ", ".join(sorted(known)),
+            )
+        return
+    if kind == "required":
+        missing = re.findall(r"'([^']+)' is a required property", err.message)
+        what = missing[0] if missing else err.message
+        yield Problem(place, f"missing key '{what}'", path=format_path(path), hint=hint)
+        return
+    if kind == "propertyNames":
+        name = str(value)
+        yield Problem(
+            doc.marks.key((*path, name), place),
+            f"'{name}' is not a valid name here",
+            path=format_path((*path, name)),
+            hint=str(err.schema.get("x-hint", ""))
+            or "names are lower-case letters, digits, '-' and '_', starting with a letter",
+        )
+        return
+    if kind == "type":
+        expected = err.validator_value
+        names = [expected] if isinstance(expected, str) else list(expected)
+        words = " or ".join(_TYPE_WORDS.get(n, n) for n in names)
+        message = f"expected {words}, got {_kind(value)}"
+        if not isinstance(value, dict | list):
+            message += f" ({json.dumps(value, ensure_ascii=False)})"
+        if "string" in names and isinstance(value, int | float | bool):
+            hint = hint or "YAML read this as a number or true/false: put it in quotes"
+        yield Problem(place, message, path=format_path(path), hint=hint)
+        return
+    if kind == "enum":
+        options = [str(o) for o in err.validator_value]
+        close = difflib.get_close_matches(str(value), options, n=1, cutoff=0.5)
+        yield Problem(
+            place,
+            f"'{value}' is not one of: {', '.join(options)}",
+            path=format_path(path),
+            hint=f"did you mean '{close[0]}'?" if close else hint,
+        )
+        return
+    if kind in ("minimum", "maximum"):
+        lo, hi = schema.get("minimum"), schema.get("maximum")
+        rng = f"from {lo} to {hi}" if lo is not None and hi is not None else err.message
+        yield Problem(place, f"{value} is out of range: {rng}", path=format_path(path), hint=hint)
+        return
+    if kind == "pattern":
+        shown = str(value)[:80]
+        yield Problem(
+            place,
+            f"'{shown}' is not valid here: {schema.get('description') or 'wrong form'}",
+            path=format_path(path),
+            hint=hint,
+        )
+        return
+    if kind == "format":
+        yield Problem(
+            place,
+            f"'{value}' is not a {err.validator_value}"
+            + (": a secret is an absolute path to a file on the machine, outside /nix/store"
+               if err.validator_value == "secret-path" else ""),
+            path=format_path(path),
+            hint=hint or "e.g. /var/lib/secrets/tailscale-authkey",
+        )
+        return
+    yield Problem(place, err.message, path=format_path(path), hint=hint)
+
+
+def _strings(value: Any, path: Path_) -> Iterator[tuple[Path_, str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield (*path, k), k
+            yield from _strings(v, (*path, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _strings(v, (*path, i))
+
+
+def validate(
+    doc: Document,
+    folder: str,
+    catalog: Catalog,
+    exists: Callable[[str], bool],
+) -> list[Problem]:
+    """Every problem of one host's merged profile. `folder` is the host's folder name;
+    `exists(lab-relative path)` says whether a file is there."""
+    top = Place(doc.file)
+    data = doc.data
+    if not isinstance(data, dict):
+        return [Problem(doc.marks.value((), top), "a profile must be a map of sections",
+                        hint="start with `host:` and its keys")]
+    problems: list[Problem] = []
+    root = profile_schema()
+    for err in _validator().iter_errors(data):
+        problems.extend(schema_problems(err, doc, root=root))
+
+    def at(path: Path_) -> Place:
+        return doc.marks.value(path, top)
+
+    def key_at(path: Path_) -> Place:
+        return doc.marks.key(path, top)
+
+    for path, text in _strings(data, ()):
+        if "\x00" in text:
+            problems.append(Problem(at(path), "text contains a NUL character, which Nix cannot hold",
+                                    path=format_path(path), hint="remove the \\0 escape"))
+
+    host = data.get("host") if isinstance(data.get("host"), dict) else {}
+    if "name" not in host and not HOSTNAME.match(folder):
+        problems.append(Problem(top, f"the folder name '{folder}' is not a valid host name",
+                                hint="rename the folder, or set host.name"))
+
+    users = data.get("users") if isinstance(data.get("users"), dict) else {}
+    services = data.get("services") if isinstance(data.get("services"), dict) else {}
+    service_names = set(services)
+
+    for user, spec in users.items():
+        if not isinstance(spec, dict):
+            continue
+        base = ("users", user)
+        for word in ("password", "initialPassword"):
+            if word in spec:
+                problems.append(Problem(
+                    key_at((*base, word)),
+                    f"a plaintext {word} is not allowed: it would be stored in the world-readable Nix store",
+                    path=format_path((*base, word)),
+                    hint="use hashedPassword (make one with `mkpasswd -m yescrypt`) or hashedPasswordFile",
+                ))
+        hashed = spec.get("hashedPassword")
+        if isinstance(hashed, str) and not _HASH.match(hashed):
+            problems.append(Problem(
+                at((*base, "hashedPassword")),
+                "hashedPassword does not look like a password hash",
+                path=format_path((*base, "hashedPassword")),
+                hint="make one with `mkpasswd -m yescrypt`; a plaintext password is not allowed",
+            ))
+        for i, key in enumerate(spec.get("sshKeys") or []):
+            if isinstance(key, str) and (why := ssh_key_problem(key)):
+                problems.append(Problem(at((*base, "sshKeys", i)), why,
+                                        path=format_path((*base, "sshKeys", i)),
+                                        hint="paste the line of your ~/.ssh/id_ed25519.pub"))
+        group_sources = catalog.group_sources()
+        for i, group in enumerate(spec.get("groups") or []):
+            if not isinstance(group, str) or group in _PLAIN_GROUPS:
+                continue
+            givers = group_sources.get(group)
+            if givers and not service_names.intersection(givers):
+                problems.append(Problem(
+                    at((*base, "groups", i)),
+                    f"group '{group}' exists only with {' or '.join(givers)}, which this host does not enable",
+                    path=format_path((*base, "groups", i)),
+                    hint=f"add `{givers[0]}: {{}}` under services, or remove the group",
+                ))
+
+    host_key = (data.get("deploy") or {}).get("hostKey") if isinstance(data.get("deploy"), dict) else None
+    if isinstance(host_key, str) and (why := ssh_key_problem(host_key, comment_allowed=False)):
+        problems.append(Problem(at(("deploy", "hostKey")), why, path="deploy.hostKey",
+                                hint="run `homelab apply --accept-new HOST` once to pin the key it shows, "
+                                     "or copy it from /etc/ssh/ssh_host_ed25519_key.pub on the machine"))
+
+    problems.extend(_service_problems(doc, services, catalog, data))
+
+    hw = data.get("hardware") if isinstance(data.get("hardware"), dict) else {}
+    conf = hw.get("configuration")
+    if isinstance(conf, str) and not exists(f"hosts/{folder}/{conf}"):
+        problems.append(Problem(at(("hardware", "configuration")),
+                                f"hosts/{folder}/{conf} does not exist",
+                                path="hardware.configuration",
+                                hint="copy /etc/nixos/hardware-configuration.nix from the machine "
+                                     "(homelab adopt does it), or remove this key"))
+    boot = hw.get("boot") if isinstance(hw.get("boot"), dict) else {}
+    if boot.get("loader") == "grub" and "device" not in boot and not boot.get("efi"):
+        problems.append(Problem(at(("hardware", "boot")), "GRUB needs the disk to install to",
+                                path="hardware.boot",
+                                hint="add device: /dev/sda (BIOS), or efi: true for UEFI"))
+    secrets = data.get("secrets") if isinstance(data.get("secrets"), dict) else {}
+    for name, spec in secrets.items():
+        src = spec.get("source") if isinstance(spec, dict) else None
+        if isinstance(src, str) and not src.startswith("/") and not exists(src):
+            problems.append(Problem(at(("secrets", name, "source")), f"{src} does not exist",
+                                    path=format_path(("secrets", name, "source")),
+                                    hint="the source is a file on this computer, relative to the lab"))
+
+    extra = data.get("extraConfig")
+    if isinstance(extra, str):
+        _, errors = check_module_body(extra)
+        block = doc.marks.blocks.get(("extraConfig",))
+        for e in errors:
+            if block:
+                place = Place(top.file, block[0] + e.line - 1, block[1] + e.column)
+            else:
+                place = at(("extraConfig",))
+            problems.append(Problem(place, f"extraConfig is not valid Nix: {e.message}",
+                                    path="extraConfig",
+                                    hint="write NixOS options as `name = value;` lines"))
+    return problems
+
+
+def _service_problems(
+    doc: Document, services: Mapping[str, Any], catalog: Catalog, data: Mapping[str, Any]
+) -> Iterator[Problem]:
+    top = Place(doc.file)
+    known = catalog.names()
+    used: dict[tuple[int, str], str] = {}
+
+    def claim(port: Port, who: str, path: Path_) -> Iterator[Problem]:
+        key = (port.port, port.protocol)
+        if key in used and used[key] != who:
+            yield Problem(doc.marks.key(path, top),
+                          f"{who} wants port {port.port}/{port.protocol}, which {used[key]} already uses",
+                          path=format_path(path),
+                          hint="change the port in one of their settings, or enable only one")
+        else:
+            used[key] = who
+
+    for name, settings in services.items():
+        path: Path_ = ("services", name)
+        service = catalog.get(name)
+        if service is None:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            yield Problem(doc.marks.key(path, top), f"unknown service '{name}'",
+                          path=format_path(path),
+                          hint=f"did you mean '{close[0]}'?" if close
+                          else "the catalogue has: " + ", ".join(known))
+            continue
+        if settings is not None and not isinstance(settings, dict):
+            continue  # the profile schema already said so
+        bad = False
+        for err in service.validator.iter_errors(settings or {}):
+            bad = True
+            yield from schema_problems(err, doc, prefix=path, root=service.settings_schema)
+        for other, reason in service.conflicts:
+            if other in services and name < other:
+                yield Problem(doc.marks.key(path, top), f"{name} and {other} cannot run together: {reason}",
+                              path=format_path(path), hint="enable only one of them")
+        if bad:
+            continue
+        try:
+            ports = service_ports(service, service.with_defaults(settings))
+        except TemplateError as err:
+            yield Problem(Place(service.file), f"catalogue entry {name}: {err}")
+            continue
+        for port in ports:
+            yield from claim(port, f"service {name}", path)
+
+    containers = data.get("containers") if isinstance(data.get("containers"), dict) else {}
+    for cname, spec in containers.items():
+        if not isinstance(spec, dict):
+            continue
+        for i, mapping in enumerate(spec.get("ports") or []):
+            if not isinstance(mapping, str):
+                continue
+            port = container_host_port(mapping)
+            if port is None:
+                continue
+            path = ("containers", cname, "ports", i)
+            if not 1 <= port.port <= 65535:
+                yield Problem(doc.marks.value(path, top), f"port {port.port} is out of range: from 1 to 65535",
+                              path=format_path(path))
+                continue
+            yield from claim(port, f"container {cname}", path)
+
+
+def container_host_port(mapping: str) -> Port | None:
+    """The host side of a port mapping like 127.0.0.1:8080:80/udp."""
+    spec, _, proto = mapping.partition("/")
+    parts = spec.rsplit(":", 2)
+    if len(parts) < 2 or not parts[-2].isdigit():
+        return None
+    return Port(int(parts[-2]), proto or "tcp")

@@ -1,0 +1,112 @@
+"""Generated files onto disk: only what changed, atomically, never over a person's edits."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from homelab.errors import InvalidInput, Place, Problem
+from homelab.nix.compile import body_hash_matches
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a build would do."""
+
+    write: dict[str, str] = field(default_factory=dict)  # new or changed
+    delete: tuple[str, ...] = ()  # generated files that no longer belong
+    edited: tuple[str, ...] = ()  # generated files a person changed by hand
+
+    @property
+    def stale(self) -> list[str]:
+        return sorted([*self.write, *self.delete])
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    written: tuple[str, ...] = ()
+    deleted: tuple[str, ...] = ()
+    stale: tuple[str, ...] = ()
+
+
+def generated_files(root: Path, folders: Iterable[str]) -> dict[str, str]:
+    """Files of ours (they carry the header) already in these host folders."""
+    out: dict[str, str] = {}
+    for folder in folders:
+        base = root / "hosts" / folder
+        if not base.is_dir():
+            continue
+        for path in sorted(base.glob("*.nix")):
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            if body_hash_matches(text) is not None:
+                out[f"hosts/{folder}/{path.name}"] = text
+    return out
+
+
+def plan(root: Path, wanted: Mapping[str, str], folders: Iterable[str]) -> Plan:
+    """Compare what should be with what is, in the given host folders."""
+    folders = list(folders)
+    existing = generated_files(root, folders)
+    write: dict[str, str] = {}
+    edited: list[str] = []
+    for rel, text in sorted(wanted.items()):
+        path = root / rel
+        try:
+            current = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            write[rel] = text
+            continue
+        except (OSError, UnicodeDecodeError):
+            current = None
+        if current == text:
+            continue
+        if current is None or body_hash_matches(current) is not True:
+            edited.append(rel)  # a person's file or a hand-edited one: never silently replaced
+        write[rel] = text
+    delete = []
+    for rel, text in existing.items():
+        if rel in wanted:
+            continue
+        if body_hash_matches(text) is not True:
+            edited.append(rel)
+        delete.append(rel)
+    return Plan(write, tuple(sorted(delete)), tuple(sorted(set(edited))))
+
+
+def atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def apply_plan(root: Path, the_plan: Plan, *, force: bool = False) -> BuildResult:
+    if the_plan.edited and not force:
+        raise InvalidInput(
+            [
+                Problem(
+                    Place(rel),
+                    "this generated file was edited by hand; homelab will not overwrite it",
+                    hint="move your change into the profile (extraConfig for raw Nix), "
+                    "or run `homelab build --force` to overwrite it",
+                )
+                for rel in the_plan.edited
+            ]
+        )
+    for rel, text in the_plan.write.items():
+        atomic_write(root / rel, text)
+    for rel in the_plan.delete:
+        (root / rel).unlink(missing_ok=True)
+    return BuildResult(tuple(the_plan.write), the_plan.delete, ())
