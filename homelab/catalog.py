@@ -125,10 +125,14 @@ class Service:
 
     @property
     def validator(self) -> jsonschema.protocols.Validator:
-        return _validator_for(self.name, self.file, self.settings_schema)
+        found: jsonschema.protocols.Validator = _validator_for(
+            self.name, self.file, self.settings_schema
+        )
+        return found
 
     def with_defaults(self, settings: Mapping[str, Any] | None) -> dict[str, Any]:
-        return fill_defaults(self.settings_schema, dict(settings or {}))
+        filled: dict[str, Any] = fill_defaults(self.settings_schema, dict(settings or {}))
+        return filled
 
 
 _validators: dict[tuple[str, str, int], jsonschema.protocols.Validator] = {}

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from homelab.catalog import Catalog, Service, service_from_document
 from homelab.errors import InvalidInput, Place, Problem
@@ -85,6 +85,51 @@ class LabState:
         return [p for f in names if (p := self.hosts[f].profile) is not None]
 
 
+class Source(Protocol):
+    """Where a lab's files come from: the working tree, a git revision, unsaved edits."""
+
+    def read(self, rel: str) -> str | None:
+        """The text of a lab-relative file, or None when there is none."""
+
+    def listdir(self, rel: str) -> list[str]:
+        """Names in a lab-relative folder (empty when there is none)."""
+
+
+class DiskSource:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def read(self, rel: str) -> str | None:
+        try:
+            return (self.root / rel).read_bytes().decode("utf-8")
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return None
+
+    def listdir(self, rel: str) -> list[str]:
+        try:
+            return sorted(os.listdir(self.root / rel))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+
+
+class Overlay:
+    """Unsaved texts on top of another source."""
+
+    def __init__(self, base: Source, texts: dict[str, str]) -> None:
+        self.base, self.texts = base, texts
+
+    def read(self, rel: str) -> str | None:
+        return self.texts[rel] if rel in self.texts else self.base.read(rel)
+
+    def listdir(self, rel: str) -> list[str]:
+        names = set(self.base.listdir(rel))
+        prefix = rel.rstrip("/") + "/"
+        for path in self.texts:
+            if path.startswith(prefix):
+                names.add(path[len(prefix) :].split("/", 1)[0])
+        return sorted(names)
+
+
 class Lab:
     """A lab repository: hosts/, services/, flake.nix."""
 
@@ -93,51 +138,30 @@ class Lab:
 
     # ---- reading -------------------------------------------------------------------
 
-    def host_folders(self) -> list[str]:
-        hosts = self.root / "hosts"
-        if not hosts.is_dir():
-            return []
-        return sorted(
-            p.name for p in hosts.iterdir() if p.name != COMMON and (p / PROFILE).is_file()
-        )
+    def host_folders(self, source: Source | None = None) -> list[str]:
+        source = source or DiskSource(self.root)
+        return [
+            name
+            for name in source.listdir("hosts")
+            if name != COMMON and source.read(f"hosts/{name}/{PROFILE}") is not None
+        ]
 
     def read_text(self, rel: str) -> str | None:
-        try:
-            return (self.root / rel).read_text(encoding="utf-8")
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            return None
+        return DiskSource(self.root).read(rel)
 
-    def load(self, texts: dict[str, str] | None = None) -> LabState:
-        """Read and check every host. `texts` overrides files (the TUI's unsaved edits)."""
-        overrides = texts or {}
+    def load(self, texts: dict[str, str] | None = None, source: Source | None = None) -> LabState:
+        """Read and check every host from the working tree (or `source`, e.g. a git
+        revision); `texts` lays unsaved edits on top (the TUI's)."""
+        source = source or DiskSource(self.root)
+        if texts:
+            source = Overlay(source, texts)
         read: dict[str, str] = {}
-        cache: dict[str, tuple[Document | None, list[Problem]]] = {}
-
-        def fetch(rel: str) -> tuple[Document | None, list[Problem]]:
-            if rel not in cache:
-                text = overrides.get(rel)
-                if text is None:
-                    try:
-                        text = (self.root / rel).read_text(encoding="utf-8")
-                    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-                        available = sorted(
-                            f"../{COMMON}/{p.name}"
-                            for p in (self.root / "hosts" / COMMON).glob("*.yaml")
-                        )
-                        hint = "fragments here: " + ", ".join(available) if available else ""
-                        cache[rel] = (None, [Problem(Place(rel), f"no such file {rel}", hint=hint)])
-                        return cache[rel]
-                    except UnicodeDecodeError:
-                        cache[rel] = (None, [Problem(Place(rel, 1, 1), "not UTF-8 text")])
-                        return cache[rel]
-                read[rel] = text
-                cache[rel] = load_text(rel, text)
-            return cache[rel]
-
-        catalog, lab_problems = self._load_catalog(fetch)
+        fetch = self._fetcher(source, read)
+        exists = lambda rel: source.read(rel) is not None  # noqa: E731
+        catalog, lab_problems = self._load_catalog(fetch, source)
         hosts: dict[str, HostState] = {}
-        for folder in self.host_folders():
-            hosts[folder] = self._load_host(folder, fetch, catalog)
+        for folder in self.host_folders(source):
+            hosts[folder] = self._load_host(folder, fetch, catalog, exists)
         names: dict[str, str] = {}
         for folder, state in sorted(hosts.items()):
             if state.profile is None:
@@ -154,22 +178,64 @@ class Lab:
             names[name] = folder
         return LabState(catalog, hosts, tuple(lab_problems), read)
 
-    def _load_catalog(self, fetch: include.Fetch) -> tuple[Catalog, list[Problem]]:
+    def load_host(
+        self, folder: str, catalog: Catalog, texts: dict[str, str] | None = None
+    ) -> HostState:
+        """One host read and checked on its own, with unsaved `texts` on top and the
+        catalogue of an earlier load: what an editor needs after each keystroke, without
+        reading the other hosts. (Checks across hosts, like duplicate names, need load.)"""
+        source: Source = DiskSource(self.root)
+        if texts:
+            source = Overlay(source, texts)
+        exists = lambda rel: source.read(rel) is not None  # noqa: E731
+        return self._load_host(folder, self._fetcher(source, {}), catalog, exists)
+
+    @staticmethod
+    def _fetcher(source: Source, read: dict[str, str]) -> include.Fetch:
+        """Reads and parses each lab file once; `read` collects the texts."""
+        cache: dict[str, tuple[Document | None, list[Problem]]] = {}
+
+        def fetch(rel: str) -> tuple[Document | None, list[Problem]]:
+            if rel not in cache:
+                try:
+                    text = source.read(rel)
+                except UnicodeDecodeError:
+                    cache[rel] = (None, [Problem(Place(rel, 1, 1), "not UTF-8 text")])
+                    return cache[rel]
+                if text is None:
+                    available = sorted(
+                        f"../{COMMON}/{name}"
+                        for name in source.listdir(f"hosts/{COMMON}")
+                        if name.endswith(".yaml")
+                    )
+                    hint = "fragments here: " + ", ".join(available) if available else ""
+                    cache[rel] = (None, [Problem(Place(rel), f"no such file {rel}", hint=hint)])
+                    return cache[rel]
+                read[rel] = text
+                cache[rel] = load_text(rel, text)
+            return cache[rel]
+
+        return fetch
+
+    def _load_catalog(self, fetch: include.Fetch, source: Source) -> tuple[Catalog, list[Problem]]:
         services: dict[str, Service] = {}
         problems: list[Problem] = []
-        folder = self.root / "services"
-        for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
-            doc, found = fetch(f"services/{path.name}")
+        for name in source.listdir("services"):
+            if not name.endswith(".yaml"):
+                continue
+            doc, found = fetch(f"services/{name}")
             problems.extend(found)
             if doc is None:
                 continue
-            service, found = service_from_document(path.stem, doc)
+            service, found = service_from_document(name.removesuffix(".yaml"), doc)
             problems.extend(found)
             if service is not None:
                 services[service.name] = service
         return Catalog(services), problems
 
-    def _load_host(self, folder: str, fetch: include.Fetch, catalog: Catalog) -> HostState:
+    def _load_host(
+        self, folder: str, fetch: include.Fetch, catalog: Catalog, exists: Callable[[str], bool]
+    ) -> HostState:
         rel = f"hosts/{folder}/{PROFILE}"
         doc, problems = fetch(rel)
         if doc is None:
@@ -182,7 +248,7 @@ class Lab:
 
         merged, found = include.resolve(doc, tracking)
         problems = [*problems, *found]
-        problems.extend(validate.validate(merged, folder, catalog, self._exists))
+        problems.extend(validate.validate(merged, folder, catalog, exists))
         profile = None
         if not problems:
             data = merged.data
@@ -193,9 +259,6 @@ class Lab:
             }
             profile = model.build(data, folder, rel, settings, tuple(used))
         return HostState(folder, merged, tuple(problems), profile, tuple(used))
-
-    def _exists(self, rel: str) -> bool:
-        return (self.root / rel).is_file()
 
     # ---- choosing hosts ------------------------------------------------------------
 

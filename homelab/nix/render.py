@@ -1,0 +1,476 @@
+"""The one place Nix text is made: `NixValue` -> Nix source, in nixfmt's style.
+
+Everything a user typed reaches Nix through `string` (values) or `attr_name` (names), whose
+escaping was checked against Nix 2.8 (``nix-instantiate --eval --json --strict``):
+
+- ``"..."``: ``\\`` ``"`` are backslash-escaped; ``$`` is escaped only before ``{``
+  (``\\${``; Nix reads ``$${`` as the two characters ``$$`` and a ``{``, no interpolation);
+  newline, carriage return and tab become ``\\n`` ``\\r`` ``\\t`` (a raw carriage return
+  would be read as a newline: Nix turns CR and CRLF into LF inside ``"..."``).  Other
+  control characters have no escape in Nix and are written as they are, which Nix keeps.
+- ``''...''`` (used for multi-line text when it is safe): ``''`` -> ``'''``, ``${`` ->
+  ``''${``, CR -> ``''\\r``; a lone ``'`` right before an escape or before the closing
+  ``''`` is written ``''\\'``.  The text is indented two spaces deeper than the line that
+  holds it, which Nix strips again; that only round-trips when some non-blank line starts
+  without a space and the last line (when the text does not end with a newline) is not
+  all spaces, otherwise the ``"..."`` form is used.
+- NUL cannot be in a Nix string (Nix's strings are C strings): `NixValueError`.  So are
+  lone surrogates (not encodable as UTF-8).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+import sys
+import unicodedata
+from collections.abc import Iterator, Mapping, Sequence
+
+import tree_sitter
+
+from homelab.nix.expr import (
+    Apply,
+    Comment,
+    Let,
+    Module,
+    NixPath,
+    NixValue,
+    NixValueError,
+    Pkg,
+    Raw,
+    Ref,
+    SearchPath,
+    is_identifier,
+)
+from homelab.nix.syntax import parse
+
+__all__ = ["attr_name", "render", "render_file", "string"]
+
+_INT_MIN = -(2**63)
+_INT_MAX = 2**63 - 1
+_SHORT = 60  # a one-element list or set stays on one line up to this width
+_INDENT = 2
+
+
+# ---- strings ---------------------------------------------------------------------------
+
+
+def _check_text(s: str) -> None:
+    if "\x00" in s:
+        raise NixValueError("a Nix string cannot contain the NUL character")
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise NixValueError(f"text is not valid Unicode ({err.reason})") from None
+
+
+_QUOTED_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _quoted(s: str) -> str:
+    out = ['"']
+    n = len(s)
+    for i, ch in enumerate(s):
+        if ch == "$" and i + 1 < n and s[i + 1] == "{":
+            out.append("\\$")
+        else:
+            out.append(_QUOTED_ESCAPES.get(ch, ch))
+    out.append('"')
+    return "".join(out)
+
+
+def _indented_line(line: str, closes: bool) -> str:
+    """One line of an ``''`` string; `closes` when the closing ``''`` follows it directly."""
+    out: list[str] = []
+    n = len(line)
+    i = 0
+
+    def escaped_at(j: int) -> bool:
+        # does the text written for line[j:] start with a quote?
+        if j >= n:
+            return closes
+        return line[j] == "\r" or (line[j] == "$" and j + 1 < n and line[j + 1] == "{")
+
+    while i < n:
+        ch = line[i]
+        if ch == "'":
+            j = i
+            while j < n and line[j] == "'":
+                j += 1
+            run = j - i
+            out.append("'''" * (run // 2))
+            if run % 2:
+                out.append("''\\'" if escaped_at(j) else "'")
+            i = j
+        elif ch == "$" and i + 1 < n and line[i + 1] == "{":
+            out.append("''$")
+            i += 1
+        elif ch == "\r":
+            out.append("''\\r")
+            i += 1
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+def _indented(s: str, indent: int) -> str | None:
+    """`s` as an ``''`` string whose lines sit at `indent` + 2, None when unsafe or unfit."""
+    if "\n" not in s:
+        return None
+    ends_with_newline = s.endswith("\n")
+    lines = (s[:-1] if ends_with_newline else s).split("\n")
+    # Nix strips the smallest indentation of the non-blank lines: ours must be the smallest.
+    if not any(line and line[0] != " " for line in lines):
+        return None
+    # Nix drops a last line made of spaces only.
+    if not ends_with_newline and not lines[-1].strip(" "):
+        return None
+    pad = " " * (indent + _INDENT)
+    out = ["''"]
+    for i, line in enumerate(lines):
+        closes = i == len(lines) - 1 and not ends_with_newline
+        out.append(pad + _indented_line(line, closes) if line else "")
+    text = "\n".join(out)
+    if ends_with_newline:
+        return text + "\n" + " " * indent + "''"
+    return text + "''"
+
+
+def string(s: str, indent: int = 0) -> str:
+    """`s` as a Nix string literal that evaluates to exactly `s`.
+
+    Text with a newline is written as an indented ``''`` string (its lines at `indent` + 2)
+    when that is safe, else as ``"..."``.  Raises `NixValueError` for text containing NUL
+    (which Nix strings cannot hold) or lone surrogates; validate user input for NUL first.
+    """
+    if not isinstance(s, str):
+        raise NixValueError(f"expected a string, not {type(s).__name__}")
+    _check_text(s)
+    return _indented(s, indent) or _quoted(s)
+
+
+def attr_name(name: str) -> str:
+    """An attribute name: bare when an identifier (and not a keyword), else ``"quoted"``."""
+    if not isinstance(name, str):
+        raise NixValueError(f"attribute names are strings, not {type(name).__name__}")
+    _check_text(name)
+    return name if is_identifier(name) else _quoted(name)
+
+
+def _comment_text(text: str) -> str:
+    """A ``#`` comment line's text: control characters and line breaks become spaces."""
+    cleaned = "".join(
+        " " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in str(text)
+    )
+    cleaned = cleaned.strip()
+    try:
+        cleaned.encode("utf-8")
+    except UnicodeEncodeError:
+        cleaned = cleaned.encode("utf-8", "replace").decode("utf-8")
+    return "# " + cleaned if cleaned else "#"
+
+
+# ---- numbers ---------------------------------------------------------------------------
+
+
+def _int(v: int) -> str:
+    v = int(v)
+    if v < _INT_MIN or v > _INT_MAX:
+        raise NixValueError(f"integer {v} does not fit Nix's 64-bit integers")
+    if v == _INT_MIN:  # 9223372036854775808 is not a valid literal
+        return f"({_INT_MIN + 1} - 1)"
+    return str(v)
+
+
+def _float(v: float) -> str:
+    v = float(v)
+    if not math.isfinite(v):
+        raise NixValueError(f"Nix has no {v} float")
+    if v != 0 and abs(v) < sys.float_info.min:
+        raise NixValueError(f"Nix 2.8 refuses subnormal floats such as {v!r}")
+    # repr() round-trips; Nix needs a '.' before an exponent (1e-07 is `1` applied to e-07)
+    mantissa, e, exponent = repr(v).partition("e")
+    if "." not in mantissa:
+        mantissa += ".0"
+    return mantissa + e + exponent
+
+
+# ---- raw Nix ---------------------------------------------------------------------------
+
+_ATOMIC_RAW = frozenset(
+    {
+        "variable_expression",
+        "select_expression",
+        "integer_expression",
+        "float_expression",
+        "string_expression",
+        "indented_string_expression",
+        "path_expression",
+        "hpath_expression",
+        "spath_expression",
+        "uri_expression",
+        "list_expression",
+        "attrset_expression",
+        "rec_attrset_expression",
+        "parenthesized_expression",
+    }
+)
+
+
+class _RawInfo:
+    """What the renderer needs to know about a Raw: lines, atomicity, trailing comment."""
+
+    def __init__(self, text: str) -> None:
+        tree = parse(text)
+        root = tree.root_node
+        exprs = [c for c in root.children if c.type != "comment"]
+        if tree.root_node.has_error or len(exprs) != 1:
+            raise NixValueError("raw Nix does not parse as one expression")
+        self.atomic = exprs[0].type in _ATOMIC_RAW and all(
+            c.type != "comment" for c in root.children
+        )
+        last = root.children[-1]
+        self.ends_with_line_comment = last.type == "comment" and (last.text or b"").startswith(b"#")
+        data = text.encode("utf-8")
+        self.lines, self.kinds = self._split(data, root)
+
+    @staticmethod
+    def _split(data: bytes, root: tree_sitter.Node) -> tuple[list[str], list[str]]:
+        """The lines, and for each: "code", "string" (inside an ``''`` string that may
+        move) or "frozen" (starts inside a string where spaces count)."""
+        frozen: list[tuple[int, int]] = []
+        moving: list[tuple[int, int]] = []
+        stack = [root]
+        while stack:
+            n = stack.pop()
+            if n.type == "string_expression":
+                frozen.append((n.start_byte, n.end_byte))
+            elif n.type == "indented_string_expression":
+                if re.match(rb"''[ ]*\n", n.text or b""):
+                    moving.append((n.start_byte, n.end_byte))
+                else:
+                    frozen.append((n.start_byte, n.end_byte))
+            stack.extend(n.children)
+        lines: list[str] = []
+        kinds: list[str] = []
+        start = 0
+        for raw_line in data.split(b"\n"):
+            lines.append(raw_line.decode("utf-8"))
+            if any(a < start < b for a, b in frozen):
+                kinds.append("frozen")
+            elif any(a < start < b for a, b in moving):
+                kinds.append("string")
+            else:
+                kinds.append("code")
+            start += len(raw_line) + 1
+        return lines, kinds
+
+    def reindented(self, indent: int) -> str:
+        """The text stripped, its later lines dedented and moved to `indent`.
+
+        Lines that start inside a ``"..."`` string, or inside an ``''`` string whose
+        first line is not empty, stay as they are (moving them would change the
+        string).  Lines of other ``''`` strings all move by the same amount, which Nix
+        strips again.
+        """
+        # the first line goes after `name = `: its indentation says nothing
+        first = next((i for i, line in enumerate(self.lines) if line.strip()), 0)
+        common = min(
+            (
+                _lead(line)
+                for line, kind in zip(self.lines[first + 1 :], self.kinds[first + 1 :], strict=True)
+                if kind != "frozen" and line.strip()
+            ),
+            default=0,
+        )
+        out: list[str] = []
+        for line, kind in zip(self.lines, self.kinds, strict=True):
+            if kind == "frozen":
+                out.append(line)
+                continue
+            if kind == "code" and not line.strip():
+                out.append("")
+                continue
+            line = line[min(common, _lead(line)) :]
+            out.append(" " * indent + line if line else "")
+        return "\n".join(out).strip()
+
+
+def _lead(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+@functools.lru_cache(maxsize=256)
+def _raw_info(text: str) -> _RawInfo:
+    return _RawInfo(text)
+
+
+# ---- the renderer ----------------------------------------------------------------------
+
+
+def _is_atomic(v: NixValue) -> bool:
+    """Can `v` be a list element or a function argument without parentheses?"""
+    while isinstance(v, Comment):
+        v = v.value
+    if isinstance(v, bool) or v is None:
+        return True
+    if isinstance(v, int):
+        return v >= 0 or v == _INT_MIN  # the minimum is written in parentheses
+    if isinstance(v, float):
+        return not str(v).startswith("-")
+    if isinstance(v, Raw):
+        info = _raw_info(v.text)
+        return info.atomic or info.ends_with_line_comment
+    return isinstance(v, str | Pkg | Ref | NixPath | SearchPath | Sequence | Mapping)
+
+
+def _is_simple(v: NixValue) -> bool:
+    """May `v` be the one element of a one-line list or set?"""
+    while isinstance(v, Comment):
+        v = v.value
+    return (
+        isinstance(v, str | int | float | Pkg | Ref | NixPath | SearchPath)
+        or v is None
+        or (isinstance(v, Sequence | Mapping) and not isinstance(v, bytes | bytearray) and not v)
+    )
+
+
+class _Renderer:
+    def expr(self, v: NixValue, indent: int) -> str:
+        """`v` as an expression whose first line continues the current line at `indent`."""
+        while isinstance(v, Comment):
+            v = v.value
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if v is None:
+            return "null"
+        if isinstance(v, int):
+            return _int(v)
+        if isinstance(v, float):
+            return _float(v)
+        if isinstance(v, str):
+            return string(v, indent)
+        if isinstance(v, Pkg):
+            return "pkgs." + v.attr
+        if isinstance(v, Ref):
+            return v.name
+        if isinstance(v, NixPath):
+            return v.path
+        if isinstance(v, SearchPath):
+            return "<" + v.path + ">"
+        if isinstance(v, Apply):
+            parts = [v.fn.name] + [self.arg(a, indent) for a in v.args]
+            return " ".join(parts)
+        if isinstance(v, Raw):
+            return self.raw(v, indent)
+        if isinstance(v, Module):
+            return self.module(v, indent)
+        if isinstance(v, Let):
+            return self.let(v, indent)
+        if isinstance(v, Mapping):
+            return self.attrset(v, indent)
+        if isinstance(v, Sequence) and not isinstance(v, str | bytes | bytearray):
+            return self.listing(v, indent)
+        raise NixValueError(f"cannot write a {type(v).__name__} as Nix: {v!r}")
+
+    def arg(self, v: NixValue, indent: int) -> str:
+        text = self.expr(v, indent)
+        return text if _is_atomic(v) else "(" + text + ")"
+
+    def raw(self, v: Raw, indent: int) -> str:
+        info = _raw_info(v.text)
+        if info.ends_with_line_comment:
+            # (  expr # comment
+            # )  so that what follows is not commented out
+            inner = info.reindented(indent + _INDENT)
+            return "(\n" + " " * (indent + _INDENT) + inner + "\n" + " " * indent + ")"
+        return info.reindented(indent)
+
+    def module(self, v: Module, indent: int) -> str:
+        body = self.expr(v.body, indent)
+        if not v.args:
+            return body
+        return "{ " + ", ".join([*v.args, "..."]) + " }:\n" + " " * indent + body
+
+    def let(self, v: Let, indent: int) -> str:
+        pad = " " * indent
+        if not v.bindings:
+            return "let\n" + pad + "in\n" + pad + self.expr(v.body, indent)
+        lines = "\n".join(self.bindings(v.bindings, indent + _INDENT))
+        return "let\n" + lines + "\n" + pad + "in\n" + pad + self.expr(v.body, indent)
+
+    def listing(self, items: Sequence[NixValue], indent: int) -> str:
+        if not items:
+            return "[ ]"
+        if len(items) == 1 and _is_simple(items[0]):
+            one = self.arg(items[0], indent)
+            if "\n" not in one and len(one) <= _SHORT:
+                return "[ " + one + " ]"
+        inner = " " * (indent + _INDENT)
+        lines = []
+        for item in items:
+            # a comment above a list element, e.g. naming the service a block came from
+            while isinstance(item, Comment):
+                lines.append(inner + _comment_text(item.text))
+                item = item.value
+            lines.append(inner + self.arg(item, indent + _INDENT))
+        return "[\n" + "\n".join(lines) + "\n" + " " * indent + "]"
+
+    def attrset(self, d: Mapping[str, NixValue], indent: int) -> str:
+        if not d:
+            return "{ }"
+        if len(d) == 1:
+            (binding,) = self.bindings(d, 0, for_one_line=True)
+            if "\n" not in binding and len(binding) <= _SHORT:
+                return "{ " + binding + " }"
+        lines = self.bindings(d, indent + _INDENT)
+        return "{\n" + "\n".join(lines) + "\n" + " " * indent + "}"
+
+    def bindings(
+        self, d: Mapping[str, NixValue], indent: int, for_one_line: bool = False
+    ) -> Iterator[str]:
+        for key in self.sorted_keys(d):
+            path = [key]
+            value = d[key]
+            while isinstance(value, Mapping) and len(value) == 1:
+                (sub,) = self.sorted_keys(value)
+                path.append(sub)
+                value = value[sub]
+            comments: list[str] = []
+            while isinstance(value, Comment):
+                comments.append(_comment_text(value.text))
+                value = value.value
+            if for_one_line and (comments or not _is_simple(value)):
+                yield "\n"  # not for one line
+                return
+            pad = " " * indent
+            head = "".join(pad + c + "\n" for c in comments)
+            name = ".".join(attr_name(p) for p in path)
+            yield head + pad + name + " = " + self.expr(value, indent) + ";"
+
+    @staticmethod
+    def sorted_keys(d: Mapping[str, NixValue]) -> list[str]:
+        for key in d:
+            if not isinstance(key, str):
+                raise NixValueError(f"attribute names are strings, not {key!r}")
+        return sorted(d)
+
+
+def render(value: NixValue) -> str:
+    """`value` as Nix source (no trailing newline); deterministic, byte for byte.
+
+    Attribute sets are sorted by key, and a set with one attribute is folded into its
+    parent's binding (``boot.loader.systemd-boot.enable = true;``) unless a `Comment`
+    stands in between.  Raises `NixValueError` for what Nix cannot hold.
+    """
+    return _Renderer().expr(value, 0)
+
+
+def render_file(module: NixValue, header: Sequence[str]) -> str:
+    """A whole ``.nix`` file: `header` lines as ``#`` comments, the value, one newline."""
+    if isinstance(header, str):
+        raise TypeError("header is a list of lines, not a string")
+    lines = [_comment_text(line) for line in header]
+    return "".join(line + "\n" for line in lines) + render(module) + "\n"
