@@ -42,7 +42,7 @@ def init_lab(path: Path) -> Path:
     skeleton = resources.files("homelab").joinpath("skeleton")
     _copy_tree(skeleton, staging)
     (staging / "gitignore").rename(staging / ".gitignore")
-    _copy_tree(resources.files("homelab.catalogue"), staging / "services")
+    _copy_tree(resources.files("homelab").joinpath("catalogue"), staging / "services")
     schema = staging / "hosts" / ".profile.schema.json"
     schema.write_text(
         resources.files("homelab.profile").joinpath("schema/profile.schema.json").read_text()
