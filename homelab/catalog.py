@@ -150,9 +150,7 @@ def _secret_path(value: object) -> bool:
 def _validator_for(name: str, file: str, schema: Mapping[str, Any]) -> Any:
     key = (name, file, id(schema))
     if key not in _validators:
-        _validators[key] = jsonschema.Draft202012Validator(
-            schema, format_checker=FORMATS
-        )
+        _validators[key] = jsonschema.Draft202012Validator(schema, format_checker=FORMATS)
     return _validators[key]
 
 
@@ -193,9 +191,7 @@ def service_from_document(name: str, doc: Document) -> tuple[Service | None, lis
     top = Place(doc.file)
     for err in _entry_validator.iter_errors(doc.data):
         path = tuple(err.absolute_path)
-        problems.append(
-            Problem(doc.marks.value(path, top), err.message, path=format_path(path))
-        )
+        problems.append(Problem(doc.marks.value(path, top), err.message, path=format_path(path)))
     if problems:
         return None, problems
     data = doc.data

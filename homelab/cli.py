@@ -34,7 +34,8 @@ def _report(problems: Sequence[Any]) -> None:
     for p in problems:
         _err(f"error: {p}")
     files = {p.place.file for p in problems}
-    _err(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {len(files)} file{'s' if len(files) != 1 else ''}")
+    plural = "s" if len(problems) != 1 else ""
+    _err(f"{len(problems)} problem{plural} in {len(files)} file{'s' if len(files) != 1 else ''}")
 
 
 def _load_valid(args: argparse.Namespace, hosts: Sequence[str]) -> tuple[Lab, LabState, list[str]]:
@@ -90,7 +91,7 @@ def cmd_hosts(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    _, state, chosen = _load_valid(args, args.hosts)
+    _, _, chosen = _load_valid(args, args.hosts)
     print(f"{len(chosen)} host{'s' if len(chosen) != 1 else ''} valid: {', '.join(chosen)}")
     return OK
 
@@ -107,6 +108,22 @@ def cmd_schema(args: argparse.Namespace) -> int:
 def cmd_build(args: argparse.Namespace) -> int:
     from homelab.write import BuildResult
 
+    if not args.force and not args.commit and not any(h.startswith("@") for h in args.hosts):
+        quick = _open_lab(args)
+        known = set(quick.host_folders())
+        if all(h in known for h in args.hosts) and quick.unchanged_since_last_build(
+            args.hosts or None
+        ):
+            print(
+                "generated files are up to date"
+                if args.check
+                else "nothing to do: generated files are up to date"
+            )
+            return OK
+    if args.commit:
+        from homelab.history import check_can_commit
+
+        check_can_commit(_open_lab(args).root)  # refuse before writing anything
     lab, state, chosen = _load_valid(args, args.hosts)
     result: BuildResult = lab.build(state, chosen, check=args.check, force=args.force)
     if args.check:
@@ -128,10 +145,13 @@ def cmd_build(args: argparse.Namespace) -> int:
     return OK
 
 
-def _commit_after_build(lab: Lab, state: LabState, chosen: list[str], args: argparse.Namespace) -> int:
+def _commit_after_build(
+    lab: Lab, state: LabState, chosen: list[str], args: argparse.Namespace
+) -> int:
     from homelab.history import commit_lab
 
-    commit = commit_lab(lab, message=args.message)
+    hosts = None if set(chosen) == set(state.hosts) else chosen
+    commit = commit_lab(lab, message=args.message, hosts=hosts)
     if commit is None:
         print("nothing to commit")
     else:
@@ -148,6 +168,539 @@ def cmd_show(args: argparse.Namespace) -> int:
     return OK
 
 
+# ---- history commands (git: history, diff, revert, status) -----------------------------
+
+AddCommand = Callable[[str, Command, str], argparse.ArgumentParser]
+
+
+def _when(moment: Any) -> str:
+    return str(moment.astimezone().strftime("%Y-%m-%d %H:%M"))
+
+
+def _colour_on(args: argparse.Namespace) -> bool:
+    import os
+
+    choice = getattr(args, "color", "auto")
+    if choice == "auto":
+        return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    return bool(choice == "always")
+
+
+def _print_diff(lines: Sequence[str], colour: bool) -> None:
+    codes = {"+++": "1", "---": "1", "@@": "36", "+": "32", "-": "31"}
+    for line in lines:
+        code = next((c for p, c in codes.items() if line.startswith(p)), "") if colour else ""
+        print(f"\033[{code}m{line}\033[0m" if code else line)
+
+
+def _table(rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from homelab.errors import InvalidInput, Place, Problem
+    from homelab.history.log import host_history, show_commit
+
+    lab = _open_lab(args)
+    if args.show:
+        if not args.host:
+            raise InvalidInput([Problem(Place(str(lab.root)), "--show REV needs a HOST")])
+        shown = show_commit(lab, args.host, args.show)
+        print(f"commit {shown.commit}")
+        print(f"Author: {shown.author}")
+        print(f"Date:   {_when(shown.when)}")
+        print()
+        for line in shown.message.rstrip("\n").splitlines():
+            print(f"    {line}".rstrip())
+        print()
+        if shown.changes:
+            print(f"{shown.host}:")
+            for line in shown.changes:
+                print(f"  {line}")
+        else:
+            print(f"{shown.host}: no change to its profile in this commit")
+        if shown.nix:
+            print()
+            _print_diff(shown.nix, _colour_on(args))
+        return OK
+    if args.limit is not None and args.limit < 1:
+        raise InvalidInput([Problem(Place(str(lab.root)), "--limit must be 1 or more")])
+    entries = host_history(lab, args.host, args.limit)
+    if not entries:
+        print("no commits yet" + (f" touching {args.host}" if args.host else ""))
+        return OK
+    for e in entries:
+        mark = f"  [deployed: {', '.join(e.deployed)}]" if e.deployed else ""
+        print(f"{e.short}  {_when(e.when)}  {e.author}  {e.subject}{mark}")
+    return OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from homelab.history.diff import diff_lab, split_words
+
+    lab = _open_lab(args)
+    rev, hosts = split_words(lab, args.words)
+    colour = _colour_on(args)
+    for d in diff_lab(lab, rev, hosts):
+        against = f"{d.base_kind} {d.base[:7]}" if d.base else "nothing committed"
+        if d.base_kind == "revision" and d.base:
+            against = d.base[:7]
+        if not d.changed:
+            print(f"{d.host}: no changes since {against}")
+            continue
+        head = f"{d.host}: changes since {against}"
+        print(f"\033[1m{head}\033[0m" if colour else head)
+        for line in d.changes:
+            print(f"  {line}")
+        _print_diff(d.nix, colour)
+    return OK
+
+
+def cmd_revert(args: argparse.Namespace) -> int:
+    from homelab.history.revert import revert_hosts
+
+    lab = _open_lab(args)
+    done = revert_hosts(lab, args.rev, args.hosts)
+    if done.commit is None:
+        print(f"nothing to revert: {', '.join(done.hosts)} already as at {args.rev}")
+    else:
+        from homelab.history.repo import open_repository
+
+        commit = open_repository(lab.root).repo.commit(done.commit)
+        print(f"committed {done.commit[:7]} {commit.summary}")
+    for host, lines in done.still_differs.items():
+        print(f"note: {host} still differs from {args.rev} through what it shares with others:")
+        for line in lines:
+            print(f"  {line}")
+    return OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from homelab.history.status import lab_status
+
+    lab = _open_lab(args)
+    rows: list[tuple[str, ...]] = [("HOST", "DEPLOYED", "HEAD", "WORKING TREE")]
+    for s in lab_status(lab):
+        r = s.record
+        deployed = f"{r.commit[:7]} {_when(r.when)} ({r.mode})" if r else "never"
+        head = "changes not deployed" if s.head_ahead else "up to date"
+        if r is None:
+            head = "not deployed"
+        tree = "uncommitted changes" if s.uncommitted else "clean"
+        if not s.in_lab:
+            tree = "no longer in the lab"
+        rows.append((s.host, deployed, head, tree))
+    _table(rows)
+    return OK
+
+
+def _add_history_commands(add: AddCommand) -> None:
+    p = add("history", cmd_history, "commits that touched a host (or the lab), newest first")
+    p.add_argument("host", nargs="?", metavar="HOST")
+    p.add_argument("--limit", type=int, metavar="N", help="show at most N commits")
+    p.add_argument("--show", metavar="REV", help="what that commit changed in HOST")
+    p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    p = add(
+        "diff",
+        cmd_diff,
+        "what the working tree changes on each host since REV (default: its last deploy, "
+        "else HEAD): profile changes and the generated Nix",
+    )
+    p.add_argument(
+        "words", nargs="*", metavar="REV/HOST", help="a revision first (optional), then hosts"
+    )
+    p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    p = add(
+        "revert",
+        cmd_revert,
+        "bring hosts' profiles back to REV, rebuild, and commit that as a new commit",
+    )
+    p.add_argument("rev", metavar="REV")
+    p.add_argument("hosts", nargs="*", metavar="HOST", help="host names or @tag (default: all)")
+    add("status", cmd_status, "what is deployed on each host, and what is not deployed yet")
+
+
+# ---- apply commands (SSH: apply, rollback, adopt, lock) -----------------------------------
+
+
+def _ssh_settings(args: argparse.Namespace, accept_new: bool | None = None) -> Any:
+    from homelab.deploy.ssh import SshSettings
+
+    if accept_new is None:
+        accept_new = bool(getattr(args, "accept_new", False))
+    return SshSettings.from_home(accept_new=accept_new)
+
+
+def _ask(question: str) -> bool:
+    """A yes/no question on the terminal; no terminal means no."""
+    if not sys.stdin.isatty():
+        return False
+    try:
+        return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+    except EOFError:
+        return False
+
+
+def _usage(message: str) -> Any:
+    from homelab.errors import InvalidInput, Place, Problem
+
+    return InvalidInput([Problem(Place("command line"), message)])
+
+
+def _sudo_password(args: argparse.Namespace) -> str | None:
+    if not getattr(args, "ask_sudo_password", False):
+        return None
+    import getpass
+
+    return getpass.getpass("sudo password on the machines (asked once): ")
+
+
+def _with_progress(work: Callable[[Any, Any], Any], hosts: Sequence[str]) -> Any:
+    """Run an apply in a worker thread, showing its events; Ctrl-C stops it cleanly."""
+    import threading
+
+    from homelab.deploy.progress import Progress
+
+    progress = Progress(hosts, sys.stdout, live=sys.stdout.isatty())
+    cancel = threading.Event()
+    box: dict[str, Any] = {}
+    worker = threading.Thread(target=lambda: box.update(result=work(progress.event, cancel)))
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.2)
+    except KeyboardInterrupt:
+        cancel.set()
+        _err("stopping: each host finishes its step or stops its run (Ctrl-C again: quit now)")
+        worker.join()
+    finally:
+        progress.close()
+    return box["result"]
+
+
+def _head(lab: Lab) -> str:
+    from homelab.errors import InvalidInput
+    from homelab.history.repo import open_repository
+
+    try:
+        return open_repository(lab.root).head() or ""
+    except InvalidInput:
+        return ""
+
+
+def _show_changes(lab: Lab, chosen: Sequence[str], full: bool) -> None:
+    """What goes out to each host since its last deploy (else since HEAD)."""
+    from homelab.errors import InvalidInput
+    from homelab.history.diff import diff_lab
+
+    try:
+        diffs = diff_lab(lab, None, list(chosen))
+    except InvalidInput:
+        return  # not a git repository: nothing to compare with
+    for d in diffs:
+        since = "its last deploy" if d.base_kind == "deployed" else d.base_kind
+        base = f" ({d.base[:7]})" if d.base else ""
+        if not d.changed:
+            print(f"{d.host}: nothing changed since {since}{base}")
+            continue
+        print(f"{d.host}: changes since {since}{base}:")
+        for line in d.changes or ("generated files changed",):
+            print(f"  {line}")
+        if full:
+            for line in d.nix:
+                print(f"    {line}")
+
+
+def _record(lab: Lab, results: Sequence[Any], commit: str, mode: str) -> None:
+    from homelab.deploy.apply import record
+    from homelab.errors import InvalidInput, LabFailure
+
+    if not commit:
+        _err("note: the lab has no commit yet, so no deploy record was written")
+        return
+    try:
+        record(lab.root, results, commit, mode)
+    except (InvalidInput, LabFailure) as err:
+        _err(f"note: the deploy records could not be written: {err}")
+
+
+def _pin_keys(lab: Lab, plans: Sequence[Any], results: Sequence[Any]) -> None:
+    from homelab.deploy.apply import pin_host_key
+    from homelab.deploy.ssh import fingerprint
+
+    files = {p.folder: p.profile_file for p in plans}
+    for r in results:
+        if r.pinned_key:
+            pin_host_key(lab.root, files[r.folder], r.pinned_key)
+            print(
+                f"pinned the host key of {r.host} ({fingerprint(r.pinned_key)}) in "
+                f"{files[r.folder]}: review and commit it"
+            )
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    from homelab.deploy.apply import ApplyOptions, apply, plan_hosts
+    from homelab.deploy.progress import summary
+
+    if args.confirm is not None and args.mode not in ("switch", "test"):
+        raise _usage(f"--confirm only goes with --mode switch or test, not {args.mode}")
+    for name in ("confirm", "timeout", "check_timeout", "wait", "reconnect"):
+        value = getattr(args, name)
+        if value is not None and value < 0:
+            raise _usage(f"--{name.replace('_', '-')} cannot be negative")
+    if args.jobs is not None and args.jobs < 1:
+        raise _usage("--jobs needs at least 1")
+    lab, state, chosen = _load_valid(args, args.hosts)
+    built = lab.build(state, chosen)
+    for path in built.written:
+        print(f"wrote {path}")
+    commit = _head(lab)
+    _show_changes(lab, chosen, args.diff)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise _usage("not on a terminal, so nothing can be asked: add --yes to apply")
+        names = ", ".join(chosen) if len(chosen) <= 6 else f"{len(chosen)} hosts"
+        if not _ask(f"apply ({args.mode}) to {names}?"):
+            print("nothing applied")
+            return OK
+    password = _sudo_password(args)
+    plans = plan_hosts(lab, state, chosen, commit)
+    options = ApplyOptions(
+        mode=args.mode,
+        jobs=args.jobs or 0,
+        ssh=_ssh_settings(args),
+        sudo_password=password,
+        confirm=args.confirm,
+        rollback_on_failure=args.rollback_on_failure,
+        timeout=args.timeout,
+        check_timeout=args.check_timeout,
+        lock_wait=args.wait,
+        reconnect_timeout=args.reconnect,
+    )
+    results = _with_progress(
+        lambda emit, cancel: apply(plans, options, emit, cancel), [p.name for p in plans]
+    )
+    _pin_keys(lab, plans, results)
+    _record(lab, results, commit, args.mode)
+    print()
+    for line in summary(results):
+        print(line)
+    failed = [r for r in results if not r.ok]
+    if failed:
+        _err(f"{len(failed)} of {len(results)} host(s) failed")
+        return FAILED
+    return OK
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from homelab.deploy.apply import ApplyOptions, plan_connection, rollback
+    from homelab.deploy.progress import summary
+
+    lab, state, chosen = _load_valid(args, [args.host])
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise _usage("not on a terminal, so nothing can be asked: add --yes to roll back")
+        if not _ask(f"switch {chosen[0]} back to its previous generation?"):
+            print("nothing done")
+            return OK
+    plan = plan_connection(state, chosen[0])
+    options = ApplyOptions(
+        ssh=_ssh_settings(args),
+        sudo_password=_sudo_password(args),
+        timeout=args.timeout,
+        lock_wait=args.wait,
+    )
+    result = _with_progress(lambda emit, cancel: rollback(plan, options, emit, cancel), [plan.name])
+    commit = _head(lab)
+    if commit:
+        from homelab.history import record_deploy
+
+        outcome = "rolled-back" if result.ok else result.state
+        record_deploy(lab.root, result.folder, commit, "rollback", outcome, result.started,
+                      result.finished, result.summary)  # fmt: skip
+    print()
+    for line in summary([result]):
+        print(line)
+    return OK if result.ok else FAILED
+
+
+def cmd_adopt(args: argparse.Namespace) -> int:
+    from homelab.deploy.adopt import check_adopted, parse_address, read_machine, write_adopted
+    from homelab.deploy.ssh import ConnectError, HostKeyError
+
+    lab = _open_lab(args)
+    try:
+        address = parse_address(args.address)
+    except ValueError as err:
+        raise _usage(str(err)) from None
+    if (lab.root / "hosts" / args.name).exists():
+        raise _usage(f"hosts/{args.name} already exists: adopt never overwrites a host")
+
+    def trust(err: HostKeyError) -> bool:
+        print(str(err).split("\n")[0])
+        if args.accept_new:
+            print("accepted with --accept-new: it will be pinned in the new profile")
+            return True
+        return _ask("Is this the machine's key (compare it on its console)? Trust and pin it?")
+
+    try:
+        adopted = read_machine(args.name, address, _ssh_settings(args, False), trust)
+    except ConnectError as err:
+        _err(f"error: {err}")
+        return FAILED
+    check_adopted(lab, adopted)
+    for path in write_adopted(lab, adopted):
+        print(f"wrote {path}")
+    facts = adopted.facts
+    print(
+        f"{args.name}: NixOS {facts.get('version') or '?'}, hostname "
+        f"{facts.get('hostname') or '?'}, host key pinned"
+    )
+    if not args.no_commit:
+        from homelab.history import commit_lab
+
+        commit = commit_lab(lab, hosts=[args.name], subject=f"{args.name}: adopted from {address}")
+        if commit is not None:
+            print(f"committed {commit.hexsha[:7]} {commit.summary}")
+    print(f"next: `homelab show {args.name}`, then `homelab apply {args.name}`")
+    return OK
+
+
+def cmd_lock(args: argparse.Namespace) -> int:
+    from homelab.deploy.apply import plan_connection
+    from homelab.deploy.lock import commit_lock, lock_here, lock_on, write_lock
+    from homelab.deploy.ssh import ConnectError
+    from homelab.errors import InvalidInput, Place, Problem
+
+    lab = _open_lab(args)
+    if not (lab.root / "flake.nix").is_file():
+        raise InvalidInput([Problem(Place("flake.nix"), "the lab has no flake.nix to lock")])
+    if args.host:
+        lab, state, chosen = _load_valid(args, [args.host])
+        plan = plan_connection(state, chosen[0])
+        try:
+            data = lock_on(plan.endpoint, _ssh_settings(args), lab.root, args.update,
+                           lambda line: print(f"{plan.name} | {line}"))  # fmt: skip
+        except ConnectError as err:
+            _err(f"error: {err}")
+            return FAILED
+    else:
+        data = lock_here(lab.root, args.update, print)
+    if not write_lock(lab.root, data):
+        print("flake.lock did not change")
+        return OK
+    print("wrote flake.lock")
+    if not args.no_commit:
+        sha = commit_lock(lab.root, "flake.lock " + ("updated" if args.update else "locked"))
+        if sha:
+            print(f"committed {sha[:7]} flake.lock")
+    return OK
+
+
+def _add_apply_commands(add: AddCommand) -> None:
+    p = add(
+        "apply",
+        cmd_apply,
+        "rebuild machines over SSH, many at once (all hosts by default, after asking)",
+    )
+    p.add_argument("hosts", nargs="*", metavar="HOST", help="host names or @tag")
+    p.add_argument("--mode", choices=("switch", "boot", "test", "dry-activate", "build"),
+                   default="switch",
+                   help="what nixos-rebuild does (default: switch); build also shows the "
+                   "closure diff when the machine has nvd or nix")  # fmt: skip
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask before applying")
+    p.add_argument("-j", "--jobs", type=int, metavar="N",
+                   help="hosts at a time (default: all, up to 32)")  # fmt: skip
+    p.add_argument("--accept-new", action="store_true",
+                   help="trust an unknown host key once and pin it in the profile")  # fmt: skip
+    p.add_argument("--ask-sudo-password", action="store_true",
+                   help="ask once for the sudo password (given to sudo on its input)")  # fmt: skip
+    p.add_argument("--confirm", type=float, metavar="SECONDS",
+                   help="magic rollback: the machine switches back by itself unless homelab "
+                   "reaches it again within SECONDS after activation")  # fmt: skip
+    p.add_argument("--rollback-on-failure", action="store_true",
+                   help="switch a host back to its previous generation when a health check "
+                   "fails")  # fmt: skip
+    p.add_argument("--timeout", type=float, default=3600.0, metavar="SECONDS",
+                   help="stop a rebuild that runs longer (default: 3600)")  # fmt: skip
+    p.add_argument("--check-timeout", type=float, default=30.0, metavar="SECONDS",
+                   help="how long health checks may take to pass (default: 30)")  # fmt: skip
+    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="wait this long for another apply to the same host to end "
+                   "(default: refuse at once)")  # fmt: skip
+    p.add_argument("--reconnect", type=float, default=120.0, metavar="SECONDS",
+                   help="how long to try again when a connection drops (default: 120)")  # fmt: skip
+    p.add_argument("--diff", action="store_true", help="show the generated Nix that changes too")
+    p = add("rollback", cmd_rollback, "switch a machine back to its previous generation")
+    p.add_argument("host", metavar="HOST")
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask first")
+    p.add_argument("--ask-sudo-password", action="store_true", help="ask once for sudo")
+    p.add_argument("--timeout", type=float, default=3600.0, metavar="SECONDS")
+    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="wait this long for another apply to the same host to end")  # fmt: skip
+    p = add(
+        "adopt",
+        cmd_adopt,
+        "bring a running NixOS machine into the lab: hosts/NAME/ with its hardware "
+        "configuration and pinned host key, committed",
+    )
+    p.add_argument("name", metavar="NAME", help="the new host's name (its folder)")
+    p.add_argument("address", metavar="USER@ADDRESS[:PORT]")
+    p.add_argument("--accept-new", action="store_true",
+                   help="trust the machine's host key without asking")  # fmt: skip
+    p.add_argument("--no-commit", action="store_true", help="write the files, do not commit")
+    p = add(
+        "lock",
+        cmd_lock,
+        "pin the flake's inputs in flake.lock (with Nix here, or on HOST), committed",
+    )
+    p.add_argument("host", nargs="?", metavar="HOST", help="a machine that has Nix")
+    p.add_argument("--update", action="store_true", help="update the inputs (nix flake update)")
+    p.add_argument("--no-commit", action="store_true", help="write flake.lock, do not commit")
+
+
+# ---- the TUI ------------------------------------------------------------------------------
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    from homelab.tui.app import run
+
+    lab = _open_lab(args)
+    shot = getattr(args, "screenshot", None)
+    size = getattr(args, "size", "140x42")
+    try:
+        width, height = (int(n) for n in size.lower().split("x"))
+    except ValueError:
+        _err(f"error: --size {size}: expected WIDTHxHEIGHT, e.g. 140x42")
+        return INVALID
+    run(
+        lab.root,
+        screenshot=Path(shot) if shot else None,
+        screen=getattr(args, "screen", "main"),
+        size=(width, height),
+    )
+    return OK
+
+
+def _add_tui_command(add: AddCommand) -> None:
+    p = add("tui", cmd_tui, "open the editor: edit, preview, commit, review history, apply")
+    p.add_argument("--screenshot", metavar="FILE", help="save the screen as an SVG and exit")
+    p.add_argument(
+        "--screen",
+        choices=["main", "apply"],
+        default="main",
+        help="with --screenshot: which screen to save (default: main)",
+    )
+    p.add_argument(
+        "--size",
+        default="140x42",
+        metavar="WxH",
+        help="with --screenshot: terminal size in cells (default: 140x42)",
+    )
+
+
 # ---- wiring ---------------------------------------------------------------------------
 
 
@@ -156,8 +709,12 @@ def parser() -> argparse.ArgumentParser:
         prog="homelab",
         description="Run a home lab of NixOS machines from YAML profiles kept in git.",
     )
-    top.add_argument("--lab", metavar="DIR", help="the lab folder (default: $HOMELAB_LAB, "
-                     "else the current folder or a parent holding hosts/)")
+    top.add_argument(
+        "--lab",
+        metavar="DIR",
+        help="the lab folder (default: $HOMELAB_LAB, "
+        "else the current folder or a parent holding hosts/)",
+    )
     sub = top.add_subparsers(dest="command", metavar="COMMAND")
 
     def add(name: str, func: Command, help: str) -> argparse.ArgumentParser:
@@ -168,25 +725,34 @@ def parser() -> argparse.ArgumentParser:
     p = add("init", cmd_init, "make a new lab in DIR (catalogue, flake.nix, an example host, git)")
     p.add_argument("dir", metavar="DIR")
     add("hosts", cmd_hosts, "list the hosts with system, address, tags and services")
-    p = add("validate", cmd_validate, "check profiles and report every problem (all hosts by default)")
+    p = add(
+        "validate", cmd_validate, "check profiles and report every problem (all hosts by default)"
+    )
     p.add_argument("hosts", nargs="*", metavar="HOST", help="host names or @tag")
     add("schema", cmd_schema, "print the JSON Schema of a host profile (for editors)")
     p = add("build", cmd_build, "compile profiles into NixOS modules, writing only what changed")
     p.add_argument("hosts", nargs="*", metavar="HOST", help="host names or @tag")
-    p.add_argument("--check", action="store_true", help="write nothing; exit 1 if any file is stale")
+    p.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 if any file is stale"
+    )
     p.add_argument("--force", action="store_true", help="overwrite generated files edited by hand")
     p.add_argument("--commit", action="store_true", help="commit the profiles and generated files")
     p.add_argument("-m", "--message", help="your own words on top of the commit message")
     p = add("show", cmd_show, "print a host's generated modules")
     p.add_argument("host", metavar="HOST")
+    _add_history_commands(add)
+    _add_apply_commands(add)
+    _add_tui_command(add)
     return top
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if not getattr(args, "func", None):
-        parser().print_help()
-        return OK
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            parser().print_help()  # not a terminal: the editor cannot run here
+            return OK
+        args.func = cmd_tui  # no command: open the editor
     from homelab.errors import InvalidInput, LabFailure
 
     try:
@@ -198,7 +764,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LabFailure as err:
         _err(f"error: {err}")
         return FAILED
-    except Exception as err:  # noqa: BLE001 - the edge: say it, with the kind, and fail
+    except BrokenPipeError:  # `homelab diff | head`: the reader left, nothing is wrong
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return OK
+    except Exception as err:
         from homelab.lab import LabNotFound
 
         if isinstance(err, LabNotFound):

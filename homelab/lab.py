@@ -21,7 +21,9 @@ class LabNotFound(Exception):
     """No lab here: said with what was tried and how to make one."""
 
 
-def find_lab(option: str | None, env: dict[str, str] | None = None, cwd: Path | None = None) -> Path:
+def find_lab(
+    option: str | None, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> Path:
     """The lab from --lab, else HOMELAB_LAB, else the current folder or a parent with hosts/."""
     env = dict(os.environ) if env is None else env
     if option:
@@ -95,6 +97,15 @@ class Source(Protocol):
         """Names in a lab-relative folder (empty when there is none)."""
 
 
+def _present(source: Source, rel: str) -> bool:
+    """Whether the file is there, text or not (a secret may be any bytes; a profile that
+    is not UTF-8 is still a host, whose problem is then reported)."""
+    try:
+        return source.read(rel) is not None
+    except UnicodeDecodeError:
+        return True
+
+
 class DiskSource:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -143,7 +154,7 @@ class Lab:
         return [
             name
             for name in source.listdir("hosts")
-            if name != COMMON and source.read(f"hosts/{name}/{PROFILE}") is not None
+            if name != COMMON and _present(source, f"hosts/{name}/{PROFILE}")
         ]
 
     def read_text(self, rel: str) -> str | None:
@@ -157,7 +168,7 @@ class Lab:
             source = Overlay(source, texts)
         read: dict[str, str] = {}
         fetch = self._fetcher(source, read)
-        exists = lambda rel: source.read(rel) is not None  # noqa: E731
+        exists = lambda rel: _present(source, rel)  # noqa: E731
         catalog, lab_problems = self._load_catalog(fetch, source)
         hosts: dict[str, HostState] = {}
         for folder in self.host_folders(source):
@@ -187,7 +198,7 @@ class Lab:
         source: Source = DiskSource(self.root)
         if texts:
             source = Overlay(source, texts)
-        exists = lambda rel: source.read(rel) is not None  # noqa: E731
+        exists = lambda rel: _present(source, rel)  # noqa: E731
         return self._load_host(folder, self._fetcher(source, {}), catalog, exists)
 
     @staticmethod
@@ -320,7 +331,9 @@ class Lab:
             try:
                 out.update(compile_host(profile, state.catalog))
             except (CompileError, ValueError) as err:
-                problems.append(Problem(Place(f"hosts/{folder}/{PROFILE}"), f"cannot compile: {err}"))
+                problems.append(
+                    Problem(Place(f"hosts/{folder}/{PROFILE}"), f"cannot compile: {err}")
+                )
         if problems:
             raise InvalidInput(problems)
         return out
@@ -336,21 +349,43 @@ class Lab:
             if p.is_dir() and p.name != COMMON and not (p / PROFILE).exists()
         )
 
-    def plan_build(self, state: LabState, folders: Sequence[str]) -> Any:
+    def plan_build(
+        self, state: LabState, folders: Sequence[str], wanted: dict[str, str] | None = None
+    ) -> Any:
         from homelab.write import plan
 
         scope = list(folders)
         if set(folders) == set(state.hosts):
             scope += self.orphan_folders()
-        return plan(self.root, self.generated(state, folders), scope)
+        if wanted is None:
+            wanted = self.generated(state, folders)
+        return plan(self.root, wanted, scope)
 
     def build(
         self, state: LabState, folders: Sequence[str], *, check: bool = False, force: bool = False
     ) -> Any:
         """Write the generated modules of these hosts; with check, only say what is stale."""
+        from homelab import buildcache
         from homelab.write import BuildResult, apply_plan
 
-        the_plan = self.plan_build(state, folders)
+        wanted = self.generated(state, folders)
+        the_plan = self.plan_build(state, folders, wanted)
         if check:
             return BuildResult(stale=tuple(the_plan.stale))
-        return apply_plan(self.root, the_plan, force=force)
+        result = apply_plan(self.root, the_plan, force=force)
+        buildcache.record(
+            self.root,
+            {
+                f: (state.hosts[f].includes, [p for p in wanted if p.startswith(f"hosts/{f}/")])
+                for f in folders
+            },
+            state.hosts,
+        )
+        return result
+
+    def unchanged_since_last_build(self, folders: Sequence[str] | None = None) -> bool:
+        """True when nothing a build of these hosts (all when None) reads or writes has
+        changed since the last build: then a build would write nothing."""
+        from homelab import buildcache
+
+        return buildcache.unchanged(self.root, folders, self.host_folders())

@@ -24,7 +24,7 @@ from homelab.nix.expr import (
     SearchPath,
     mk_default,
 )
-from homelab.nix.render import render_file
+from homelab.nix.render import comments, render_file
 from homelab.nix.syntax import check_module_body
 from homelab.profile.model import Profile, User
 
@@ -54,7 +54,7 @@ def header(profile_file: str, title: str, body_text: str) -> list[str]:
 
 def with_header(profile_file: str, title: str, module: NixValue) -> str:
     body = render_file(module, [])
-    return render_file(module, header(profile_file, title, body))
+    return comments(header(profile_file, title, body)) + body
 
 
 def body_hash_matches(text: str) -> bool | None:

@@ -468,6 +468,11 @@ def render(value: NixValue) -> str:
     return _Renderer().expr(value, 0)
 
 
+def comments(lines: Sequence[str]) -> str:
+    """Lines as ``#`` comments (newlines and control characters made spaces)."""
+    return "".join(_comment_text(line) + "\n" for line in lines)
+
+
 def render_file(module: NixValue, header: Sequence[str]) -> str:
     """A whole ``.nix`` file: `header` lines as ``#`` comments, the value, one newline."""
     if isinstance(header, str):

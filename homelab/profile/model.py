@@ -336,7 +336,9 @@ def build(
         checks=Checks(_t(c.get("units")), _t(c.get("tcp")), _t(c.get("http"))),
     )
     secrets = tuple(
-        Secret(name, s["source"], s["target"], s.get("owner"), s.get("group"), s.get("mode", "0600"))
+        Secret(
+            name, s["source"], s["target"], s.get("owner"), s.get("group"), s.get("mode", "0600")
+        )
         for name, s in (data.get("secrets") or {}).items()
     )
     return Profile(

@@ -62,7 +62,9 @@ def test_build_of_one_host_leaves_the_others_alone(lab: Path) -> None:
 def test_removed_service_and_removed_host_lose_their_files(lab: Path) -> None:
     assert build(lab) == 0
     profile = lab / "hosts/gamma/profile.yaml"
-    profile.write_text(profile.read_text().replace("services:\n  dokuwiki: {title: Family wiki}\n", ""))
+    profile.write_text(
+        profile.read_text().replace("services:\n  dokuwiki: {title: Family wiki}\n", "")
+    )
     # gamma still has openssh from the fragment: services.nix stays; drop it from the fragment
     base = lab / "hosts/common/base.yaml"
     base.write_text(base.read_text().replace("services:\n  openssh: {}\n", ""))
@@ -114,7 +116,9 @@ def test_check_lists_stale_and_missing_files_and_writes_nothing(
     assert build(lab) == 0
     assert build(lab, "--check") == 0
     profile = lab / "hosts/beta/profile.yaml"
-    profile.write_text(profile.read_text().replace("gateway: 192.168.7.1\n", "gateway: 192.168.7.254\n"))
+    profile.write_text(
+        profile.read_text().replace("gateway: 192.168.7.1\n", "gateway: 192.168.7.254\n")
+    )
     capsys.readouterr()
     assert build(lab, "--check") == 1
     assert capsys.readouterr().out.strip() == "stale: hosts/beta/networking.nix"
@@ -153,3 +157,63 @@ def test_build_does_not_follow_into_other_folders(lab: Path) -> None:
     shutil.rmtree(lab / "hosts/gamma")
     assert build(lab) == 0
     assert not os.path.exists(lab / "hosts/gamma")
+
+
+def test_an_unchanged_lab_is_known_without_compiling(
+    lab: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert build(lab) == 0
+    assert (lab / ".homelab/build.json").exists()
+
+    def no_compile(*args: object, **kwargs: object) -> None:
+        raise AssertionError("compiled although nothing changed")
+
+    monkeypatch.setattr("homelab.lab.Lab.generated", no_compile)
+    before = snapshot(lab)
+    assert build(lab) == 0
+    assert build(lab, "--check") == 0
+    assert build(lab, "alpha") == 0
+    assert snapshot(lab) == before
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "fragment",  # a fragment the hosts include
+        "catalogue",  # a catalogue entry
+        "deleted output",  # a generated file someone removed
+        "new host",
+    ],
+)
+def test_any_change_to_what_a_build_reads_or_writes_means_a_real_build(
+    lab: Path, change: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert build(lab) == 0
+    if change == "fragment":
+        base = lab / "hosts/common/base.yaml"
+        base.write_text(base.read_text().replace("dates: weekly", "dates: daily"))
+        expect = "wrote hosts/alpha/system.nix"
+    elif change == "catalogue":
+        entry = lab / "services/jellyfin.yaml"
+        entry.write_text(entry.read_text().replace("default: jellyfin", "default: media"))
+        expect = "wrote hosts/alpha/services.nix"
+    elif change == "deleted output":
+        (lab / "hosts/beta/boot.nix").unlink()
+        expect = "wrote hosts/beta/boot.nix"
+    else:
+        shutil.copytree(
+            lab / "hosts/gamma", lab / "hosts/delta", ignore=shutil.ignore_patterns("*.nix")
+        )
+        expect = "wrote hosts/delta/configuration.nix"
+    capsys.readouterr()
+    assert build(lab) == 0
+    assert expect in capsys.readouterr().out
+
+
+def test_a_cache_from_another_version_is_ignored(lab: Path) -> None:
+    assert build(lab) == 0
+    cache = lab / ".homelab/build.json"
+    cache.write_text(cache.read_text().replace('"version": "', '"version": "0.0.0-old'))
+    (lab / "hosts/alpha/users.nix").unlink()
+    assert build(lab) == 0
+    assert (lab / "hosts/alpha/users.nix").exists()

@@ -129,8 +129,15 @@ def test_home_manager_section(alpha: dict[str, Any]) -> None:
     alice = hm["users"]["alice"]
     assert alice["home"]["stateVersion"] == "25.11"
     assert alice["home"]["packages"] == ["pkgs.ripgrep", "pkgs.fd"]
-    assert alice["home"]["sessionVariables"] == {"EDITOR": "nvim", "PAGER": "less", "HISTSIZE": 10000}
-    assert alice["home"]["file"][".config/hello.txt"] == {"text": "hello\nworld\n", "executable": False}
+    assert alice["home"]["sessionVariables"] == {
+        "EDITOR": "nvim",
+        "PAGER": "less",
+        "HISTSIZE": 10000,
+    }
+    assert alice["home"]["file"][".config/hello.txt"] == {
+        "text": "hello\nworld\n",
+        "executable": False,
+    }
     assert alice["home"]["file"][".inputrc"]["source"].path == "./files/inputrc"
     programs = alice["programs"]
     assert programs["git"] == {
@@ -198,7 +205,9 @@ def test_services_are_configured_from_their_settings(
     assert "$__file{/var/lib/secrets/grafana-key}" in str(b["grafana"]["settings"])
 
 
-def test_extra_config_module_and_bindings(lab: Lab, alpha: dict[str, Any], beta: dict[str, Any]) -> None:
+def test_extra_config_module_and_bindings(
+    lab: Lab, alpha: dict[str, Any], beta: dict[str, Any]
+) -> None:
     assert alpha["services"]["fwupd"]["enable"] is True
     motd = alpha["environment"]["etc"]["motd"]["text"]
     assert motd == "Welcome to alpha\n"

@@ -1,0 +1,124 @@
+"""What the last build read and wrote, so an unchanged lab builds in a blink.
+
+`.homelab/build.json` (local, not committed) keeps, per host, the hash of every file its
+build read (profile, included fragments, the catalogue, the names in its folder) and of
+every file it wrote. When none of those changed, the outputs are what a new build would
+write: validation and compilation are deterministic in their inputs and homelab's version.
+Any difference, or no cache at all, means a real build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from homelab import __version__
+
+CACHE = ".homelab/build.json"
+
+
+def _hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:24]
+
+
+def _file(root: Path, rel: str) -> str:
+    try:
+        return _hash((root / rel).read_bytes())
+    except OSError:
+        return "-"
+
+
+def _listing(root: Path, rel: str) -> str:
+    try:
+        names = sorted(os.listdir(root / rel))
+    except OSError:
+        return "-"
+    return _hash("\n".join(names).encode())
+
+
+def _catalogue(root: Path) -> str:
+    parts = [_listing(root, "services")]
+    try:
+        names = sorted(n for n in os.listdir(root / "services") if n.endswith(".yaml"))
+    except OSError:
+        names = []
+    parts += [_file(root, f"services/{n}") for n in names]
+    return _hash("\n".join(parts).encode())
+
+
+def host_inputs(root: Path, folder: str, includes: Iterable[str], catalogue: str) -> dict[str, str]:
+    base = f"hosts/{folder}"
+    inputs = {f"{base}/profile.yaml": _file(root, f"{base}/profile.yaml")}
+    for rel in includes:
+        inputs[rel] = _file(root, rel)
+    inputs[f"{base}/"] = _listing(root, base)
+    inputs["services/"] = catalogue
+    return inputs
+
+
+def record(
+    root: Path,
+    hosts: Mapping[str, tuple[Iterable[str], Iterable[str]]],
+    all_folders: Iterable[str],
+) -> None:
+    """After a build: hosts maps folder -> (files it included, files it wrote)."""
+    catalogue = _catalogue(root)
+    previous = _read(root)
+    entries = dict(previous.get("hosts", {})) if previous else {}
+    for folder, (includes, outputs) in hosts.items():
+        entries[folder] = {
+            "inputs": host_inputs(root, folder, includes, catalogue),
+            "outputs": {rel: _file(root, rel) for rel in sorted(outputs)},
+        }
+    data = {"version": __version__, "folders": sorted(all_folders), "hosts": entries}
+    path = root / CACHE
+    path.parent.mkdir(exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
+    os.replace(tmp, path)
+
+
+def _read(root: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads((root / CACHE).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("version") != __version__:
+        return None
+    return data
+
+
+def unchanged(root: Path, folders: Iterable[str] | None, current_folders: Iterable[str]) -> bool:
+    """True when building these host folders (all when None) would change nothing."""
+    data = _read(root)
+    if data is None:
+        return False
+    hosts = data.get("hosts")
+    if not isinstance(hosts, dict):
+        return False
+    current = sorted(current_folders)
+    if folders is None:
+        if data.get("folders") != current:
+            return False  # a host came or went
+        folders = current
+    catalogue = _catalogue(root)
+    for folder in folders:
+        entry = hosts.get(folder)
+        if not isinstance(entry, dict):
+            return False
+        recorded_inputs = entry.get("inputs", {})
+        includes = [
+            rel
+            for rel in recorded_inputs
+            if not rel.endswith("/") and not rel.endswith("/profile.yaml")
+        ]
+        if host_inputs(root, folder, includes, catalogue) != recorded_inputs:
+            return False
+        for rel, digest in entry.get("outputs", {}).items():
+            if _file(root, rel) != digest:
+                return False
+    return True

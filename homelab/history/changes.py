@@ -1,0 +1,165 @@
+"""What changed between two states of a lab, per host, and the commit message saying it.
+
+Pure: the two loaded states and the set of changed files go in, lines of text come out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from homelab.history.paths import host_folder, host_inputs
+from homelab.history.summary import THINGS, host_changes
+from homelab.lab import COMMON, PROFILE, HostState, LabState
+
+SUBJECT_WIDTH = 72
+
+
+@dataclass(frozen=True)
+class Changes:
+    """Change lines per host folder (only hosts that changed) and for the lab itself."""
+
+    hosts: dict[str, list[str]] = field(default_factory=dict)
+    lab: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.hosts or self.lab)
+
+    def lines(self) -> list[str]:
+        """One line per host, as in a commit body: `pi: service pihole added; ...`."""
+        out = [f"{folder}: {'; '.join(_joined(lines))}" for folder, lines in self.hosts.items()]
+        if self.lab:
+            out.append(f"lab: {'; '.join(self.lab)}")
+        return out
+
+
+def _joined(lines: list[str]) -> list[str]:
+    """`user demouser: groups + audio, shell set to zsh` for two lines about one thing."""
+    kinds = tuple(f"{kind} " for kind in THINGS.values())
+    out: list[str] = []
+    last = ""
+    for line in lines:
+        thing, sep, rest = line.partition(": ")
+        if sep and line.startswith(kinds) and " " in thing and thing == last:
+            out[-1] += f", {rest}"
+            continue
+        out.append(line)
+        last = thing if sep and line.startswith(kinds) else ""
+    return out
+
+
+def _data(host: HostState | None) -> object:
+    return host.document.data if host is not None and host.document is not None else None
+
+
+def _file_change(path: str, old: LabState, new: LabState) -> tuple[str, str, str]:
+    """(kind, name, verb): ("catalogue entry", "pihole", "changed")."""
+    was, now = path in old.texts, path in new.texts
+    verb = "added" if now and not was else "removed" if was and not now else "changed"
+    if path.startswith("services/") and path.endswith(".yaml"):
+        return "catalogue entry", path.removeprefix("services/").removesuffix(".yaml"), verb
+    if path.startswith(f"hosts/{COMMON}/"):
+        return "fragment", path, verb
+    return "", path, verb
+
+
+def _file_lines(paths: Iterable[str], old: LabState, new: LabState) -> list[str]:
+    """`catalogue entry pihole changed`; several of a kind at once: `catalogue entries
+    a, b added`."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for path in paths:
+        kind, name, verb = _file_change(path, old, new)
+        groups.setdefault((kind, verb), []).append(name)
+    out = []
+    for (kind, verb), names in groups.items():
+        plural = {"catalogue entry": "catalogue entries", "fragment": "fragments"}.get(kind, kind)
+        out.append(
+            " ".join(w for w in (plural if len(names) > 1 else kind, ", ".join(names), verb) if w)
+        )
+    return out
+
+
+def describe(
+    old: LabState, new: LabState, changed: Iterable[str], folders: Iterable[str] | None = None
+) -> Changes:
+    """Per host: profile-level changes (from the merged documents), then catalogue entries
+    it uses that changed; a host whose only change is its generated files says so.
+    Changed files that belong to no host are the lab's own lines."""
+    changed = sorted(set(changed))
+    everyone = sorted(set(old.hosts) | set(new.hosts))
+    scope = everyone if folders is None else [f for f in everyone if f in set(folders)]
+    inputs = {f: host_inputs(old, f) | host_inputs(new, f) for f in everyone}
+    claimed: set[str] = set()
+    hosts: dict[str, list[str]] = {}
+    for folder in everyone:
+        mine = [p for p in changed if p.startswith(host_folder(folder)) or p in inputs[folder]]
+        claimed.update(mine)
+        if folder not in scope:
+            continue
+        o, n = old.hosts.get(folder), new.hosts.get(folder)
+        unreadable = (o is not None and o.document is None) or (
+            n is not None and n.document is None
+        )
+        lines = [] if unreadable else host_changes(_data(o), _data(n))
+        if unreadable and f"hosts/{folder}/{PROFILE}" in mine:
+            lines.append("profile changed (a version of it is not valid YAML)")
+        if o is not None and n is not None:
+            gone = [i for i in o.includes if i not in n.includes]
+            came = [i for i in n.includes if i not in o.includes]
+            if gone or came:
+                lines.append(
+                    "include " + " ".join([*(f"+ {i}" for i in came), *(f"- {i}" for i in gone)])
+                )
+            lines.extend(_file_lines([p for p in mine if p.startswith("services/")], old, new))
+        if not lines and mine:
+            own = [
+                p
+                for p in mine
+                if p.startswith(host_folder(folder))
+                and p.endswith(".nix")
+                and p not in inputs[folder]
+            ]
+            others = [p for p in mine if p not in own]
+            lines.extend(_file_lines(others, old, new))
+            if own:
+                lines.append("generated files rebuilt")
+        if lines:
+            hosts[folder] = lines
+    return Changes(hosts, _file_lines([p for p in changed if p not in claimed], old, new))
+
+
+def subject_of(changes: Changes, words: str = "") -> str:
+    """`nixos-demo: service pihole added`, `homeserver, pi: host.timezone ...`; with the
+    person's words, their first line after the hosts."""
+    names = list(changes.hosts)
+    who = ", ".join(names)
+    if not names:
+        who = "lab"
+    elif len(who) > 40:
+        who = f"{len(names)} hosts"
+    if words.strip():
+        return f"{who}: {words.strip().splitlines()[0].strip()}"
+    distinct: list[str] = []
+    for line in [*(line for lines in changes.hosts.values() for line in lines), *changes.lab]:
+        if line not in distinct:
+            distinct.append(line)
+    text = f"{who}: {'; '.join(distinct)}"
+    if len(text) <= SUBJECT_WIDTH:
+        return text
+    first = f"{who}: {distinct[0]}"
+    more = f", and {len(distinct) - 1} more change{'s' if len(distinct) > 2 else ''}"
+    if len(first + more) <= SUBJECT_WIDTH:
+        return first + more
+    return f"{who}: {len(distinct)} changes"
+
+
+def commit_message(changes: Changes, words: str | None = None, subject: str | None = None) -> str:
+    """Subject naming the hosts (the person's first line after them, when they gave
+    words); the rest of their words on top of the body; then one line per host saying
+    what changed in it."""
+    words = (words or "").strip()
+    if subject is None:
+        subject = subject_of(changes, words)
+        words = "\n".join(words.splitlines()[1:]).strip()
+    parts = [subject, words, "\n".join(changes.lines())]
+    return "\n\n".join(p for p in parts if p) + "\n"

@@ -1,0 +1,159 @@
+"""Committing the lab: its managed files only, with a message written for people.
+
+The commit is made beside the person's index, not through it: a temporary index starts
+from HEAD, takes the managed files from the working tree, and becomes the commit's tree.
+Afterwards only those paths are refreshed in the real index, so whatever else the person
+had staged (or not) stays exactly as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from homelab.history.changes import Changes, commit_message, describe
+from homelab.history.paths import generated_in, host_inputs, lab_inputs
+from homelab.history.repo import (
+    EmptySource,
+    GitSource,
+    LabRepo,
+    changed_paths,
+    check_writable,
+    nul_list,
+    open_repository,
+)
+from homelab.lab import DiskSource, Lab, LabState, Source
+
+
+def state_at(lab: Lab, lr: LabRepo, commit: str | None) -> LabState:
+    """The lab as it was at a commit (nothing before the first one)."""
+    source: Source = GitSource(lr, commit) if commit else EmptySource()
+    return lab.load(source=source)
+
+
+def managed_paths(
+    lab: Lab,
+    lr: LabRepo,
+    old: LabState,
+    new: LabState,
+    head: str | None,
+    folders: Sequence[str] | None = None,
+) -> set[str]:
+    """Lab-relative files homelab commits: for each host in scope its inputs and generated
+    modules (before and after); for the whole lab also every fragment and catalogue entry.
+    Never anything else (flake.nix, secrets, a person's notes)."""
+    before: Source = GitSource(lr, head) if head else EmptySource()
+    now = DiskSource(lab.root)
+    if folders is None:
+        scope = sorted(set(old.hosts) | set(new.hosts) | set(lab.orphan_folders()))
+    else:
+        scope = list(folders)
+    paths: set[str] = set()
+    for folder in scope:
+        paths |= host_inputs(old, folder) | host_inputs(new, folder)
+        paths |= generated_in(before, folder) | generated_in(now, folder)
+    if folders is None:
+        paths |= lab_inputs(before) | lab_inputs(now)
+    return paths
+
+
+def _stage(lab: Lab, lr: LabRepo, head: str | None, paths: Iterable[str]) -> str:
+    """The tree of HEAD with these paths taken from the working tree (via a temporary
+    index, leaving the person's index alone)."""
+    index = lr.git_dir / f"homelab-index-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    env = {"GIT_INDEX_FILE": str(index)}
+    try:
+        if head:
+            lr.run("read-tree", head, env=env)
+        repo_paths = sorted(lr.path(p) for p in paths)
+        present = [p for p in repo_paths if (lr.top / p).is_file()]
+        absent = [p for p in repo_paths if p not in set(present)]
+        if present:
+            ignored = lr.run(
+                "check-ignore",
+                "-z",
+                "--stdin",
+                env={**env, "GIT_LITERAL_PATHSPECS": "0"},
+                stdin=nul_list(present),
+                ok=(0, 1),
+            ).split("\0")
+            present = [p for p in present if p not in set(ignored)]
+        if present:
+            lr.run(
+                "add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul",
+                env=env, stdin=nul_list(present),
+            )  # fmt: skip
+        if absent:
+            lr.run(
+                "rm", "--cached", "-q", "--ignore-unmatch", "--pathspec-from-file=-",
+                "--pathspec-file-nul", env=env, stdin=nul_list(absent),
+            )  # fmt: skip
+        return lr.run("write-tree", env=env).strip()
+    finally:
+        index.unlink(missing_ok=True)
+        index.with_name(index.name + ".lock").unlink(missing_ok=True)
+
+
+def make_commit(lr: LabRepo, head: str | None, tree: str, message: str) -> str:
+    """A commit of `tree` on top of HEAD, moving the branch (only if HEAD did not move)."""
+    parents = ["-p", head] if head else []
+    sha = lr.run("commit-tree", tree, *parents, "-F", "-", stdin=message).strip()
+    first = message.splitlines()[0]
+    reflog = f"commit: {first}" if head else f"commit (initial): {first}"
+    lr.run("update-ref", "-m", reflog, "HEAD", sha, head or "")
+    return sha
+
+
+def commit_paths(
+    lab: Lab,
+    lr: LabRepo,
+    paths: set[str],
+    old: LabState,
+    new: LabState,
+    head: str | None,
+    *,
+    folders: Sequence[str] | None = None,
+    message: str | None = None,
+    subject: Callable[[Changes], str] | None = None,
+) -> tuple[str, Changes] | None:
+    """Commit these paths as they are in the working tree; None when nothing changed."""
+    tree = _stage(lab, lr, head, paths)
+    head_tree = lr.run("rev-parse", f"{head}^{{tree}}").strip() if head else lr.empty_tree
+    if tree == head_tree:
+        return None
+    changed = changed_paths(lr, head_tree, tree)
+    changes = describe(old, new, changed, folders)
+    title = subject(changes) if subject is not None else None
+    sha = make_commit(lr, head, tree, commit_message(changes, message, title))
+    # the person's index: these paths now match the new commit, nothing else moves
+    lr.run(
+        "reset", "-q", sha, "--pathspec-from-file=-", "--pathspec-file-nul",
+        stdin=nul_list(lr.path(p) for p in sorted(paths)),
+    )  # fmt: skip
+    return sha, changes
+
+
+def commit_lab(
+    lab: Lab,
+    message: str | None = None,
+    hosts: Sequence[str] | None = None,
+    *,
+    subject: str | None = None,
+) -> Any:
+    """Commit the managed files of these host folders (all, with the lab's fragments and
+    catalogue, when None) as they are on disk. Returns the git.Commit, or None when
+    nothing changed. A lab that is not yet in a git repository gets one."""
+    lr = open_repository(lab.root, create=True)
+    check_writable(lr)
+    head = lr.head()
+    old = state_at(lab, lr, head)
+    new = lab.load()
+    folders = None if hosts is None else list(hosts)
+    paths = managed_paths(lab, lr, old, new, head, folders)
+    title = None if subject is None else (lambda _: subject)
+    done = commit_paths(
+        lab, lr, paths, old, new, head, folders=folders, message=message, subject=title
+    )
+    return None if done is None else lr.repo.commit(done[0])

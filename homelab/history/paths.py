@@ -1,0 +1,132 @@
+"""Which files belong to a host: what it is made from, and what homelab generates for it."""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable
+
+from homelab.errors import Problem
+from homelab.lab import COMMON, PROFILE, HostState, Lab, LabState, Source
+
+
+def host_folder(folder: str) -> str:
+    return f"hosts/{folder}/"
+
+
+def host_inputs(state: LabState, folder: str) -> set[str]:
+    """The files a host's configuration is made from: its profile, the fragments it
+    includes, the catalogue entries of its services, its hardware configuration."""
+    host = state.hosts.get(folder)
+    if host is None:
+        return set()
+    paths = {f"hosts/{folder}/{PROFILE}", *host.includes}
+    data = host.document.data if host.document is not None else None
+    if isinstance(data, dict):
+        services = data.get("services")
+        if isinstance(services, dict):
+            paths.update(f"services/{name}.yaml" for name in services if isinstance(name, str))
+        hardware = data.get("hardware")
+        conf = hardware.get("configuration") if isinstance(hardware, dict) else None
+        if isinstance(conf, str) and conf:
+            path = posixpath.normpath(posixpath.join(f"hosts/{folder}", conf))
+            if not path.startswith("../") and path != "..":
+                paths.add(path)
+    return paths
+
+
+def generated_in(source: Source, folder: str) -> set[str]:
+    """The generated modules (they carry homelab's header) in a host folder of a source."""
+    from homelab.nix.compile import body_hash_matches
+
+    out = set()
+    base = f"hosts/{folder}"
+    for name in source.listdir(base):
+        if not name.endswith(".nix"):
+            continue
+        try:
+            text = source.read(f"{base}/{name}")
+        except UnicodeDecodeError:
+            continue
+        if text is not None and body_hash_matches(text) is not None:
+            out.add(f"{base}/{name}")
+    return out
+
+
+def lab_inputs(source: Source) -> set[str]:
+    """Files every host may draw on: the fragments in hosts/common and the catalogue."""
+    fragments = {
+        f"hosts/{COMMON}/{name}"
+        for name in source.listdir(f"hosts/{COMMON}")
+        if name.endswith(".yaml")
+    }
+    catalogue = {
+        f"services/{name}" for name in source.listdir("services") if name.endswith(".yaml")
+    }
+    return fragments | catalogue
+
+
+def host_pathspec(state: LabState, folder: str) -> list[str]:
+    """Paths for `git log -- ...`: the whole host folder, its fragments, its catalogue
+    entries. Taken from the current state: a fragment the host no longer includes is not
+    followed back in time."""
+    inputs = host_inputs(state, folder)
+    return sorted(
+        {host_folder(folder), *(p for p in inputs if not p.startswith(host_folder(folder)))}
+    )
+
+
+def owners(states: Iterable[LabState], path: str) -> set[str]:
+    """Host folders that `path` belongs to in any of the states."""
+    found = set()
+    for state in states:
+        for folder in state.hosts:
+            if path.startswith(host_folder(folder)) or path in host_inputs(state, folder):
+                found.add(folder)
+    return found
+
+
+def sketch(source: Source) -> LabState:
+    """The hosts with their merged documents and included fragments, neither validated
+    nor compiled, and without the catalogue: enough to know which files belong to which
+    host, and quick (history and status must answer fast)."""
+    from homelab.catalog import Catalog
+    from homelab.profile.include import resolve
+    from homelab.profile.load import Document, load_text
+
+    cache: dict[str, tuple[Document | None, list[Problem]]] = {}
+
+    def fetch(rel: str) -> tuple[Document | None, list[Problem]]:
+        if rel not in cache:
+            try:
+                text = source.read(rel)
+            except UnicodeDecodeError:
+                text = None
+            cache[rel] = (None, []) if text is None else load_text(rel, text)
+        return cache[rel]
+
+    hosts: dict[str, HostState] = {}
+    for folder in source.listdir("hosts"):
+        rel = f"hosts/{folder}/{PROFILE}"
+        if folder == COMMON or source.read(rel) is None:
+            continue
+        doc, _ = fetch(rel)
+        used: list[str] = []
+
+        def tracking(path: str, used: list[str] = used) -> tuple[Document | None, list[Problem]]:
+            used.append(path)
+            return fetch(path)
+
+        merged = resolve(doc, tracking)[0] if doc is not None else None
+        hosts[folder] = HostState(folder, merged, (), None, tuple(used))
+    return LabState(Catalog({}), hosts)
+
+
+def find_host(lab: Lab, state: LabState, word: str) -> str:
+    """A host's folder from its folder or host.name (also in a sketch, which has no
+    profiles); an unknown name gets Lab.select's message."""
+    for folder, host in state.hosts.items():
+        data = host.document.data if host.document is not None else None
+        named = data.get("host") if isinstance(data, dict) else None
+        if folder == word or (isinstance(named, dict) and named.get("name") == word):
+            return folder
+    return lab.select(state, [word])[0]

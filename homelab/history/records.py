@@ -1,0 +1,189 @@
+"""Deploy records: which commit went to which host, when, how, and how it ended.
+
+Every attempt becomes an annotated tag `homelab/deploy/<host>/<UTC time>` on the deployed
+commit, its message holding the record. Tags travel with the repository
+(`git push --follow-tags`, and `git fetch` brings the tags of fetched commits), so the
+record survives a clone. Beside it, `refs/homelab/deployed/<host>` points at the tag of
+the last deploy that left the machine on its commit: a successful switch, test or boot
+(a dry run or a failed or rolled-back attempt changes nothing the machine runs, so only
+its tag is written). `deployed()` reads those refs in one go, and for a host without
+one (a fresh clone: git does not fetch refs/homelab/ by default) falls back to its newest
+such tag.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from homelab.errors import InvalidInput, Place, Problem
+from homelab.history.repo import LabRepo, knows_who, open_repository
+
+DEPLOYED_REFS = "refs/homelab/deployed/"
+DEPLOY_TAGS = "refs/tags/homelab/deploy/"
+
+# results that mean the machine now runs (or will boot) the commit
+LANDED_RESULTS = frozenset({"ok", "success", "succeeded", "done"})
+# modes that never change what a machine runs
+DRY_MODES = frozenset({"dry-activate", "dry-run", "dry-build", "build", "check"})
+
+_FIELDS = ("host", "commit", "mode", "result", "started", "finished")
+_SEP, _END = "\x1f", "\x1e"
+
+
+@dataclass(frozen=True)
+class DeployRecord:
+    host: str  # the host's folder under hosts/
+    commit: str  # full commit id
+    mode: str  # switch, boot, test, dry-activate...
+    result: str  # ok, failed, rolled-back...
+    when: datetime  # when the deploy finished (timezone-aware)
+
+
+def leaves_machine_on(mode: str, result: str) -> bool:
+    """Does a deploy with this mode and result leave the machine on the commit?"""
+    return result.lower() in LANDED_RESULTS and mode.lower() not in DRY_MODES
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.astimezone()
+
+
+def _message(
+    host: str,
+    commit: str,
+    mode: str,
+    result: str,
+    started: datetime,
+    finished: datetime,
+    details: str,
+) -> str:
+    fields = {
+        "host": host,
+        "commit": commit,
+        "mode": mode,
+        "result": result,
+        "started": _aware(started).isoformat(timespec="seconds"),
+        "finished": _aware(finished).isoformat(timespec="seconds"),
+    }
+    body = "\n".join(f"{k}: {v}" for k, v in fields.items())
+    text = f"homelab deploy: {host} {mode} {result}\n\n{body}\n"
+    if details.strip():
+        text += "\n" + details.strip() + "\n"
+    return text
+
+
+def _parse(message: str, commit: str) -> DeployRecord | None:
+    fields: dict[str, str] = {}
+    for line in message.splitlines()[2:]:
+        key, sep, value = line.partition(": ")
+        if not sep or key not in _FIELDS:
+            break
+        fields[key] = value.strip()
+    try:
+        when = datetime.fromisoformat(fields["finished"])
+        return DeployRecord(fields["host"], commit, fields["mode"], fields["result"], _aware(when))
+    except (KeyError, ValueError):
+        return None
+
+
+def _bad(root: Path, message: str, hint: str = "") -> InvalidInput:
+    return InvalidInput([Problem(Place(str(root)), message, hint=hint)])
+
+
+def _identity(lr: LabRepo) -> dict[str, str]:
+    """A tagger for a machine where git knows no one (the deploy must still be recorded)."""
+    if knows_who(lr.top):
+        return {}
+    return {"GIT_COMMITTER_NAME": "homelab", "GIT_COMMITTER_EMAIL": "homelab@localhost"}
+
+
+def record_deploy(
+    lab_root: Path,
+    host: str,
+    commit: str,
+    mode: str,
+    result: str,
+    started: datetime,
+    finished: datetime,
+    details: str = "",
+) -> None:
+    """Record one deploy attempt of `commit` to the host (its folder under hosts/; a
+    host.name is mapped to its folder): always a tag; the host's ref too when the machine
+    is left on that commit (see leaves_machine_on). Naive datetimes are local time."""
+    lr = open_repository(Path(lab_root))
+    sha = lr.resolve(commit)
+    host = _folder_of(lr.root, host)
+    for what, value in (("host", host), ("mode", mode), ("result", result)):
+        if not value or any(c.isspace() for c in value):
+            raise _bad(lr.root, f"a deploy record needs a {what} without spaces, not '{value}'")
+    stamp = _aware(finished).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    base = f"homelab/deploy/{host}/{stamp}"
+    if "/" in host or not lr.succeeds("check-ref-format", f"refs/tags/{base}"):
+        raise _bad(lr.root, f"'{host}' cannot name a git ref")
+    message = _message(host, sha, mode, result, started, finished, details)
+    env = {**_identity(lr), "GIT_COMMITTER_DATE": _aware(finished).isoformat()}
+    existing = set(lr.run("tag", "--list", f"{base}*").split())
+    name, n = base, 1
+    while name in existing:
+        n += 1
+        name = f"{base}-{n}"
+    lr.run("tag", "-a", "-F", "-", "--", name, sha, env=env, stdin=message)
+    if leaves_machine_on(mode, result):
+        tag = lr.run("rev-parse", "--verify", f"refs/tags/{name}").strip()
+        lr.run("update-ref", "-m", f"homelab deploy {mode} {result}", DEPLOYED_REFS + host, tag)
+
+
+def _folder_of(root: Path, host: str) -> str:
+    """Records are kept by host folder; a host.name that differs from its folder is
+    mapped to it."""
+    if (root / "hosts" / host / "profile.yaml").is_file():
+        return host
+    from homelab.history.paths import sketch
+    from homelab.lab import DiskSource
+
+    for folder, state in sketch(DiskSource(root)).hosts.items():
+        data = state.document.data if state.document is not None else None
+        named = data.get("host") if isinstance(data, dict) else None
+        if isinstance(named, dict) and named.get("name") == host:
+            return folder
+    return host
+
+
+def _records(lr: LabRepo, pattern: str, sort: str = "refname") -> list[tuple[str, DeployRecord]]:
+    fmt = _SEP.join(["%(refname)", "%(*objectname)", "%(objectname)", "%(contents)"]) + _END
+    fmt = fmt.replace(_SEP, "%1f").replace(_END, "%1e")
+    out = lr.run("for-each-ref", f"--sort={sort}", f"--format={fmt}", pattern)
+    found = []
+    for chunk in out.split(_END):
+        parts = chunk.lstrip("\n").split(_SEP)
+        if len(parts) != 4:
+            continue
+        ref, peeled, target, message = parts
+        record = _parse(message, peeled or target)
+        if record is not None:
+            found.append((ref, record))
+    return found
+
+
+def deployed(lab_root: Path) -> dict[str, DeployRecord]:
+    """The last deploy that left each host on a commit, by host folder."""
+    lr = open_repository(Path(lab_root))
+    out = {ref.removeprefix(DEPLOYED_REFS): rec for ref, rec in _records(lr, DEPLOYED_REFS)}
+    tagged = lr.run("for-each-ref", "--format=%(refname)", DEPLOY_TAGS).split()
+    missing = {ref.removeprefix(DEPLOY_TAGS).split("/")[0] for ref in tagged} - set(out)
+    for host in sorted(missing):
+        for _, rec in _records(lr, f"{DEPLOY_TAGS}{host}/", sort="-taggerdate"):
+            if leaves_machine_on(rec.mode, rec.result):
+                out[host] = rec
+                break
+    return dict(sorted(out.items()))
+
+
+def deploy_log(lab_root: Path, host: str | None = None) -> list[DeployRecord]:
+    """Every recorded attempt (successful or not), newest first."""
+    lr = open_repository(Path(lab_root))
+    pattern = DEPLOY_TAGS + (f"{host}/" if host else "")
+    records = [rec for _, rec in _records(lr, pattern)]
+    return sorted(records, key=lambda r: r.when, reverse=True)

@@ -1,0 +1,259 @@
+"""The git repository a lab lives in: opening it, refusing states we must not write in,
+naming revisions, and reading a lab as it was at a revision (GitSource)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from homelab.errors import InvalidInput, LabFailure, Place, Problem
+
+# git operations that leave the repository half-way; we never commit on top of them
+_IN_PROGRESS = {
+    "MERGE_HEAD": ("a merge", "finish it with `git commit`, or give up with `git merge --abort`"),
+    "rebase-merge": ("a rebase", "finish it with `git rebase --continue`, or `git rebase --abort`"),
+    "rebase-apply": ("a rebase", "finish it with `git rebase --continue`, or `git rebase --abort`"),
+    "CHERRY_PICK_HEAD": ("a cherry-pick", "finish it, or `git cherry-pick --abort`"),
+    "REVERT_HEAD": ("a git revert", "finish it, or `git revert --abort`"),
+}
+
+
+def _problem(root: Path, message: str, hint: str = "") -> InvalidInput:
+    return InvalidInput([Problem(Place(str(root)), message, hint=hint)])
+
+
+def _git(
+    cwd: Path, args: Sequence[str], env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        env={**os.environ, "GIT_LITERAL_PATHSPECS": "1", **(env or {})},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        check=False,
+    )
+
+
+@dataclass(frozen=True)
+class LabRepo:
+    """A lab inside a git working tree; `prefix` is the lab's folder inside it ("" at the
+    top). Plumbing runs the git command; GitPython (`repo`) is loaded only for reading
+    objects, so quick read-only commands stay quick."""
+
+    root: Path
+    top: Path  # the working tree
+    git_dir: Path
+    prefix: str
+
+    @cached_property
+    def repo(self) -> Any:
+        import git
+
+        return git.Repo(self.top)
+
+    @cached_property
+    def empty_tree(self) -> str:
+        """The id of the tree with nothing in it (what came before the first commit)."""
+        return self.run("hash-object", "-t", "tree", "--stdin", stdin="").strip()
+
+    def path(self, rel: str) -> str:
+        """A lab-relative path as git names it."""
+        return self.prefix + rel
+
+    def rel(self, path: str) -> str | None:
+        """A repository path as the lab names it; None when outside the lab."""
+        return path[len(self.prefix) :] if path.startswith(self.prefix) else None
+
+    def run(
+        self,
+        *args: str,
+        env: dict[str, str] | None = None,
+        stdin: str | None = None,
+        ok: Sequence[int] = (0,),
+    ) -> str:
+        """git in the working tree, with literal pathspecs (a file named `*.nix` is a file,
+        not a pattern); a failure is a LabFailure carrying git's own words."""
+        done = _git(self.top, args, env, stdin)
+        if done.returncode not in ok:
+            detail = done.stderr.strip() or done.stdout.strip()
+            raise LabFailure(f"git {args[0]} failed: {detail}")
+        return done.stdout
+
+    def succeeds(self, *args: str) -> bool:
+        """Does this git command exit 0 (a question, e.g. check-ref-format)?"""
+        return _git(self.top, args).returncode == 0
+
+    def head(self) -> str | None:
+        """The commit HEAD names; None in a repository with no commit yet."""
+        sha = self.run("rev-parse", "--verify", "--quiet", "HEAD^{commit}", ok=(0, 1)).strip()
+        return sha or None
+
+    def detached(self) -> bool:
+        return not self.succeeds("symbolic-ref", "--quiet", "HEAD")
+
+    def resolve(self, rev: str) -> str:
+        """The full commit id of a revision, or a clear refusal."""
+        sha = ""
+        if rev.strip() and not rev.startswith("-"):
+            sha = self.run(
+                "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}",
+                ok=(0, 1, 128),
+            ).strip()  # fmt: skip
+        if not sha:
+            raise InvalidInput(
+                [
+                    Problem(
+                        Place(str(self.root)),
+                        f"unknown revision '{rev}'",
+                        hint="name a commit as git does: a hash (a1b2c3d), a branch, a tag, HEAD~3",
+                    )
+                ]
+            )
+        return sha
+
+    def short(self, sha: str) -> str:
+        return sha[:7]
+
+
+class NotARepository(InvalidInput):
+    """The lab is in no git repository."""
+
+
+def open_repository(root: Path, *, create: bool = False, dry_run: bool = False) -> LabRepo:
+    """The repository holding the lab at `root`. With `create`, a lab that is not yet in
+    one gets its own (git init; with `dry_run`, only the checks); otherwise that is a
+    refusal (exit 2)."""
+    root = Path(root).resolve()
+    found = _git(root, ["rev-parse", "--is-bare-repository", "--absolute-git-dir"])
+    if found.returncode != 0:
+        if not create:
+            raise NotARepository(
+                [
+                    Problem(
+                        Place(str(root)),
+                        "the lab is not in a git repository",
+                        hint="`homelab build --commit` makes one, or run `git init` in the lab",
+                    )
+                ]
+            )
+        if not knows_who(root):  # said before anything is made
+            raise nobody(root)
+        if dry_run:
+            return LabRepo(root, root, root / ".git", "")
+        _git(root, ["init", "-q"])
+        found = _git(root, ["rev-parse", "--is-bare-repository", "--absolute-git-dir"])
+    bare, git_dir = [*found.stdout.splitlines(), "", ""][:2]
+    top = _git(root, ["rev-parse", "--show-toplevel"]).stdout.strip()
+    if bare == "true" or not top:
+        raise _problem(
+            root,
+            f"the lab is inside a bare git repository ({git_dir}), which has no working tree",
+            hint="clone it (`git clone <bare> <folder>`) and work in the clone",
+        )
+    try:
+        inside = root.relative_to(Path(top).resolve()).as_posix()
+    except ValueError:
+        raise _problem(root, f"the lab is not inside the working tree of git ({top})") from None
+    prefix = "" if inside == "." else inside + "/"
+    return LabRepo(root, Path(top), Path(git_dir), prefix)
+
+
+def check_writable(lr: LabRepo) -> None:
+    """Refuse (exit 2) to make commits when git is half-way through something, or HEAD is
+    not on a branch: a commit there would be lost or would tangle the person's work."""
+    for name, (what, hint) in _IN_PROGRESS.items():
+        if (lr.git_dir / name).exists():
+            raise _problem(lr.root, f"the repository is in the middle of {what}", hint=hint)
+    if lr.detached():
+        raise _problem(
+            lr.root,
+            f"HEAD is detached (at {lr.short(lr.head() or '')}): "
+            "a commit here would belong to no branch",
+            hint="switch to a branch first, e.g. `git switch main`",
+        )
+    if not knows_who(lr.top):
+        raise nobody(lr.root)
+
+
+def knows_who(where: Path) -> bool:
+    return all(
+        _git(where, ["var", v]).returncode == 0 for v in ("GIT_AUTHOR_IDENT", "GIT_COMMITTER_IDENT")
+    )
+
+
+def nobody(root: Path) -> InvalidInput:
+    return _problem(
+        root,
+        "git does not know who you are, so it cannot write a commit",
+        hint='git config user.name "Your Name" && git config user.email you@example.org',
+    )
+
+
+class GitSource:
+    """A lab's files as they were at one commit (implements lab.Source)."""
+
+    def __init__(self, lr: LabRepo, commit: str) -> None:
+        self.lr = lr
+        self.commit = commit
+        self.tree = lr.repo.commit(commit).tree
+
+    def _item(self, rel: str) -> Any:
+        path = self.lr.path(rel).strip("/")
+        if not path:
+            return self.tree
+        try:
+            return self.tree[path]
+        except KeyError:
+            return None
+
+    def read(self, rel: str) -> str | None:
+        item = self._item(rel)
+        if item is None or item.type != "blob":
+            return None
+        data: bytes = item.data_stream.read()
+        return data.decode("utf-8")
+
+    def listdir(self, rel: str) -> list[str]:
+        item = self._item(rel)
+        if item is None or item.type != "tree":
+            return []
+        return sorted(child.name for child in item)
+
+
+class EmptySource:
+    """The lab before its first commit: nothing."""
+
+    def read(self, rel: str) -> str | None:
+        return None
+
+    def listdir(self, rel: str) -> list[str]:
+        return []
+
+
+def changed_paths(
+    lr: LabRepo, old: str | None, new: str | None, paths: Sequence[str] = ()
+) -> set[str]:
+    """Lab-relative paths that differ between two commits or trees (None: the working
+    tree for `new`, nothing for `old`)."""
+    spec = ["--", *(lr.path(p) for p in paths)] if paths else ["--", lr.prefix or "."]
+    if old is None:
+        old = lr.empty_tree
+    if new is None:
+        out = lr.run("diff", "--name-only", "-z", "--no-renames", old, *spec)
+        out += lr.run("ls-files", "-z", "--others", "--exclude-standard", *spec)
+    else:
+        out = lr.run("diff", "--name-only", "-z", "--no-renames", old, new, *spec)
+    return {rel for p in out.split("\0") if p and (rel := lr.rel(p)) is not None}
+
+
+def nul_list(items: Iterable[str]) -> str:
+    return "".join(f"{item}\0" for item in items)

@@ -1,0 +1,151 @@
+"""What changed in a host, in profile terms: two merged profile documents -> change lines.
+
+Pure: no git, no files. The lines read like a person's changelog
+(`service pihole added`, `user demouser: groups + docker`), computed from the data of the
+two profile versions (includes applied), never from a text diff, so moving a key or
+reformatting YAML is not a change and a change through a fragment is one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+# Maps whose keys are things a person names (a service, a user): their keys are added or
+# removed as a whole, and changes inside them are said under the thing's name.
+# "*" stands for any key.
+THINGS: dict[tuple[str, ...], str] = {
+    ("services",): "service",
+    ("users",): "user",
+    ("containers",): "container",
+    ("secrets",): "secret",
+    ("hardware", "fileSystems"): "file system",
+    ("networking", "interfaces"): "interface",
+    ("users", "*", "home", "programs"): "program",
+    ("users", "*", "home", "files"): "file",
+}
+
+SHORT = 40  # longer values (and any with a line break) are only said to have changed
+
+
+def host_changes(old: Any, new: Any) -> list[str]:
+    """Change lines between two merged profile documents' data (None: no such host)."""
+    if old is None and new is None:
+        return []
+    if old is None:
+        return ["new host"]
+    if new is None:
+        return ["host removed"]
+    lines: list[str] = []
+    _compare(old, new, (), (), lines)
+    return lines
+
+
+def _thing(path: tuple[str, ...]) -> str | None:
+    for pattern, label in THINGS.items():
+        if len(pattern) == len(path) and all(
+            p in ("*", q) for p, q in zip(pattern, path, strict=True)
+        ):
+            return label
+    return None
+
+
+def _say(label: tuple[str, ...], where: tuple[str, ...], text: str) -> str:
+    """`user demouser: groups + docker`: the thing's name, then the key inside it."""
+    key = ".".join(where)
+    head = ": ".join(label)
+    if not key:  # the thing itself: `service pihole added`
+        return f"{head} {text}" if head else text
+    return f"{head}: {key} {text}" if head else f"{key} {text}"
+
+
+def _compare(
+    old: Any, new: Any, path: tuple[str, ...], label: tuple[str, ...], lines: list[str]
+) -> None:
+    # `where` is the path below the innermost named thing (what the line shows).
+    where = path[_label_depth(path) :]
+    if old == new:
+        return
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        kind = _thing(path)
+        for key in [*new, *(k for k in old if k not in new)]:
+            child = (*path, str(key))
+            if kind is not None:
+                name = (*label, f"{kind} {key}")
+                if key not in old:
+                    lines.append(_say(name, (), "added"))
+                elif key not in new:
+                    lines.append(_say(name, (), "removed"))
+                else:
+                    _compare(old[key], new[key], child, name, lines)
+            elif key not in old:
+                _added(new[key], child, label, lines)
+            elif key not in new:
+                was = f" (was {_render(old[key])})" if _short(old[key]) else ""
+                lines.append(_say(label, (*where, str(key)), "removed" + was))
+            else:
+                _compare(old[key], new[key], child, label, lines)
+        return
+    if isinstance(old, list) and isinstance(new, list):
+        lines.append(_say(label, where, _list_change(old, new)))
+        return
+    if _short(old) and _short(new):
+        lines.append(_say(label, where, f"{_render(old)} -> {_render(new)}"))
+    else:
+        lines.append(_say(label, where, "changed"))
+
+
+def _label_depth(path: tuple[str, ...]) -> int:
+    """How much of `path` the innermost named thing takes (its key included)."""
+    depth = 0
+    for i in range(len(path)):
+        if _thing(path[:i]) is not None:
+            depth = i + 1
+    return depth
+
+
+def _added(value: Any, path: tuple[str, ...], label: tuple[str, ...], lines: list[str]) -> None:
+    where = path[_label_depth(path) :]
+    if isinstance(value, Mapping) and value and _thing(path) is None:
+        for key, item in value.items():
+            _added(item, (*path, str(key)), label, lines)
+        return
+    if isinstance(value, Mapping) and _thing(path) is not None:
+        kind = _thing(path)
+        for key in value:
+            lines.append(_say((*label, f"{kind} {key}"), (), "added"))
+        return
+    if isinstance(value, list) and value and all(_short(v) for v in value):
+        lines.append(_say(label, where, _list_change([], value)))
+        return
+    lines.append(_say(label, where, f"set to {_render(value)}" if _short(value) else "set"))
+
+
+def _list_change(old: Sequence[Any], new: Sequence[Any]) -> str:
+    added = [v for v in new if v not in old]
+    removed = [v for v in old if v not in new]
+    if not added and not removed:
+        return "reordered"
+    if not all(_short(v) for v in [*added, *removed]):
+        return "changed"
+    return " ".join([*(f"+ {_render(v)}" for v in added), *(f"- {_render(v)}" for v in removed)])
+
+
+def _short(value: Any) -> bool:
+    text = _render(value)
+    return "\n" not in text and len(text) <= SHORT
+
+
+def _render(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        plain = value and value.strip() == value and not any(c in value for c in " ,:[]{}'\"#")
+        return value if plain else '"' + value.replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_render(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k}: {_render(v)}" for k, v in value.items()) + "}"
+    return str(value)
