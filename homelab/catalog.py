@@ -8,6 +8,7 @@ the lab hands in the loaded documents.
 from __future__ import annotations
 
 import copy
+import json
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -135,7 +136,8 @@ class Service:
         return filled
 
 
-_validators: dict[tuple[str, str, int], jsonschema.protocols.Validator] = {}
+# keyed by the schema text: every load makes new schema objects, the text stays the same
+_validators: dict[str, jsonschema.protocols.Validator] = {}
 FORMATS = jsonschema.FormatChecker()
 
 
@@ -148,8 +150,10 @@ def _secret_path(value: object) -> bool:
 
 
 def _validator_for(name: str, file: str, schema: Mapping[str, Any]) -> Any:
-    key = (name, file, id(schema))
+    key = json.dumps(schema, sort_keys=True, default=str)
     if key not in _validators:
+        if len(_validators) > 256:
+            _validators.clear()
         _validators[key] = jsonschema.Draft202012Validator(schema, format_checker=FORMATS)
     return _validators[key]
 

@@ -39,19 +39,23 @@ def init_lab(path: Path) -> Path:
     staging = path.with_name(f".{path.name}.homelab-init")
     if staging.exists():
         shutil.rmtree(staging)
-    skeleton = resources.files("homelab").joinpath("skeleton")
-    _copy_tree(skeleton, staging)
-    (staging / "gitignore").rename(staging / ".gitignore")
-    _copy_tree(resources.files("homelab").joinpath("catalogue"), staging / "services")
-    schema = staging / "hosts" / ".profile.schema.json"
-    schema.write_text(
-        resources.files("homelab.profile").joinpath("schema/profile.schema.json").read_text()
-    )
-    example = staging / "hosts" / "example" / "profile.yaml"
-    example.write_text(SCHEMA_LINE.format(url="../.profile.schema.json") + example.read_text())
-    if path.exists():
-        path.rmdir()
-    staging.rename(path)  # the lab appears whole or not at all
+    try:
+        skeleton = resources.files("homelab").joinpath("skeleton")
+        _copy_tree(skeleton, staging)
+        (staging / "gitignore").rename(staging / ".gitignore")
+        _copy_tree(resources.files("homelab").joinpath("catalogue"), staging / "services")
+        schema = staging / "hosts" / ".profile.schema.json"
+        schema.write_text(
+            resources.files("homelab.profile").joinpath("schema/profile.schema.json").read_text()
+        )
+        example = staging / "hosts" / "example" / "profile.yaml"
+        example.write_text(SCHEMA_LINE.format(url="../.profile.schema.json") + example.read_text())
+        if path.exists():
+            path.rmdir()
+        staging.rename(path)  # the lab appears whole or not at all
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
 
     from homelab.history import init_repository
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -161,6 +162,18 @@ class Lab:
         return DiskSource(self.root).read(rel)
 
     def load(self, texts: dict[str, str] | None = None, source: Source | None = None) -> LabState:
+        """Read and check every host (see _load)."""
+        # thousands of small objects stay alive while a lab loads: collecting them midway
+        # costs a third of the time and frees nothing
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._load(texts, source)
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _load(self, texts: dict[str, str] | None = None, source: Source | None = None) -> LabState:
         """Read and check every host from the working tree (or `source`, e.g. a git
         revision); `texts` lays unsaved edits on top (the TUI's)."""
         source = source or DiskSource(self.root)

@@ -23,18 +23,21 @@ Fetch = Callable[[str], tuple[Document | None, list[Problem]]]
 
 
 def _copy(value: Any, src: Marks, src_path: Path_, dst: Marks, dst_path: Path_) -> Any:
-    if src_path in src.values:
-        dst.values[dst_path] = src.values[src_path]
-    if src_path in src.keys:
-        dst.keys[dst_path] = src.keys[src_path]
-    if src_path in src.blocks:
-        dst.blocks[dst_path] = src.blocks[src_path]
+    # runs for every value of every fragment of every host: one lookup per mark kind
+    place = src.values.get(src_path)
+    if place is not None:
+        dst.values[dst_path] = place
+    place = src.keys.get(src_path)
+    if place is not None:
+        dst.keys[dst_path] = place
+    if src.blocks:
+        block = src.blocks.get(src_path)
+        if block is not None:
+            dst.blocks[dst_path] = block
     if src_path in src.plain:
         dst.plain.add(dst_path)
     if isinstance(value, dict):
-        return {
-            k: _copy(v, src, (*src_path, k), dst, (*dst_path, k)) for k, v in value.items()
-        }
+        return {k: _copy(v, src, (*src_path, k), dst, (*dst_path, k)) for k, v in value.items()}
     if isinstance(value, list):
         return [_copy(v, src, (*src_path, i), dst, (*dst_path, i)) for i, v in enumerate(value)]
     return value
@@ -75,7 +78,9 @@ def merge(low: Document, high: Document) -> Document:
     return Document(high.file, data, marks)
 
 
-def resolve(doc: Document, fetch: Fetch, chain: tuple[str, ...] = ()) -> tuple[Document, list[Problem]]:
+def resolve(
+    doc: Document, fetch: Fetch, chain: tuple[str, ...] = ()
+) -> tuple[Document, list[Problem]]:
     """The document with its includes merged under it (recursively)."""
     problems: list[Problem] = []
     if not isinstance(doc.data, dict) or "include" not in doc.data:
@@ -85,7 +90,7 @@ def resolve(doc: Document, fetch: Fetch, chain: tuple[str, ...] = ()) -> tuple[D
     own = Document(doc.file, {k: v for k, v in doc.data.items() if k != "include"}, doc.marks)
     if isinstance(includes, str):
         includes = [includes]
-    if not isinstance(includes, list) or not all(isinstance(i, str) for i in includes):
+    if not isinstance(includes, list):
         problems.append(
             Problem(
                 doc.marks.value(("include",), top),
@@ -98,6 +103,17 @@ def resolve(doc: Document, fetch: Fetch, chain: tuple[str, ...] = ()) -> tuple[D
     base: Document | None = None
     for index, name in enumerate(includes):
         where = doc.marks.value(("include", index), top)
+        if not isinstance(name, str) or not name.strip():
+            empty = name is None or isinstance(name, str)
+            problems.append(
+                Problem(
+                    where,
+                    "include entry is empty" if empty else "an include entry must be a file name",
+                    path=f"include[{index}]",
+                    hint="name a fragment, e.g. ../common/base.yaml, or remove the entry",
+                )
+            )
+            continue
         target = posixpath.normpath(posixpath.join(posixpath.dirname(doc.file), name))
         if target.startswith("../") or target == ".." or posixpath.isabs(name):
             problems.append(

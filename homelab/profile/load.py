@@ -7,6 +7,8 @@ keeps its file, line and column for error messages.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,14 +17,38 @@ import yaml
 from homelab.errors import Place, Problem
 
 try:
-    from yaml import CSafeLoader as _Loader
+    from yaml import CSafeLoader as _BaseLoader
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+# plain scalar -> its tag (str, int, bool, ...): the same words, keys above all, come back
+# thousands of times in a lab, and PyYAML resolves each one with regular expressions
+_TAGS: dict[str, str] = {}
+
+
+_resolve: Callable[..., str] = _BaseLoader.resolve
+
+
+class _Loader(_BaseLoader):
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        # a plain scalar's tag depends on its text alone (SafeLoader has no path resolvers)
+        if kind is not yaml.ScalarNode or not implicit[0] or self.yaml_path_resolvers:
+            return _resolve(self, kind, value, implicit)
+        tag = _TAGS.get(value)
+        if tag is None:
+            tag = _resolve(self, kind, value, implicit)
+            if len(value) <= 64 and len(_TAGS) < 20_000:
+                _TAGS[value] = tag
+        return tag
+
 
 Path_ = tuple[str | int, ...]
 
 _constructor = yaml.constructor.SafeConstructor()
-_STR = "tag:yaml.org,2002:str"
+_YAML_TAG = "tag:yaml.org,2002:"
+_STR = _YAML_TAG + "str"
+_TIMESTAMP = _YAML_TAG + "timestamp"
+_SCALAR_TAGS = {_YAML_TAG + t for t in ("null", "bool", "int", "float")}
 
 
 @dataclass
@@ -59,11 +85,24 @@ def _place(file: str, mark: Any) -> Place:
 
 def _problem_from_yaml_error(file: str, text: str, err: yaml.YAMLError) -> Problem:
     mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
-    place = _place(file, mark) if mark is not None else Place(file)
     what = getattr(err, "problem", None) or str(err)
     context = getattr(err, "context", None)
     message = f"YAML syntax: {what}" + (f" ({context})" if context else "")
     hint = "check the indentation and the ':' after each key"
+    quoted = context in ("while scanning a quoted scalar", "while parsing a quoted scalar")
+    opened = getattr(err, "context_mark", None)
+    if quoted and opened is not None and "unexpected" in what:
+        # the scanner stops where the file (or document) ends; the mistake is where the
+        # quote opened
+        mark = opened
+        message = "YAML syntax: this quoted text is never closed"
+        hint = "add the closing quote, or escape a quote inside with \\\" (or '' in '...')"
+    elif quoted and "escape" in what:
+        hint = "inside \"...\" a backslash starts an escape: use '...' or write \\\\"
+    if context == "expected a single document in the stream":
+        message = "YAML syntax: a second document starts here"
+        hint = "a profile is one YAML document: remove this '---' line"
+    place = _place(file, mark) if mark is not None else Place(file)
     if mark is not None:
         lines = text.splitlines()
         line = lines[mark.line] if mark.line < len(lines) else ""
@@ -96,16 +135,30 @@ class _Builder:
                 first = node.start_mark.line + 1
                 line = self.lines[first] if first < len(self.lines) else ""
                 self.marks.blocks[path] = (first + 1, len(line) - len(line.lstrip(" ")))
-            elif node.style is None:
+            elif not node.style:  # plain: None, or "" from the C parser
                 self.marks.plain.add(path)
             return node.value
-        if node.style is None:
+        if not node.style:
             self.marks.plain.add(path)
+        if node.tag == _TIMESTAMP:
+            # YAML 1.1 reads 2024-01-01 as a date; a profile has no dates, only text
+            return node.value
+        if node.tag not in _SCALAR_TAGS:
+            shown = node.tag.replace(_YAML_TAG, "!!")
+            self.problems.append(
+                Problem(
+                    _place(self.file, node.start_mark),
+                    f"cannot read this value: the tag {shown} is not used in profiles",
+                    hint="remove the tag, or put the value in quotes to keep it as text",
+                )
+            )
+            return None
         try:
             return _constructor.construct_object(node)
-        except yaml.YAMLError as err:
+        except (yaml.YAMLError, ValueError) as err:  # e.g. !!int abc
+            what = getattr(err, "problem", None) or str(err)
             self.problems.append(
-                Problem(_place(self.file, node.start_mark), f"cannot read this value: {err}")
+                Problem(_place(self.file, node.start_mark), f"cannot read this value: {what}")
             )
             return None
 
@@ -152,10 +205,19 @@ def _fmt(path: Path_) -> str:
 
 def load_text(file: str, text: str) -> tuple[Document | None, list[Problem]]:
     """Parse one YAML document; on a syntax error return no document and the problem."""
+    # The node tree and the marks are many small objects that all stay alive: the
+    # garbage collector would walk them again and again for nothing (no cycles are made
+    # here), which doubled the time of loading a lab. It is paused, and put back as found.
+    was_enabled = gc.isenabled()
+    gc.disable()
     try:
-        node = yaml.compose(text, Loader=_Loader)
-    except yaml.YAMLError as err:
-        return None, [_problem_from_yaml_error(file, text, err)]
-    builder = _Builder(file, text)
-    data = {} if node is None else builder.build(node, ())
-    return Document(file, data, builder.marks), builder.problems
+        try:
+            node = yaml.compose(text, Loader=_Loader)
+        except yaml.YAMLError as err:
+            return None, [_problem_from_yaml_error(file, text, err)]
+        builder = _Builder(file, text)
+        data = {} if node is None else builder.build(node, ())
+        return Document(file, data, builder.marks), builder.problems
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -21,6 +21,7 @@ import jsonschema
 from homelab.catalog import Catalog, Port, TemplateError, service_ports
 from homelab.errors import Place, Problem, format_path
 from homelab.nix.syntax import check_module_body
+from homelab.profile.fastcheck import Check, compile_schema
 from homelab.profile.load import Document, Path_
 
 HOSTNAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -49,6 +50,34 @@ def profile_schema() -> dict[str, Any]:
 @cache
 def _validator() -> Any:
     return jsonschema.Draft202012Validator(profile_schema())
+
+
+@cache
+def _profile_check() -> Check | None:
+    return compile_schema(profile_schema())
+
+
+# settings schema -> (that schema, its quick check): the schema is kept so that its id
+# is never reused for another while the entry lives
+_service_checks: dict[int, tuple[Mapping[str, Any], Check | None]] = {}
+
+
+def _service_check(validator: Any, schema: Mapping[str, Any]) -> Check | None:
+    entry = _service_checks.get(id(schema))
+    if entry is None or entry[0] is not schema:
+        checker = validator.format_checker
+        entry = (schema, compile_schema(schema, checker.conforms if checker else None))
+        if len(_service_checks) >= 512:  # each load of a lab brings new schema objects
+            _service_checks.clear()
+        _service_checks[id(schema)] = entry
+    return entry[1]
+
+
+def schema_errors(validator: Any, quick: Check | None, value: Any) -> Iterator[Any]:
+    """jsonschema's errors, asked for only when the quick check refuses the value."""
+    if quick is not None and quick(value):
+        return iter(())
+    return iter(validator.iter_errors(value))
 
 
 def ssh_key_problem(line: str, *, comment_allowed: bool = True) -> str | None:
@@ -149,18 +178,21 @@ def schema_problems(
         what = missing[0] if missing else err.message
         yield Problem(place, f"missing key '{what}'", path=format_path(path), hint=hint)
         return
-    if kind == "propertyNames":
+    schema_path = list(err.relative_schema_path)
+    if len(schema_path) >= 2 and schema_path[-2] == "propertyNames":
+        # jsonschema reports a bad key as an error of the key's own schema (e.g. pattern),
+        # at the path of the map: point at the key itself
         name = str(value)
         yield Problem(
             doc.marks.key((*path, name), place),
             f"'{name}' is not a valid name here",
             path=format_path((*path, name)),
-            hint=str(err.schema.get("x-hint", ""))
+            hint=hint
             or "names are lower-case letters, digits, '-' and '_', starting with a letter",
         )
         return
     if kind == "type":
-        expected = err.validator_value
+        expected: Any = err.validator_value
         names = [expected] if isinstance(expected, str) else list(expected)
         words = " or ".join(_TYPE_WORDS.get(n, n) for n in names)
         message = f"expected {words}, got {_kind(value)}"
@@ -171,7 +203,8 @@ def schema_problems(
         yield Problem(place, message, path=format_path(path), hint=hint)
         return
     if kind == "enum":
-        options = [str(o) for o in err.validator_value]
+        choices: Any = err.validator_value
+        options = [str(o) for o in choices]
         close = difflib.get_close_matches(str(value), options, n=1, cutoff=0.5)
         yield Problem(
             place,
@@ -182,7 +215,10 @@ def schema_problems(
         return
     if kind in ("minimum", "maximum"):
         lo, hi = schema.get("minimum"), schema.get("maximum")
-        rng = f"from {lo} to {hi}" if lo is not None and hi is not None else err.message
+        if lo is not None and hi is not None:
+            rng = f"from {lo} to {hi}"
+        else:
+            rng = f"at least {lo}" if lo is not None else f"at most {hi}"
         yield Problem(place, f"{value} is out of range: {rng}", path=format_path(path), hint=hint)
         return
     if kind == "pattern":
@@ -198,13 +234,21 @@ def schema_problems(
         yield Problem(
             place,
             f"'{value}' is not a {err.validator_value}"
-            + (": a secret is an absolute path to a file on the machine, outside /nix/store"
-               if err.validator_value == "secret-path" else ""),
+            + (
+                ": a secret is an absolute path to a file on the machine, outside /nix/store"
+                if err.validator_value == "secret-path"
+                else ""
+            ),
             path=format_path(path),
             hint=hint or "e.g. /var/lib/secrets/tailscale-authkey",
         )
         return
     yield Problem(place, err.message, path=format_path(path), hint=hint)
+
+
+def _map(value: Any) -> dict[str, Any]:
+    """The value when it is a map, else an empty one (the schema said what is wrong)."""
+    return value if isinstance(value, dict) else {}
 
 
 def _strings(value: Any, path: Path_) -> Iterator[tuple[Path_, str]]:
@@ -219,6 +263,26 @@ def _strings(value: Any, path: Path_) -> Iterator[tuple[Path_, str]]:
             yield from _strings(v, (*path, i))
 
 
+_INT_RANGE = (-(2**63), 2**63 - 1)
+
+
+def _numbers(value: Any, path: Path_) -> Iterator[tuple[Path_, int | float]]:
+    """Numbers Nix cannot hold: beyond 64-bit integers, infinities and NaN (.inf, .nan)."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(v, str | bool):
+                yield from _numbers(v, (*path, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            if not isinstance(v, str | bool):
+                yield from _numbers(v, (*path, i))
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if not _INT_RANGE[0] <= value <= _INT_RANGE[1]:
+            yield path, value
+    elif isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        yield path, value
+
+
 def validate(
     doc: Document,
     folder: str,
@@ -230,11 +294,16 @@ def validate(
     top = Place(doc.file)
     data = doc.data
     if not isinstance(data, dict):
-        return [Problem(doc.marks.value((), top), "a profile must be a map of sections",
-                        hint="start with `host:` and its keys")]
+        return [
+            Problem(
+                doc.marks.value((), top),
+                "a profile must be a map of sections",
+                hint="start with `host:` and its keys",
+            )
+        ]
     problems: list[Problem] = []
     root = profile_schema()
-    for err in _validator().iter_errors(data):
+    for err in schema_errors(_validator(), _profile_check(), data):
         problems.extend(schema_problems(err, doc, root=root))
 
     def at(path: Path_) -> Place:
@@ -243,18 +312,41 @@ def validate(
     def key_at(path: Path_) -> Place:
         return doc.marks.key(path, top)
 
-    for path, text in _strings(data, ()):
+    # repr() writes a NUL as \x00: one quick look at the whole document before the walk
+    nul_possible = "\\x00" in repr(data)
+    for path, text in _strings(data, ()) if nul_possible else ():
         if "\x00" in text:
-            problems.append(Problem(at(path), "text contains a NUL character, which Nix cannot hold",
-                                    path=format_path(path), hint="remove the \\0 escape"))
+            problems.append(
+                Problem(
+                    at(path),
+                    "text contains a NUL character, which Nix cannot hold",
+                    path=format_path(path),
+                    hint="remove the \\0 escape",
+                )
+            )
 
-    host = data.get("host") if isinstance(data.get("host"), dict) else {}
+    for path, number in _numbers(data, ()):
+        problems.append(
+            Problem(
+                at(path),
+                f"{number} cannot be held by Nix, whose numbers are 64-bit",
+                path=format_path(path),
+                hint="put it in quotes to pass it on as text",
+            )
+        )
+
+    host = _map(data.get("host"))
     if "name" not in host and not HOSTNAME.match(folder):
-        problems.append(Problem(top, f"the folder name '{folder}' is not a valid host name",
-                                hint="rename the folder, or set host.name"))
+        problems.append(
+            Problem(
+                top,
+                f"the folder name '{folder}' is not a valid host name",
+                hint="rename the folder, or set host.name",
+            )
+        )
 
-    users = data.get("users") if isinstance(data.get("users"), dict) else {}
-    services = data.get("services") if isinstance(data.get("services"), dict) else {}
+    users = _map(data.get("users"))
+    services = _map(data.get("services"))
     service_names = set(services)
 
     for user, spec in users.items():
@@ -263,66 +355,103 @@ def validate(
         base = ("users", user)
         for word in ("password", "initialPassword"):
             if word in spec:
-                problems.append(Problem(
-                    key_at((*base, word)),
-                    f"a plaintext {word} is not allowed: it would be stored in the world-readable Nix store",
-                    path=format_path((*base, word)),
-                    hint="use hashedPassword (make one with `mkpasswd -m yescrypt`) or hashedPasswordFile",
-                ))
+                problems.append(
+                    Problem(
+                        key_at((*base, word)),
+                        f"a plaintext {word} is not allowed: "
+                        "it would be stored in the world-readable Nix store",
+                        path=format_path((*base, word)),
+                        hint="use hashedPassword (make one with `mkpasswd -m yescrypt`) "
+                        "or hashedPasswordFile",
+                    )
+                )
         hashed = spec.get("hashedPassword")
         if isinstance(hashed, str) and not _HASH.match(hashed):
-            problems.append(Problem(
-                at((*base, "hashedPassword")),
-                "hashedPassword does not look like a password hash",
-                path=format_path((*base, "hashedPassword")),
-                hint="make one with `mkpasswd -m yescrypt`; a plaintext password is not allowed",
-            ))
+            problems.append(
+                Problem(
+                    at((*base, "hashedPassword")),
+                    "hashedPassword does not look like a password hash",
+                    path=format_path((*base, "hashedPassword")),
+                    hint="make one with `mkpasswd -m yescrypt`; "
+                    "a plaintext password is not allowed",
+                )
+            )
         for i, key in enumerate(spec.get("sshKeys") or []):
             if isinstance(key, str) and (why := ssh_key_problem(key)):
-                problems.append(Problem(at((*base, "sshKeys", i)), why,
-                                        path=format_path((*base, "sshKeys", i)),
-                                        hint="paste the line of your ~/.ssh/id_ed25519.pub"))
+                problems.append(
+                    Problem(
+                        at((*base, "sshKeys", i)),
+                        why,
+                        path=format_path((*base, "sshKeys", i)),
+                        hint="paste the line of your ~/.ssh/id_ed25519.pub",
+                    )
+                )
         group_sources = catalog.group_sources()
         for i, group in enumerate(spec.get("groups") or []):
             if not isinstance(group, str) or group in _PLAIN_GROUPS:
                 continue
             givers = group_sources.get(group)
             if givers and not service_names.intersection(givers):
-                problems.append(Problem(
-                    at((*base, "groups", i)),
-                    f"group '{group}' exists only with {' or '.join(givers)}, which this host does not enable",
-                    path=format_path((*base, "groups", i)),
-                    hint=f"add `{givers[0]}: {{}}` under services, or remove the group",
-                ))
+                problems.append(
+                    Problem(
+                        at((*base, "groups", i)),
+                        f"group '{group}' exists only with {' or '.join(givers)}, "
+                        "which this host does not enable",
+                        path=format_path((*base, "groups", i)),
+                        hint=f"add `{givers[0]}: {{}}` under services, or remove the group",
+                    )
+                )
 
-    host_key = (data.get("deploy") or {}).get("hostKey") if isinstance(data.get("deploy"), dict) else None
+    host_key = (
+        (data.get("deploy") or {}).get("hostKey") if isinstance(data.get("deploy"), dict) else None
+    )
     if isinstance(host_key, str) and (why := ssh_key_problem(host_key, comment_allowed=False)):
-        problems.append(Problem(at(("deploy", "hostKey")), why, path="deploy.hostKey",
-                                hint="run `homelab apply --accept-new HOST` once to pin the key it shows, "
-                                     "or copy it from /etc/ssh/ssh_host_ed25519_key.pub on the machine"))
+        problems.append(
+            Problem(
+                at(("deploy", "hostKey")),
+                why,
+                path="deploy.hostKey",
+                hint="run `homelab apply --accept-new HOST` once to pin the key it shows, "
+                "or copy it from /etc/ssh/ssh_host_ed25519_key.pub on the machine",
+            )
+        )
 
     problems.extend(_service_problems(doc, services, catalog, data))
 
-    hw = data.get("hardware") if isinstance(data.get("hardware"), dict) else {}
+    hw = _map(data.get("hardware"))
     conf = hw.get("configuration")
     if isinstance(conf, str) and not exists(f"hosts/{folder}/{conf}"):
-        problems.append(Problem(at(("hardware", "configuration")),
-                                f"hosts/{folder}/{conf} does not exist",
-                                path="hardware.configuration",
-                                hint="copy /etc/nixos/hardware-configuration.nix from the machine "
-                                     "(homelab adopt does it), or remove this key"))
-    boot = hw.get("boot") if isinstance(hw.get("boot"), dict) else {}
+        problems.append(
+            Problem(
+                at(("hardware", "configuration")),
+                f"hosts/{folder}/{conf} does not exist",
+                path="hardware.configuration",
+                hint="copy /etc/nixos/hardware-configuration.nix from the machine "
+                "(homelab adopt does it), or remove this key",
+            )
+        )
+    boot = _map(hw.get("boot"))
     if boot.get("loader") == "grub" and "device" not in boot and not boot.get("efi"):
-        problems.append(Problem(at(("hardware", "boot")), "GRUB needs the disk to install to",
-                                path="hardware.boot",
-                                hint="add device: /dev/sda (BIOS), or efi: true for UEFI"))
-    secrets = data.get("secrets") if isinstance(data.get("secrets"), dict) else {}
+        problems.append(
+            Problem(
+                at(("hardware", "boot")),
+                "GRUB needs the disk to install to",
+                path="hardware.boot",
+                hint="add device: /dev/sda (BIOS), or efi: true for UEFI",
+            )
+        )
+    secrets = _map(data.get("secrets"))
     for name, spec in secrets.items():
         src = spec.get("source") if isinstance(spec, dict) else None
         if isinstance(src, str) and not src.startswith("/") and not exists(src):
-            problems.append(Problem(at(("secrets", name, "source")), f"{src} does not exist",
-                                    path=format_path(("secrets", name, "source")),
-                                    hint="the source is a file on this computer, relative to the lab"))
+            problems.append(
+                Problem(
+                    at(("secrets", name, "source")),
+                    f"{src} does not exist",
+                    path=format_path(("secrets", name, "source")),
+                    hint="the source is a file on this computer, relative to the lab",
+                )
+            )
 
     extra = data.get("extraConfig")
     if isinstance(extra, str):
@@ -333,9 +462,14 @@ def validate(
                 place = Place(top.file, block[0] + e.line - 1, block[1] + e.column)
             else:
                 place = at(("extraConfig",))
-            problems.append(Problem(place, f"extraConfig is not valid Nix: {e.message}",
-                                    path="extraConfig",
-                                    hint="write NixOS options as `name = value;` lines"))
+            problems.append(
+                Problem(
+                    place,
+                    f"extraConfig is not valid Nix: {e.message}",
+                    path="extraConfig",
+                    hint="write NixOS options as `name = value;` lines",
+                )
+            )
     return problems
 
 
@@ -349,10 +483,12 @@ def _service_problems(
     def claim(port: Port, who: str, path: Path_) -> Iterator[Problem]:
         key = (port.port, port.protocol)
         if key in used and used[key] != who:
-            yield Problem(doc.marks.key(path, top),
-                          f"{who} wants port {port.port}/{port.protocol}, which {used[key]} already uses",
-                          path=format_path(path),
-                          hint="change the port in one of their settings, or enable only one")
+            yield Problem(
+                doc.marks.key(path, top),
+                f"{who} wants port {port.port}/{port.protocol}, which {used[key]} already uses",
+                path=format_path(path),
+                hint="change the port in one of their settings, or enable only one",
+            )
         else:
             used[key] = who
 
@@ -361,21 +497,31 @@ def _service_problems(
         service = catalog.get(name)
         if service is None:
             close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-            yield Problem(doc.marks.key(path, top), f"unknown service '{name}'",
-                          path=format_path(path),
-                          hint=f"did you mean '{close[0]}'?" if close
-                          else "the catalogue has: " + ", ".join(known))
+            yield Problem(
+                doc.marks.key(path, top),
+                f"unknown service '{name}'",
+                path=format_path(path),
+                hint=f"did you mean '{close[0]}'?"
+                if close
+                else "the catalogue has: " + ", ".join(known),
+            )
             continue
         if settings is not None and not isinstance(settings, dict):
             continue  # the profile schema already said so
         bad = False
-        for err in service.validator.iter_errors(settings or {}):
+        validator = service.validator
+        quick = _service_check(validator, service.settings_schema)
+        for err in schema_errors(validator, quick, settings or {}):
             bad = True
             yield from schema_problems(err, doc, prefix=path, root=service.settings_schema)
         for other, reason in service.conflicts:
             if other in services and name < other:
-                yield Problem(doc.marks.key(path, top), f"{name} and {other} cannot run together: {reason}",
-                              path=format_path(path), hint="enable only one of them")
+                yield Problem(
+                    doc.marks.key(path, top),
+                    f"{name} and {other} cannot run together: {reason}",
+                    path=format_path(path),
+                    hint="enable only one of them",
+                )
         if bad:
             continue
         try:
@@ -386,22 +532,25 @@ def _service_problems(
         for port in ports:
             yield from claim(port, f"service {name}", path)
 
-    containers = data.get("containers") if isinstance(data.get("containers"), dict) else {}
+    containers = _map(data.get("containers"))
     for cname, spec in containers.items():
         if not isinstance(spec, dict):
             continue
         for i, mapping in enumerate(spec.get("ports") or []):
             if not isinstance(mapping, str):
                 continue
-            port = container_host_port(mapping)
-            if port is None:
+            host_port = container_host_port(mapping)
+            if host_port is None:
                 continue
             path = ("containers", cname, "ports", i)
-            if not 1 <= port.port <= 65535:
-                yield Problem(doc.marks.value(path, top), f"port {port.port} is out of range: from 1 to 65535",
-                              path=format_path(path))
+            if not 1 <= host_port.port <= 65535:
+                yield Problem(
+                    doc.marks.value(path, top),
+                    f"port {host_port.port} is out of range: from 1 to 65535",
+                    path=format_path(path),
+                )
                 continue
-            yield from claim(port, f"container {cname}", path)
+            yield from claim(host_port, f"container {cname}", path)
 
 
 def container_host_port(mapping: str) -> Port | None:

@@ -49,7 +49,9 @@ def _write_lab(root: Path, profile: dict[str, Any]) -> Lab:
     file_path=KEY,
     file_text=TEXT,
     variables=st.dictionaries(KEY, TEXT, max_size=3),
-    program_settings=st.dictionaries(KEY, TEXT | st.integers() | st.booleans(), max_size=3),
+    program_settings=st.dictionaries(
+        KEY, TEXT | st.integers(min_value=-(2**63), max_value=2**63 - 1) | st.booleans(), max_size=3
+    ),
     environment=st.dictionaries(KEY, TEXT, max_size=3),
     device=KEY,
     mount=TEXT.map(lambda s: "/" + s),

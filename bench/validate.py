@@ -1,0 +1,117 @@
+"""How long `homelab validate` takes on a 200-host lab, against only reading its YAML.
+
+Prints the time of validation in this process through the Lab API (first run, and the
+best of the following ones), of `homelab validate` as a new process, and of loading the
+same YAML files with yaml.load(..., Loader=yaml.CSafeLoader) alone; and their ratio.
+The aim: under 2 s, and under 3x the bare YAML load.
+
+Each figure is the best of several runs, as wall-clock time and as CPU time (user +
+system) of the process doing the work: on a machine shared with other work the CPU time
+moves less from run to run.
+
+    python bench/validate.py [N]
+"""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from synthlab import make_lab
+
+from homelab.lab import Lab
+
+RUNS = 5
+
+
+@dataclass(frozen=True)
+class Time:
+    wall: float
+    cpu: float
+
+    def __str__(self) -> str:
+        return f"{self.wall:6.3f} s wall {self.cpu:6.3f} s cpu"
+
+
+def timed(work: Callable[[], object]) -> Time:
+    wall, cpu = time.perf_counter(), time.process_time()
+    work()
+    return Time(time.perf_counter() - wall, time.process_time() - cpu)
+
+
+def timed_process(command: list[str]) -> Time:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True)
+    took = time.perf_counter() - wall
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    assert done.returncode == 0, done.stderr[-2000:]
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Time(took, cpu)
+
+
+def best(times: list[Time]) -> Time:
+    return Time(min(t.wall for t in times), min(t.cpu for t in times))
+
+
+def main(hosts: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = make_lab(Path(tmp) / "lab", hosts)
+        lab = Lab(root)
+
+        def validate() -> None:
+            state = lab.load()
+            problems = state.all_problems()
+            assert not problems, problems[:3]
+            assert len(state.hosts) == hosts
+
+        first = timed(validate)
+        warm = best([timed(validate) for _ in range(RUNS)])
+
+        state = lab.load()
+        sample = state.hosts["host001"].profile
+        assert sample is not None
+        shape = (len(sample.users), len(sample.services), len(sample.containers))
+        files = sorted(state.texts)
+        texts = [(root / f).read_text() for f in files]
+
+        def bare() -> None:
+            for text in texts:
+                yaml.load(text, Loader=yaml.CSafeLoader)
+
+        def bare_with_reading() -> None:
+            for f in files:
+                yaml.load((root / f).read_text(), Loader=yaml.CSafeLoader)
+
+        bare_only = best([timed(bare) for _ in range(RUNS)])
+        base = best([timed(bare_with_reading) for _ in range(RUNS)])
+        python = [sys.executable, "-m", "homelab"]
+        cli = best([timed_process([*python, "--lab", str(root), "validate"]) for _ in range(RUNS)])
+        startup = best([timed_process([*python, "--help"]) for _ in range(RUNS)])
+
+    print(f"lab: {hosts} hosts, each {shape[0]} users, {shape[1]} services, {shape[2]} containers")
+    print(f"     {len(files)} YAML files read (profiles, fragments, catalogue); best of {RUNS}")
+    print(f"validate in process, first run       {first}")
+    print(f"validate in process, warm            {warm}")
+    print(f"homelab validate as a process        {cli}")
+    print(f"  starting python + homelab --help   {startup}")
+    print(f"yaml.load CSafeLoader, texts only    {bare_only}")
+    print(f"yaml.load CSafeLoader, with reading  {base}")
+    for name, t in (("first run", first), ("warm", warm), ("as a process", cli)):
+        print(
+            f"ratio validate/bare, {name:13}  {t.wall / base.wall:6.2f} x wall "
+            f"{t.cpu / base.cpu:6.2f} x cpu"
+        )
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 200)

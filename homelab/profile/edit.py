@@ -1,0 +1,492 @@
+"""Change one value of a YAML profile and keep everything else as the person wrote it.
+
+ruamel.yaml round-trips comments, key order, quoting and flow/block style, but it still
+normalises a few things on the way out (spacing after ':', `null`, indentation of lines it
+never touched). So each edit is done by ruamel, then merged line by line into the original
+text: only the lines of the touched entry take ruamel's version, every other line stays
+byte for byte. The merged text is parsed again and compared with the intended data; if
+the merge went wrong, ruamel's whole output is used, and if even that is wrong, nothing is
+returned but an EditError.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import yaml
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError as RuamelError
+from ruamel.yaml.scalarstring import (
+    DoubleQuotedScalarString,
+    LiteralScalarString,
+    ScalarString,
+)
+
+try:
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+Path = tuple[str | int, ...]
+
+__all__ = ["EditError", "delete_value", "get_value", "rename_key", "set_value"]
+
+
+class EditError(ValueError):
+    """The edit cannot be made: the text is not YAML, or the path does not fit it."""
+
+
+# ---- public API ---------------------------------------------------------------------
+
+
+def set_value(text: str, path: Path, value: Any) -> str:
+    """text with the value at path set, creating missing maps on the way.
+
+    An int in the path indexes a list; the index one past the end appends.
+    """
+    if not path:
+        raise EditError("the path is empty: name the key to set")
+
+    def edit(doc: Any) -> Any:
+        if doc is None:
+            doc = CommentedMap()
+        parent = _walk(doc, path[:-1], create=True)
+        _put(parent, path[-1], value, path)
+        return doc
+
+    def plain_edit(data: Any) -> Any:
+        if data is None:
+            data = {}
+        parent = _walk_plain(data, path[:-1], create=True)
+        _put_plain(parent, path[-1], value)
+        return data
+
+    return _edit(text, path, edit, plain_edit, kind="set")
+
+
+def delete_value(text: str, path: Path) -> str:
+    """text without the entry at path (a missing path is an error)."""
+    if not path:
+        raise EditError("the path is empty: name the key to delete")
+
+    def edit(doc: Any) -> Any:
+        parent = _walk(doc, path[:-1], create=False)
+        _check_present(parent, path[-1], path)
+        del parent[path[-1]]
+        return doc
+
+    def plain_edit(data: Any) -> Any:
+        parent = _walk_plain(data, path[:-1], create=False)
+        del parent[path[-1]]
+        return data
+
+    return _edit(text, path, edit, plain_edit, kind="delete")
+
+
+def rename_key(text: str, path: Path, new_name: str) -> str:
+    """text with the key at path renamed, keeping its place, value and comments."""
+    if not path or not isinstance(path[-1], str):
+        raise EditError("only a key of a map can be renamed")
+    old = path[-1]
+
+    def edit(doc: Any) -> Any:
+        parent = _walk(doc, path[:-1], create=False)
+        _check_present(parent, old, path)
+        if new_name == old:
+            return doc
+        if new_name in parent:
+            raise EditError(f"{_show((*path[:-1], new_name))} already exists")
+        position = list(parent).index(old)
+        comment = parent.ca.items.pop(old, None)
+        item = parent.pop(old)
+        parent.insert(position, _styled(new_name), item)
+        if comment is not None:
+            parent.ca.items[new_name] = comment
+        return doc
+
+    def plain_edit(data: Any) -> Any:
+        parent = _walk_plain(data, path[:-1], create=False)
+        renamed = {(new_name if k == old else k): v for k, v in parent.items()}
+        parent.clear()
+        parent.update(renamed)
+        return data
+
+    return _edit(text, path, edit, plain_edit, kind="rename")
+
+
+def get_value(text: str, path: Path) -> Any:
+    """The plain value at path (KeyError when it is missing)."""
+    data = _plain_load(text)
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            raise KeyError(_show(path)) from None
+    return data
+
+
+# ---- the edit pipeline --------------------------------------------------------------
+
+
+def _edit(
+    text: str,
+    path: Path,
+    edit: Callable[[Any], Any],
+    plain_edit: Callable[[Any], Any],
+    *,
+    kind: str,
+) -> str:
+    yaml_rt, doc = _rt_load(text)
+    before = _dump(yaml_rt, doc)
+    doc = edit(_rt_load(text)[1])  # checks the path and raises EditError first
+    intended = plain_edit(_plain_load(text))
+    after = _dump(yaml_rt, doc) if doc or text.strip() else ""
+    try:
+        entry = _entry_lines(before, _longest_present(before, path))
+    except yaml.YAMLError:
+        entry = None
+    candidates = [after]
+    if doc is not None and _rt_load(text)[1] is None and text.strip():
+        # a document of comments only: they stay on top of the first keys
+        candidates.insert(0, text + ("" if text.endswith("\n") else "\n") + after)
+    elif before and text.strip():
+        candidates.insert(0, _merge(text, before, after, entry))
+    for candidate in candidates:
+        if _same(_try_plain_load(candidate), intended):
+            return candidate
+    raise EditError(f"could not write {_show(path)} without changing other values")
+
+
+def _dump(yaml_rt: YAML, doc: Any) -> str:
+    out = io.StringIO()
+    yaml_rt.dump(doc, out)
+    return out.getvalue()
+
+
+def _guess_indent(text: str) -> tuple[int, int]:
+    """(mapping indent, offset of '- ' under its key) as the person wrote them."""
+    mapping, offset = 0, -1
+    previous: tuple[int, str] | None = None  # indentation and text of the last content line
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        col = len(line) - len(line.lstrip(" "))
+        if previous is not None and previous[1].endswith(":"):
+            if stripped.startswith("- ") or stripped == "-":
+                if offset < 0:
+                    offset = col - previous[0]
+            elif not mapping and col > previous[0]:
+                mapping = col - previous[0]
+        previous = (col, stripped)
+        if mapping and offset >= 0:
+            break
+    return mapping or 2, max(offset, 0)
+
+
+def _rt_load(text: str) -> tuple[YAML, Any]:
+    indent, block_seq_indent = _guess_indent(text)
+    yaml_rt = YAML(typ="rt")
+    yaml_rt.preserve_quotes = True
+    yaml_rt.width = 4096  # never fold a long line the person wrote on one line
+    yaml_rt.indent(
+        mapping=indent, sequence=max(indent, block_seq_indent + 2), offset=block_seq_indent
+    )
+    if text.lstrip().startswith("---"):
+        yaml_rt.explicit_start = True
+    try:
+        return yaml_rt, yaml_rt.load(text)
+    except RuamelError as err:
+        raise EditError(f"the YAML cannot be read: {err}") from None
+
+
+def _plain_load(text: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as err:
+        raise EditError(f"the YAML cannot be read: {err}") from None
+
+
+_UNREADABLE = object()
+
+
+def _try_plain_load(text: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError:
+        return _UNREADABLE
+
+
+def _same(a: Any, b: Any) -> bool:
+    # type-strict so that True never passes for 1, nor "1" for 1
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+# ---- walking the round-trip document and the plain data -----------------------------
+
+
+def _show(path: Path) -> str:
+    from homelab.errors import format_path
+
+    return format_path(path) or "the document"
+
+
+def _walk(doc: Any, path: Path, *, create: bool) -> Any:
+    node = doc
+    for i, part in enumerate(path):
+        here = path[: i + 1]
+        following = path[i + 1] if i + 1 < len(path) else None
+        if isinstance(part, str):
+            if not isinstance(node, dict):
+                raise EditError(f"{_show(path[:i])} is not a map, so it has no key {part!r}")
+            if part not in node or (create and node[part] is None):
+                if not create:
+                    raise EditError(f"{_show(here)} does not exist")
+                node[_styled(part)] = (
+                    CommentedSeq() if isinstance(following, int) else CommentedMap()
+                )
+        else:
+            if not isinstance(node, list):
+                raise EditError(f"{_show(path[:i])} is not a list")
+            if part == len(node) and create:
+                node.append(CommentedSeq() if isinstance(following, int) else CommentedMap())
+            elif not -len(node) <= part < len(node):
+                raise EditError(f"{_show(here)} does not exist")
+        node = node[part]
+    if not isinstance(node, dict | list):
+        raise EditError(f"{_show(path)} is a single value, not a map or a list")
+    return node
+
+
+def _walk_plain(data: Any, path: Path, *, create: bool) -> Any:
+    node = data
+    for i, part in enumerate(path):
+        following = path[i + 1] if i + 1 < len(path) else None
+        if isinstance(part, str) and (part not in node or (create and node[part] is None)):
+            node[part] = [] if isinstance(following, int) else {}
+        elif isinstance(part, int) and part == len(node):
+            node.append([] if isinstance(following, int) else {})
+        node = node[part]
+    return node
+
+
+def _check_present(parent: Any, key: str | int, path: Path) -> None:
+    if isinstance(parent, dict):
+        if not isinstance(key, str) or key not in parent:
+            raise EditError(f"{_show(path)} does not exist")
+    elif not isinstance(key, int) or not -len(parent) <= key < len(parent):
+        raise EditError(f"{_show(path)} does not exist")
+
+
+def _put(parent: Any, key: str | int, value: Any, path: Path) -> None:
+    if isinstance(parent, dict):
+        if not isinstance(key, str):
+            raise EditError(f"{_show(path[:-1])} is a map: its keys are names, not numbers")
+        old = parent.get(key)
+        if key in parent:
+            parent[key] = _styled(value, like=old)
+        else:
+            parent[_styled(key)] = _styled(value)
+    else:
+        if not isinstance(key, int):
+            raise EditError(f"{_show(path[:-1])} is a list: it is indexed by numbers")
+        if key == len(parent):
+            parent.append(_styled(value))
+        elif -len(parent) <= key < len(parent):
+            parent[key] = _styled(value, like=parent[key])
+        else:
+            raise EditError(f"{_show(path)} is past the end of the list")
+
+
+def _put_plain(parent: Any, key: str | int, value: Any) -> None:
+    if isinstance(parent, list) and key == len(parent):
+        parent.append(value)
+    else:
+        parent[key] = value
+
+
+# ---- styling new values -------------------------------------------------------------
+
+_resolver = yaml.resolver.Resolver()
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+def _read_back_as_other(text: str) -> bool:
+    """True when the loader (YAML 1.1) would read this plain string as something else."""
+    tag = _resolver.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
+    return bool(tag != _STR_TAG)
+
+
+def _styled(value: Any, like: Any = None) -> Any:
+    """value made ready for ruamel: strings keep the old quoting, never read back wrong."""
+    if isinstance(value, str):
+        if isinstance(like, ScalarString) and not isinstance(like, LiteralScalarString):
+            return type(like)(value)
+        if "\n" in value:
+            return LiteralScalarString(value)
+        if _read_back_as_other(value):
+            return DoubleQuotedScalarString(value)
+        return value
+    if isinstance(value, dict):
+        styled = CommentedMap()
+        for k, v in value.items():
+            styled[_styled(k)] = _styled(v)
+        if not value or (isinstance(like, CommentedMap) and like.fa.flow_style()):
+            styled.fa.set_flow_style()  # `{}` as people write it; keys added stay on its line
+        return styled
+    if isinstance(value, list | tuple):
+        seq = CommentedSeq(_styled(v) for v in value)
+        if isinstance(like, CommentedSeq) and like.fa.flow_style():
+            seq.fa.set_flow_style()
+        elif isinstance(like, CommentedSeq):
+            seq.fa.set_block_style()
+        elif all(isinstance(v, str | int | float | bool) for v in value) and value:
+            # short lists of names read best on one line, as people write them
+            seq.fa.set_flow_style()
+        return seq
+    return value
+
+
+# ---- merging ruamel's output into the original, line by line ------------------------
+
+
+def _merge(original: str, before: str, after: str, entry: range | None) -> str:
+    """original with the lines that the edit changed taken from ruamel's output.
+
+    before is ruamel's dump of the unedited document, after of the edited one: their
+    difference is exactly the edit, free of ruamel's own normalisations. Lines equal in
+    both are written back as they stand in the original.
+    """
+    a = original.splitlines(keepends=True)
+    if a and not a[-1].endswith("\n"):
+        a[-1] += "\n"  # compare like with like: ruamel always ends with a newline
+    b0 = before.splitlines(keepends=True)
+    b1 = after.splitlines(keepends=True)
+    # where each line of before came from: a 1:1 original line, or a block of them
+    source: list[tuple[int, int]] = []
+    for tag, i1, i2, j1, j2 in _opcodes(a, b0):
+        if tag == "equal" or (i2 - i1) == (j2 - j1):
+            source.extend((i1 + k, i1 + k + 1) for k in range(j2 - j1))
+        else:
+            source.extend((i1, i2) for _ in range(j2 - j1))
+    out: list[str] = []
+    emitted: set[tuple[int, int]] = set()
+
+    def restore(k: int) -> str:
+        block = source[k]
+        return a[block[0]] if block[1] - block[0] == 1 else b0[k]
+
+    for tag, i1, i2, j1, j2 in _opcodes(b0, b1):
+        if tag == "equal":
+            for k in range(i1, i2):
+                block = source[k]
+                if block[1] - block[0] == 1:
+                    out.append(a[block[0]])
+                elif block not in emitted and _all_kept(source, block, i1, i2):
+                    out.extend(a[block[0] : block[1]])
+                    emitted.add(block)
+                elif block not in emitted:
+                    out.append(b0[k])
+        elif entry is None:
+            out.extend(b1[j1:j2])
+        else:
+            # comments around the touched entry stay, even where ruamel dropped them
+            new = b1[j1:j2]
+            outside = [k for k in range(i1, i2) if k not in entry and _is_comment(b0[k])]
+            out.extend(restore(k) for k in outside if k < entry.start and b0[k] not in new)
+            out.extend(new)
+            out.extend(restore(k) for k in outside if k >= entry.stop and b0[k] not in new)
+    merged = "".join(out)
+    if original and not original.endswith("\n") and merged.endswith("\n"):
+        merged = merged[:-1]
+    return merged
+
+
+def _is_comment(line: str) -> bool:
+    stripped = line.strip()
+    return not stripped or stripped.startswith("#")
+
+
+def _opcodes(a: list[str], b: list[str]) -> Sequence[tuple[str, int, int, int, int]]:
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+
+
+def _all_kept(source: list[tuple[int, int]], block: tuple[int, int], i1: int, i2: int) -> bool:
+    """True when every line of before that came from this block is inside before[i1:i2]."""
+    return all(i1 <= k < i2 for k, s in enumerate(source) if s == block)
+
+
+def _compose(text: str) -> yaml.Node | None:
+    return yaml.compose(text, Loader=_Loader)
+
+
+def _node_at(text: str, path: Path) -> yaml.Node | None:
+    node = _compose(text)
+    for part in path:
+        node = _child(node, part)
+        if node is None:
+            return None
+    return node
+
+
+def _child(node: yaml.Node | None, part: str | int) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if key.value == part:
+                found: yaml.Node = value
+                return found
+    elif (
+        isinstance(node, yaml.SequenceNode)
+        and isinstance(part, int)
+        and -len(node.value) <= part < len(node.value)
+    ):
+        child: yaml.Node = node.value[part]
+        return child
+    return None
+
+
+def _longest_present(text: str, path: Path) -> Path:
+    """The longest start of path that names an existing entry."""
+    for i in range(len(path), 0, -1):
+        if _node_at(text, path[:i]) is not None:
+            return path[:i]
+    return ()
+
+
+def _entry_lines(text: str, path: Path) -> range | None:
+    """0-based lines of the entry at path: its key line through the value's last line."""
+    if not path:
+        return None
+    parent = _node_at(text, path[:-1])
+    start_line: int | None = None
+    value: yaml.Node | None = None
+    if isinstance(parent, yaml.MappingNode):
+        for key, item in parent.value:
+            if key.value == path[-1]:
+                start_line, value = key.start_mark.line, item
+    elif isinstance(parent, yaml.SequenceNode):
+        value = _child(parent, path[-1])
+        start_line = value.start_mark.line if value is not None else None
+    if value is None or start_line is None:
+        return None
+    end = value.end_mark
+    last = end.line - 1 if end.column == 0 and end.line > start_line else end.line
+    lines = text.splitlines()
+    trim_comments = isinstance(value, yaml.CollectionNode)
+    while last > start_line and last < len(lines) + 1:
+        stripped = lines[last].strip() if last < len(lines) else ""
+        if stripped == "" or (trim_comments and stripped.startswith("#")):
+            last -= 1
+        else:
+            break
+    return range(start_line, last + 1)
