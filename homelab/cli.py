@@ -426,21 +426,41 @@ def _record(lab: Lab, results: Sequence[Any], commit: str, mode: str) -> None:
         _err(f"note: the deploy records could not be written: {err}")
 
 
-def _pin_keys(lab: Lab, plans: Sequence[Any], results: Sequence[Any]) -> None:
+def _pin_keys(lab: Lab, plans: Sequence[Any], results: Sequence[Any], commit: bool) -> None:
+    """Accepted host keys into their profiles, in a commit of their own (reviewable)."""
     from homelab.deploy.apply import pin_host_key
     from homelab.deploy.ssh import fingerprint
 
     files = {p.folder: p.profile_file for p in plans}
-    for r in results:
-        if r.pinned_key:
-            pin_host_key(lab.root, files[r.folder], r.pinned_key)
-            print(
-                f"pinned the host key of {r.host} ({fingerprint(r.pinned_key)}) in "
-                f"{files[r.folder]}: review and commit it"
-            )
+    pinned = [r for r in results if r.pinned_key]
+    for r in pinned:
+        pin_host_key(lab.root, files[r.folder], r.pinned_key)
+        key = fingerprint(r.pinned_key)
+        print(f"pinned the host key of {r.host} ({key}) in {files[r.folder]}")
+    if pinned and commit:
+        from homelab.history import commit_lab
+
+        names = ", ".join(r.folder for r in pinned)
+        folders = [r.folder for r in pinned]
+        done = commit_lab(lab, hosts=folders, subject=f"{names}: host key pinned")
+        if done is not None:
+            print(f"committed {done.hexsha[:7]} {done.summary}")
+
+
+def _commit_before_apply(lab: Lab, chosen: Sequence[str]) -> str:
+    """The profiles and generated modules that go out, committed: the deploy records name
+    a commit that holds exactly what each machine got."""
+    from homelab.history import commit_lab
+
+    done = commit_lab(lab, hosts=list(chosen))
+    if done is not None:
+        print(f"committed {done.hexsha[:7]} {done.summary}")
+    return _head(lab)
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from homelab.deploy.apply import ApplyOptions, apply, plan_hosts
     from homelab.deploy.progress import summary
 
@@ -453,10 +473,14 @@ def cmd_apply(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise _usage("--jobs needs at least 1")
     lab, state, chosen = _load_valid(args, args.hosts)
+    if not args.no_commit:
+        from homelab.history import check_can_commit
+
+        check_can_commit(lab.root)
     built = lab.build(state, chosen)
     for path in built.written:
         print(f"wrote {path}")
-    commit = _head(lab)
+    plans = plan_hosts(lab, state, chosen)  # reads every file first: bad input stops here
     _show_changes(lab, chosen, args.diff)
     if not args.yes:
         if not sys.stdin.isatty():
@@ -465,8 +489,9 @@ def cmd_apply(args: argparse.Namespace) -> int:
         if not _ask(f"apply ({args.mode}) to {names}?"):
             print("nothing applied")
             return OK
+    commit = _head(lab) if args.no_commit else _commit_before_apply(lab, chosen)
+    plans = [replace(p, commit=commit) for p in plans]
     password = _sudo_password(args)
-    plans = plan_hosts(lab, state, chosen, commit)
     options = ApplyOptions(
         mode=args.mode,
         jobs=args.jobs or 0,
@@ -482,7 +507,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     results = _with_progress(
         lambda emit, cancel: apply(plans, options, emit, cancel), [p.name for p in plans]
     )
-    _pin_keys(lab, plans, results)
+    _pin_keys(lab, plans, results, commit=not args.no_commit)
     _record(lab, results, commit, args.mode)
     print()
     for line in summary(results):
@@ -633,6 +658,8 @@ def _add_apply_commands(add: AddCommand) -> None:
     p.add_argument("--reconnect", type=float, default=120.0, metavar="SECONDS",
                    help="how long to try again when a connection drops (default: 120)")  # fmt: skip
     p.add_argument("--diff", action="store_true", help="show the generated Nix that changes too")
+    p.add_argument("--no-commit", action="store_true",
+                   help="do not commit what goes out (deploy records then name HEAD)")  # fmt: skip
     p = add("rollback", cmd_rollback, "switch a machine back to its previous generation")
     p.add_argument("host", metavar="HOST")
     p.add_argument("-y", "--yes", action="store_true", help="do not ask first")

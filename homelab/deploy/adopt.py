@@ -1,0 +1,201 @@
+"""Bringing a running NixOS machine into the lab: `homelab adopt NAME user@address[:port]`.
+
+Reads the machine's system, NixOS release, hostname and hardware-configuration.nix over
+SSH, and makes hosts/NAME/ with a starting profile that pins the host key. Nothing is
+written until the new host is known to be valid.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
+
+from homelab.deploy import scripts
+from homelab.deploy.ssh import Endpoint, HostKeyError, SshSettings, connect, key_line
+from homelab.deploy.target import Target, parse_facts
+from homelab.errors import InvalidInput, Place, Problem
+
+if TYPE_CHECKING:
+    from homelab.lab import Lab
+
+MACHINES = {"x86_64": "x86_64-linux", "aarch64": "aarch64-linux", "arm64": "aarch64-linux"}
+RELEASE = re.compile(r"^(\d{2}\.\d{2})")
+
+
+@dataclass(frozen=True)
+class Address:
+    user: str | None
+    host: str
+    port: int | None
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        text = f"{self.user}@{host}" if self.user else host
+        return f"{text}:{self.port}" if self.port else text
+
+
+def parse_address(text: str) -> Address:
+    """user@address[:port] (an IPv6 address in brackets: user@[fe80::1]:22)."""
+    user, at, rest = text.rpartition("@")
+    if at and not user:
+        raise ValueError(f"'{text}': nothing before the @ (write user@address)")
+    port: int | None = None
+    if rest.startswith("["):
+        host, close, tail = rest[1:].partition("]")
+        if not close or (tail and not tail.startswith(":")):
+            raise ValueError(f"'{text}': an IPv6 address goes in brackets: user@[fe80::1]:22")
+        port_text = tail[1:]
+    else:
+        host, _, port_text = rest.partition(":")
+    if port_text:
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise ValueError(f"'{text}': the port must be a number from 1 to 65535")
+        port = int(port_text)
+    if not host or any(c.isspace() or c in "/\\'\"`$;" for c in host):
+        raise ValueError(f"'{text}': '{host}' is not a host name or address")
+    if user and not re.fullmatch(r"[a-z_][a-z0-9_.-]*\$?", user):
+        raise ValueError(f"'{text}': '{user}' is not a user name")
+    return Address(user or None, host, port)
+
+
+@dataclass(frozen=True)
+class Adopted:
+    name: str
+    files: dict[str, str]  # lab-relative path -> text
+    facts: dict[str, str]
+    host_key: str
+
+
+def read_machine(
+    name: str,
+    address: Address,
+    settings: SshSettings,
+    trust: Callable[[HostKeyError], bool],
+) -> Adopted:
+    """Connect (asking `trust` about an unknown host key), read the machine, and make the
+    files of its new host folder (in memory)."""
+    endpoint = Endpoint(
+        address.host, address.port, address.user, label=name, pin_file=f"hosts/{name}/profile.yaml"
+    )
+    try:
+        conn = connect(endpoint, settings)
+    except HostKeyError as err:
+        if err.kind != "unknown" or not trust(err):
+            raise
+        # the key shown is the only one accepted now, even if the machine changed since
+        endpoint = Endpoint(
+            address.host, address.port, address.user, err.presented, name, endpoint.pin_file
+        )
+        conn = connect(endpoint, settings)
+    key = key_line(conn.transport.get_remote_server_key())
+    target = Target(name, lambda: conn)
+    try:
+        ran = target.run(scripts.command(scripts.ADOPT_FACTS), timeout=60)
+        facts = parse_facts(ran.out)
+        try:
+            hardware = target.read_file(facts.get("hardware", "")).decode("utf-8", "replace")
+        except (FileNotFoundError, PermissionError):
+            hardware = ""
+    finally:
+        target.close()
+    user = conn.route.user
+    files = {f"hosts/{name}/profile.yaml": starting_profile(name, address, user, facts, key)}
+    if hardware:
+        files[f"hosts/{name}/hardware-configuration.nix"] = hardware
+    return Adopted(name, files, facts, key)
+
+
+def system_of(facts: dict[str, str]) -> str:
+    system = facts.get("system", "").strip()
+    if system:
+        return system
+    return MACHINES.get(facts.get("machine", "").strip(), "x86_64-linux")
+
+
+def release_of(facts: dict[str, str]) -> str | None:
+    for value in (facts.get("stateversion", ""), facts.get("version", "")):
+        found = RELEASE.match(value.strip())
+        if found:
+            return found.group(1)
+    os_words = facts.get("os", "").split()
+    if len(os_words) == 2 and os_words[0] == "nixos":
+        found = RELEASE.match(os_words[1].strip('"'))
+        if found:
+            return found.group(1)
+    return None
+
+
+def starting_profile(
+    name: str, address: Address, user: str, facts: dict[str, str], host_key: str
+) -> str:
+    """Pure: the first profile of an adopted machine, in the words a person would use."""
+    release = release_of(facts) or "24.05"
+    hostname = facts.get("hostname", "").strip() or "unknown"
+    version = facts.get("version", "").strip() or "unknown"
+    has_hardware = bool(facts.get("hardware"))
+    lines = [
+        f"# {name}: adopted from {address} on {date.today().isoformat()}",
+        f"# (NixOS {version}, hostname {hostname}). Add users, services and packages here.",
+        "host:",
+        f"  system: {system_of(facts)}",
+        f'  stateVersion: "{release}"   # the release it was installed with: keep it',
+    ]
+    if has_hardware:
+        lines += ["hardware:", "  configuration: hardware-configuration.nix"]
+    lines += ["deploy:", f"  address: {_yaml_word(address.host)}"]
+    if address.port and address.port != 22:
+        lines.append(f"  port: {address.port}")
+    lines += [f"  user: {_yaml_word(user)}"]
+    if user != "root":
+        lines.append("  sudo: true")
+    lines.append(f"  hostKey: {host_key}")
+    return "\n".join(lines) + "\n"
+
+
+def _yaml_word(text: str) -> str:
+    return text if re.fullmatch(r"[A-Za-z0-9_.-]+", text) and ":" not in text else f'"{text}"'
+
+
+def check_adopted(lab: Lab, adopted: Adopted) -> None:
+    """InvalidInput when the host folder exists or the new profile would not be valid."""
+    folder = adopted.name
+    if (lab.root / "hosts" / folder).exists():
+        raise InvalidInput(
+            [
+                Problem(
+                    Place(f"hosts/{folder}"),
+                    f"hosts/{folder} already exists: adopt never overwrites a host",
+                    hint="choose another NAME, or remove the folder first",
+                )
+            ]
+        )
+    state = lab.load(texts=adopted.files)
+    host = state.hosts.get(folder)
+    problems = list(host.problems) if host is not None else []
+    if host is None:
+        problems.append(Problem(Place(f"hosts/{folder}"), f"'{folder}' cannot name a host folder"))
+    if problems:
+        raise InvalidInput(problems)
+
+
+def write_adopted(lab: Lab, adopted: Adopted) -> list[str]:
+    """Write the new host folder (it appears whole or not at all)."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    hosts = lab.root / "hosts"
+    hosts.mkdir(exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{adopted.name}.", dir=hosts))
+    try:
+        for rel, text in adopted.files.items():
+            (staging / Path(rel).name).write_text(text, encoding="utf-8")
+        staging.chmod(0o755)
+        staging.rename(hosts / adopted.name)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return sorted(adopted.files)

@@ -1,0 +1,144 @@
+"""`homelab lock`: pin the flake's inputs (nixpkgs, home-manager) in flake.lock, so that
+every machine builds from the same nixpkgs.
+
+Locking needs Nix. A laptop without Nix asks a machine that has it: flake.nix (and the
+old flake.lock) go to a temporary folder there, `nix flake lock` (or `update`) runs, and
+flake.lock comes back into the lab.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from homelab.deploy import scripts
+from homelab.deploy.ssh import Endpoint, SshSettings, connect
+from homelab.deploy.target import Target
+from homelab.errors import LabFailure
+
+NIX_FLAGS = ("--extra-experimental-features", "nix-command flakes")
+
+
+def nix_command(update: bool) -> list[str]:
+    return ["nix", *NIX_FLAGS, "flake", "update" if update else "lock"]
+
+
+def flake_files(lab_root: Path) -> dict[str, bytes]:
+    files = {}
+    for name in ("flake.nix", "flake.lock"):
+        if (lab_root / name).is_file():
+            files[name] = (lab_root / name).read_bytes()
+    return files
+
+
+def lock_here(lab_root: Path, update: bool, on_line: Callable[[str], None]) -> bytes:
+    """Run Nix on this computer, in a copy of the flake (the lab's own folder may be a
+    git repository, which Nix would copy whole)."""
+    nix = shutil.which("nix")
+    if nix is None:
+        raise LabFailure("Nix is not installed here: name a host that has it (homelab lock HOST)")
+    with tempfile.TemporaryDirectory(prefix="homelab-lock-") as folder:
+        for name, data in flake_files(lab_root).items():
+            (Path(folder) / name).write_bytes(data)
+        process = subprocess.Popen(
+            [nix, *nix_command(update)[1:]],
+            cwd=folder,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert process.stdout is not None
+        for line in process.stdout:
+            on_line(line.rstrip("\n"))
+        if process.wait() != 0:
+            raise LabFailure(f"`nix flake {'update' if update else 'lock'}` failed here")
+        lock = Path(folder) / "flake.lock"
+        if not lock.is_file():
+            raise LabFailure("Nix wrote no flake.lock")
+        return lock.read_bytes()
+
+
+def lock_on(
+    endpoint: Endpoint,
+    settings: SshSettings,
+    lab_root: Path,
+    update: bool,
+    on_line: Callable[[str], None],
+) -> bytes:
+    """Run Nix on a machine, in a temporary folder there."""
+    conn = connect(endpoint, settings)
+    target = Target(endpoint.label or endpoint.address, lambda: conn)
+    folder = ""
+    try:
+        ran = target.run(scripts.command(scripts.TEMP_DIR), timeout=60)
+        folder = ran.out.strip().splitlines()[-1] if ran.code == 0 and ran.out.strip() else ""
+        if not folder.startswith("/"):
+            raise LabFailure(f"cannot make a temporary folder on the machine: {ran.err.strip()}")
+        for name, data in flake_files(lab_root).items():
+            target.write_file(f"{folder}/{name}", data)
+        pending = b""
+
+        def out(data: bytes) -> None:
+            nonlocal pending
+            pending += data
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                on_line(line.decode("utf-8", "replace"))
+
+        command = (
+            "cd " + scripts.q(folder) + " && " + " ".join(scripts.q(w) for w in nix_command(update))
+        )
+        code = target.stream(scripts.command(command), out, out, timeout=3600)
+        if pending:
+            on_line(pending.decode("utf-8", "replace"))
+        if code == 127:
+            raise LabFailure("the machine has no Nix command (nix): choose another host")
+        if code != 0:
+            raise LabFailure(f"`nix flake {'update' if update else 'lock'}` failed on the machine")
+        try:
+            return target.read_file(f"{folder}/flake.lock")
+        except FileNotFoundError:
+            raise LabFailure("Nix wrote no flake.lock on the machine") from None
+    finally:
+        if folder.startswith("/"):
+            try:
+                target.run(scripts.command('rm -rf "$1"', folder), timeout=30)
+            except Exception:  # best effort: a temporary folder stays behind
+                on_line(f"note: could not remove {folder} on the machine")
+        target.close()
+
+
+def write_lock(lab_root: Path, data: bytes) -> bool:
+    """flake.lock into the lab (atomically); False when it did not change."""
+    from homelab.write import atomic_write
+
+    path = lab_root / "flake.lock"
+    if path.is_file() and path.read_bytes() == data:
+        return False
+    atomic_write(path, data.decode("utf-8"))
+    return True
+
+
+def commit_lock(lab_root: Path, message: str) -> str | None:
+    """Commit flake.lock alone (nothing else the person has changed)."""
+    from homelab.history.commit import commit_paths, state_at
+    from homelab.history.repo import check_writable, open_repository
+    from homelab.lab import Lab
+
+    lab = Lab(lab_root)
+    lr = open_repository(lab_root, create=True)
+    check_writable(lr)
+    head = lr.head()
+    done = commit_paths(
+        lab,
+        lr,
+        {"flake.lock"},
+        state_at(lab, lr, head),
+        lab.load(),
+        head,
+        subject=lambda _: message,
+    )
+    return None if done is None else done[0]

@@ -1,0 +1,244 @@
+"""The shell scripts homelab runs on a machine, as text, with every value a positional
+argument (never pasted into the script): `sh -c SCRIPT homelab ARG...`.
+
+They need only a POSIX shell and coreutils/util-linux (flock, tail, readlink, mv -T), all
+on every NixOS system. Paths are relative to the machine's root, `$R`, which is "" on a
+real machine (a test rig sets HOMELAB_MACHINE_ROOT so that several simulated machines can
+share one computer; only PROBE reads it, the others get it as an argument).
+
+On the machine, /var/lib/homelab holds:
+  lock, lock.owner     the per-host lock (flock) and who holds it
+  uploads/ID[.partial] uploaded configurations (.partial while uploading)
+  config -> uploads/ID the configuration in place; swapped atomically by a symlink rename
+  secrets.partial/     secrets on their way to their targets (0700)
+  secrets.json         hashes of the secrets last installed (0600, outside the Nix store)
+  runs/ID/             one detached run: job.sh, log, pid, status; runs/current -> ID
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+
+STATE = "/var/lib/homelab"
+CURRENT_SYSTEM = "/run/current-system"
+SYSTEM_PROFILE = "/nix/var/nix/profiles/system"
+MANIFEST = ".homelab-manifest.json"
+MARK = "@homelab "  # lines the job writes for homelab itself, not shown as output
+
+
+def command(script: str, *args: str) -> str:
+    """A command line for the login shell: sh -c SCRIPT with its arguments quoted."""
+    return shlex.join(["sh", "-c", script, "homelab", *args])
+
+
+def sudo_command(script: str, *args: str, sudo: str = "") -> str:
+    """As `command`, run through sudo: sudo -n (no password) or sudo -S (password on the
+    first line of standard input; never on the command line, never a prompt option)."""
+    if not sudo:
+        return command(script, *args)
+    body = "exec </dev/null\n" + script  # what sudo -S did not read is not for the script
+    return shlex.join(["sudo", sudo, "sh", "-c", body, "homelab", *args])
+
+
+# $1 who is applying, $2 seconds to wait for the lock, $3 check sudo (1/0), $4 run id
+# (make a staging folder for it). Prints facts, then `ready`, then holds the lock until
+# homelab closes the channel.
+PROBE = r"""
+R="${HOMELAB_MACHINE_ROOT:-}"
+S="$R/var/lib/homelab"
+echo "root=$R"
+echo "user=$(id -un)"
+if [ "$3" = 1 ]; then
+  if sudo -n true >/dev/null 2>&1; then echo "sudo=ok"; else echo "sudo=password"; fi
+fi
+if [ ! -d "$S" ] || [ ! -w "$S" ]; then
+  if [ "$(id -u)" = 0 ]; then mkdir -p "$S" && chmod 0755 "$S"
+  else echo "state=missing"; echo ready; exit 0; fi
+fi
+exec 9>>"$S/lock"
+if [ "$2" = 0 ]; then flock -n 9; else flock -w "$2" 9; fi || {
+  echo "locked=$(cat "$S/lock.owner" 2>/dev/null)"; echo ready; exit 0; }
+printf '%s\n' "$1" > "$S/lock.owner"
+mkdir -p "$S/uploads" "$S/runs"
+run="$(readlink "$S/runs/current" 2>/dev/null)"; busy=""
+if [ -n "$run" ] && [ ! -e "$S/runs/$run/status" ] && [ -s "$S/runs/$run/pid" ] \
+   && [ -d "/proc/$(cat "$S/runs/$run/pid")" ]; then echo "running=$run"; busy=1; fi
+if [ -z "$busy" ]; then
+  for d in "$S"/uploads/*.partial "$S/secrets.partial"; do
+    if [ -e "$d" ]; then rm -rf "$d" && echo "cleaned=${d#"$R"}"; fi
+  done
+fi
+echo "current=$(readlink -f "$R/run/current-system" 2>/dev/null)"
+echo "profile=$(readlink "$R/nix/var/nix/profiles/system" 2>/dev/null)"
+[ -d "$R/run/systemd/system" ] && echo "systemd=1"
+command -v nvd >/dev/null 2>&1 && echo "nvd=1"
+command -v nix >/dev/null 2>&1 && echo "nix=1"
+command -v nixos-rebuild >/dev/null 2>&1 && echo "rebuild=1"
+if [ -r "$S/config/.homelab-manifest.json" ]; then
+  printf 'manifest='; tr -d '\n' < "$S/config/.homelab-manifest.json"; echo
+fi
+if [ -r "$S/secrets.json" ]; then printf 'secrets='; tr -d '\n' < "$S/secrets.json"; echo; fi
+if [ -n "$4" ] && [ -z "$busy" ]; then
+  mkdir -p "$S/uploads/$4.partial"
+  if [ -d "$S/config/" ]; then cp -a "$S/config/." "$S/uploads/$4.partial/"; fi
+  echo "staging=${S#"$R"}/uploads/$4.partial"
+fi
+echo ready
+exec cat >/dev/null
+"""
+
+# $1 root, $2 the user who owns the state folder: make it (run with sudo)
+MAKE_STATE = r"""
+install -d -m 0755 -o "$2" "$1/var/lib/homelab"
+"""
+
+# $1 root, $2 staging folder (machine path) to remove
+CLEAN_STAGING = r"""
+rm -rf "$1$2" "$1/var/lib/homelab/secrets.partial"
+"""
+
+# $1 root, $2 run id, $3 systemd (1/0), $4 sudo ("", -n, -S), $5 "install" to put the
+# uploaded configuration in place first. Then it follows the run like FOLLOW.
+START = r"""
+R="$1"; S="$R/var/lib/homelab"; id="$2"; run="$S/runs/$id"
+if [ "$5" = install ]; then
+  old="$(readlink "$S/config" 2>/dev/null)"
+  mv -T "$S/uploads/$id.partial" "$S/uploads/$id" \
+    || { echo "start=cannot move the upload into place" >&2; exit 1; }
+  ln -sfn "uploads/$id" "$S/config.new" && mv -T "$S/config.new" "$S/config" \
+    || { echo "start=cannot swap the configuration" >&2; exit 1; }
+  for d in "$S"/uploads/*; do
+    case "${d##*/}" in "$id"|"${old##*/}"|*.partial) ;; *) rm -rf "$d" ;; esac
+  done
+fi
+: > "$run/log"
+ln -sfn "$id" "$S/runs/current.new" && mv -T "$S/runs/current.new" "$S/runs/current"
+find "$S/runs" -mindepth 1 -maxdepth 1 -type d -mtime +30 -exec rm -rf {} + 2>/dev/null
+if [ "$3" = 1 ]; then
+  ${4:+sudo $4} systemd-run --unit="homelab-$id" --description="homelab apply $id" \
+    --quiet -- sh "$run/job.sh" >/dev/null 2>"$run/start.err"
+else
+  # the job's parent waits for it, so it never lingers as a zombie (tail --pid watches it)
+  ${4:+sudo $4} sh -c 'setsid nohup sh -c "sh \"\$0\"; exit \$?" "$0" >/dev/null 2>&1 \
+    </dev/null &' "$run/job.sh" 2>"$run/start.err"
+fi
+if [ "$?" != 0 ]; then
+  echo "start=could not start the run: $(grep -v '^\[sudo\]' "$run/start.err" | head -n 3)" >&2
+  exit 1
+fi
+exec sh -c "$6" follow "$run" 0 "$R" "$3"
+"""
+
+# $1 run folder, $2 bytes of the log already seen, $3 root, $4 systemd (1/0). The log on
+# stdout until the run ends; then facts on stderr.
+FOLLOW = r"""
+run="$1"; R="$3"; i=0
+while [ ! -s "$run/pid" ] && [ ! -e "$run/status" ]; do
+  i=$((i+1)); [ "$i" -gt 300 ] && break; sleep 0.05
+done
+pid="$(cat "$run/pid" 2>/dev/null)"
+if [ -n "$pid" ]; then
+  tail -c +"$(($2+1))" -s 0.1 --pid="$pid" -f "$run/log"
+else
+  tail -c +"$(($2+1))" "$run/log"
+  echo "nostart=$(head -c 300 "$run/start.err" 2>/dev/null | tr '\n' ' ')" >&2
+fi
+i=0
+while [ ! -e "$run/status" ] && [ -n "$pid" ] && [ -d "/proc/$pid" ] && [ "$i" -lt 50 ]; do
+  i=$((i+1)); sleep 0.1
+done
+echo "status=$(cat "$run/status" 2>/dev/null)" >&2
+echo "current=$(readlink -f "$R/run/current-system" 2>/dev/null)" >&2
+echo "profile=$(readlink "$R/nix/var/nix/profiles/system" 2>/dev/null)" >&2
+[ -e "$run/confirm-fired" ] && echo "fired=1" >&2
+if [ ! -e "$run/status" ] && [ "$4" = 1 ]; then
+  echo "unit=$(systemctl show -p Result --value "homelab-${run##*/}.service" 2>/dev/null)" >&2
+fi
+exit 0
+"""
+
+# $1 root, $2 run id, $3 systemd (1/0): stop a run (as root)
+STOP = r"""
+run="$1/var/lib/homelab/runs/$2"
+if [ "$3" = 1 ]; then systemctl stop "homelab-$2.service" 2>/dev/null; fi
+pid="$(cat "$run/pid" 2>/dev/null)"
+group=""
+[ -n "$pid" ] && [ -r "/proc/$pid/stat" ] && read -r _ _ _ _ group _ < "/proc/$pid/stat"
+for signal in TERM KILL; do
+  if [ -n "$pid" ] && [ -d "/proc/$pid" ]; then
+    kill -"$signal" -- "-${group:-$pid}" 2>/dev/null || kill -"$signal" "$pid" 2>/dev/null
+    sleep 0.5
+  fi
+done
+exit 0
+"""
+
+# $1 root, $2 run id: disarm the confirm timer; exit 3 when it already fired
+DISARM = r"""
+rm "$1/var/lib/homelab/runs/$2/confirm-armed" 2>/dev/null && exit 0
+exit 3
+"""
+
+# $1 root, $2 run id: the current state (after a rollback by the confirm timer)
+STATE_NOW = r"""
+echo "current=$(readlink -f "$1/run/current-system" 2>/dev/null)"
+echo "profile=$(readlink "$1/nix/var/nix/profiles/system" 2>/dev/null)"
+[ -n "$2" ] && [ -e "$1/var/lib/homelab/runs/$2/confirm-fired" ] && echo "fired=1"
+exit 0
+"""
+
+# $1 "unit..." to check with systemctl is-active; prints "NAME STATE" per unit
+UNITS = r"""
+for u in "$@"; do echo "$u $(systemctl is-active "$u" 2>/dev/null || true)"; done
+"""
+
+# facts for adopt
+ADOPT_FACTS = r"""
+R="${HOMELAB_MACHINE_ROOT:-}"
+echo "system=$(cat "$R/run/current-system/system" 2>/dev/null)"
+echo "machine=$(uname -m)"
+echo "version=$(cat "$R/run/current-system/nixos-version" 2>/dev/null || nixos-version 2>/dev/null)"
+echo "os=$(. "$R/etc/os-release" 2>/dev/null; echo "$ID $VERSION_ID")"
+echo "hostname=$(cat "$R/etc/hostname" 2>/dev/null || uname -n)"
+echo "stateversion=$(sed -n 's/.*system\.stateVersion *= *"\([^"]*\)".*/\1/p' \
+  "$R/etc/nixos/configuration.nix" 2>/dev/null | head -n 1)"
+echo "hardware=$R/etc/nixos/hardware-configuration.nix"
+echo "root=$R"
+"""
+
+# a private temporary folder for `homelab lock`
+TEMP_DIR = r"""
+d="$(mktemp -d "${TMPDIR:-/tmp}/homelab-lock.XXXXXX")" && echo "$d"
+"""
+
+
+def job_script(
+    *,
+    run: str,
+    root: str,
+    steps: Sequence[str],
+) -> str:
+    """The detached job: runs as root, writes everything to its log, records its status.
+
+    `steps` are shell lines built with `q()`; each may call `finish CODE` to stop.
+    """
+    head = f"""#!/bin/sh
+# written by homelab: one detached run, so that a dropped SSH connection cannot leave
+# this machine half-switched. Its output is in ./log, its exit code in ./status.
+run={q(run)}
+R={q(root)}
+S="$R/var/lib/homelab"
+exec >>"$run/log" 2>&1 </dev/null
+echo $$ > "$run/pid"
+cd "$run" || exit 70
+say() {{ echo "{MARK}$*"; }}
+finish() {{
+  echo "$1" > "$run/status.tmp"; mv "$run/status.tmp" "$run/status"; say exit "$1"; exit "$1"
+}}
+"""
+    return head + "\n".join(steps) + "\nfinish 0\n"
+
+
+def q(value: str | int) -> str:
+    return shlex.quote(str(value))
