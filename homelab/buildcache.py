@@ -76,7 +76,10 @@ def record(
         }
     data = {"version": __version__, "folders": sorted(all_folders), "hosts": entries}
     path = root / CACHE
-    path.parent.mkdir(exist_ok=True)
+    if not path.parent.is_dir():
+        path.parent.mkdir()
+        # local state, never committed, whatever the lab's own .gitignore says
+        (path.parent / ".gitignore").write_text("*\n")
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
     os.replace(tmp, path)
