@@ -1155,8 +1155,9 @@ def _pairs(text: str) -> list[tuple[str, str]]:
 
 def record(lab_root: Path, results: Sequence[HostResult], commit: str, mode: str) -> None:
     """Each host's result as a deploy record (the history's), for `homelab status`."""
-    from homelab.history import record_deploy
+    from homelab.history.records import DeployAttempt, record_deploys
 
+    attempts = []
     for r in results:
         if r.state == "cancelled" and r.before is None:
             continue  # never reached: nothing to say about the machine
@@ -1164,7 +1165,10 @@ def record(lab_root: Path, results: Sequence[HostResult], commit: str, mode: str
         details = r.summary
         if r.after is not None:
             details += f"\nsystem: {r.after.system}"
-        record_deploy(lab_root, r.folder, commit, mode, outcome, r.started, r.finished, details)
+        attempts.append(
+            DeployAttempt(r.folder, commit, mode, outcome, r.started, r.finished, details)
+        )
+    record_deploys(lab_root, attempts)
 
 
 def pin_host_key(lab_root: Path, profile_file: str, key: str) -> None:

@@ -13,6 +13,8 @@ such tag.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -99,6 +101,19 @@ def _identity(lr: LabRepo) -> dict[str, str]:
     return {"GIT_COMMITTER_NAME": "homelab", "GIT_COMMITTER_EMAIL": "homelab@localhost"}
 
 
+@dataclass(frozen=True)
+class DeployAttempt:
+    """One deploy to record (see record_deploys)."""
+
+    host: str
+    commit: str
+    mode: str
+    result: str
+    started: datetime
+    finished: datetime
+    details: str = ""
+
+
 def record_deploy(
     lab_root: Path,
     host: str,
@@ -112,27 +127,57 @@ def record_deploy(
     """Record one deploy attempt of `commit` to the host (its folder under hosts/; a
     host.name is mapped to its folder): always a tag; the host's ref too when the machine
     is left on that commit (see leaves_machine_on). Naive datetimes are local time."""
+    record_deploys(
+        lab_root, [DeployAttempt(host, commit, mode, result, started, finished, details)]
+    )
+
+
+_REF_SAFE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+
+
+def record_deploys(lab_root: Path, attempts: Sequence[DeployAttempt]) -> None:
+    """Record many attempts at once (an apply to 20 hosts): the tag objects are written in
+    this process and every ref moves in one `git update-ref --stdin`, all or nothing."""
+    if not attempts:
+        return
+    from io import BytesIO
+
+    from gitdb import IStream  # type: ignore[import-untyped]
+
     lr = open_repository(Path(lab_root))
-    sha = lr.resolve(commit)
-    host = _folder_of(lr.root, host)
-    for what, value in (("host", host), ("mode", mode), ("result", result)):
-        if not value or any(c.isspace() for c in value):
-            raise _bad(lr.root, f"a deploy record needs a {what} without spaces, not '{value}'")
-    stamp = _aware(finished).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    base = f"homelab/deploy/{host}/{stamp}"
-    if "/" in host or not lr.succeeds("check-ref-format", f"refs/tags/{base}"):
-        raise _bad(lr.root, f"'{host}' cannot name a git ref")
-    message = _message(host, sha, mode, result, started, finished, details)
-    env = {**_identity(lr), "GIT_COMMITTER_DATE": _aware(finished).isoformat()}
-    existing = set(lr.run("tag", "--list", f"{base}*").split())
-    name, n = base, 1
-    while name in existing:
-        n += 1
-        name = f"{base}-{n}"
-    lr.run("tag", "-a", "-F", "-", "--", name, sha, env=env, stdin=message)
-    if leaves_machine_on(mode, result):
-        tag = lr.run("rev-parse", "--verify", f"refs/tags/{name}").strip()
-        lr.run("update-ref", "-m", f"homelab deploy {mode} {result}", DEPLOYED_REFS + host, tag)
+    env = _identity(lr)
+    ident = lr.run("var", "GIT_COMMITTER_IDENT", env=env).strip()
+    tagger = ident.rsplit(" ", 2)[0]  # "Name <email>", without git's own time
+    existing = set(lr.run("tag", "--list", "homelab/deploy/*").split())
+    shas: dict[str, str] = {}
+    commands = []
+    for a in attempts:
+        sha = shas.setdefault(a.commit, lr.resolve(a.commit))
+        host = _folder_of(lr.root, a.host)
+        for what, value in (("host", host), ("mode", a.mode), ("result", a.result)):
+            if not value or any(c.isspace() for c in value):
+                raise _bad(lr.root, f"a deploy record needs a {what} without spaces, not '{value}'")
+        if not _REF_SAFE.match(host) or host.endswith(".lock") or ".." in host:
+            raise _bad(lr.root, f"'{host}' cannot name a git ref")
+        finished = _aware(a.finished)
+        stamp = finished.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+        base = f"homelab/deploy/{host}/{stamp}"
+        name, n = base, 1
+        while name in existing:
+            n += 1
+            name = f"{base}-{n}"
+        existing.add(name)
+        message = _message(host, sha, a.mode, a.result, a.started, a.finished, a.details)
+        when = f"{int(finished.timestamp())} {finished.strftime('%z')}"
+        data = (
+            f"object {sha}\ntype commit\ntag {name}\ntagger {tagger} {when}\n\n{message}"
+        ).encode("utf-8")
+        stored = lr.repo.odb.store(IStream(b"tag", len(data), BytesIO(data)))
+        tag = stored.hexsha.decode() if isinstance(stored.hexsha, bytes) else stored.hexsha
+        commands.append(f"create refs/tags/{name} {tag}")
+        if leaves_machine_on(a.mode, a.result):
+            commands.append(f"update {DEPLOYED_REFS}{host} {tag}")
+    lr.run("update-ref", "--stdin", stdin="\n".join(commands) + "\n")
 
 
 def _folder_of(root: Path, host: str) -> str:
