@@ -171,7 +171,7 @@ def record_deploys(lab_root: Path, attempts: Sequence[DeployAttempt]) -> None:
         when = f"{int(finished.timestamp())} {finished.strftime('%z')}"
         data = (
             f"object {sha}\ntype commit\ntag {name}\ntagger {tagger} {when}\n\n{message}"
-        ).encode("utf-8")
+        ).encode()
         stored = lr.repo.odb.store(IStream(b"tag", len(data), BytesIO(data)))
         tag = stored.hexsha.decode() if isinstance(stored.hexsha, bytes) else stored.hexsha
         commands.append(f"create refs/tags/{name} {tag}")
