@@ -702,17 +702,25 @@ def cmd_tui(args: argparse.Namespace) -> int:
     except ValueError:
         _err(f"error: --size {size}: expected WIDTHxHEIGHT, e.g. 140x42")
         return INVALID
+    host = getattr(args, "host", None)
+    if host is not None:
+        from homelab.lab import LabNotFound
+
+        if not (lab.root / "hosts" / host / "profile.yaml").is_file():
+            raise LabNotFound(f"no host named '{host}' in {lab.root / 'hosts'}")
     run(
         lab.root,
         screenshot=Path(shot) if shot else None,
         screen=getattr(args, "screen", "main"),
         size=(width, height),
+        host=host,
     )
     return OK
 
 
 def _add_tui_command(add: AddCommand) -> None:
     p = add("tui", cmd_tui, "open the editor: edit, preview, commit, review history, apply")
+    p.add_argument("--host", metavar="HOST", help="open on this host (its folder name)")
     p.add_argument("--screenshot", metavar="FILE", help="save the screen as an SVG and exit")
     p.add_argument(
         "--screen",

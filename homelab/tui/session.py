@@ -1,0 +1,319 @@
+"""What the editor holds between keystrokes: each open profile's text, saved or not.
+
+No Textual here. The profile text is the one truth: forms write into it with round-trip
+edits (homelab.profile.edit), checks and previews read it through Lab with the unsaved
+texts laid on top, and saving writes it back only when the file on disk is still the one
+that was opened (a person's edits elsewhere are never overwritten unasked).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from homelab.catalog import Catalog
+from homelab.errors import InvalidInput, Place, Problem
+from homelab.lab import PROFILE, DiskSource, HostState, Lab, LabState, Source
+from homelab.profile import edit
+
+try:
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+
+class ChangedOnDisk(Exception):
+    """The profile changed on disk since it was opened: the person must choose."""
+
+    def __init__(self, folder: str, disk_text: str | None) -> None:
+        self.folder, self.disk_text = folder, disk_text
+        super().__init__(f"hosts/{folder}/{PROFILE} changed on disk")
+
+
+def profile_rel(folder: str) -> str:
+    return f"hosts/{folder}/{PROFILE}"
+
+
+@dataclass
+class Draft:
+    """One profile being edited. `base` is the disk text it started from (None: new host)."""
+
+    folder: str
+    base: str | None
+    text: str
+
+    @property
+    def rel(self) -> str:
+        return profile_rel(self.folder)
+
+    @property
+    def dirty(self) -> bool:
+        return self.text != self.base
+
+
+@dataclass(frozen=True)
+class Check:
+    """One host checked with its unsaved text: problems, and the Nix it compiles to."""
+
+    host: HostState
+    generated: dict[str, str] | None  # None when the profile has problems
+    problems: tuple[Problem, ...]
+
+    @property
+    def valid(self) -> bool:
+        return self.generated is not None and not self.problems
+
+
+class OnlyHosts:
+    """A source showing only some host folders: one host checks without reading all."""
+
+    def __init__(self, base: Source, keep: set[str]) -> None:
+        self.base, self.keep = base, keep
+
+    def read(self, rel: str) -> str | None:
+        return self.base.read(rel)
+
+    def listdir(self, rel: str) -> list[str]:
+        names = self.base.listdir(rel)
+        if rel.strip("/") == "hosts":
+            return [n for n in names if n in self.keep or n == "common"]
+        return names
+
+
+def plain(text: str) -> Any:
+    """The data of a profile text, or None when it does not parse."""
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError:
+        return None
+
+
+class Session:
+    """The lab as the editor sees it: saved state plus unsaved drafts."""
+
+    def __init__(self, lab: Lab) -> None:
+        self.lab = lab
+        self.drafts: dict[str, Draft] = {}
+        self.state: LabState | None = None  # every host, from a full load (in the background)
+        self.catalog: Catalog | None = None
+        self.checks: dict[str, Check] = {}
+        self.last_generated: dict[str, dict[str, str]] = {}  # last valid preview per host
+        self.removed: set[str] = set()
+
+    # ---- reading ---------------------------------------------------------------------
+
+    def folders(self) -> list[str]:
+        on_disk = set(self.lab.host_folders()) - self.removed
+        return sorted(on_disk | {f for f, d in self.drafts.items() if d.base is None})
+
+    def disk_text(self, folder: str) -> str | None:
+        return DiskSource(self.lab.root).read(profile_rel(folder))
+
+    def draft(self, folder: str) -> Draft:
+        if folder not in self.drafts:
+            text = self.disk_text(folder)
+            self.drafts[folder] = Draft(folder, text, text or "")
+        return self.drafts[folder]
+
+    def text(self, folder: str) -> str:
+        return self.draft(folder).text
+
+    def data(self, folder: str) -> Any:
+        """The host's own profile data (without includes); {} when it does not parse."""
+        data = plain(self.text(folder))
+        return data if isinstance(data, dict) else {}
+
+    def merged(self, folder: str) -> Any:
+        """The host's data with includes merged, from its last check."""
+        check = self.checks.get(folder)
+        doc = check.host.document if check else None
+        return doc.data if doc is not None and isinstance(doc.data, dict) else {}
+
+    def dirty(self) -> list[str]:
+        return sorted(f for f, d in self.drafts.items() if d.dirty)
+
+    def unsaved(self) -> dict[str, str]:
+        return {d.rel: d.text for d in self.drafts.values() if d.dirty}
+
+    # ---- checking --------------------------------------------------------------------
+
+    def load_all(self) -> LabState:
+        """Every host, saved texts with unsaved drafts on top (slow on big labs: a worker's job)."""
+        state = self.lab.load(texts=self.unsaved())
+        self.state, self.catalog = state, state.catalog
+        return state
+
+    def check(self, folder: str) -> Check:
+        """The host checked with its unsaved text: fast, reads only this host's files."""
+        texts = self.unsaved()
+        if self.catalog is None:
+            state = self.lab.load(
+                texts=texts, source=OnlyHosts(DiskSource(self.lab.root), {folder})
+            )
+            self.catalog = state.catalog
+            host = state.hosts.get(folder) or self.lab.load_host(folder, state.catalog, texts)
+            lab_problems: tuple[Problem, ...] = state.problems
+        else:
+            host = self.lab.load_host(folder, self.catalog, texts)
+            lab_problems = self.state.problems if self.state is not None else ()
+        problems = [*lab_problems, *host.problems]
+        generated = None
+        if host.profile is not None and not host.problems:
+            try:
+                generated = self.lab.generated(LabState(self.catalog, {folder: host}), [folder])
+            except InvalidInput as err:
+                problems.extend(err.problems)
+        check = Check(host, generated, tuple(problems))
+        self.checks[folder] = check
+        if generated is not None:
+            self.last_generated[folder] = generated
+        return check
+
+    # ---- editing ---------------------------------------------------------------------
+
+    def replace_text(self, folder: str, text: str) -> None:
+        self.draft(folder).text = text
+
+    def _edit(self, folder: str, change: Callable[[str], str]) -> None:
+        draft = self.draft(folder)
+        draft.text = change(draft.text)
+
+    def set(self, folder: str, path: Sequence[str | int], value: Any) -> None:
+        self._edit(folder, lambda text: edit.set_value(text, tuple(path), value))
+
+    def delete(self, folder: str, path: Sequence[str | int]) -> None:
+        """Remove the value at path; nothing happens when it is not there."""
+        try:
+            self._edit(folder, lambda text: edit.delete_value(text, tuple(path)))
+        except edit.EditError:
+            if self.has(folder, path):
+                raise
+
+    def rename(self, folder: str, path: Sequence[str | int], new_name: str) -> None:
+        self._edit(folder, lambda text: edit.rename_key(text, tuple(path), new_name))
+
+    def has(self, folder: str, path: Sequence[str | int]) -> bool:
+        try:
+            edit.get_value(self.text(folder), tuple(path))
+        except (KeyError, edit.EditError):
+            return False
+        return True
+
+    # ---- hosts -----------------------------------------------------------------------
+
+    def add_host(self, folder: str, text: str) -> None:
+        """A new host, unsaved until save writes its profile."""
+        self.removed.discard(folder)
+        self.drafts[folder] = Draft(folder, None, text)
+
+    def remove_host(self, folder: str) -> list[str]:
+        """Delete the host's profile and its generated modules; returns what was deleted.
+        Files a person wrote (hardware-configuration.nix) stay, and so does a generated
+        file edited by hand: then nothing is deleted (InvalidInput says which)."""
+        from homelab.write import apply_plan, plan
+
+        # nothing is wanted in the folder any more: the plan deletes our files only
+        the_plan = plan(self.lab.root, {}, [folder])
+        if the_plan.edited:
+            apply_plan(self.lab.root, the_plan)  # refuses, naming the edited files
+        draft = self.drafts.pop(folder, None)
+        self.checks.pop(folder, None)
+        self.removed.add(folder)
+        path = self.lab.root / profile_rel(folder)
+        deleted: list[str] = []
+        if path.exists():
+            path.unlink()
+            deleted.append(profile_rel(folder))
+        elif draft is not None and draft.base is None:
+            return deleted  # never saved: nothing on disk
+        deleted.extend(apply_plan(self.lab.root, the_plan).deleted)
+        if self.state is not None and folder in self.state.hosts:
+            hosts = {f: h for f, h in self.state.hosts.items() if f != folder}
+            self.state = dataclasses.replace(self.state, hosts=hosts)
+        _remove_if_empty(self.lab.root / "hosts" / folder)
+        return deleted
+
+    # ---- saving ----------------------------------------------------------------------
+
+    def changed_on_disk(self) -> list[str]:
+        """Open profiles whose file changed on disk since they were opened or saved."""
+        return sorted(
+            f
+            for f, d in self.drafts.items()
+            if f not in self.removed
+            and (d.base is not None or self.disk_text(f) is not None)
+            and self.disk_text(f) != d.base
+        )
+
+    def reload(self, folder: str) -> None:
+        """Take the disk's text, dropping unsaved edits."""
+        text = self.disk_text(folder)
+        self.drafts[folder] = Draft(folder, text, text or "")
+
+    def keep_mine(self, folder: str) -> None:
+        """The person saw the disk change and keeps their text: the next save writes it."""
+        self.draft(folder).base = self.disk_text(folder)
+
+    def save(self, folder: str) -> list[str]:
+        """Write the profile and rebuild the host's Nix; returns the paths written.
+
+        Raises InvalidInput (with every reason) when the profile has problems, and
+        ChangedOnDisk when the file changed since it was opened: nothing is written then.
+        """
+        from homelab.write import atomic_write
+
+        draft = self.draft(folder)
+        disk = self.disk_text(folder)
+        if disk != draft.base:
+            raise ChangedOnDisk(folder, disk)
+        check = self.check(folder)
+        if not check.valid:
+            raise InvalidInput(check.problems or [Problem(Place(draft.rel), "cannot compile")])
+        written: list[str] = []
+        if draft.dirty:
+            atomic_write(self.lab.root / draft.rel, draft.text)
+            written.append(draft.rel)
+        draft.base = draft.text
+        state = self.state or self.load_all()
+        state = dataclasses.replace(state, hosts={**state.hosts, folder: check.host})
+        self.state = state
+        result = self.lab.build(state, [folder])
+        written.extend(result.written)
+        written.extend(result.deleted)
+        return written
+
+
+def _remove_if_empty(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        folder.rmdir()
+
+
+def new_profile_text(
+    name: str,
+    *,
+    system: str,
+    loader: str,
+    address: str,
+    state_version: str,
+    includes: Sequence[str] = (),
+) -> str:
+    """The profile of a new host, as the wizard makes it."""
+    text = f"# {name}: a new host.\n"
+    values: list[tuple[tuple[str, ...], Any]] = []
+    if includes:
+        values.append((("include",), list(includes)))
+    values += [(("host", "system"), system), (("host", "stateVersion"), state_version)]
+    values.append((("hardware", "boot", "loader"), loader))
+    if loader in ("systemd-boot", "grub"):
+        values.append((("hardware", "boot", "efi"), True))  # UEFI unless said otherwise
+    if address:
+        values.append((("deploy", "address"), address))
+    for path, value in values:
+        text = edit.set_value(text, path, value)
+    return text

@@ -1,0 +1,58 @@
+"""The problems panel: every problem of the selected host; enter jumps to its field."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual.message import Message
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from homelab.errors import Problem
+
+
+def line(problem: Problem) -> Text:
+    text = Text(no_wrap=False)
+    text.append(str(problem.place), style="dim")
+    text.append("  ")
+    if problem.path:
+        text.append(problem.path + ": ", style="bold")
+    text.append(problem.message, style="red")
+    if problem.hint:
+        text.append(f"\n  hint: {problem.hint}", style="italic dim")
+    return text
+
+
+class ProblemsPanel(OptionList):
+    """The list is empty when all is well; its border title counts the problems."""
+
+    class Jump(Message):
+        def __init__(self, problem: Problem) -> None:
+            super().__init__()
+            self.problem = problem
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.problems: list[Problem] = []
+        self.border_title = "Problems: none"
+
+    def show(self, problems: Sequence[Problem]) -> None:
+        problems = list(problems)
+        if problems == self.problems:
+            return
+        self.problems = problems
+        highlighted = self.highlighted
+        self.clear_options()
+        self.add_options([Option(line(p), id=str(i)) for i, p in enumerate(problems)])
+        if problems and highlighted is not None:
+            self.highlighted = min(highlighted, len(problems) - 1)
+        count = len(problems)
+        self.border_title = f"Problems ({count})" if count else "Problems: none"
+        self.set_class(bool(count), "-has-problems")
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        index = int(event.option.id or 0)
+        if index < len(self.problems):
+            self.post_message(self.Jump(self.problems[index]))

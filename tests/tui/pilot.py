@@ -1,0 +1,88 @@
+"""Driving the app in tests: open it on a lab, wait for its workers, find its fields."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from textual.pilot import Pilot
+from textual.widget import Widget
+
+from homelab.tui.app import HomelabApp
+from homelab.tui.screens.main import MainScreen
+from homelab.tui.widgets import fields as f
+from homelab.tui.widgets.hostlist import HostList
+
+SIZE = (160, 48)
+W = TypeVar("W", bound=Widget)
+
+
+@asynccontextmanager
+async def running(
+    root: Path, size: tuple[int, int] = SIZE
+) -> AsyncIterator[tuple[HomelabApp, Pilot[None]]]:
+    app = HomelabApp(root)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        yield app, pilot
+
+
+def run(scenario: Callable[[], Awaitable[None]]) -> None:
+    asyncio.run(scenario())  # type: ignore[arg-type]
+
+
+# workers that wait for a person's answer in a dialog: never waited for
+ASKING = {"dialog", "quit", "confirm", "disk", "revert"}
+
+
+async def settle(pilot: Pilot[Any], rounds: int = 2) -> None:
+    """Let workers (but those waiting for a dialog), timers and messages run out."""
+    for _ in range(rounds):
+        for worker in list(pilot.app.workers):
+            if worker.is_running and worker.group not in ASKING:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(worker.wait(), 60)
+        await pilot.pause(0.05)
+    await pilot.pause()
+
+
+def main(app: HomelabApp) -> MainScreen:
+    return app.main
+
+
+async def choose_host(pilot: Pilot[Any], folder: str) -> None:
+    hosts = pilot.app.main.query_one(HostList)
+    hosts.highlighted = hosts.get_option_index(folder)
+    await settle(pilot)
+
+
+async def open_tab(pilot: Pilot[Any], tab: str) -> None:
+    pilot.app.main.action_tab(tab)
+    await settle(pilot)
+
+
+def field(app: HomelabApp, path: tuple[str | int, ...], kind: type[W] = f.Field) -> W:  # type: ignore[assignment]
+    """The visible field editing the value at path."""
+    for candidate in app.main.query(kind):
+        if isinstance(candidate, f.Field) and candidate.path == path and candidate.is_mounted:
+            return candidate
+    raise AssertionError(f"no field for {path} on screen")
+
+
+async def type_into(pilot: Pilot[Any], widget: Widget, text: str, *, clear: bool = True) -> None:
+    """Focus the widget (an Input) and type, as a person would."""
+    widget.focus()
+    await pilot.pause()
+    if clear:
+        await pilot.press("end", "ctrl+u")
+    await pilot.press(*text)
+    await settle(pilot)
+
+
+async def focus(pilot: Pilot[Any], widget: Widget) -> None:
+    widget.focus()
+    await pilot.pause()
