@@ -200,9 +200,8 @@ def service_from_document(name: str, doc: Document) -> tuple[Service | None, lis
         return None, problems
     data = doc.data
     settings = data.get("settings") or {"type": "object", "properties": {}}
-    try:
-        jsonschema.Draft202012Validator.check_schema(settings)
-    except jsonschema.SchemaError as err:
+    err = _schema_error(settings)
+    if err is not None:
         path = ("settings", *err.absolute_path)
         return None, [
             Problem(
@@ -229,6 +228,31 @@ def service_from_document(name: str, doc: Document) -> tuple[Service | None, lis
         ),
         [],
     )
+
+
+_checked_schemas: dict[str, Any] = {}
+
+
+def _schema_error(schema: Mapping[str, Any]) -> Any:
+    """Why `schema` is not a valid JSON Schema, or None. Like check_schema, but with one
+    metaschema validator for all entries (check_schema builds one per call, which made
+    reading the catalogue the slowest part of loading a lab) and each answer kept."""
+    key = json.dumps(schema, sort_keys=True, default=str)
+    if key not in _checked_schemas:
+        from jsonschema.exceptions import best_match
+
+        _checked_schemas[key] = best_match(_meta_validator().iter_errors(schema))
+    return _checked_schemas[key]
+
+
+_meta: list[Any] = []
+
+
+def _meta_validator() -> Any:
+    if not _meta:
+        cls = jsonschema.Draft202012Validator
+        _meta.append(cls(cls.META_SCHEMA, format_checker=cls.FORMAT_CHECKER))
+    return _meta[0]
 
 
 class TemplateError(ValueError):

@@ -1,0 +1,67 @@
+"""A catalogue entry a person wrote: mistakes in it are reported at their place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import RunCli, tree_hash
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("type: object", "type: objekt", "settings is not a valid JSON Schema"),
+        ("description:", "descripton:", "'descripton' was unexpected"),
+        ("nixpkgs:", "nixpkgz:", "'nixpkgs' is a required property"),
+    ],
+)
+def test_a_broken_entry_is_named_with_its_line(
+    basic_lab: Path, run_cli: RunCli, old: str, new: str, message: str
+) -> None:
+    entry = basic_lab / "services/jellyfin.yaml"
+    _edit(entry, old, new)
+    before = tree_hash(basic_lab)
+    code, _, err = run_cli("--lab", str(basic_lab), "build")
+    assert code == 2
+    assert "services/jellyfin.yaml:" in err
+    assert message in err
+    assert tree_hash(basic_lab) == before
+
+
+def test_a_template_naming_no_setting_stops_the_build_with_the_entry_named(
+    basic_lab: Path, run_cli: RunCli
+) -> None:
+    entry = basic_lab / "services/openssh.yaml"
+    entry.write_text(entry.read_text() + "requires:\n  services.fail2ban.enable: {setting: nope}\n")
+    before = tree_hash(basic_lab)
+    code, _, err = run_cli("--lab", str(basic_lab), "build")
+    assert code == 2
+    assert "services/openssh.yaml" in err and "nope" in err
+    assert tree_hash(basic_lab) == before
+
+
+def test_a_new_entry_is_a_service_without_any_code(basic_lab: Path, run_cli: RunCli) -> None:
+    (basic_lab / "services/fwupd.yaml").write_text(
+        "description: Firmware updates\n"
+        'nixpkgs: "26.05"\n'
+        "settings:\n"
+        "  type: object\n"
+        "  additionalProperties: false\n"
+        "  properties:\n"
+        "    enable: {type: boolean, default: true}\n"
+        "nixos:\n"
+        "  services.fwupd.enable: {setting: enable}\n"
+    )
+    profile = basic_lab / "hosts/alpha/profile.yaml"
+    _edit(profile, "services:\n", "services:\n  fwupd: {}\n")
+    code, _, err = run_cli("--lab", str(basic_lab), "build", "alpha")
+    assert code == 0, err
+    assert "services.fwupd.enable = true;" in (basic_lab / "hosts/alpha/services.nix").read_text()
