@@ -307,7 +307,9 @@ def _plain_ok(text: str, *, flow: bool) -> bool:
         return False
     if ": " in text or " #" in text or text.endswith(":"):
         return False
-    return not (flow and any(c in text for c in ",[]{}"))
+    # in a flow collection PyYAML's own scanner (not libyaml) ends a plain scalar at `?`
+    # and `:` too: quote those, so every YAML reader sees the same value
+    return not (flow and any(c in text for c in ",[]{}?:"))
 
 
 def _flow(value: Any) -> str | None:

@@ -376,3 +376,11 @@ def test_any_leaf_of_the_demo_takes_any_scalar_on_its_own_line(
         assert new == DEMO_TEXT
     elif "\n" not in str(value):
         assert len(removed) == 1 and len(added) == 1, (removed, added)
+
+
+@pytest.mark.parametrize("value", ["0?", "a:b", "x?y"])
+def test_a_value_in_a_flow_list_reads_the_same_with_every_yaml_reader(value: str) -> None:
+    new = set_value("include: [../common/base.yaml]\n", ("include", 0), value)
+    # PyYAML's pure-Python reader ends a plain scalar in a flow list at ? and :
+    assert yaml.load(new, Loader=yaml.SafeLoader) == {"include": [value]}
+    assert yaml.load(new, Loader=yaml.CSafeLoader) == {"include": [value]}
