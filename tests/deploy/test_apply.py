@@ -399,7 +399,9 @@ def test_sudo_password_goes_to_sudo_on_its_input_never_its_command_line(
 
 def test_a_second_apply_to_a_busy_host_refuses_or_waits(rig: Rig, tmp_path: Path) -> None:
     machine = rig.add("web")
-    machine.fault("rebuild-seconds", "2")
+    # long enough that the second apply reaches the machine while the first still builds,
+    # even on a loaded machine (2 s was seen to be too short there)
+    machine.fault("rebuild-seconds", "6")
     lab = make_lab(tmp_path / "lab", [machine])
     first: list[HostResult] = []
     building = threading.Event()
