@@ -114,11 +114,8 @@ def unchanged(root: Path, folders: Iterable[str] | None, current_folders: Iterab
         if not isinstance(entry, dict):
             return False
         recorded_inputs = entry.get("inputs", {})
-        includes = [
-            rel
-            for rel in recorded_inputs
-            if not rel.endswith("/") and not rel.endswith("/profile.yaml")
-        ]
+        own = f"hosts/{folder}/profile.yaml"
+        includes = [rel for rel in recorded_inputs if not rel.endswith("/") and rel != own]
         if host_inputs(root, folder, includes, catalogue) != recorded_inputs:
             return False
         for rel, digest in entry.get("outputs", {}).items():

@@ -12,6 +12,7 @@ import json
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import jsonschema
@@ -124,11 +125,10 @@ class Service:
     checks: Mapping[str, Any] = field(default_factory=dict)
     proxy: Mapping[str, Any] | None = None
 
-    @property
+    @cached_property
     def validator(self) -> jsonschema.protocols.Validator:
-        found: jsonschema.protocols.Validator = _validator_for(
-            self.name, self.file, self.settings_schema
-        )
+        """The settings' validator (one per entry text, kept across loads of the lab)."""
+        found: jsonschema.protocols.Validator = _validator_for(self.settings_schema)
         return found
 
     def with_defaults(self, settings: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -149,7 +149,7 @@ def _secret_path(value: object) -> bool:
     )
 
 
-def _validator_for(name: str, file: str, schema: Mapping[str, Any]) -> Any:
+def _validator_for(schema: Mapping[str, Any]) -> Any:
     key = json.dumps(schema, sort_keys=True, default=str)
     if key not in _validators:
         if len(_validators) > 256:

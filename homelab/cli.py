@@ -110,9 +110,9 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     if not args.force and not args.commit and not any(h.startswith("@") for h in args.hosts):
         quick = _open_lab(args)
-        known = set(quick.host_folders())
-        if all(h in known for h in args.hosts) and quick.unchanged_since_last_build(
-            args.hosts or None
+        known = quick.host_folders()
+        if set(args.hosts) <= set(known) and quick.unchanged_since_last_build(
+            args.hosts or None, known
         ):
             print(
                 "generated files are up to date"

@@ -7,12 +7,13 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from homelab.catalog import Catalog, Service, service_from_document
 from homelab.errors import InvalidInput, Place, Problem
 from homelab.profile import include, model, validate
 from homelab.profile.load import Document, load_text
+from homelab.source import DiskSource, Overlay, Source, present
 
 PROFILE = "profile.yaml"
 COMMON = "common"
@@ -88,58 +89,41 @@ class LabState:
         return [p for f in names if (p := self.hosts[f].profile) is not None]
 
 
-class Source(Protocol):
-    """Where a lab's files come from: the working tree, a git revision, unsaved edits."""
-
-    def read(self, rel: str) -> str | None:
-        """The text of a lab-relative file, or None when there is none."""
-
-    def listdir(self, rel: str) -> list[str]:
-        """Names in a lab-relative folder (empty when there is none)."""
-
-
-def _present(source: Source, rel: str) -> bool:
-    """Whether the file is there, text or not (a secret may be any bytes; a profile that
-    is not UTF-8 is still a host, whose problem is then reported)."""
-    try:
-        return source.read(rel) is not None
-    except UnicodeDecodeError:
-        return True
+def host_folders(source: Source) -> list[str]:
+    """The folders under hosts/ that hold a profile (hosts/common holds fragments)."""
+    return [
+        name
+        for name in source.listdir("hosts")
+        if name != COMMON and present(source, f"hosts/{name}/{PROFILE}")
+    ]
 
 
-class DiskSource:
-    def __init__(self, root: Path) -> None:
-        self.root = root
+def fetcher(source: Source, read: dict[str, str] | None = None) -> include.Fetch:
+    """Reads and parses each lab file once; `read` collects the texts when given."""
+    cache: dict[str, tuple[Document | None, list[Problem]]] = {}
 
-    def read(self, rel: str) -> str | None:
-        try:
-            return (self.root / rel).read_bytes().decode("utf-8")
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            return None
+    def fetch(rel: str) -> tuple[Document | None, list[Problem]]:
+        if rel not in cache:
+            try:
+                text = source.read(rel)
+            except UnicodeDecodeError:
+                cache[rel] = (None, [Problem(Place(rel, 1, 1), "not UTF-8 text")])
+                return cache[rel]
+            if text is None:
+                available = sorted(
+                    f"../{COMMON}/{name}"
+                    for name in source.listdir(f"hosts/{COMMON}")
+                    if name.endswith(".yaml")
+                )
+                hint = "fragments here: " + ", ".join(available) if available else ""
+                cache[rel] = (None, [Problem(Place(rel), f"no such file {rel}", hint=hint)])
+                return cache[rel]
+            if read is not None:
+                read[rel] = text
+            cache[rel] = load_text(rel, text)
+        return cache[rel]
 
-    def listdir(self, rel: str) -> list[str]:
-        try:
-            return sorted(os.listdir(self.root / rel))
-        except (FileNotFoundError, NotADirectoryError):
-            return []
-
-
-class Overlay:
-    """Unsaved texts on top of another source."""
-
-    def __init__(self, base: Source, texts: dict[str, str]) -> None:
-        self.base, self.texts = base, texts
-
-    def read(self, rel: str) -> str | None:
-        return self.texts[rel] if rel in self.texts else self.base.read(rel)
-
-    def listdir(self, rel: str) -> list[str]:
-        names = set(self.base.listdir(rel))
-        prefix = rel.rstrip("/") + "/"
-        for path in self.texts:
-            if path.startswith(prefix):
-                names.add(path[len(prefix) :].split("/", 1)[0])
-        return sorted(names)
+    return fetch
 
 
 class Lab:
@@ -151,15 +135,7 @@ class Lab:
     # ---- reading -------------------------------------------------------------------
 
     def host_folders(self, source: Source | None = None) -> list[str]:
-        source = source or DiskSource(self.root)
-        return [
-            name
-            for name in source.listdir("hosts")
-            if name != COMMON and _present(source, f"hosts/{name}/{PROFILE}")
-        ]
-
-    def read_text(self, rel: str) -> str | None:
-        return DiskSource(self.root).read(rel)
+        return host_folders(source or DiskSource(self.root))
 
     def load(self, texts: dict[str, str] | None = None, source: Source | None = None) -> LabState:
         """Read and check every host (see _load)."""
@@ -176,12 +152,10 @@ class Lab:
     def _load(self, texts: dict[str, str] | None = None, source: Source | None = None) -> LabState:
         """Read and check every host from the working tree (or `source`, e.g. a git
         revision); `texts` lays unsaved edits on top (the TUI's)."""
-        source = source or DiskSource(self.root)
-        if texts:
-            source = Overlay(source, texts)
+        source = self._source(texts, source)
         read: dict[str, str] = {}
-        fetch = self._fetcher(source, read)
-        exists = lambda rel: _present(source, rel)  # noqa: E731
+        fetch = fetcher(source, read)
+        exists = lambda rel: present(source, rel)  # noqa: E731
         catalog, lab_problems = self._load_catalog(fetch, source)
         hosts: dict[str, HostState] = {}
         for folder in self.host_folders(source):
@@ -208,38 +182,14 @@ class Lab:
         """One host read and checked on its own, with unsaved `texts` on top and the
         catalogue of an earlier load: what an editor needs after each keystroke, without
         reading the other hosts. (Checks across hosts, like duplicate names, need load.)"""
-        source: Source = DiskSource(self.root)
-        if texts:
-            source = Overlay(source, texts)
-        exists = lambda rel: _present(source, rel)  # noqa: E731
-        return self._load_host(folder, self._fetcher(source, {}), catalog, exists)
+        source = self._source(texts)
+        exists = lambda rel: present(source, rel)  # noqa: E731
+        return self._load_host(folder, fetcher(source), catalog, exists)
 
-    @staticmethod
-    def _fetcher(source: Source, read: dict[str, str]) -> include.Fetch:
-        """Reads and parses each lab file once; `read` collects the texts."""
-        cache: dict[str, tuple[Document | None, list[Problem]]] = {}
-
-        def fetch(rel: str) -> tuple[Document | None, list[Problem]]:
-            if rel not in cache:
-                try:
-                    text = source.read(rel)
-                except UnicodeDecodeError:
-                    cache[rel] = (None, [Problem(Place(rel, 1, 1), "not UTF-8 text")])
-                    return cache[rel]
-                if text is None:
-                    available = sorted(
-                        f"../{COMMON}/{name}"
-                        for name in source.listdir(f"hosts/{COMMON}")
-                        if name.endswith(".yaml")
-                    )
-                    hint = "fragments here: " + ", ".join(available) if available else ""
-                    cache[rel] = (None, [Problem(Place(rel), f"no such file {rel}", hint=hint)])
-                    return cache[rel]
-                read[rel] = text
-                cache[rel] = load_text(rel, text)
-            return cache[rel]
-
-        return fetch
+    def _source(self, texts: dict[str, str] | None, source: Source | None = None) -> Source:
+        """The working tree (or `source`) with unsaved `texts` laid on top."""
+        base = source or DiskSource(self.root)
+        return Overlay(base, texts) if texts else base
 
     def _load_catalog(self, fetch: include.Fetch, source: Source) -> tuple[Catalog, list[Problem]]:
         services: dict[str, Service] = {}
@@ -396,9 +346,14 @@ class Lab:
         )
         return result
 
-    def unchanged_since_last_build(self, folders: Sequence[str] | None = None) -> bool:
+    def unchanged_since_last_build(
+        self, folders: Sequence[str] | None = None, current: Sequence[str] | None = None
+    ) -> bool:
         """True when nothing a build of these hosts (all when None) reads or writes has
-        changed since the last build: then a build would write nothing."""
+        changed since the last build: then a build would write nothing. `current` is
+        host_folders() when the caller already has it."""
         from homelab import buildcache
 
-        return buildcache.unchanged(self.root, folders, self.host_folders())
+        if current is None:
+            current = self.host_folders()
+        return buildcache.unchanged(self.root, folders, current)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from homelab.errors import InvalidInput, Place, Problem
 from homelab.nix.compile import body_hash_matches
+from homelab.source import DiskSource, Source
 
 
 @dataclass(frozen=True)
@@ -32,27 +33,27 @@ class BuildResult:
     stale: tuple[str, ...] = ()
 
 
-def generated_files(root: Path, folders: Iterable[str]) -> dict[str, str]:
-    """Files of ours (they carry the header) already in these host folders."""
+def generated_files(source: Source, folder: str) -> dict[str, str]:
+    """Files of ours (they carry the header) in a host folder of a source (the working
+    tree, a git revision), by lab-relative path."""
     out: dict[str, str] = {}
-    for folder in folders:
-        base = root / "hosts" / folder
-        if not base.is_dir():
+    base = f"hosts/{folder}"
+    for name in source.listdir(base):
+        if not name.endswith(".nix"):
             continue
-        for path in sorted(base.glob("*.nix")):
-            try:
-                text = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
-                continue
-            if body_hash_matches(text) is not None:
-                out[f"hosts/{folder}/{path.name}"] = text
+        try:
+            text = source.read(f"{base}/{name}")
+        except (OSError, UnicodeDecodeError):
+            continue
+        if text is not None and body_hash_matches(text) is not None:
+            out[f"{base}/{name}"] = text
     return out
 
 
 def plan(root: Path, wanted: Mapping[str, str], folders: Iterable[str]) -> Plan:
     """Compare what should be with what is, in the given host folders."""
-    folders = list(folders)
-    existing = generated_files(root, folders)
+    disk = DiskSource(root)
+    existing = {rel: text for f in folders for rel, text in generated_files(disk, f).items()}
     write: dict[str, str] = {}
     edited: list[str] = []
     for rel, text in sorted(wanted.items()):

@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     import paramiko
 
     from homelab.lab import Lab, LabState
+    from homelab.profile.model import Profile
 
 MODES = ("switch", "boot", "test", "dry-activate", "build")
 STATES = (
@@ -157,6 +158,7 @@ def plan_hosts(
 ) -> list[HostPlan]:
     """The plans of these hosts: their files read from the lab, their secrets, checks.
     InvalidInput (every problem at once) when a file is missing."""
+    from homelab.source import DiskSource
     from homelab.write import generated_files
 
     problems: list[Problem] = []
@@ -170,7 +172,7 @@ def plan_hosts(
         document = host.document
 
         secret_sources = {s.source for s in profile.secrets}
-        on_disk = set(generated_files(lab.root, [folder]))
+        on_disk = set(generated_files(DiskSource(lab.root), folder))
         host_files: dict[str, bytes] = {}
         base = lab.root / "hosts" / folder
         for path in sorted(base.iterdir()) if base.is_dir() else []:
@@ -233,14 +235,7 @@ def plan_hosts(
             HostPlan(
                 folder=folder,
                 name=profile.name,
-                endpoint=Endpoint(
-                    deploy.address or profile.name,
-                    deploy.port,
-                    deploy.user,
-                    deploy.host_key,
-                    label=profile.name,
-                    pin_file=profile.file,
-                ),
+                endpoint=endpoint_of(profile),
                 files=files,
                 secrets=tuple(secrets),
                 checks=checks_for(profile, state.catalog),
@@ -256,6 +251,19 @@ def plan_hosts(
     return plans
 
 
+def endpoint_of(profile: Profile) -> Endpoint:
+    """How to reach a host: its deploy section, the host name when no address is given."""
+    deploy = profile.deploy
+    return Endpoint(
+        deploy.address or profile.name,
+        deploy.port,
+        deploy.user,
+        deploy.host_key,
+        label=profile.name,
+        pin_file=profile.file,
+    )
+
+
 def _place(document: Any, path: tuple[str | int, ...], file: str) -> Place:
     place = document.marks.value(path, Place(file)) if document is not None else Place(file)
     return place if isinstance(place, Place) else Place(file)
@@ -266,14 +274,7 @@ def plan_connection(state: LabState, folder: str) -> HostPlan:
     profile = state.hosts[folder].profile
     assert profile is not None
     deploy = profile.deploy
-    endpoint = Endpoint(
-        deploy.address or profile.name,
-        deploy.port,
-        deploy.user,
-        deploy.host_key,
-        label=profile.name,
-        pin_file=profile.file,
-    )
+    endpoint = endpoint_of(profile)
     return HostPlan(
         folder=folder,
         name=profile.name,

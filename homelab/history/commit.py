@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from homelab.history.changes import Changes, commit_message, describe
-from homelab.history.paths import generated_in, host_inputs, lab_inputs
+from homelab.history.paths import host_inputs, lab_inputs
 from homelab.history.repo import (
     EmptySource,
     GitSource,
@@ -24,7 +24,9 @@ from homelab.history.repo import (
     nul_list,
     open_repository,
 )
-from homelab.lab import DiskSource, Lab, LabState, Source
+from homelab.lab import Lab, LabState
+from homelab.source import DiskSource, Source
+from homelab.write import generated_files
 
 
 def state_at(lab: Lab, lr: LabRepo, commit: str | None) -> LabState:
@@ -53,7 +55,7 @@ def managed_paths(
     paths: set[str] = set()
     for folder in scope:
         paths |= host_inputs(old, folder) | host_inputs(new, folder)
-        paths |= generated_in(before, folder) | generated_in(now, folder)
+        paths |= set(generated_files(before, folder)) | set(generated_files(now, folder))
     if folders is None:
         paths |= lab_inputs(before) | lab_inputs(now)
     return paths

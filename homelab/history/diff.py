@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from homelab.errors import InvalidInput, Place, Problem
 from homelab.history.changes import describe
 from homelab.history.commit import state_at
-from homelab.history.log import _predates, generated_files
+from homelab.history.log import _predates
 from homelab.history.nixdiff import unified
 from homelab.history.paths import host_folder, host_inputs
 from homelab.history.records import deployed
 from homelab.history.repo import EmptySource, GitSource, LabRepo, changed_paths, open_repository
-from homelab.lab import Lab, LabState, Source
+from homelab.lab import Lab, LabState
+from homelab.source import Source
+from homelab.write import generated_files
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,12 @@ from homelab.errors import InvalidInput, Place, Problem
 from homelab.history.changes import describe
 from homelab.history.commit import state_at
 from homelab.history.nixdiff import unified
-from homelab.history.paths import find_host, generated_in, host_folder, host_pathspec, sketch
+from homelab.history.paths import find_host, host_folder, host_pathspec, sketch
 from homelab.history.records import DeployRecord, deployed
 from homelab.history.repo import EmptySource, GitSource, LabRepo, changed_paths, open_repository
-from homelab.lab import DiskSource, Lab, LabState, Source
+from homelab.lab import Lab, LabState
+from homelab.source import DiskSource, Source
+from homelab.write import generated_files
 
 _SEP, _END = "\x1f", "\x1e"
 
@@ -126,16 +128,6 @@ def _deployed_marks(
         for sha in reached[record.commit]:
             marks.setdefault(sha, []).append(host)
     return {sha: tuple(hosts) for sha, hosts in marks.items()}
-
-
-def generated_files(source: Source, folder: str) -> dict[str, str]:
-    """The generated modules in a host folder of a source, by lab-relative path."""
-    out = {}
-    for path in sorted(generated_in(source, folder)):
-        text = source.read(path)
-        if text is not None:
-            out[path] = text
-    return out
 
 
 def _predates(lr: LabRepo, host: str, sha: str) -> InvalidInput:

@@ -6,7 +6,8 @@ import posixpath
 from collections.abc import Iterable
 
 from homelab.errors import Problem
-from homelab.lab import COMMON, PROFILE, HostState, Lab, LabState, Source
+from homelab.lab import COMMON, PROFILE, HostState, Lab, LabState, fetcher, host_folders
+from homelab.source import Source
 
 
 def host_folder(folder: str) -> str:
@@ -32,24 +33,6 @@ def host_inputs(state: LabState, folder: str) -> set[str]:
             if not path.startswith("../") and path != "..":
                 paths.add(path)
     return paths
-
-
-def generated_in(source: Source, folder: str) -> set[str]:
-    """The generated modules (they carry homelab's header) in a host folder of a source."""
-    from homelab.nix.compile import body_hash_matches
-
-    out = set()
-    base = f"hosts/{folder}"
-    for name in source.listdir(base):
-        if not name.endswith(".nix"):
-            continue
-        try:
-            text = source.read(f"{base}/{name}")
-        except UnicodeDecodeError:
-            continue
-        if text is not None and body_hash_matches(text) is not None:
-            out.add(f"{base}/{name}")
-    return out
 
 
 def lab_inputs(source: Source) -> set[str]:
@@ -91,24 +74,12 @@ def sketch(source: Source) -> LabState:
     host, and quick (history and status must answer fast)."""
     from homelab.catalog import Catalog
     from homelab.profile.include import resolve
-    from homelab.profile.load import Document, load_text
+    from homelab.profile.load import Document
 
-    cache: dict[str, tuple[Document | None, list[Problem]]] = {}
-
-    def fetch(rel: str) -> tuple[Document | None, list[Problem]]:
-        if rel not in cache:
-            try:
-                text = source.read(rel)
-            except UnicodeDecodeError:
-                text = None
-            cache[rel] = (None, []) if text is None else load_text(rel, text)
-        return cache[rel]
-
+    fetch = fetcher(source)
     hosts: dict[str, HostState] = {}
-    for folder in source.listdir("hosts"):
+    for folder in host_folders(source):
         rel = f"hosts/{folder}/{PROFILE}"
-        if folder == COMMON or source.read(rel) is None:
-            continue
         doc, _ = fetch(rel)
         used: list[str] = []
 

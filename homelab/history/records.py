@@ -52,27 +52,20 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.astimezone()
 
 
-def _message(
-    host: str,
-    commit: str,
-    mode: str,
-    result: str,
-    started: datetime,
-    finished: datetime,
-    details: str,
-) -> str:
+def _message(a: DeployAttempt, host: str, commit: str) -> str:
+    """The tag's message: the attempt, with its host folder and full commit id."""
     fields = {
         "host": host,
         "commit": commit,
-        "mode": mode,
-        "result": result,
-        "started": _aware(started).isoformat(timespec="seconds"),
-        "finished": _aware(finished).isoformat(timespec="seconds"),
+        "mode": a.mode,
+        "result": a.result,
+        "started": _aware(a.started).isoformat(timespec="seconds"),
+        "finished": _aware(a.finished).isoformat(timespec="seconds"),
     }
     body = "\n".join(f"{k}: {v}" for k, v in fields.items())
-    text = f"homelab deploy: {host} {mode} {result}\n\n{body}\n"
-    if details.strip():
-        text += "\n" + details.strip() + "\n"
+    text = f"homelab deploy: {host} {a.mode} {a.result}\n\n{body}\n"
+    if a.details.strip():
+        text += "\n" + a.details.strip() + "\n"
     return text
 
 
@@ -167,7 +160,7 @@ def record_deploys(lab_root: Path, attempts: Sequence[DeployAttempt]) -> None:
             n += 1
             name = f"{base}-{n}"
         existing.add(name)
-        message = _message(host, sha, a.mode, a.result, a.started, a.finished, a.details)
+        message = _message(a, host, sha)
         when = f"{int(finished.timestamp())} {finished.strftime('%z')}"
         data = (
             f"object {sha}\ntype commit\ntag {name}\ntagger {tagger} {when}\n\n{message}"
@@ -186,7 +179,7 @@ def _folder_of(root: Path, host: str) -> str:
     if (root / "hosts" / host / "profile.yaml").is_file():
         return host
     from homelab.history.paths import sketch
-    from homelab.lab import DiskSource
+    from homelab.source import DiskSource
 
     for folder, state in sketch(DiskSource(root)).hosts.items():
         data = state.document.data if state.document is not None else None

@@ -9,10 +9,12 @@ from dataclasses import dataclass, field
 from homelab.errors import InvalidInput, Place, Problem
 from homelab.history.commit import commit_paths, state_at
 from homelab.history.log import _predates
-from homelab.history.paths import generated_in, host_folder, host_inputs
+from homelab.history.paths import host_folder, host_inputs
 from homelab.history.repo import GitSource, LabRepo, check_writable, open_repository
 from homelab.history.summary import host_changes
-from homelab.lab import PROFILE, DiskSource, Lab, LabState
+from homelab.lab import PROFILE, Lab, LabState
+from homelab.source import DiskSource
+from homelab.write import generated_files
 
 
 @dataclass(frozen=True)
@@ -94,9 +96,9 @@ def revert_hosts(lab: Lab, rev: str, hosts: Sequence[str] = ()) -> Reverted:
     for folder in folders:
         paths.add(f"hosts/{folder}/{PROFILE}")
         paths |= {p for p in host_inputs(old, folder) if p.startswith(host_folder(folder))}
-        paths |= generated_in(disk, folder)
+        paths |= set(generated_files(disk, folder))
         if head:
-            paths |= generated_in(GitSource(lr, head), folder)
+            paths |= set(generated_files(GitSource(lr, head), folder))
     dirty = _uncommitted(lr, paths)
     if dirty:
         raise InvalidInput(dirty)

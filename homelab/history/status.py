@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from homelab.history.paths import host_folder, host_inputs, sketch
 from homelab.history.records import DeployRecord, deployed
 from homelab.history.repo import LabRepo, open_repository
-from homelab.lab import DiskSource, Lab
+from homelab.lab import Lab
+from homelab.source import DiskSource
 
 
 @dataclass(frozen=True)

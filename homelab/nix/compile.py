@@ -12,8 +12,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from homelab.catalog import Catalog, Service, format_template, resolve, web_port
+from homelab.catalog import OMIT, Catalog, Service, format_template, resolve, web_port
 from homelab.nix.expr import (
+    Apply,
     Comment,
     Module,
     NixPath,
@@ -306,8 +307,6 @@ def services(p: Profile, catalog: Catalog) -> dict[str, Any] | None:
             blocks.append(Comment(block, f"services.{proxy.name}: a virtual host per service"))
     if not blocks:
         return None
-    from homelab.nix.expr import Apply
-
     return {"config": Apply(Ref("lib.mkMerge"), (blocks,))}
 
 
@@ -316,21 +315,15 @@ def _service_block(service: Service, settings: Mapping[str, Any]) -> dict[str, A
     try:
         for opt, template in service.nixos.items():
             value = resolve(template, settings)
-            if value is not _omit():
+            if value is not OMIT:
                 _set(tree, option_path(opt), value)
         for opt, template in service.requires.items():
             value = resolve(template, settings)
-            if value is not _omit():
+            if value is not OMIT:
                 _set(tree, option_path(opt), mk_default(value))
     except (ValueError, KeyError) as err:
         raise CompileError(f"catalogue entry {service.file}: {err}") from err
     return tree
-
-
-def _omit() -> Any:
-    from homelab.catalog import OMIT
-
-    return OMIT
 
 
 def _proxy_block(

@@ -33,8 +33,8 @@ def head(lab: Lab) -> str | None:
 
 def committed_generated(lab: Lab, folder: str) -> dict[str, str] | None:
     """The host's generated modules as committed at HEAD (None: no commit yet)."""
-    from homelab.history.log import generated_files
     from homelab.history.repo import GitSource
+    from homelab.write import generated_files
 
     lr = _repo(lab)
     sha = lr.head() if lr is not None else None
@@ -63,10 +63,11 @@ def pending_commit(
     """The profile-level summary a commit of this host would carry (None: nothing to
     commit, or no repository). `host` is the host as saved now."""
     from homelab.history.changes import describe, subject_of
-    from homelab.history.paths import generated_in, host_folder, host_inputs
+    from homelab.history.paths import host_folder, host_inputs
     from homelab.history.repo import EmptySource, GitSource, changed_paths, open_repository
-    from homelab.lab import DiskSource
+    from homelab.source import DiskSource
     from homelab.tui.session import OnlyHosts
+    from homelab.write import generated_files
 
     try:
         lr = open_repository(lab.root)
@@ -78,7 +79,7 @@ def pending_commit(
     old = LabState(catalog_state.catalog, {folder: old_host} if old_host else {})
     new = LabState(catalog_state.catalog, {folder: host})
     inputs = host_inputs(old, folder) | host_inputs(new, folder)
-    paths = {host_folder(folder), *inputs, *generated_in(DiskSource(lab.root), folder)}
+    paths = {host_folder(folder), *inputs, *generated_files(DiskSource(lab.root), folder)}
     changed = changed_paths(lr, sha, None, sorted(paths))
     changes = describe(old, new, changed, [folder])
     if not changes:

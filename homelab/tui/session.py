@@ -19,8 +19,9 @@ import yaml
 
 from homelab.catalog import Catalog
 from homelab.errors import InvalidInput, Place, Problem
-from homelab.lab import PROFILE, DiskSource, HostState, Lab, LabState, Source
+from homelab.lab import PROFILE, HostState, Lab, LabState
 from homelab.profile import edit
+from homelab.source import DiskSource, Source
 
 try:
     from yaml import CSafeLoader as _Loader
