@@ -20,6 +20,7 @@ import jsonschema
 from homelab.errors import Place, Problem, format_path
 from homelab.nix.expr import NixValueError, Pkg
 from homelab.profile.load import Document
+from homelab.profile.patterns import Validator
 
 
 class _Omit:
@@ -154,7 +155,7 @@ def _validator_for(schema: Mapping[str, Any]) -> Any:
     if key not in _validators:
         if len(_validators) > 256:
             _validators.clear()
-        _validators[key] = jsonschema.Draft202012Validator(schema, format_checker=FORMATS)
+        _validators[key] = Validator(schema, format_checker=FORMATS)
     return _validators[key]
 
 

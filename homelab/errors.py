@@ -61,5 +61,7 @@ def format_path(parts: Iterable[str | int]) -> str:
         elif part and all(c.isalnum() or c in "_-" for c in part):
             out += ("." if out else "") + part
         else:
-            out += ("." if out else "") + '"' + part.replace('"', '\\"') + '"'
+            # a line break in a key would split the one-line message: show it as \n
+            shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in part)
+            out += ("." if out else "") + '"' + shown.replace('"', '\\"') + '"'
     return out

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 import yaml
 from conftest import REPO
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 
 from homelab.catalog import FORMATS
 from homelab.profile.fastcheck import compile_schema
+from homelab.profile.patterns import Validator, ends_at_end
 from homelab.profile.validate import profile_schema
 
 # values that sit on the edges JSON Schema cares about
@@ -107,7 +109,7 @@ def catalogue_schemas() -> list[tuple[str, dict[str, Any]]]:
 def agree(schema: dict[str, Any], value: Any, formats: Any = None) -> None:
     quick = compile_schema(schema, formats.conforms if formats else None)
     assert quick is not None, "this schema should compile"
-    expected = jsonschema.Draft202012Validator(schema, format_checker=formats).is_valid(value)
+    expected = Validator(schema, format_checker=formats).is_valid(value)
     assert quick(value) == expected, value
 
 
@@ -154,6 +156,10 @@ def test_the_demo_and_fixture_profiles_agree() -> None:
         ({"pattern": "b"}, "abc", True),
         ({"pattern": "^b"}, "abc", False),
         ({"pattern": "^b"}, 5, True),
+        ({"pattern": "^[a-z]+$"}, "foo\n", False),
+        ({"pattern": "^[a-z]+\n?$"}, "foo\n", True),
+        ({"pattern": "^a[$]$"}, "a$", True),
+        ({"pattern": "^a\\$$"}, "a$\n", False),
         ({"minimum": 1}, True, True),
         ({"minimum": 1}, 0, False),
         ({"exclusiveMaximum": 5}, 5, False),
@@ -166,6 +172,7 @@ def test_the_demo_and_fixture_profiles_agree() -> None:
         ({"required": ["a"]}, {}, False),
         ({"required": ["a"]}, "not a map", True),
         ({"propertyNames": {"pattern": "^[a-z]+$"}}, {"Bad": 1}, False),
+        ({"propertyNames": {"pattern": "^[a-z]+$"}}, {"bad\n": 1}, False),
         ({"items": {"type": "integer"}}, [1, "x"], False),
         ({"anyOf": [{"type": "string"}, {"type": "integer"}]}, 3, True),
         ({"oneOf": [{"type": "integer"}, {"minimum": 0}]}, 3, False),
@@ -189,7 +196,7 @@ def test_keyword_meanings(schema: dict[str, Any], value: Any, valid: bool) -> No
     assert quick is not None
     assert quick(value) is valid
     checker = FORMATS if "format" in schema else None
-    assert jsonschema.Draft202012Validator(schema, format_checker=checker).is_valid(value) is valid
+    assert Validator(schema, format_checker=checker).is_valid(value) is valid
 
 
 def test_a_format_is_not_checked_without_a_checker() -> None:
@@ -212,3 +219,76 @@ def test_a_format_is_not_checked_without_a_checker() -> None:
 )
 def test_what_it_does_not_know_falls_back_to_jsonschema(schema: dict[str, Any]) -> None:
     assert compile_schema(schema) is None
+
+
+def schema_patterns(schema: Any) -> Iterator[str]:
+    """Every `pattern` in a schema, wherever it sits (propertyNames, $defs, items...)."""
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            if key == "pattern" and isinstance(value, str):
+                yield value
+            else:
+                yield from schema_patterns(value)
+    elif isinstance(schema, list | tuple):
+        for value in schema:
+            yield from schema_patterns(value)
+
+
+PATTERNS = sorted(
+    set(schema_patterns(profile_schema())) | set(schema_patterns(catalogue_schemas()))
+)
+
+
+def test_the_profile_schema_has_the_patterns_people_write_in() -> None:
+    # host and user names, container names, tags, secret modes, ports, packages...
+    assert len(PATTERNS) >= 12
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_both_checks_agree_on_values_ending_in_a_line_break(
+    pattern: str, data: st.DataObject
+) -> None:
+    schema = {"type": "string", "pattern": pattern}
+    quick = compile_schema(schema)
+    assert quick is not None
+    explained = Validator(schema)
+    good = data.draw(st.from_regex(pattern, fullmatch=True), label="good")
+    anchored = pattern.startswith("^") and pattern.endswith("$")
+    for value in (good, good + "\n", good + "\n\n", "\n" + good):
+        # ^...$ is the whole value, as an editor reads it; ^/ only says how it starts
+        meant = (re.fullmatch if anchored else re.search)(pattern, value) is not None
+        assert quick(value) is meant, repr(value)
+        assert explained.is_valid(value) is meant, repr(value)
+
+
+@pytest.mark.parametrize(
+    "pattern,meant",
+    [
+        ("^a$", r"^a\Z"),
+        ("a$|^b$", r"a\Z|^b\Z"),
+        ("^[$]$", r"^[$]\Z"),
+        (r"^\$$", r"^\$\Z"),
+        ("^[]$]$", r"^[]$]\Z"),
+        ("^[^]$]$", r"^[^]$]\Z"),
+        (r"^[\]$]$", r"^[\]$]\Z"),
+        ("^(a|b$)", r"^(a|b\Z)"),
+        ("no anchor", "no anchor"),
+    ],
+)
+def test_a_dollar_anchor_means_the_end_of_the_value(pattern: str, meant: str) -> None:
+    assert ends_at_end(pattern) == meant
+
+
+def test_pattern_properties_match_the_whole_key_too() -> None:
+    schema = {"patternProperties": {"^[a-z]+$": {"type": "integer"}}, "additionalProperties": False}
+    assert Validator(schema).is_valid({"web": 1})
+    assert not Validator(schema).is_valid({"web\n": 1})
+    assert not Validator(schema).is_valid({"web": "x"})
+
+
+def test_the_schema_for_editors_keeps_its_anchors() -> None:
+    text = (REPO / "homelab" / "profile" / "schema" / "profile.schema.json").read_text()
+    assert "\\Z" not in text
+    assert profile_schema()["properties"]["host"]["properties"]["name"]["pattern"].endswith("$")

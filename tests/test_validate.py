@@ -15,7 +15,7 @@ PROFILE = "hosts/gamma/profile.yaml"
 
 def with_host(lab: Path, text: str, folder: str = "gamma") -> LabState:
     """The lab loaded with one more host whose profile is `text`."""
-    (lab / "hosts" / folder).mkdir()
+    (lab / "hosts" / folder).mkdir(exist_ok=True)
     (lab / "hosts" / folder / "profile.yaml").write_text(text)
     return Lab(lab).load()
 
@@ -295,3 +295,47 @@ def test_the_demo_lab_of_the_repository_is_valid(run_cli: RunCli) -> None:
     code, out, err = run_cli("--lab", str(repo), "validate")
     assert (code, err) == (0, "")
     assert out.startswith(f"{len(Lab(repo).host_folders())} hosts valid")
+
+
+# ---- patterns match the whole value ---------------------------------------------------
+
+
+def test_a_catalogue_setting_pattern_matches_the_whole_value(basic_lab: Path) -> None:
+    (basic_lab / "services" / "motd.yaml").write_text(
+        "description: A greeting\n"
+        'nixpkgs: "24.05"\n'
+        "settings:\n"
+        "  type: object\n"
+        "  additionalProperties: false\n"
+        "  properties:\n"
+        "    greeting: {type: string, pattern: '^[a-z]+$', description: lower-case words}\n"
+        "nixos:\n"
+        "  users.motd: {setting: greeting}\n"
+    )
+    good = with_host(basic_lab, "host: {stateVersion: '24.05'}\nservices: {motd: {greeting: hi}}\n")
+    assert good.hosts["gamma"].valid
+    text = 'host: {stateVersion: "24.05"}\nservices: {motd: {greeting: "hi\\n"}}\n'
+    assert problems_of(basic_lab, text) == [
+        (
+            f"{PROFILE}:2:29",
+            "'hi\\n' is not valid here: lower-case words",
+            "remove the line break at the end (a YAML `|` block keeps it, `|-` does not)",
+        )
+    ]
+
+
+def test_a_host_folder_whose_name_ends_in_a_line_break_is_refused(basic_lab: Path) -> None:
+    state = with_host(basic_lab, "host: {stateVersion: '24.05'}\n", folder="web\n")
+    assert [p.message for p in state.hosts["web\n"].problems] == [
+        "the folder name 'web\n' is not a valid host name"
+    ]
+
+
+def test_a_password_hash_with_a_line_break_is_refused(basic_lab: Path) -> None:
+    text = (
+        "host: {stateVersion: '24.05'}\n"
+        'users: {alice: {hashedPassword: "$6$salt$abcdefghijklmnopqrstuv\\n"}}\n'
+    )
+    assert [p[1] for p in problems_of(basic_lab, text)] == [
+        "hashedPassword does not look like a password hash"
+    ]

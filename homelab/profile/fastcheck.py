@@ -6,9 +6,10 @@ check goes first and jsonschema runs only on what it refuses: the errors are sti
 jsonschema's, so nothing a person sees changes.
 
 It knows the Draft 2020-12 keywords that profiles and the catalogue use, with the same
-meaning as jsonschema (1.0 is an integer, true is not 1, patterns use re.search, formats
-are checked only with a format checker). A schema with any other keyword, or a $ref that
-is not "#/$defs/NAME", compiles to None: then the caller always asks jsonschema.
+meaning as homelab's jsonschema validator (1.0 is an integer, true is not 1, formats are
+checked only with a format checker, a pattern's `$` ends the value: see patterns.py). A
+schema with any other keyword, or a $ref that is not "#/$defs/NAME", compiles to None:
+then the caller always asks jsonschema.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import numbers
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from homelab.profile.patterns import compiled
 
 Check = Callable[[Any], bool]
 
@@ -196,7 +199,7 @@ class _Compiler:
             const = s["const"]
             parts.append(lambda v: equal(v, const))
         if "pattern" in s:
-            search = re.compile(s["pattern"]).search
+            search = compiled(s["pattern"]).search
             parts.append(lambda v: not isinstance(v, str) or search(v) is not None)
         if "format" in s and self.conforms is not None:
             conforms, fmt = self.conforms, s["format"]

@@ -23,6 +23,7 @@ from homelab.errors import Place, Problem, format_path
 from homelab.nix.syntax import check_module_body
 from homelab.profile.fastcheck import Check, compile_schema
 from homelab.profile.load import Document, Path_
+from homelab.profile.patterns import Validator
 
 HOSTNAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _HASH = re.compile(r"^\$(y|gy|7|2[abxy]|6|5|sha1|md5|1)\$[./A-Za-z0-9$=,+-]+$")
@@ -49,7 +50,7 @@ def profile_schema() -> dict[str, Any]:
 
 @cache
 def _validator() -> Any:
-    return jsonschema.Draft202012Validator(profile_schema())
+    return Validator(profile_schema())
 
 
 @cache
@@ -102,6 +103,21 @@ def ssh_key_problem(line: str, *, comment_allowed: bool = True) -> str | None:
     if not comment_allowed and len(parts) > 2:
         return "a pinned host key is '<type> <base64 key>' with no comment"
     return None
+
+
+def _shown(value: Any, limit: int = 80) -> str:
+    """A value for a one-line message: a line break or tab shows as \\n or \\t."""
+    text = str(value)[:limit]
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _spaces_hint(value: Any) -> str:
+    """A hint for a value that is right but for a line break or space at an end."""
+    if not isinstance(value, str) or value == value.strip():
+        return ""
+    if value.endswith("\n"):
+        return "remove the line break at the end (a YAML `|` block keeps it, `|-` does not)"
+    return "remove the spaces around the value"
 
 
 def _kind(value: Any) -> str:
@@ -185,9 +201,10 @@ def schema_problems(
         name = str(value)
         yield Problem(
             doc.marks.key((*path, name), place),
-            f"'{name}' is not a valid name here",
+            f"'{_shown(name)}' is not a valid name here",
             path=format_path((*path, name)),
-            hint=hint
+            hint=_spaces_hint(name)
+            or hint
             or "names are lower-case letters, digits, '-' and '_', starting with a letter",
         )
         return
@@ -208,7 +225,7 @@ def schema_problems(
         close = difflib.get_close_matches(str(value), options, n=1, cutoff=0.5)
         yield Problem(
             place,
-            f"'{value}' is not one of: {', '.join(options)}",
+            f"'{_shown(value)}' is not one of: {', '.join(options)}",
             path=format_path(path),
             hint=f"did you mean '{close[0]}'?" if close else hint,
         )
@@ -222,18 +239,17 @@ def schema_problems(
         yield Problem(place, f"{value} is out of range: {rng}", path=format_path(path), hint=hint)
         return
     if kind == "pattern":
-        shown = str(value)[:80]
         yield Problem(
             place,
-            f"'{shown}' is not valid here: {schema.get('description') or 'wrong form'}",
+            f"'{_shown(value)}' is not valid here: {schema.get('description') or 'wrong form'}",
             path=format_path(path),
-            hint=hint,
+            hint=_spaces_hint(value) or hint,
         )
         return
     if kind == "format":
         yield Problem(
             place,
-            f"'{value}' is not a {err.validator_value}"
+            f"'{_shown(value)}' is not a {err.validator_value}"
             + (
                 ": a secret is an absolute path to a file on the machine, outside /nix/store"
                 if err.validator_value == "secret-path"
@@ -336,7 +352,7 @@ def validate(
         )
 
     host = _map(data.get("host"))
-    if "name" not in host and not HOSTNAME.match(folder):
+    if "name" not in host and not HOSTNAME.fullmatch(folder):
         problems.append(
             Problem(
                 top,
@@ -366,7 +382,7 @@ def validate(
                     )
                 )
         hashed = spec.get("hashedPassword")
-        if isinstance(hashed, str) and not _HASH.match(hashed):
+        if isinstance(hashed, str) and not _HASH.fullmatch(hashed):
             problems.append(
                 Problem(
                     at((*base, "hashedPassword")),
