@@ -191,6 +191,13 @@ class Lab:
         base = source or DiskSource(self.root)
         return Overlay(base, texts) if texts else base
 
+    def _leaves_lab(self, rel: str) -> bool:
+        """Whether a lab file, its links followed, lies outside the lab (on disk, where
+        apply reads secrets from, whichever revision the profiles come from)."""
+        root = os.path.realpath(self.root)
+        real = os.path.realpath(os.path.join(root, rel))
+        return os.path.commonpath([root, real]) != root
+
     def _load_catalog(self, fetch: include.Fetch, source: Source) -> tuple[Catalog, list[Problem]]:
         services: dict[str, Service] = {}
         problems: list[Problem] = []
@@ -222,7 +229,7 @@ class Lab:
 
         merged, found = include.resolve(doc, tracking)
         problems = [*problems, *found]
-        problems.extend(validate.validate(merged, folder, catalog, exists))
+        problems.extend(validate.validate(merged, folder, catalog, exists, self._leaves_lab))
         profile = None
         if not problems:
             data = merged.data

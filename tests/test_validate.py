@@ -297,6 +297,142 @@ def test_the_demo_lab_of_the_repository_is_valid(run_cli: RunCli) -> None:
     assert out.startswith(f"{len(Lab(repo).host_folders())} hosts valid")
 
 
+# ---- files a profile names: inside the lab, never into the Nix store -----------------
+
+SECRET = (
+    "host: {{stateVersion: '24.05'}}\nsecrets: {{key: {{source: {}, target: /run/keys/key}}}}\n"
+)
+
+
+def home_file(source: str) -> str:
+    return (
+        "host: {stateVersion: '24.05'}\n"
+        f"users: {{alice: {{home: {{files: {{.inputrc: {{source: {source}}}}}}}}}}}\n"
+    )
+
+
+def test_a_secret_source_is_read_in_one_spelling(basic_lab: Path) -> None:
+    (basic_lab / "secrets").mkdir()
+    (basic_lab / "secrets" / "wifi.key").write_text("psk\n")
+    state = with_host(basic_lab, SECRET.format("./secrets/../secrets/wifi.key"))
+    profile = state.hosts["gamma"].profile
+    assert profile is not None
+    # apply compares and reads this spelling: ./hosts/x/f must never pass for another file
+    assert [s.source for s in profile.secrets] == ["secrets/wifi.key"]
+
+
+def test_a_secret_linked_to_a_file_outside_the_lab_is_refused(
+    basic_lab: Path, tmp_path: Path
+) -> None:
+    key = tmp_path / "home" / ".ssh" / "id_ed25519"
+    key.parent.mkdir(parents=True)
+    key.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\n")
+    (basic_lab / "secrets").mkdir()
+    (basic_lab / "secrets" / "deploy.key").symlink_to(key)
+    assert problems_of(basic_lab, SECRET.format("secrets/deploy.key")) == [
+        (
+            f"{PROFILE}:2:25",
+            "secrets/deploy.key is a link to a file outside the lab",
+            "homelab reads no file outside the lab: copy the file in instead of linking to it",
+        )
+    ]
+
+
+def test_a_secret_in_a_folder_linked_out_of_the_lab_is_refused(
+    basic_lab: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "key").write_text("x\n")
+    (basic_lab / "secrets").symlink_to(tmp_path / "elsewhere")
+    assert [p[1] for p in problems_of(basic_lab, SECRET.format("secrets/key"))] == [
+        "secrets/key is a link to a file outside the lab"
+    ]
+
+
+def test_a_link_that_stays_inside_the_lab_is_accepted(basic_lab: Path) -> None:
+    (basic_lab / "secrets").mkdir()
+    (basic_lab / "secrets" / "wifi-2024.key").write_text("psk\n")
+    (basic_lab / "secrets" / "wifi.key").symlink_to("wifi-2024.key")
+    assert with_host(basic_lab, SECRET.format("secrets/wifi.key")).hosts["gamma"].valid
+
+
+def test_a_lab_reached_through_a_link_reads_its_own_secrets(
+    basic_lab: Path, tmp_path: Path
+) -> None:
+    (basic_lab / "secrets").mkdir()
+    (basic_lab / "secrets" / "wifi.key").write_text("psk\n")
+    linked = tmp_path / "linked-lab"
+    linked.symlink_to(basic_lab)
+    (basic_lab / "hosts" / "gamma").mkdir()
+    (basic_lab / "hosts" / "gamma" / "profile.yaml").write_text(SECRET.format("secrets/wifi.key"))
+    assert Lab(linked).load().hosts["gamma"].valid
+
+
+def test_a_secret_in_a_host_folder_is_refused_with_where_to_move_it(basic_lab: Path) -> None:
+    (basic_lab / "hosts" / "gamma").mkdir()
+    (basic_lab / "hosts" / "gamma" / "wifi.psk").write_text("psk\n")
+    # the reproduction: ./hosts/... was left in the upload, and so in the Nix store
+    assert problems_of(basic_lab, SECRET.format("./hosts/gamma/wifi.psk")) == [
+        (
+            f"{PROFILE}:2:25",
+            "secret source './hosts/gamma/wifi.psk' is inside hosts/, which goes to the machine "
+            "with the flake and so into its world-readable Nix store",
+            "move the file into secrets/ and write `source: secrets/wifi.psk`",
+        )
+    ]
+
+
+def test_a_home_file_linked_out_of_the_lab_is_refused(basic_lab: Path, tmp_path: Path) -> None:
+    (tmp_path / "shadow").write_text("root:*:19000::::::\n")
+    (basic_lab / "hosts" / "gamma" / "files").mkdir(parents=True)
+    (basic_lab / "hosts" / "gamma" / "files" / "inputrc").symlink_to(tmp_path / "shadow")
+    assert [p[1] for p in problems_of(basic_lab, home_file("files/inputrc"))] == [
+        "hosts/gamma/files/inputrc is a link to a file outside the lab"
+    ]
+
+
+def test_a_home_file_from_another_host_folder_is_refused(basic_lab: Path) -> None:
+    # only the host's own folder goes to its machine: ../alpha/x would not be there
+    assert [p[1] for p in problems_of(basic_lab, home_file("../alpha/profile.yaml"))] == [
+        "home file source '../alpha/profile.yaml' is not a file in the host folder"
+    ]
+
+
+def test_a_home_file_source_is_read_in_one_spelling(basic_lab: Path) -> None:
+    (basic_lab / "hosts" / "gamma" / "files").mkdir(parents=True)
+    (basic_lab / "hosts" / "gamma" / "files" / "inputrc").write_text("set bell-style none\n")
+    profile = with_host(basic_lab, home_file("./files/inputrc")).hosts["gamma"].profile
+    assert profile is not None and profile.users[0].home is not None
+    assert [f.source for f in profile.users[0].home.files] == ["files/inputrc"]
+
+
+def test_a_hardware_configuration_linked_out_of_the_lab_is_refused(
+    basic_lab: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "hw.nix").write_text("{ }\n")
+    (basic_lab / "hosts" / "gamma").mkdir()
+    (basic_lab / "hosts" / "gamma" / "hardware-configuration.nix").symlink_to(tmp_path / "hw.nix")
+    text = "host: {stateVersion: '24.05'}\nhardware: {configuration: hardware-configuration.nix}\n"
+    assert [p[1] for p in problems_of(basic_lab, text)] == [
+        "hosts/gamma/hardware-configuration.nix is a link to a file outside the lab"
+    ]
+
+
+def test_nothing_outside_the_lab_is_read_by_build(
+    basic_lab: Path, tmp_path: Path, run_cli: RunCli
+) -> None:
+    (tmp_path / "id_ed25519").write_text("-----BEGIN OPENSSH PRIVATE KEY-----\n")
+    (basic_lab / "hosts" / "gamma").mkdir()
+    (basic_lab / "hosts" / "gamma" / "profile.yaml").write_text(
+        SECRET.format("../id_ed25519") + home_file("../../../../etc/shadow").split("\n", 1)[1]
+    )
+    code, out, err = run_cli("--lab", str(basic_lab), "build")
+    assert (code, out) == (2, "")
+    assert f"error: {PROFILE}:2:25: secrets.key.source: secret source '../id_ed25519' is " in err
+    assert f"error: {PROFILE}:3:" in err and "'../../../../etc/shadow' is not a file in" in err
+    assert not (basic_lab / "hosts" / "gamma" / "configuration.nix").exists()
+
+
 # ---- patterns match the whole value ---------------------------------------------------
 
 

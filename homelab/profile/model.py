@@ -6,6 +6,7 @@ file systems) stays as mappings: it is passed through to NixOS as data.
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -276,7 +277,7 @@ def build(
                 packages=_t(hm.get("packages")),
                 programs={p: dict(spec or {}) for p, spec in (hm.get("programs") or {}).items()},
                 files=tuple(
-                    HomeFile(path, f.get("text"), f.get("source"), f.get("executable"))
+                    HomeFile(path, f.get("text"), _plain(f.get("source")), f.get("executable"))
                     for path, f in (hm.get("files") or {}).items()
                 ),
                 session_variables=dict(hm.get("sessionVariables") or {}),
@@ -337,7 +338,12 @@ def build(
     )
     secrets = tuple(
         Secret(
-            name, s["source"], s["target"], s.get("owner"), s.get("group"), s.get("mode", "0600")
+            name,
+            posixpath.normpath(s["source"]),
+            s["target"],
+            s.get("owner"),
+            s.get("group"),
+            s.get("mode", "0600"),
         )
         for name, s in (data.get("secrets") or {}).items()
     )
@@ -359,6 +365,11 @@ def build(
         extra_config=data.get("extraConfig"),
         includes=includes,
     )
+
+
+def _plain(path: str | None) -> str | None:
+    """`./files/../x` as `x`: a path is compared and uploaded in one spelling."""
+    return None if path is None else posixpath.normpath(path)
 
 
 def _env(value: Any) -> str:

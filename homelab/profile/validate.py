@@ -10,6 +10,7 @@ import base64
 import binascii
 import difflib
 import json
+import posixpath
 import re
 from collections.abc import Callable, Iterator, Mapping
 from functools import cache
@@ -37,6 +38,8 @@ SSH_KEY_TYPES = (
     "sk-ssh-ed25519@openssh.com",
     "sk-ecdsa-sha2-nistp256@openssh.com",
 )
+# what a Nix path literal can hold (nix/expr.py NixPath), for files the Nix names
+_NIX_PATH = re.compile(r"[A-Za-z0-9._+-]+(/[A-Za-z0-9._+-]+)*")
 # groups every NixOS machine has or that are commonly given without a service
 _PLAIN_GROUPS = {"wheel", "networkmanager", "audio", "video", "input", "dialout", "users"}
 
@@ -304,9 +307,11 @@ def validate(
     folder: str,
     catalog: Catalog,
     exists: Callable[[str], bool],
+    leaves_lab: Callable[[str], bool] = lambda rel: False,
 ) -> list[Problem]:
     """Every problem of one host's merged profile. `folder` is the host's folder name;
-    `exists(lab-relative path)` says whether a file is there."""
+    `exists(lab-relative path)` says whether a file is there, `leaves_lab(lab-relative
+    path)` whether it is a link that leads outside the lab."""
     top = Place(doc.file)
     data = doc.data
     if not isinstance(data, dict):
@@ -436,16 +441,21 @@ def validate(
 
     hw = _map(data.get("hardware"))
     conf = hw.get("configuration")
-    if isinstance(conf, str) and not exists(f"hosts/{folder}/{conf}"):
-        problems.append(
-            Problem(
-                at(("hardware", "configuration")),
-                f"hosts/{folder}/{conf} does not exist",
-                path="hardware.configuration",
-                hint="copy /etc/nixos/hardware-configuration.nix from the machine "
-                "(homelab adopt does it), or remove this key",
+    # (a NUL is reported on its own, and no file name can hold one)
+    if isinstance(conf, str) and "\x00" not in conf:
+        where: Path_ = ("hardware", "configuration")
+        if leaves_lab(f"hosts/{folder}/{conf}"):
+            problems.append(_leaves_lab(at(where), where, f"hosts/{folder}/{conf}"))
+        elif not exists(f"hosts/{folder}/{conf}"):
+            problems.append(
+                Problem(
+                    at(where),
+                    f"hosts/{folder}/{conf} does not exist",
+                    path="hardware.configuration",
+                    hint="copy /etc/nixos/hardware-configuration.nix from the machine "
+                    "(homelab adopt does it), or remove this key",
+                )
             )
-        )
     boot = _map(hw.get("boot"))
     if boot.get("loader") == "grub" and "device" not in boot and not boot.get("efi"):
         problems.append(
@@ -456,18 +466,7 @@ def validate(
                 hint="add device: /dev/sda (BIOS), or efi: true for UEFI",
             )
         )
-    secrets = _map(data.get("secrets"))
-    for name, spec in secrets.items():
-        src = spec.get("source") if isinstance(spec, dict) else None
-        if isinstance(src, str) and not src.startswith("/") and not exists(src):
-            problems.append(
-                Problem(
-                    at(("secrets", name, "source")),
-                    f"{src} does not exist",
-                    path=format_path(("secrets", name, "source")),
-                    hint="the source is a file on this computer, relative to the lab",
-                )
-            )
+    problems.extend(_file_problems(doc, folder, exists, leaves_lab))
 
     extra = data.get("extraConfig")
     if isinstance(extra, str):
@@ -487,6 +486,112 @@ def validate(
                 )
             )
     return problems
+
+
+# ---- files of the lab that a profile names ---------------------------------------------
+
+# what goes to the machine inside the flake, and so into its world-readable Nix store
+_FLAKE_FOLDERS = ("hosts/",)
+_FLAKE_FILES = ("flake.nix", "flake.lock")
+
+
+def plain_path(text: str) -> str | None:
+    """A relative path written plainly (`./a/../b` is `b`), or None when it is absolute
+    or climbs out of where it starts."""
+    if text.startswith("/"):
+        return None
+    plain = posixpath.normpath(text)
+    return None if plain == ".." or plain.startswith("../") else plain
+
+
+def _leaves_lab(place: Place, path: Path_, rel: str) -> Problem:
+    return Problem(
+        place,
+        f"{rel} is a link to a file outside the lab",
+        path=format_path(path),
+        hint="homelab reads no file outside the lab: copy the file in instead of linking to it",
+    )
+
+
+def _file_problems(
+    doc: Document,
+    folder: str,
+    exists: Callable[[str], bool],
+    leaves_lab: Callable[[str], bool],
+) -> Iterator[Problem]:
+    """Secrets and home files name files of the lab: never one outside it (a profile
+    that looks harmless in review must not send ~/.ssh/id_ed25519 to a machine), and never
+    a secret that would travel inside the flake."""
+    top = Place(doc.file)
+    for name, spec in _map(doc.data.get("secrets")).items():
+        src = spec.get("source") if isinstance(spec, dict) else None
+        if not isinstance(src, str) or "\x00" in src:  # a NUL is reported on its own
+            continue
+        path: Path_ = ("secrets", name, "source")
+        place = doc.marks.value(path, top)
+        rel = plain_path(src)
+        base = posixpath.basename(posixpath.normpath(src))
+        moved = f"secrets/{base if base not in ('', '.', '..') else name}"
+        if rel is None:
+            yield Problem(
+                place,
+                f"secret source '{_shown(src)}' is outside the lab",
+                path=format_path(path),
+                hint="homelab reads secrets only from inside the lab: "
+                f"copy the file into secrets/ and write `source: {moved}`",
+            )
+        elif rel == ".":
+            yield Problem(
+                place,
+                "a secret's source must name a file",
+                path=format_path(path),
+                hint=f"e.g. source: secrets/{name}",
+            )
+        elif rel in _FLAKE_FILES or rel.startswith(_FLAKE_FOLDERS):
+            inside = rel if rel in _FLAKE_FILES else rel.split("/", 2)[0] + "/"
+            yield Problem(
+                place,
+                f"secret source '{_shown(src)}' is inside {inside}, which goes to the machine "
+                "with the flake and so into its world-readable Nix store",
+                path=format_path(path),
+                hint=f"move the file into secrets/ and write `source: {moved}`",
+            )
+        elif leaves_lab(rel):
+            yield _leaves_lab(place, path, rel)
+        elif not exists(rel):
+            yield Problem(
+                place,
+                f"{rel} does not exist",
+                path=format_path(path),
+                hint="the source is a file on this computer, relative to the lab",
+            )
+    host_folder = f"hosts/{folder}"
+    for user, spec in _map(doc.data.get("users")).items():
+        files = _map(_map(_map(spec).get("home")).get("files"))
+        for target, file in files.items():
+            src = file.get("source") if isinstance(file, dict) else None
+            if not isinstance(src, str) or "\x00" in src:
+                continue
+            path = ("users", user, "home", "files", target, "source")
+            place = doc.marks.value(path, top)
+            rel = plain_path(src)
+            if rel is None or rel == ".":
+                yield Problem(
+                    place,
+                    f"home file source '{_shown(src)}' is not a file in the host folder",
+                    path=format_path(path),
+                    hint=f"put the file in {host_folder}/ (e.g. {host_folder}/files/) and "
+                    "name it relative to that folder, e.g. files/inputrc",
+                )
+            elif not _NIX_PATH.fullmatch(rel):
+                yield Problem(
+                    place,
+                    f"home file source '{_shown(src)}' has characters a Nix path cannot hold",
+                    path=format_path(path),
+                    hint="rename the file: letters, digits and . _ + - / only",
+                )
+            elif leaves_lab(f"{host_folder}/{rel}"):
+                yield _leaves_lab(place, path, f"{host_folder}/{rel}")
 
 
 def _service_problems(
