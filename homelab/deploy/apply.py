@@ -47,6 +47,7 @@ from homelab.deploy.target import (
     SecretFile,
     Target,
     Upload,
+    UploadFailed,
     parse_facts,
     upload,
 )
@@ -750,9 +751,14 @@ class _HostRun:
                 f"staging folder {facts.staging} "
                 + ("removed" if cleaned else "left on the machine"),
             ) from None
+        except UploadFailed as failure:
+            self._clean_staging()  # frees the space the partial upload took
+            raise _Failed(failure.summary, *failure.details) from None
         self.uploaded = up.uploaded
         self.upload_result = up
-        files = [p for p in up.uploaded if p != scripts.MANIFEST]
+        if up.resent:
+            self.line(f"sent again, as it had not arrived whole: {', '.join(up.resent)}")
+        files = [p for p in up.uploaded if p != scripts.MANIFEST and p not in up.resent]
         size = f"{up.bytes / 1024:.1f} KiB"
         if files:
             shown = ", ".join(files[:6]) + (f" and {len(files) - 6} more" if len(files) > 6 else "")

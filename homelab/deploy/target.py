@@ -10,9 +10,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,28 @@ class ConnectionLost(Exception):
 
 class Cancelled(Exception):
     """The person (or the program) asked to stop."""
+
+
+class WriteFailed(OSError):
+    """The machine did not take a whole file: its SFTP server refused a write."""
+
+    def __init__(self, path: str, written: int, size: int, reason: str) -> None:
+        super().__init__(
+            f"could not write {path} ({written:,} of {size:,} bytes written: {reason})"
+        )
+        self.path = path
+        self.written = written
+        self.size = size
+        self.reason = reason
+
+
+class UploadFailed(Exception):
+    """Something did not reach the machine whole; nothing was put in place."""
+
+    def __init__(self, summary: str, *details: str) -> None:
+        super().__init__(summary)
+        self.summary = summary
+        self.details = details
 
 
 @dataclass(frozen=True)
@@ -50,6 +73,13 @@ def parse_facts(text: str) -> dict[str, str]:
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+WRITE_SIZE = 32768  # paramiko's largest SFTP write request
+
+
+def _reason(err: BaseException) -> str:
+    return (err.strerror if isinstance(err, OSError) else "") or str(err) or type(err).__name__
 
 
 class Target:
@@ -201,16 +231,20 @@ class Target:
         return self._sftp
 
     def write_file(self, path: str, data: bytes, mode: int = 0o644) -> None:
+        """The whole file, or WriteFailed. Each write waits for its answer: paramiko drops
+        the answers of pipelined writes, so a full disk left a short file and no error."""
+        written = 0
         try:
             sftp = self.sftp()
-            with sftp.open(path, "wb") as f:
+            with sftp.open(path, "wb", bufsize=0) as f:
                 sftp.chmod(path, mode)  # before the bytes go in: a secret is never readable
-                f.set_pipelined(True)
-                f.write(data)
+                while written < len(data):
+                    f.write(data[written : written + WRITE_SIZE])
+                    written = min(len(data), written + WRITE_SIZE)
         except (OSError, EOFError) as err:
             if not self.connection_alive() or isinstance(err, EOFError):
                 raise ConnectionLost(str(err)) from None
-            raise
+            raise WriteFailed(path, written, len(data), _reason(err)) from None
         except Exception as err:
             if type(err).__name__ == "SSHException":
                 raise ConnectionLost(str(err)) from None
@@ -299,6 +333,7 @@ class Upload:
     secrets: tuple[tuple[int, SecretFile], ...]  # (number in secrets.partial, secret)
     secret_digests: Mapping[str, str]
     bytes: int
+    resent: tuple[str, ...] = ()  # found on the machine not whole, and sent again
 
 
 def manifest_text(files: Mapping[str, bytes], extra: Mapping[str, Any]) -> bytes:
@@ -329,39 +364,223 @@ def upload(
     on_file: Callable[[str], None],
     cancel: threading.Event | None = None,
 ) -> Upload:
-    """Only what changed, into `staging` (a copy of the configuration in place)."""
+    """Only what changed, into `staging` (a copy of the configuration in place); then all
+    of it (what was copied too) checked on the machine, size and sha256, and whatever is
+    not whole sent again. UploadFailed, saying why, when the machine does not take it."""
+    secrets = list(secrets)
     to_send, to_remove = changed_files(files, remote_manifest)
-    dirs: set[str] = {root + staging}
+    sending = _Sending(target, root, {root + staging})
     sent: list[str] = []
-    total = 0
     for rel in to_send:
         if cancel is not None and cancel.is_set():
             raise Cancelled()
-        path = f"{root}{staging}/{rel}"
-        target.make_dirs(path.rsplit("/", 1)[0], dirs)
-        target.write_file(path, files[rel])
+        sending.put(f"{root}{staging}/{rel}", files[rel], rel)
         sent.append(rel)
-        total += len(files[rel])
         on_file(rel)
     for rel in to_remove:
         target.remove(f"{root}{staging}/{rel}")
     manifest = manifest_text(files, manifest_extra)
-    target.write_file(f"{root}{staging}/{scripts.MANIFEST}", manifest)
+    wanted: dict[str, tuple[str, bytes, int]] = {
+        f"{root}{staging}/{rel}": (rel, data, 0o644) for rel, data in sorted(files.items())
+    }
+    wanted[f"{root}{staging}/{scripts.MANIFEST}"] = ("homelab's manifest", manifest, 0o644)
+    sending.put(f"{root}{staging}/{scripts.MANIFEST}", manifest, "homelab's manifest")
     sent.append(scripts.MANIFEST)
-    total += len(manifest)
     chosen: list[tuple[int, SecretFile]] = []
     digests = {s.target: s.digest for s in secrets}
     changed_secrets = [s for s in secrets if remote_secrets.get(s.target) != s.digest]
     if changed_secrets:
         folder = f"{root}{scripts.STATE}/secrets.partial"
-        target.make_dirs(folder, dirs, mode=0o700)
+        sending.folder(folder, mode=0o700)
         try:
             target.sftp().chmod(folder, 0o700)
         except (EOFError, OSError) as err:
             raise ConnectionLost(str(err)) from None
         for number, secret in enumerate(changed_secrets):
-            target.write_file(f"{folder}/{number}", secret.data, mode=0o600)
+            what = f"secret {secret.name}"
+            path = f"{folder}/{number}"
+            sending.put(path, secret.data, what, mode=0o600, goes_to=secret.target)
+            wanted[path] = (what, secret.data, 0o600)
             chosen.append((number, secret))
-            total += len(secret.data)
             on_file(f"secret {secret.name} -> {secret.target}")
-    return Upload(staging, tuple(sent), tuple(to_remove), tuple(chosen), digests, total)
+    resent = _send_again_what_is_not_whole(sending, wanted, cancel)
+    for what in resent:
+        if what in files and what not in sent:
+            sent.insert(-1, what)  # the manifest stays last
+    return Upload(
+        staging, tuple(sent), tuple(to_remove), tuple(chosen), digests, sending.bytes,
+        tuple(resent),
+    )  # fmt: skip
+
+
+def _send_again_what_is_not_whole(
+    sending: _Sending,
+    wanted: Mapping[str, tuple[str, bytes, int]],
+    cancel: threading.Event | None,
+) -> list[str]:
+    """Compare every file on the machine with what it should be; send the ones that are
+    not whole once more (an earlier apply may have left them short), and check again."""
+    bad = sending.not_whole(wanted)
+    for path in bad:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled()
+        what, data, mode = wanted[path]
+        sending.put(path, data, what, mode=mode)
+    still = sending.not_whole({p: wanted[p] for p in bad}) if bad else []
+    if still:
+        path = still[0]
+        what, data, _ = wanted[path]
+        raise UploadFailed(
+            f"{what} did not arrive whole on the machine, even sent twice; nothing installed",
+            f"{sending.shown(path)} should hold {len(data):,} bytes with sha256 {sha256(data)}",
+            "the machine keeps its configuration",
+        )
+    return [wanted[p][0] for p in bad]
+
+
+# What is on the machine, for the files given: `missing N` for each one that is not a
+# regular file (N counts from 1), then the size of each other one (`size BYTES`), then its
+# sha256sum line; in the order given. Two programs in all, however many files.
+CHECK = r"""
+n=$#; i=0
+for f in "$@"; do
+  i=$((i+1))
+  if [ -f "$f" ] && [ ! -L "$f" ]; then set -- "$@" "$f"; else echo "missing $i"; fi
+done
+shift "$n"
+[ "$#" = 0 ] || { stat -c 'size %s' -- "$@" && sha256sum -- "$@"; }
+"""
+
+
+def found_on_machine(paths: Sequence[str], out: str) -> dict[str, tuple[int, str]] | None:
+    """CHECK's answer: (size, sha256) of each file that is there; None when it is not
+    the answer for these paths (the check itself failed)."""
+    lines = out.splitlines()
+    marks = [line.split() for line in lines]
+    missing = {int(w[1]) - 1 for w in marks if len(w) == 2 and w[0] == "missing" and w[1].isdigit()}
+    present = [p for i, p in enumerate(paths) if i not in missing]
+    rest = lines[len(missing) :]
+    if len(rest) != 2 * len(present):
+        return None
+    found: dict[str, tuple[int, str]] = {}
+    for path, size, digest in zip(present, rest[: len(present)], rest[len(present) :], strict=True):
+        words = size.split()
+        if len(words) != 2 or words[0] != "size" or not words[1].isdigit():
+            return None
+        found[path] = (int(words[1]), digest.lstrip("\\")[:64])
+    return found
+
+
+# The file system that holds $1 (or the nearest folder above it that exists), as
+# `df -P` says: "NAME BLOCKS USED AVAILABLE CAPACITY% MOUNTED-ON" in KiB.
+FREE_SPACE = r"""
+d="$1"
+while [ -n "$d" ] && [ ! -d "$d" ]; do d="${d%/*}"; done
+df -Pk -- "${d:-/}" | tail -n 1
+"""
+
+_DF_LINE = re.compile(r"\s(\d+)\s+(\d+)\s+(\d+)\s+\d+%\s+(.+)$")
+
+
+@dataclass(frozen=True)
+class Space:
+    """Free space of a file system on the machine."""
+
+    free: int  # bytes an unprivileged writer may still use
+    mount: str  # where it is mounted (a machine path)
+
+
+def free_space(target: Target, path: str) -> Space | None:
+    """What `df` on the machine says about the file system that holds `path`."""
+    try:
+        ran = target.run(scripts.command(FREE_SPACE, path), timeout=30)
+    except (ConnectionLost, ConnectError, TimeoutError, OSError):
+        return None
+    found = _DF_LINE.search(ran.out.strip())
+    if ran.code != 0 or found is None:
+        return None
+    return Space(int(found.group(3)) * 1024, found.group(4))
+
+
+def amount(size: int) -> str:
+    """Bytes as a person reads them: 586 KiB, 12.5 MiB, 3.1 GiB."""
+    if size < 1024 * 1024:
+        return f"{round(size / 1024)} KiB"
+    if size < 1024**3:
+        return f"{size / 1024**2:.1f} MiB"
+    return f"{size / 1024**3:.1f} GiB"
+
+
+class _Sending:
+    """Writes of one upload: checked, counted, and explained when the machine refuses."""
+
+    def __init__(self, target: Target, root: str, known: set[str]) -> None:
+        self.target = target
+        self.root = root
+        self.known = known  # folders that exist
+        self.bytes = 0
+
+    def shown(self, path: str) -> str:
+        """A machine path as the person knows it (the rig's root taken off)."""
+        return path[len(self.root) :] if self.root and path.startswith(self.root) else path
+
+    def folder(self, path: str, mode: int = 0o755) -> None:
+        try:
+            self.target.make_dirs(path, self.known, mode=mode)
+        except OSError as err:
+            raise self._refused(path, "a folder", 0, 0, _reason(err)) from None
+
+    def put(
+        self, path: str, data: bytes, what: str, *, mode: int = 0o644, goes_to: str = ""
+    ) -> None:
+        self.folder(path.rsplit("/", 1)[0])
+        try:
+            self.target.write_file(path, data, mode)
+        except WriteFailed as err:
+            raise self._refused(path, what, err.written, len(data), err.reason, goes_to) from None
+        self.bytes += len(data)
+
+    def not_whole(self, wanted: Mapping[str, tuple[str, bytes, int]]) -> list[str]:
+        """The paths whose size or sha256 on the machine is not what was sent."""
+        paths = sorted(wanted)
+        bad: list[str] = []
+        for start in range(0, len(paths), 200):  # a command line of a sane length
+            batch = paths[start : start + 200]
+            ran = self.target.run(scripts.command(CHECK, *batch), timeout=300)
+            found = found_on_machine(batch, ran.out) if ran.code == 0 else None
+            if found is None:
+                raise UploadFailed(
+                    "could not check what arrived on the machine; nothing installed",
+                    f"checking sizes and sha256 said: {ran.err.strip()[:300] or 'nothing'}",
+                )
+            for path in batch:
+                data = wanted[path][1]
+                if found.get(path) != (len(data), sha256(data)):
+                    bad.append(path)
+        return bad
+
+    def _refused(
+        self, path: str, what: str, written: int, size: int, reason: str, goes_to: str = ""
+    ) -> UploadFailed:
+        """Why a write failed, in plain words. sftp-server answers a full disk with its
+        generic "Failure": the file system's free space tells whether that was it."""
+        space = free_space(self.target, path)
+        where = f" (it goes to {goes_to})" if goes_to else ""
+        keeps = "the machine keeps its configuration; the next apply sends it again"
+        if space is not None and space.free < max(size - written, 1):
+            mount = self.shown(space.mount) or "/"
+            return UploadFailed(
+                f"no space left on the machine: {mount} has {amount(space.free)} free, "
+                f"and {what} needs {amount(size)}; nothing installed",
+                f'{self.shown(path)}{where}: the machine answered "{reason}" after '
+                f"{written:,} of {size:,} bytes",
+                f"free some space on {mount} (on NixOS `nix-collect-garbage -d` removes old "
+                f"generations) and apply again; {keeps}",
+            )
+        free = f"; {amount(space.free)} free on {self.shown(space.mount) or '/'}" if space else ""
+        return UploadFailed(
+            f"could not write {what} on the machine ({written:,} of {size:,} bytes written: "
+            f"{reason}); nothing installed",
+            f"{self.shown(path)}{where}: the machine's SFTP server refused a write{free}",
+            keeps,
+        )

@@ -72,6 +72,15 @@ def require_tools() -> str:
     return sshd
 
 
+def require_root(what: str) -> None:
+    """Skips (or fails when CI=true) unless the tests run as root."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        message = f"{what} needs root (and mount): run the tests as root to check it"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -105,6 +114,7 @@ class Machine:
     systemd: bool = True
     host_key: str = ""
     started: list[int] = field(default_factory=list)
+    mounts: list[Path] = field(default_factory=list)
 
     # ---- its sshd -------------------------------------------------------------------
 
@@ -204,6 +214,27 @@ class Machine:
     def clear(self, name: str) -> None:
         (self.root / ".rig" / name).unlink(missing_ok=True)
 
+    def small_disk(self, kib: int) -> None:
+        """The state folder (uploads, secrets on their way, runs) on a disk of its own, a
+        tmpfs of `kib` KiB: full disks for real. Needs root: skips (fails under CI=true)."""
+        require_root("a small disk on a simulated machine")
+        folder = self.state()
+        folder.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={kib}k,mode=0755", "tmpfs", str(folder)],
+            check=True,
+        )
+        self.mounts.append(folder)
+
+    def resize_disk(self, kib: int) -> None:
+        """The small disk grows (or shrinks), keeping what is on it."""
+        subprocess.run(["mount", "-o", f"remount,size={kib}k", str(self.state())], check=True)
+
+    def unmount(self) -> None:
+        for folder in reversed(self.mounts):
+            subprocess.run(["umount", "-l", str(folder)], check=False)
+        self.mounts.clear()
+
     # ---- what the machine is now ------------------------------------------------------
 
     @property
@@ -299,6 +330,7 @@ class Rig:
         (self.bin / "rig-sftp").write_text(
             "#!/bin/sh\n# the sftp subsystem: the real sftp-server, or the stand-in that cuts\n"
             '[ -e "$HOMELAB_MACHINE_ROOT/.rig/cut-upload-after" ] || '
+            '[ -e "$HOMELAB_MACHINE_ROOT/.rig/max-file-size" ] || '
             f"exec {server}\n"
             f'exec {sys.executable} -S {STANDIN} rig-sftp "$@"\n'
         )
@@ -391,3 +423,4 @@ class Rig:
             machine.kill_leftovers()
             with contextlib.suppress(OSError):
                 machine.stop()
+            machine.unmount()

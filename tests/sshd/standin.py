@@ -11,7 +11,8 @@ wrappers into its bin/ folder, first on each simulated machine's PATH):
   systemctl       is-active (units listed in $R/.rig/failed-units are "failed"), stop
   sudo            runs the command; with $R/.rig/sudo-password, needs that password (-S)
   nvd             `nvd diff OLD NEW`: packages added or removed between two fake systems
-  rig-sftp        the sftp subsystem; can cut the connection in the middle of an upload
+  rig-sftp        the sftp subsystem; can cut the connection in the middle of an upload,
+                  or refuse to write a file past a size (as a full disk would)
   activate        what a fake system's bin/switch-to-configuration runs
 
 $R is the simulated machine's root folder (HOMELAB_MACHINE_ROOT, set by its sshd). The
@@ -25,7 +26,9 @@ configuration itself says what goes wrong, with marker comments in any uploaded 
                            activating a configuration without this marker starts it again
 
 Faults that are not about the configuration are files in $R/.rig/: sudo-password,
-cut-upload-after (bytes; used once), rebuild-seconds (how long a build takes), failed-units.
+cut-upload-after (bytes; used once), max-file-size (bytes: SFTP writes past it fail with
+sftp-server's generic "Failure", the answer a full disk gets), rebuild-seconds (how long a
+build takes), failed-units.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import hashlib
 import json
 import os
 import re
+import resource
 import select
 import shutil
 import signal
@@ -448,6 +452,13 @@ def rig_sftp(args: list[str]) -> int:
     if server is None:
         print("no sftp-server found", file=sys.stderr)
         return 1
+    largest = rig(r) / "max-file-size"
+    if largest.exists():
+        # write() then fails with EFBIG instead of the signal killing the server: a refused
+        # write, answered as sftp-server answers a full disk (SSH2_FX_FAILURE)
+        size = int(largest.read_text().strip())
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
     fault = rig(r) / "cut-upload-after"
     if not fault.exists():
         os.execv(server, [server])
