@@ -191,12 +191,14 @@ class Lab:
         base = source or DiskSource(self.root)
         return Overlay(base, texts) if texts else base
 
-    def _leaves_lab(self, rel: str) -> bool:
-        """Whether a lab file, its links followed, lies outside the lab (on disk, where
-        apply reads secrets from, whichever revision the profiles come from)."""
+    def _real_path(self, rel: str) -> str | None:
+        """Where a lab file really is, its links followed: lab-relative, or None outside
+        the lab (on disk, where apply reads secrets from, whatever revision is loaded)."""
         root = os.path.realpath(self.root)
         real = os.path.realpath(os.path.join(root, rel))
-        return os.path.commonpath([root, real]) != root
+        if os.path.commonpath([root, real]) != root:
+            return None
+        return os.path.relpath(real, root)
 
     def _load_catalog(self, fetch: include.Fetch, source: Source) -> tuple[Catalog, list[Problem]]:
         services: dict[str, Service] = {}
@@ -229,7 +231,7 @@ class Lab:
 
         merged, found = include.resolve(doc, tracking)
         problems = [*problems, *found]
-        problems.extend(validate.validate(merged, folder, catalog, exists, self._leaves_lab))
+        problems.extend(validate.validate(merged, folder, catalog, exists, self._real_path))
         profile = None
         if not problems:
             data = merged.data

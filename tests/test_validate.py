@@ -382,6 +382,29 @@ def test_a_secret_in_a_host_folder_is_refused_with_where_to_move_it(basic_lab: P
     ]
 
 
+def test_a_secret_linked_into_a_host_folder_is_refused(basic_lab: Path) -> None:
+    # the link is in secrets/, but the bytes live in hosts/gamma/, which is uploaded
+    (basic_lab / "hosts" / "gamma").mkdir()
+    (basic_lab / "hosts" / "gamma" / "wifi.psk").write_text("psk\n")
+    (basic_lab / "secrets").mkdir()
+    (basic_lab / "secrets" / "wifi.psk").symlink_to("../hosts/gamma/wifi.psk")
+    assert [p[1:] for p in problems_of(basic_lab, SECRET.format("secrets/wifi.psk"))] == [
+        (
+            "secret source 'secrets/wifi.psk' is a link to hosts/gamma/wifi.psk, inside hosts/, "
+            "which goes to the machine with the flake and so into its world-readable Nix store",
+            "move the file into secrets/ and write `source: secrets/wifi.psk`",
+        )
+    ]
+
+
+def test_a_secret_in_hosts_spelled_with_capitals_is_refused(basic_lab: Path) -> None:
+    # a Mac's disk reads Hosts/ as hosts/: the upload would carry the file all the same
+    assert [p[1] for p in problems_of(basic_lab, SECRET.format("Hosts/gamma/wifi.psk"))] == [
+        "secret source 'Hosts/gamma/wifi.psk' is inside Hosts/, which goes to the machine "
+        "with the flake and so into its world-readable Nix store"
+    ]
+
+
 def test_a_home_file_linked_out_of_the_lab_is_refused(basic_lab: Path, tmp_path: Path) -> None:
     (tmp_path / "shadow").write_text("root:*:19000::::::\n")
     (basic_lab / "hosts" / "gamma" / "files").mkdir(parents=True)

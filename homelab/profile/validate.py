@@ -307,11 +307,11 @@ def validate(
     folder: str,
     catalog: Catalog,
     exists: Callable[[str], bool],
-    leaves_lab: Callable[[str], bool] = lambda rel: False,
+    real_path: Callable[[str], str | None] = lambda rel: rel,
 ) -> list[Problem]:
     """Every problem of one host's merged profile. `folder` is the host's folder name;
-    `exists(lab-relative path)` says whether a file is there, `leaves_lab(lab-relative
-    path)` whether it is a link that leads outside the lab."""
+    `exists(lab-relative path)` says whether a file is there, `real_path(lab-relative
+    path)` where it really is with links followed (None: outside the lab)."""
     top = Place(doc.file)
     data = doc.data
     if not isinstance(data, dict):
@@ -444,7 +444,7 @@ def validate(
     # (a NUL is reported on its own, and no file name can hold one)
     if isinstance(conf, str) and "\x00" not in conf:
         where: Path_ = ("hardware", "configuration")
-        if leaves_lab(f"hosts/{folder}/{conf}"):
+        if real_path(f"hosts/{folder}/{conf}") is None:
             problems.append(_leaves_lab(at(where), where, f"hosts/{folder}/{conf}"))
         elif not exists(f"hosts/{folder}/{conf}"):
             problems.append(
@@ -466,7 +466,7 @@ def validate(
                 hint="add device: /dev/sda (BIOS), or efi: true for UEFI",
             )
         )
-    problems.extend(_file_problems(doc, folder, exists, leaves_lab))
+    problems.extend(_file_problems(doc, folder, exists, real_path))
 
     extra = data.get("extraConfig")
     if isinstance(extra, str):
@@ -495,6 +495,17 @@ _FLAKE_FOLDERS = ("hosts/",)
 _FLAKE_FILES = ("flake.nix", "flake.lock")
 
 
+def _in_flake(rel: str) -> str | None:
+    """The part of the flake a lab path lies in, or None. Compared without case: a Mac's
+    disk reads Hosts/ as hosts/, and the upload would carry the file all the same."""
+    low = rel.lower()
+    if low in _FLAKE_FILES:
+        return rel
+    if low.startswith(_FLAKE_FOLDERS):
+        return rel.split("/", 1)[0] + "/"
+    return None
+
+
 def plain_path(text: str) -> str | None:
     """A relative path written plainly (`./a/../b` is `b`), or None when it is absolute
     or climbs out of where it starts."""
@@ -517,7 +528,7 @@ def _file_problems(
     doc: Document,
     folder: str,
     exists: Callable[[str], bool],
-    leaves_lab: Callable[[str], bool],
+    real_path: Callable[[str], str | None],
 ) -> Iterator[Problem]:
     """Secrets and home files name files of the lab: never one outside it (a profile
     that looks harmless in review must not send ~/.ssh/id_ed25519 to a machine), and never
@@ -547,17 +558,17 @@ def _file_problems(
                 path=format_path(path),
                 hint=f"e.g. source: secrets/{name}",
             )
-        elif rel in _FLAKE_FILES or rel.startswith(_FLAKE_FOLDERS):
-            inside = rel if rel in _FLAKE_FILES else rel.split("/", 2)[0] + "/"
+        elif (real := real_path(rel)) is None:
+            yield _leaves_lab(place, path, rel)
+        elif inside := _in_flake(rel) or _in_flake(real):
+            link = f"a link to {real}, " if _in_flake(rel) is None else ""
             yield Problem(
                 place,
-                f"secret source '{_shown(src)}' is inside {inside}, which goes to the machine "
-                "with the flake and so into its world-readable Nix store",
+                f"secret source '{_shown(src)}' is {link}inside {inside}, which goes to the "
+                "machine with the flake and so into its world-readable Nix store",
                 path=format_path(path),
                 hint=f"move the file into secrets/ and write `source: {moved}`",
             )
-        elif leaves_lab(rel):
-            yield _leaves_lab(place, path, rel)
         elif not exists(rel):
             yield Problem(
                 place,
@@ -590,7 +601,7 @@ def _file_problems(
                     path=format_path(path),
                     hint="rename the file: letters, digits and . _ + - / only",
                 )
-            elif leaves_lab(f"{host_folder}/{rel}"):
+            elif real_path(f"{host_folder}/{rel}") is None:
                 yield _leaves_lab(place, path, f"{host_folder}/{rel}")
 
 
