@@ -30,6 +30,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from homelab.deploy.apply import ApplyOptions, apply, plan_hosts  # noqa: E402
+from homelab.deploy.workflow import prepare  # noqa: E402
+from homelab.history import commit_lab  # noqa: E402
+from homelab.history.repo import open_repository  # noqa: E402
 from homelab.lab import Lab  # noqa: E402
 from tests.deploy.labs import make_lab  # noqa: E402
 from tests.sshd.rig import Rig  # noqa: E402
@@ -39,10 +42,10 @@ REBUILD = 'nixos-rebuild switch --flake "$HOMELAB_MACHINE_ROOT/var/lib/homelab/c
 
 def homelab_api(lab_root: Path, rig: Rig) -> float:
     lab = Lab(lab_root)
-    state = lab.load()
-    chosen = sorted(state.hosts)
-    lab.build(state, chosen)
-    plans = plan_hosts(lab, state, chosen)
+    ready = prepare(lab, [])
+    commit_lab(lab, hosts=list(ready.chosen))  # homelab sends what a commit holds
+    head = open_repository(lab_root).head() or ""
+    plans = plan_hosts(lab, ready.state, ready.chosen, head)
     options = ApplyOptions(ssh=rig.settings())  # type: ignore[arg-type]
     start = time.perf_counter()
     results = apply(plans, options)

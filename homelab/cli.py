@@ -278,22 +278,57 @@ def cmd_revert(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    """Offline by default (the deploy records); --live asks the machines what they run
+    and confirms how interrupted deploys ended."""
     from homelab.history.status import lab_status
 
     lab = _open_lab(args)
+    wanted: list[str] | None = None
+    if args.hosts:
+        wanted = lab.select(lab.load(), args.hosts)
+    machines: dict[str, str] = {}
+    if args.live:
+        machines = _ask_machines(lab, args)
     rows: list[tuple[str, ...]] = [("HOST", "DEPLOYED", "HEAD", "WORKING TREE")]
+    if args.live:
+        rows[0] += ("MACHINE",)
     for s in lab_status(lab):
+        if wanted is not None and s.host not in wanted:
+            continue
         r = s.record
         deployed = f"{r.commit[:7]} {_when(r.when)} ({r.mode})" if r else "never"
+        if s.interrupted is not None:
+            i = s.interrupted
+            deployed = f"interrupted (unconfirmed): {i.commit[:7]} {_when(i.when)} ({i.mode})"
         head = "changes not deployed" if s.head_ahead else "up to date"
         if r is None:
             head = "not deployed"
         tree = "uncommitted changes" if s.uncommitted else "clean"
         if not s.in_lab:
             tree = "no longer in the lab"
-        rows.append((s.host, deployed, head, tree))
+        row: tuple[str, ...] = (s.host, deployed, head, tree)
+        if args.live:
+            row += (machines.get(s.host, "not asked"),)
+        rows.append(row)
     _table(rows)
     return OK
+
+
+def _ask_machines(lab: Lab, args: argparse.Namespace) -> dict[str, str]:
+    """`status --live`: what each machine runs ({host folder: words}), recording how the
+    runs of interrupted deploys ended."""
+    from homelab.deploy.apply import ApplyOptions
+    from homelab.deploy.lablock import only_apply
+    from homelab.deploy.workflow import look_live
+
+    options = ApplyOptions(ssh=_ssh_settings(args), reconnect_timeout=0)
+    with only_apply(lab.root, "homelab status --live"):
+        results = look_live(lab, args.hosts, options, on_note=_err)
+    for r in results:
+        if r.confirmed is not None and r.confirmed.result:
+            print(f"{r.folder}: {r.confirmed.summary}: recorded as {r.confirmed.result}")
+    return {r.folder: str(r.after) if r.ok and r.after else f"unreachable: {r.summary}"
+            for r in results}  # fmt: skip
 
 
 def _add_history_commands(add: AddCommand) -> None:
@@ -319,7 +354,11 @@ def _add_history_commands(add: AddCommand) -> None:
     )
     p.add_argument("rev", metavar="REV")
     p.add_argument("hosts", nargs="*", metavar="HOST", help="host names or @tag (default: all)")
-    add("status", cmd_status, "what is deployed on each host, and what is not deployed yet")
+    p = add("status", cmd_status, "what is deployed on each host, and what is not deployed yet")
+    p.add_argument("hosts", nargs="*", metavar="HOST", help="host names or @tag (default: all)")
+    p.add_argument("--live", action="store_true",
+                   help="ask the machines what they run (over SSH), and confirm how an "
+                   "interrupted apply ended")  # fmt: skip
 
 
 # ---- apply commands (SSH: apply, rollback, adopt, lock) -----------------------------------
@@ -350,44 +389,65 @@ def _usage(message: str) -> Any:
 
 
 def _sudo_password(args: argparse.Namespace) -> str | None:
+    """The sudo password, asked once; the end of input at the prompt is one clear line."""
     if not getattr(args, "ask_sudo_password", False):
         return None
     import getpass
+    import warnings
 
-    return getpass.getpass("sudo password on the machines (asked once): ")
+    from homelab.errors import LabFailure
+
+    try:
+        with warnings.catch_warnings():  # from a pipe: nothing on a screen to echo to
+            warnings.simplefilter("ignore", getpass.GetPassWarning)
+            return getpass.getpass("sudo password on the machines (asked once): ")
+    except EOFError:
+        _err("")
+        raise LabFailure(
+            "no sudo password: the input ended at the prompt; nothing was committed or applied"
+        ) from None
 
 
-def _with_progress(work: Callable[[Any, Any], Any], hosts: Sequence[str]) -> Any:
-    """Run an apply in a worker thread, showing its events; Ctrl-C stops it cleanly."""
-    import threading
+def _with_progress(
+    work: Callable[[Any, Any, Callable[[str], None]], Any], hosts: Sequence[str]
+) -> tuple[Any, str]:
+    """Run an apply (or a rollback) showing its events: work(on_event, stop, on_note).
+    Ctrl-C and SIGTERM stop it cleanly (homelab.deploy.apply.Stop.interrupt): no host
+    starts any more, a rebuild that started goes on on its machine, and the work still
+    ends with its results, pinned keys and records. Returns (its result, the signal that
+    stopped it or "")."""
+    import os
+    import signal
 
+    from homelab.deploy.apply import Stop
     from homelab.deploy.progress import Progress
 
     progress = Progress(hosts, sys.stdout, live=sys.stdout.isatty())
-    cancel = threading.Event()
-    box: dict[str, Any] = {}
-    worker = threading.Thread(target=lambda: box.update(result=work(progress.event, cancel)))
-    worker.start()
+    stop = Stop()
+    names = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
+    got: list[str] = []
+
+    def on_signal(number: int, _frame: Any) -> None:
+        # only a flag and a raw write: the interrupted code may hold any lock
+        first = not got
+        got.append(names.get(signal.Signals(number), str(number)))
+        stop.interrupt()
+        text = (
+            f"\nstopping ({got[-1]}): no host starts now; a rebuild that started goes on on "
+            "its machine and is recorded as interrupted\n"
+            if first
+            else "\nalready stopping: the summary and the deploy records come next\n"
+        )
+        os.write(sys.stderr.fileno(), text.encode())
+
+    previous = {n: signal.signal(n, on_signal) for n in names}
     try:
-        while worker.is_alive():
-            worker.join(0.2)
-    except KeyboardInterrupt:
-        cancel.set()
-        _err("stopping: each host finishes its step or stops its run (Ctrl-C again: quit now)")
-        worker.join()
+        result = work(progress.event, stop, progress.note)
     finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
         progress.close()
-    return box["result"]
-
-
-def _head(lab: Lab) -> str:
-    from homelab.errors import InvalidInput
-    from homelab.history.repo import open_repository
-
-    try:
-        return open_repository(lab.root).head() or ""
-    except InvalidInput:
-        return ""
+    return result, got[0] if got else ""
 
 
 def _show_changes(lab: Lab, chosen: Sequence[str], full: bool) -> None:
@@ -413,56 +473,11 @@ def _show_changes(lab: Lab, chosen: Sequence[str], full: bool) -> None:
                 print(f"    {line}")
 
 
-def _record(lab: Lab, results: Sequence[Any], commit: str, mode: str) -> None:
-    from homelab.deploy.apply import record
-    from homelab.errors import InvalidInput, LabFailure
-
-    if not commit:
-        _err("note: the lab has no commit yet, so no deploy record was written")
-        return
-    try:
-        record(lab.root, results, commit, mode)
-    except (InvalidInput, LabFailure) as err:
-        _err(f"note: the deploy records could not be written: {err}")
-
-
-def _pin_keys(lab: Lab, plans: Sequence[Any], results: Sequence[Any], commit: bool) -> None:
-    """Accepted host keys into their profiles, in a commit of their own (reviewable)."""
-    from homelab.deploy.apply import pin_host_key
-    from homelab.deploy.ssh import fingerprint
-
-    files = {p.folder: p.profile_file for p in plans}
-    pinned = [r for r in results if r.pinned_key]
-    for r in pinned:
-        pin_host_key(lab.root, files[r.folder], r.pinned_key)
-        key = fingerprint(r.pinned_key)
-        print(f"pinned the host key of {r.host} ({key}) in {files[r.folder]}")
-    if pinned and commit:
-        from homelab.history import commit_lab
-
-        names = ", ".join(r.folder for r in pinned)
-        folders = [r.folder for r in pinned]
-        done = commit_lab(lab, hosts=folders, subject=f"{names}: host key pinned")
-        if done is not None:
-            print(f"committed {done.hexsha[:7]} {done.summary}")
-
-
-def _commit_before_apply(lab: Lab, chosen: Sequence[str]) -> str:
-    """The profiles and generated modules that go out, committed: the deploy records name
-    a commit that holds exactly what each machine got."""
-    from homelab.history import commit_lab
-
-    done = commit_lab(lab, hosts=list(chosen))
-    if done is not None:
-        print(f"committed {done.hexsha[:7]} {done.summary}")
-    return _head(lab)
-
-
 def cmd_apply(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
-    from homelab.deploy.apply import ApplyOptions, apply, plan_hosts
+    from homelab.deploy.apply import ApplyOptions
+    from homelab.deploy.lablock import only_apply
     from homelab.deploy.progress import summary
+    from homelab.deploy.workflow import prepare, send
 
     if args.confirm is not None and args.mode not in ("switch", "test"):
         raise _usage(f"--confirm only goes with --mode switch or test, not {args.mode}")
@@ -472,49 +487,56 @@ def cmd_apply(args: argparse.Namespace) -> int:
             raise _usage(f"--{name.replace('_', '-')} cannot be negative")
     if args.jobs is not None and args.jobs < 1:
         raise _usage("--jobs needs at least 1")
-    lab, state, chosen = _load_valid(args, args.hosts)
-    if not args.no_commit:
-        from homelab.history import check_can_commit
-
-        check_can_commit(lab.root)
-    built = lab.build(state, chosen)
-    for path in built.written:
-        print(f"wrote {path}")
-    plans = plan_hosts(lab, state, chosen)  # reads every file first: bad input stops here
-    _show_changes(lab, chosen, args.diff)
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise _usage("not on a terminal, so nothing can be asked: add --yes to apply")
-        names = ", ".join(chosen) if len(chosen) <= 6 else f"{len(chosen)} hosts"
-        if not _ask(f"apply ({args.mode}) to {names}?"):
-            print("nothing applied")
-            return OK
-    commit = _head(lab) if args.no_commit else _commit_before_apply(lab, chosen)
-    plans = [replace(p, commit=commit) for p in plans]
-    password = _sudo_password(args)
-    options = ApplyOptions(
-        mode=args.mode,
-        jobs=args.jobs or 0,
-        ssh=_ssh_settings(args),
-        sudo_password=password,
-        confirm=args.confirm,
-        rollback_on_failure=args.rollback_on_failure,
-        timeout=args.timeout,
-        check_timeout=args.check_timeout,
-        lock_wait=args.wait,
-        reconnect_timeout=args.reconnect,
-    )
-    results = _with_progress(
-        lambda emit, cancel: apply(plans, options, emit, cancel), [p.name for p in plans]
-    )
-    _pin_keys(lab, plans, results, commit=not args.no_commit)
-    _record(lab, results, commit, args.mode)
+    lab = _open_lab(args)
+    with only_apply(lab.root):
+        ready = prepare(lab, args.hosts, commit=not args.no_commit)
+        for path in ready.written:
+            print(f"wrote {path}")
+        _show_changes(lab, ready.chosen, args.diff)
+        try:
+            if not args.yes:
+                if not sys.stdin.isatty():
+                    raise _usage("not on a terminal, so nothing can be asked: add --yes to apply")
+                chosen = ready.chosen
+                names = ", ".join(chosen) if len(chosen) <= 6 else f"{len(chosen)} hosts"
+                if not _ask(f"apply ({args.mode}) to {names}?"):
+                    print("nothing applied")
+                    return OK
+            password = _sudo_password(args)  # before anything is committed
+        except KeyboardInterrupt:
+            _err("\nnothing applied")
+            return FAILED
+        options = ApplyOptions(
+            mode=args.mode,
+            jobs=args.jobs or 0,
+            ssh=_ssh_settings(args),
+            sudo_password=password,
+            confirm=args.confirm,
+            rollback_on_failure=args.rollback_on_failure,
+            timeout=args.timeout,
+            check_timeout=args.check_timeout,
+            lock_wait=args.wait,
+            reconnect_timeout=args.reconnect,
+        )
+        outcome, signalled = _with_progress(
+            lambda emit, stop, note: send(ready, options, emit, stop, note), ready.names
+        )
     print()
-    for line in summary(results):
+    for line in summary(outcome.results):
         print(line)
-    failed = [r for r in results if not r.ok]
-    if failed:
-        _err(f"{len(failed)} of {len(results)} host(s) failed")
+    if signalled:
+        left = [r.host for r in outcome.results if r.state == "interrupted"]
+        _err(
+            f"apply stopped ({signalled})"
+            + (
+                f": {', '.join(left)} may still switch; `homelab status --live` says how it ended"
+                if left
+                else ""
+            )
+        )
+        return FAILED
+    if outcome.failed:
+        _err(f"{len(outcome.failed)} of {len(outcome.results)} host(s) failed")
         return FAILED
     return OK
 
@@ -522,6 +544,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
 def cmd_rollback(args: argparse.Namespace) -> int:
     from homelab.deploy.apply import ApplyOptions, plan_connection, rollback
     from homelab.deploy.progress import summary
+    from homelab.errors import InvalidInput, LabFailure
 
     lab, state, chosen = _load_valid(args, [args.host])
     if not args.yes:
@@ -537,18 +560,34 @@ def cmd_rollback(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         lock_wait=args.wait,
     )
-    result = _with_progress(lambda emit, cancel: rollback(plan, options, emit, cancel), [plan.name])
+    result, _ = _with_progress(
+        lambda emit, stop, _note: rollback(plan, options, emit, stop), [plan.name]
+    )
     commit = _head(lab)
-    if commit:
-        from homelab.history import record_deploy
+    if commit and not (result.state == "cancelled" and result.before is None):
+        from homelab.history.records import DeployAttempt, record_deploys
 
         outcome = "rolled-back" if result.ok else result.state
-        record_deploy(lab.root, result.folder, commit, "rollback", outcome, result.started,
-                      result.finished, result.summary)  # fmt: skip
+        attempt = DeployAttempt(result.folder, commit, "rollback", outcome, result.started,
+                                result.finished, result.summary, result.run)  # fmt: skip
+        try:
+            record_deploys(lab.root, [attempt])
+        except (InvalidInput, LabFailure) as err:
+            _err(f"note: the deploy record could not be written: {err}")
     print()
     for line in summary([result]):
         print(line)
     return OK if result.ok else FAILED
+
+
+def _head(lab: Lab) -> str:
+    from homelab.errors import InvalidInput
+    from homelab.history.repo import open_repository
+
+    try:
+        return open_repository(lab.root).head() or ""
+    except InvalidInput:
+        return ""
 
 
 def cmd_adopt(args: argparse.Namespace) -> int:

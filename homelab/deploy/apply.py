@@ -9,13 +9,16 @@ machine's output. Front ends (CLI, TUI) only show these events and the results.
 One host failing never stops or touches another: every host runs in its own thread, with
 its own connection, and every error ends as a failed HostResult with one clear line.
 
-Used the same way by the CLI and the TUI (which calls `apply` from a worker thread):
+The CLI and the editor reach it through homelab.deploy.workflow, which commits what goes
+out, plans from that commit (`plan_hosts`), calls `apply`, pins accepted host keys and
+records every host (`record`).
 
-    state = lab.load(); folders = lab.select(state, words); lab.build(state, folders)
-    plans = plan_hosts(lab, state, folders, commit)         # InvalidInput on bad input
-    results = apply(plans, ApplyOptions(mode="switch"), on_event, cancel_event)
-    for r in results: r.pinned_key and pin_host_key(lab.root, <its profile file>, r.pinned_key)
-    record(lab.root, results, commit, mode)                 # deploy records (history)
+Stopping: `Stop.set()` (the editor's Cancel) stops each host at a safe point and stops
+the rebuild it started on the machine; `Stop.interrupt()` (Ctrl-C, SIGTERM) stops the
+fan-out and leaves a rebuild that already started to finish on the machine (stopping it
+mid-switch could leave the machine half-switched): that host ends "interrupted", with the
+run's id, and a later apply (or `look`, for `homelab status --live`) confirms how the run
+ended. A link that drops and does not come back in time ends "interrupted" the same way.
 
 `rollback(plan_connection(state, folder), options, on_event)` is `homelab rollback`.
 """
@@ -56,6 +59,7 @@ from homelab.errors import InvalidInput, Place, Problem
 if TYPE_CHECKING:
     import paramiko
 
+    from homelab.history.records import DeployRecord
     from homelab.lab import Lab, LabState
     from homelab.profile.model import Profile
 
@@ -71,9 +75,27 @@ STATES = (
     "done",
     "failed",
     "cancelled",
+    "interrupted",
 )
-FINAL = ("done", "failed", "cancelled")
+FINAL = ("done", "failed", "cancelled", "interrupted")
 MAX_JOBS = 32
+
+
+class Stop(threading.Event):
+    """Asks an apply to stop: `set()` cancels (rebuilds that started are stopped on the
+    machines), `interrupt()` leaves rebuilds that started to finish there."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.leave_running = False
+
+    def interrupt(self) -> None:
+        self.leave_running = True
+        self.set()
+
+
+def _leaves_running(cancel: threading.Event) -> bool:
+    return bool(getattr(cancel, "leave_running", False))
 
 
 @dataclass(frozen=True)
@@ -101,6 +123,7 @@ class HostPlan:
     sudo: bool = False
     profile_file: str = ""
     commit: str = ""
+    earlier_run: str = ""  # a run an interrupted apply left going: confirm how it ended
 
 
 @dataclass(frozen=True)
@@ -115,6 +138,7 @@ class ApplyOptions:
     check_timeout: float = 30.0
     reconnect_timeout: float = 120.0
     lock_wait: float = 0.0  # 0: refuse at once when another apply holds the host
+    heartbeat: float = 10.0  # seconds between the signs of life that keep the host's lock
 
 
 @dataclass(frozen=True)
@@ -129,10 +153,21 @@ class Generation:
 
 
 @dataclass(frozen=True)
+class Confirmed:
+    """How a run that an interrupted apply left going on the machine ended."""
+
+    run: str
+    result: str  # ok, failed, rolled-back, or unknown (the machine no longer knows)
+    summary: str
+    now: Generation
+    when: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass(frozen=True)
 class HostResult:
     host: str
     folder: str
-    state: str  # done, failed or cancelled
+    state: str  # done, failed, cancelled or interrupted
     summary: str  # one line for the summary table
     before: Generation | None = None
     after: Generation | None = None
@@ -142,6 +177,8 @@ class HostResult:
     details: tuple[str, ...] = ()  # the longer story of a failure, and last output lines
     pinned_key: str | None = None  # an unknown host key accepted with --accept-new
     rolled_back: bool = False  # the machine was switched back to where it was
+    run: str = ""  # interrupted: the run left going on the machine
+    confirmed: Confirmed | None = None  # the end of an earlier interrupted run, seen now
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
     finished: datetime = field(default_factory=lambda: datetime.now(UTC))
     elapsed: float = 0.0
@@ -154,64 +191,22 @@ class HostResult:
 # ---- plans --------------------------------------------------------------------------
 
 
-def plan_hosts(
-    lab: Lab, state: LabState, folders: Sequence[str], commit: str = ""
-) -> list[HostPlan]:
-    """The plans of these hosts: their files read from the lab, their secrets, checks.
-    InvalidInput (every problem at once) when a file is missing."""
-    from homelab.source import DiskSource
-    from homelab.write import generated_files
-
+def secrets_of(
+    lab: Lab, state: LabState, folders: Sequence[str]
+) -> dict[str, tuple[SecretFile, ...]]:
+    """Each host's secrets, read from their sources (they never go through git or the
+    Nix store). InvalidInput (every problem at once) when one cannot be read."""
     problems: list[Problem] = []
-    plans: list[HostPlan] = []
-    generated = lab.generated(state, folders)
+    out: dict[str, tuple[SecretFile, ...]] = {}
     for folder in folders:
-        host = state.hosts[folder]
-        profile = host.profile
+        profile = state.hosts[folder].profile
         if profile is None:
             continue
-        document = host.document
-
-        secret_sources = {s.source for s in profile.secrets}
-        on_disk = set(generated_files(DiskSource(lab.root), folder))
-        host_files: dict[str, bytes] = {}
-        base = lab.root / "hosts" / folder
-        for path in sorted(base.iterdir()) if base.is_dir() else []:
-            rel = f"hosts/{folder}/{path.name}"
-            if (
-                not path.is_file()
-                or path.name.startswith(".")
-                or path.suffix in (".yaml", ".yml")
-                or rel in on_disk
-                or rel in secret_sources
-            ):
-                continue
-            host_files[rel] = path.read_bytes()
-        for rel, text in generated.items():
-            if rel.startswith(f"hosts/{folder}/"):
-                host_files[rel] = text.encode("utf-8")
-        files: dict[str, bytes] = {}
-        if profile.deploy.method == "channels":
-            for rel, data in host_files.items():
-                files[rel.removeprefix(f"hosts/{folder}/")] = data
-        else:
-            files.update(host_files)
-            for name in ("flake.nix", "flake.lock"):
-                if (lab.root / name).is_file():
-                    files[name] = (lab.root / name).read_bytes()
-            if "flake.nix" not in files:
-                problems.append(
-                    Problem(
-                        Place("flake.nix"),
-                        f"{folder} deploys with a flake, but the lab has no flake.nix",
-                        hint="`homelab init` writes one; or set deploy.method: channels",
-                    )
-                )
-        secrets: list[SecretFile] = []
+        document = state.hosts[folder].document
+        found: list[SecretFile] = []
         for secret in profile.secrets:
-            source = lab.root / secret.source
             try:
-                data = source.read_bytes()
+                data = (lab.root / secret.source).read_bytes()
             except OSError as err:
                 problems.append(
                     Problem(
@@ -221,14 +216,75 @@ def plan_hosts(
                     )
                 )
                 continue
-            secrets.append(
-                SecretFile(
-                    secret.name,
-                    secret.target,
-                    data,
-                    secret.mode,
-                    secret.owner or "root",
-                    secret.group,
+            owner = secret.owner or "root"
+            found.append(
+                SecretFile(secret.name, secret.target, data, secret.mode, owner, secret.group)
+            )
+        out[folder] = tuple(found)
+    if problems:
+        raise InvalidInput(problems)
+    return out
+
+
+def secret_sources(lab: Lab, state: LabState, folders: Sequence[str]) -> set[str]:
+    """Every lab path that is a secret's source, however it is spelled."""
+    from homelab.deploy.outgoing import secret_paths
+
+    sources = [
+        s.source
+        for f in folders
+        if (profile := state.hosts[f].profile) is not None
+        for s in profile.secrets
+    ]
+    return secret_paths(lab.root, sources)
+
+
+def plan_hosts(
+    lab: Lab,
+    state: LabState,
+    folders: Sequence[str],
+    commit: str,
+    secrets: Mapping[str, tuple[SecretFile, ...]] | None = None,
+) -> list[HostPlan]:
+    """The plans of these hosts: their upload set as `commit` holds it (never the working
+    tree), their secrets, checks. InvalidInput (every problem at once) on bad input."""
+    from homelab.deploy.outgoing import files_at
+    from homelab.history.repo import open_repository
+
+    if not commit:
+        raise InvalidInput(
+            [
+                Problem(
+                    Place(str(lab.root)),
+                    "nothing is committed yet: homelab sends what a commit holds",
+                    hint="commit the lab first (homelab build --commit)",
+                )
+            ]
+        )
+    if secrets is None:
+        secrets = secrets_of(lab, state, folders)
+    skip = secret_sources(lab, state, list(state.hosts))
+    lr = open_repository(lab.root)
+    problems: list[Problem] = []
+    plans: list[HostPlan] = []
+    for folder in folders:
+        profile = state.hosts[folder].profile
+        if profile is None:
+            continue
+        flake = profile.deploy.method != "channels"
+        try:
+            files = files_at(lr, commit, folder, flake=flake, secrets=skip)
+        except InvalidInput as err:
+            problems += err.problems
+            continue
+        if not flake:
+            files = {rel.removeprefix(f"hosts/{folder}/"): data for rel, data in files.items()}
+        elif "flake.nix" not in files:
+            problems.append(
+                Problem(
+                    Place("flake.nix"),
+                    f"{folder} deploys with a flake, but commit {commit[:7]} has no flake.nix",
+                    hint="`homelab init` writes one (commit it); or set deploy.method: channels",
                 )
             )
         deploy = profile.deploy
@@ -238,7 +294,7 @@ def plan_hosts(
                 name=profile.name,
                 endpoint=endpoint_of(profile),
                 files=files,
-                secrets=tuple(secrets),
+                secrets=tuple(secrets.get(folder, ())),
                 checks=checks_for(profile, state.catalog),
                 method=deploy.method,
                 attr=folder,
@@ -312,6 +368,24 @@ def apply(
         return [f.result() for f in futures]
 
 
+def look(
+    plans: Sequence[HostPlan],
+    options: ApplyOptions,
+    on_event: Callable[[Event], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> list[HostResult]:
+    """Ask each machine what it runs, and how the run named in its plan's `earlier_run`
+    ended (`homelab status --live`); changes nothing on the machines."""
+    cancel = cancel or threading.Event()
+    emit = on_event or (lambda _: None)
+    if not plans:
+        return []
+    jobs = options.jobs if options.jobs > 0 else MAX_JOBS
+    with ThreadPoolExecutor(max_workers=min(jobs, len(plans)), thread_name_prefix="look") as pool:
+        futures = [pool.submit(_HostRun(plan, options, emit, cancel).look) for plan in plans]
+        return [f.result() for f in futures]
+
+
 def rollback(
     plan: HostPlan,
     options: ApplyOptions,
@@ -328,6 +402,16 @@ def rollback(
 class _Failed(Exception):
     def __init__(self, summary: str, *details: str) -> None:
         super().__init__(summary)
+        self.summary = summary
+        self.details = details
+
+
+class _Interrupted(Exception):
+    """homelab stopped following a run that goes on on the machine."""
+
+    def __init__(self, run: str, summary: str, *details: str) -> None:
+        super().__init__(summary)
+        self.run = run
         self.summary = summary
         self.details = details
 
@@ -408,6 +492,9 @@ class _HostRun:
         self.upload_result: Upload | None = None
         self.sudo = ""
         self.target = Target(plan.name, self._open)
+        self.live_run = ""  # a run started on the machine whose end homelab has not seen
+        self.beating: threading.Event | None = None
+        self.confirmed: Confirmed | None = None
 
     # ---- events --------------------------------------------------------------------
 
@@ -443,12 +530,19 @@ class _HostRun:
     def undo(self) -> HostResult:
         return self._guarded(self._undo)
 
+    def look(self) -> HostResult:
+        return self._guarded(self._look)
+
     def _guarded(self, work: Callable[[], HostResult]) -> HostResult:
         try:
             return work()
         except _Failed as failure:
             return self._result("failed", failure.summary, details=failure.details)
+        except _Interrupted as stopped:
+            return self._gone_on(stopped)
         except Cancelled:
+            if self.live_run:  # e.g. stopped while confirming: the machine's timer decides
+                return self._gone_on(self._interrupted(self.live_run))
             return self._result("cancelled", "cancelled before it finished")
         except HostKeyError as err:
             return self._result("failed", err.short, details=(str(err),))
@@ -475,6 +569,7 @@ class _HostRun:
             uploaded=self.uploaded,
             details=(*self.notes, *details),
             pinned_key=self.pinned,
+            confirmed=self.confirmed,
             started=self.started,
             finished=datetime.now(UTC),
             elapsed=self.elapsed(),
@@ -488,6 +583,8 @@ class _HostRun:
         self.target.connection  # noqa: B018 - connect now: failures say so here
         facts = self._probe(staging=True)
         before = facts.generation_now
+        if self.plan.earlier_run:
+            self.confirmed = self._confirm_earlier(self.plan.earlier_run)
         self.set("uploading")
         self._upload()
         self._check_cancel()
@@ -501,13 +598,19 @@ class _HostRun:
         checks: list[CheckResult] = []
         if mode in ("switch", "test") and self.plan.checks:
             self.set("checking")
-            checks = run_checks(
-                self.target,
-                self.plan.checks,
-                within=self.options.check_timeout,
-                cancel=self.cancel,
-                on_line=self.line,
-            )
+            try:
+                checks = run_checks(
+                    self.target,
+                    self.plan.checks,
+                    within=self.options.check_timeout,
+                    cancel=self.cancel,
+                    on_line=self.line,
+                )
+            except Cancelled:  # the machine switched all the same: say so
+                line = self._success_line(before, after, run)
+                return self._result(
+                    "done", f"{line}; stopped before the health checks ended", after=after
+                )
             failed = [c for c in checks if not c.ok]
             if failed:
                 summary = "health check failed: " + "; ".join(str(c) for c in failed)
@@ -548,6 +651,58 @@ class _HostRun:
             text += "; reconnected after the connection dropped"
         return text
 
+    def _look(self) -> HostResult:
+        self.set("connecting")
+        self.target.connection  # noqa: B018
+        self.set("checking")
+        if self.plan.earlier_run:
+            self.confirmed = self._confirm_earlier(self.plan.earlier_run)
+            now = self.confirmed.now
+        else:
+            found = parse_facts(self.target.run(scripts.command(scripts.RUN_STATE, "")).out)
+            now = Generation(_generation_number(found.get("profile", "")), found.get("current", ""))
+        return self._result("done", f"runs {now}", after=now)
+
+    def _confirm_earlier(self, run_id: str) -> Confirmed:
+        """How the run an interrupted apply left going ended, from the machine's own
+        record of it (its status file, its confirm timer, what it runs now)."""
+        ran = self.target.run(scripts.command(scripts.RUN_STATE, run_id), timeout=30)
+        found = parse_facts(ran.out)
+        now = Generation(_generation_number(found.get("profile", "")), found.get("current", ""))
+        state = found.get("run", "missing")
+        status = found.get("status", "").strip()
+        back = run_id.endswith("-back")
+        if state == "running" or found.get("armed") == "1":
+            result, what = "", "is still running"
+        elif state == "missing":
+            result, what = "unknown", "is no longer known to the machine"
+        elif state == "vanished":
+            result, what = "failed", "ended without a result (it never started, or was killed)"
+        elif status == "0" and found.get("fired") == "1":
+            result, what = "rolled-back", "ended; its confirm timer switched the machine back"
+        elif status == "0":
+            result, what = ("rolled-back" if back else "ok"), "ended well (exit 0)"
+        else:
+            result, what = "failed", f"failed (exit {status or '?'})"
+        summary = f"the run {run_id} left by an interrupted apply {what}; the machine runs {now}"
+        self.line(summary)
+        return Confirmed(run_id, result, summary, now)
+
+    def _gone_on(self, stopped: _Interrupted) -> HostResult:
+        return self._result(
+            "interrupted", stopped.summary, run=stopped.run, details=stopped.details
+        )
+
+    def _interrupted(self, run_id: str, why: str = "") -> _Interrupted:
+        phase = self.state if self.state not in FINAL else "running"
+        return _Interrupted(
+            run_id,
+            (why or f"interrupted while {phase}")
+            + f": the run goes on on the machine (run {run_id}); "
+            "the next apply or `homelab status --live` confirms how it ended",
+            f"its log on the machine: {scripts.STATE}/runs/{run_id}/log",
+        )
+
     def _undo(self) -> HostResult:
         self.set("connecting")
         self.target.connection  # noqa: B018
@@ -557,6 +712,7 @@ class _HostRun:
         run = self._start_and_follow(
             ['say phase "rolling back"', "nixos-rebuild switch --rollback || finish $?"],
             install=False,
+            run_id=self.id + "-back",  # a run that switches back, when confirmed later
         )
         if run.status != 0:
             how = "it stopped" if run.status is None else f"exit {run.status}"
@@ -584,6 +740,7 @@ class _HostRun:
                     f"{self.options.lock_wait:g}",
                     "1" if need_sudo else "0",
                     self.id if staging else "",
+                    self._beat_seconds(),
                 )
             )
             found = parse_facts(text)
@@ -602,6 +759,12 @@ class _HostRun:
                 continue
             break
         self.holder = chan
+        self._keep_beating(chan)
+        if "tookover" in found:
+            self.line(
+                f"took over the host's lock from {found['tookover']}: that apply is gone "
+                "(killed, or its connection lost)"
+            )
         if found.get("state") == "missing":
             raise _Failed(f"cannot use {scripts.STATE} on the machine (owned by another user?)")
         if "locked" in found:
@@ -698,7 +861,9 @@ class _HostRun:
         """A reconnect dropped the lock with the old connection: take it again."""
         self._release()
         try:
-            chan, text = self._hold(scripts.command(scripts.PROBE, self._owner(), "10", "0", ""))
+            chan, text = self._hold(
+                scripts.command(scripts.PROBE, self._owner(), "10", "0", "", self._beat_seconds())
+            )
         except (ConnectionLost, _Failed):
             return
         if "locked" in parse_facts(text):
@@ -706,8 +871,30 @@ class _HostRun:
             self.notes.append("after reconnecting, another apply held this host's lock")
             return
         self.holder = chan
+        self._keep_beating(chan)
+
+    def _beat_seconds(self) -> str:
+        return str(max(1, round(self.options.heartbeat)))
+
+    def _keep_beating(self, chan: Any) -> None:
+        """Signs of life on the lock's channel: the machine sees that this apply is still
+        there, and a later apply takes over the lock only once they stop."""
+        stop = self.beating = threading.Event()
+        every = float(self._beat_seconds())
+
+        def beat() -> None:
+            while not stop.wait(every):
+                try:
+                    chan.sendall(b"\n")
+                except Exception:  # the connection went: the lock went with it
+                    return
+
+        threading.Thread(target=beat, name=f"heartbeat-{self.plan.name}", daemon=True).start()
 
     def _release(self) -> None:
+        if self.beating is not None:
+            self.beating.set()
+            self.beating = None
         if self.holder is not None:
             with contextlib.suppress(Exception):
                 self.holder.close()
@@ -804,12 +991,6 @@ class _HostRun:
                 )
                 steps.append(self._chown(secret, dest))
             steps.append('rm -rf "$S/secrets.partial"')
-        if up is not None:
-            digests = json.dumps(dict(up.secret_digests), sort_keys=True)
-            steps.append(
-                f'( umask 077; printf "%s\\n" {q(digests)} > "$S/secrets.json" ) '
-                '&& chown --reference="$S" "$S/secrets.json" 2>/dev/null; true'
-            )
         if self.plan.method == "channels":
             steps += [
                 'say note "putting the configuration in /etc/nixos"',
@@ -840,15 +1021,30 @@ class _HostRun:
         if secrets and mode in ("switch", "test", "boot"):
             for _, secret in secrets:
                 if secret.owner != "root" or secret.group:
-                    steps.append(self._chown(secret, f'"$R"{q(secret.target)}', after=True))
+                    dest = f'"$R"{q(secret.target)}'
+                    steps.append(self._chown(secret, dest, after=mode))
+        if up is not None:
+            # last: a run that stops before here sends its secrets again next time
+            digests = json.dumps(dict(up.secret_digests), sort_keys=True)
+            steps.append(
+                f'( umask 077; printf "%s\\n" {q(digests)} > "$S/secrets.json" ) '
+                '&& chown --reference="$S" "$S/secrets.json" 2>/dev/null; true'
+            )
         return steps
 
     @staticmethod
-    def _chown(secret: SecretFile, dest: str, after: bool = False) -> str:
+    def _chown(secret: SecretFile, dest: str, after: str = "") -> str:
+        """Give a secret its owner: before the switch quietly (the new configuration may
+        make that user), after it for good: a user that still does not exist fails the
+        host (the service could not read its secret). A boot waits for the next boot."""
         owner = q(secret.owner) + (f":{q(secret.group)}" if secret.group else "")
-        note = "owner " + secret.owner + " does not exist yet"
+        who = secret.owner + (f" (group {secret.group})" if secret.group else "")
+        if after == "boot":
+            note = f"secret {secret.name}: owner {who} does not exist yet (until the boot)"
+            return f"chown {owner} {dest} || say note {q(note)}"
         if after:
-            return f"chown {owner} {dest} || say note {q('secret ' + secret.name + ': ' + note)}"
+            problem = f"secret {secret.name}: its owner {who} does not exist on the machine"
+            return f"chown {owner} {dest} || {{ say problem {q(problem)}; finish 73; }}"
         return f"chown {owner} {dest} 2>/dev/null || true"
 
     def _confirm_steps(self, mode: str, seconds: float) -> list[str]:
@@ -942,6 +1138,7 @@ class _HostRun:
         )
         stdin = self._password_line()
         deadline = time.monotonic() + self.options.timeout
+        self.live_run = run_id  # from here on the machine may switch without us
         offset = 0
         pending = b""
         err = bytearray()
@@ -978,12 +1175,10 @@ class _HostRun:
                 try:
                     self.target.reconnect(window, self.cancel)
                 except ConnectError as error:
-                    raise _Failed(
-                        f"connection lost and not back within {window:g} s; the rebuild goes on "
-                        "on the machine (see its log)",
-                        str(error),
-                        f"its log: {scripts.STATE}/runs/{run_id}/log",
-                    ) from None
+                    it = self._interrupted(
+                        run_id, f"connection lost and not back within {window:g} s"
+                    )
+                    raise _Interrupted(it.run, it.summary, str(error), *it.details) from None
                 self.line("reconnected; following the rest of the run")
                 self._relock()
                 command = self._follow(run_dir, offset)
@@ -998,10 +1193,16 @@ class _HostRun:
                 deadline = time.monotonic() + 60
                 continue
             except Cancelled:
+                if _leaves_running(self.cancel):
+                    self.line("stopped following: the run goes on on the machine")
+                    raise self._interrupted(run_id) from None
                 self.line("cancelled: stopping the run on the machine")
                 self._stop(run_id)
+                self.live_run = ""
                 raise
             break
+        if not (self.options.confirm and armed_at is not None):
+            self.live_run = ""  # its end is seen (an armed confirm timer still decides)
         if pending:
             self._output(pending.decode("utf-8", "replace"), result)
         facts = parse_facts(err.decode("utf-8", "replace"))
@@ -1040,6 +1241,9 @@ class _HostRun:
                     result.activated = result.activated or phase == "activating"
                     self.set(phase)
             elif word == "note":
+                self.line(rest)
+            elif word == "problem":
+                result.problem = rest
                 self.line(rest)
             elif word == "armed":
                 self.line(f"confirm timer armed: {rest} s to reach the machine again")
@@ -1113,6 +1317,7 @@ class _HostRun:
             self.line(f"could not reach the machine to confirm: {err}")
         if disarmed:
             self.line("confirmed: rollback timer disarmed")
+            self.live_run = ""
             self._relock()
             return run
         # the timer fires (or fired): see where the machine ended up
@@ -1160,20 +1365,44 @@ def _pairs(text: str) -> list[tuple[str, str]]:
 # ---- after an apply: records and pinned keys -----------------------------------------------
 
 
-def record(lab_root: Path, results: Sequence[HostResult], commit: str, mode: str) -> None:
-    """Each host's result as a deploy record (the history's), for `homelab status`."""
+def record(
+    lab_root: Path,
+    results: Sequence[HostResult],
+    commit: str,
+    mode: str,
+    earlier: Mapping[str, DeployRecord] | None = None,
+) -> None:
+    """Each host's result as a deploy record (the history's), for `homelab status`; before
+    it, how a run an interrupted apply left going ended (`earlier`: the unconfirmed
+    records, by host folder), on the commit and mode that apply sent."""
     from homelab.history.records import DeployAttempt, record_deploys
 
-    attempts = []
+    attempts = [
+        DeployAttempt(
+            r.folder,
+            was.commit,
+            was.mode,
+            r.confirmed.result,
+            was.when,
+            r.confirmed.when,
+            f"{r.confirmed.summary}\nsystem: {r.confirmed.now.system}",
+        )
+        for r in results
+        if r.confirmed is not None
+        and r.confirmed.result
+        and (was := (earlier or {}).get(r.folder)) is not None
+    ]
     for r in results:
         if r.state == "cancelled" and r.before is None:
             continue  # never reached: nothing to say about the machine
+        if not commit:
+            continue  # `homelab status --live` confirms without applying
         outcome = "ok" if r.ok else "rolled-back" if r.rolled_back else r.state
         details = r.summary
         if r.after is not None:
             details += f"\nsystem: {r.after.system}"
         attempts.append(
-            DeployAttempt(r.folder, commit, mode, outcome, r.started, r.finished, details)
+            DeployAttempt(r.folder, commit, mode, outcome, r.started, r.finished, details, r.run)
         )
     record_deploys(lab_root, attempts)
 

@@ -13,7 +13,7 @@ from typing import TextIO
 
 from homelab.deploy.apply import FINAL, Event, HostResult
 
-ICONS = {"done": "ok", "failed": "FAILED", "cancelled": "cancelled"}
+ICONS = {"done": "ok", "failed": "FAILED", "cancelled": "cancelled", "interrupted": "INTERRUPTED"}
 
 
 @dataclass
@@ -65,6 +65,17 @@ class Progress:
                 self.out.write(
                     f"{event.host.ljust(self.width)} : {event.state} ({event.elapsed:.1f}s)\n"
                 )
+            self.out.flush()
+
+    def note(self, text: str) -> None:
+        """A line of the apply itself (a commit made, a key pinned), above the live view."""
+        with self.lock:
+            if self.live:
+                self._clear()
+                self.out.write(self._fit(text) + "\n")
+                self._draw()
+            else:
+                self.out.write(text + "\n")
             self.out.flush()
 
     def close(self) -> None:

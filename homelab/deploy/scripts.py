@@ -7,7 +7,9 @@ real machine (a test rig sets HOMELAB_MACHINE_ROOT so that several simulated mac
 share one computer; only PROBE reads it, the others get it as an argument).
 
 On the machine, /var/lib/homelab holds:
-  lock, lock.owner     the per-host lock (flock) and who holds it
+  lock, lock.owner     the per-host lock (flock) and who holds it; the holder touches
+                       lock.owner at each heartbeat of its apply, so a lock whose
+                       apply went silent (killed, cut off) is taken over
   uploads/ID[.partial] uploaded configurations (.partial while uploading)
   config -> uploads/ID the configuration in place; swapped atomically by a symlink rename
   secrets.partial/     secrets on their way to their targets (0700)
@@ -42,8 +44,10 @@ def sudo_command(script: str, *args: str, sudo: str = "") -> str:
 
 
 # $1 who is applying, $2 seconds to wait for the lock, $3 check sudo (1/0), $4 run id
-# (make a staging folder for it). Prints facts, then `ready`, then holds the lock until
-# homelab closes the channel.
+# (make a staging folder for it), $5 the heartbeat in whole seconds. Prints facts, then
+# `ready`, then holds the lock until homelab closes the channel, touching lock.owner at
+# every heartbeat line. A lock whose owner missed three heartbeats is taken over: its
+# holder is stopped (`tookover=`).
 PROBE = r"""
 R="${HOMELAB_MACHINE_ROOT:-}"
 S="$R/var/lib/homelab"
@@ -58,8 +62,18 @@ if [ ! -d "$S" ] || [ ! -w "$S" ]; then
 fi
 exec 9>>"$S/lock"
 if [ "$2" = 0 ]; then flock -n 9; else flock -w "$2" 9; fi || {
-  echo "locked=$(cat "$S/lock.owner" 2>/dev/null)"; echo ready; exit 0; }
-printf '%s\n' "$1" > "$S/lock.owner"
+  owner="$(head -n 1 "$S/lock.owner" 2>/dev/null)"
+  beat="$(sed -n 's/^beat=//p' "$S/lock.owner" 2>/dev/null)"
+  holder="$(sed -n 's/^holder=//p' "$S/lock.owner" 2>/dev/null)"
+  age=$(( $(date +%s) - $(stat -c %Y "$S/lock.owner" 2>/dev/null || date +%s) ))
+  if [ -n "$beat" ] && [ -n "$holder" ] && [ "$age" -gt $((beat * 3 + 2)) ] \
+     && kill "$holder" 2>/dev/null && flock -w 10 9; then
+    echo "tookover=$owner (silent for $age s)"
+  else
+    echo "locked=$owner"; echo ready; exit 0
+  fi
+}
+printf '%s\nholder=%s\nbeat=%s\n' "$1" "$$" "${5:-}" > "$S/lock.owner"
 mkdir -p "$S/uploads" "$S/runs"
 run="$(readlink "$S/runs/current" 2>/dev/null)"; busy=""
 if [ -n "$run" ] && [ ! -e "$S/runs/$run/status" ] && [ -s "$S/runs/$run/pid" ] \
@@ -85,7 +99,7 @@ if [ -n "$4" ] && [ -z "$busy" ]; then
   echo "staging=${S#"$R"}/uploads/$4.partial"
 fi
 echo ready
-exec cat >/dev/null
+while IFS= read -r _; do touch "$S/lock.owner"; done
 """
 
 # $1 root, $2 the user who owns the state folder: make it (run with sudo)
@@ -178,6 +192,23 @@ exit 0
 DISARM = r"""
 rm "$1/var/lib/homelab/runs/$2/confirm-armed" 2>/dev/null && exit 0
 exit 3
+"""
+
+# $1 run id ("" for none): how that run ended (an apply that was interrupted left it
+# going), and what the machine runs now
+RUN_STATE = r"""
+R="${HOMELAB_MACHINE_ROOT:-}"; run="$R/var/lib/homelab/runs/$1"
+echo "current=$(readlink -f "$R/run/current-system" 2>/dev/null)"
+echo "profile=$(readlink "$R/nix/var/nix/profiles/system" 2>/dev/null)"
+if [ -n "$1" ]; then
+  if [ ! -d "$run" ]; then echo "run=missing"
+  elif [ -e "$run/status" ]; then echo "run=ended"; echo "status=$(cat "$run/status")"
+  elif [ -s "$run/pid" ] && [ -d "/proc/$(cat "$run/pid")" ]; then echo "run=running"
+  else echo "run=vanished"; fi
+  [ -e "$run/confirm-fired" ] && echo "fired=1"
+  [ -e "$run/confirm-armed" ] && echo "armed=1"
+fi
+exit 0
 """
 
 # $1 root, $2 run id: the current state (after a rollback by the confirm timer)

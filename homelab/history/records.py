@@ -9,6 +9,11 @@ the last deploy that left the machine on its commit: a successful switch, test o
 its tag is written). `deployed()` reads those refs in one go, and for a host without
 one (a fresh clone: git does not fetch refs/homelab/ by default) falls back to its newest
 such tag.
+
+An apply that was stopped while a machine could still switch (Ctrl-C, SIGTERM, a link
+that did not come back) records "interrupted" with the id of the run it left going on
+the machine. Until a later record confirms how that run ended (`homelab apply` and
+`homelab status --live` ask the machine), `unconfirmed()` names it.
 """
 
 from __future__ import annotations
@@ -27,10 +32,12 @@ DEPLOY_TAGS = "refs/tags/homelab/deploy/"
 
 # results that mean the machine now runs (or will boot) the commit
 LANDED_RESULTS = frozenset({"ok", "success", "succeeded", "done"})
+# the machine may still switch: the run goes on there, its end not yet seen
+INTERRUPTED = "interrupted"
 # modes that never change what a machine runs
 DRY_MODES = frozenset({"dry-activate", "dry-run", "dry-build", "build", "check"})
 
-_FIELDS = ("host", "commit", "mode", "result", "started", "finished")
+_FIELDS = ("host", "commit", "mode", "result", "started", "finished", "run")
 _SEP, _END = "\x1f", "\x1e"
 
 
@@ -41,6 +48,7 @@ class DeployRecord:
     mode: str  # switch, boot, test, dry-activate...
     result: str  # ok, failed, rolled-back...
     when: datetime  # when the deploy finished (timezone-aware)
+    run: str = ""  # an interrupted deploy: the run it left going on the machine
 
 
 def leaves_machine_on(mode: str, result: str) -> bool:
@@ -62,6 +70,8 @@ def _message(a: DeployAttempt, host: str, commit: str) -> str:
         "started": _aware(a.started).isoformat(timespec="seconds"),
         "finished": _aware(a.finished).isoformat(timespec="seconds"),
     }
+    if a.run:
+        fields["run"] = a.run
     body = "\n".join(f"{k}: {v}" for k, v in fields.items())
     text = f"homelab deploy: {host} {a.mode} {a.result}\n\n{body}\n"
     if a.details.strip():
@@ -78,7 +88,14 @@ def _parse(message: str, commit: str) -> DeployRecord | None:
         fields[key] = value.strip()
     try:
         when = datetime.fromisoformat(fields["finished"])
-        return DeployRecord(fields["host"], commit, fields["mode"], fields["result"], _aware(when))
+        return DeployRecord(
+            fields["host"],
+            commit,
+            fields["mode"],
+            fields["result"],
+            _aware(when),
+            fields.get("run", ""),
+        )
     except (KeyError, ValueError):
         return None
 
@@ -105,6 +122,7 @@ class DeployAttempt:
     started: datetime
     finished: datetime
     details: str = ""
+    run: str = ""  # an interrupted deploy: the run it left going on the machine
 
 
 def record_deploy(
@@ -144,6 +162,7 @@ def record_deploys(lab_root: Path, attempts: Sequence[DeployAttempt]) -> None:
     existing = set(lr.run("tag", "--list", "homelab/deploy/*").split())
     shas: dict[str, str] = {}
     commands = []
+    landed: dict[str, str] = {}  # host -> its newest tag that leaves it on a commit
     for a in attempts:
         sha = shas.setdefault(a.commit, lr.resolve(a.commit))
         host = _folder_of(lr.root, a.host)
@@ -169,7 +188,8 @@ def record_deploys(lab_root: Path, attempts: Sequence[DeployAttempt]) -> None:
         tag = stored.hexsha.decode() if isinstance(stored.hexsha, bytes) else stored.hexsha
         commands.append(f"create refs/tags/{name} {tag}")
         if leaves_machine_on(a.mode, a.result):
-            commands.append(f"update {DEPLOYED_REFS}{host} {tag}")
+            landed[host] = tag  # one update per ref: git refuses two in one transaction
+    commands += [f"update {DEPLOYED_REFS}{host} {tag}" for host, tag in landed.items()]
     lr.run("update-ref", "--stdin", stdin="\n".join(commands) + "\n")
 
 
@@ -225,3 +245,23 @@ def deploy_log(lab_root: Path, host: str | None = None) -> list[DeployRecord]:
     pattern = DEPLOY_TAGS + (f"{host}/" if host else "")
     records = [rec for _, rec in _records(lr, pattern)]
     return sorted(records, key=lambda r: r.when, reverse=True)
+
+
+def _order(ref: str, record: DeployRecord) -> tuple[datetime, int]:
+    """Newest last: by finishing time, then by the tag's -N (two in the same second)."""
+    stamp = ref.rsplit("/", 1)[-1]
+    number = stamp.rsplit("-", 1)[-1] if "-" in stamp else "1"
+    return record.when, int(number) if number.isdigit() else 1
+
+
+def unconfirmed(lab_root: Path) -> dict[str, DeployRecord]:
+    """Hosts whose newest record is an interrupted deploy: how its run ended on the
+    machine is not known yet."""
+    lr = open_repository(Path(lab_root))
+    newest: dict[str, tuple[tuple[datetime, int], DeployRecord]] = {}
+    for ref, rec in _records(lr, DEPLOY_TAGS):
+        host = ref.removeprefix(DEPLOY_TAGS).split("/")[0]
+        key = _order(ref, rec)
+        if host not in newest or key >= newest[host][0]:
+            newest[host] = (key, rec)
+    return {host: rec for host, (_, rec) in sorted(newest.items()) if rec.result == INTERRUPTED}

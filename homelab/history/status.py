@@ -5,6 +5,9 @@ Quick on a long history: the deploy refs are read once; the host's folder and th
 draws on (fragments, catalogue entries) are compared by their git object ids between the
 deployed commit and HEAD, all hosts in one `git cat-file --batch-check`; the working
 tree is one `git status`. The history itself is never walked.
+
+Offline by design: an interrupted deploy shows as unconfirmed until a later apply or
+`homelab status --live` asks the machine how its run ended.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from homelab.history.paths import host_folder, host_inputs, sketch
-from homelab.history.records import DeployRecord, deployed
+from homelab.history.records import DeployRecord, deployed, unconfirmed
 from homelab.history.repo import LabRepo, open_repository
 from homelab.lab import Lab
 from homelab.source import DiskSource
@@ -25,6 +28,7 @@ class HostStatus:
     in_lab: bool  # False: its profile is gone; only its deploy record remains
     head_ahead: bool  # HEAD changes the host compared with what is deployed (or never was)
     uncommitted: bool  # the working tree changes the host's files compared with HEAD
+    interrupted: DeployRecord | None = None  # a newer deploy whose end is not confirmed
 
 
 def _object_ids(lr: LabRepo, queries: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
@@ -41,13 +45,14 @@ def lab_status(lab: Lab) -> list[HostStatus]:
     lr = open_repository(lab.root)
     state = sketch(DiskSource(lab.root))
     records = deployed(lab.root)
+    pending = unconfirmed(lab.root)
     head = lr.head()
     spec = [lr.path("hosts/"), lr.path("services/")]
     out = lr.run(
         "status", "--porcelain", "-z", "--no-renames", "--untracked-files=all", "--", *spec
     )
     dirty = {rel for e in out.split("\0") if len(e) > 3 and (rel := lr.rel(e[3:])) is not None}
-    folders = sorted(set(state.hosts) | set(records))
+    folders = sorted(set(state.hosts) | set(records) | set(pending))
     keys = {f: sorted({host_folder(f), *host_inputs(state, f)}) for f in folders}
     queries = [
         (commit, key)
@@ -67,5 +72,5 @@ def lab_status(lab: Lab) -> list[HostStatus]:
         else:
             head_ahead = any(ids[(found.commit, k)] != ids[(head, k)] for k in keys[f])
         uncommitted = any(p.startswith(host_folder(f)) or p in keys[f] for p in dirty)
-        rows.append(HostStatus(f, found, f in state.hosts, head_ahead, uncommitted))
+        rows.append(HostStatus(f, found, f in state.hosts, head_ahead, uncommitted, pending.get(f)))
     return rows

@@ -6,8 +6,10 @@ from __future__ import annotations
 import getpass
 import http.server
 import json
+import os
 import pwd
 import re
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -16,7 +18,9 @@ from pathlib import Path
 import git
 import pytest
 
-from homelab.deploy.apply import ApplyOptions, Event, HostResult, apply, plan_hosts
+from homelab.deploy.apply import ApplyOptions, Event, HostPlan, HostResult, apply, plan_hosts
+from homelab.deploy.workflow import prepare, send
+from homelab.history import commit_lab
 from homelab.history.records import deployed
 from homelab.lab import Lab
 from tests.conftest import RunCli
@@ -29,14 +33,19 @@ MANIFEST = ".homelab-manifest.json"
 def run_api(
     lab_root: Path, rig: Rig, hosts: list[str] | None = None, **options: object
 ) -> list[HostResult]:
-    lab = Lab(lab_root)
-    state = lab.load()
-    chosen = lab.select(state, hosts or [])
-    lab.build(state, chosen)
-    plans = plan_hosts(lab, state, chosen)
+    """The apply workflow the CLI and the editor run: commit, send, record."""
     settings = options.pop("ssh", None) or rig.settings()
     opts = ApplyOptions(ssh=settings, check_timeout=2, reconnect_timeout=20, **options)  # type: ignore[arg-type]
-    return apply(plans, opts)
+    return list(send(prepare(Lab(lab_root), hosts or []), opts).results)
+
+
+def committed_plans(lab_root: Path, hosts: list[str]) -> list[HostPlan]:
+    """Plans of hosts built and committed (for tests that call `apply` themselves)."""
+    lab = Lab(lab_root)
+    ready = prepare(lab, hosts)
+    commit_lab(lab, hosts=hosts)
+    head = git.Repo(lab_root).head.commit.hexsha
+    return plan_hosts(lab, ready.state, ready.chosen, head)
 
 
 def by_host(results: list[HostResult]) -> dict[str, HostResult]:
@@ -247,7 +256,8 @@ def test_secrets_go_outside_the_store_with_their_mode(rig: Rig, tmp_path: Path) 
         '    mode: "0640"\n'
         "    owner: nobody\n"
     )
-    lab = make_lab(tmp_path / "lab", [machine], commit=False)
+    lab = make_lab(tmp_path / "lab", [machine])
+    (lab / ".git" / "info" / "exclude").write_text("secrets/\n")  # kept out of git
     profile = lab / "hosts" / "web" / "profile.yaml"
     profile.write_text(profile.read_text() + extra_profile)
     (lab / "secrets").mkdir()
@@ -410,10 +420,7 @@ def test_a_second_apply_to_a_busy_host_refuses_or_waits(rig: Rig, tmp_path: Path
         if event.state == "building":
             building.set()
 
-    lab_obj = Lab(lab)
-    state = lab_obj.load()
-    lab_obj.build(state, ["web"])
-    plans = plan_hosts(lab_obj, state, ["web"])
+    plans = committed_plans(lab, ["web"])
     options = ApplyOptions(ssh=rig.settings(), reconnect_timeout=20)  # type: ignore[arg-type]
     worker = threading.Thread(target=lambda: first.extend(apply(plans, options, watch)))
     worker.start()
@@ -442,10 +449,7 @@ def test_cancel_stops_the_run_on_the_machine(rig: Rig, tmp_path: Path) -> None:
         if event.line and "never ends" in event.line:
             cancel.set()
 
-    lab_obj = Lab(lab)
-    state = lab_obj.load()
-    lab_obj.build(state, ["web"])
-    plans = plan_hosts(lab_obj, state, ["web"])
+    plans = committed_plans(lab, ["web"])
     options = ApplyOptions(ssh=rig.settings(), reconnect_timeout=20)  # type: ignore[arg-type]
     [result] = apply(plans, options, watch, cancel)
 
@@ -481,6 +485,12 @@ class http_server:
         self.server.server_close()
 
 
+def lock_holder(machine: Machine) -> int:
+    """The process on the machine that holds homelab's lock (lock.owner names it)."""
+    owner = (machine.state() / "lock.owner").read_text()
+    return int(re.findall(r"^holder=(\d+)$", owner, re.M)[0])
+
+
 def free_port_number() -> int:
     from tests.sshd.rig import free_port
 
@@ -504,11 +514,8 @@ def test_a_run_killed_on_the_machine_is_reported_with_its_unit_result(
         if event.line and "never ends" in event.line:
             machine.kill_processes("unit-runner", "job.sh", "nixos-rebuild")  # as the OOM killer
 
-    lab_obj = Lab(lab)
-    state = lab_obj.load()
-    lab_obj.build(state, ["web"])
     options = ApplyOptions(ssh=rig.settings(), reconnect_timeout=20)  # type: ignore[arg-type]
-    [result] = apply(plan_hosts(lab_obj, state, ["web"]), options, watch)
+    [result] = apply(committed_plans(lab, ["web"]), options, watch)
 
     assert not result.ok
     assert result.summary == (
@@ -523,10 +530,7 @@ def test_a_rebuild_still_running_on_the_machine_is_never_interleaved(
     machine = rig.add("web")
     lab = make_lab(tmp_path / "lab", [machine])
     set_markers(lab, "web", "hang")
-    lab_obj = Lab(lab)
-    state = lab_obj.load()
-    lab_obj.build(state, ["web"])
-    plans = plan_hosts(lab_obj, state, ["web"])
+    plans = committed_plans(lab, ["web"])
     options = ApplyOptions(ssh=rig.settings(), reconnect_timeout=20)  # type: ignore[arg-type]
     cancel = threading.Event()
     hung = threading.Event()
@@ -540,7 +544,7 @@ def test_a_rebuild_still_running_on_the_machine_is_never_interleaved(
     worker.start()
     assert hung.wait(30)
     # the first apply's lock goes (as when its laptop vanished), its rebuild goes on
-    machine.kill_processes("cat", whole=True)  # homelab's lock holder on the machine
+    os.kill(lock_holder(machine), signal.SIGKILL)  # homelab's lock holder on the machine
 
     [second] = apply(plans, options)
 

@@ -313,32 +313,30 @@ class ApplyScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="apply")
     def run_apply(self, chosen: list[str], mode: str) -> None:
-        from homelab.deploy.apply import ApplyOptions, apply, plan_hosts, record
+        """The apply workflow the CLI runs too (homelab.deploy.workflow): commit what goes
+        out, send it, record it; here without asking (the dialog did)."""
+        from homelab.deploy.apply import ApplyOptions
+        from homelab.deploy.lablock import only_apply
         from homelab.deploy.progress import summary
-        from homelab.tui import gitview
+        from homelab.deploy.workflow import prepare, send
+        from homelab.errors import LabFailure, Place
 
         lab = self.session.lab
+        notes: list[str] = []
         try:
-            state = lab.load()
-            problems = state.all_problems(chosen)
-            if problems:
-                raise InvalidInput(problems)
-            lab.build(state, chosen)
-            commit = gitview.head(lab) or ""
-            plans = plan_hosts(lab, state, chosen, commit)
+            with only_apply(lab.root, "an apply from the editor"):
+                ready = prepare(lab, chosen)
+                options = ApplyOptions(mode=mode)
+                outcome = send(ready, options, self._emit, self.cancel, notes.append)
         except InvalidInput as err:
             self.post_message(ApplyRefused("Not applied", err.problems))
             return
-        results = apply(plans, ApplyOptions(mode=mode), self._emit, self.cancel)
-        lines = summary(results)
-        if commit:
-            try:
-                record(lab.root, results, commit, mode)
-            except Exception as err:
-                lines = [*lines, "", f"note: the deploy records could not be written: {err}"]
-        else:
-            lines = [*lines, "", "note: the lab has no commit yet, so no deploy record was written"]
-        self.post_message(ApplyFinished(results, lines))
+        except LabFailure as err:
+            problem = Problem(Place(str(lab.root)), str(err))
+            self.post_message(ApplyRefused("Not applied", [problem]))
+            return
+        lines = summary(outcome.results) + (["", *notes] if notes else [])
+        self.post_message(ApplyFinished(outcome.results, lines))
 
     def _emit(self, event: Any) -> None:
         self.post_message(ApplyEvent(event))

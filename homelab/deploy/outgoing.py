@@ -1,0 +1,200 @@
+"""What goes to a machine: its upload set, exactly as the recorded commit holds it.
+
+A host's upload set is the files of its folder `hosts/<name>/` (but profiles, other YAML
+and dotfiles) and the lab's `flake.nix` and `flake.lock`. They are read from git at the
+commit the deploy record names, never from the working tree: an untracked or ignored
+file never goes, a symbolic link is refused (its target is never read), and a file that
+is some secret's source stays out of the flake (secrets are copied at apply, outside the
+Nix store). Before the pre-apply commit, `check_outgoing` refuses to go on while a file
+of the set has changes that the commit would not take: the machine would get something
+other than what the person sees.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import posixpath
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from homelab.errors import InvalidInput, Place, Problem
+from homelab.history.repo import LabRepo
+
+FLAKE_FILES = ("flake.nix", "flake.lock")
+LINK_MODE = 0o120000
+
+
+def set_paths(folders: Iterable[str]) -> list[str]:
+    """The lab-relative paths (folders end with /) whose files may go out."""
+    return [*(f"hosts/{f}/" for f in folders), *FLAKE_FILES]
+
+
+def goes_out(rel: str, folders: Iterable[str]) -> bool:
+    """Would this lab-relative file be uploaded (secrets aside)?"""
+    if rel in FLAKE_FILES:
+        return True
+    parent, _, name = rel.rpartition("/")
+    return (
+        parent in {f"hosts/{f}" for f in folders}
+        and not name.startswith(".")
+        and not name.endswith((".yaml", ".yml"))
+    )
+
+
+def secret_paths(lab_root: Path, sources: Iterable[str]) -> set[str]:
+    """Secret sources as lab-relative paths, however they are spelled (`./hosts/x/f`,
+    `hosts//x/f`, an absolute path, a link to the file): each as written and as resolved."""
+    root = Path(lab_root)
+    real_root = root.resolve()
+    out: set[str] = set()
+    for source in sources:
+        path = Path(source) if os.path.isabs(source) else root / source
+        written = posixpath.normpath(path.as_posix())
+        for base in (root.as_posix(), real_root.as_posix()):
+            if written.startswith(base.rstrip("/") + "/"):
+                out.add(written[len(base.rstrip("/")) + 1 :])
+        with contextlib.suppress(ValueError, OSError):
+            out.add(path.resolve().relative_to(real_root).as_posix())
+    return out
+
+
+def _link_problem(rel: str) -> Problem:
+    return Problem(
+        Place(rel),
+        "is a symbolic link: homelab never sends what a link points to",
+        hint="put the file itself in its place (and commit it), or remove the link",
+    )
+
+
+def files_at(
+    lr: LabRepo,
+    commit: str,
+    folder: str,
+    *,
+    flake: bool,
+    secrets: Iterable[str] = (),
+) -> dict[str, bytes]:
+    """The host's upload set at `commit`: {lab-relative path: bytes}. InvalidInput when a
+    file of the set is a symbolic link."""
+    tree = lr.repo.commit(commit).tree
+    skip = set(secrets)
+    out: dict[str, bytes] = {}
+    problems: list[Problem] = []
+
+    def item(rel: str) -> Any:
+        try:
+            return tree[lr.path(rel).rstrip("/")]
+        except KeyError:
+            return None
+
+    entries: list[tuple[str, Any]] = []
+    host = item(f"hosts/{folder}/")
+    if host is not None and host.type == "tree":
+        entries += [(f"hosts/{folder}/{child.name}", child) for child in host]
+    if flake:
+        entries += [(name, found) for name in FLAKE_FILES if (found := item(name)) is not None]
+    for rel, blob in entries:
+        if blob.type != "blob" or not goes_out(rel, [folder]) or rel in skip:
+            continue  # sub-folders and submodules never went out
+        if blob.mode == LINK_MODE:
+            problems.append(_link_problem(rel))
+            continue
+        out[rel] = bytes(blob.data_stream.read())
+    if problems:
+        raise InvalidInput(problems)
+    return out
+
+
+def changed_files(lr: LabRepo, paths: Sequence[str]) -> dict[str, str]:
+    """Tracked files under these lab paths that differ from HEAD (in the index or the
+    working tree): {lab-relative path: git's two-letter status}."""
+    if not paths:
+        return {}
+    out = lr.run(
+        "status", "--porcelain", "-z", "--no-renames", "--untracked-files=no", "--ignored=no",
+        "--", *(lr.path(p) for p in paths),
+    )  # fmt: skip
+    found: dict[str, str] = {}
+    for entry in out.split("\0"):
+        if len(entry) > 3 and (rel := lr.rel(entry[3:])) is not None:
+            found[rel] = entry[:2]
+    return found
+
+
+def tracked_links(lr: LabRepo, paths: Sequence[str]) -> set[str]:
+    """Files under these lab paths that the index holds as symbolic links."""
+    out = lr.run("ls-files", "-s", "-z", "--", *(lr.path(p) for p in paths))
+    links = set()
+    for entry in out.split("\0"):
+        meta, _, path = entry.partition("\t")
+        if meta.startswith("120000") and (rel := lr.rel(path)) is not None:
+            links.add(rel)
+    return links
+
+
+def check_outgoing(
+    lab_root: Path,
+    lr: LabRepo | None,
+    folders: Sequence[str],
+    taken: set[str],
+    *,
+    flake_hosts: Sequence[str],
+    secrets: Mapping[str, set[str]],
+    committing: bool,
+) -> None:
+    """Refuse (InvalidInput, every problem at once) when what would go out is not what
+    the person sees: a file of the set changed but not taken by the pre-apply commit (with
+    `committing` False: changed at all), a symbolic link, a flake.nix not committed.
+    `taken`: the lab paths the pre-apply commit takes from the working tree."""
+    root = Path(lab_root)
+    problems: list[Problem] = []
+    tracked_head: set[str] = set()
+    if lr is not None and lr.head() is not None:
+        listed = lr.run("ls-tree", "-r", "-z", "--name-only", "HEAD", "--",
+                        *(lr.path(p) for p in set_paths(folders)))  # fmt: skip
+        tracked_head = {rel for p in listed.split("\0") if p and (rel := lr.rel(p)) is not None}
+    changed = changed_files(lr, set_paths(folders)) if lr is not None else {}
+    links = tracked_links(lr, set_paths(folders)) if lr is not None else set()
+    skip = set().union(*secrets.values()) if secrets else set()
+    for rel, code in sorted(changed.items()):
+        if not goes_out(rel, folders) or rel in skip or (committing and rel in taken):
+            continue
+        what = "deleted" if "D" in code else "changed"
+        problems.append(
+            Problem(
+                Place(rel),
+                f"{what} but not committed, so it would not go to the machine "
+                "(homelab sends what the commit holds)",
+                hint=f"commit it (git add {rel} && git commit) or undo it (git restore "
+                f"--staged --worktree {rel}), then apply again"
+                + ("" if committing else "; without --no-commit homelab commits its own files"),
+            )
+        )
+    outgoing = (tracked_head | (taken if committing else set())) - skip
+    for rel in sorted(outgoing):
+        if not goes_out(rel, folders):
+            continue
+        from_tree = committing and rel in taken
+        if (from_tree and (root / rel).is_symlink()) or (not from_tree and rel in links):
+            problems.append(_link_problem(rel))
+    if flake_hosts and "flake.nix" not in tracked_head and "flake.nix" not in changed:
+        on_disk = (root / "flake.nix").exists()
+        problems.append(
+            Problem(
+                Place("flake.nix"),
+                (
+                    "is not committed, so it would not go to the machine"
+                    if on_disk
+                    else "is missing: " + ", ".join(flake_hosts) + " deploy with a flake"
+                ),
+                hint=(
+                    "git add flake.nix flake.lock && git commit"
+                    if on_disk
+                    else "`homelab init` writes one; or set deploy.method: channels"
+                ),
+            )
+        )
+    if problems:
+        raise InvalidInput(problems)

@@ -1,0 +1,250 @@
+"""One apply, the same from the command line and from the editor.
+
+Front ends only choose options and show what happens:
+
+    with only_apply(lab.root):                       # another apply running here: exit 1
+        ready = prepare(lab, words, commit=True)     # refusals (exit 2) before any commit
+        ...show ready.written and the changes, ask, get the sudo password...
+        outcome = send(ready, options, on_event, stop, on_note)
+
+`prepare` refuses early when git could not commit, when a profile or a secret is bad, or
+when a file that goes out has changes the pre-apply commit would not take; then builds.
+`send` commits what goes out, plans from that commit (what a machine gets is exactly what
+the commit holds), fans out (`stop`: homelab.deploy.apply.Stop), pins accepted host keys
+(in a commit of their own), and records every host, confirming first how runs left going
+by an earlier interrupted apply ended. Once the fan-out is over, a failure to pin or
+record is a note: the machines are what they are, and the summary must still be shown.
+
+`look_live` is `homelab status --live`: it asks the machines what they run and confirms
+interrupted deploys, without sending anything.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from homelab.deploy.apply import (
+    ApplyOptions,
+    Event,
+    HostPlan,
+    HostResult,
+    apply,
+    look,
+    plan_connection,
+    plan_hosts,
+    record,
+    secret_sources,
+    secrets_of,
+)
+from homelab.deploy.outgoing import check_outgoing
+from homelab.deploy.target import SecretFile
+from homelab.errors import InvalidInput, LabFailure, Place, Problem
+from homelab.lab import Lab, LabState
+
+if TYPE_CHECKING:
+    from homelab.history.records import DeployRecord
+
+Note = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Ready:
+    """A lab checked and built for an apply; nothing committed or sent yet."""
+
+    lab: Lab
+    state: LabState
+    chosen: tuple[str, ...]  # host folders
+    written: tuple[str, ...]  # generated files the build wrote
+    committing: bool  # the pre-apply commit is made (else: HEAD goes out as it is)
+    secrets: Mapping[str, tuple[SecretFile, ...]] = field(repr=False)
+
+    @property
+    def names(self) -> list[str]:
+        """The chosen hosts' names, as their events and results name them."""
+        return [p.name for f in self.chosen if (p := self.state.hosts[f].profile) is not None]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    results: tuple[HostResult, ...]
+    commit: str  # what was sent: the commit every record names
+    stopped: bool = False  # the person stopped it (Ctrl-C, SIGTERM, Cancel)
+
+    @property
+    def failed(self) -> list[HostResult]:
+        return [r for r in self.results if not r.ok]
+
+
+def prepare(lab: Lab, words: Sequence[str], *, commit: bool = True) -> Ready:
+    """Check everything that can be checked before a commit is made, and build.
+    InvalidInput (exit 2) with every problem at once."""
+    from homelab.history import check_can_commit
+    from homelab.history.repo import NotARepository, open_repository
+
+    state = lab.load()
+    chosen = lab.select(state, words)
+    problems = state.all_problems(chosen)
+    if problems:
+        raise InvalidInput(problems)
+    if commit:
+        check_can_commit(lab.root)  # refuse before writing anything
+    try:
+        lr = open_repository(lab.root)
+    except NotARepository:
+        lr = None
+    if not commit and (lr is None or lr.head() is None):
+        raise InvalidInput(
+            [
+                Problem(
+                    Place(str(lab.root)),
+                    "--no-commit sends what HEAD holds, and nothing is committed yet",
+                    hint="apply without --no-commit, or commit the lab first",
+                )
+            ]
+        )
+    secrets = secrets_of(lab, state, chosen)
+    built = lab.build(state, chosen)
+    taken = _taken(lab, state, chosen) if commit and lr is not None else set()
+    flake_hosts = [
+        f
+        for f in chosen
+        if (p := state.hosts[f].profile) is not None and p.deploy.method != "channels"
+    ]
+    check_outgoing(
+        lab.root,
+        lr,
+        chosen,
+        taken,
+        flake_hosts=flake_hosts,
+        secrets={"": secret_sources(lab, state, list(state.hosts))},
+        committing=commit,
+    )
+    return Ready(lab, state, tuple(chosen), tuple(built.written), commit, secrets)
+
+
+def _taken(lab: Lab, state: LabState, chosen: Sequence[str]) -> set[str]:
+    """The lab paths the pre-apply commit takes from the working tree (commit_lab's)."""
+    from homelab.history.commit import managed_paths, state_at
+    from homelab.history.repo import open_repository
+
+    lr = open_repository(lab.root)
+    head = lr.head()
+    return managed_paths(lab, lr, state_at(lab, lr, head), state, head, list(chosen))
+
+
+def send(
+    ready: Ready,
+    options: ApplyOptions,
+    on_event: Callable[[Event], None] | None = None,
+    stop: threading.Event | None = None,
+    on_note: Note | None = None,
+) -> Outcome:
+    """Commit what goes out, send it, pin, record. The sudo password (in `options`) was
+    asked before: nothing is committed for an apply that cannot go on."""
+    from homelab.history import commit_lab
+
+    note = on_note or (lambda _: None)
+    stop = stop or threading.Event()
+    lab = ready.lab
+    if stop.is_set():
+        return Outcome((), "", stopped=True)
+    if ready.committing:
+        done = commit_lab(lab, hosts=list(ready.chosen))
+        if done is not None:
+            note(f"committed {done.hexsha[:7]} {done.summary}")
+    commit = _head(lab)
+    plans = plan_hosts(lab, ready.state, ready.chosen, commit, ready.secrets)
+    earlier = _unconfirmed(lab, note)
+    plans = [_with_earlier(p, earlier) for p in plans]
+    results = apply(plans, options, on_event, stop)
+    _pin_keys(lab, plans, results, ready.committing, note)
+    try:
+        record(lab.root, results, commit, options.mode, earlier)
+    except (InvalidInput, LabFailure) as err:
+        note(f"note: the deploy records could not be written: {err}")
+    return Outcome(tuple(results), commit, stopped=stop.is_set())
+
+
+def look_live(
+    lab: Lab,
+    words: Sequence[str],
+    options: ApplyOptions,
+    on_event: Callable[[Event], None] | None = None,
+    stop: threading.Event | None = None,
+    on_note: Note | None = None,
+) -> list[HostResult]:
+    """Ask the chosen machines (valid hosts; all by default) what they run, and record
+    how the runs of interrupted deploys ended."""
+    note = on_note or (lambda _: None)
+    state = lab.load()
+    chosen = [f for f in lab.select(state, words) if state.hosts[f].profile is not None]
+    earlier = _unconfirmed(lab, note)
+    plans = [_with_earlier(plan_connection(state, f), earlier) for f in chosen]
+    results = look(plans, options, on_event, stop)
+    try:
+        record(lab.root, results, "", "", earlier)
+    except (InvalidInput, LabFailure) as err:
+        note(f"note: the deploy records could not be written: {err}")
+    return results
+
+
+def _head(lab: Lab) -> str:
+    from homelab.history.repo import NotARepository, open_repository
+
+    try:
+        return open_repository(lab.root).head() or ""
+    except NotARepository:
+        return ""
+
+
+def _unconfirmed(lab: Lab, note: Note) -> Mapping[str, DeployRecord]:
+    from homelab.history.records import unconfirmed
+
+    try:
+        return unconfirmed(lab.root)
+    except (InvalidInput, LabFailure) as err:
+        note(f"note: earlier deploy records could not be read: {err}")
+        return {}
+
+
+def _with_earlier(plan: HostPlan, earlier: Mapping[str, DeployRecord]) -> HostPlan:
+    was = earlier.get(plan.folder)
+    return replace(plan, earlier_run=was.run) if was is not None and was.run else plan
+
+
+def _pin_keys(
+    lab: Lab, plans: Sequence[HostPlan], results: Sequence[HostResult], commit: bool, note: Note
+) -> None:
+    """Accepted host keys into their profiles, in a commit of their own (reviewable)."""
+    from homelab.deploy.apply import pin_host_key
+    from homelab.deploy.ssh import fingerprint
+    from homelab.profile.edit import EditError
+
+    files = {p.folder: p.profile_file for p in plans}
+    pinned = []
+    for r in results:
+        if not r.pinned_key:
+            continue
+        try:
+            pin_host_key(lab.root, files[r.folder], r.pinned_key)
+        except (OSError, EditError) as err:
+            note(f"note: the host key of {r.host} could not be pinned: {err}")
+            continue
+        pinned.append(r)
+        note(f"pinned the host key of {r.host} ({fingerprint(r.pinned_key)}) in {files[r.folder]}")
+    if pinned and commit:
+        from homelab.history import commit_lab
+
+        names = ", ".join(r.folder for r in pinned)
+        try:
+            done = commit_lab(
+                lab, hosts=[r.folder for r in pinned], subject=f"{names}: host key pinned"
+            )
+        except (InvalidInput, LabFailure) as err:
+            note(f"note: the pinned host keys could not be committed: {err}")
+            return
+        if done is not None:
+            note(f"committed {done.hexsha[:7]} {done.summary}")
