@@ -14,6 +14,7 @@ import contextlib
 import getpass
 import hashlib
 import os
+import re
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,21 @@ if TYPE_CHECKING:
     import paramiko
 
 DEFAULT_KEY_FILES = ("id_ed25519", "id_ecdsa", "id_rsa")
+
+# What may be looked up in ~/.ssh/config: a host name, an IPv4 address or an alias, or an
+# IPv6 address (with its zone). Its `Match exec` lines run a shell command with the name in
+# it (%h, %n), and paramiko, unlike OpenSSH since 9.6, takes any name. The profile schema's
+# deploy.address and deploy.user are these patterns (a test keeps them the same).
+ADDRESS = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,252}|[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*(?:%[A-Za-z0-9_.-]+)?"
+USER = r"[A-Za-z_][A-Za-z0-9_.-]{0,31}"
+
+
+def safe_address(text: str) -> bool:
+    return re.fullmatch(ADDRESS, text) is not None
+
+
+def safe_user(text: str) -> bool:
+    return re.fullmatch(USER, text) is not None
 
 
 class ConnectError(Exception):
@@ -104,7 +120,20 @@ class Route:
 
 def resolve(endpoint: Endpoint, settings: SshSettings) -> Route:
     """The endpoint with ~/.ssh/config applied; the profile's own port and user win, as
-    options on the `ssh` command line win over the config file."""
+    options on the `ssh` command line win over the config file. A name that is not one
+    is refused before the config sees it: nothing of it can reach a local shell."""
+    if not safe_address(endpoint.address):
+        raise ConnectError(
+            f"{endpoint.address!r} is not a host name, an IP address or an ssh_config alias; "
+            "homelab does not hand it to ~/.ssh/config, whose `Match exec` lines would put it "
+            "in a shell command",
+            "not a host name: refused",
+        )
+    if endpoint.user is not None and not safe_user(endpoint.user):
+        raise ConnectError(
+            f"{endpoint.user!r} is not a user name; homelab does not log in with it",
+            "not a user name: refused",
+        )
     found: dict[str, Any] = {}
     if settings.config_file is not None and settings.config_file.is_file():
         import paramiko
