@@ -528,7 +528,9 @@ class _Sending:
         try:
             self.target.make_dirs(path, self.known, mode=mode)
         except OSError as err:
-            raise self._refused(path, "a folder", 0, 0, _reason(err)) from None
+            # a folder takes a block of the disk (4 KiB on most file systems)
+            what = f"folder {self.shown(path)}"
+            raise self._refused(path, what, 0, 4096, _reason(err), folder=True) from None
 
     def put(
         self, path: str, data: bytes, what: str, *, mode: int = 0o644, goes_to: str = ""
@@ -560,7 +562,14 @@ class _Sending:
         return bad
 
     def _refused(
-        self, path: str, what: str, written: int, size: int, reason: str, goes_to: str = ""
+        self,
+        path: str,
+        what: str,
+        written: int,
+        size: int,
+        reason: str,
+        goes_to: str = "",
+        folder: bool = False,
     ) -> UploadFailed:
         """Why a write failed, in plain words. sftp-server answers a full disk with its
         generic "Failure": the file system's free space tells whether that was it."""
@@ -578,6 +587,12 @@ class _Sending:
                 f"generations) and apply again; {keeps}",
             )
         free = f"; {amount(space.free)} free on {self.shown(space.mount) or '/'}" if space else ""
+        if folder:
+            return UploadFailed(
+                f"could not make {what} on the machine ({reason}); nothing installed",
+                f"the machine's SFTP server refused it{free}",
+                keeps,
+            )
         return UploadFailed(
             f"could not write {what} on the machine ({written:,} of {size:,} bytes written: "
             f"{reason}); nothing installed",
