@@ -489,11 +489,11 @@ def cmd_apply(args: argparse.Namespace) -> int:
         raise _usage("--jobs needs at least 1")
     lab = _open_lab(args)
     with only_apply(lab.root):
-        ready = prepare(lab, args.hosts, commit=not args.no_commit)
-        for path in ready.written:
-            print(f"wrote {path}")
-        _show_changes(lab, ready.chosen, args.diff)
         try:
+            ready = prepare(lab, args.hosts, commit=not args.no_commit)
+            for path in ready.written:
+                print(f"wrote {path}")
+            _show_changes(lab, ready.chosen, args.diff)
             if not args.yes:
                 if not sys.stdin.isatty():
                     raise _usage("not on a terminal, so nothing can be asked: add --yes to apply")
