@@ -76,6 +76,11 @@ class Editor(Widget):
         """Edits still waiting for a typing pause, taken now (before a save or a switch)."""
         return [m for field in self.query(f.YamlField) for m in field.pending()]
 
+    @property
+    def composed(self) -> bool:
+        """Its widgets exist (a held key can ask for edits before they do: there are none)."""
+        return bool(self.children)
+
     def post_pending(self) -> None:
         for message in self.pending():
             self.post_message(message)
@@ -495,7 +500,9 @@ class HomeEditor(Editor, Vertical):
         if self.user not in users:
             self.user = users[0] if users else None
         options = [(u, u) for u in users]
-        if [o[0] for o in select._options if o[1] is not Select.NULL] != users:
+        # a Select that may not be blank refuses no options: with no users it is hidden
+        # (by _refresh_all) and keeps the old ones until there are users again
+        if users and [o[0] for o in select._options if o[1] is not Select.NULL] != users:
             with self.prevent(Select.Changed):
                 select.set_options(options)
         if self.user is not None:
@@ -505,6 +512,7 @@ class HomeEditor(Editor, Vertical):
 
     def _refresh_all(self) -> None:
         has = self.user is not None
+        self.query_one(".home-top").display = has
         self.query_one(".home-empty").display = not has
         self.query_one(".home-body").display = has
         if not has:
@@ -637,7 +645,7 @@ class HomeEditor(Editor, Vertical):
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
-        if self.program is None or self.user is None:
+        if self.program is None or self.user is None or not self.composed:
             return out
         area = self.query_one(".program-yaml", TextArea)
         if area.text == self._shown_yaml:
@@ -969,6 +977,8 @@ class RawNixEditor(Editor, Vertical):
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
+        if not self.composed:
+            return []
         text = self.area.text
         if text == self._shown:
             return []
@@ -1038,7 +1048,7 @@ class YamlEditor(Editor, Vertical):
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
-        if self.area.text == self.text:
+        if not self.composed or self.area.text == self.text:
             return []
         self.text = self.area.text
         return [TextReplaced(self.text)]

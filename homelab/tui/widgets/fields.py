@@ -429,11 +429,14 @@ class YamlField(Field):
     YamlField TextArea { height: auto; min-height: 3; max-height: 14; width: 1fr; }
     """
 
+    def __init__(self, spec: FieldSpec, base: Path, own: Any = MISSING, inherited: Any = MISSING):
+        super().__init__(spec, base, own, inherited)
+        self._timer: Timer | None = None
+
     def compose_control(self) -> ComposeResult:
         area = TextArea(_as_yaml(self.own), classes="field-yaml", show_line_numbers=False)
         area.tab_behavior = "indent"
         yield area
-        self._timer: Timer | None = None
 
     @property
     def control(self) -> TextArea:
@@ -464,7 +467,10 @@ class YamlField(Field):
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
-        text = self.control.text
+        areas = self.query(TextArea)
+        if not areas:
+            return []  # mounted but not yet composed (a held key outruns the screen)
+        text = areas.first().text
         try:
             value = yaml.safe_load(text) if text.strip() else MISSING
         except yaml.YAMLError as err:

@@ -1,0 +1,80 @@
+"""Paths through the editor that once crashed it and lost every unsaved edit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual import events
+
+from homelab.tui.app import HomelabApp
+from homelab.tui.screens.dialogs import NewHostDialog
+from homelab.tui.screens.main import TABS
+from homelab.tui.widgets import fields as f
+from homelab.tui.widgets.editors import HomeEditor, ServicesEditor
+from homelab.tui.widgets.hostlist import HostList
+from tests.tui.pilot import choose_host, field, focus, open_tab, run, running, settle, type_into
+
+
+def hold(app: HomelabApp, key: str, repeats: int) -> None:
+    """A held key: the terminal sends its repeats faster than the screen redraws."""
+    for _ in range(repeats):
+        app.post_message(events.Key(key, None))
+
+
+def test_holding_down_in_the_services_catalogue_keeps_the_editor_and_its_edits(lab: Path) -> None:
+    async def scenario() -> None:
+        async with running(lab) as (app, pilot):
+            await choose_host(pilot, "nixos-demo")
+            await type_into(pilot, field(app, ("host", "timezone"), f.TextField).control, "UTC")
+            await open_tab(pilot, "services")
+            services = app.main.query_one(ServicesEditor).query_one(".service-list")
+            await focus(pilot, services)
+            hold(app, "down", len(app.session.catalog.names()) + 2)  # type: ignore[union-attr]
+            await settle(pilot)
+            assert app.is_running
+            assert app.session.dirty() == ["nixos-demo"]
+            assert "timezone: UTC" in app.session.text("nixos-demo")
+
+    run(scenario)
+
+
+def test_a_new_host_without_users_opens_on_the_home_tab(lab: Path) -> None:
+    async def scenario() -> None:
+        async with running(lab) as (app, pilot):
+            await choose_host(pilot, "nixos-demo")
+            await type_into(pilot, field(app, ("host", "timezone"), f.TextField).control, "UTC")
+            await open_tab(pilot, "home")
+            await pilot.press("ctrl+n")
+            await settle(pilot)
+            assert isinstance(app.screen, NewHostDialog)
+            await type_into(pilot, app.screen.query_one("#new-name"), "nas")
+            await pilot.click("#add")
+            await settle(pilot)
+            assert app.is_running
+            assert app.main.folder == "nas"
+            home = app.main.query_one(HomeEditor)
+            assert home.query_one(".home-empty").display  # "No users on this host"
+            await choose_host(pilot, "nixos-demo")  # and back to a host with users
+            assert home.user == "demouser"
+            assert app.session.dirty() == ["nas", "nixos-demo"]
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("tab", ["nix", "yaml"])
+def test_moving_through_hosts_right_after_opening_a_text_tab_keeps_the_editor(
+    lab: Path, tab: str
+) -> None:
+    async def scenario() -> None:
+        async with running(lab) as (app, pilot):
+            await focus(pilot, app.main.query_one(HostList))
+            number = [name for name, _, _ in TABS].index(tab) + 1
+            hold(app, f"alt+{number}", 1)
+            hold(app, "down", 2)  # homeserver -> nixos-demo -> pi
+            await settle(pilot)
+            assert app.is_running
+            assert app.main.active_tab == tab
+            assert app.main.folder == "pi"
+
+    run(scenario)
