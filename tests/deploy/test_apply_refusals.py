@@ -4,8 +4,16 @@ the machine does not have."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
+import pty
 import pwd
 import re
+import select
+import subprocess
+import sys
+import termios
 import threading
 import time
 from pathlib import Path
@@ -16,7 +24,14 @@ from homelab.history.records import deploy_log
 from tests.conftest import RunCli
 from tests.deploy.labs import make_lab
 from tests.deploy.test_interrupt import Output
-from tests.deploy.tidy import assert_record_holds_what_runs, assert_tidy, homelab, start_homelab
+from tests.deploy.tidy import (
+    REPO,
+    assert_record_holds_what_runs,
+    assert_tidy,
+    homelab,
+    homelab_env,
+    start_homelab,
+)
 from tests.sshd.rig import Rig
 
 
@@ -141,3 +156,72 @@ def test_a_secret_owner_the_machine_does_not_have_fails_the_host(
     assert target.stat().st_uid == pwd.getpwnam("nobody").pw_uid
     assert_record_holds_what_runs(lab, machine)
     assert_tidy(lab)
+
+
+def test_ctrl_c_at_the_question_applies_nothing_and_commits_nothing(
+    rig: Rig, tmp_path: Path
+) -> None:
+    machine = rig.add("web")
+    lab = make_lab(tmp_path / "lab", [machine])
+    before = git.Repo(lab).head.commit.hexsha
+    with Terminal(rig, lab, "apply") as term:
+        term.wait_for(b"apply (switch) to web? [y/N] ")
+        term.type(b"\x03")  # Ctrl-C, as the terminal sends it: SIGINT to the process
+        code, screen = term.end()
+
+    assert code == 1, screen
+    assert "Traceback" not in screen
+    assert screen.rstrip().endswith("nothing applied")
+    assert git.Repo(lab).head.commit.hexsha == before
+    assert machine.lines("commands.log") == []
+
+
+class Terminal:
+    """`homelab` on a pseudo-terminal of its own (its controlling terminal)."""
+
+    def __init__(self, rig: Rig, lab: Path, *args: str) -> None:
+        self.command = [sys.executable, "-m", "homelab", "--lab", str(lab), *args]
+        self.env = homelab_env(rig)
+        self.seen = b""
+
+    def __enter__(self) -> Terminal:
+        self.master, slave = pty.openpty()
+
+        def take_terminal() -> None:
+            os.setsid()
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+        self.process = subprocess.Popen(
+            self.command, env=self.env, cwd=REPO, stdin=slave, stdout=slave, stderr=slave,
+            preexec_fn=take_terminal,
+        )  # fmt: skip
+        os.close(slave)
+        return self
+
+    def _read(self, within: float) -> None:
+        ready, _, _ = select.select([self.master], [], [], within)
+        if ready:
+            with contextlib.suppress(OSError):  # the other side closed
+                self.seen += os.read(self.master, 65536)
+
+    def wait_for(self, text: bytes, within: float = 60) -> None:
+        deadline = time.monotonic() + within
+        while text not in self.seen:
+            assert time.monotonic() < deadline, self.seen.decode(errors="replace")
+            self._read(0.1)
+
+    def type(self, data: bytes) -> None:
+        os.write(self.master, data)
+
+    def end(self, within: float = 30) -> tuple[int, str]:
+        deadline = time.monotonic() + within
+        while self.process.poll() is None and time.monotonic() < deadline:
+            self._read(0.1)
+        self._read(0.2)
+        return self.process.wait(1), self.seen.decode(errors="replace").replace("\r\n", "\n")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        os.close(self.master)
