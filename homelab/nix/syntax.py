@@ -5,9 +5,12 @@ profile's ``extraConfig`` is a list of bindings or a whole module.  Errors carry
 line and column (in characters) relative to the text given.
 
 Besides syntax, the checks report what Nix itself refuses while parsing: an attribute
-defined twice in one set (with Nix's own merging rules for ``a.b = ...; a.c = ...;``) and a
-function argument given twice.  Undefined variables are not reported (they depend on where
-the text is used).
+defined twice in one set (with Nix's own merging rules for ``a.b = ...; a.c = ...;``), a
+function argument given twice, and what Nix's grammar forbids although tree-sitter-nix
+reads it (`homelab.nix.grammar`: ``x = or;``, ``./a/``, ``a == b == c``, ...).
+`check_module_body` also reports names nothing binds (`homelab.nix.scope`): Nix refuses
+``x.y = b.c;`` in a module whose arguments are config, lib and pkgs.  `check_expression`
+does not, as the names around an expression depend on where it is used.
 """
 
 from __future__ import annotations
@@ -17,26 +20,30 @@ from dataclasses import dataclass
 from typing import Literal
 
 import tree_sitter
-import tree_sitter_nix
 
+from homelab.nix import grammar, scope
 from homelab.nix.expr import is_identifier
 
-__all__ = ["NixSyntaxError", "check_expression", "check_module_body", "parse"]
+__all__ = ["MODULE_ARGS", "NixSyntaxError", "check_expression", "check_module_body", "parse"]
+
+#: The arguments of the module homelab writes around extraConfig's bindings.
+MODULE_ARGS = ("config", "lib", "pkgs")
 
 
 @dataclass(frozen=True)
 class NixSyntaxError:
-    """One problem; `line` and `column` are 1-based, the column counts characters."""
+    """One problem; `line` and `column` are 1-based, the column counts characters; `hint`
+    says how to fix it when there is more to say than the message."""
 
     line: int
     column: int
     message: str
+    hint: str = ""
 
     def __str__(self) -> str:
         return f"{self.line}:{self.column}: {self.message}"
 
 
-_LANGUAGE = tree_sitter.Language(tree_sitter_nix.language())
 _local = threading.local()
 
 #: Expressions accepted as a whole module in extraConfig.
@@ -53,7 +60,7 @@ def parse(text: str) -> tree_sitter.Tree:
     """The tree-sitter-nix tree of `text` (one parser per thread)."""
     parser: tree_sitter.Parser | None = getattr(_local, "parser", None)
     if parser is None:
-        parser = tree_sitter.Parser(_LANGUAGE)
+        parser = tree_sitter.Parser(grammar.LANGUAGE)
         _local.parser = parser
     return parser.parse(text.encode("utf-8", "surrogatepass"))
 
@@ -104,25 +111,57 @@ def _error_nodes(node: tree_sitter.Node) -> list[tree_sitter.Node]:
 _CLOSERS = {"[": "]", "(": ")", "{": "}", "${": "}", "let": "in"}
 
 
-def _problem(node: tree_sitter.Node) -> tuple[int, str]:
-    """Where (byte) and what, for one ERROR or MISSING node."""
+def _missing_name(node: tree_sitter.Node) -> tuple[str, str] | None:
+    """What and how to fix, for a name missing where Nix 2.8 itself needs none (a `,`
+    before the `}` of a function's arguments, an empty `inherit`): homelab cannot write
+    such text back, so it is refused with a fix."""
+    parent = node.parent
+    if node.type != "identifier" or parent is None:
+        return None
+    before = parent.prev_sibling
+    if parent.type == "formal" and before is not None and before.type == ",":
+        return "a `,` with no argument after it", "remove the `,` before `}`"
+    if parent.type == "inherited_attrs":
+        return "`inherit` names nothing", "name what to inherit, e.g. `inherit (pkgs) hello;`"
+    return None
+
+
+def _problem(node: tree_sitter.Node) -> tuple[int, str, str]:
+    """Where (byte), what and how to fix (or ""), for one ERROR or MISSING node."""
     if node.is_missing:
         kind = node.type
+        known = _missing_name(node)
+        if known is not None:
+            return node.start_byte, *known
         if node.is_named:
-            return node.start_byte, f"missing {kind.replace('_', ' ')}"
-        return node.start_byte, f"missing `{kind}`"
+            return node.start_byte, f"missing {kind.replace('_', ' ')}", ""
+        return node.start_byte, f"missing `{kind}`", ""
     children = node.children
+    parent = node.parent
+    if parent is not None and parent.type == "formals" and [c.type for c in children] == [","]:
+        return node.start_byte, "a `,` with no argument after it", "remove the `,` before `}`"
     for i, child in enumerate(children):
+        if (
+            child.text == b"~/"
+            and i + 1 < len(children)
+            and children[i + 1].type == "${"
+            and children[i + 1].start_byte == child.end_byte
+        ):  # Nix reads `~/${x}`; tree-sitter-nix does not
+            return (
+                child.start_byte,
+                "homelab cannot check a path that starts with `~/${`",
+                "put a name before the `${` (`~/.config/${…}`), or write the path as a string",
+            )
         # a quote or comment start the error swallowed: nothing closed it
         if child.type in ('"', "''"):
-            return child.start_byte, "unterminated string"
+            return child.start_byte, "unterminated string", ""
         if (
             child.type == "/"
             and i + 1 < len(children)
             and children[i + 1].type == "*"
             and children[i + 1].start_byte == child.end_byte
         ):
-            return child.start_byte, "unterminated comment"
+            return child.start_byte, "unterminated comment", ""
     # an opening bracket the error swallowed without its closing one
     stack: list[tree_sitter.Node] = []
     for child in children:
@@ -135,21 +174,22 @@ def _problem(node: tree_sitter.Node) -> tuple[int, str]:
         return (
             opener.start_byte,
             f"`{opener.type}` is never closed (missing `{_CLOSERS[opener.type]}`)",
+            "",
         )
     leaf = _first_leaf(node)
     if leaf.type in ('"', "''") and leaf.text in (b'"', b"''"):
-        return leaf.start_byte, "unterminated string"
+        return leaf.start_byte, "unterminated string", ""
     if leaf.start_byte == leaf.end_byte or not leaf.text:
-        return node.start_byte, "syntax error"
-    return leaf.start_byte, f"unexpected {_show(leaf.text)}"
+        return node.start_byte, "syntax error", ""
+    return leaf.start_byte, f"unexpected {_show(leaf.text)}", ""
 
 
 def _syntax_errors(tree: tree_sitter.Tree, pos: _Positions) -> list[NixSyntaxError]:
     out: list[NixSyntaxError] = []
     for node in _error_nodes(tree.root_node):
-        byte, message = _problem(node)
+        byte, message, hint = _problem(node)
         line, column = pos.at(byte)
-        out.append(NixSyntaxError(line, column, message))
+        out.append(NixSyntaxError(line, column, message, hint))
     return sorted(set(out), key=lambda e: (e.line, e.column, e.message))
 
 
@@ -160,44 +200,19 @@ def _expressions(root: tree_sitter.Node) -> list[tree_sitter.Node]:
 # ---- what Nix reports while parsing: attributes defined twice, duplicate formals --------
 
 
-def _unparen(node: tree_sitter.Node) -> tree_sitter.Node:
-    while node.type == "parenthesized_expression":
-        inner = [c for c in node.named_children if c.type != "comment"]
-        if len(inner) != 1:
-            break
-        node = inner[0]
-    return node
+_SETS = tree_sitter.Query(
+    grammar.LANGUAGE,
+    """
+    [
+      (attrset_expression) (rec_attrset_expression) (let_expression) (let_attrset_expression)
+    ] @set
+    (formals) @formals
+    """,
+)
 
 
-def _string_value(node: tree_sitter.Node) -> str | None:
-    """The text of a string without interpolation, None when it has one (or is odd)."""
-    parts: list[str] = []
-    for c in node.children:
-        if c.type in ('"', "''"):
-            continue
-        if c.type == "string_fragment":
-            parts.append(c.text.decode("utf-8", "replace") if c.text else "")
-        elif c.type == "escape_sequence":
-            esc = (c.text or b"").decode("utf-8", "replace")
-            parts.append({"n": "\n", "r": "\r", "t": "\t"}.get(esc[1:], esc[1:]))
-        elif c.type == "comment":
-            continue
-        else:
-            return None
-    return "".join(parts)
-
-
-def _attr_key(node: tree_sitter.Node) -> str | None:
-    """The static name of one attrpath element, None when it is computed."""
-    if node.type == "identifier":
-        return (node.text or b"").decode("utf-8", "replace")
-    if node.type == "string_expression":
-        return _string_value(node)
-    if node.type == "interpolation":
-        inner = [c for c in node.named_children if c.type != "comment"]
-        if len(inner) == 1 and inner[0].type == "string_expression":
-            return _string_value(inner[0])
-    return None
+def _start(node: tree_sitter.Node) -> int:
+    return int(node.start_byte)
 
 
 class _Attrs:
@@ -223,14 +238,12 @@ class _Duplicates:
 
     def walk(self, node: tree_sitter.Node) -> None:
         """Check every set literal, let and function head in the tree."""
-        stack = [node]
-        while stack:
-            n = stack.pop()
-            if n.type in _ATTRSET_TYPES or n.type in ("let_expression", "let_attrset_expression"):
-                self.attrset(n)
-            elif n.type == "formals":
+        found = tree_sitter.QueryCursor(_SETS).captures(node)
+        for n in sorted(found.get("set", []) + found.get("formals", []), key=_start):
+            if n.type == "formals":
                 self.formals(n)
-            stack.extend(reversed(n.children))
+            else:
+                self.attrset(n)
 
     def formals(self, node: tree_sitter.Node) -> None:
         seen: set[str] = set()
@@ -247,6 +260,19 @@ class _Duplicates:
                     NixSyntaxError(line, column, f"function argument `{name}` given twice")
                 )
             seen.add(name)
+        # `{ a }@a:` names the same argument twice, too
+        universal = node.parent.child_by_field_name("universal") if node.parent else None
+        name = (universal.text or b"").decode("utf-8", "replace") if universal else ""
+        if universal is not None and name in seen:
+            line, column = self.pos.at(universal.start_byte)
+            self.errors.append(
+                NixSyntaxError(
+                    line,
+                    column,
+                    f"function argument `{name}` given twice",
+                    f"`@{name}` names the whole set: give it another name",
+                )
+            )
 
     def attrset(self, node: tree_sitter.Node) -> _Attrs:
         attrs = _Attrs()
@@ -258,7 +284,7 @@ class _Duplicates:
     def value_attrs(self, value: tree_sitter.Node | None) -> _Attrs | None:
         if value is None:
             return None
-        value = _unparen(value)
+        value = grammar.unparen(value)
         if value.type in _ATTRSET_TYPES:
             # (nested sets are checked on their own by walk(); no reports twice)
             saved = self.errors
@@ -282,7 +308,7 @@ class _Duplicates:
                 if ids is None:
                     continue
                 for name_node in ids.named_children:
-                    key = _attr_key(name_node)
+                    key = grammar.static_name(name_node)
                     if key is None:
                         continue
                     if key in attrs.attrs:
@@ -297,14 +323,13 @@ class _Duplicates:
         value: tree_sitter.Node | None,
         binding: tree_sitter.Node,
     ) -> None:
-        keys: list[str] = []
-        for element in elements:
-            key = _attr_key(element)
-            if key is None:
-                return  # a computed name: Nix checks it when evaluating
-            keys.append(key)
-        shown = ".".join(_display(k) for k in keys)
+        """Nix's addAttr: `a.b.c = value` into `attrs`."""
+        keys = [grammar.static_name(e) for e in elements]
+        shown = ".".join("${…}" if k is None else _display(k) for k in keys)
         for key in keys[:-1]:
+            if key is None:  # a computed name: a set of its own that nothing else reaches
+                attrs = _Attrs()
+                continue
             existing = attrs.attrs.get(key)
             if existing is None:
                 nested = _Attrs()
@@ -316,6 +341,8 @@ class _Duplicates:
             else:
                 attrs = existing[0]
         key = keys[-1]
+        if key is None:
+            return  # Nix checks computed names when evaluating
         existing = attrs.attrs.get(key)
         new = self.value_attrs(value)
         if existing is None:
@@ -338,10 +365,27 @@ def _display(key: str) -> str:
     return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _parse_time_errors(tree: tree_sitter.Tree, pos: _Positions) -> list[NixSyntaxError]:
+def _parse_time_errors(
+    tree: tree_sitter.Tree,
+    pos: _Positions,
+    arguments: tuple[str, ...] | None = None,
+    bindings: bool = False,
+) -> list[NixSyntaxError]:
+    """What Nix refuses while parsing a text that tree-sitter-nix read without error;
+    with `arguments` (the names bound around the text) also the names nothing binds."""
+    root = tree.root_node
+
+    def at(finding: grammar.Finding) -> NixSyntaxError:
+        line, column = pos.at(finding.byte)
+        return NixSyntaxError(line, column, finding.message, finding.hint)
+
+    errors = [at(f) for f in grammar.stricter_rules(root)]
+    if arguments is not None and not errors:  # (`x = or;` is not also an undefined `or`)
+        errors = [at(f) for f in scope.report(root, arguments, bindings)]
     d = _Duplicates(pos)
-    d.walk(tree.root_node)
-    return d.errors
+    d.walk(root)
+    errors.extend(d.errors)
+    return sorted(set(errors), key=lambda e: (e.line, e.column, e.message))
 
 
 # ---- public checks ----------------------------------------------------------------------
@@ -390,13 +434,13 @@ def _check_bindings(text: str) -> list[NixSyntaxError]:
     last_line = text.count("\n") + 1
     end_column = len(text.rsplit("\n", 1)[-1]) + 1
 
-    def place(byte: int, message: str) -> NixSyntaxError:
+    def place(byte: int, message: str, hint: str = "") -> NixSyntaxError:
         line, column = pos.at(byte)
         if line < 1:  # our `{`: the text opened one more set than it closed
             return NixSyntaxError(last_line, end_column, "missing `}`")
         if line > last_line:  # our `}`
-            return NixSyntaxError(last_line, end_column, message)
-        return NixSyntaxError(line, column, message)
+            return NixSyntaxError(last_line, end_column, message, hint)
+        return NixSyntaxError(line, column, message, hint)
 
     # Did the text close our `{`?  Find the node our `{` opens and the `}` closing it.
     opener = tree.root_node
@@ -420,7 +464,7 @@ def _check_bindings(text: str) -> list[NixSyntaxError]:
         and exprs[0].end_byte == size
     ):
         return [NixSyntaxError(1, 1, _NOT_A_MODULE)]
-    return _parse_time_errors(tree, pos)
+    return _parse_time_errors(tree, pos, MODULE_ARGS, bindings=True)
 
 
 def check_module_body(text: str) -> tuple[Literal["bindings", "module"], list[NixSyntaxError]]:
@@ -447,7 +491,7 @@ def check_module_body(text: str) -> tuple[Literal["bindings", "module"], list[Ni
             line, column = pos.at(exprs[0].start_byte)
             errors = [NixSyntaxError(line, column, _NOT_A_MODULE)]
         if not errors:
-            errors = _parse_time_errors(tree, pos)
+            errors = _parse_time_errors(tree, pos, arguments=())
         return "module", errors
     errors = _check_bindings(text)
     if errors and not _syntax_errors(tree, pos):

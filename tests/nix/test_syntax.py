@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from homelab.nix.syntax import NixSyntaxError, check_expression, check_module_body
+from homelab.nix.compile import ARGS
+from homelab.nix.syntax import MODULE_ARGS, NixSyntaxError, check_expression, check_module_body
 from tests.nixtools import nix_parse
 
 GOOD_BINDINGS = [
@@ -165,3 +166,166 @@ def test_agrees_with_nix() -> None:
         elif ours != nix_good:
             disagreements.append((text, f"checker {ours}, nix {nix_good}"))
     assert disagreements == []
+
+
+# ---- where Nix's grammar is stricter than tree-sitter-nix ---------------------------------
+
+# (bindings, line, column, words of the message, words of the hint)
+STRICTER = [
+    ("x.y = or;", 1, 7, "`or` is a keyword", 'for the text "or"'),
+    ("a = [ or ];", 1, 7, "`or` is a keyword", ""),
+    ("a = { or }: 1;", 1, 7, "`or` is a keyword", "choose another name"),
+    ("a = x: x.if;", 1, 10, "`if` is a keyword of Nix: it cannot be a name", '`"if"`'),
+    ("a.then.b = 1;", 1, 3, "`then` is a keyword", '`"then"`'),
+    ("inherit (lib) in;", 1, 15, "`in` is a keyword", ""),
+    ("a = ./files/;", 1, 5, "path has a trailing slash", "remove the `/`"),
+    ("a = ~/x/;", 1, 5, "path has a trailing slash", ""),
+    ("a = ./a/${lib.x}/;", 1, 5, "path has a trailing slash", ""),
+    ("a = ./a//b;", 1, 5, "Nix cannot read the path `./a//b`", "no empty part"),
+    ("a = lib//pkgs;", 1, 8, "update operator", "`a // b`"),
+    ("a = 9223372036854775808;", 1, 5, "invalid integer", "64-bit"),
+    ("a = 1.8e308;", 1, 5, "invalid float", "64-bit"),
+    ("a = 1.0e-310;", 1, 5, "invalid float", ""),
+    ("a = 1 == 2 == 3;", 1, 12, "comparisons do not chain in Nix: `==` then `==`", "parentheses"),
+    ("a = 1 < 2 <= 3;", 1, 11, "comparisons do not chain", ""),
+    ("a = let ${lib.x} = 1; in 1;", 1, 9, "dynamic attributes not allowed in let", ""),
+    ('a = { inherit (lib) "${lib.x}"; };', 1, 21, "dynamic attributes not allowed in inherit", ""),
+    ("a = { x }@x: x;", 1, 11, "function argument `x` given twice", "`@x` names the whole set"),
+    ("a.${lib.x}.b = 1;\na = 2;", 2, 1, "attribute `a` already defined at line 1", ""),
+    ("${''a''} = 1;\na = 2;", 2, 1, "attribute `a` already defined", ""),
+]
+
+ALLOWED = [
+    "a.or = lib.or;",
+    "a = lib.x or lib.y or null;",
+    "a = let or = 1; in map or [ ];",
+    "a = ./a/${lib.x};",
+    "a = ./a//${lib.x};",
+    "a = { }//{ };",
+    "a = 9223372036854775807;",
+    "a = 0.0e-400;",
+    "a = 1 < 2 == true;",
+    'a = let ${"x"} = 1; in x;',
+    "a = let a.${lib.x} = 1; in a;",
+    'a = { inherit (lib) ${"mkIf"} "mkForce"; };',
+    'a."${lib.x}" = 1;\na.b = 2;',
+]
+
+
+@pytest.mark.parametrize(("text", "line", "column", "words", "hint"), STRICTER)
+def test_what_nix_refuses_although_tree_sitter_reads_it(
+    text: str, line: int, column: int, words: str, hint: str
+) -> None:
+    kind, errors = check_module_body(text)
+    assert kind == "bindings"
+    assert errors, "an error is reported"
+    assert (errors[0].line, errors[0].column) == (line, column), errors
+    assert words in errors[0].message
+    assert hint in errors[0].hint
+
+
+@pytest.mark.parametrize("text", ALLOWED)
+def test_what_nix_reads_is_allowed(text: str) -> None:
+    assert check_module_body(text) == ("bindings", [])
+
+
+def test_the_names_bound_around_bindings_are_those_the_compiler_writes() -> None:
+    assert MODULE_ARGS == ARGS
+
+
+def test_raw_expressions_get_the_grammar_rules_but_no_names() -> None:
+    assert check_expression("x.if")[0].message.startswith("`if` is a keyword")
+    assert check_expression("./a/")[0].message == "path has a trailing slash"
+    assert check_expression("anything + undefined") == []  # its names depend on the place
+
+
+# ---- names that nothing binds ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "hint"),
+    [
+        ("x.y = b.c;", "b", "bind it with `let b = …; in …`"),
+        ("a = options.x;", "options", "extraConfig lines see only config, lib and pkgs"),
+        ("a = inputs.self;", "inputs", "`{ config, inputs, ... }: { … }`"),
+        ("a = filter (x: x) [ ];", "filter", "write `builtins.filter`"),
+        ("a = pkg.hello;", "pkg", "did you mean `pkgs`?"),
+        ("a = let hostname = 1; in hostnme;", "hostnme", "did you mean `hostname`?"),
+        ("inherit hostname;", "hostname", ""),
+        ("a = { b = 1; c = b; };", "b", ""),
+        ("a = with undefinedThing; 1;", "undefinedThing", ""),
+        ("a = x: y;", "y", ""),
+        ("a = let inherit mkIf; in mkIf;", "mkIf", ""),
+    ],
+)
+def test_a_name_nothing_binds_is_reported_with_a_hint(text: str, name: str, hint: str) -> None:
+    kind, errors = check_module_body(text)
+    assert kind == "bindings"
+    assert [e.message for e in errors] == [f"undefined variable `{name}`"]
+    assert hint in errors[0].hint
+
+
+def test_each_unbound_name_is_reported_once_where_it_is_first_used() -> None:
+    _, errors = check_module_body("a = b;\nc = [ b d ];\ne = d;")
+    assert errors == [
+        NixSyntaxError(1, 5, "undefined variable `b`", errors[0].hint),
+        NixSyntaxError(2, 9, "undefined variable `d`", errors[1].hint),
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a = [ config lib pkgs builtins true false null map toString import throw ];",
+        "a = [ derivation fetchTarball baseNameOf dirOf isNull removeAttrs __add __curPos ];",
+        "a = let b = c; c = 1; in b;",
+        "a = rec { b = 1; c = b; };",
+        "a = let { b = 1; body = b; };",
+        "a = { b, c ? b, ... }@d: [ b c d ];",
+        "a = x: y: x y;",
+        "a = let inherit (lib) mkIf; in mkIf;",
+        "a = rec { b = lib; inherit (b) mkIf; c = mkIf; };",
+        "inherit lib;\ninherit (pkgs) hello;",
+        "a = with lib; mkIf anything { };",
+        "a = with pkgs; [ git vim ];",
+        "a = with lib; { b = c; inherit d; };",
+        "${lib.x} = 1;",
+    ],
+)
+def test_names_bound_around_them_are_accepted(text: str) -> None:
+    assert check_module_body(text) == ("bindings", [])
+
+
+def test_a_whole_module_sees_only_its_own_arguments() -> None:
+    assert check_module_body("{ pkgs, ... }: { a = pkgs.git; }") == ("module", [])
+    assert check_module_body("{ modulesPath, inputs, options, ... }: { }") == ("module", [])
+    kind, errors = check_module_body("{ config, ... }:\n{\n  a = pkgs.git;\n}")
+    assert kind == "module"
+    assert errors == [
+        NixSyntaxError(
+            3,
+            7,
+            "undefined variable `pkgs`",
+            "add pkgs to the module's arguments: `{ pkgs, ... }: { … }`",
+        )
+    ]
+    _, errors = check_module_body("{ a = lib.mkIf true 1; }")
+    assert [e.message for e in errors] == ["undefined variable `lib`"]
+
+
+# ---- what Nix reads but homelab cannot write back -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "words", "hint"),
+    [
+        ("a = { b, c, }: b;", "a `,` with no argument after it", "remove the `,`"),
+        ("{ b, }: { }", "a `,` with no argument after it", "remove the `,`"),
+        ("inherit;", "`inherit` names nothing", "inherit (pkgs) hello;"),
+        ("a = ~/${lib.x};", "cannot check a path that starts with `~/${`", "~/.config/"),
+    ],
+)
+def test_text_homelab_cannot_write_is_refused_with_a_fix(text: str, words: str, hint: str) -> None:
+    _, errors = check_module_body(text)
+    assert words in errors[0].message
+    assert hint in errors[0].hint
