@@ -475,14 +475,16 @@ def validate(
         for e in errors:
             if block:
                 place = Place(top.file, block[0] + e.line - 1, block[1] + e.column)
-            else:
+                in_text = ""
+            else:  # a quoted or plain scalar: say where in its text
                 place = at(("extraConfig",))
+                in_text = f" (line {e.line}, column {e.column} of the text)"
             problems.append(
                 Problem(
                     place,
-                    f"extraConfig is not valid Nix: {e.message}",
+                    f"extraConfig is not valid Nix{in_text}: {e.message}",
                     path="extraConfig",
-                    hint="write NixOS options as `name = value;` lines",
+                    hint=e.hint or "write NixOS options as `name = value;` lines",
                 )
             )
     return problems
