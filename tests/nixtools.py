@@ -2,6 +2,7 @@
 
 - `nix_instantiate()`: its path; skips the test when it is missing (fails when ``CI=true``).
 - `nix_parse(text)`: ``nix-instantiate --parse``; AssertionError with Nix's message.
+- `nix_parse_all(texts)`: Nix's error for each text, or None where it parses.
 - `nix_eval(text)` / `nix_eval_many(texts)`: ``--eval --json --strict`` of expressions,
   many files in ONE process (each start of nix-instantiate costs time).
 - `nix_eval_module(text)` / `nix_eval_modules(texts)`: call NixOS modules with a test
@@ -59,6 +60,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +77,7 @@ __all__ = [
     "nix_eval_modules",
     "nix_instantiate",
     "nix_parse",
+    "nix_parse_all",
 ]
 
 MISSING = "nix-instantiate is missing: install Debian's nix-bin"
@@ -224,6 +227,36 @@ def nix_parse(text: str) -> None:
     function) are errors too.
     """
     _run(["--parse", "-"], stdin=text, cwd=_call_dir())
+
+
+def nix_parse_all(texts: Sequence[str]) -> list[str | None]:
+    """Nix's error for each text (None when ``nix-instantiate --parse`` reads it).
+
+    The texts go to Nix together as files (one run, when they all parse); each that
+    fails is then parsed alone, a few at a time, for its own answer.
+    """
+    if not texts:
+        return []
+    folder = _call_dir()
+    files = []
+    for i, text in enumerate(texts):
+        files.append(folder / f"{i}.nix")
+        files[-1].write_text(text, encoding="utf-8")
+    try:
+        _run(["--parse", *map(str, files)], cwd=folder)
+        return [None] * len(texts)
+    except AssertionError:
+        pass
+
+    def alone(file: Path) -> str | None:
+        try:
+            _run(["--parse", str(file)], cwd=folder)
+            return None
+        except AssertionError as err:
+            return str(err)
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        return list(pool.map(alone, files))
 
 
 def _from_json(value: Any, folder: Path) -> Any:
