@@ -93,6 +93,8 @@ def files_at(
     host = item(f"hosts/{folder}/")
     if host is not None and host.type == "tree":
         entries += [(f"hosts/{folder}/{child.name}", child) for child in host]
+    elif host is not None:  # the host folder itself is a link
+        problems.append(_link_problem(f"hosts/{folder}"))
     if flake:
         entries += [(name, found) for name in FLAKE_FILES if (found := item(name)) is not None]
     for rel, blob in entries:

@@ -9,8 +9,10 @@ import re
 from pathlib import Path
 
 import git
+import pytest
 
 from homelab.deploy.outgoing import files_at, secret_paths
+from homelab.errors import InvalidInput
 from homelab.history.records import deploy_log
 from homelab.history.repo import open_repository
 from tests.conftest import RunCli
@@ -210,3 +212,22 @@ def test_a_secret_source_stays_out_of_the_flake_however_it_is_spelled(tmp_path: 
     os.symlink(folder / "wifi.psk", lab / "secrets" / "wifi")
     files = files_at(lr, commit, "web", flake=True, secrets=secret_paths(lab, ["secrets/wifi"]))
     assert "hosts/web/wifi.psk" not in files
+
+
+def test_a_host_folder_that_is_a_link_in_the_commit_sends_nothing(tmp_path: Path) -> None:
+    lab = make_lab(tmp_path / "lab", [], commit=False)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "configuration.nix").write_text(f"# {SECRET}\n{{ ... }}: {{ }}\n")
+    os.symlink(elsewhere, lab / "hosts" / "web")
+    repo = git.Repo.init(lab)
+    repo.git.add("--all")
+    commit = repo.index.commit("a host folder that is a link").hexsha
+
+    with pytest.raises(InvalidInput) as refused:
+        files_at(open_repository(lab), commit, "web", flake=True)
+
+    assert [str(p) for p in refused.value.problems] == [
+        "hosts/web: is a symbolic link: homelab never sends what a link points to\n"
+        "    hint: put the file itself in its place (and commit it), or remove the link"
+    ]
