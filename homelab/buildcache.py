@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from homelab import __version__
+from homelab.source import Unreadable, read_file
 
 CACHE = ".homelab/build.json"
 
@@ -26,10 +27,12 @@ def _hash(data: bytes) -> str:
 
 
 def _file(root: Path, rel: str) -> str:
+    # read as the lab reads it: a FIFO here must not hang the quick check
     try:
-        return _hash((root / rel).read_bytes())
-    except OSError:
-        return "-"
+        data = read_file(root, rel)
+    except Unreadable:
+        return "!"  # not "-" (missing): a file that turns unreadable is a change
+    return "-" if data is None else _hash(data)
 
 
 def _listing(root: Path, rel: str) -> str:

@@ -13,7 +13,7 @@ from homelab.catalog import Catalog, Service, service_from_document
 from homelab.errors import InvalidInput, Place, Problem
 from homelab.profile import include, model, validate
 from homelab.profile.load import Document, load_text
-from homelab.source import DiskSource, Overlay, Source, present
+from homelab.source import DiskSource, Overlay, Source, Unreadable, present
 
 PROFILE = "profile.yaml"
 COMMON = "common"
@@ -90,12 +90,35 @@ class LabState:
 
 
 def host_folders(source: Source) -> list[str]:
-    """The folders under hosts/ that hold a profile (hosts/common holds fragments)."""
-    return [
-        name
-        for name in source.listdir("hosts")
-        if name != COMMON and present(source, f"hosts/{name}/{PROFILE}")
-    ]
+    """The folders under hosts/ that hold a profile (hosts/common holds fragments). A
+    profile that is there but cannot be read still makes a host: one with a problem,
+    never one that silently disappears (and whose generated files a build would delete)."""
+    try:
+        names = source.listdir("hosts")
+    except Unreadable as err:
+        raise InvalidInput([Problem(Place("hosts/"), err.reason, hint=err.hint)]) from None
+    return [name for name in names if name != COMMON and present(source, f"hosts/{name}/{PROFILE}")]
+
+
+def _unreadable(rel: str, err: Exception) -> Problem:
+    if isinstance(err, UnicodeDecodeError):
+        data = err.object
+        line = data[: err.start].count(b"\n") + 1
+        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+        return Problem(
+            Place(rel, line, column),
+            "not UTF-8 text",
+            hint="save the file as UTF-8 (your editor's encoding setting)",
+        )
+    assert isinstance(err, Unreadable)
+    return Problem(Place(rel), err.reason, hint=err.hint)
+
+
+def _listing(source: Source, rel: str) -> list[str]:
+    try:
+        return source.listdir(rel)
+    except Unreadable:
+        return []
 
 
 def fetcher(source: Source, read: dict[str, str] | None = None) -> include.Fetch:
@@ -106,13 +129,13 @@ def fetcher(source: Source, read: dict[str, str] | None = None) -> include.Fetch
         if rel not in cache:
             try:
                 text = source.read(rel)
-            except UnicodeDecodeError:
-                cache[rel] = (None, [Problem(Place(rel, 1, 1), "not UTF-8 text")])
+            except (UnicodeDecodeError, Unreadable) as err:
+                cache[rel] = (None, [_unreadable(rel, err)])
                 return cache[rel]
             if text is None:
                 available = sorted(
                     f"../{COMMON}/{name}"
-                    for name in source.listdir(f"hosts/{COMMON}")
+                    for name in _listing(source, f"hosts/{COMMON}")
                     if name.endswith(".yaml")
                 )
                 hint = "fragments here: " + ", ".join(available) if available else ""
@@ -124,6 +147,22 @@ def fetcher(source: Source, read: dict[str, str] | None = None) -> include.Fetch
         return cache[rel]
 
     return fetch
+
+
+def _without_host(doc: Document) -> list[Problem]:
+    """A profile with no `host:` at all (an empty file, `{}`): said at its top, before
+    anything needs host.stateVersion."""
+    if not isinstance(doc.data, dict) or "host" in doc.data:
+        return []
+    example = 'start with  host: {stateVersion: "24.05"}  (the NixOS release it was installed with)'
+    return [
+        Problem(
+            doc.marks.value((), Place(doc.file, 1, 1)),
+            "missing key 'host'" if doc.data else "the profile is empty",
+            path="host" if doc.data else "",
+            hint=example,
+        )
+    ]
 
 
 class Lab:
@@ -203,7 +242,11 @@ class Lab:
     def _load_catalog(self, fetch: include.Fetch, source: Source) -> tuple[Catalog, list[Problem]]:
         services: dict[str, Service] = {}
         problems: list[Problem] = []
-        for name in source.listdir("services"):
+        try:
+            names = source.listdir("services")
+        except Unreadable as err:
+            return Catalog({}), [Problem(Place("services/"), err.reason, hint=err.hint)]
+        for name in names:
             if not name.endswith(".yaml"):
                 continue
             doc, found = fetch(f"services/{name}")
@@ -230,7 +273,7 @@ class Lab:
             return fetch(path)
 
         merged, found = include.resolve(doc, tracking)
-        problems = [*problems, *found]
+        problems = [*problems, *found, *_without_host(merged)]
         problems.extend(validate.validate(merged, folder, catalog, exists, self._real_path))
         profile = None
         if not problems:
@@ -311,14 +354,16 @@ class Lab:
         return out
 
     def orphan_folders(self) -> list[str]:
-        """Host folders whose profile is gone but generated files remain."""
+        """Host folders whose profile is gone but generated files remain. A profile that
+        is there in any form (a dangling link, a folder) is not gone: that host is
+        reported, and its files stay."""
         hosts = self.root / "hosts"
         if not hosts.is_dir():
             return []
         return sorted(
             p.name
             for p in hosts.iterdir()
-            if p.is_dir() and p.name != COMMON and not (p / PROFILE).exists()
+            if p.is_dir() and p.name != COMMON and not os.path.lexists(p / PROFILE)
         )
 
     def plan_build(

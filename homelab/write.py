@@ -10,7 +10,7 @@ from pathlib import Path
 
 from homelab.errors import InvalidInput, Place, Problem
 from homelab.nix.compile import body_hash_matches
-from homelab.source import DiskSource, Source
+from homelab.source import DiskSource, Source, Unreadable
 
 
 @dataclass(frozen=True)
@@ -38,13 +38,17 @@ def generated_files(source: Source, folder: str) -> dict[str, str]:
     tree, a git revision), by lab-relative path."""
     out: dict[str, str] = {}
     base = f"hosts/{folder}"
-    for name in source.listdir(base):
+    try:
+        names = source.listdir(base)
+    except Unreadable:
+        return out  # nothing known to be ours: nothing will be deleted
+    for name in names:
         if not name.endswith(".nix"):
             continue
         try:
             text = source.read(f"{base}/{name}")
-        except (OSError, UnicodeDecodeError):
-            continue
+        except (OSError, UnicodeDecodeError, Unreadable):
+            continue  # what cannot be read is never taken for ours, so never deleted
         if text is not None and body_hash_matches(text) is not None:
             out[f"{base}/{name}"] = text
     return out
@@ -57,14 +61,14 @@ def plan(root: Path, wanted: Mapping[str, str], folders: Iterable[str]) -> Plan:
     write: dict[str, str] = {}
     edited: list[str] = []
     for rel, text in sorted(wanted.items()):
-        path = root / rel
         try:
-            current = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            write[rel] = text
-            continue
-        except (OSError, UnicodeDecodeError):
-            current = None
+            current = disk.read(rel)
+        except (OSError, UnicodeDecodeError, Unreadable):
+            current = None  # there, but not a file of ours that can be read
+        else:
+            if current is None:
+                write[rel] = text
+                continue
         if current == text:
             continue
         if current is None or body_hash_matches(current) is not True:
