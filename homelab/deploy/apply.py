@@ -27,10 +27,12 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import errno
 import getpass
 import json
 import os
 import socket
+import stat
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -206,7 +208,7 @@ def secrets_of(
         found: list[SecretFile] = []
         for secret in profile.secrets:
             try:
-                data = (lab.root / secret.source).read_bytes()
+                data = _read_regular(lab.root / secret.source)
             except OSError as err:
                 problems.append(
                     Problem(
@@ -224,6 +226,18 @@ def secrets_of(
     if problems:
         raise InvalidInput(problems)
     return out
+
+
+def _read_regular(path: Path) -> bytes:
+    """A file's bytes; OSError for anything but a regular file (a FIFO would hang)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "it is not a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read()
+    finally:
+        os.close(fd)
 
 
 def secret_sources(lab: Lab, state: LabState, folders: Sequence[str]) -> set[str]:

@@ -225,3 +225,24 @@ class Terminal:
             self.process.kill()
             self.process.wait()
         os.close(self.master)
+
+
+def test_a_secret_source_that_is_a_fifo_is_refused_at_once(
+    rig: Rig, tmp_path: Path, run_cli: RunCli, home: Path
+) -> None:
+    machine = rig.add("web")
+    lab = make_lab(tmp_path / "lab", [machine])
+    (lab / ".git" / "info" / "exclude").write_text("secrets/\n")
+    (lab / "secrets").mkdir()
+    os.mkfifo(lab / "secrets" / "api.key")  # reading it would wait for a writer forever
+    profile = lab / "hosts" / "web" / "profile.yaml"
+    secret = "secrets:\n  api:\n    source: secrets/api.key\n    target: /run/keys/api\n"
+    profile.write_text(profile.read_text() + secret)
+    started = time.monotonic()
+
+    code, out, err = run_cli("--lab", str(lab), "apply", "--yes")
+
+    assert code == 2, out + err
+    assert time.monotonic() - started < 10
+    assert "cannot read secret file secrets/api.key: it is not a regular file" in err
+    assert machine.lines("commands.log") == []
