@@ -21,7 +21,7 @@ from homelab.catalog import Catalog
 from homelab.errors import InvalidInput, Place, Problem
 from homelab.lab import PROFILE, HostState, Lab, LabState
 from homelab.profile import edit
-from homelab.source import DiskSource, Source
+from homelab.source import DiskSource, Source, Unreadable, read_file
 
 try:
     from yaml import CSafeLoader as _Loader
@@ -41,13 +41,19 @@ def profile_rel(folder: str) -> str:
     return f"hosts/{folder}/{PROFILE}"
 
 
+REPLACED = "\ufffd"  # what a byte that is not UTF-8 shows as
+
+
 @dataclass
 class Draft:
-    """One profile being edited. `base` is the disk text it started from (None: new host)."""
+    """One profile being edited. `base` is the disk text it started from (None: new host,
+    or a file that cannot be read). `not_utf8`: the file had bytes that are not UTF-8,
+    shown as U+FFFD until retyped."""
 
     folder: str
     base: str | None
     text: str
+    not_utf8: bool = False
 
     @property
     def rel(self) -> str:
@@ -87,6 +93,49 @@ class OnlyHosts:
         return names
 
 
+@dataclass(frozen=True)
+class OnDisk:
+    """A profile as read from disk, readable or not."""
+
+    text: str | None  # None: no file, or one that cannot be read
+    not_utf8: bool = False
+    unreadable: str | None = None
+
+    def draft(self, folder: str) -> Draft:
+        return Draft(folder, self.text, self.text or "", self.not_utf8)
+
+
+def read_profile(root: Path, folder: str) -> OnDisk:
+    """The profile on disk. Bytes that are not UTF-8 show as U+FFFD (the check says where,
+    and saving waits until they are retyped); a file that cannot be read at all (a FIFO, no
+    permission, a link out of the lab) has no text: the check says why."""
+    try:
+        data = read_file(root, profile_rel(folder))
+    except Unreadable as err:
+        return OnDisk(None, unreadable=err.reason)
+    if data is None:
+        return OnDisk(None)
+    try:
+        return OnDisk(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        return OnDisk(data.decode("utf-8", errors="replace"), not_utf8=True)
+
+
+def replaced_characters(rel: str, text: str) -> list[Problem]:
+    """One problem per line that still holds a character read from bytes that are not UTF-8."""
+    problems = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if REPLACED in line:
+            problems.append(
+                Problem(
+                    Place(rel, number, line.index(REPLACED) + 1),
+                    f"{REPLACED} stands for bytes that are not UTF-8 text in the file",
+                    hint="type the character again (or delete it); saving writes UTF-8",
+                )
+            )
+    return problems
+
+
 def plain(text: str) -> Any:
     """The data of a profile text, or None when it does not parse."""
     try:
@@ -114,12 +163,11 @@ class Session:
         return sorted(on_disk | {f for f, d in self.drafts.items() if d.base is None})
 
     def disk_text(self, folder: str) -> str | None:
-        return DiskSource(self.lab.root).read(profile_rel(folder))
+        return read_profile(self.lab.root, folder).text
 
     def draft(self, folder: str) -> Draft:
         if folder not in self.drafts:
-            text = self.disk_text(folder)
-            self.drafts[folder] = Draft(folder, text, text or "")
+            self.drafts[folder] = read_profile(self.lab.root, folder).draft(folder)
         return self.drafts[folder]
 
     def text(self, folder: str) -> str:
@@ -164,6 +212,9 @@ class Session:
             host = self.lab.load_host(folder, self.catalog, texts)
             lab_problems = self.state.problems if self.state is not None else ()
         problems = [*lab_problems, *host.problems]
+        draft = self.drafts.get(folder)
+        if draft is not None and draft.not_utf8 and draft.dirty:
+            problems.extend(replaced_characters(draft.rel, draft.text))
         generated = None
         if host.profile is not None and not host.problems:
             try:
@@ -254,12 +305,12 @@ class Session:
 
     def reload(self, folder: str) -> None:
         """Take the disk's text, dropping unsaved edits."""
-        text = self.disk_text(folder)
-        self.drafts[folder] = Draft(folder, text, text or "")
+        self.drafts[folder] = read_profile(self.lab.root, folder).draft(folder)
 
     def keep_mine(self, folder: str) -> None:
         """The person saw the disk change and keeps their text: the next save writes it."""
-        self.draft(folder).base = self.disk_text(folder)
+        draft, disk = self.draft(folder), read_profile(self.lab.root, folder)
+        draft.base, draft.not_utf8 = disk.text, disk.not_utf8
 
     def save(self, folder: str) -> list[str]:
         """Write the profile and rebuild the host's Nix; returns the paths written.
@@ -270,7 +321,18 @@ class Session:
         from homelab.write import atomic_write
 
         draft = self.draft(folder)
-        disk = self.disk_text(folder)
+        on_disk = read_profile(self.lab.root, folder)
+        if on_disk.unreadable is not None:
+            raise InvalidInput(
+                [
+                    Problem(
+                        Place(draft.rel),
+                        f"not saved over a file that cannot be read: {on_disk.unreadable}",
+                        hint="fix or remove the file, then save again (your text stays here)",
+                    )
+                ]
+            )
+        disk = on_disk.text
         if disk != draft.base:
             raise ChangedOnDisk(folder, disk)
         check = self.check(folder)
@@ -280,7 +342,7 @@ class Session:
         if draft.dirty:
             atomic_write(self.lab.root / draft.rel, draft.text)
             written.append(draft.rel)
-        draft.base = draft.text
+        draft.base, draft.not_utf8 = draft.text, False
         state = self.state or self.load_all()
         state = dataclasses.replace(state, hosts={**state.hosts, folder: check.host})
         self.state = state

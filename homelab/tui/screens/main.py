@@ -462,6 +462,10 @@ class MainScreen(Screen[None]):
             await self.query_one(f"#tab-{tab}", TabPane).mount(editor)
         elif not editor.is_mounted:
             await self.app.animator.wait_until_complete()
+        for _ in range(50):  # a fresh editor makes its widgets on the next refreshes
+            if editor.composed:
+                break
+            await self._settle()
         self.show_active()
         return editor
 
