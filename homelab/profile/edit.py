@@ -27,10 +27,7 @@ from ruamel.yaml.scalarstring import (
     ScalarString,
 )
 
-try:
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover - PyYAML built without libyaml
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+from homelab.profile.load import LimitError, compose, load_plain
 
 Path = tuple[str | int, ...]
 
@@ -342,6 +339,12 @@ def _edit(
     *,
     kind: str,
 ) -> str:
+    try:  # every text read here, ruamel's included, within the loader's limits
+        compose("profile", text)
+    except LimitError as err:
+        raise EditError(f"the YAML cannot be edited: {err.problem.message}") from None
+    except yaml.YAMLError:
+        pass  # ruamel says what is wrong in its own words
     yaml_rt, doc = _rt_load(text)
     before = _dump(yaml_rt, doc)
     doc = edit(_rt_load(text)[1])  # checks the path and raises EditError first
@@ -408,7 +411,7 @@ def _rt_load(text: str) -> tuple[YAML, Any]:
 
 def _plain_load(text: str) -> Any:
     try:
-        return yaml.load(text, Loader=_Loader)
+        return load_plain(text)
     except yaml.YAMLError as err:
         raise EditError(f"the YAML cannot be read: {err}") from None
 
@@ -418,7 +421,7 @@ _UNREADABLE = object()
 
 def _try_plain_load(text: str) -> Any:
     try:
-        return yaml.load(text, Loader=_Loader)
+        return load_plain(text)
     except yaml.YAMLError:
         return _UNREADABLE
 
@@ -635,7 +638,7 @@ def _all_kept(source: list[tuple[int, int]], block: tuple[int, int], i1: int, i2
 
 
 def _compose(text: str) -> yaml.Node | None:
-    return yaml.compose(text, Loader=_Loader)
+    return compose("profile", text)
 
 
 def _node_at(text: str, path: Path) -> yaml.Node | None:

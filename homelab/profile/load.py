@@ -1,13 +1,21 @@
-"""YAML text -> plain data, with the place of every key and value.
+"""YAML text -> plain data, with the place of every key and value, within limits.
 
 PyYAML's C composer builds the node tree (fast, with marks); we turn nodes into data
 ourselves so that duplicate keys are refused (YAML allows them silently) and every value
 keeps its file, line and column for error messages.
+
+Every YAML text homelab reads goes through here (profiles, fragments, catalogue entries,
+the editor's round trips), because YAML can be made to explode: a file is refused over
+MAX_BYTES before it is parsed, and its node tree is measured before it becomes data, so
+that aliases repeating an anchor that repeats an anchor (an "alias bomb": a few hundred
+bytes that stand for billions of values) or nesting deeper than any profile needs are
+refused at the anchor's or value's line instead of eating time and memory.
 """
 
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +23,7 @@ from typing import Any
 import yaml
 
 from homelab.errors import Place, Problem
+from homelab.source import too_large
 
 try:
     from yaml import CSafeLoader as _BaseLoader
@@ -43,6 +52,10 @@ class _Loader(_BaseLoader):
 
 
 Path_ = tuple[str | int, ...]
+
+MAX_BYTES = 1 << 20  # a big profile is a few KiB; the catalogue's largest entry is 3 KiB
+MAX_DEPTH = 64  # profiles nest 6 deep; service settings a few more
+MAX_ALIASED = 10_000  # values that aliases may repeat in one file, all aliases together
 
 _constructor = yaml.constructor.SafeConstructor()
 _YAML_TAG = "tag:yaml.org,2002:"
@@ -83,7 +96,33 @@ def _place(file: str, mark: Any) -> Place:
     return Place(file, mark.line + 1, mark.column + 1)
 
 
+def _place_of_offset(file: str, text: str, offset: int) -> Place:
+    before = text[:offset]
+    return Place(file, before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1)
+
+
+def _reader_problem(file: str, text: str, err: yaml.reader.ReaderError) -> Problem:
+    # the reader gives an offset (in bytes, from the C parser): a person needs the line
+    char = chr(err.character) if isinstance(err.character, int) else str(err.character)
+    offset = text.find(char)
+    place = _place_of_offset(file, text, offset) if offset >= 0 else Place(file)
+    if char == "\x00":
+        return Problem(
+            place,
+            "the text has a NUL byte here",
+            hint="remove it (a NUL after every letter: the file was saved as UTF-16, save "
+            "it as UTF-8)",
+        )
+    return Problem(
+        place,
+        f"the text has the control character U+{ord(char):04X} here, which YAML does not allow",
+        hint="remove it (it is invisible in most editors: retype the line)",
+    )
+
+
 def _problem_from_yaml_error(file: str, text: str, err: yaml.YAMLError) -> Problem:
+    if isinstance(err, yaml.reader.ReaderError):
+        return _reader_problem(file, text, err)
     mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
     what = getattr(err, "problem", None) or str(err)
     context = getattr(err, "context", None)
@@ -99,6 +138,8 @@ def _problem_from_yaml_error(file: str, text: str, err: yaml.YAMLError) -> Probl
         hint = "add the closing quote, or escape a quote inside with \\\" (or '' in '...')"
     elif quoted and "escape" in what:
         hint = "inside \"...\" a backslash starts an escape: use '...' or write \\\\"
+    if "maximum nesting depth" in what and mark is not None:
+        return _too_deep(_place(file, mark))  # the parser's own limit (1000): ours is lower
     if context == "expected a single document in the stream":
         message = "YAML syntax: a second document starts here"
         hint = "a profile is one YAML document: remove this '---' line"
@@ -203,8 +244,131 @@ def _fmt(path: Path_) -> str:
     return format_path(path)
 
 
+class LimitError(yaml.YAMLError):
+    """A YAML text refused before it becomes data: too big, too deep, or an alias bomb."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+def size_problem(file: str, text: str) -> Problem | None:
+    """The problem of a text over MAX_BYTES (counted in UTF-8, as on disk)."""
+    if len(text) * 4 <= MAX_BYTES:  # the common case, without encoding anything
+        return None
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size <= MAX_BYTES:
+        return None
+    reason, hint = too_large(size)
+    return Problem(Place(file), reason, hint=hint)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _anchor_name(text: str, mark: Any) -> str:
+    lines = text.splitlines()
+    line = lines[mark.line] if mark.line < len(lines) else ""
+    match = re.match(r"&(\S+)", line[mark.column :])
+    return f" &{match[1]}" if match else ""
+
+
+def _measure(file: str, text: str, root: yaml.Node) -> Problem | None:
+    """The problem that stops turning this node tree into data, if any: nesting deeper
+    than MAX_DEPTH, an alias inside its own anchor (endless), or aliases that repeat more
+    than MAX_ALIASED values. Each node is walked once, an alias counted with what its
+    anchor measured, so an alias bomb is found in the time of its few hundred nodes."""
+    sizes: dict[int, int] = {}  # node -> values it stands for, aliases expanded
+    heights: dict[int, int] = {}  # node -> levels of nesting under it
+    aliased = 0
+    # a walk without recursion (a deep document would overflow Python's stack): one
+    # frame per open node, with its children still to see, its size and height so far
+    frames: list[tuple[yaml.Node, list[yaml.Node], list[int]]] = [
+        (root, _children(root)[::-1], [1, 0])
+    ]
+    open_nodes = {id(root)}
+    while frames:
+        node, todo, acc = frames[-1]
+        if not todo:
+            frames.pop()
+            open_nodes.discard(id(node))
+            sizes[id(node)], heights[id(node)] = acc
+            if frames:
+                parent = frames[-1][2]
+                parent[0] += acc[0]
+                parent[1] = max(parent[1], acc[1] + 1)
+            continue
+        child = todo.pop()
+        key = id(child)
+        at = _place(file, child.start_mark)
+        if key in open_nodes:
+            return Problem(
+                at,
+                f"the anchor{_anchor_name(text, child.start_mark)} is used by an alias inside "
+                "itself: its value would never end",
+                hint="an alias can only repeat a value that is complete before it",
+            )
+        if key in sizes:  # an alias: its anchor was measured where it was written
+            aliased += sizes[key]
+            if aliased > MAX_ALIASED:
+                return Problem(
+                    at,
+                    f"aliases repeat too much: with the aliases of the anchor"
+                    f"{_anchor_name(text, child.start_mark)} the file stands for more than "
+                    f"{MAX_ALIASED:,} repeated values",
+                    hint="write the values out, or share them between hosts with include:",
+                )
+            if len(frames) + heights[key] > MAX_DEPTH:
+                return _too_deep(at)
+            acc[0] += sizes[key]
+            acc[1] = max(acc[1], heights[key] + 1)
+            continue
+        if len(frames) >= MAX_DEPTH:
+            return _too_deep(at)
+        frames.append((child, _children(child)[::-1], [1, 0]))
+        open_nodes.add(key)
+    return None
+
+
+def _too_deep(at: Place) -> Problem:
+    return Problem(
+        at,
+        f"the values are nested more than {MAX_DEPTH} levels deep here",
+        hint="a profile needs a few levels: look for brackets that are never closed",
+    )
+
+
+def compose(file: str, text: str) -> yaml.Node | None:
+    """The node tree of one YAML document, refused (LimitError) when it is over the
+    limits; other YAML errors are raised as they are."""
+    problem = size_problem(file, text)
+    if problem is not None:
+        raise LimitError(problem)
+    node = yaml.compose(text, Loader=_Loader)
+    if node is not None:
+        problem = _measure(file, text, node)
+        if problem is not None:
+            raise LimitError(problem)
+    return node
+
+
+def load_plain(text: str, file: str = "<text>") -> Any:
+    """What yaml.safe_load gives, within the same limits as load_text (for code that needs
+    plain YAML semantics, such as the round-trip edits); raises yaml.YAMLError."""
+    node = compose(file, text)
+    if node is None:
+        return None
+    return yaml.constructor.SafeConstructor().construct_document(node)
+
+
 def load_text(file: str, text: str) -> tuple[Document | None, list[Problem]]:
-    """Parse one YAML document; on a syntax error return no document and the problem."""
+    """Parse one YAML document; on a syntax error, or a text over the limits, return no
+    document and the problem."""
     # The node tree and the marks are many small objects that all stay alive: the
     # garbage collector would walk them again and again for nothing (no cycles are made
     # here), which doubled the time of loading a lab. It is paused, and put back as found.
@@ -212,11 +376,16 @@ def load_text(file: str, text: str) -> tuple[Document | None, list[Problem]]:
     gc.disable()
     try:
         try:
-            node = yaml.compose(text, Loader=_Loader)
+            node = compose(file, text)
+        except LimitError as err:
+            return None, [err.problem]
         except yaml.YAMLError as err:
             return None, [_problem_from_yaml_error(file, text, err)]
         builder = _Builder(file, text)
-        data = {} if node is None else builder.build(node, ())
+        if node is None:  # nothing but comments: an empty map, placed at the top
+            builder.marks.values[()] = Place(file, 1, 1)
+            return Document(file, {}, builder.marks), []
+        data = builder.build(node, ())
         return Document(file, data, builder.marks), builder.problems
     finally:
         if was_enabled:

@@ -21,12 +21,8 @@ from homelab.catalog import Catalog
 from homelab.errors import InvalidInput, Place, Problem
 from homelab.lab import PROFILE, HostState, Lab, LabState
 from homelab.profile import edit
+from homelab.profile.load import load_plain
 from homelab.source import DiskSource, Source, Unreadable, read_file
-
-try:
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover - PyYAML built without libyaml
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 
 class ChangedOnDisk(Exception):
@@ -139,7 +135,7 @@ def replaced_characters(rel: str, text: str) -> list[Problem]:
 def plain(text: str) -> Any:
     """The data of a profile text, or None when it does not parse."""
     try:
-        return yaml.load(text, Loader=_Loader)
+        return load_plain(text)
     except yaml.YAMLError:
         return None
 
