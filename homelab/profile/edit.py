@@ -342,7 +342,7 @@ def _edit(
     try:  # every text read here, ruamel's included, within the loader's limits
         compose("profile", text)
     except LimitError as err:
-        raise EditError(f"the YAML cannot be edited: {err.problem.message}") from None
+        raise EditError(f"the YAML cannot be edited: {err.problem}") from None
     except yaml.YAMLError:
         pass  # ruamel says what is wrong in its own words
     yaml_rt, doc = _rt_load(text)

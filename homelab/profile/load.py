@@ -18,7 +18,7 @@ import gc
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -244,12 +244,22 @@ def _fmt(path: Path_) -> str:
     return format_path(path)
 
 
-class LimitError(yaml.YAMLError):
-    """A YAML text refused before it becomes data: too big, too deep, or an alias bomb."""
+class _Mark(NamedTuple):
+    line: int  # 0-based, as PyYAML's marks
+    column: int
 
-    def __init__(self, problem: Problem) -> None:
-        super().__init__(problem.message)
-        self.problem = problem
+
+class LimitError(yaml.YAMLError):
+    """A YAML text refused before it becomes data: too big, too deep, or an alias bomb.
+    It carries `problem` and `problem_mark` as PyYAML's own errors do, so that code that
+    shows those shows this too; `found` is the Problem with its place."""
+
+    def __init__(self, found: Problem) -> None:
+        super().__init__(found.message)
+        self.found = found
+        self.problem = found.message
+        line, column = found.place.line, found.place.column
+        self.problem_mark = _Mark(line - 1, max(column - 1, 0)) if line else None
 
 
 def size_problem(file: str, text: str) -> Problem | None:
@@ -378,7 +388,7 @@ def load_text(file: str, text: str) -> tuple[Document | None, list[Problem]]:
         try:
             node = compose(file, text)
         except LimitError as err:
-            return None, [err.problem]
+            return None, [err.found]
         except yaml.YAMLError as err:
             return None, [_problem_from_yaml_error(file, text, err)]
         builder = _Builder(file, text)

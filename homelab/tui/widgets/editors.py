@@ -652,9 +652,11 @@ class HomeEditor(Editor, Vertical):
             return out
         import yaml
 
+        from homelab.profile.load import load_plain
+
         error = self.query_one(".program-error", Static)
         try:
-            value = yaml.safe_load(area.text) if area.text.strip() else {}
+            value = load_plain(area.text) if area.text.strip() else {}
         except yaml.YAMLError as err:
             mark = getattr(err, "problem_mark", None)
             where = f"line {mark.line + 1}: " if mark is not None else ""

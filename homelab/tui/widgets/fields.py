@@ -26,6 +26,7 @@ from textual.widgets import Button, Input, Label, OptionList, Select, Static, Sw
 from textual.widgets.option_list import Option
 
 from homelab.errors import Problem, format_path
+from homelab.profile.load import load_plain
 from homelab.tui.schema import MISSING, FieldSpec, Path, dig, fields, item_kind, read_number, shown
 
 Spec = FieldSpec | tuple[str, list[Any]]
@@ -445,7 +446,7 @@ class YamlField(Field):
     def show_value(self) -> None:
         area = self.control
         try:
-            current = yaml.safe_load(area.text) if area.text.strip() else MISSING
+            current = load_plain(area.text) if area.text.strip() else MISSING
         except yaml.YAMLError:
             current = None
         if current != self.own or (self.own is MISSING and area.text.strip()):
@@ -472,7 +473,7 @@ class YamlField(Field):
             return []  # mounted but not yet composed (a held key outruns the screen)
         text = areas.first().text
         try:
-            value = yaml.safe_load(text) if text.strip() else MISSING
+            value = load_plain(text) if text.strip() else MISSING
         except yaml.YAMLError as err:
             mark = getattr(err, "problem_mark", None)
             where = f"line {mark.line + 1}: " if mark is not None else ""
