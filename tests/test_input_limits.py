@@ -86,6 +86,14 @@ def test_values_nested_deeper_than_any_profile_are_refused_at_their_line() -> No
     assert "nested more than 64 levels deep" in problem.message
 
 
+def test_nesting_that_aliases_make_too_deep_is_refused() -> None:
+    deep = "[" * 40 + "]" * 40
+    text = f"a: &a {deep}\nb: {'[' * 30}*a{']' * 30}\n"
+    _, [problem] = load_text(F, text)
+    assert problem.place.line == 1  # the anchor whose repetition goes too deep
+    assert "nested more than 64 levels deep" in problem.message
+
+
 def test_a_text_over_1_MiB_is_refused_before_it_is_parsed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

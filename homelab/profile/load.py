@@ -163,8 +163,14 @@ class _Builder:
         self.lines = text.splitlines()
         self.marks = Marks()
         self.problems: list[Problem] = []
+        self.too_deep = False
 
     def build(self, node: yaml.Node, path: Path_) -> Any:
+        if len(path) >= MAX_DEPTH:
+            if not self.too_deep:
+                self.too_deep = True
+                self.problems.append(_too_deep(_place(self.file, node.start_mark)))
+            return None
         self.marks.values[path] = _place(self.file, node.start_mark)
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
@@ -297,7 +303,7 @@ def _measure(file: str, text: str, root: yaml.Node) -> Problem | None:
     heights: dict[int, int] = {}  # node -> levels of nesting under it
     aliased = 0
     # a walk without recursion (a deep document would overflow Python's stack): one
-    # frame per open node, with its children still to see, its size and height so far
+    # frame per open map or list, with its children still to see, its size and height
     frames: list[tuple[yaml.Node, list[yaml.Node], list[int]]] = [
         (root, _children(root)[::-1], [1, 0])
     ]
@@ -315,33 +321,35 @@ def _measure(file: str, text: str, root: yaml.Node) -> Problem | None:
             continue
         child = todo.pop()
         key = id(child)
-        at = _place(file, child.start_mark)
-        if key in open_nodes:
-            return Problem(
-                at,
-                f"the anchor{_anchor_name(text, child.start_mark)} is used by an alias inside "
-                "itself: its value would never end",
-                hint="an alias can only repeat a value that is complete before it",
-            )
         if key in sizes:  # an alias: its anchor was measured where it was written
             aliased += sizes[key]
             if aliased > MAX_ALIASED:
                 return Problem(
-                    at,
+                    _place(file, child.start_mark),
                     f"aliases repeat too much: with the aliases of the anchor"
                     f"{_anchor_name(text, child.start_mark)} the file stands for more than "
                     f"{MAX_ALIASED:,} repeated values",
                     hint="write the values out, or share them between hosts with include:",
                 )
             if len(frames) + heights[key] > MAX_DEPTH:
-                return _too_deep(at)
+                return _too_deep(_place(file, child.start_mark))
             acc[0] += sizes[key]
             acc[1] = max(acc[1], heights[key] + 1)
-            continue
-        if len(frames) >= MAX_DEPTH:
-            return _too_deep(at)
-        frames.append((child, _children(child)[::-1], [1, 0]))
-        open_nodes.add(key)
+        elif isinstance(child, yaml.ScalarNode):  # most nodes: no frame of their own
+            sizes[key], heights[key] = 1, 0
+            acc[0] += 1
+        elif key in open_nodes:
+            return Problem(
+                _place(file, child.start_mark),
+                f"the anchor{_anchor_name(text, child.start_mark)} is used by an alias inside "
+                "itself: its value would never end",
+                hint="an alias can only repeat a value that is complete before it",
+            )
+        elif len(frames) >= MAX_DEPTH:
+            return _too_deep(_place(file, child.start_mark))
+        else:
+            frames.append((child, _children(child)[::-1], [1, 0]))
+            open_nodes.add(key)
     return None
 
 
@@ -385,12 +393,17 @@ def load_text(file: str, text: str) -> tuple[Document | None, list[Problem]]:
     was_enabled = gc.isenabled()
     gc.disable()
     try:
+        problem = size_problem(file, text)
+        if problem is not None:
+            return None, [problem]
         try:
-            node = compose(file, text)
-        except LimitError as err:
-            return None, [err.found]
+            node = yaml.compose(text, Loader=_Loader)
         except yaml.YAMLError as err:
             return None, [_problem_from_yaml_error(file, text, err)]
+        # without an anchor there is no alias (the parser refuses an undefined one), and
+        # the builder watches the depth itself: most files skip the measuring walk
+        if node is not None and "&" in text and (problem := _measure(file, text, node)):
+            return None, [problem]
         builder = _Builder(file, text)
         if node is None:  # nothing but comments: an empty map, placed at the top
             builder.marks.values[()] = Place(file, 1, 1)
