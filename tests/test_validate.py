@@ -190,7 +190,7 @@ def test_a_file_that_is_not_utf8(basic_lab: Path) -> None:
     (basic_lab / "hosts" / "gamma" / "profile.yaml").write_bytes(b"host: {name: caf\xe9}\n")
     state = Lab(basic_lab).load()
     assert [(str(p.place), p.message) for p in state.hosts["gamma"].problems] == [
-        (f"{PROFILE}:1:1", "not UTF-8 text")
+        (f"{PROFILE}:1:17", "not UTF-8 text")  # the place of the first bad byte
     ]
 
 
