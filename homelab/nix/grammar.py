@@ -22,7 +22,16 @@ from dataclasses import dataclass
 import tree_sitter
 import tree_sitter_nix
 
-__all__ = ["KEYWORDS", "LANGUAGE", "Finding", "static_name", "stricter_rules", "unparen"]
+__all__ = [
+    "KEYWORDS",
+    "LANGUAGE",
+    "MAX_DEPTH",
+    "Finding",
+    "static_name",
+    "stricter_rules",
+    "too_deep",
+    "unparen",
+]
 
 LANGUAGE = tree_sitter.Language(tree_sitter_nix.language())
 
@@ -126,6 +135,33 @@ def static_name(node: tree_sitter.Node) -> str | None:
             ):
                 return _plain_string(value)
     return None
+
+
+#: How deeply a text may nest.  Nix's own parser gives up near 5,000 levels ("memory
+#: exhausted"); homelab's checks look up and down the tree, so it stops far earlier.
+MAX_DEPTH = 300
+
+
+def too_deep(root: tree_sitter.Node, limit: int = MAX_DEPTH) -> Finding | None:
+    """The first node nested more than `limit` levels deep, as a finding."""
+    if root.end_byte - root.start_byte < limit // 2:  # too short to nest so deep
+        return None
+    cursor = root.walk()
+    depth = 0
+    while True:
+        if cursor.goto_first_child():
+            depth += 1
+            if depth > limit:
+                return Finding(
+                    cursor.node.start_byte if cursor.node else root.start_byte,
+                    f"this nests more than {limit} levels deep",
+                    "homelab checks at most that many: flatten it with `let` bindings",
+                )
+            continue
+        while not cursor.goto_next_sibling():
+            if not cursor.goto_parent():
+                return None
+            depth -= 1
 
 
 #: Where the rules below may apply (a query runs in tree-sitter, not in Python).

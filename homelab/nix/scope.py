@@ -11,6 +11,7 @@ outside the set it is in; ``inherit (e) a;`` names no variable.  Inside the body
 
 from __future__ import annotations
 
+import bisect
 import difflib
 from collections.abc import Iterable
 
@@ -18,7 +19,15 @@ import tree_sitter
 
 from homelab.nix.grammar import LANGUAGE, Finding, static_name
 
-__all__ = ["BUILTINS", "GLOBALS", "MODULE_ARGUMENTS", "NEWER_GLOBALS", "report", "undefined_names"]
+__all__ = [
+    "BUILTINS",
+    "GLOBALS",
+    "MODULE_ARGUMENTS",
+    "NEWER_GLOBALS",
+    "SHOWN",
+    "report",
+    "undefined_names",
+]
 
 
 def _words(*lines: str) -> frozenset[str]:
@@ -57,10 +66,11 @@ GLOBALS = (
 #: ``builtins.<name>`` that are not global (``filter`` is ``builtins.filter``).
 BUILTINS = frozenset(name[2:] for name in GLOBALS if name.startswith("__"))
 
+#: How many unbound names are reported one by one.
+SHOWN = 50
+
 #: What NixOS gives a module function (with homelab's flake: ``inputs``).
 MODULE_ARGUMENTS = ("config", "lib", "pkgs", "options", "modulesPath", "specialArgs", "inputs")
-
-_RECURSIVE = frozenset({"let_expression", "rec_attrset_expression", "let_attrset_expression"})
 
 
 def _text(node: tree_sitter.Node) -> str:
@@ -102,46 +112,36 @@ def _bound_by_function(node: tree_sitter.Node) -> set[str]:
     return names
 
 
-_USES = tree_sitter.Query(LANGUAGE, "(variable_expression) @variable (inherit) @inherit")
+#: Everything the resolution needs, found by tree-sitter (no walk up or down in Python).
+_QUERY = tree_sitter.Query(
+    LANGUAGE,
+    """
+    [
+      (function_expression) (let_expression) (rec_attrset_expression) (let_attrset_expression)
+    ] @binder
+    (with_expression body: (_) @with_body)
+    (variable_expression) @variable
+    (_ (binding_set (inherit) @inherit)) @owner
+    """,
+)
 
 
-class _Binders:
-    """The names each enclosing node binds, each node's looked at once."""
+class _Spans:
+    """A union of byte ranges [start, end): is an offset inside one of them?"""
 
-    def __init__(self) -> None:
-        self.cache: dict[int, set[str]] = {}
-
-    def of(self, node: tree_sitter.Node) -> set[str]:
-        names = self.cache.get(node.id)
-        if names is None:
-            if node.type == "function_expression":
-                names = _bound_by_function(node)
-            elif node.type in _RECURSIVE:
-                names = _bound_by_set(node)
+    def __init__(self, ranges: list[tuple[int, int]]) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        for start, end in sorted(ranges):
+            if self.ends and start <= self.ends[-1]:
+                self.ends[-1] = max(self.ends[-1], end)
             else:
-                names = set()
-            self.cache[node.id] = names
-        return names
+                self.starts.append(start)
+                self.ends.append(end)
 
-    def bound(self, name: str, child: tree_sitter.Node, node: tree_sitter.Node | None) -> bool:
-        """Is `name`, used in `child` of `node`, bound by `node` or a node around it (or
-        anything at all, under a `with`)?"""
-        while node is not None:
-            if node.type == "with_expression":
-                env = node.child_by_field_name("environment")
-                if env is None or env.id != child.id:
-                    return True  # in the body: the set `with` opens may have any name
-            elif name in self.of(node):
-                return True
-            child, node = node, node.parent
-        return False
-
-    def visible(self, node: tree_sitter.Node | None) -> set[str]:
-        out: set[str] = set()
-        while node is not None:
-            out |= self.of(node)
-            node = node.parent
-        return out
+    def __contains__(self, byte: int) -> bool:
+        i = bisect.bisect_right(self.starts, byte) - 1
+        return i >= 0 and byte < self.ends[i]
 
 
 def undefined_names(
@@ -149,52 +149,80 @@ def undefined_names(
 ) -> list[tuple[str, int, frozenset[str]]]:
     """Each name that nothing binds, once: (name, byte offset of its first use, the names
     visible there), in text order.  `arguments` are bound around the whole text (a
-    module's arguments)."""
+    module's arguments).
+
+    A name is bound at an offset when a node that binds it (function, let, rec set)
+    spans the offset; nodes nest, so this is Nix's lexical scope without walking the tree.
+    """
     known = GLOBALS | set(arguments)
-    binders = _Binders()
-    first: dict[str, tuple[int, tree_sitter.Node | None]] = {}
-
-    def use(name: str, byte: int, child: tree_sitter.Node, node: tree_sitter.Node | None) -> None:
-        if name in known or (name in first and first[name][0] < byte):
-            return
-        if not binders.bound(name, child, node):
-            first[name] = (byte, node)
-
-    found = tree_sitter.QueryCursor(_USES).captures(root)
-    for var in found.get("variable", []):
-        name = _text(var)
-        if name != "__curPos":  # the place where it stands, not a variable
-            use(name, var.start_byte, var, var.parent)
-    for inherit in found.get("inherit", []):
-        # `inherit a;` looks a up outside the set (or let) it is in
-        binding_set = inherit.parent
-        owner = binding_set.parent if binding_set is not None else None
-        if owner is None:
+    cursor = tree_sitter.QueryCursor(_QUERY)
+    spans: dict[str, list[tuple[int, int]]] = {}
+    with_bodies: list[tuple[int, int]] = []
+    uses: list[tuple[str, int]] = []
+    lookups: dict[int, int] = {}  # where an inherited name is looked up
+    for _, match in cursor.matches(root):
+        for binder in match.get("binder", []):
+            names = (
+                _bound_by_function(binder)
+                if binder.type == "function_expression"
+                else _bound_by_set(binder)
+            )
+            for name in names:
+                # (from its second byte: where the set that inherits starts is outside it)
+                spans.setdefault(name, []).append((binder.start_byte + 1, binder.end_byte))
+        for body in match.get("with_body", []):
+            with_bodies.append((body.start_byte, body.end_byte))
+        for var in match.get("variable", []):
+            name = _text(var)
+            if name not in known and name != "__curPos":  # (that one is syntax)
+                uses.append((name, var.start_byte))
+        for owner in match.get("owner", []):
+            # `inherit a;` looks a up outside the set (or let) it is in: where it starts
+            for inherit in match.get("inherit", []):
+                attrs = inherit.child_by_field_name("attrs")
+                for a in attrs.named_children if attrs is not None else ():
+                    inherited = static_name(a)
+                    if inherited is not None and inherited not in known:
+                        uses.append((inherited, a.start_byte))
+                        lookups[a.start_byte] = owner.start_byte
+    under_with = _Spans(with_bodies)
+    bound = {name: _Spans(ranges) for name, ranges in spans.items()}
+    first: dict[str, tuple[int, int]] = {}
+    for name, byte in sorted(uses, key=lambda u: u[1]):
+        at = lookups.get(byte, byte)
+        if name in first or at in under_with or (name in bound and at in bound[name]):
             continue
-        attrs = inherit.child_by_field_name("attrs")
-        for a in attrs.named_children if attrs is not None else ():
-            inherited = static_name(a)
-            if inherited is not None:
-                use(inherited, a.start_byte, owner, owner.parent)
-    return sorted(
-        (
-            (name, byte, frozenset(known | binders.visible(node)))
-            for name, (byte, node) in first.items()
-        ),
-        key=lambda f: f[1],
-    )
+        first[name] = (byte, at)
+    # (what is visible only matters for a did-you-mean, shown for the first few names)
+    return [
+        (name, byte, frozenset(known | {n for n, s in bound.items() if at in s}))
+        if i < SHOWN
+        else (name, byte, frozenset())
+        for i, (name, (byte, at)) in enumerate(first.items())
+    ]
 
 
 def report(root: tree_sitter.Node, arguments: tuple[str, ...], bindings: bool) -> list[Finding]:
-    """A finding per name that nothing binds (at its first use), with a hint.
+    """A finding per name that nothing binds (at its first use), with a hint; past
+    `SHOWN` names, one finding that says how many more there are.
 
     `bindings` says the text is extraConfig's bindings, around which homelab writes a
     module head with `arguments`; otherwise the text is a whole module of its own.
     """
-    return [
+    found = undefined_names(root, arguments)
+    out = [
         Finding(byte, f"undefined variable `{name}`", _hint(name, visible, arguments, bindings))
-        for name, byte, visible in undefined_names(root, arguments)
+        for name, byte, visible in found[:SHOWN]
     ]
+    if len(found) > SHOWN:
+        out.append(
+            Finding(
+                found[SHOWN][1],
+                f"and {len(found) - SHOWN} more names that nothing binds",
+                "bind them, or prefix them with the set they come from",
+            )
+        )
+    return out
 
 
 def _hint(name: str, visible: frozenset[str], arguments: tuple[str, ...], bindings: bool) -> str:
@@ -206,6 +234,11 @@ def _hint(name: str, visible: frozenset[str], arguments: tuple[str, ...], bindin
                 f"`{{ config, {name}, ... }}: {{ … }}`"
             )
         return f"add {name} to the module's arguments: `{{ {name}, ... }}: {{ … }}`"
+    if name == "or":
+        return (
+            "Nix reads this `or` as a variable, given to what stands before it; "
+            "for a default, write `set.name or default`"
+        )
     if name in BUILTINS:
         return f"write `builtins.{name}`: only some of Nix's builtins are global"
     known = sorted({*visible, *MODULE_ARGUMENTS} - {g for g in GLOBALS if g[:2] == "__"})

@@ -15,7 +15,10 @@ does not, as the names around an expression depend on where it is used.
 
 from __future__ import annotations
 
+import bisect
+import re
 import threading
+from array import array
 from dataclasses import dataclass
 from typing import Literal
 
@@ -71,12 +74,21 @@ class _Positions:
     def __init__(self, text: str, prefix_lines: int = 0) -> None:
         self.data = text.encode("utf-8", "surrogatepass")
         self.prefix_lines = prefix_lines
+        self._starts: array[int] | None = None  # where each line starts, once asked
+        self._follow = array("Q")  # where UTF-8 continuation bytes are
 
     def at(self, byte: int) -> tuple[int, int]:
-        before = self.data[:byte]
-        line = before.count(b"\n")
-        start = before.rfind(b"\n") + 1
-        column = len(before[start:].decode("utf-8", "replace")) + 1
+        if self._starts is None:
+            self._starts = array("Q", [0, *(m.end() for m in re.finditer(b"\n", self.data))])
+            if not self.data.isascii():
+                self._follow.extend(m.start() for m in re.finditer(b"[\x80-\xbf]", self.data))
+        line = bisect.bisect_right(self._starts, byte) - 1
+        start = self._starts[line]
+        column = byte - start + 1  # in characters: continuation bytes do not count
+        if self._follow:
+            column -= bisect.bisect_left(self._follow, byte) - bisect.bisect_left(
+                self._follow, start
+            )
         return line + 1 - self.prefix_lines, column
 
 
@@ -137,8 +149,7 @@ def _problem(node: tree_sitter.Node) -> tuple[int, str, str]:
             return node.start_byte, f"missing {kind.replace('_', ' ')}", ""
         return node.start_byte, f"missing `{kind}`", ""
     children = node.children
-    parent = node.parent
-    if parent is not None and parent.type == "formals" and [c.type for c in children] == [","]:
+    if [c.type for c in children] == [","] and (parent := node.parent) and parent.type == "formals":
         return node.start_byte, "a `,` with no argument after it", "remove the `,` before `}`"
     for i, child in enumerate(children):
         if (
@@ -379,6 +390,9 @@ def _parse_time_errors(
         line, column = pos.at(finding.byte)
         return NixSyntaxError(line, column, finding.message, finding.hint)
 
+    deep = grammar.too_deep(root)
+    if deep is not None:  # (the checks below would take too long, or recurse too deep)
+        return [at(deep)]
     errors = [at(f) for f in grammar.stricter_rules(root)]
     if arguments is not None and not errors:  # (`x = or;` is not also an undefined `or`)
         errors = [at(f) for f in scope.report(root, arguments, bindings)]

@@ -188,6 +188,8 @@ BINDINGS = [
     'a = "${}";',
     "a = ''${}'';",
     "a = ''\n  ${toString 1}\n  ''${not}\n'';",
+    # nested past what Nix's parser takes ("memory exhausted")
+    "a = " + "(" * 20_000 + "1" + ")" * 20_000 + ";",
     # a whole profile's worth
     'services.fwupd.enable = true;\nnetworking.hostId = "abcd";\nboot.kernelParams = [ "quiet" ];',
 ]
@@ -222,6 +224,8 @@ KNOWN_STRICTER = {
     "{ b, }: { }": "a `,` with no argument after it",
     "inherit;": "`inherit` names nothing",
     "a = { inherit (lib); };": "`inherit` names nothing",
+    # homelab checks 300 levels of nesting, Nix takes thousands
+    "a = " + "(" * 400 + "1" + ")" * 400 + ";": "levels deep",
 }
 
 #: Accepted by homelab although Nix 2.8 refuses them: global in the newer Nix that the

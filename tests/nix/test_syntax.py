@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from homelab.nix.compile import ARGS
@@ -256,6 +258,7 @@ def test_raw_expressions_get_the_grammar_rules_but_no_names() -> None:
         ("a = with undefinedThing; 1;", "undefinedThing", ""),
         ("a = x: y;", "y", ""),
         ("a = let inherit mkIf; in mkIf;", "mkIf", ""),
+        ("a = map or [ ];", "or", "for a default, write `set.name or default`"),
     ],
 )
 def test_a_name_nothing_binds_is_reported_with_a_hint(text: str, name: str, hint: str) -> None:
@@ -329,3 +332,42 @@ def test_text_homelab_cannot_write_is_refused_with_a_fix(text: str, words: str, 
     _, errors = check_module_body(text)
     assert words in errors[0].message
     assert hint in errors[0].hint
+
+
+# ---- texts built to be slow --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a = " + "(" * 20_000 + "x" + ")" * 20_000 + ";",
+        "a = " + "let b = 1; in " * 5_000 + "c;",
+        "a = " + "{ a = " * 5_000 + "1" + "; }" * 5_000 + ";",
+        "a = " + "x: " * 5_000 + "y;",
+    ],
+    ids=["parentheses", "lets", "sets", "functions"],
+)
+def test_a_text_nested_thousands_deep_is_refused_at_once(text: str) -> None:
+    started = time.monotonic()
+    _, errors = check_module_body(text)
+    assert time.monotonic() - started < 5  # (minutes, or a RecursionError, before)
+    assert [e.message for e in errors] == ["this nests more than 300 levels deep"]
+    assert "flatten it" in errors[0].hint
+
+
+def test_thousands_of_unbound_names_are_counted_after_the_first_fifty() -> None:
+    text = "".join(f"a{i} = x{i};\n" for i in range(5_000))
+    started = time.monotonic()
+    _, errors = check_module_body(text)
+    assert time.monotonic() - started < 5
+    assert len(errors) == 51
+    assert errors[49] == NixSyntaxError(50, 7, "undefined variable `x49`", errors[49].hint)
+    assert errors[50].message == "and 4950 more names that nothing binds"
+    assert (errors[50].line, errors[50].column) == (51, 7)
+
+
+def test_columns_on_a_long_line_count_characters() -> None:
+    text = 'a = [ "é" ' + '"ü" ' * 20_000 + "x ];"
+    _, errors = check_module_body(text)
+    assert errors[0].message == "undefined variable `x`"
+    assert errors[0].column == len(text) - len("x ];") + 1
