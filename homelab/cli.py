@@ -747,14 +747,13 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
         if not (lab.root / "hosts" / host / "profile.yaml").is_file():
             raise LabNotFound(f"no host named '{host}' in {lab.root / 'hosts'}")
-    run(
+    return run(  # 1 after an error the editor did not expect (it says where its report is)
         lab.root,
         screenshot=Path(shot) if shot else None,
         screen=getattr(args, "screen", "main"),
         size=(width, height),
         host=host,
     )
-    return OK
 
 
 def _add_tui_command(add: AddCommand) -> None:

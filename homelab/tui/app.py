@@ -1,17 +1,29 @@
-"""The Textual app: `homelab` with no command, or `homelab tui`."""
+"""The Textual app: `homelab` with no command, or `homelab tui`.
+
+The app never loses an edit: unsaved edits are kept as drafts on disk while it runs and
+offered back at the next start; quitting asks; an error it did not expect closes it with
+a report, a non-zero exit code and the drafts kept.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
 
+from rich.text import Text
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
+from textual.widgets import Input
 
 from homelab.lab import Lab
+from homelab.tui import crash
+from homelab.tui.drafts import Kept, local_folder
 from homelab.tui.screens.dialogs import Confirm
 from homelab.tui.session import Session
 
@@ -30,17 +42,47 @@ class HomelabApp(App[None]):
         self.session = Session(Lab(Path(root)))
         self.first_screen = screen
         self.first_host = host
+        self.crashed = False
+        self.crash_report: Path | None = None  # where the report of an unexpected error went
 
     def on_mount(self) -> None:
         from homelab.tui.screens.main import MainScreen
 
         self.main = MainScreen(self.session)
         self.push_screen(self.main)
+        self.offer_drafts()
+
+    # ---- drafts an earlier editor left (it crashed or was killed) ------------------------
+
+    @work(exclusive=True, group="dialog")
+    async def offer_drafts(self) -> None:
+        kept = self.session.kept.found()
+        stale = [k for k in kept if k.text == self.session.disk_text(k.folder)]
+        self.session.kept.discard(stale)  # saved since, elsewhere: nothing to give back
+        kept = [k for k in kept if k not in stale]
+        if not kept:
+            return
+        answer = await self.push_screen_wait(
+            Confirm(
+                "Unsaved edits from last time",
+                "The editor closed without saving them (it crashed or was killed):\n"
+                + "\n".join(_kept_line(k) for k in kept)
+                + "\n\nRestore them as unsaved edits (nothing is written until you save), "
+                "or discard them?",
+                [("Discard", "discard", "error"), ("Restore", "restore", "primary")],
+            )
+        )
+        if answer == "discard":
+            self.session.kept.discard(kept)
+            self.notify("discarded the unsaved edits of " + ", ".join(k.folder for k in kept))
+        else:  # escape too: restoring loses nothing, and writes nothing
+            self.main.restore(kept)
 
     # ---- quitting never loses an edit ----------------------------------------------------
 
     async def action_quit(self) -> None:
         if not self.session.dirty():
+            self.main.write_drafts()  # removes those saved since the last write
             self.exit()
             return
         self.ask_quit()
@@ -61,12 +103,74 @@ class HomelabApp(App[None]):
             )
         )
         if answer == "discard":
+            self.session.kept.sync({})  # thrown away: their drafts too
             self.exit()
         elif answer == "save":
             for folder in dirty:
                 if not await self.main.save(folder, commit=False):
                     return  # refused: the reasons are on screen; nothing is lost
+            self.main.write_drafts()
             self.exit()
+
+    # ---- an error nobody expected --------------------------------------------------------
+
+    def _handle_exception(self, error: Exception) -> None:
+        """Keep the unsaved edits as drafts, save a report, say where, exit with code 1.
+        Textual's own handler prints the traceback with its frames' locals, where a password
+        or a secret may be: the message replaces it."""
+        first = not self.crashed
+        self.crashed = True
+        if first:
+            kept = self._keep_drafts_after_crash()
+            try:
+                self.crash_report = self._save_report(error)
+            except Exception:
+                self.crash_report = None
+            note = crash.message(error, self.crash_report, kept)
+        super()._handle_exception(error)  # return code 1, and pilot tests see the error
+        if first:
+            self._exit_renderables[:] = [Text(note)]
+        else:
+            self._exit_renderables[1:] = []
+
+    def _keep_drafts_after_crash(self) -> str:
+        main = getattr(self, "main", None)
+        with contextlib.suppress(Exception):
+            if main is not None:
+                main.flush_editors()  # edits still waiting for a typing pause
+        try:
+            self.session.keep_drafts()
+        except Exception as err:
+            return f"Your unsaved edits could not be kept as drafts: {err}."
+        if not self.session.dirty():
+            return "There were no unsaved edits."
+        return (
+            "Your unsaved edits are kept as drafts ("
+            + ", ".join(self.session.dirty())
+            + "): open the editor on this lab again to get them back."
+        )
+
+    def _save_report(self, error: Exception) -> Path:
+        when = time.time()
+        text = crash.report(error, self._sensitive(), os.environ, when)
+        try:
+            folder: Path | None = local_folder(self.session.lab.root, "reports")
+        except OSError:
+            folder = None
+        return crash.save(folder, text, when)
+
+    def _sensitive(self) -> list[str]:
+        """What no report may show: what was typed into password fields, and the contents
+        of the lab's secret files."""
+        values: list[str] = []
+        with contextlib.suppress(Exception):
+            for screen in self.screen_stack:
+                values += [i.value for i in screen.query(Input) if i.password and i.value]
+        state = self.session.state
+        for host in state.hosts.values() if state is not None else ():
+            for secret in host.profile.secrets if host.profile is not None else ():
+                values += _secret_text(self.session.lab.root, secret.source)
+        return values
 
     # ---- the command palette: every action ---------------------------------------------
 
@@ -112,6 +216,22 @@ class HomelabApp(App[None]):
             )
 
 
+def _kept_line(kept: Kept) -> str:
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(kept.written))
+    what = "a new host, never saved" if kept.base is None else f"edited {when}"
+    return f"  hosts/{kept.folder}  ({what})"
+
+
+def _secret_text(root: Path, source: str) -> list[str]:
+    from homelab.source import read_file
+
+    try:
+        data = read_file(root, os.path.normpath(source))
+    except Exception:
+        return []
+    return [] if data is None else [data.decode("utf-8", errors="replace")]
+
+
 def _go_to(main: object, folder: str) -> None:
     from homelab.tui.screens.main import MainScreen
     from homelab.tui.widgets.hostlist import HostList
@@ -128,12 +248,13 @@ def run(
     screen: str = "main",
     size: tuple[int, int] = (140, 42),
     host: str | None = None,
-) -> None:
-    """Open the app; with screenshot, render one screen headless to an SVG and stop."""
+) -> int:
+    """Open the app; with screenshot, render one screen headless to an SVG and stop.
+    Returns the exit code: 1 after an error the editor did not expect."""
     app = HomelabApp(root, screen=screen, host=host)
     if screenshot is None:
         app.run()
-        return
+        return app.return_code or 0
 
     async def shoot(pilot) -> None:  # type: ignore[no-untyped-def]
         await pilot.pause()
@@ -146,3 +267,4 @@ def run(
         app.exit()
 
     app.run(headless=True, size=size, auto_pilot=shoot)
+    return app.return_code or 0

@@ -23,6 +23,7 @@ from homelab.lab import PROFILE, HostState, Lab, LabState
 from homelab.profile import edit
 from homelab.profile.load import load_plain
 from homelab.source import DiskSource, Source, Unreadable, read_file
+from homelab.tui.drafts import DraftStore, Kept
 
 
 class ChangedOnDisk(Exception):
@@ -151,6 +152,7 @@ class Session:
         self.checks: dict[str, Check] = {}
         self.last_generated: dict[str, dict[str, str]] = {}  # last valid preview per host
         self.removed: set[str] = set()
+        self.kept = DraftStore(lab.root)  # unsaved edits on disk, for a crash or a kill
 
     # ---- reading ---------------------------------------------------------------------
 
@@ -286,6 +288,19 @@ class Session:
             self.state = dataclasses.replace(self.state, hosts=hosts)
         _remove_if_empty(self.lab.root / "hosts" / folder)
         return deleted
+
+    # ---- drafts: unsaved edits kept on disk ------------------------------------------
+
+    def keep_drafts(self) -> None:
+        """Write the unsaved edits as drafts, remove those saved or dropped since (raises
+        OSError when the disk refuses)."""
+        self.kept.sync(self.drafts)
+
+    def restore(self, kept: Kept) -> None:
+        """An earlier editor's draft, back as unsaved edits (nothing is written)."""
+        self.removed.discard(kept.folder)
+        self.drafts[kept.folder] = Draft(kept.folder, kept.base, kept.text, kept.not_utf8)
+        self.kept.take([kept])
 
     # ---- saving ----------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from homelab.errors import InvalidInput, Problem
 from homelab.lab import LabState
 from homelab.profile.edit import EditError
 from homelab.tui import gitview
+from homelab.tui.drafts import Kept
 from homelab.tui.screens.dialogs import (
     CommitChoice,
     CommitDialog,
@@ -54,6 +55,7 @@ from homelab.tui.widgets.preview import Preview
 from homelab.tui.widgets.problems import ProblemsPanel
 
 CHECK_EVERY = 0.1  # seconds between checks while typing (the first one runs at once)
+DRAFTS_EVERY = 0.5  # seconds between writes of the unsaved edits as drafts while typing
 HEAD_EVERY = 2.0  # seconds a looked-up HEAD is trusted (commits made here forget it)
 
 # tab id, title, the generated file it is about (the preview scrolls to it)
@@ -105,6 +107,8 @@ class MainScreen(Screen[None]):
         self.marks: dict[str, str] = {}
         self.committed: dict[str, tuple[str | None, dict[str, str] | None]] = {}
         self._check_timer: Timer | None = None
+        self._drafts_timer: Timer | None = None
+        self._drafts_trouble = ""  # why drafts could not be written, once said
         self._last_check = 0.0
         self._asked_disk: dict[str, str | None] = {}  # folder -> disk text already asked about
         self._head: tuple[float, str | None] = (0.0, None)
@@ -322,6 +326,7 @@ class MainScreen(Screen[None]):
         active = self.active_tab
         self.stale = set(self.editors) - ({active} if not reshow else set())
         self.update_row(folder)
+        self.keep_drafts()
         if reshow:
             self.run_check()  # the lists show merged data: it must be fresh
             self.show_active()
@@ -349,6 +354,48 @@ class MainScreen(Screen[None]):
         if len(path) == 2 and path[0] in ("users", "containers", "services"):
             return True
         return "programs" in path and (len(path) == 5 or path[-1] == "enable")
+
+    # ---- drafts: unsaved edits survive a crash or a kill -----------------------------
+
+    def keep_drafts(self) -> None:
+        """Write the unsaved edits as drafts soon: at most every DRAFTS_EVERY seconds."""
+        if self._drafts_timer is None:
+            self._drafts_timer = self.set_timer(DRAFTS_EVERY, self.write_drafts)
+
+    def write_drafts(self) -> bool:
+        """Write them now; False (and said once) when the disk refuses."""
+        if self._drafts_timer is not None:
+            self._drafts_timer.stop()
+            self._drafts_timer = None
+        try:
+            self.session.keep_drafts()
+        except OSError as err:
+            trouble = f"unsaved edits cannot be kept as drafts: {err.strerror or err}"
+            if trouble != self._drafts_trouble:
+                self._drafts_trouble = trouble
+                self.notify(trouble + "; save when you can", severity="warning", timeout=10)
+            return False
+        self._drafts_trouble = ""
+        return True
+
+    def restore(self, kept: Sequence[Kept]) -> None:
+        """An earlier editor's drafts, back as unsaved edits; profiles changed on disk
+        since are asked about, as any change on disk under unsaved edits."""
+        for draft in kept:
+            self.session.restore(draft)
+        hosts = self.query_one(HostList)
+        hosts.set_rows([hosts.row(f) for f in self.session.folders()], selected=self.folder)
+        for folder in self.session.folders():
+            self.update_row(folder)
+        if self.folder is None and self.session.folders():
+            self.select_host(self.session.folders()[0])
+        elif self.folder in {draft.folder for draft in kept}:
+            self.run_check()
+            self.stale = set(self.editors)
+            self.show_active()
+        self.write_drafts()
+        self.check_disk()
+        self.notify("restored unsaved edits of " + ", ".join(d.folder for d in kept))
 
     # ---- checking and the preview ----------------------------------------------------
 
@@ -535,6 +582,7 @@ class MainScreen(Screen[None]):
             return False
         self.update_row(folder)
         self.forget_head()
+        self.keep_drafts()
         if folder == self.folder:
             self.run_check()
         self.notify(
@@ -579,6 +627,8 @@ class MainScreen(Screen[None]):
     # ---- changes on disk -------------------------------------------------------------
 
     def check_disk(self) -> None:
+        if self._drafts_timer is None and self.session.dirty():
+            self.write_drafts()  # a change that reached no edit path still becomes a draft
         for folder in self.session.changed_on_disk():
             draft = self.session.drafts[folder]
             disk = self.session.disk_text(folder)
@@ -604,10 +654,12 @@ class MainScreen(Screen[None]):
             self.reload(folder)
         elif answer == "keep":
             self.session.keep_mine(folder)
+            self.keep_drafts()
 
     def reload(self, folder: str) -> None:
         self.session.reload(folder)
         self._asked_disk.pop(folder, None)
+        self.keep_drafts()
         if folder == self.folder:
             self.run_check()
             self.stale = set(self.editors)
@@ -634,6 +686,7 @@ class MainScreen(Screen[None]):
             includes=["../common/base.yaml"] if common.exists() else [],
         )
         self.session.add_host(new.name, text)
+        self.keep_drafts()
         hosts = self.query_one(HostList)
         hosts.set_rows([hosts.row(f) for f in self.session.folders()], selected=new.name)
         self.select_host(new.name)
@@ -661,6 +714,7 @@ class MainScreen(Screen[None]):
             await self.app.push_screen_wait(Refused(f"hosts/{folder} not removed", err.problems))
             return
         self.folder = None
+        self.keep_drafts()
         hosts = self.query_one(HostList)
         folders = self.session.folders()
         hosts.set_rows([hosts.row(f) for f in folders])

@@ -1,0 +1,102 @@
+"""A real `homelab tui` process on a pseudo-terminal of its own, driven by keystrokes."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import pty
+import select
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+# keys as a terminal sends them
+CTRL_N = b"\x0e"
+CTRL_Q = b"\x11"
+ENTER = b"\r"
+F2 = b"\x1bOQ"
+
+
+class Terminal:
+    """The process is the session leader of its terminal, as in a person's shell."""
+
+    def __init__(self, command: list[str], size: tuple[int, int] = (160, 48)) -> None:
+        self.command, self.size = command, size
+        self.seen = b""
+        self.env = {
+            **os.environ,
+            "TERM": "xterm-256color",
+            "COLUMNS": str(size[0]),
+            "LINES": str(size[1]),
+        }
+
+    @classmethod
+    def editor(cls, lab: Path, *args: str) -> Terminal:
+        return cls([sys.executable, "-m", "homelab", "--lab", str(lab), "tui", *args])
+
+    def __enter__(self) -> Terminal:
+        self.master, slave = pty.openpty()
+        columns, lines = self.size
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
+
+        def take_terminal() -> None:
+            os.setsid()
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+        self.process = subprocess.Popen(
+            self.command, env=self.env, cwd=REPO, stdin=slave, stdout=slave, stderr=slave,
+            preexec_fn=take_terminal,
+        )  # fmt: skip
+        os.close(slave)
+        return self
+
+    def _read(self, within: float) -> None:
+        ready, _, _ = select.select([self.master], [], [], within)
+        if ready:
+            with contextlib.suppress(OSError):  # the other side closed
+                self.seen += os.read(self.master, 65536)
+
+    def wait_for(self, text: bytes, within: float = 60) -> None:
+        self.wait_until(lambda: text in self.seen, within, f"{text!r} on the screen")
+
+    def wait_until(self, done: Callable[[], bool], within: float = 60, what: str = "") -> None:
+        deadline = time.monotonic() + within
+        while not done():
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"waited {within} s for {what}; the terminal showed:\n{self.text}"
+                )
+            self._read(0.1)
+
+    @property
+    def text(self) -> str:
+        return self.seen.decode(errors="replace")
+
+    def type(self, data: bytes, pause: float = 0.3) -> None:
+        os.write(self.master, data)
+        self._read(pause)
+
+    def kill(self) -> None:
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+    def end(self, within: float = 60) -> int:
+        deadline = time.monotonic() + within
+        while self.process.poll() is None and time.monotonic() < deadline:
+            self._read(0.1)
+        self._read(0.3)
+        return self.process.wait(1)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        os.close(self.master)
