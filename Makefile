@@ -17,11 +17,15 @@ $(VENV)/.installed-test: pyproject.toml | $(PY)
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@ $(VENV)/.installed
 
-# the demo lab is this repository: hosts/, services/ and flake.nix
+# the demo lab is hosts/, services/ and flake.nix of this repository; the editor opens a
+# copy of it in $(DEMO)/ (ignored) with a git history of its own, so that saving in the
+# demo never commits into this repository; remove $(DEMO)/ to start the demo over
+DEMO    := demo-lab
 demo: $(VENV)/.installed
-	$(VENV)/bin/homelab --lab . validate
-	$(VENV)/bin/homelab --lab . hosts
-	$(VENV)/bin/homelab --lab . tui
+	$(PY) scripts/demo-lab $(DEMO)
+	$(VENV)/bin/homelab --lab $(DEMO) validate
+	$(VENV)/bin/homelab --lab $(DEMO) hosts
+	$(VENV)/bin/homelab --lab $(DEMO) tui
 
 # nix-instantiate (Debian's nix-bin) and sshd (openssh-server) for the real-parts tests
 tools:

@@ -1,8 +1,13 @@
-"""`homelab init DIR`: a new lab from the skeleton and the standard catalogue."""
+"""`homelab init DIR`: a new lab from the skeleton and the standard catalogue.
+
+`make_lab` is the way any lab is made (`make demo` makes its copy of the demo lab with it):
+the files are written into a staging folder that then takes the lab's place whole, and
+everything goes into a first commit of a repository of its own."""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -12,10 +17,10 @@ from homelab.errors import InvalidInput, Place, Problem
 SCHEMA_LINE = "# yaml-language-server: $schema={url}\n"
 
 
-def _copy_tree(src: Traversable, dst: Path) -> None:
+def _copy_tree(src: Traversable, dst: Path, skip: tuple[str, ...] = ()) -> None:
     dst.mkdir(parents=True, exist_ok=True)
     for item in src.iterdir():
-        if item.name in ("__pycache__", "__init__.py"):
+        if item.name in ("__pycache__", "__init__.py", *skip):
             continue
         target = dst / item.name
         if item.is_dir():
@@ -26,6 +31,21 @@ def _copy_tree(src: Traversable, dst: Path) -> None:
 
 def init_lab(path: Path) -> Path:
     """Make the lab; refuses a folder that has anything in it."""
+    return make_lab(path, _example_and_catalogue)
+
+
+def _example_and_catalogue(staging: Path) -> None:
+    _copy_tree(resources.files("homelab").joinpath("skeleton").joinpath("hosts"), staging / "hosts")
+    _copy_tree(resources.files("homelab").joinpath("catalogue"), staging / "services")
+    example = staging / "hosts" / "example" / "profile.yaml"
+    example.write_text(SCHEMA_LINE.format(url="../.profile.schema.json") + example.read_text())
+
+
+def make_lab(path: Path, fill: Callable[[Path], None]) -> Path:
+    """A new lab at path, in a repository of its own with everything in a first commit:
+    the skeleton's flake.nix and .gitignore, the profile schema for editors, and what fill
+    writes into the staging folder (hosts, a catalogue). Refuses a folder that has
+    anything in it."""
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
         raise InvalidInput(
             [
@@ -40,16 +60,14 @@ def init_lab(path: Path) -> Path:
     if staging.exists():
         shutil.rmtree(staging)
     try:
-        skeleton = resources.files("homelab").joinpath("skeleton")
-        _copy_tree(skeleton, staging)
+        _copy_tree(resources.files("homelab").joinpath("skeleton"), staging, skip=("hosts",))
         (staging / "gitignore").rename(staging / ".gitignore")
-        _copy_tree(resources.files("homelab").joinpath("catalogue"), staging / "services")
+        fill(staging)
         schema = staging / "hosts" / ".profile.schema.json"
+        schema.parent.mkdir(exist_ok=True)
         schema.write_text(
             resources.files("homelab.profile").joinpath("schema/profile.schema.json").read_text()
         )
-        example = staging / "hosts" / "example" / "profile.yaml"
-        example.write_text(SCHEMA_LINE.format(url="../.profile.schema.json") + example.read_text())
         if path.exists():
             path.rmdir()
         staging.rename(path)  # the lab appears whole or not at all
