@@ -205,7 +205,9 @@ class HomelabApp(App[None]):
 
         for tab, title, _ in TABS:
             yield SystemCommand(
-                f"Tab: {title}", f"Show the {title} tab", lambda tab=tab: main.action_tab(tab)
+                f"Tab: {title}",
+                f"Show the {title} tab",
+                lambda tab=tab: main.action_tab(tab, focus=True),
             )
         for folder in self.session.folders():
             yield SystemCommand(

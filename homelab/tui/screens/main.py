@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Header, Static, TabbedContent, TabPane, Tabs
 from textual.worker import get_current_worker
 
 from homelab.errors import InvalidInput, Problem
@@ -238,8 +238,14 @@ class MainScreen(Screen[None]):
     def active_tab(self) -> str:
         return (self.query_one(TabbedContent).active or "tab-system").removeprefix("tab-")
 
-    def action_tab(self, tab: str) -> None:
-        self.query_one(TabbedContent).active = f"tab-{tab}"
+    def action_tab(self, tab: str, focus: bool = False) -> None:
+        """Show the tab; focus: move the focus to the tab bar too (from the command
+        palette, whose closing gives the focus back to where it was: a widget in another
+        tab would make that tab the active one again)."""
+        tabs = self.query_one(TabbedContent)
+        tabs.active = f"tab-{tab}"
+        if focus:
+            self.set_focus(tabs.query_one(Tabs))
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
