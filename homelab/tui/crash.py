@@ -4,7 +4,8 @@ The report holds the traceback (files, lines, code) and versions, and nothing of
 running program's data: no frame locals (Textual's own crash screen prints them, and a
 password or a secret may be one), no environment. Exception messages are the one place
 data can slip in, so values known to be sensitive are masked in them: the contents of the
-lab's secret files, whatever was typed into a password field, and environment values.
+lab's secret files, whatever was typed into a password field, and environment values
+(named, not shown).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import platform
 import tempfile
 import time
 import traceback
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
 
@@ -61,17 +62,39 @@ def report(
     when: float | None = None,
 ) -> str:
     """The report's text: what happened, where in the code, and the versions."""
-    frames = traceback.TracebackException.from_exception(error, capture_locals=False)
-    body = "".join(frames.format())
+    summary = traceback.TracebackException.from_exception(error, capture_locals=False)
+    env = os.environ if environ is None else environ
+    body = _format(summary, lambda text: mask(text, list(secrets), env), set())
     stamp = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(when))
-    lines = [
-        "homelab editor: an error it did not expect",
-        f"when: {stamp}",
-        *versions(),
-        "",
-        mask(body, list(secrets), os.environ if environ is None else environ),
-    ]
-    return "\n".join(lines)
+    lines = ["homelab editor: an error it did not expect", f"when: {stamp}", *versions(), ""]
+    return "\n".join(lines) + "\n" + "".join(body)
+
+
+def _format(
+    error: traceback.TracebackException, masked: Callable[[str], str], seen: set[int]
+) -> list[str]:
+    """As Python prints a traceback, with the messages (the one place a value of the
+    program can be) masked; the code's places are shown as they are."""
+    seen.add(id(error))
+    out: list[str] = []
+    if error.__cause__ is not None and id(error.__cause__) not in seen:
+        out += _format(error.__cause__, masked, seen)
+        out.append("\nThe above exception was the direct cause of the following exception:\n\n")
+    elif (
+        error.__context__ is not None
+        and not error.__suppress_context__
+        and id(error.__context__) not in seen
+    ):
+        out += _format(error.__context__, masked, seen)
+        out.append("\nDuring handling of the above exception, another exception occurred:\n\n")
+    if error.stack:
+        out.append("Traceback (most recent call last):\n")
+        out += error.stack.format()
+    out += [masked(line) for line in error.format_exception_only()]
+    for inner in error.exceptions or ():  # an exception group: each of its errors
+        out.append("\n")
+        out += _format(inner, masked, seen)
+    return out
 
 
 def save(folder: Path | None, text: str, when: float | None = None) -> Path:
