@@ -228,3 +228,20 @@ def test_a_new_host_typed_into_a_killed_editor_comes_back(lab: Path) -> None:
     run(scenario)
     assert not (lab / "hosts/nas").exists()
     assert git(lab, "status", "--porcelain") == ""
+
+
+def test_when_drafts_cannot_be_written_the_person_is_told_once(lab: Path) -> None:
+    (lab / ".homelab/drafts").write_text("a file where the drafts' folder goes\n")
+
+    async def scenario() -> None:
+        async with running(lab) as (app, pilot):
+            await edit_timezone(app, pilot, "Europe/Paris")
+            await drafts_written(pilot)
+            await type_into(pilot, field(app, ("host", "timezone"), f.TextField).control, "UTC")
+            await drafts_written(pilot)
+            said = [n.message for n in app._notifications if "cannot be kept" in n.message]
+            assert len(said) == 1
+            assert "save when you can" in said[0]
+            assert app.session.dirty() == ["nixos-demo"]  # the edit itself is fine
+
+    run(scenario)
