@@ -19,8 +19,8 @@ import jsonschema
 
 from homelab.errors import Place, Problem, format_path
 from homelab.nix.expr import NixValueError, Pkg
-from homelab.profile.load import Document
-from homelab.profile.patterns import Validator
+from homelab.patterns import Validator
+from homelab.yamlfile import Document
 
 
 class _Omit:

@@ -12,8 +12,8 @@ from typing import Any
 from homelab.catalog import Catalog, Service, service_from_document
 from homelab.errors import InvalidInput, Place, Problem
 from homelab.profile import include, model, validate
-from homelab.profile.load import Document, load_text
 from homelab.source import DiskSource, Overlay, Source, Unreadable, present
+from homelab.yamlfile import Document, load_text
 
 PROFILE = "profile.yaml"
 COMMON = "common"
@@ -335,7 +335,7 @@ class Lab:
 
     def generated(self, state: LabState, folders: Sequence[str] | None = None) -> dict[str, str]:
         """{lab-relative path: text} of the chosen hosts' generated modules (pure)."""
-        from homelab.nix.compile import CompileError, compile_host
+        from homelab.compile import CompileError, compile_host
 
         out: dict[str, str] = {}
         problems = []

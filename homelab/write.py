@@ -8,8 +8,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from homelab.compile import body_hash_matches
 from homelab.errors import InvalidInput, Place, Problem
-from homelab.nix.compile import body_hash_matches
 from homelab.source import DiskSource, Source, Unreadable
 
 

@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from homelab.catalog import FORMATS
+from homelab.patterns import Validator, ends_at_end
 from homelab.profile.fastcheck import compile_schema
-from homelab.profile.patterns import Validator, ends_at_end
 from homelab.profile.validate import profile_schema
 
 # values that sit on the edges JSON Schema cares about

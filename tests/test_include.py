@@ -7,7 +7,7 @@ from pathlib import Path
 from homelab.errors import Place, Problem
 from homelab.lab import Lab
 from homelab.profile.include import resolve
-from homelab.profile.load import Document, load_text
+from homelab.yamlfile import Document, load_text
 
 P = "hosts/web/profile.yaml"
 BASE = "hosts/common/base.yaml"

@@ -15,11 +15,12 @@ import pytest
 import yaml
 from conftest import RunCli, tree_hash
 
+from homelab import yamlfile as load
 from homelab.lab import Lab
-from homelab.profile import edit, load
-from homelab.profile.load import MAX_ALIASED, load_plain, load_text
+from homelab.profile import edit
 from homelab.source import MAX_BYTES, Unreadable, read_file
 from homelab.tui.session import Session
+from homelab.yamlfile import MAX_ALIASED, load_plain, load_text
 
 F = "hosts/bad/profile.yaml"
 P = ParamSpec("P")

@@ -1,4 +1,4 @@
-"""YAML text -> data with the place of every key and value (homelab/profile/load.py)."""
+"""YAML text -> data with the place of every key and value (homelab/yamlfile.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from homelab.errors import Place
-from homelab.profile.load import Document, load_text
+from homelab.yamlfile import Document, load_text
 
 F = "hosts/x/profile.yaml"
 

@@ -74,7 +74,7 @@ def sketch(source: Source) -> LabState:
     host, and quick (history and status must answer fast)."""
     from homelab.catalog import Catalog
     from homelab.profile.include import resolve
-    from homelab.profile.load import Document
+    from homelab.yamlfile import Document
 
     fetch = fetcher(source)
     hosts: dict[str, HostState] = {}

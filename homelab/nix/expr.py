@@ -24,25 +24,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
+from homelab.nix.names import is_identifier as is_identifier
+
 
 class NixValueError(ValueError):
     """A value that cannot be written as Nix (bad name, bad path, NUL character, NaN...)."""
 
 
-#: Words that cannot be a bare identifier or attribute name.  ``__curPos`` is a token of its
-#: own in Nix (it evaluates to the current position), so it is treated as a keyword too.
-KEYWORDS = frozenset(
-    {"if", "then", "else", "assert", "with", "let", "in", "rec", "inherit", "or", "__curPos"}
-)
-
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_'-]*")
 _PATH_CHARS = re.compile(r"[A-Za-z0-9._+/-]+")
 _SEARCH_PATH = re.compile(r"[A-Za-z0-9._+-]+(/[A-Za-z0-9._+-]+)*")
-
-
-def is_identifier(name: str) -> bool:
-    """True when `name` can be written bare: a Nix identifier that is not a keyword."""
-    return _IDENTIFIER.fullmatch(name) is not None and name not in KEYWORDS
 
 
 def _check_dotted(kind: str, name: str) -> None:
@@ -143,6 +133,7 @@ class Raw:
     def __post_init__(self) -> None:
         if not isinstance(self.text, str):
             raise NixValueError(f"raw Nix must be a string, not {type(self.text).__name__}")
+        # deferred: the parser costs ~35 ms to import, and most commands never make Raw
         from homelab.nix.syntax import check_expression
 
         errors = check_expression(self.text)

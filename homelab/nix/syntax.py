@@ -25,7 +25,7 @@ from typing import Literal
 import tree_sitter
 
 from homelab.nix import grammar, scope
-from homelab.nix.expr import is_identifier
+from homelab.nix.names import is_identifier
 
 __all__ = ["MODULE_ARGS", "NixSyntaxError", "check_expression", "check_module_body", "parse"]
 

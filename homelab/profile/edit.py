@@ -27,7 +27,7 @@ from ruamel.yaml.scalarstring import (
     ScalarString,
 )
 
-from homelab.profile.load import LimitError, compose, load_plain
+from homelab.yamlfile import LimitError, compose, load_plain
 
 Path = tuple[str | int, ...]
 

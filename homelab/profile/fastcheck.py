@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from homelab.profile.patterns import compiled
+from homelab.patterns import compiled
 
 Check = Callable[[Any], bool]
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from homelab.errors import Place, Problem
-from homelab.profile.load import Document, Marks, Path_
+from homelab.yamlfile import Document, Marks, Path_
 
 # Reads a lab-relative file; returns the document or the problems that stop it.
 Fetch = Callable[[str], tuple[Document | None, list[Problem]]]

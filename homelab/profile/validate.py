@@ -22,9 +22,9 @@ import jsonschema
 from homelab.catalog import Catalog, Port, TemplateError, service_ports
 from homelab.errors import Place, Problem, format_path
 from homelab.nix.syntax import check_module_body
+from homelab.patterns import Validator
 from homelab.profile.fastcheck import Check, compile_schema
-from homelab.profile.load import Document, Path_
-from homelab.profile.patterns import Validator
+from homelab.yamlfile import Document, Path_
 
 HOSTNAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _HASH = re.compile(r"^\$(y|gy|7|2[abxy]|6|5|sha1|md5|1)\$[./A-Za-z0-9$=,+-]+$")

@@ -21,9 +21,9 @@ from homelab.catalog import Catalog
 from homelab.errors import InvalidInput, Place, Problem
 from homelab.lab import PROFILE, HostState, Lab, LabState
 from homelab.profile import edit
-from homelab.profile.load import load_plain
 from homelab.source import DiskSource, Source, Unreadable, read_file
 from homelab.tui.drafts import DraftStore, Kept
+from homelab.yamlfile import load_plain
 
 
 class ChangedOnDisk(Exception):

@@ -22,7 +22,7 @@ from homelab.deploy.ssh import (
     safe_address,
     safe_user,
 )
-from homelab.profile.patterns import matches
+from homelab.patterns import matches
 from homelab.profile.validate import profile_schema
 from tests.conftest import RunCli
 

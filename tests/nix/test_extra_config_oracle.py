@@ -17,8 +17,8 @@ import pytest
 import yaml
 
 from homelab.catalog import Catalog
+from homelab.compile import ARGS, compile_host
 from homelab.lab import Lab
-from homelab.nix.compile import ARGS, compile_host
 from homelab.nix.syntax import check_module_body
 from tests.conftest import copy_lab
 from tests.nixtools import nix_instantiate, nix_parse_all

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from homelab.nix.compile import ARGS
+from homelab.compile import ARGS
 from homelab.nix.syntax import MODULE_ARGS, NixSyntaxError, check_expression, check_module_body
 from tests.nixtools import nix_parse
 

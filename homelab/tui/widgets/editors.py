@@ -652,7 +652,7 @@ class HomeEditor(Editor, Vertical):
             return out
         import yaml
 
-        from homelab.profile.load import load_plain
+        from homelab.yamlfile import load_plain
 
         error = self.query_one(".program-error", Static)
         try:

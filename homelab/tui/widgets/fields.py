@@ -26,8 +26,8 @@ from textual.widgets import Button, Input, Label, OptionList, Select, Static, Sw
 from textual.widgets.option_list import Option
 
 from homelab.errors import Problem, format_path
-from homelab.profile.load import load_plain
 from homelab.tui.schema import MISSING, FieldSpec, Path, dig, fields, item_kind, read_number, shown
+from homelab.yamlfile import load_plain
 
 Spec = FieldSpec | tuple[str, list[Any]]
 
