@@ -19,7 +19,7 @@ from homelab.deploy.target import Target, parse_facts
 from homelab.errors import InvalidInput, Place, Problem
 
 if TYPE_CHECKING:
-    from homelab.lab import Lab
+    from homelab.labfiles import LabFiles
 
 MACHINES = {"x86_64": "x86_64-linux", "aarch64": "aarch64-linux", "arm64": "aarch64-linux"}
 RELEASE = re.compile(r"^(\d{2}\.\d{2})")
@@ -159,7 +159,7 @@ def _yaml_word(text: str) -> str:
     return text if re.fullmatch(r"[A-Za-z0-9_.-]+", text) and ":" not in text else f'"{text}"'
 
 
-def check_adopted(lab: Lab, adopted: Adopted) -> None:
+def check_adopted(lab: LabFiles, adopted: Adopted) -> None:
     """InvalidInput when the host folder exists or the new profile would not be valid."""
     folder = adopted.name
     if (lab.root / "hosts" / folder).exists():
@@ -181,7 +181,7 @@ def check_adopted(lab: Lab, adopted: Adopted) -> None:
         raise InvalidInput(problems)
 
 
-def write_adopted(lab: Lab, adopted: Adopted) -> list[str]:
+def write_adopted(lab: LabFiles, adopted: Adopted) -> list[str]:
     """Write the new host folder (it appears whole or not at all)."""
     import shutil
     import tempfile

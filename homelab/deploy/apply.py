@@ -62,7 +62,7 @@ if TYPE_CHECKING:
     import paramiko
 
     from homelab.history.records import DeployRecord
-    from homelab.lab import Lab, LabState
+    from homelab.labfiles import LabFiles, LabState
     from homelab.profile.model import Profile
 
 MODES = ("switch", "boot", "test", "dry-activate", "build")
@@ -194,7 +194,7 @@ class HostResult:
 
 
 def secrets_of(
-    lab: Lab, state: LabState, folders: Sequence[str]
+    lab: LabFiles, state: LabState, folders: Sequence[str]
 ) -> dict[str, tuple[SecretFile, ...]]:
     """Each host's secrets, read from their sources (they never go through git or the
     Nix store). InvalidInput (every problem at once) when one cannot be read."""
@@ -240,7 +240,7 @@ def _read_regular(path: Path) -> bytes:
         os.close(fd)
 
 
-def secret_sources(lab: Lab, state: LabState, folders: Sequence[str]) -> set[str]:
+def secret_sources(lab: LabFiles, state: LabState, folders: Sequence[str]) -> set[str]:
     """Every lab path that is a secret's source, however it is spelled."""
     from homelab.deploy.outgoing import secret_paths
 
@@ -254,7 +254,7 @@ def secret_sources(lab: Lab, state: LabState, folders: Sequence[str]) -> set[str
 
 
 def plan_hosts(
-    lab: Lab,
+    lab: LabFiles,
     state: LabState,
     folders: Sequence[str],
     commit: str,

@@ -126,9 +126,9 @@ def commit_lock(lab_root: Path, message: str) -> str | None:
     """Commit flake.lock alone (nothing else the person has changed)."""
     from homelab.history.commit import commit_paths, state_at
     from homelab.history.repo import check_writable, open_repository
-    from homelab.lab import Lab
+    from homelab.labfiles import LabFiles
 
-    lab = Lab(lab_root)
+    lab = LabFiles(lab_root)
     lr = open_repository(lab_root, create=True)
     check_writable(lr)
     head = lr.head()

@@ -42,7 +42,7 @@ from homelab.deploy.apply import (
 from homelab.deploy.outgoing import check_outgoing
 from homelab.deploy.target import SecretFile
 from homelab.errors import InvalidInput, LabFailure, Place, Problem
-from homelab.lab import Lab, LabState
+from homelab.labfiles import LabFiles, LabState
 
 if TYPE_CHECKING:
     from homelab.history.records import DeployRecord
@@ -54,7 +54,7 @@ Note = Callable[[str], None]
 class Ready:
     """A lab checked and built for an apply; nothing committed or sent yet."""
 
-    lab: Lab
+    lab: LabFiles
     state: LabState
     chosen: tuple[str, ...]  # host folders
     written: tuple[str, ...]  # generated files the build wrote
@@ -78,7 +78,7 @@ class Outcome:
         return [r for r in self.results if not r.ok]
 
 
-def prepare(lab: Lab, words: Sequence[str], *, commit: bool = True) -> Ready:
+def prepare(lab: LabFiles, words: Sequence[str], *, commit: bool = True) -> Ready:
     """Check everything that can be checked before a commit is made, and build.
     InvalidInput (exit 2) with every problem at once."""
     from homelab.history import check_can_commit
@@ -125,7 +125,7 @@ def prepare(lab: Lab, words: Sequence[str], *, commit: bool = True) -> Ready:
     return Ready(lab, state, tuple(chosen), tuple(built.written), commit, secrets)
 
 
-def _taken(lab: Lab, state: LabState, chosen: Sequence[str]) -> set[str]:
+def _taken(lab: LabFiles, state: LabState, chosen: Sequence[str]) -> set[str]:
     """The lab paths the pre-apply commit takes from the working tree (commit_lab's)."""
     from homelab.history.commit import managed_paths, state_at
     from homelab.history.repo import open_repository
@@ -169,7 +169,7 @@ def send(
 
 
 def look_live(
-    lab: Lab,
+    lab: LabFiles,
     words: Sequence[str],
     options: ApplyOptions,
     on_event: Callable[[Event], None] | None = None,
@@ -191,7 +191,7 @@ def look_live(
     return results
 
 
-def _head(lab: Lab) -> str:
+def _head(lab: LabFiles) -> str:
     from homelab.history.repo import NotARepository, open_repository
 
     try:
@@ -200,7 +200,7 @@ def _head(lab: Lab) -> str:
         return ""
 
 
-def _unconfirmed(lab: Lab, note: Note) -> Mapping[str, DeployRecord]:
+def _unconfirmed(lab: LabFiles, note: Note) -> Mapping[str, DeployRecord]:
     from homelab.history.records import unconfirmed
 
     try:
@@ -216,7 +216,11 @@ def _with_earlier(plan: HostPlan, earlier: Mapping[str, DeployRecord]) -> HostPl
 
 
 def _pin_keys(
-    lab: Lab, plans: Sequence[HostPlan], results: Sequence[HostResult], commit: bool, note: Note
+    lab: LabFiles,
+    plans: Sequence[HostPlan],
+    results: Sequence[HostResult],
+    commit: bool,
+    note: Note,
 ) -> None:
     """Accepted host keys into their profiles, in a commit of their own (reviewable)."""
     from homelab.deploy.apply import pin_host_key

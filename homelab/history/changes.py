@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from homelab.history.paths import host_folder, host_inputs
 from homelab.history.summary import THINGS, host_changes
-from homelab.lab import COMMON, PROFILE, HostState, LabState
+from homelab.labfiles import COMMON, PROFILE, HostState, LabState
 
 SUBJECT_WIDTH = 72
 

@@ -24,19 +24,19 @@ from homelab.history.repo import (
     nul_list,
     open_repository,
 )
-from homelab.lab import Lab, LabState
+from homelab.labfiles import LabFiles, LabState
 from homelab.source import DiskSource, Source
 from homelab.write import generated_files
 
 
-def state_at(lab: Lab, lr: LabRepo, commit: str | None) -> LabState:
+def state_at(lab: LabFiles, lr: LabRepo, commit: str | None) -> LabState:
     """The lab as it was at a commit (nothing before the first one)."""
     source: Source = GitSource(lr, commit) if commit else EmptySource()
     return lab.load(source=source)
 
 
 def managed_paths(
-    lab: Lab,
+    lab: LabFiles,
     lr: LabRepo,
     old: LabState,
     new: LabState,
@@ -61,7 +61,7 @@ def managed_paths(
     return paths
 
 
-def _stage(lab: Lab, lr: LabRepo, head: str | None, paths: Iterable[str]) -> str:
+def _stage(lab: LabFiles, lr: LabRepo, head: str | None, paths: Iterable[str]) -> str:
     """The tree of HEAD with these paths taken from the working tree (via a temporary
     index, leaving the person's index alone)."""
     index = lr.git_dir / f"homelab-index-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -109,7 +109,7 @@ def make_commit(lr: LabRepo, head: str | None, tree: str, message: str) -> str:
 
 
 def commit_paths(
-    lab: Lab,
+    lab: LabFiles,
     lr: LabRepo,
     paths: set[str],
     old: LabState,
@@ -138,7 +138,7 @@ def commit_paths(
 
 
 def commit_lab(
-    lab: Lab,
+    lab: LabFiles,
     message: str | None = None,
     hosts: Sequence[str] | None = None,
     *,

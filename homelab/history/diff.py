@@ -16,7 +16,7 @@ from homelab.history.nixdiff import unified
 from homelab.history.paths import host_folder, host_inputs
 from homelab.history.records import deployed
 from homelab.history.repo import EmptySource, GitSource, LabRepo, changed_paths, open_repository
-from homelab.lab import Lab, LabState
+from homelab.labfiles import LabFiles, LabState
 from homelab.source import Source
 from homelab.write import generated_files
 
@@ -34,7 +34,7 @@ class HostDiff:
         return bool(self.changes or self.nix)
 
 
-def split_words(lab: Lab, words: Sequence[str]) -> tuple[str | None, list[str]]:
+def split_words(lab: LabFiles, words: Sequence[str]) -> tuple[str | None, list[str]]:
     """`diff [REV] [HOST ...]`: the first word is a revision when it names no host and git
     knows it; a word that is neither is refused."""
     if not words:
@@ -61,7 +61,7 @@ def _is_host_name(state: LabState, word: str) -> bool:
     return any(h.profile is not None and h.profile.name == word for h in state.hosts.values())
 
 
-def diff_lab(lab: Lab, rev: str | None = None, hosts: Sequence[str] = ()) -> list[HostDiff]:
+def diff_lab(lab: LabFiles, rev: str | None = None, hosts: Sequence[str] = ()) -> list[HostDiff]:
     lr = open_repository(lab.root)
     new = lab.load()
     chosen = lab.select(new, hosts) if hosts else sorted(new.hosts)
@@ -104,7 +104,13 @@ def diff_lab(lab: Lab, rev: str | None = None, hosts: Sequence[str] = ()) -> lis
 
 
 def _host_diff(
-    lab: Lab, lr: LabRepo, folder: str, base: str | None, kind: str, old: LabState, new: LabState
+    lab: LabFiles,
+    lr: LabRepo,
+    folder: str,
+    base: str | None,
+    kind: str,
+    old: LabState,
+    new: LabState,
 ) -> HostDiff:
     paths = sorted({host_folder(folder), *host_inputs(old, folder), *host_inputs(new, folder)})
     changed = changed_paths(lr, base, None, paths)

@@ -19,7 +19,7 @@ from homelab.history.nixdiff import unified
 from homelab.history.paths import find_host, host_folder, host_pathspec, sketch
 from homelab.history.records import DeployRecord, deployed
 from homelab.history.repo import EmptySource, GitSource, LabRepo, changed_paths, open_repository
-from homelab.lab import Lab, LabState
+from homelab.labfiles import LabFiles, LabState
 from homelab.source import DiskSource, Source
 from homelab.write import generated_files
 
@@ -54,7 +54,7 @@ class Shown:
     nix: tuple[str, ...]  # unified diff of the host's generated Nix
 
 
-def _folder(lab: Lab, state: LabState, lr: LabRepo, host: str) -> str | None:
+def _folder(lab: LabFiles, state: LabState, lr: LabRepo, host: str) -> str | None:
     """The folder of a host by name; for a host no longer in the lab, None when the
     history has its folder (then only that folder is followed)."""
     try:
@@ -66,7 +66,7 @@ def _folder(lab: Lab, state: LabState, lr: LabRepo, host: str) -> str | None:
         raise
 
 
-def host_history(lab: Lab, host: str | None = None, limit: int | None = None) -> list[Entry]:
+def host_history(lab: LabFiles, host: str | None = None, limit: int | None = None) -> list[Entry]:
     """Commits that touched the host (or any host with an @tag; every lab commit
     without one), newest first."""
     lr = open_repository(lab.root)
@@ -141,7 +141,7 @@ def _predates(lr: LabRepo, host: str, sha: str) -> InvalidInput:
     )
 
 
-def show_commit(lab: Lab, host: str, rev: str) -> Shown:
+def show_commit(lab: LabFiles, host: str, rev: str) -> Shown:
     """A commit as it concerns one host: its profile-level changes and the diff of the
     host's generated Nix (the committed files, as they were deployed)."""
     lr = open_repository(lab.root)
@@ -165,7 +165,7 @@ def show_commit(lab: Lab, host: str, rev: str) -> Shown:
     )
 
 
-def _folder_at(lab: Lab, lr: LabRepo, state: LabState, host: str, sha: str) -> str:
+def _folder_at(lab: LabFiles, lr: LabRepo, state: LabState, host: str, sha: str) -> str:
     """The host's folder in a state loaded at `sha`; a clear refusal when it was not there."""
     try:
         return lab.select(state, [host])[0]

@@ -6,7 +6,7 @@ import posixpath
 from collections.abc import Iterable
 
 from homelab.errors import Problem
-from homelab.lab import COMMON, PROFILE, HostState, Lab, LabState, fetcher, host_folders
+from homelab.labfiles import COMMON, PROFILE, HostState, LabFiles, LabState, fetcher, host_folders
 from homelab.source import Source
 
 
@@ -92,9 +92,9 @@ def sketch(source: Source) -> LabState:
     return LabState(Catalog({}), hosts)
 
 
-def find_host(lab: Lab, state: LabState, word: str) -> str:
+def find_host(lab: LabFiles, state: LabState, word: str) -> str:
     """A host's folder from its folder or host.name (also in a sketch, which has no
-    profiles); an unknown name gets Lab.select's message."""
+    profiles); an unknown name gets LabFiles.select's message."""
     for folder, host in state.hosts.items():
         data = host.document.data if host.document is not None else None
         named = data.get("host") if isinstance(data, dict) else None

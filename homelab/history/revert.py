@@ -12,7 +12,7 @@ from homelab.history.log import _predates
 from homelab.history.paths import host_folder, host_inputs
 from homelab.history.repo import GitSource, LabRepo, check_writable, open_repository
 from homelab.history.summary import host_changes
-from homelab.lab import PROFILE, Lab, LabState
+from homelab.labfiles import PROFILE, LabFiles, LabState
 from homelab.source import DiskSource
 from homelab.write import generated_files
 
@@ -26,7 +26,9 @@ class Reverted:
     still_differs: dict[str, list[str]] = field(default_factory=dict)
 
 
-def _folders(lab: Lab, lr: LabRepo, target: LabState, sha: str, hosts: Sequence[str]) -> list[str]:
+def _folders(
+    lab: LabFiles, lr: LabRepo, target: LabState, sha: str, hosts: Sequence[str]
+) -> list[str]:
     if not hosts:
         return sorted(target.hosts)
     now = lab.load()
@@ -58,7 +60,7 @@ def _uncommitted(lr: LabRepo, paths: set[str]) -> list[Problem]:
     ]
 
 
-def revert_hosts(lab: Lab, rev: str, hosts: Sequence[str] = ()) -> Reverted:
+def revert_hosts(lab: LabFiles, rev: str, hosts: Sequence[str] = ()) -> Reverted:
     """Put the hosts' profiles (and hardware configuration) back as they were at `rev`,
     rebuild their generated files, and commit that as a new commit. Everything is checked
     before anything is written: a refusal changes nothing."""

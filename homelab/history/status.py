@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from homelab.history.paths import host_folder, host_inputs, sketch
 from homelab.history.records import DeployRecord, deployed, unconfirmed
 from homelab.history.repo import LabRepo, open_repository
-from homelab.lab import Lab
+from homelab.labfiles import LabFiles
 from homelab.source import DiskSource
 
 
@@ -41,7 +41,7 @@ def _object_ids(lr: LabRepo, queries: list[tuple[str, str]]) -> dict[tuple[str, 
     }
 
 
-def lab_status(lab: Lab) -> list[HostStatus]:
+def lab_status(lab: LabFiles) -> list[HostStatus]:
     lr = open_repository(lab.root)
     state = sketch(DiskSource(lab.root))
     records = deployed(lab.root)

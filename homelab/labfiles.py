@@ -1,0 +1,415 @@
+"""A lab's files as hosts: read and check the profiles, choose hosts, compile and write.
+
+The layer that history and deploy build on; front ends reach it through homelab.lab.Lab."""
+
+from __future__ import annotations
+
+import gc
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from homelab.catalog import Catalog, Service, service_from_document
+from homelab.errors import InvalidInput, Place, Problem
+from homelab.profile import include, model, validate
+from homelab.source import DiskSource, Overlay, Source, Unreadable, present
+from homelab.yamlfile import Document, load_text
+
+PROFILE = "profile.yaml"
+COMMON = "common"
+
+
+class LabNotFound(Exception):
+    """No lab here: said with what was tried and how to make one."""
+
+
+def find_lab(
+    option: str | None, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> Path:
+    """The lab from --lab, else HOMELAB_LAB, else the current folder or a parent with hosts/."""
+    env = dict(os.environ) if env is None else env
+    if option:
+        root = Path(option).expanduser()
+        if not (root / "hosts").is_dir():
+            raise LabNotFound(f"{root} is not a lab: it has no hosts/ folder")
+        return root.resolve()
+    if env.get("HOMELAB_LAB"):
+        root = Path(env["HOMELAB_LAB"]).expanduser()
+        if not (root / "hosts").is_dir():
+            raise LabNotFound(f"HOMELAB_LAB={root} is not a lab: it has no hosts/ folder")
+        return root.resolve()
+    here = (cwd or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "hosts").is_dir():
+            return folder
+    raise LabNotFound(
+        f"no lab found in {here} or its parents (a lab is a folder with hosts/).\n"
+        "Make one with `homelab init DIR`, or point at one with --lab DIR or HOMELAB_LAB."
+    )
+
+
+@dataclass(frozen=True)
+class HostState:
+    """One host as loaded: its merged document, its problems, its profile when valid."""
+
+    folder: str
+    document: Document | None
+    problems: tuple[Problem, ...]
+    profile: model.Profile | None
+    includes: tuple[str, ...] = ()
+
+    @property
+    def valid(self) -> bool:
+        return self.profile is not None and not self.problems
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        data = self.document.data if self.document else {}
+        deploy = data.get("deploy") if isinstance(data, dict) else None
+        tags = deploy.get("tags") if isinstance(deploy, dict) else None
+        return tuple(t for t in tags or () if isinstance(t, str))
+
+
+@dataclass(frozen=True)
+class LabState:
+    catalog: Catalog
+    hosts: dict[str, HostState]  # by folder name
+    problems: tuple[Problem, ...] = ()  # of the lab itself: catalogue, duplicate names
+    texts: dict[str, str] = field(default_factory=dict)  # every file read, lab-relative
+
+    def all_problems(self, folders: Iterable[str] | None = None) -> list[Problem]:
+        chosen = self.hosts if folders is None else {f: self.hosts[f] for f in folders}
+        seen: dict[tuple[Any, ...], Problem] = {}
+        for p in [*self.problems, *(p for h in chosen.values() for p in h.problems)]:
+            seen.setdefault((p.place, p.message, p.path), p)
+        return sorted(seen.values(), key=Problem.sort_key)
+
+    def profiles(self, folders: Iterable[str] | None = None) -> list[model.Profile]:
+        names = sorted(self.hosts) if folders is None else folders
+        return [p for f in names if (p := self.hosts[f].profile) is not None]
+
+
+def host_folders(source: Source) -> list[str]:
+    """The folders under hosts/ that hold a profile (hosts/common holds fragments). A
+    profile that is there but cannot be read still makes a host: one with a problem,
+    never one that silently disappears (and whose generated files a build would delete)."""
+    try:
+        names = source.listdir("hosts")
+    except Unreadable as err:
+        raise InvalidInput([Problem(Place("hosts/"), err.reason, hint=err.hint)]) from None
+    return [name for name in names if name != COMMON and present(source, f"hosts/{name}/{PROFILE}")]
+
+
+def _unreadable(rel: str, err: Exception) -> Problem:
+    if isinstance(err, UnicodeDecodeError):
+        data = err.object
+        line = data[: err.start].count(b"\n") + 1
+        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+        return Problem(
+            Place(rel, line, column),
+            "not UTF-8 text",
+            hint="save the file as UTF-8 (your editor's encoding setting)",
+        )
+    assert isinstance(err, Unreadable)
+    return Problem(Place(rel), err.reason, hint=err.hint)
+
+
+def _listing(source: Source, rel: str) -> list[str]:
+    try:
+        return source.listdir(rel)
+    except Unreadable:
+        return []
+
+
+def fetcher(source: Source, read: dict[str, str] | None = None) -> include.Fetch:
+    """Reads and parses each lab file once; `read` collects the texts when given."""
+    cache: dict[str, tuple[Document | None, list[Problem]]] = {}
+
+    def fetch(rel: str) -> tuple[Document | None, list[Problem]]:
+        if rel not in cache:
+            try:
+                text = source.read(rel)
+            except (UnicodeDecodeError, Unreadable) as err:
+                cache[rel] = (None, [_unreadable(rel, err)])
+                return cache[rel]
+            if text is None:
+                available = sorted(
+                    f"../{COMMON}/{name}"
+                    for name in _listing(source, f"hosts/{COMMON}")
+                    if name.endswith(".yaml")
+                )
+                hint = "fragments here: " + ", ".join(available) if available else ""
+                cache[rel] = (None, [Problem(Place(rel), f"no such file {rel}", hint=hint)])
+                return cache[rel]
+            if read is not None:
+                read[rel] = text
+            cache[rel] = load_text(rel, text)
+        return cache[rel]
+
+    return fetch
+
+
+def _without_host(doc: Document) -> list[Problem]:
+    """A profile with no `host:` at all (an empty file, `{}`): said at its top, before
+    anything needs host.stateVersion."""
+    if not isinstance(doc.data, dict) or "host" in doc.data:
+        return []
+    example = 'start with  host: {stateVersion: "24.05"}  (the NixOS release it was installed with)'
+    return [
+        Problem(
+            doc.marks.value((), Place(doc.file, 1, 1)),
+            "missing key 'host'" if doc.data else "the profile is empty",
+            path="host" if doc.data else "",
+            hint=example,
+        )
+    ]
+
+
+class LabFiles:
+    """A lab repository's files: hosts/, services/, flake.nix."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    # ---- reading -------------------------------------------------------------------
+
+    def host_folders(self, source: Source | None = None) -> list[str]:
+        return host_folders(source or DiskSource(self.root))
+
+    def load(self, texts: dict[str, str] | None = None, source: Source | None = None) -> LabState:
+        """Read and check every host (see _load)."""
+        # thousands of small objects stay alive while a lab loads: collecting them midway
+        # costs a third of the time and frees nothing
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._load(texts, source)
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _load(self, texts: dict[str, str] | None = None, source: Source | None = None) -> LabState:
+        """Read and check every host from the working tree (or `source`, e.g. a git
+        revision); `texts` lays unsaved edits on top (the TUI's)."""
+        source = self._source(texts, source)
+        read: dict[str, str] = {}
+        fetch = fetcher(source, read)
+        exists = lambda rel: present(source, rel)  # noqa: E731
+        catalog, lab_problems = self._load_catalog(fetch, source)
+        hosts: dict[str, HostState] = {}
+        for folder in self.host_folders(source):
+            hosts[folder] = self._load_host(folder, fetch, catalog, exists)
+        names: dict[str, str] = {}
+        for folder, state in sorted(hosts.items()):
+            if state.profile is None:
+                continue
+            name = state.profile.name
+            if name in names:
+                lab_problems.append(
+                    Problem(
+                        Place(f"hosts/{folder}/{PROFILE}"),
+                        f"host name '{name}' is also used by hosts/{names[name]}",
+                        hint="give each host its own host.name",
+                    )
+                )
+            names[name] = folder
+        return LabState(catalog, hosts, tuple(lab_problems), read)
+
+    def load_host(
+        self, folder: str, catalog: Catalog, texts: dict[str, str] | None = None
+    ) -> HostState:
+        """One host read and checked on its own, with unsaved `texts` on top and the
+        catalogue of an earlier load: what an editor needs after each keystroke, without
+        reading the other hosts. (Checks across hosts, like duplicate names, need load.)"""
+        source = self._source(texts)
+        exists = lambda rel: present(source, rel)  # noqa: E731
+        return self._load_host(folder, fetcher(source), catalog, exists)
+
+    def _source(self, texts: dict[str, str] | None, source: Source | None = None) -> Source:
+        """The working tree (or `source`) with unsaved `texts` laid on top."""
+        base = source or DiskSource(self.root)
+        return Overlay(base, texts) if texts else base
+
+    def _real_path(self, rel: str) -> str | None:
+        """Where a lab file really is, its links followed: lab-relative, or None outside
+        the lab (on disk, where apply reads secrets from, whatever revision is loaded)."""
+        root = os.path.realpath(self.root)
+        real = os.path.realpath(os.path.join(root, rel))
+        if os.path.commonpath([root, real]) != root:
+            return None
+        return os.path.relpath(real, root)
+
+    def _load_catalog(self, fetch: include.Fetch, source: Source) -> tuple[Catalog, list[Problem]]:
+        services: dict[str, Service] = {}
+        problems: list[Problem] = []
+        try:
+            names = source.listdir("services")
+        except Unreadable as err:
+            return Catalog({}), [Problem(Place("services/"), err.reason, hint=err.hint)]
+        for name in names:
+            if not name.endswith(".yaml"):
+                continue
+            doc, found = fetch(f"services/{name}")
+            problems.extend(found)
+            if doc is None:
+                continue
+            service, found = service_from_document(name.removesuffix(".yaml"), doc)
+            problems.extend(found)
+            if service is not None:
+                services[service.name] = service
+        return Catalog(services), problems
+
+    def _load_host(
+        self, folder: str, fetch: include.Fetch, catalog: Catalog, exists: Callable[[str], bool]
+    ) -> HostState:
+        rel = f"hosts/{folder}/{PROFILE}"
+        doc, problems = fetch(rel)
+        if doc is None:
+            return HostState(folder, None, tuple(problems), None)
+        used: list[str] = []
+
+        def tracking(path: str) -> tuple[Document | None, list[Problem]]:
+            used.append(path)
+            return fetch(path)
+
+        merged, found = include.resolve(doc, tracking)
+        problems = [*problems, *found, *_without_host(merged)]
+        problems.extend(validate.validate(merged, folder, catalog, exists, self._real_path))
+        profile = None
+        if not problems:
+            data = merged.data
+            settings = {
+                name: service.with_defaults((data.get("services") or {}).get(name))
+                for name in (data.get("services") or {})
+                if (service := catalog.get(name)) is not None
+            }
+            profile = model.build(data, folder, rel, settings, tuple(used))
+        return HostState(folder, merged, tuple(problems), profile, tuple(used))
+
+    # ---- choosing hosts ------------------------------------------------------------
+
+    def select(self, state: LabState, wanted: Sequence[str]) -> list[str]:
+        """Host folders for names and @tags; all hosts when none are named."""
+        if not wanted:
+            return sorted(state.hosts)
+        chosen: list[str] = []
+        problems: list[Problem] = []
+        for word in wanted:
+            if word.startswith("@"):
+                tag = word[1:]
+                found = [f for f, h in sorted(state.hosts.items()) if tag in h.tags]
+                if not found:
+                    problems.append(Problem(Place("hosts/"), f"no host has the tag '{tag}'"))
+                chosen.extend(f for f in found if f not in chosen)
+                continue
+            folder = self._folder_for(state, word)
+            if folder is None:
+                import difflib
+
+                close = difflib.get_close_matches(word, list(state.hosts), n=1)
+                problems.append(
+                    Problem(
+                        Place("hosts/"),
+                        f"no host named '{word}'",
+                        hint=f"did you mean '{close[0]}'?"
+                        if close
+                        else "hosts: " + ", ".join(sorted(state.hosts)),
+                    )
+                )
+            elif folder not in chosen:
+                chosen.append(folder)
+        if problems:
+            raise InvalidInput(problems)
+        return chosen
+
+    @staticmethod
+    def _folder_for(state: LabState, word: str) -> str | None:
+        if word in state.hosts:
+            return word
+        for folder, host in state.hosts.items():
+            if host.profile is not None and host.profile.name == word:
+                return folder
+        return None
+
+    # ---- compiling and writing ---------------------------------------------------------
+
+    def generated(self, state: LabState, folders: Sequence[str] | None = None) -> dict[str, str]:
+        """{lab-relative path: text} of the chosen hosts' generated modules (pure)."""
+        from homelab.compile import CompileError, compile_host
+
+        out: dict[str, str] = {}
+        problems = []
+        for folder in sorted(state.hosts) if folders is None else folders:
+            profile = state.hosts[folder].profile
+            if profile is None:
+                continue
+            try:
+                out.update(compile_host(profile, state.catalog))
+            except (CompileError, ValueError) as err:
+                problems.append(
+                    Problem(Place(f"hosts/{folder}/{PROFILE}"), f"cannot compile: {err}")
+                )
+        if problems:
+            raise InvalidInput(problems)
+        return out
+
+    def orphan_folders(self) -> list[str]:
+        """Host folders whose profile is gone but generated files remain. A profile that
+        is there in any form (a dangling link, a folder) is not gone: that host is
+        reported, and its files stay."""
+        hosts = self.root / "hosts"
+        if not hosts.is_dir():
+            return []
+        return sorted(
+            p.name
+            for p in hosts.iterdir()
+            if p.is_dir() and p.name != COMMON and not os.path.lexists(p / PROFILE)
+        )
+
+    def plan_build(
+        self, state: LabState, folders: Sequence[str], wanted: dict[str, str] | None = None
+    ) -> Any:
+        from homelab.write import plan
+
+        scope = list(folders)
+        if set(folders) == set(state.hosts):
+            scope += self.orphan_folders()
+        if wanted is None:
+            wanted = self.generated(state, folders)
+        return plan(self.root, wanted, scope)
+
+    def build(
+        self, state: LabState, folders: Sequence[str], *, check: bool = False, force: bool = False
+    ) -> Any:
+        """Write the generated modules of these hosts; with check, only say what is stale."""
+        from homelab import buildcache
+        from homelab.write import BuildResult, apply_plan
+
+        wanted = self.generated(state, folders)
+        the_plan = self.plan_build(state, folders, wanted)
+        if check:
+            return BuildResult(stale=tuple(the_plan.stale))
+        result = apply_plan(self.root, the_plan, force=force)
+        buildcache.record(
+            self.root,
+            {
+                f: (state.hosts[f].includes, [p for p in wanted if p.startswith(f"hosts/{f}/")])
+                for f in folders
+            },
+            state.hosts,
+        )
+        return result
+
+    def unchanged_since_last_build(
+        self, folders: Sequence[str] | None = None, current: Sequence[str] | None = None
+    ) -> bool:
+        """True when nothing a build of these hosts (all when None) reads or writes has
+        changed since the last build: then a build would write nothing. `current` is
+        host_folders() when the caller already has it."""
+        from homelab import buildcache
+
+        if current is None:
+            current = self.host_folders()
+        return buildcache.unchanged(self.root, folders, current)
