@@ -139,6 +139,8 @@ class DraftStore:
         folder, base, text = data.get("folder"), data.get("base"), data.get("text")
         if not isinstance(folder, str) or path.name != f"{folder}.json":
             return None
+        if folder.startswith(".") or "/" in folder:  # a host folder's name, nothing else
+            return None
         if not isinstance(text, str) or not (base is None or isinstance(base, str)):
             return None
         pid = data.get("pid")
