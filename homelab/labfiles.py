@@ -9,13 +9,16 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homelab.catalog import Catalog, Service, service_from_document
 from homelab.errors import InvalidInput, Place, Problem
 from homelab.profile import include, model, validate
 from homelab.source import DiskSource, Overlay, Source, Unreadable, present
 from homelab.yamlfile import Document, load_text
+
+if TYPE_CHECKING:  # write is imported where it is used: compiling pulls in the compiler
+    from homelab.write import BuildResult, Plan
 
 PROFILE = "profile.yaml"
 COMMON = "common"
@@ -370,7 +373,9 @@ class LabFiles:
 
     def plan_build(
         self, state: LabState, folders: Sequence[str], wanted: dict[str, str] | None = None
-    ) -> Any:
+    ) -> Plan:
+        """What a build of these hosts would write and delete (the whole lab's build also
+        deletes the generated files of hosts whose profile is gone)."""
         from homelab.write import plan
 
         scope = list(folders)
@@ -382,7 +387,7 @@ class LabFiles:
 
     def build(
         self, state: LabState, folders: Sequence[str], *, check: bool = False, force: bool = False
-    ) -> Any:
+    ) -> BuildResult:
         """Write the generated modules of these hosts; with check, only say what is stale."""
         from homelab import buildcache
         from homelab.write import BuildResult, apply_plan
