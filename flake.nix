@@ -27,7 +27,7 @@
           textual
           pyyaml
           paramiko
-          jsonschema
+          jsonschema-rs
           gitpython
           ruamel-yaml
           tree-sitter

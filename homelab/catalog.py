@@ -10,16 +10,15 @@ from __future__ import annotations
 import copy
 import json
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-import jsonschema
+import jsonschema_rs
 
 from homelab.errors import Place, Problem, format_path
 from homelab.nix.expr import NixValueError, Pkg
-from homelab.patterns import Validator
 from homelab.yamlfile import Document
 
 
@@ -92,7 +91,7 @@ ENTRY_SCHEMA: dict[str, Any] = {
         },
     },
 }
-_entry_validator = jsonschema.Draft202012Validator(ENTRY_SCHEMA)
+_entry_validator = jsonschema_rs.Draft202012Validator(ENTRY_SCHEMA, offline=True)
 
 
 @dataclass(frozen=True)
@@ -127,22 +126,15 @@ class Service:
     proxy: Mapping[str, Any] | None = None
 
     @cached_property
-    def validator(self) -> jsonschema.protocols.Validator:
-        """The settings' validator (one per entry text, kept across loads of the lab)."""
-        found: jsonschema.protocols.Validator = _validator_for(self.settings_schema)
-        return found
+    def validator(self) -> jsonschema_rs.Validator:
+        """The settings' validator (one per schema text, kept across loads of the lab)."""
+        return settings_validator(self.settings_schema)
 
     def with_defaults(self, settings: Mapping[str, Any] | None) -> dict[str, Any]:
         filled: dict[str, Any] = fill_defaults(self.settings_schema, dict(settings or {}))
         return filled
 
 
-# keyed by the schema text: every load makes new schema objects, the text stays the same
-_validators: dict[str, jsonschema.protocols.Validator] = {}
-FORMATS = jsonschema.FormatChecker()
-
-
-@FORMATS.checks("secret-path")
 def _secret_path(value: object) -> bool:
     # a secret's value must never be in a Nix file: only where the machine keeps it
     return not isinstance(value, str) or (
@@ -150,13 +142,37 @@ def _secret_path(value: object) -> bool:
     )
 
 
-def _validator_for(schema: Mapping[str, Any]) -> Any:
+# the formats homelab adds to JSON Schema's own (which are checked too)
+FORMATS: dict[str, Callable[[Any], bool]] = {"secret-path": _secret_path}
+
+# keyed by the schema text: every load makes new schema objects, the text stays the same
+_validators: dict[str, jsonschema_rs.Validator | jsonschema_rs.ValidationError] = {}
+
+
+def _compiled(schema: Mapping[str, Any]) -> jsonschema_rs.Validator | jsonschema_rs.ValidationError:
+    """The settings schema compiled, or why it is not a valid JSON Schema (checked against
+    the metaschema; its patterns must be ECMA-262 regexes and its $refs lead somewhere).
+    Offline: a $ref never makes homelab read a file outside the lab, or the network."""
     key = json.dumps(schema, sort_keys=True, default=str)
     if key not in _validators:
         if len(_validators) > 256:
             _validators.clear()
-        _validators[key] = Validator(schema, format_checker=FORMATS)
+        try:
+            found: Any = jsonschema_rs.Draft202012Validator(
+                dict(schema), formats=FORMATS, validate_formats=True, offline=True
+            )
+        except jsonschema_rs.ValidationError as err:
+            found = err
+        _validators[key] = found
     return _validators[key]
+
+
+def settings_validator(schema: Mapping[str, Any]) -> jsonschema_rs.Validator:
+    """A settings schema compiled once (one that service_from_document has accepted)."""
+    found = _compiled(schema)
+    if isinstance(found, jsonschema_rs.ValidationError):
+        raise found
+    return found
 
 
 def fill_defaults(schema: Mapping[str, Any], value: Any) -> Any:
@@ -195,20 +211,23 @@ def service_from_document(name: str, doc: Document) -> tuple[Service | None, lis
     problems: list[Problem] = []
     top = Place(doc.file)
     for err in _entry_validator.iter_errors(doc.data):
-        path = tuple(err.absolute_path)
-        problems.append(Problem(doc.marks.value(path, top), err.message, path=format_path(path)))
+        path = tuple(err.instance_path)
+        problems.append(Problem(doc.marks.value(path, top), _said(err), path=format_path(path)))
     if problems:
         return None, problems
     data = doc.data
     settings = data.get("settings") or {"type": "object", "properties": {}}
-    err = _schema_error(settings)
-    if err is not None:
-        path = ("settings", *err.absolute_path)
+    compiled = _compiled(settings)
+    if isinstance(compiled, jsonschema_rs.ValidationError):
+        path = ("settings", *compiled.instance_path)
         return None, [
             Problem(
                 doc.marks.value(path, top),
-                f"settings is not a valid JSON Schema: {err.message}",
+                f"settings is not a valid JSON Schema: {compiled.message}",
                 path=format_path(path),
+                hint="a $ref leads only within the entry, e.g. #/$defs/port"
+                if isinstance(compiled.kind, jsonschema_rs.ValidationErrorKind.Referencing)
+                else "",
             )
         ]
     return (
@@ -231,29 +250,11 @@ def service_from_document(name: str, doc: Document) -> tuple[Service | None, lis
     )
 
 
-_checked_schemas: dict[str, Any] = {}
-
-
-def _schema_error(schema: Mapping[str, Any]) -> Any:
-    """Why `schema` is not a valid JSON Schema, or None. Like check_schema, but with one
-    metaschema validator for all entries (check_schema builds one per call, which made
-    reading the catalogue the slowest part of loading a lab) and each answer kept."""
-    key = json.dumps(schema, sort_keys=True, default=str)
-    if key not in _checked_schemas:
-        from jsonschema.exceptions import best_match
-
-        _checked_schemas[key] = best_match(_meta_validator().iter_errors(schema))
-    return _checked_schemas[key]
-
-
-_meta: list[Any] = []
-
-
-def _meta_validator() -> Any:
-    if not _meta:
-        cls = jsonschema.Draft202012Validator
-        _meta.append(cls(cls.META_SCHEMA, format_checker=cls.FORMAT_CHECKER))
-    return _meta[0]
+def _said(err: jsonschema_rs.ValidationError) -> str:
+    """An entry's error in the words homelab has always used for it."""
+    if isinstance(err.kind, jsonschema_rs.ValidationErrorKind.Required):
+        return f"{err.kind.property!r} is a required property"
+    return err.message
 
 
 class TemplateError(ValueError):

@@ -65,3 +65,49 @@ def test_a_new_entry_is_a_service_without_any_code(basic_lab: Path, run_cli: Run
     code, _, err = run_cli("--lab", str(basic_lab), "build", "alpha")
     assert code == 0, err
     assert "services.fwupd.enable = true;" in (basic_lab / "hosts/alpha/services.nix").read_text()
+
+
+@pytest.mark.parametrize(
+    ("setting", "where", "message"),
+    [
+        # Python's end of text: no editor and no JSON Schema validator reads it
+        (
+            "{type: string, pattern: 'a\\Z'}",
+            "9:34: settings.properties.odd.pattern",
+            '"a\\\\Z" is not a "regex"',
+        ),
+        ("{$ref: '#/$defs/missing'}", "6:3: settings", "Pointer '/$defs/missing' does not exist"),
+    ],
+)
+def test_a_settings_schema_homelab_cannot_check_is_refused_at_its_entry(
+    basic_lab: Path, run_cli: RunCli, setting: str, where: str, message: str
+) -> None:
+    entry = basic_lab / "services/jellyfin.yaml"
+    _edit(entry, "  properties:\n", f"  properties:\n    odd: {setting}\n")
+    before = tree_hash(basic_lab)
+    code, out, err = run_cli("--lab", str(basic_lab), "validate")
+    assert code == 2, out + err
+    # alpha enables jellyfin, whose settings were checked as if the schema were right
+    assert "jellyfin" in (basic_lab / "hosts/alpha/profile.yaml").read_text()
+    assert (
+        f"error: services/jellyfin.yaml:{where}: settings is not a valid JSON Schema: {message}"
+    ) in err
+    assert "Traceback" not in err
+    assert tree_hash(basic_lab) == before
+
+
+def test_a_settings_ref_to_a_file_outside_the_lab_is_refused_without_reading_it(
+    basic_lab: Path, run_cli: RunCli, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside.json"
+    outside.write_text('{"type": "integer"}')  # a schema that would compile, were it read
+    entry = basic_lab / "services/jellyfin.yaml"
+    _edit(entry, "  properties:\n", f"  properties:\n    odd: {{$ref: 'file://{outside}'}}\n")
+    code, out, err = run_cli("--lab", str(basic_lab), "validate")
+    assert code == 2, out + err
+    assert (
+        "error: services/jellyfin.yaml:6:3: settings: settings is not a valid JSON Schema: "
+        f"Resource 'file://{outside}' is not present in a registry and retrieving it failed: "
+        f"Retrieval is disabled, cannot fetch file://{outside}\n"
+        "    hint: a $ref leads only within the entry, e.g. #/$defs/port"
+    ) in err

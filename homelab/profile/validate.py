@@ -17,13 +17,11 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import jsonschema
+import jsonschema_rs
 
 from homelab.catalog import Catalog, Port, TemplateError, service_ports
 from homelab.errors import Place, Problem, format_path
 from homelab.nix.syntax import check_module_body
-from homelab.patterns import Validator
-from homelab.profile.fastcheck import Check, compile_schema
 from homelab.yamlfile import Document, Path_
 
 HOSTNAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -52,36 +50,16 @@ def profile_schema() -> dict[str, Any]:
 
 
 @cache
-def _validator() -> Any:
-    return Validator(profile_schema())
+def _validator() -> jsonschema_rs.Validator:
+    return jsonschema_rs.Draft202012Validator(profile_schema(), offline=True)
 
 
-@cache
-def _profile_check() -> Check | None:
-    return compile_schema(profile_schema())
-
-
-# settings schema -> (that schema, its quick check): the schema is kept so that its id
-# is never reused for another while the entry lives
-_service_checks: dict[int, tuple[Mapping[str, Any], Check | None]] = {}
-
-
-def _service_check(validator: Any, schema: Mapping[str, Any]) -> Check | None:
-    entry = _service_checks.get(id(schema))
-    if entry is None or entry[0] is not schema:
-        checker = validator.format_checker
-        entry = (schema, compile_schema(schema, checker.conforms if checker else None))
-        if len(_service_checks) >= 512:  # each load of a lab brings new schema objects
-            _service_checks.clear()
-        _service_checks[id(schema)] = entry
-    return entry[1]
-
-
-def schema_errors(validator: Any, quick: Check | None, value: Any) -> Iterator[Any]:
-    """jsonschema's errors, asked for only when the quick check refuses the value."""
-    if quick is not None and quick(value):
-        return iter(())
-    return iter(validator.iter_errors(value))
+def schema_errors(validator: jsonschema_rs.Validator, value: Any) -> list[Any]:
+    """Every error of the value, each with its path. The yes/no goes first: it stops at
+    the first error, and nearly every profile has none."""
+    if validator.is_valid(value):
+        return []
+    return list(validator.iter_errors(value))
 
 
 def ssh_key_problem(line: str, *, comment_allowed: bool = True) -> str | None:
@@ -150,38 +128,45 @@ _TYPE_WORDS = {
 }
 
 
-def _subschema_keys(schema: Mapping[str, Any]) -> list[str]:
-    return list((schema.get("properties") or {}).keys())
+def _schema_at(root: Any, schema_path: list[str | int]) -> Mapping[str, Any]:
+    """The schema holding the keyword that failed (a $ref's target has its own path)."""
+    schema = root
+    for step in schema_path[:-1]:
+        try:
+            schema = schema[step]
+        except (KeyError, IndexError, TypeError):
+            return {}
+    return schema if isinstance(schema, Mapping) else {}
 
 
-def _resolve_ref(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
-    ref = schema.get("$ref")
-    if isinstance(ref, str) and ref.startswith("#/$defs/"):
-        resolved: Mapping[str, Any] = root["$defs"][ref.removeprefix("#/$defs/")]
-        return resolved
-    return schema
+def _value_at(value: Any, path: Path_) -> Any:
+    """The value the schema was shown at a path, as Python has it (jsonschema-rs gives back
+    .inf and .nan as null, which JSON has no other word for)."""
+    for step in path:
+        value = value[step]
+    return value
 
 
 def schema_problems(
-    err: jsonschema.ValidationError,
+    err: jsonschema_rs.ValidationError,
     doc: Document,
+    checked: Any,
+    root: Mapping[str, Any],
     prefix: Path_ = (),
-    root: Mapping[str, Any] | None = None,
 ) -> Iterator[Problem]:
-    """One JSON Schema error in words a person can act on."""
-    rel = tuple(err.absolute_path)
+    """One JSON Schema error in words a person can act on. `checked` is the value the
+    schema `root` was shown, found in the document at `prefix`."""
+    rel = tuple(err.instance_path)
     path = (*prefix, *rel)
     top = Place(doc.file)
     place = doc.marks.value(path, top)
-    schema = _resolve_ref(err.schema, root or {}) if isinstance(err.schema, dict) else {}
+    schema = _schema_at(root, err.schema_path)
     hint = str(schema.get("x-hint", ""))
-    kind = err.validator
-    value = err.instance
-    if kind == "additionalProperties" and isinstance(value, dict):
-        known = _subschema_keys(schema)
-        for key in value:
-            if key in known:
-                continue
+    kind = err.kind
+    value = _value_at(checked, rel)
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.AdditionalProperties):
+        known = list(schema.get("properties") or {})
+        for key in kind.unexpected:
             close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
             yield Problem(
                 doc.marks.key((*path, key), place),
@@ -192,16 +177,12 @@ def schema_problems(
                 else "known keys here: " + ", ".join(sorted(known)),
             )
         return
-    if kind == "required":
-        missing = re.findall(r"'([^']+)' is a required property", err.message)
-        what = missing[0] if missing else err.message
-        yield Problem(place, f"missing key '{what}'", path=format_path(path), hint=hint)
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.Required):
+        yield Problem(place, f"missing key '{kind.property}'", path=format_path(path), hint=hint)
         return
-    schema_path = list(err.relative_schema_path)
-    if len(schema_path) >= 2 and schema_path[-2] == "propertyNames":
-        # jsonschema reports a bad key as an error of the key's own schema (e.g. pattern),
-        # at the path of the map: point at the key itself
-        name = str(value)
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.PropertyNames):
+        # a bad key is an error of the map: point at the key itself
+        name = str(kind.error.instance)
         yield Problem(
             doc.marks.key((*path, name), place),
             f"'{_shown(name)}' is not a valid name here",
@@ -211,8 +192,8 @@ def schema_problems(
             or "names are lower-case letters, digits, '-' and '_', starting with a letter",
         )
         return
-    if kind == "type":
-        expected: Any = err.validator_value
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.Type):
+        expected: Any = schema.get("type", kind.types)
         names = [expected] if isinstance(expected, str) else list(expected)
         words = " or ".join(_TYPE_WORDS.get(n, n) for n in names)
         message = f"expected {words}, got {_kind(value)}"
@@ -222,8 +203,8 @@ def schema_problems(
             hint = hint or "YAML read this as a number or true/false: put it in quotes"
         yield Problem(place, message, path=format_path(path), hint=hint)
         return
-    if kind == "enum":
-        choices: Any = err.validator_value
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.Enum):
+        choices: Any = schema.get("enum", kind.options)
         options = [str(o) for o in choices]
         close = difflib.get_close_matches(str(value), options, n=1, cutoff=0.5)
         yield Problem(
@@ -233,7 +214,9 @@ def schema_problems(
             hint=f"did you mean '{close[0]}'?" if close else hint,
         )
         return
-    if kind in ("minimum", "maximum"):
+    if isinstance(
+        kind, jsonschema_rs.ValidationErrorKind.Minimum | jsonschema_rs.ValidationErrorKind.Maximum
+    ):
         lo, hi = schema.get("minimum"), schema.get("maximum")
         if lo is not None and hi is not None:
             rng = f"from {lo} to {hi}"
@@ -241,7 +224,7 @@ def schema_problems(
             rng = f"at least {lo}" if lo is not None else f"at most {hi}"
         yield Problem(place, f"{value} is out of range: {rng}", path=format_path(path), hint=hint)
         return
-    if kind == "pattern":
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.Pattern):
         yield Problem(
             place,
             f"'{_shown(value)}' is not valid here: {schema.get('description') or 'wrong form'}",
@@ -249,20 +232,36 @@ def schema_problems(
             hint=_spaces_hint(value) or hint,
         )
         return
-    if kind == "format":
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.Format):
         yield Problem(
             place,
-            f"'{_shown(value)}' is not a {err.validator_value}"
+            f"'{_shown(value)}' is not a {kind.format}"
             + (
                 ": a secret is an absolute path to a file on the machine, outside /nix/store"
-                if err.validator_value == "secret-path"
+                if kind.format == "secret-path"
                 else ""
             ),
             path=format_path(path),
             hint=hint or "e.g. /var/lib/secrets/tailscale-authkey",
         )
         return
-    yield Problem(place, err.message, path=format_path(path), hint=hint)
+    yield Problem(place, _said(err, value), path=format_path(path), hint=hint)
+
+
+def _said(err: jsonschema_rs.ValidationError, value: Any) -> str:
+    """The library's own words, but for the lengths, said as homelab has always said them."""
+    kind = err.kind
+    if isinstance(
+        kind,
+        jsonschema_rs.ValidationErrorKind.MinLength | jsonschema_rs.ValidationErrorKind.MinItems,
+    ):
+        return f"{value!r} " + ("should be non-empty" if kind.limit == 1 else "is too short")
+    if isinstance(
+        kind,
+        jsonschema_rs.ValidationErrorKind.MaxLength | jsonschema_rs.ValidationErrorKind.MaxItems,
+    ):
+        return f"{value!r} " + ("is expected to be empty" if kind.limit == 0 else "is too long")
+    return err.message
 
 
 def _map(value: Any) -> dict[str, Any]:
@@ -324,8 +323,8 @@ def validate(
         ]
     problems: list[Problem] = []
     root = profile_schema()
-    for err in schema_errors(_validator(), _profile_check(), data):
-        problems.extend(schema_problems(err, doc, root=root))
+    for err in schema_errors(_validator(), data):
+        problems.extend(schema_problems(err, doc, data, root))
 
     def at(path: Path_) -> Place:
         return doc.marks.value(path, top)
@@ -643,11 +642,10 @@ def _service_problems(
         if settings is not None and not isinstance(settings, dict):
             continue  # the profile schema already said so
         bad = False
-        validator = service.validator
-        quick = _service_check(validator, service.settings_schema)
-        for err in schema_errors(validator, quick, settings or {}):
+        checked = settings or {}
+        for err in schema_errors(service.validator, checked):
             bad = True
-            yield from schema_problems(err, doc, prefix=path, root=service.settings_schema)
+            yield from schema_problems(err, doc, checked, service.settings_schema, prefix=path)
         for other, reason in service.conflicts:
             if other in services and name < other:
                 yield Problem(
