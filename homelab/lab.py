@@ -7,10 +7,166 @@ here so that the command line and the editor can never drift apart.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
 from homelab.labfiles import COMMON, PROFILE, HostState, LabFiles, LabNotFound, LabState, find_lab
 
-__all__ = ["COMMON", "PROFILE", "HostState", "Lab", "LabNotFound", "LabState", "find_lab"]
+if TYPE_CHECKING:
+    from homelab.catalog import Catalog
+    from homelab.history.commit import Committed, Pending
+    from homelab.history.diff import HostDiff
+    from homelab.history.log import Entry, Shown
+    from homelab.history.records import DeployRecord
+    from homelab.history.revert import Reverted
+    from homelab.history.status import DeployMark, HostStatus
+
+__all__ = [
+    "COMMON",
+    "PROFILE",
+    "Committed",
+    "DeployMark",
+    "DeployRecord",
+    "Entry",
+    "HostDiff",
+    "HostState",
+    "HostStatus",
+    "Lab",
+    "LabNotFound",
+    "LabState",
+    "Pending",
+    "Reverted",
+    "Shown",
+    "find_lab",
+]
+
+# Types the front ends name, from the layers below, looked up when first asked for
+# (deferred: start-up; `homelab --help` and `homelab history` never load deploy/).
+_DEFERRED_TYPES = {
+    **dict.fromkeys(["DeployMark", "HostStatus"], "homelab.history.status"),
+    **dict.fromkeys(["Entry", "Shown"], "homelab.history.log"),
+    "DeployRecord": "homelab.history.records",
+    "HostDiff": "homelab.history.diff",
+    **dict.fromkeys(["Committed", "Pending"], "homelab.history.commit"),
+    "Reverted": "homelab.history.revert",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _DEFERRED_TYPES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'homelab.lab' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
 
 
 class Lab(LabFiles):
     """A lab repository: hosts/, services/, flake.nix, and its git history."""
+
+    # ---- history (git) -----------------------------------------------------------------
+
+    def check_can_commit(self) -> None:
+        """Refuse (InvalidInput) before any work when a commit could not be made."""
+        from homelab.history import check_can_commit  # deferred: start-up (git)
+
+        check_can_commit(self.root)
+
+    def commit(
+        self,
+        hosts: Sequence[str] | None = None,
+        *,
+        message: str | None = None,
+        subject: str | None = None,
+    ) -> Committed | None:
+        """Commit these hosts' files (all, with what they share, when None) as they are on
+        disk; None when nothing changed."""
+        from homelab.history import commit_lab  # deferred: start-up (git)
+
+        return commit_lab(self, message=message, hosts=hosts, subject=subject)
+
+    def head(self) -> str:
+        """The commit HEAD names; "" before the first commit or outside a repository."""
+        from homelab.errors import InvalidInput
+        from homelab.history.repo import open_repository  # deferred: start-up (git)
+
+        try:
+            return open_repository(self.root).head() or ""
+        except InvalidInput:
+            return ""
+
+    def subject(self, rev: str) -> str:
+        """The first line of a commit's message."""
+        from homelab.history.repo import open_repository  # deferred: start-up (git)
+
+        return str(open_repository(self.root).repo.commit(rev).summary)
+
+    def history(self, host: str | None = None, limit: int | None = None) -> list[Entry]:
+        """Commits that touched a host (or the lab), newest first."""
+        from homelab.history.log import host_history  # deferred: start-up (git)
+
+        return host_history(self, host, limit)
+
+    def show_commit(self, host: str, rev: str) -> Shown:
+        """What one commit changed in a host."""
+        from homelab.history.log import show_commit  # deferred: start-up (git)
+
+        return show_commit(self, host, rev)
+
+    def diff_words(self, words: Sequence[str]) -> tuple[str | None, list[str]]:
+        """`diff [REV] [HOST ...]`: the revision (when the first word is one) and the hosts."""
+        from homelab.history.diff import split_words  # deferred: start-up (git)
+
+        return split_words(self, words)
+
+    def diff(self, rev: str | None = None, hosts: Sequence[str] = ()) -> list[HostDiff]:
+        """What the working tree changes on each host since rev (default: its last deploy,
+        else HEAD)."""
+        from homelab.history.diff import diff_lab  # deferred: start-up (git)
+
+        return diff_lab(self, rev, hosts)
+
+    def revert(self, rev: str, hosts: Sequence[str] = ()) -> Reverted:
+        """Bring hosts' profiles back to rev, rebuild, and commit that."""
+        from homelab.history.revert import revert_hosts  # deferred: start-up (git)
+
+        return revert_hosts(self, rev, hosts)
+
+    def status(self) -> list[HostStatus]:
+        """What is deployed on each host, from the deploy records (no machine is asked)."""
+        from homelab.history.status import lab_status  # deferred: start-up (git)
+
+        return lab_status(self)
+
+    def deploy_marks(self) -> dict[str, DeployMark]:
+        """For each host folder: never deployed, changed since its deploy, or deployed as
+        it is (none when the lab has no commit yet)."""
+        from homelab.history.status import deploy_marks  # deferred: start-up (git)
+
+        return deploy_marks(self)
+
+    def deploy_log(self, host: str | None = None) -> list[DeployRecord]:
+        """Every deploy recorded (of one host folder, or all), newest first."""
+        from homelab.history.records import deploy_log  # deferred: start-up (git)
+
+        return deploy_log(self.root, host)
+
+    def committed_generated(self, folder: str) -> dict[str, str] | None:
+        """The host's generated modules as committed at HEAD (None: no commit yet)."""
+        from homelab.history.diff import committed_generated  # deferred: start-up (git)
+
+        return committed_generated(self, folder)
+
+    @staticmethod
+    def nix_diff(old: dict[str, str], new: dict[str, str]) -> list[str]:
+        """Unified diff lines between two sets of generated files ({path: text})."""
+        from homelab.history.nixdiff import unified  # deferred: start-up
+
+        return unified(old, new)
+
+    def pending_commit(self, host: HostState, catalog: Catalog) -> Pending | None:
+        """What a commit of this host (as saved now) would say; None when nothing would be
+        committed, or there is no repository yet."""
+        from homelab.history.commit import pending_commit  # deferred: start-up (git)
+
+        return pending_commit(self, host, catalog)

@@ -156,3 +156,20 @@ class Overlay:
             if path.startswith(prefix):
                 names.add(path[len(prefix) :].split("/", 1)[0])
         return sorted(names)
+
+
+class OnlyHosts:
+    """Another source showing only some host folders (and the shared fragments of
+    hosts/common): one host checks without reading all the others."""
+
+    def __init__(self, base: Source, keep: set[str]) -> None:
+        self.base, self.keep = base, keep
+
+    def read(self, rel: str) -> str | None:
+        return self.base.read(rel)
+
+    def listdir(self, rel: str) -> list[str]:
+        names = self.base.listdir(rel)
+        if rel.strip("/") == "hosts":
+            return [n for n in names if n in self.keep or n == "common"]
+        return names

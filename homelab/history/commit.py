@@ -11,10 +11,12 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from dataclasses import dataclass
 
-from homelab.history.changes import Changes, commit_message, describe
-from homelab.history.paths import host_inputs, lab_inputs
+from homelab.catalog import Catalog
+from homelab.errors import InvalidInput
+from homelab.history.changes import Changes, commit_message, describe, subject_of
+from homelab.history.paths import host_folder, host_inputs, lab_inputs
 from homelab.history.repo import (
     EmptySource,
     GitSource,
@@ -24,9 +26,39 @@ from homelab.history.repo import (
     nul_list,
     open_repository,
 )
-from homelab.labfiles import LabFiles, LabState
-from homelab.source import DiskSource, Source
+from homelab.labfiles import HostState, LabFiles, LabState
+from homelab.source import DiskSource, OnlyHosts, Source
 from homelab.write import generated_files
+
+
+@dataclass(frozen=True)
+class Committed:
+    """A commit homelab made."""
+
+    sha: str
+    subject: str  # the first line of its message
+
+    @property
+    def short(self) -> str:
+        return self.sha[:7]
+
+    # GitPython's names for the same, which callers of commit_lab used when it returned
+    # a git.Commit
+    @property
+    def hexsha(self) -> str:
+        return self.sha
+
+    @property
+    def summary(self) -> str:
+        return self.subject
+
+
+@dataclass(frozen=True)
+class Pending:
+    """What committing one host would say, before it is committed."""
+
+    subject: str
+    lines: tuple[str, ...]  # the body: one line per change
 
 
 def state_at(lab: LabFiles, lr: LabRepo, commit: str | None) -> LabState:
@@ -143,10 +175,10 @@ def commit_lab(
     hosts: Sequence[str] | None = None,
     *,
     subject: str | None = None,
-) -> Any:
+) -> Committed | None:
     """Commit the managed files of these host folders (all, with the lab's fragments and
-    catalogue, when None) as they are on disk. Returns the git.Commit, or None when
-    nothing changed. A lab that is not yet in a git repository gets one."""
+    catalogue, when None) as they are on disk; None when nothing changed. A lab that is
+    not yet in a git repository gets one."""
     lr = open_repository(lab.root, create=True)
     check_writable(lr)
     head = lr.head()
@@ -158,4 +190,28 @@ def commit_lab(
     done = commit_paths(
         lab, lr, paths, old, new, head, folders=folders, message=message, subject=title
     )
-    return None if done is None else lr.repo.commit(done[0])
+    if done is None:
+        return None
+    return Committed(done[0], lr.run("show", "-s", "--format=%s", done[0]).strip())
+
+
+def pending_commit(lab: LabFiles, host: HostState, catalog: Catalog) -> Pending | None:
+    """What a commit of this host would say, its profile compared with HEAD's: `host` as
+    it is saved now (checked against `catalog`). None when nothing would be committed, or
+    the lab is in no repository (its first commit says the whole lab)."""
+    try:
+        lr = open_repository(lab.root)
+    except InvalidInput:
+        return None
+    folder = host.folder
+    sha = lr.head()
+    before: Source = GitSource(lr, sha) if sha else EmptySource()
+    old_host = lab.load(source=OnlyHosts(before, {folder})).hosts.get(folder)
+    old = LabState(catalog, {folder: old_host} if old_host else {})
+    new = LabState(catalog, {folder: host})
+    inputs = host_inputs(old, folder) | host_inputs(new, folder)
+    paths = {host_folder(folder), *inputs, *generated_files(DiskSource(lab.root), folder)}
+    changes = describe(old, new, changed_paths(lr, sha, None, sorted(paths)), [folder])
+    if not changes:
+        return None
+    return Pending(subject_of(changes), tuple(changes.lines()))

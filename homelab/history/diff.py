@@ -34,6 +34,17 @@ class HostDiff:
         return bool(self.changes or self.nix)
 
 
+def committed_generated(lab: LabFiles, folder: str) -> dict[str, str] | None:
+    """The host's generated modules as committed at HEAD (what a diff of its Nix starts
+    from); None when there is no commit yet, or no repository."""
+    try:
+        lr = open_repository(lab.root)
+    except InvalidInput:
+        return None
+    sha = lr.head()
+    return None if sha is None else generated_files(GitSource(lr, sha), folder)
+
+
 def split_words(lab: LabFiles, words: Sequence[str]) -> tuple[str | None, list[str]]:
     """`diff [REV] [HOST ...]`: the first word is a revision when it names no host and git
     knows it; a word that is neither is refused."""

@@ -167,6 +167,15 @@ def open_repository(root: Path, *, create: bool = False, dry_run: bool = False) 
     return LabRepo(root, Path(top), Path(git_dir), prefix)
 
 
+def head_of(root: Path) -> str | None:
+    """The commit HEAD names in the lab's repository; None when the lab is in no usable
+    repository yet, or it has no commit."""
+    try:
+        return open_repository(root).head()
+    except InvalidInput:
+        return None
+
+
 def check_writable(lr: LabRepo) -> None:
     """Refuse (exit 2) to make commits when git is half-way through something, or HEAD is
     not on a branch: a commit there would be lost or would tangle the person's work."""

@@ -13,7 +13,9 @@ Offline by design: an interrupted deploy shows as unconfirmed until a later appl
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
+from homelab.errors import InvalidInput
 from homelab.history.paths import host_folder, host_inputs, sketch
 from homelab.history.records import DeployRecord, deployed, unconfirmed
 from homelab.history.repo import LabRepo, open_repository
@@ -74,3 +76,30 @@ def lab_status(lab: LabFiles) -> list[HostStatus]:
         uncommitted = any(p.startswith(host_folder(f)) or p in keys[f] for p in dirty)
         rows.append(HostStatus(f, found, f in state.hosts, head_ahead, uncommitted, pending.get(f)))
     return rows
+
+
+class DeployMark(StrEnum):
+    """What the host list says of a host's deploy."""
+
+    NEVER = "never"  # never deployed
+    AHEAD = "ahead"  # HEAD or the working tree changes it since its deploy
+    DEPLOYED = ""  # deployed as it is
+
+
+def deploy_marks(lab: LabFiles) -> dict[str, DeployMark]:
+    """The deploy mark of each host folder; none at all when the lab is in no repository
+    or it has no commit yet."""
+    try:
+        if open_repository(lab.root).head() is None:
+            return {}
+    except InvalidInput:
+        return {}
+    marks = {}
+    for row in lab_status(lab):
+        if row.record is None:
+            marks[row.host] = DeployMark.NEVER
+        elif row.head_ahead or row.uncommitted:
+            marks[row.host] = DeployMark.AHEAD
+        else:
+            marks[row.host] = DeployMark.DEPLOYED
+    return marks
