@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from homelab.catalog import Checks
+
 
 @dataclass(frozen=True)
 class Host:
@@ -156,13 +158,6 @@ class Secret:
     owner: str | None = None
     group: str | None = None
     mode: str = "0600"
-
-
-@dataclass(frozen=True)
-class Checks:
-    units: tuple[str, ...] = ()
-    tcp: tuple[int, ...] = ()
-    http: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
