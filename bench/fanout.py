@@ -29,7 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from homelab.deploy.apply import ApplyOptions, apply, plan_hosts  # noqa: E402
+from homelab.deploy.fanout import apply  # noqa: E402
+from homelab.deploy.models import ApplyOptions  # noqa: E402
+from homelab.deploy.plan import plan_hosts  # noqa: E402
 from homelab.deploy.workflow import prepare  # noqa: E402
 from homelab.history import commit_lab  # noqa: E402
 from homelab.history.repo import open_repository  # noqa: E402

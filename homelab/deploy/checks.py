@@ -14,65 +14,38 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from homelab.catalog import Catalog, Checks, service_checks
 from homelab.deploy import scripts
+from homelab.deploy.models import Check, CheckResult
 from homelab.deploy.target import ConnectionLost, Target
+from homelab.profile.model import Profile
 
-if TYPE_CHECKING:
-    from homelab.catalog import Catalog
-    from homelab.profile.model import Profile
-
-
-@dataclass(frozen=True)
-class Check:
-    kind: str  # unit, tcp or http
-    what: str  # unit name, port number, URL
-
-    def __str__(self) -> str:
-        return f"{self.kind} {self.what}"
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    check: Check
-    ok: bool
-    detail: str  # "active", "listening", "HTTP 200", or why not
-
-    def __str__(self) -> str:
-        return f"{self.check}: {self.detail}"
+__all__ = ["Check", "CheckResult", "checks_for", "run_checks"]
 
 
 def checks_for(profile: Profile, catalog: Catalog) -> tuple[Check, ...]:
     """Pure: the checks of the host's services (catalogue) and of its profile, each once."""
-    from homelab.catalog import service_checks
-
+    found = [
+        service_checks(service, use.settings)
+        for use in profile.services
+        if (service := catalog.get(use.name)) is not None
+    ]
     out: list[Check] = []
-
-    def add(check: Check) -> None:
-        if check not in out:
-            out.append(check)
-
-    for use in profile.services:
-        service = catalog.get(use.name)
-        if service is None:
-            continue
-        found = service_checks(service, use.settings)
-        for unit in found.units:
-            add(Check("unit", unit))
-        for port in found.tcp:
-            add(Check("tcp", str(port)))
-        for url in found.http:
-            add(Check("http", url))
-    own = profile.deploy.checks
-    for unit in own.units:
-        add(Check("unit", unit))
-    for port in own.tcp:
-        add(Check("tcp", str(port)))
-    for url in own.http:
-        add(Check("http", url))
+    for checks in [*found, profile.deploy.checks]:
+        for check in _each(checks):
+            if check not in out:
+                out.append(check)
     return tuple(out)
+
+
+def _each(checks: Checks) -> list[Check]:
+    return [
+        *(Check("unit", unit) for unit in checks.units),
+        *(Check("tcp", str(port)) for port in checks.tcp),
+        *(Check("http", url) for url in checks.http),
+    ]
 
 
 def run_checks(
@@ -127,7 +100,7 @@ def _once(target: Target, checks: Sequence[Check]) -> list[CheckResult]:
 
 
 def _tcp(target: Target, check: Check) -> CheckResult:
-    import paramiko
+    import paramiko  # deferred: start-up (paramiko takes a while to import)
 
     try:
         chan = target.open_port("127.0.0.1", int(check.what))
@@ -140,7 +113,7 @@ def _tcp(target: Target, check: Check) -> CheckResult:
 
 
 def _http(target: Target, check: Check, timeout: float = 5.0) -> CheckResult:
-    import paramiko
+    import paramiko  # deferred: start-up (paramiko takes a while to import)
 
     url = urllib.parse.urlsplit(check.what)
     if url.scheme not in ("http", "https") or not url.hostname:

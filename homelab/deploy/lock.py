@@ -18,6 +18,10 @@ from homelab.deploy import scripts
 from homelab.deploy.ssh import Endpoint, SshSettings, connect
 from homelab.deploy.target import Target
 from homelab.errors import LabFailure
+from homelab.history.commit import commit_paths, state_at
+from homelab.history.repo import check_writable, open_repository
+from homelab.labfiles import LabFiles
+from homelab.write import atomic_write
 
 NIX_FLAGS = ("--extra-experimental-features", "nix-command flakes")
 
@@ -113,8 +117,6 @@ def lock_on(
 
 def write_lock(lab_root: Path, data: bytes) -> bool:
     """flake.lock into the lab (atomically); False when it did not change."""
-    from homelab.write import atomic_write
-
     path = lab_root / "flake.lock"
     if path.is_file() and path.read_bytes() == data:
         return False
@@ -124,10 +126,6 @@ def write_lock(lab_root: Path, data: bytes) -> bool:
 
 def commit_lock(lab_root: Path, message: str) -> str | None:
     """Commit flake.lock alone (nothing else the person has changed)."""
-    from homelab.history.commit import commit_paths, state_at
-    from homelab.history.repo import check_writable, open_repository
-    from homelab.labfiles import LabFiles
-
     lab = LabFiles(lab_root)
     lr = open_repository(lab_root, create=True)
     check_writable(lr)

@@ -244,15 +244,56 @@ d="$(mktemp -d "${TMPDIR:-/tmp}/homelab-lock.XXXXXX")" && echo "$d"
 """
 
 
-def job_script(
-    *,
-    run: str,
-    root: str,
-    steps: Sequence[str],
-) -> str:
+# The job's own functions, for the steps (homelab.deploy.steps) that need more than one
+# program. Each takes its values as arguments; a failure returns the job's exit code for it.
+JOB_FUNCTIONS = r"""
+take_built() { new="$(readlink -f result)"; say built "$new"; }
+# $1 the running system, $2 the new one
+closure_diff() {
+  if command -v nvd >/dev/null 2>&1; then nvd diff "$1" "$2"
+  elif command -v nix >/dev/null 2>&1; then
+    nix --extra-experimental-features nix-command store diff-closures "$1" "$2"
+  else echo "no nvd or nix on the machine: no closure diff"; fi
+}
+# $1 the uploaded secret, $2 where it goes, $3 its mode, $4 its name
+install_secret() {
+  install -D -m "$3" "$1" "$2.homelab-new" && mv -f "$2.homelab-new" "$2" \
+    || { say note "cannot install secret $4"; return 71; }
+}
+# $1 a secret, $2 its owner[:group]; if that fails: $3 quiet, note or problem, $4 what to say
+chown_secret() {
+  if [ "$3" = quiet ]; then chown "$2" "$1" 2>/dev/null; return 0; fi
+  chown "$2" "$1" && return 0
+  say "$3" "$4"
+  if [ "$3" = problem ]; then return 73; fi
+}
+# $1 the configuration in place, $2 /etc/nixos; the first one homelab replaces is kept
+put_in_etc_nixos() {
+  rm -rf "$2.homelab-new" && mkdir -p "$2.homelab-new" && cp -a "$1/." "$2.homelab-new/" \
+    || return 72
+  if [ -d "$2" ] && [ ! -e "$2.before-homelab" ]; then cp -a "$2" "$2.before-homelab"; fi
+  rm -rf "$2.previous"
+  if [ -d "$2" ]; then mv "$2" "$2.previous"; fi
+  mv "$2.homelab-new" "$2" || return 72
+}
+# $1 the file, $2 the secrets' digests: written last, so that a run that stops before
+# here sends its secrets again next time
+keep_secret_digests() {
+  ( umask 077; printf '%s\n' "$2" > "$1" ) && chown --reference="${1%/*}" "$1" 2>/dev/null
+  return 0
+}
+# $1 the confirm timer's script, $2 its systemd unit ("" without systemd)
+start_timer() {
+  if [ -n "$2" ]; then systemd-run --unit="$2" --quiet -- sh "$1" >/dev/null 2>&1
+  else setsid nohup sh "$1" >/dev/null 2>&1 </dev/null & fi
+}
+"""
+
+
+def job_script(*, run: str, root: str, lines: Sequence[str]) -> str:
     """The detached job: runs as root, writes everything to its log, records its status.
 
-    `steps` are shell lines built with `q()`; each may call `finish CODE` to stop.
+    `lines` are Step.line()s (homelab.deploy.command); each may call `finish CODE` to stop.
     """
     head = f"""#!/bin/sh
 # written by homelab: one detached run, so that a dropped SSH connection cannot leave
@@ -268,7 +309,25 @@ finish() {{
   echo "$1" > "$run/status.tmp"; mv "$run/status.tmp" "$run/status"; say exit "$1"; exit "$1"
 }}
 """
-    return head + "\n".join(steps) + "\nfinish 0\n"
+    return head + JOB_FUNCTIONS.lstrip("\n") + "\n".join(lines) + "\nfinish 0\n"
+
+
+def timer_script(*, run: str, seconds: float, lines: Sequence[str]) -> str:
+    """The confirm timer, started by the job before it activates: unless homelab removed
+    `confirm-armed` in time (a fresh connection got through), it puts the machine back
+    (`lines`: Step.line()s) and says so in the run's log."""
+    return (
+        f"""#!/bin/sh
+run={q(run)}
+exec >>"$run/log" 2>&1 </dev/null
+finish() {{ echo "{MARK}note switching back failed (exit $1)"; exit "$1"; }}
+sleep {q(f"{seconds:g}")}
+if mv "$run/confirm-armed" "$run/confirm-fired" 2>/dev/null; then
+  echo "{MARK}note the confirm timer fired: rolling back"
+"""
+        + "".join(f"  {line}\n" for line in lines)
+        + "fi\n"
+    )
 
 
 def q(value: str | int) -> str:

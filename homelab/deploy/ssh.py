@@ -136,7 +136,7 @@ def resolve(endpoint: Endpoint, settings: SshSettings) -> Route:
         )
     found: dict[str, Any] = {}
     if settings.config_file is not None and settings.config_file.is_file():
-        import paramiko
+        import paramiko  # deferred: start-up (paramiko takes a while to import)
 
         config = paramiko.SSHConfig.from_path(str(settings.config_file))
         found = dict(config.lookup(endpoint.address))
@@ -220,7 +220,7 @@ def check_host_key(presented: str, pinned: str | None, known: Sequence[str]) -> 
 
 def known_keys(route: Route) -> list[str]:
     """The known_hosts lines for this machine (hashed entries included)."""
-    import paramiko
+    import paramiko  # deferred: start-up
 
     out: list[str] = []
     for path in route.known_hosts:
@@ -346,7 +346,7 @@ def _open(
     sock: Any,
     pinned_for: Endpoint | None,
 ) -> Connection:
-    import paramiko
+    import paramiko  # deferred: start-up
 
     where = f"{route.hostname}:{route.port}"
     if sock is None:
@@ -407,7 +407,7 @@ def _open(
 
 def _authenticate(transport: paramiko.Transport, route: Route, settings: SshSettings) -> None:
     """Agent keys, then IdentityFile keys, then the usual key files, as ssh does."""
-    import paramiko
+    import paramiko  # deferred: start-up
 
     tried: list[str] = []
     skipped: list[str] = []

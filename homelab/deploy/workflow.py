@@ -10,13 +10,15 @@ Front ends only choose options and show what happens:
 `prepare` refuses early when git could not commit, when a profile or a secret is bad, or
 when a file that goes out has changes the pre-apply commit would not take; then builds.
 `send` commits what goes out, plans from that commit (what a machine gets is exactly what
-the commit holds), fans out (`stop`: homelab.deploy.apply.Stop), pins accepted host keys
+the commit holds), fans out (`stop`: homelab.deploy.models.Stop), pins accepted host keys
 (in a commit of their own), and records every host, confirming first how runs left going
 by an earlier interrupted apply ended. Once the fan-out is over, a failure to pin or
 record is a note: the machines are what they are, and the summary must still be shown.
 
 `look_live` is `homelab status --live`: it asks the machines what they run and confirms
-interrupted deploys, without sending anything.
+interrupted deploys, without sending anything. `rollback` is `homelab rollback`: no build
+and no commit, but the connection, the pinning of accepted keys and the records are the
+same as an apply's.
 """
 
 from __future__ import annotations
@@ -24,28 +26,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
 
-from homelab.deploy.apply import (
-    ApplyOptions,
-    Event,
-    HostPlan,
-    HostResult,
-    apply,
-    look,
-    plan_connection,
-    plan_hosts,
-    record,
-    secret_sources,
-    secrets_of,
-)
+from homelab.deploy import fanout
+from homelab.deploy.models import ApplyOptions, Event, HostResult
 from homelab.deploy.outgoing import check_outgoing
-from homelab.deploy.target import SecretFile
+from homelab.deploy.plan import HostPlan, plan_connection, plan_hosts, secret_sources, secrets_of
+from homelab.deploy.records import ROLLBACK, pin_keys, record
+from homelab.deploy.upload import SecretFile
 from homelab.errors import InvalidInput, LabFailure, Place, Problem
+from homelab.history import check_can_commit, commit_lab
+from homelab.history.commit import managed_paths, state_at
+from homelab.history.records import DeployRecord, unconfirmed
+from homelab.history.repo import NotARepository, open_repository
 from homelab.labfiles import LabFiles, LabState
-
-if TYPE_CHECKING:
-    from homelab.history.records import DeployRecord
 
 Note = Callable[[str], None]
 
@@ -81,14 +74,7 @@ class Outcome:
 def prepare(lab: LabFiles, words: Sequence[str], *, commit: bool = True) -> Ready:
     """Check everything that can be checked before a commit is made, and build.
     InvalidInput (exit 2) with every problem at once."""
-    from homelab.history import check_can_commit
-    from homelab.history.repo import NotARepository, open_repository
-
-    state = lab.load()
-    chosen = lab.select(state, words)
-    problems = state.all_problems(chosen)
-    if problems:
-        raise InvalidInput(problems)
+    state, chosen = _valid(lab, words)
     if commit:
         check_can_commit(lab.root)  # refuse before writing anything
     try:
@@ -127,9 +113,6 @@ def prepare(lab: LabFiles, words: Sequence[str], *, commit: bool = True) -> Read
 
 def _taken(lab: LabFiles, state: LabState, chosen: Sequence[str]) -> set[str]:
     """The lab paths the pre-apply commit takes from the working tree (commit_lab's)."""
-    from homelab.history.commit import managed_paths, state_at
-    from homelab.history.repo import open_repository
-
     lr = open_repository(lab.root)
     head = lr.head()
     return managed_paths(lab, lr, state_at(lab, lr, head), state, head, list(chosen))
@@ -144,8 +127,6 @@ def send(
 ) -> Outcome:
     """Commit what goes out, send it, pin, record. The sudo password (in `options`) was
     asked before: nothing is committed for an apply that cannot go on."""
-    from homelab.history import commit_lab
-
     note = on_note or (lambda _: None)
     stop = stop or threading.Event()
     lab = ready.lab
@@ -159,13 +140,38 @@ def send(
     plans = plan_hosts(lab, ready.state, ready.chosen, commit, ready.secrets)
     earlier = _unconfirmed(lab, note)
     plans = [_with_earlier(p, earlier) for p in plans]
-    results = apply(plans, options, on_event, stop)
-    _pin_keys(lab, plans, results, ready.committing, note)
-    try:
-        record(lab.root, results, commit, options.mode, earlier)
-    except (InvalidInput, LabFailure) as err:
-        note(f"note: the deploy records could not be written: {err}")
+    results = fanout.apply(plans, options, on_event, stop)
+    pin_keys(lab, plans, results, ready.committing, note)
+    _record(lab, results, commit, options.mode, earlier, note)
     return Outcome(tuple(results), commit, stopped=stop.is_set())
+
+
+def rollback(
+    lab: LabFiles,
+    words: Sequence[str],
+    options: ApplyOptions,
+    on_event: Callable[[Event], None] | None = None,
+    stop: threading.Event | None = None,
+    on_note: Note | None = None,
+    *,
+    commit: bool = True,
+) -> Outcome:
+    """Switch the chosen machines (valid hosts; InvalidInput otherwise) back to their
+    previous generation: nothing is built or committed; accepted host keys are pinned
+    (committed unless `commit` is False) and each host is recorded on HEAD, as an
+    apply's are. The sudo password (in `options`) was asked before."""
+    note = on_note or (lambda _: None)
+    stop = stop or threading.Event()
+    state, chosen = _valid(lab, words)
+    if stop.is_set():
+        return Outcome((), "", stopped=True)
+    head = _head(lab)
+    earlier = _unconfirmed(lab, note)
+    plans = [_with_earlier(plan_connection(state, f), earlier) for f in chosen]
+    results = fanout.rollback(plans, options, on_event, stop)
+    pin_keys(lab, plans, results, commit, note)
+    _record(lab, results, head, ROLLBACK, earlier, note)
+    return Outcome(tuple(results), head, stopped=stop.is_set())
 
 
 def look_live(
@@ -183,17 +189,37 @@ def look_live(
     chosen = [f for f in lab.select(state, words) if state.hosts[f].profile is not None]
     earlier = _unconfirmed(lab, note)
     plans = [_with_earlier(plan_connection(state, f), earlier) for f in chosen]
-    results = look(plans, options, on_event, stop)
-    try:
-        record(lab.root, results, "", "", earlier)
-    except (InvalidInput, LabFailure) as err:
-        note(f"note: the deploy records could not be written: {err}")
+    results = fanout.look(plans, options, on_event, stop)
+    _record(lab, results, "", "", earlier, note)
     return results
 
 
-def _head(lab: LabFiles) -> str:
-    from homelab.history.repo import NotARepository, open_repository
+def _valid(lab: LabFiles, words: Sequence[str]) -> tuple[LabState, list[str]]:
+    """The lab's state and the chosen hosts; InvalidInput with every problem at once."""
+    state = lab.load()
+    chosen = lab.select(state, words)
+    problems = state.all_problems(chosen)
+    if problems:
+        raise InvalidInput(problems)
+    return state, chosen
 
+
+def _record(
+    lab: LabFiles,
+    results: Sequence[HostResult],
+    commit: str,
+    mode: str,
+    earlier: Mapping[str, DeployRecord],
+    note: Note,
+) -> None:
+    """The deploy records; once the machines are done, a failure here is a note."""
+    try:
+        record(lab.root, results, commit, mode, earlier)
+    except (InvalidInput, LabFailure) as err:
+        note(f"note: the deploy records could not be written: {err}")
+
+
+def _head(lab: LabFiles) -> str:
     try:
         return open_repository(lab.root).head() or ""
     except NotARepository:
@@ -201,8 +227,6 @@ def _head(lab: LabFiles) -> str:
 
 
 def _unconfirmed(lab: LabFiles, note: Note) -> Mapping[str, DeployRecord]:
-    from homelab.history.records import unconfirmed
-
     try:
         return unconfirmed(lab.root)
     except (InvalidInput, LabFailure) as err:
@@ -213,42 +237,3 @@ def _unconfirmed(lab: LabFiles, note: Note) -> Mapping[str, DeployRecord]:
 def _with_earlier(plan: HostPlan, earlier: Mapping[str, DeployRecord]) -> HostPlan:
     was = earlier.get(plan.folder)
     return replace(plan, earlier_run=was.run) if was is not None and was.run else plan
-
-
-def _pin_keys(
-    lab: LabFiles,
-    plans: Sequence[HostPlan],
-    results: Sequence[HostResult],
-    commit: bool,
-    note: Note,
-) -> None:
-    """Accepted host keys into their profiles, in a commit of their own (reviewable)."""
-    from homelab.deploy.apply import pin_host_key
-    from homelab.deploy.ssh import fingerprint
-    from homelab.profile.edit import EditError
-
-    files = {p.folder: p.profile_file for p in plans}
-    pinned = []
-    for r in results:
-        if not r.pinned_key:
-            continue
-        try:
-            pin_host_key(lab.root, files[r.folder], r.pinned_key)
-        except (OSError, EditError) as err:
-            note(f"note: the host key of {r.host} could not be pinned: {err}")
-            continue
-        pinned.append(r)
-        note(f"pinned the host key of {r.host} ({fingerprint(r.pinned_key)}) in {files[r.folder]}")
-    if pinned and commit:
-        from homelab.history import commit_lab
-
-        names = ", ".join(r.folder for r in pinned)
-        try:
-            done = commit_lab(
-                lab, hosts=[r.folder for r in pinned], subject=f"{names}: host key pinned"
-            )
-        except (InvalidInput, LabFailure) as err:
-            note(f"note: the pinned host keys could not be committed: {err}")
-            return
-        if done is not None:
-            note(f"committed {done.hexsha[:7]} {done.summary}")

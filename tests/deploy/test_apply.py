@@ -18,7 +18,9 @@ from pathlib import Path
 import git
 import pytest
 
-from homelab.deploy.apply import ApplyOptions, Event, HostPlan, HostResult, apply, plan_hosts
+from homelab.deploy.fanout import apply
+from homelab.deploy.models import ApplyOptions, Event, HostResult
+from homelab.deploy.plan import HostPlan, plan_hosts
 from homelab.deploy.workflow import prepare, send
 from homelab.history import commit_lab
 from homelab.history.records import deployed

@@ -19,7 +19,8 @@ from pathlib import Path
 import git
 import pytest
 
-from homelab.deploy.apply import ApplyOptions, Event, HostResult, apply
+from homelab.deploy.fanout import apply
+from homelab.deploy.models import ApplyOptions, Event, HostResult
 from homelab.deploy.workflow import prepare, send
 from homelab.history.records import deploy_log, deployed, unconfirmed
 from homelab.lab import Lab
@@ -271,7 +272,7 @@ def test_ctrl_c_before_the_rebuild_starts_cancels_and_touches_nothing(
 
 SILENT_APPLY = """
 import sys
-from homelab.deploy.apply import ApplyOptions
+from homelab.deploy.models import ApplyOptions
 from homelab.deploy.ssh import SshSettings
 from homelab.deploy.workflow import prepare, send
 from homelab.lab import Lab

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import git
 
-from homelab.deploy.target import CHECK, found_on_machine, sha256
+from homelab.deploy.target import sha256
+from homelab.deploy.upload import CHECK, found_on_machine
 from homelab.history.records import deploy_log
 from tests.conftest import RunCli
 from tests.deploy.labs import make_lab

@@ -1,0 +1,210 @@
+"""Planning an apply: for each host, what goes to the machine and how to reach it.
+
+`plan_hosts` makes the plans of an apply from a loaded lab and the commit that goes out
+(a machine gets exactly what the commit holds, never the working tree); `plan_connection`
+one that only says how to reach a host (a rollback, `homelab status --live`, `homelab
+lock HOST`: nothing is sent). Secrets are read from their sources here, never through git
+or the Nix store. Bad input is InvalidInput with every problem at once.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from homelab.deploy.checks import Check, checks_for
+from homelab.deploy.models import Method
+from homelab.deploy.outgoing import files_at, secret_paths
+from homelab.deploy.ssh import Endpoint
+from homelab.deploy.upload import SecretFile
+from homelab.errors import InvalidInput, Place, Problem
+from homelab.history.repo import open_repository
+from homelab.labfiles import LabFiles, LabState
+from homelab.profile.model import Profile
+from homelab.yamlfile import Document
+
+
+@dataclass(frozen=True)
+class HostPlan:
+    """What to send to one machine and how to reach it."""
+
+    folder: str
+    name: str
+    endpoint: Endpoint
+    files: Mapping[str, bytes] = field(repr=False)  # machine-relative paths in the upload
+    secrets: tuple[SecretFile, ...] = ()
+    checks: tuple[Check, ...] = ()
+    method: Method = Method.FLAKE
+    attr: str = ""  # the flake's nixosConfigurations attribute (the host folder)
+    sudo: bool = False
+    profile_file: str = ""
+    commit: str = ""
+    earlier_run: str = ""  # a run an interrupted apply left going: confirm how it ended
+
+
+def endpoint_of(profile: Profile) -> Endpoint:
+    """How to reach a host: its deploy section, the host name when no address is given."""
+    deploy = profile.deploy
+    return Endpoint(
+        deploy.address or profile.name,
+        deploy.port,
+        deploy.user,
+        deploy.host_key,
+        label=profile.name,
+        pin_file=profile.file,
+    )
+
+
+def method_of(profile: Profile) -> Method:
+    return Method.CHANNELS if profile.deploy.method == Method.CHANNELS else Method.FLAKE
+
+
+def plan_connection(state: LabState, folder: str) -> HostPlan:
+    """A plan that only says how to reach the host (nothing is sent)."""
+    profile = state.hosts[folder].profile
+    assert profile is not None
+    return HostPlan(
+        folder=folder,
+        name=profile.name,
+        endpoint=endpoint_of(profile),
+        files={},
+        method=method_of(profile),
+        attr=folder,
+        sudo=profile.deploy.sudo,
+        profile_file=profile.file,
+    )
+
+
+def plan_hosts(
+    lab: LabFiles,
+    state: LabState,
+    folders: Sequence[str],
+    commit: str,
+    secrets: Mapping[str, tuple[SecretFile, ...]] | None = None,
+) -> list[HostPlan]:
+    """The plans of these hosts: their upload set as `commit` holds it (never the working
+    tree), their secrets, checks. InvalidInput (every problem at once) on bad input."""
+    if not commit:
+        raise InvalidInput(
+            [
+                Problem(
+                    Place(str(lab.root)),
+                    "nothing is committed yet: homelab sends what a commit holds",
+                    hint="commit the lab first (homelab build --commit)",
+                )
+            ]
+        )
+    if secrets is None:
+        secrets = secrets_of(lab, state, folders)
+    skip = secret_sources(lab, state, list(state.hosts))
+    lr = open_repository(lab.root)
+    problems: list[Problem] = []
+    plans: list[HostPlan] = []
+    for folder in folders:
+        profile = state.hosts[folder].profile
+        if profile is None:
+            continue
+        method = method_of(profile)
+        flake = method == Method.FLAKE
+        try:
+            files = files_at(lr, commit, folder, flake=flake, secrets=skip)
+        except InvalidInput as err:
+            problems += err.problems
+            continue
+        if not flake:
+            files = {rel.removeprefix(f"hosts/{folder}/"): data for rel, data in files.items()}
+        elif "flake.nix" not in files:
+            problems.append(
+                Problem(
+                    Place("flake.nix"),
+                    f"{folder} deploys with a flake, but commit {commit[:7]} has no flake.nix",
+                    hint="`homelab init` writes one (commit it); or set deploy.method: channels",
+                )
+            )
+        plans.append(
+            HostPlan(
+                folder=folder,
+                name=profile.name,
+                endpoint=endpoint_of(profile),
+                files=files,
+                secrets=tuple(secrets.get(folder, ())),
+                checks=checks_for(profile, state.catalog),
+                method=method,
+                attr=folder,
+                sudo=profile.deploy.sudo,
+                profile_file=profile.file,
+                commit=commit,
+            )
+        )
+    if problems:
+        raise InvalidInput(problems)
+    return plans
+
+
+# ---- secrets ----------------------------------------------------------------------------
+
+
+def secrets_of(
+    lab: LabFiles, state: LabState, folders: Sequence[str]
+) -> dict[str, tuple[SecretFile, ...]]:
+    """Each host's secrets, read from their sources (they never go through git or the
+    Nix store). InvalidInput (every problem at once) when one cannot be read."""
+    problems: list[Problem] = []
+    out: dict[str, tuple[SecretFile, ...]] = {}
+    for folder in folders:
+        profile = state.hosts[folder].profile
+        if profile is None:
+            continue
+        document = state.hosts[folder].document
+        found: list[SecretFile] = []
+        for secret in profile.secrets:
+            try:
+                data = _read_regular(lab.root / secret.source)
+            except OSError as err:
+                problems.append(
+                    Problem(
+                        _place(document, ("secrets", secret.name, "source"), profile.file),
+                        f"cannot read secret file {secret.source}: {err.strerror or err}",
+                        path=f"secrets.{secret.name}.source",
+                    )
+                )
+                continue
+            owner = secret.owner or "root"
+            found.append(
+                SecretFile(secret.name, secret.target, data, secret.mode, owner, secret.group)
+            )
+        out[folder] = tuple(found)
+    if problems:
+        raise InvalidInput(problems)
+    return out
+
+
+def _read_regular(path: Path) -> bytes:
+    """A file's bytes; OSError for anything but a regular file (a FIFO would hang)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "it is not a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read()
+    finally:
+        os.close(fd)
+
+
+def secret_sources(lab: LabFiles, state: LabState, folders: Sequence[str]) -> set[str]:
+    """Every lab path that is a secret's source, however it is spelled."""
+    sources = [
+        s.source
+        for f in folders
+        if (profile := state.hosts[f].profile) is not None
+        for s in profile.secrets
+    ]
+    return secret_paths(lab.root, sources)
+
+
+def _place(document: Document | None, path: tuple[str | int, ...], file: str) -> Place:
+    return document.marks.value(path, Place(file)) if document is not None else Place(file)
