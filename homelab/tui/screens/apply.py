@@ -315,8 +315,8 @@ class ApplyScreen(Screen[None]):
     def run_apply(self, chosen: list[str], mode: str) -> None:
         """The apply workflow the CLI runs too (homelab.deploy.workflow): commit what goes
         out, send it, record it; here without asking (the dialog did)."""
-        from homelab.deploy.apply import ApplyOptions
         from homelab.deploy.lablock import only_apply
+        from homelab.deploy.models import ApplyOptions, Mode
         from homelab.deploy.progress import summary
         from homelab.deploy.workflow import prepare, send
         from homelab.errors import LabFailure, Place
@@ -326,7 +326,7 @@ class ApplyScreen(Screen[None]):
         try:
             with only_apply(lab.root, "an apply from the editor"):
                 ready = prepare(lab, chosen)
-                options = ApplyOptions(mode=mode)
+                options = ApplyOptions(mode=Mode(mode))
                 outcome = send(ready, options, self._emit, self.cancel, notes.append)
         except InvalidInput as err:
             self.post_message(ApplyRefused("Not applied", err.problems))
