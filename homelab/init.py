@@ -13,6 +13,8 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from homelab.errors import InvalidInput, Place, Problem
+from homelab.profile import edit
+from homelab.profile.new import NewProfile, new_profile
 
 SCHEMA_LINE = "# yaml-language-server: $schema={url}\n"
 
@@ -34,11 +36,36 @@ def init_lab(path: Path) -> Path:
     return make_lab(path, _example_and_catalogue)
 
 
+# the example host: a new profile as any other (homelab.profile.new), with a first user
+EXAMPLE = NewProfile(
+    "example",
+    loader="systemd-boot",
+    address="example.lan",
+    user="root",
+    includes=["../common/base.yaml"],
+    notes=["A starting point: change it, then `homelab validate` and `homelab build`."],
+)
+EXAMPLE_MORE: tuple[tuple[tuple[str, ...], object], ...] = (
+    (("networking", "networkmanager"), True),
+    (("users", "me"), {"description": "Me", "admin": True, "sshKeys": []}),
+    (("packages",), ["git", "vim"]),
+)
+
+
+def example_profile() -> str:
+    """The example host's profile, as `homelab init` writes it."""
+    text = new_profile(EXAMPLE)
+    for path, value in EXAMPLE_MORE:
+        text = edit.set_value(text, path, value)
+    return SCHEMA_LINE.format(url="../.profile.schema.json") + text
+
+
 def _example_and_catalogue(staging: Path) -> None:
     _copy_tree(resources.files("homelab").joinpath("skeleton").joinpath("hosts"), staging / "hosts")
     _copy_tree(resources.files("homelab").joinpath("catalogue"), staging / "services")
     example = staging / "hosts" / "example" / "profile.yaml"
-    example.write_text(SCHEMA_LINE.format(url="../.profile.schema.json") + example.read_text())
+    example.parent.mkdir()
+    example.write_text(example_profile())
 
 
 def make_lab(path: Path, fill: Callable[[Path], None]) -> Path:

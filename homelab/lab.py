@@ -7,23 +7,21 @@ here so that the command line and the editor can never drift apart.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from homelab.labfiles import COMMON, PROFILE, HostState, LabFiles, LabNotFound, LabState, find_lab
 
 if TYPE_CHECKING:
-    import threading
-
     from homelab.catalog import Catalog
-    from homelab.deploy.models import ApplyOptions, Event
-    from homelab.deploy.workflow import Outcome
     from homelab.history.commit import Committed, Pending
     from homelab.history.diff import HostDiff
     from homelab.history.log import Entry, Shown
     from homelab.history.records import DeployRecord
     from homelab.history.revert import Reverted
     from homelab.history.status import DeployMark, HostStatus
+    from homelab.profile.new import NewProfile
 
 __all__ = [
     "COMMON",
@@ -38,6 +36,7 @@ __all__ = [
     "Lab",
     "LabNotFound",
     "LabState",
+    "NewProfile",
     "Pending",
     "Reverted",
     "Shown",
@@ -51,6 +50,7 @@ _DEFERRED_TYPES = {
     **dict.fromkeys(["Entry", "Shown"], "homelab.history.log"),
     "DeployRecord": "homelab.history.records",
     "HostDiff": "homelab.history.diff",
+    "NewProfile": "homelab.profile.new",
     **dict.fromkeys(["Committed", "Pending"], "homelab.history.commit"),
     "Reverted": "homelab.history.revert",
 }
@@ -67,6 +67,13 @@ def __getattr__(name: str) -> Any:
 
 class Lab(LabFiles):
     """A lab repository: hosts/, services/, flake.nix, and its git history."""
+
+    @classmethod
+    def new(cls, folder: Path) -> Lab:
+        """`homelab init`: a new lab in an empty (or new) folder, all in a first commit."""
+        from homelab.init import init_lab  # deferred: start-up (git)
+
+        return cls(init_lab(folder))
 
     # ---- history (git) -----------------------------------------------------------------
 
@@ -175,20 +182,18 @@ class Lab(LabFiles):
 
         return pending_commit(self, host, catalog)
 
-    # ---- the machines (SSH) ------------------------------------------------------------
+    # ---- editing -----------------------------------------------------------------------
 
-    def rollback(
-        self,
-        host: str,
-        options: ApplyOptions,
-        on_event: Callable[[Event], None] | None = None,
-        stop: threading.Event | None = None,
-        on_note: Callable[[str], None] | None = None,
-        *,
-        commit: bool = True,
-    ) -> Outcome:
-        """Switch a machine back to its previous generation: no build, no commit; accepted
-        keys pinned (committed unless `commit` is False) and records, as an apply's."""
-        from homelab.deploy.workflow import rollback  # deferred: start-up (deploy)
+    @staticmethod
+    def new_profile(start: NewProfile) -> str:
+        """The text of a new host's profile (InvalidInput when a value cannot be in one):
+        the one place new profiles are made, for the editor, adopt and init alike."""
+        from homelab.profile.new import new_profile  # deferred: start-up
 
-        return rollback(self, [host], options, on_event, stop, on_note, commit=commit)
+        return new_profile(start)
+
+    def shared_fragments(self) -> list[str]:
+        """What a new host includes from hosts/common: its base fragment, when there is one
+        (homelab init makes it)."""
+        base = self.root / "hosts" / COMMON / "base.yaml"
+        return [f"../{COMMON}/base.yaml"] if base.is_file() else []

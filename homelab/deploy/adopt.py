@@ -17,12 +17,14 @@ from homelab.deploy import scripts
 from homelab.deploy.ssh import Endpoint, HostKeyError, SshSettings, connect, key_line
 from homelab.deploy.target import Target, parse_facts
 from homelab.errors import InvalidInput, Place, Problem
+from homelab.profile.new import RELEASE, NewProfile, new_profile
 
 if TYPE_CHECKING:
     from homelab.labfiles import LabFiles
 
 MACHINES = {"x86_64": "x86_64-linux", "aarch64": "aarch64-linux", "arm64": "aarch64-linux"}
-RELEASE = re.compile(r"^(\d{2}\.\d{2})")
+RELEASE_WORDS = re.compile(r"^(\d{2}\.\d{2})")
+HARDWARE = "hardware-configuration.nix"
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,7 @@ def read_machine(
     user = conn.route.user
     files = {f"hosts/{name}/profile.yaml": starting_profile(name, address, user, facts, key)}
     if hardware:
-        files[f"hosts/{name}/hardware-configuration.nix"] = hardware
+        files[f"hosts/{name}/{HARDWARE}"] = hardware
     return Adopted(name, files, facts, key)
 
 
@@ -117,12 +119,12 @@ def system_of(facts: dict[str, str]) -> str:
 
 def release_of(facts: dict[str, str]) -> str | None:
     for value in (facts.get("stateversion", ""), facts.get("version", "")):
-        found = RELEASE.match(value.strip())
+        found = RELEASE_WORDS.match(value.strip())
         if found:
             return found.group(1)
     os_words = facts.get("os", "").split()
     if len(os_words) == 2 and os_words[0] == "nixos":
-        found = RELEASE.match(os_words[1].strip('"'))
+        found = RELEASE_WORDS.match(os_words[1].strip('"'))
         if found:
             return found.group(1)
     return None
@@ -131,32 +133,26 @@ def release_of(facts: dict[str, str]) -> str | None:
 def starting_profile(
     name: str, address: Address, user: str, facts: dict[str, str], host_key: str
 ) -> str:
-    """Pure: the first profile of an adopted machine, in the words a person would use."""
-    release = release_of(facts) or "24.05"
+    """Pure: the first profile of an adopted machine, in the words a person would use
+    (made where every new profile is: homelab.profile.new)."""
     hostname = facts.get("hostname", "").strip() or "unknown"
     version = facts.get("version", "").strip() or "unknown"
-    has_hardware = bool(facts.get("hardware"))
-    lines = [
-        f"# {name}: adopted from {address} on {date.today().isoformat()}",
-        f"# (NixOS {version}, hostname {hostname}). Add users, services and packages here.",
-        "host:",
-        f"  system: {system_of(facts)}",
-        f'  stateVersion: "{release}"   # the release it was installed with: keep it',
-    ]
-    if has_hardware:
-        lines += ["hardware:", "  configuration: hardware-configuration.nix"]
-    lines += ["deploy:", f"  address: {_yaml_word(address.host)}"]
-    if address.port and address.port != 22:
-        lines.append(f"  port: {address.port}")
-    lines += [f"  user: {_yaml_word(user)}"]
-    if user != "root":
-        lines.append("  sudo: true")
-    lines.append(f"  hostKey: {host_key}")
-    return "\n".join(lines) + "\n"
-
-
-def _yaml_word(text: str) -> str:
-    return text if re.fullmatch(r"[A-Za-z0-9_.-]+", text) and ":" not in text else f'"{text}"'
+    start = NewProfile(
+        name,
+        system=system_of(facts),
+        release=release_of(facts) or RELEASE,
+        hardware_configuration=HARDWARE if facts.get("hardware") else None,
+        address=address.host,
+        port=address.port if address.port and address.port != 22 else None,
+        user=user,
+        sudo=user != "root",
+        host_key=host_key,
+        notes=(
+            f"{name}: adopted from {address} on {date.today().isoformat()}",
+            f"(NixOS {version}, hostname {hostname}). Add users, services and packages here.",
+        ),
+    )
+    return new_profile(start)
 
 
 def check_adopted(lab: LabFiles, adopted: Adopted) -> None:

@@ -92,7 +92,7 @@ def test_address_and_profile_words() -> None:
         parse_address("admin@pi.lan"),
         "admin",
         {"system": "aarch64-linux"},
-        "ssh-ed25519 AAAA",
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGmD5m8nY3Zt1m0eQd7T1sQ4kq9m6fG7qJ3vQ2c0Gm3a",
     )
     assert "  sudo: true\n" in text  # not root: the rebuild goes through sudo
     assert "system: aarch64-linux" in text
