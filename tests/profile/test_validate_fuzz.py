@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import copy_lab, tree_hash
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from tests.conftest import copy_lab, tree_hash
 
 FEW = settings(
     max_examples=int(os.environ.get("HOMELAB_FUZZ_EXAMPLES", "8")),

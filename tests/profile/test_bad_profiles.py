@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import RunCli, tree_hash
 
-BAD = Path(__file__).resolve().parent / "bad"
+from tests.conftest import RunCli, tree_hash
+
+BAD = Path(__file__).resolve().parents[1] / "bad"
 _DIRECTIVE = re.compile(r"^#\s*([a-z-]+):\s*(.*?)\s*$")
 
 

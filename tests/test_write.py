@@ -11,7 +11,7 @@ import pytest
 from homelab.cli import main
 from tests.compiled import copy_lab
 
-FULL = Path(__file__).resolve().parents[1] / "labs" / "full"
+FULL = Path(__file__).resolve().parent / "labs" / "full"
 
 
 @pytest.fixture
