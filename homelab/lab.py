@@ -7,14 +7,18 @@ here so that the command line and the editor can never drift apart.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from homelab.labfiles import COMMON, PROFILE, HostState, LabFiles, LabNotFound, LabState, find_lab
 
 if TYPE_CHECKING:
+    import threading
+
     from homelab.catalog import Catalog
+    from homelab.deploy.models import ApplyOptions, Event
+    from homelab.deploy.workflow import Outcome
     from homelab.history.commit import Committed, Pending
     from homelab.history.diff import HostDiff
     from homelab.history.log import Entry, Shown
@@ -197,3 +201,21 @@ class Lab(LabFiles):
         (homelab init makes it)."""
         base = self.root / "hosts" / COMMON / "base.yaml"
         return [f"../{COMMON}/base.yaml"] if base.is_file() else []
+
+    # ---- the machines (SSH) ------------------------------------------------------------
+
+    def rollback(
+        self,
+        host: str,
+        options: ApplyOptions,
+        on_event: Callable[[Event], None] | None = None,
+        stop: threading.Event | None = None,
+        on_note: Callable[[str], None] | None = None,
+        *,
+        commit: bool = True,
+    ) -> Outcome:
+        """Switch a machine back to its previous generation: no build, no commit; accepted
+        keys pinned (committed unless `commit` is False) and records, as an apply's."""
+        from homelab.deploy.workflow import rollback  # deferred: start-up (deploy)
+
+        return rollback(self, [host], options, on_event, stop, on_note, commit=commit)
