@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -71,6 +71,24 @@ def interrupted(run_id: str, state: ApplyState, why: str = "") -> Interrupted:
         "the next apply or `homelab status --live` confirms how it ended",
         f"its log on the machine: {scripts.STATE}/runs/{run_id}/log",
     )
+
+
+def how_a_run_ended(run_id: str, found: Mapping[str, str]) -> tuple[str, str]:
+    """From RUN_STATE's facts: the record's result ("" while the run goes on) and the
+    words for it. A run that switches back (`-back`) ended well is a rollback."""
+    state = found.get("run", "missing")
+    status = found.get("status", "").strip()
+    if state == "running" or found.get("armed") == "1":
+        return "", "is still running"
+    if state == "missing":
+        return "unknown", "is no longer known to the machine"
+    if state == "vanished":
+        return "failed", "ended without a result (it never started, or was killed)"
+    if status == "0" and found.get("fired") == "1":
+        return "rolled-back", "ended; its confirm timer switched the machine back"
+    if status == "0":
+        return ("rolled-back" if run_id.endswith("-back") else "ok"), "ended well (exit 0)"
+    return "failed", f"failed (exit {status or '?'})"
 
 
 class Runs:
@@ -252,21 +270,7 @@ class Runs:
         ran = self.target.run(steps.run_state(run_id).line(), timeout=30)
         found = parse_facts(ran.out)
         now = Generation(generation_number(found.get("profile", "")), found.get("current", ""))
-        state = found.get("run", "missing")
-        status = found.get("status", "").strip()
-        back = run_id.endswith("-back")
-        if state == "running" or found.get("armed") == "1":
-            result, what = "", "is still running"
-        elif state == "missing":
-            result, what = "unknown", "is no longer known to the machine"
-        elif state == "vanished":
-            result, what = "failed", "ended without a result (it never started, or was killed)"
-        elif status == "0" and found.get("fired") == "1":
-            result, what = "rolled-back", "ended; its confirm timer switched the machine back"
-        elif status == "0":
-            result, what = ("rolled-back" if back else "ok"), "ended well (exit 0)"
-        else:
-            result, what = "failed", f"failed (exit {status or '?'})"
+        result, what = how_a_run_ended(run_id, found)
         summary = f"the run {run_id} left by an interrupted apply {what}; the machine runs {now}"
         self.report.line(summary)
         return Confirmed(run_id, result, summary, now)
