@@ -4,6 +4,7 @@ The layer that history and deploy build on; front ends reach it through homelab.
 
 from __future__ import annotations
 
+import difflib
 import gc
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -309,8 +310,6 @@ class LabFiles:
                 continue
             folder = self._folder_for(state, word)
             if folder is None:
-                import difflib
-
                 close = difflib.get_close_matches(word, list(state.hosts), n=1)
                 problems.append(
                     Problem(
@@ -340,6 +339,7 @@ class LabFiles:
 
     def generated(self, state: LabState, folders: Sequence[str] | None = None) -> dict[str, str]:
         """{lab-relative path: text} of the chosen hosts' generated modules (pure)."""
+        # deferred: start-up (history, hosts and status never compile; ~10 ms)
         from homelab.compile import CompileError, compile_host
 
         out: dict[str, str] = {}
@@ -376,7 +376,7 @@ class LabFiles:
     ) -> Plan:
         """What a build of these hosts would write and delete (the whole lab's build also
         deletes the generated files of hosts whose profile is gone)."""
-        from homelab.write import plan
+        from homelab.write import plan  # deferred: start-up, as the compiler
 
         scope = list(folders)
         if set(folders) == set(state.hosts):
@@ -389,6 +389,7 @@ class LabFiles:
         self, state: LabState, folders: Sequence[str], *, check: bool = False, force: bool = False
     ) -> BuildResult:
         """Write the generated modules of these hosts; with check, only say what is stale."""
+        # deferred: start-up, as the compiler
         from homelab import buildcache
         from homelab.write import BuildResult, apply_plan
 
@@ -413,7 +414,7 @@ class LabFiles:
         """True when nothing a build of these hosts (all when None) reads or writes has
         changed since the last build: then a build would write nothing. `current` is
         host_folders() when the caller already has it."""
-        from homelab import buildcache
+        from homelab import buildcache  # deferred: start-up, as the compiler
 
         if current is None:
             current = self.host_folders()

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from homelab.errors import Place, Problem
+from homelab.errors import Place, Problem, format_path
 from homelab.source import too_large
 
 try:
@@ -234,7 +234,7 @@ class _Builder:
                     Problem(
                         _place(self.file, key_node.start_mark),
                         f"duplicate key '{key}' (first given on line {first.line})",
-                        path=_fmt(child),
+                        path=format_path(child),
                         hint="YAML would silently keep only the last one: remove or merge one",
                     )
                 )
@@ -242,12 +242,6 @@ class _Builder:
             self.marks.keys[child] = _place(self.file, key_node.start_mark)
             out[key] = self.build(value_node, child)
         return out
-
-
-def _fmt(path: Path_) -> str:
-    from homelab.errors import format_path
-
-    return format_path(path)
 
 
 class _Mark(NamedTuple):

@@ -27,6 +27,7 @@ from ruamel.yaml.scalarstring import (
     ScalarString,
 )
 
+from homelab.errors import format_path
 from homelab.yamlfile import LimitError, compose, load_plain
 
 Path = tuple[str | int, ...]
@@ -441,8 +442,6 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _show(path: Path) -> str:
-    from homelab.errors import format_path
-
     return format_path(path) or "the document"
 
 
