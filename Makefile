@@ -35,6 +35,7 @@ lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check homelab tests bench
 	$(VENV)/bin/ruff format --check homelab tests bench
 	$(VENV)/bin/mypy homelab
+	$(VENV)/bin/lint-imports
 
 test: $(VENV)/.installed-test tools lint
 	$(VENV)/bin/pytest -q
