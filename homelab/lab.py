@@ -7,6 +7,7 @@ here so that the command line and the editor can never drift apart.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,8 +18,11 @@ if TYPE_CHECKING:
     import threading
 
     from homelab.catalog import Catalog
-    from homelab.deploy.models import ApplyOptions, Event
-    from homelab.deploy.workflow import Outcome
+    from homelab.deploy.adopt import Adopted
+    from homelab.deploy.models import ApplyOptions, ApplyState, Event, HostResult, Mode, Stop
+    from homelab.deploy.report import Report
+    from homelab.deploy.ssh import ConnectError, HostKeyError, SshSettings
+    from homelab.deploy.workflow import Outcome, Ready
     from homelab.history.commit import Committed, Pending
     from homelab.history.diff import HostDiff
     from homelab.history.log import Entry, Shown
@@ -30,26 +34,40 @@ if TYPE_CHECKING:
 __all__ = [
     "COMMON",
     "PROFILE",
+    "ApplyOptions",
+    "ApplyState",
     "Committed",
+    "ConnectError",
     "DeployMark",
     "DeployRecord",
     "Entry",
+    "Event",
     "HostDiff",
+    "HostKeyError",
+    "HostResult",
     "HostState",
     "HostStatus",
     "Lab",
     "LabNotFound",
     "LabState",
+    "Mode",
     "NewProfile",
     "Pending",
     "Reverted",
     "Shown",
+    "SshSettings",
+    "Stop",
     "find_lab",
 ]
 
 # Types the front ends name, from the layers below, looked up when first asked for
 # (deferred: start-up; `homelab --help` and `homelab history` never load deploy/).
 _DEFERRED_TYPES = {
+    **dict.fromkeys(
+        ["ApplyOptions", "ApplyState", "Event", "HostResult", "Mode", "Stop"],
+        "homelab.deploy.models",
+    ),
+    **dict.fromkeys(["ConnectError", "HostKeyError", "SshSettings"], "homelab.deploy.ssh"),
     **dict.fromkeys(["DeployMark", "HostStatus"], "homelab.history.status"),
     **dict.fromkeys(["Entry", "Shown"], "homelab.history.log"),
     "DeployRecord": "homelab.history.records",
@@ -102,13 +120,9 @@ class Lab(LabFiles):
 
     def head(self) -> str:
         """The commit HEAD names; "" before the first commit or outside a repository."""
-        from homelab.errors import InvalidInput
-        from homelab.history.repo import open_repository  # deferred: start-up (git)
+        from homelab.history.repo import head_of  # deferred: start-up (git)
 
-        try:
-            return open_repository(self.root).head() or ""
-        except InvalidInput:
-            return ""
+        return head_of(self.root) or ""
 
     def subject(self, rev: str) -> str:
         """The first line of a commit's message."""
@@ -204,6 +218,31 @@ class Lab(LabFiles):
 
     # ---- the machines (SSH) ------------------------------------------------------------
 
+    def only_apply(self, what: str = "homelab apply") -> contextlib.AbstractContextManager[None]:
+        """Hold the lab's apply lock (LabFailure when another apply holds it)."""
+        from homelab.deploy.lablock import only_apply  # deferred: start-up (deploy)
+
+        return only_apply(self.root, what)
+
+    def prepare_apply(self, words: Sequence[str], *, commit: bool = True) -> Ready:
+        """Check everything that can be checked before a commit is made, and build."""
+        from homelab.deploy.workflow import prepare  # deferred: start-up (deploy)
+
+        return prepare(self, words, commit=commit)
+
+    def send(
+        self,
+        ready: Ready,
+        options: ApplyOptions,
+        on_event: Callable[[Event], None] | None = None,
+        stop: threading.Event | None = None,
+        on_note: Callable[[str], None] | None = None,
+    ) -> Outcome:
+        """Commit what goes out, send it, pin accepted keys, record (homelab.deploy.workflow)."""
+        from homelab.deploy.workflow import send  # deferred: start-up (deploy)
+
+        return send(ready, options, on_event, stop, on_note)
+
     def rollback(
         self,
         host: str,
@@ -219,3 +258,83 @@ class Lab(LabFiles):
         from homelab.deploy.workflow import rollback  # deferred: start-up (deploy)
 
         return rollback(self, [host], options, on_event, stop, on_note, commit=commit)
+
+    def status_live(
+        self,
+        words: Sequence[str],
+        options: ApplyOptions,
+        on_note: Callable[[str], None] | None = None,
+    ) -> list[HostResult]:
+        """Ask the machines what they run, recording how interrupted deploys ended."""
+        from homelab.deploy.workflow import look_live  # deferred: start-up (deploy)
+
+        return look_live(self, words, options, on_note=on_note)
+
+    @staticmethod
+    def fingerprint(key: str) -> str:
+        """A host key line's SHA256:... fingerprint, as `ssh-keygen -l` prints it."""
+        from homelab.deploy.ssh import fingerprint  # deferred: start-up (deploy)
+
+        return fingerprint(key)
+
+    @staticmethod
+    def apply_report(results: Sequence[HostResult]) -> Report:
+        """What an apply did, in words: a row per host, then what went wrong and why."""
+        from homelab.deploy.report import report  # deferred: start-up (deploy)
+
+        return report(results)
+
+    def read_machine(
+        self, name: str, address: str, ssh: SshSettings, trust: Callable[[HostKeyError], bool]
+    ) -> Adopted:
+        """`adopt`, first half: read a running machine at user@address[:port], asking
+        `trust` about an unknown host key. InvalidInput when that is no address."""
+        from homelab.deploy.adopt import parse_address, read_machine  # deferred: start-up
+        from homelab.errors import InvalidInput, Place, Problem
+
+        try:
+            where = parse_address(address)
+        except ValueError as err:
+            raise InvalidInput([Problem(Place("address"), str(err))]) from None
+        return read_machine(name, where, ssh, trust)
+
+    def adopt(self, adopted: Adopted) -> list[str]:
+        """`adopt`, second half: check the machine's new host folder and write it whole."""
+        from homelab.deploy.adopt import check_adopted, write_adopted  # deferred: start-up
+
+        check_adopted(self, adopted)
+        return write_adopted(self, adopted)
+
+    def lock(
+        self,
+        update: bool,
+        on_line: Callable[[str], None],
+        *,
+        host: str | None = None,
+        ssh: SshSettings | None = None,
+    ) -> bool:
+        """Pin the flake's inputs in flake.lock, with Nix here or on a host that has it;
+        False when flake.lock did not change."""
+        from homelab.deploy.lock import lock_here, lock_on, write_lock  # deferred: start-up
+        from homelab.deploy.plan import plan_connection
+        from homelab.deploy.ssh import SshSettings
+        from homelab.errors import InvalidInput, Place, Problem
+
+        if not (self.root / "flake.nix").is_file():
+            raise InvalidInput([Problem(Place("flake.nix"), "the lab has no flake.nix to lock")])
+        if host is None:
+            return write_lock(self.root, lock_here(self.root, update, on_line))
+        state = self.load()
+        chosen = self.select(state, [host])
+        problems = state.all_problems(chosen)
+        if problems:
+            raise InvalidInput(problems)
+        plan = plan_connection(state, chosen[0])
+        data = lock_on(plan.endpoint, ssh or SshSettings.from_home(), self.root, update, on_line)
+        return write_lock(self.root, data)
+
+    def commit_lock(self, message: str) -> str | None:
+        """Commit flake.lock alone; its commit, or None when it did not change."""
+        from homelab.deploy.lock import commit_lock  # deferred: start-up (git)
+
+        return commit_lock(self.root, message)

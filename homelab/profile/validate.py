@@ -50,8 +50,7 @@ def profile_schema() -> dict[str, Any]:
 
 
 @cache
-def profile_validator() -> jsonschema_rs.Validator:
-    """The profile schema compiled once (offline: it has no $ref outside itself)."""
+def _validator() -> jsonschema_rs.Validator:
     return jsonschema_rs.Draft202012Validator(profile_schema(), offline=True)
 
 
@@ -324,7 +323,7 @@ def validate(
         ]
     problems: list[Problem] = []
     root = profile_schema()
-    for err in schema_errors(profile_validator(), data):
+    for err in schema_errors(_validator(), data):
         problems.extend(schema_problems(err, doc, data, root))
 
     def at(path: Path_) -> Place:

@@ -317,7 +317,6 @@ class ApplyScreen(Screen[None]):
         out, send it, record it; here without asking (the dialog did)."""
         from homelab.deploy.lablock import only_apply
         from homelab.deploy.models import ApplyOptions, Mode
-        from homelab.deploy.progress import summary
         from homelab.deploy.workflow import prepare, send
         from homelab.errors import LabFailure, Place
 
@@ -335,7 +334,7 @@ class ApplyScreen(Screen[None]):
             problem = Problem(Place(str(lab.root)), str(err))
             self.post_message(ApplyRefused("Not applied", [problem]))
             return
-        lines = summary(outcome.results) + (["", *notes] if notes else [])
+        lines = lab.apply_report(outcome.results).lines() + (["", *notes] if notes else [])
         self.post_message(ApplyFinished(outcome.results, lines))
 
     def _emit(self, event: Any) -> None:

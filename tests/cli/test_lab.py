@@ -1,8 +1,7 @@
-"""The command line's first steps: help, init, hosts, schema, validate, and a light start."""
+"""The lab's commands (homelab.cli.lab): init, hosts, schema, validate."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -12,10 +11,9 @@ from pathlib import Path
 import git
 import jsonschema
 import pytest
-from conftest import REPO, RunCli, tree_hash
 
-from homelab import cli
 from homelab.lab import Lab
+from tests.conftest import REPO, RunCli, tree_hash
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -29,55 +27,6 @@ def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
         env=env,
         timeout=120,
     )
-
-
-def commands() -> list[str]:
-    for action in cli.parser()._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return sorted(action.choices)
-    raise AssertionError("homelab has no commands")
-
-
-# ---- help ---------------------------------------------------------------------------
-
-
-def test_help_lists_every_command() -> None:
-    result = run("--help")
-    assert result.returncode == 0, result.stderr
-    names = commands()
-    assert {"init", "hosts", "validate", "schema", "build", "show"} <= set(names)
-    listed = {line.split()[0] for line in result.stdout.splitlines() if line.startswith("    ")}
-    assert set(names) <= listed
-
-
-def test_no_command_prints_the_help(run_cli: RunCli) -> None:
-    code, out, _ = run_cli()
-    assert code == 0
-    assert "validate" in out and "usage: homelab" in out
-
-
-def test_an_unknown_command_is_refused_with_exit_2() -> None:
-    result = run("valdiate")
-    assert result.returncode == 2
-    assert "invalid choice: 'valdiate'" in result.stderr
-
-
-def test_the_command_line_starts_without_heavy_libraries() -> None:
-    code = (
-        "import sys\n"
-        "import homelab.cli\n"
-        "try:\n"
-        "    homelab.cli.main(['--help'])\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        "heavy = {'textual', 'paramiko', 'git'}\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "[]"
 
 
 # ---- init ---------------------------------------------------------------------------

@@ -1,0 +1,328 @@
+"""The commands that reach machines over SSH: apply, rollback, adopt, lock.
+
+The apply workflow itself (refuse early, build, commit what goes out, fan out, pin keys,
+record) is the core's, reached through Lab; here the options are chosen from the command
+line, the person is asked, and the events are shown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypeVar
+
+from homelab.cli import output
+from homelab.cli.common import (
+    FAILED,
+    OK,
+    AddCommand,
+    ask,
+    err,
+    load_valid,
+    open_lab,
+    ssh_settings,
+    usage,
+)
+from homelab.errors import LabFailure
+
+if TYPE_CHECKING:
+    from homelab.lab import Event, HostKeyError, Lab, Stop
+
+T = TypeVar("T")
+Work = Callable[[Callable[["Event"], None], "Stop", Callable[[str], None]], T]
+
+
+def _sudo_password(args: argparse.Namespace) -> str | None:
+    """The sudo password, asked once; the end of input at the prompt is one clear line."""
+    if not getattr(args, "ask_sudo_password", False):
+        return None
+    import getpass
+    import warnings
+
+    try:
+        with warnings.catch_warnings():  # from a pipe: nothing on a screen to echo to
+            warnings.simplefilter("ignore", getpass.GetPassWarning)
+            return getpass.getpass("sudo password on the machines (asked once): ")
+    except EOFError:
+        err("")
+        raise LabFailure(
+            "no sudo password: the input ended at the prompt; nothing was committed or applied"
+        ) from None
+
+
+def _with_progress(work: Work[T], hosts: Sequence[str]) -> tuple[T, str]:
+    """Run an apply (or a rollback) showing its events: work(on_event, stop, on_note).
+    Ctrl-C and SIGTERM stop it cleanly (Stop.interrupt): no host starts any more, a
+    rebuild that started goes on on its machine, and the work still ends with its
+    results, pinned keys and records. Returns (its result, the signal that stopped it
+    or "")."""
+    import os
+    import signal
+
+    from homelab.lab import Stop  # deferred: start-up (deploy)
+
+    progress = output.Progress(hosts, sys.stdout, live=output.on_terminal())
+    stop = Stop()
+    names = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
+    got: list[str] = []
+
+    def on_signal(number: int, _frame: object) -> None:
+        # only a flag and a raw write: the interrupted code may hold any lock
+        first = not got
+        got.append(names.get(signal.Signals(number), str(number)))
+        stop.interrupt()
+        text = (
+            f"\nstopping ({got[-1]}): no host starts now; a rebuild that started goes on on "
+            "its machine and is recorded as interrupted\n"
+            if first
+            else "\nalready stopping: the summary and the deploy records come next\n"
+        )
+        os.write(sys.stderr.fileno(), text.encode())
+
+    previous = {n: signal.signal(n, on_signal) for n in names}
+    try:
+        result = work(progress.event, stop, progress.note)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        progress.close()
+    return result, got[0] if got else ""
+
+
+def _show_changes(lab: Lab, chosen: Sequence[str], full: bool) -> None:
+    """What goes out to each host since its last deploy (else since HEAD)."""
+    from homelab.errors import InvalidInput
+
+    try:
+        diffs = lab.diff(None, list(chosen))
+    except InvalidInput:
+        return  # not a git repository: nothing to compare with
+    for d in diffs:
+        since = "its last deploy" if d.base_kind == "deployed" else d.base_kind
+        base = f" ({d.base[:7]})" if d.base else ""
+        if not d.changed:
+            print(f"{d.host}: nothing changed since {since}{base}")
+            continue
+        print(f"{d.host}: changes since {since}{base}:")
+        for line in d.changes or ("generated files changed",):
+            print(f"  {line}")
+        if full:
+            for line in d.nix:
+                print(f"    {line}")
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    from homelab.lab import ApplyOptions  # deferred: start-up (deploy)
+
+    if args.confirm is not None and args.mode not in ("switch", "test"):
+        raise usage(f"--confirm only goes with --mode switch or test, not {args.mode}")
+    for name in ("confirm", "timeout", "check_timeout", "wait", "reconnect"):
+        value = getattr(args, name)
+        if value is not None and value < 0:
+            raise usage(f"--{name.replace('_', '-')} cannot be negative")
+    if args.jobs is not None and args.jobs < 1:
+        raise usage("--jobs needs at least 1")
+    lab = open_lab(args)
+    with lab.only_apply():
+        try:
+            ready = lab.prepare_apply(args.hosts, commit=not args.no_commit)
+            for path in ready.written:
+                print(f"wrote {path}")
+            _show_changes(lab, ready.chosen, args.diff)
+            if not args.yes:
+                if not sys.stdin.isatty():
+                    raise usage("not on a terminal, so nothing can be asked: add --yes to apply")
+                chosen = ready.chosen
+                names = ", ".join(chosen) if len(chosen) <= 6 else f"{len(chosen)} hosts"
+                if not ask(f"apply ({args.mode}) to {names}?"):
+                    print("nothing applied")
+                    return OK
+            password = _sudo_password(args)  # before anything is committed
+        except KeyboardInterrupt:
+            err("\nnothing applied")
+            return FAILED
+        options = ApplyOptions(
+            mode=args.mode,
+            jobs=args.jobs or 0,
+            ssh=ssh_settings(args),
+            sudo_password=password,
+            confirm=args.confirm,
+            rollback_on_failure=args.rollback_on_failure,
+            timeout=args.timeout,
+            check_timeout=args.check_timeout,
+            lock_wait=args.wait,
+            reconnect_timeout=args.reconnect,
+        )
+        outcome, signalled = _with_progress(
+            lambda emit, stop, note: lab.send(ready, options, emit, stop, note), ready.names
+        )
+    print()
+    output.report(lab.apply_report(outcome.results))
+    if signalled:
+        left = [r.host for r in outcome.results if r.state == "interrupted"]
+        err(
+            f"apply stopped ({signalled})"
+            + (
+                f": {', '.join(left)} may still switch; `homelab status --live` says how it ended"
+                if left
+                else ""
+            )
+        )
+        return FAILED
+    if outcome.failed:
+        err(f"{len(outcome.failed)} of {len(outcome.results)} host(s) failed")
+        return FAILED
+    return OK
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from homelab.lab import ApplyOptions  # deferred: start-up (deploy)
+
+    lab, state, chosen = load_valid(args, [args.host])
+    profile = state.hosts[chosen[0]].profile
+    name = profile.name if profile is not None else chosen[0]  # as its events name it
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise usage("not on a terminal, so nothing can be asked: add --yes to roll back")
+        if not ask(f"switch {chosen[0]} back to its previous generation?"):
+            print("nothing done")
+            return OK
+    options = ApplyOptions(
+        ssh=ssh_settings(args),
+        sudo_password=_sudo_password(args),
+        timeout=args.timeout,
+        lock_wait=args.wait,
+    )
+    outcome, _ = _with_progress(
+        lambda emit, stop, note: lab.rollback(chosen[0], options, emit, stop, note), [name]
+    )
+    print()
+    output.report(lab.apply_report(outcome.results))
+    return FAILED if outcome.failed else OK
+
+
+def cmd_adopt(args: argparse.Namespace) -> int:
+    from homelab.lab import ConnectError  # deferred: start-up (deploy)
+
+    lab = open_lab(args)
+    if (lab.root / "hosts" / args.name).exists():
+        raise usage(f"hosts/{args.name} already exists: adopt never overwrites a host")
+
+    def trust(key: HostKeyError) -> bool:
+        print(str(key).split("\n")[0])
+        if args.accept_new:
+            print("accepted with --accept-new: it will be pinned in the new profile")
+            return True
+        return ask("Is this the machine's key (compare it on its console)? Trust and pin it?")
+
+    try:
+        adopted = lab.read_machine(args.name, args.address, ssh_settings(args, False), trust)
+    except ConnectError as failed:
+        err(f"error: {failed}")
+        return FAILED
+    for path in lab.adopt(adopted):
+        print(f"wrote {path}")
+    facts = adopted.facts
+    print(
+        f"{args.name}: NixOS {facts.get('version') or '?'}, hostname "
+        f"{facts.get('hostname') or '?'}, host key pinned"
+    )
+    if not args.no_commit:
+        commit = lab.commit([args.name], subject=f"{args.name}: adopted from {args.address}")
+        if commit is not None:
+            print(f"committed {commit.sha[:7]} {commit.subject}")
+    print(f"next: `homelab show {args.name}`, then `homelab apply {args.name}`")
+    return OK
+
+
+def cmd_lock(args: argparse.Namespace) -> int:
+    from homelab.lab import ConnectError  # deferred: start-up (deploy)
+
+    lab = open_lab(args)
+    try:
+        if args.host:
+            changed = lab.lock(
+                args.update,
+                lambda line: print(f"{args.host} | {line}"),
+                host=args.host,
+                ssh=ssh_settings(args),
+            )
+        else:
+            changed = lab.lock(args.update, print)
+    except ConnectError as failed:
+        err(f"error: {failed}")
+        return FAILED
+    if not changed:
+        print("flake.lock did not change")
+        return OK
+    print("wrote flake.lock")
+    if not args.no_commit:
+        sha = lab.commit_lock("flake.lock " + ("updated" if args.update else "locked"))
+        if sha:
+            print(f"committed {sha[:7]} flake.lock")
+    return OK
+
+
+def add_apply_commands(add: AddCommand) -> None:
+    p = add(
+        "apply",
+        cmd_apply,
+        "rebuild machines over SSH, many at once (all hosts by default, after asking)",
+    )
+    p.add_argument("hosts", nargs="*", metavar="HOST", help="host names or @tag")
+    p.add_argument("--mode", choices=("switch", "boot", "test", "dry-activate", "build"),
+                   default="switch",
+                   help="what nixos-rebuild does (default: switch); build also shows the "
+                   "closure diff when the machine has nvd or nix")  # fmt: skip
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask before applying")
+    p.add_argument("-j", "--jobs", type=int, metavar="N",
+                   help="hosts at a time (default: all, up to 32)")  # fmt: skip
+    p.add_argument("--accept-new", action="store_true",
+                   help="trust an unknown host key once and pin it in the profile")  # fmt: skip
+    p.add_argument("--ask-sudo-password", action="store_true",
+                   help="ask once for the sudo password (given to sudo on its input)")  # fmt: skip
+    p.add_argument("--confirm", type=float, metavar="SECONDS",
+                   help="magic rollback: the machine switches back by itself unless homelab "
+                   "reaches it again within SECONDS after activation")  # fmt: skip
+    p.add_argument("--rollback-on-failure", action="store_true",
+                   help="switch a host back to its previous generation when a health check "
+                   "fails")  # fmt: skip
+    p.add_argument("--timeout", type=float, default=3600.0, metavar="SECONDS",
+                   help="stop a rebuild that runs longer (default: 3600)")  # fmt: skip
+    p.add_argument("--check-timeout", type=float, default=30.0, metavar="SECONDS",
+                   help="how long health checks may take to pass (default: 30)")  # fmt: skip
+    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="wait this long for another apply to the same host to end "
+                   "(default: refuse at once)")  # fmt: skip
+    p.add_argument("--reconnect", type=float, default=120.0, metavar="SECONDS",
+                   help="how long to try again when a connection drops (default: 120)")  # fmt: skip
+    p.add_argument("--diff", action="store_true", help="show the generated Nix that changes too")
+    p.add_argument("--no-commit", action="store_true",
+                   help="do not commit what goes out (deploy records then name HEAD)")  # fmt: skip
+    p = add("rollback", cmd_rollback, "switch a machine back to its previous generation")
+    p.add_argument("host", metavar="HOST")
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask first")
+    p.add_argument("--ask-sudo-password", action="store_true", help="ask once for sudo")
+    p.add_argument("--timeout", type=float, default=3600.0, metavar="SECONDS")
+    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="wait this long for another apply to the same host to end")  # fmt: skip
+    p = add(
+        "adopt",
+        cmd_adopt,
+        "bring a running NixOS machine into the lab: hosts/NAME/ with its hardware "
+        "configuration and pinned host key, committed",
+    )
+    p.add_argument("name", metavar="NAME", help="the new host's name (its folder)")
+    p.add_argument("address", metavar="USER@ADDRESS[:PORT]")
+    p.add_argument("--accept-new", action="store_true",
+                   help="trust the machine's host key without asking")  # fmt: skip
+    p.add_argument("--no-commit", action="store_true", help="write the files, do not commit")
+    p = add(
+        "lock",
+        cmd_lock,
+        "pin the flake's inputs in flake.lock (with Nix here, or on HOST), committed",
+    )
+    p.add_argument("host", nargs="?", metavar="HOST", help="a machine that has Nix")
+    p.add_argument("--update", action="store_true", help="update the inputs (nix flake update)")
+    p.add_argument("--no-commit", action="store_true", help="write flake.lock, do not commit")

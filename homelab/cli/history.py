@@ -1,0 +1,160 @@
+"""The history commands (git): history, diff, revert, and status (with --live, SSH)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from homelab.cli import output
+from homelab.cli.common import OK, AddCommand, err, open_lab, ssh_settings
+from homelab.errors import InvalidInput, Place, Problem
+
+if TYPE_CHECKING:
+    from homelab.lab import Lab
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    lab = open_lab(args)
+    if args.show:
+        if not args.host:
+            raise InvalidInput([Problem(Place(str(lab.root)), "--show REV needs a HOST")])
+        shown = lab.show_commit(args.host, args.show)
+        print(f"commit {shown.commit}")
+        print(f"Author: {shown.author}")
+        print(f"Date:   {output.when(shown.when)}")
+        print()
+        for line in shown.message.rstrip("\n").splitlines():
+            print(f"    {line}".rstrip())
+        print()
+        if shown.changes:
+            print(f"{shown.host}:")
+            for line in shown.changes:
+                print(f"  {line}")
+        else:
+            print(f"{shown.host}: no change to its profile in this commit")
+        if shown.nix:
+            print()
+            output.diff(shown.nix, output.colour_on(args.color))
+        return OK
+    if args.limit is not None and args.limit < 1:
+        raise InvalidInput([Problem(Place(str(lab.root)), "--limit must be 1 or more")])
+    entries = lab.history(args.host, args.limit)
+    if not entries:
+        print("no commits yet" + (f" touching {args.host}" if args.host else ""))
+        return OK
+    for e in entries:
+        mark = f"  [deployed: {', '.join(e.deployed)}]" if e.deployed else ""
+        print(f"{e.short}  {output.when(e.when)}  {e.author}  {e.subject}{mark}")
+    return OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    lab = open_lab(args)
+    rev, hosts = lab.diff_words(args.words)
+    colour = output.colour_on(args.color)
+    for d in lab.diff(rev, hosts):
+        against = f"{d.base_kind} {d.base[:7]}" if d.base else "nothing committed"
+        if d.base_kind == "revision" and d.base:
+            against = d.base[:7]
+        if not d.changed:
+            print(f"{d.host}: no changes since {against}")
+            continue
+        output.heading(f"{d.host}: changes since {against}", colour)
+        for line in d.changes:
+            print(f"  {line}")
+        output.diff(d.nix, colour)
+    return OK
+
+
+def cmd_revert(args: argparse.Namespace) -> int:
+    lab = open_lab(args)
+    done = lab.revert(args.rev, args.hosts)
+    if done.commit is None:
+        print(f"nothing to revert: {', '.join(done.hosts)} already as at {args.rev}")
+    else:
+        print(f"committed {done.commit[:7]} {lab.subject(done.commit)}")
+    for host, lines in done.still_differs.items():
+        print(f"note: {host} still differs from {args.rev} through what it shares with others:")
+        for line in lines:
+            print(f"  {line}")
+    return OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Offline by default (the deploy records); --live asks the machines what they run
+    and confirms how interrupted deploys ended."""
+    lab = open_lab(args)
+    wanted: list[str] | None = None
+    if args.hosts:
+        wanted = lab.select(lab.load(), args.hosts)
+    machines: dict[str, str] = {}
+    if args.live:
+        machines = _ask_machines(lab, args)
+    rows: list[tuple[str, ...]] = [("HOST", "DEPLOYED", "HEAD", "WORKING TREE")]
+    if args.live:
+        rows[0] += ("MACHINE",)
+    for s in lab.status():
+        if wanted is not None and s.host not in wanted:
+            continue
+        r = s.record
+        deployed = f"{r.commit[:7]} {output.when(r.when)} ({r.mode})" if r else "never"
+        if s.interrupted is not None:
+            i = s.interrupted
+            deployed = f"interrupted (unconfirmed): {i.commit[:7]} {output.when(i.when)} ({i.mode})"
+        head = "changes not deployed" if s.head_ahead else "up to date"
+        if r is None:
+            head = "not deployed"
+        tree = "uncommitted changes" if s.uncommitted else "clean"
+        if not s.in_lab:
+            tree = "no longer in the lab"
+        row: tuple[str, ...] = (s.host, deployed, head, tree)
+        if args.live:
+            row += (machines.get(s.host, "not asked"),)
+        rows.append(row)
+    output.table(rows)
+    return OK
+
+
+def _ask_machines(lab: Lab, args: argparse.Namespace) -> dict[str, str]:
+    """`status --live`: what each machine runs ({host folder: words}), recording how the
+    runs of interrupted deploys ended."""
+    from homelab.lab import ApplyOptions  # deferred: start-up (deploy)
+
+    options = ApplyOptions(ssh=ssh_settings(args), reconnect_timeout=0)
+    with lab.only_apply("homelab status --live"):
+        results = lab.status_live(args.hosts, options, on_note=err)
+    for r in results:
+        if r.confirmed is not None and r.confirmed.result:
+            print(f"{r.folder}: {r.confirmed.summary}: recorded as {r.confirmed.result}")
+    return {r.folder: str(r.after) if r.ok and r.after else f"unreachable: {r.summary}"
+            for r in results}  # fmt: skip
+
+
+def add_history_commands(add: AddCommand) -> None:
+    p = add("history", cmd_history, "commits that touched a host (or the lab), newest first")
+    p.add_argument("host", nargs="?", metavar="HOST")
+    p.add_argument("--limit", type=int, metavar="N", help="show at most N commits")
+    p.add_argument("--show", metavar="REV", help="what that commit changed in HOST")
+    p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    p = add(
+        "diff",
+        cmd_diff,
+        "what the working tree changes on each host since REV (default: its last deploy, "
+        "else HEAD): profile changes and the generated Nix",
+    )
+    p.add_argument(
+        "words", nargs="*", metavar="REV/HOST", help="a revision first (optional), then hosts"
+    )
+    p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    p = add(
+        "revert",
+        cmd_revert,
+        "bring hosts' profiles back to REV, rebuild, and commit that as a new commit",
+    )
+    p.add_argument("rev", metavar="REV")
+    p.add_argument("hosts", nargs="*", metavar="HOST", help="host names or @tag (default: all)")
+    p = add("status", cmd_status, "what is deployed on each host, and what is not deployed yet")
+    p.add_argument("hosts", nargs="*", metavar="HOST", help="host names or @tag (default: all)")
+    p.add_argument("--live", action="store_true",
+                   help="ask the machines what they run (over SSH), and confirm how an "
+                   "interrupted apply ended")  # fmt: skip

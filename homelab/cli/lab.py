@@ -1,0 +1,182 @@
+"""The lab's commands: init, hosts, validate, schema, build, show, and tui (the editor)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from homelab.cli import output
+from homelab.cli.common import FAILED, INVALID, OK, AddCommand, err, load_valid, open_lab
+
+if TYPE_CHECKING:
+    from homelab.lab import Lab, LabState
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from homelab.lab import Lab  # deferred: start-up (profiles, catalogue)
+
+    lab = Lab.new(Path(args.dir))
+    print(f"made a new lab in {lab.root}")
+    print("next: edit hosts/example/profile.yaml, then `homelab validate` and `homelab build`")
+    return OK
+
+
+def cmd_hosts(args: argparse.Namespace) -> int:
+    lab = open_lab(args)
+    state = lab.load()
+    rows = [("HOST", "SYSTEM", "ADDRESS", "TAGS", "SERVICES")]
+    for folder, host in sorted(state.hosts.items()):
+        p = host.profile
+        if p is None:
+            rows.append((folder, "(invalid)", "", ",".join(host.tags), ""))
+            continue
+        rows.append(
+            (
+                p.name,
+                p.host.system,
+                p.deploy.address or "",
+                ",".join(p.deploy.tags),
+                ", ".join(s.name for s in p.services),
+            )
+        )
+    output.table(rows)
+    bad = [f for f, h in state.hosts.items() if not h.valid]
+    if bad:
+        err(f"{len(bad)} invalid host(s): run `homelab validate` for the reasons")
+    return OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    _, _, chosen = load_valid(args, args.hosts)
+    print(f"{len(chosen)} host{'s' if len(chosen) != 1 else ''} valid: {', '.join(chosen)}")
+    return OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    import json
+
+    from homelab.profile.validate import profile_schema  # deferred: start-up (jsonschema)
+
+    print(json.dumps(profile_schema(), indent=2, ensure_ascii=False))
+    return OK
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    if not args.force and not args.commit and not any(h.startswith("@") for h in args.hosts):
+        quick = open_lab(args)
+        known = quick.host_folders()
+        if set(args.hosts) <= set(known) and quick.unchanged_since_last_build(
+            args.hosts or None, known
+        ):
+            print(
+                "generated files are up to date"
+                if args.check
+                else "nothing to do: generated files are up to date"
+            )
+            return OK
+    if args.commit:
+        open_lab(args).check_can_commit()  # refuse before writing anything
+    lab, state, chosen = load_valid(args, args.hosts)
+    result = lab.build(state, chosen, check=args.check, force=args.force)
+    if args.check:
+        if result.stale:
+            for path in result.stale:
+                print(f"stale: {path}")
+            err(f"{len(result.stale)} generated file(s) out of date: run `homelab build`")
+            return FAILED
+        print("generated files are up to date")
+        return OK
+    for path in result.written:
+        print(f"wrote {path}")
+    for path in result.deleted:
+        print(f"deleted {path}")
+    if not result.written and not result.deleted:
+        print("nothing to do: generated files are up to date")
+    if args.commit:
+        return _commit_after_build(lab, state, chosen, args.message)
+    return OK
+
+
+def _commit_after_build(lab: Lab, state: LabState, chosen: list[str], message: str | None) -> int:
+    hosts = None if set(chosen) == set(state.hosts) else chosen
+    commit = lab.commit(hosts, message=message)
+    if commit is None:
+        print("nothing to commit")
+    else:
+        print(f"committed {commit.sha[:7]} {commit.subject}")
+    return OK
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    lab, state, chosen = load_valid(args, [args.host])
+    files = lab.generated(state, chosen)
+    for path, text in sorted(files.items()):
+        print(f"# ==> {path} <==")
+        print(text, end="")
+    return OK
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    from homelab.tui.app import run  # deferred: start-up (textual)
+
+    lab = open_lab(args)
+    shot = getattr(args, "screenshot", None)
+    size = getattr(args, "size", "140x42")
+    try:
+        width, height = (int(n) for n in size.lower().split("x"))
+    except ValueError:
+        err(f"error: --size {size}: expected WIDTHxHEIGHT, e.g. 140x42")
+        return INVALID
+    host = getattr(args, "host", None)
+    if host is not None:
+        from homelab.lab import LabNotFound  # deferred: start-up (profiles, catalogue)
+
+        if not (lab.root / "hosts" / host / "profile.yaml").is_file():
+            raise LabNotFound(f"no host named '{host}' in {lab.root / 'hosts'}")
+    return run(  # 1 after an error the editor did not expect (it says where its report is)
+        lab.root,
+        screenshot=Path(shot) if shot else None,
+        screen=getattr(args, "screen", "main"),
+        size=(width, height),
+        host=host,
+    )
+
+
+def add_lab_commands(add: AddCommand) -> None:
+    p = add("init", cmd_init, "make a new lab in DIR (catalogue, flake.nix, an example host, git)")
+    p.add_argument("dir", metavar="DIR")
+    add("hosts", cmd_hosts, "list the hosts with system, address, tags and services")
+    p = add(
+        "validate", cmd_validate, "check profiles and report every problem (all hosts by default)"
+    )
+    p.add_argument("hosts", nargs="*", metavar="HOST", help="host names or @tag")
+    add("schema", cmd_schema, "print the JSON Schema of a host profile (for editors)")
+    p = add("build", cmd_build, "compile profiles into NixOS modules, writing only what changed")
+    p.add_argument("hosts", nargs="*", metavar="HOST", help="host names or @tag")
+    p.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 if any file is stale"
+    )
+    p.add_argument("--force", action="store_true", help="overwrite generated files edited by hand")
+    p.add_argument("--commit", action="store_true", help="commit the profiles and generated files")
+    p.add_argument("-m", "--message", help="your own words on top of the commit message")
+    p = add("show", cmd_show, "print a host's generated modules")
+    p.add_argument("host", metavar="HOST")
+
+
+def add_tui_command(add: AddCommand) -> None:
+    p = add("tui", cmd_tui, "open the editor: edit, preview, commit, review history, apply")
+    p.add_argument("--host", metavar="HOST", help="open on this host (its folder name)")
+    p.add_argument("--screenshot", metavar="FILE", help="save the screen as an SVG and exit")
+    p.add_argument(
+        "--screen",
+        choices=["main", "apply"],
+        default="main",
+        help="with --screenshot: which screen to save (default: main)",
+    )
+    p.add_argument(
+        "--size",
+        default="140x42",
+        metavar="WxH",
+        help="with --screenshot: terminal size in cells (default: 140x42)",
+    )

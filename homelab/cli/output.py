@@ -1,0 +1,278 @@
+"""How the command line draws what it says: on a terminal with rich (colours, tables fitted
+to the terminal's width, the live view of an apply redrawn in place); anywhere else (a
+pipe, a file, NO_COLOR set, TERM=dumb) as plain lines without escape codes, in the same
+words, so that scripts can read them.
+
+rich is imported only when something is drawn on a terminal (deferred: start-up; it costs
+about as much as the rest of `homelab --help`, and pipes never need it).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+    from rich.live import Live
+
+    from homelab.deploy.models import Event
+    from homelab.deploy.report import Report
+
+# the words the live view shows for the final states (the summary's, homelab.deploy.report)
+FINAL_WORDS = {
+    "done": "ok",
+    "failed": "FAILED",
+    "cancelled": "cancelled",
+    "interrupted": "INTERRUPTED",
+}
+STYLES = {"ok": "green", "FAILED": "bold red", "INTERRUPTED": "bold red", "cancelled": "yellow"}
+SQUEEZED = 8  # the least a column that wraps is given beside columns kept whole
+DIFF_STYLES = {"+++": "bold", "---": "bold", "@@": "cyan", "+": "green", "-": "red"}
+# a machine's output may carry escape sequences and control characters of its own: they
+# would move the cursor under the live view or recolour the person's terminal
+CONTROL = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[\]P_^][^\x07\x1b]*(?:\x07|\x1b\\)?|[\x00-\x08\x0b-\x1f\x7f]"
+)
+
+
+def on_terminal(stream: TextIO | None = None) -> bool:
+    """Draw for a person: stdout is a terminal that wants colours and cursor moves."""
+    stream = stream or sys.stdout
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    return stream.isatty()
+
+
+def colour_on(choice: str) -> bool:
+    """--color auto|always|never."""
+    return on_terminal() if choice == "auto" else choice == "always"
+
+
+def printable(text: str) -> str:
+    return CONTROL.sub("", text)
+
+
+def when(moment: datetime) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def console(*, forced: bool = False) -> Console:
+    """A rich console on stdout; forced: colours even when it is no terminal (--color
+    always)."""
+    from rich.console import Console  # deferred: start-up (rich)
+
+    return Console(
+        file=sys.stdout,
+        force_terminal=True if forced else None,
+        color_system="standard" if forced else "auto",
+        highlight=False,
+        markup=False,
+        emoji=False,
+    )
+
+
+def table(rows: Sequence[tuple[str, ...]]) -> None:
+    """A table with a header row: on a terminal fitted to its width (long cells wrap),
+    else columns aligned with spaces, one line per row."""
+    if not on_terminal():
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        for r in rows:
+            print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+        return
+    from rich.table import Table  # deferred: start-up (rich)
+
+    out = console()
+    grid = Table(box=None, padding=(0, 1), pad_edge=False, header_style="bold")
+    for name, width in zip(rows[0], _whole_words(rows, out.width), strict=True):
+        grid.add_column(name, overflow="fold", min_width=width, no_wrap=width is not None)
+    for r in rows[1:]:
+        grid.add_row(*r)
+    out.print(grid)
+
+
+def _whole_words(rows: Sequence[tuple[str, ...]], width: int) -> list[int | None]:
+    """How wide each column must be to keep its words whole, for as many columns as the
+    terminal has room for (those with the shortest words first); the others wrap and, on
+    a narrow terminal, cut their words. No column is ever left out."""
+    columns = len(rows[0])
+    longest = [max(len(w) for r in rows for w in [*r[i].split(), ""]) for i in range(columns)]
+    room = width - 2 * (columns - 1)
+    kept: list[int | None] = [None] * columns
+    for placed, i in enumerate(sorted(range(columns), key=longest.__getitem__)):
+        if longest[i] + SQUEEZED * (columns - placed - 1) > room:
+            break
+        kept[i] = longest[i]
+        room -= longest[i]
+    return kept
+
+
+def heading(text: str, colour: bool) -> None:
+    if not colour:
+        print(text)
+        return
+    from rich.text import Text  # deferred: start-up (rich)
+
+    console(forced=True).print(Text(text, style="bold"), soft_wrap=True)
+
+
+def diff(lines: Sequence[str], colour: bool) -> None:
+    """A unified diff, coloured when asked: additions green, removals red, hunks cyan."""
+    if not colour:
+        for line in lines:
+            print(line)
+        return
+    from rich.text import Text  # deferred: start-up (rich)
+
+    out = console(forced=True)
+    for line in lines:
+        style = next((s for p, s in DIFF_STYLES.items() if line.startswith(p)), "")
+        out.print(Text(line, style=style), soft_wrap=True)
+
+
+def report(done: Report) -> None:
+    """The summary at the end of an apply: a row per host, then what went wrong."""
+    if not on_terminal():
+        for line in done.lines():
+            print(line)
+        return
+    from rich.table import Table  # deferred: start-up (rich)
+    from rich.text import Text
+
+    grid = Table(box=None, padding=(0, 1), pad_edge=False, header_style="bold")
+    for name in done.header:
+        grid.add_column(name, overflow="fold", no_wrap=name != done.header[-1])
+    for host, word, clock, what in done.rows:
+        grid.add_row(host, Text(word, style=STYLES.get(word, "")), clock, what)
+    out = console()
+    out.print(grid)
+    for line in done.reasons:
+        out.print(Text(line), soft_wrap=True)
+
+
+# ---- the live view of an apply -------------------------------------------------------------
+
+
+@dataclass
+class _Host:
+    state: str = "waiting"
+    started: float | None = None
+    elapsed: float = 0.0
+    last: str = ""
+
+    def clock(self, now: float) -> str:
+        if self.started is None:
+            return ""
+        final = self.state in FINAL_WORDS
+        return f"{self.elapsed if final else now - self.started:5.1f}s"
+
+
+class Progress:
+    """Shows apply events (they come from worker threads). Live: one line per host, redrawn
+    in place below the machines' output (rich's Live); else plain lines prefixed with the
+    host's name. A view with more hosts than the terminal has lines is plain too."""
+
+    def __init__(
+        self, hosts: Sequence[str], out: TextIO, *, live: bool, width: int | None = None
+    ) -> None:
+        self.out = out
+        self.hosts = {h: _Host() for h in hosts}
+        self.width = max((len(h) for h in hosts), default=4)
+        self.live = live and len(hosts) + 2 < shutil.get_terminal_size((100, 40)).lines
+        self.lock = threading.Lock()  # the hosts' states; never held while drawing
+        self.view: Live | None = None
+        if self.live:
+            from rich.console import Console  # deferred: start-up (rich)
+            from rich.live import Live
+
+            self.console = Console(
+                file=out, force_terminal=True, width=width, highlight=False, markup=False
+            )
+            self.view = Live(
+                get_renderable=self._render,
+                console=self.console,
+                refresh_per_second=4,
+                redirect_stdout=False,
+                redirect_stderr=False,
+            )
+            self.view.start()
+
+    def event(self, event: Event) -> None:
+        state = str(event.state)
+        line = None if event.line is None else printable(event.line)
+        with self.lock:
+            host = self.hosts.setdefault(event.host, _Host())
+            if host.started is None and state != "waiting":
+                host.started = time.monotonic() - event.elapsed
+            host.elapsed = event.elapsed
+            changed = state != host.state
+            host.state = state
+            if line is not None:
+                host.last = line
+        name = event.host.ljust(self.width)
+        if self.view is not None:
+            if line is not None:
+                self._above(f"{name} | {line}")
+            else:
+                self.view.refresh()
+        elif line is not None:
+            self._write(f"{name} | {line}")
+        elif changed and state != "waiting":
+            self._write(f"{name} : {state} ({event.elapsed:.1f}s)")
+
+    def note(self, text: str) -> None:
+        """A line of the apply itself (a commit made, a key pinned), above the live view."""
+        if self.view is not None:
+            self._above(printable(text))
+        else:
+            self._write(text)
+
+    def close(self) -> None:
+        if self.view is not None:
+            self.view.stop()  # the last drawing stays on the screen
+            self.view = None
+        self.out.flush()
+
+    def _write(self, line: str) -> None:
+        with self.lock:
+            self.out.write(line + "\n")
+            self.out.flush()
+
+    def _above(self, line: str) -> None:
+        from rich.text import Text  # deferred: start-up (rich)
+
+        self.console.print(Text(line), no_wrap=True, overflow="ellipsis", crop=True)
+
+    def _render(self) -> RenderableType:
+        from rich.spinner import Spinner  # deferred: start-up (rich)
+        from rich.table import Table
+        from rich.text import Text
+
+        now = time.monotonic()
+        with self.lock:
+            hosts = [(name, replace(host)) for name, host in self.hosts.items()]
+        grid = Table.grid(padding=(0, 1), expand=True)
+        grid.add_column(no_wrap=True)  # host
+        grid.add_column(no_wrap=True, width=1)  # a spinner while it runs
+        grid.add_column(no_wrap=True)  # state
+        grid.add_column(no_wrap=True, justify="right")  # time
+        grid.add_column(no_wrap=True, overflow="ellipsis", ratio=1)  # its last line
+        for name, host in hosts:
+            word = FINAL_WORDS.get(host.state, host.state)
+            running = host.started is not None and host.state not in FINAL_WORDS
+            grid.add_row(
+                name,
+                Spinner("dots", style="cyan") if running else "",
+                Text(word, style=STYLES.get(word, "dim" if host.state == "waiting" else "")),
+                host.clock(now),
+                Text(host.last, style="dim"),
+            )
+        return grid

@@ -1,0 +1,59 @@
+"""What an apply (a rollback, a look at the machines) did, in words: one row per host, then
+the reasons for what went wrong and the closure diffs. Both front ends show these words;
+each draws them its own way (the command line as a table, the editor as text)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from homelab.deploy.models import HostResult
+
+# how a host's final state reads in the summary (loud when it needs a person)
+RESULT_WORDS = {
+    "done": "ok",
+    "failed": "FAILED",
+    "cancelled": "cancelled",
+    "interrupted": "INTERRUPTED",
+}
+HEADER = ("HOST", "RESULT", "TIME", "WHAT HAPPENED")
+
+
+def result_word(state: str) -> str:
+    return RESULT_WORDS.get(str(state), str(state))
+
+
+@dataclass(frozen=True)
+class Report:
+    header: ClassVar[tuple[str, str, str, str]] = HEADER
+    rows: tuple[tuple[str, str, str, str], ...]  # host, result word, time, what happened
+    reasons: tuple[str, ...]  # the lines after the table: failures' details, closure diffs
+
+    def lines(self) -> list[str]:
+        """The report as plain text: the table with aligned columns, then the reasons."""
+        rows = [self.header, *self.rows]
+        widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        table = [
+            "  ".join(
+                [*(c.ljust(w) for c, w in zip(row[:3], widths, strict=True)), row[3]]
+            ).rstrip()
+            for row in rows
+        ]
+        return table + list(self.reasons)
+
+
+def report(results: Sequence[HostResult]) -> Report:
+    rows = tuple((r.host, result_word(r.state), f"{r.elapsed:.1f}s", r.summary) for r in results)
+    reasons: list[str] = []
+    for r in results:
+        if r.ok or not r.details:
+            continue
+        reasons += ["", f"{r.host}:"]
+        reasons += [f"  {d}" for d in "\n".join(r.details).splitlines()]
+    for r in results:
+        if r.closure_diff:
+            reasons += ["", f"{r.host}: what the new system changes (closure diff)"]
+            reasons += [f"  {d}" for d in r.closure_diff]
+    return Report(rows, tuple(reasons))

@@ -1,0 +1,93 @@
+"""The command line as a whole (homelab.cli): help, unknown commands, exit codes, the
+entry points, and a light start."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+from homelab import cli
+from tests.cli.test_lab import run
+from tests.conftest import REPO, RunCli
+
+
+def commands() -> list[str]:
+    for action in cli.parser()._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return sorted(action.choices)
+    raise AssertionError("homelab has no commands")
+
+
+# ---- help ---------------------------------------------------------------------------
+
+
+def test_help_lists_every_command() -> None:
+    result = run("--help")
+    assert result.returncode == 0, result.stderr
+    names = commands()
+    assert {"init", "hosts", "validate", "schema", "build", "show"} <= set(names)
+    listed = {line.split()[0] for line in result.stdout.splitlines() if line.startswith("    ")}
+    assert set(names) <= listed
+
+
+def test_no_command_prints_the_help(run_cli: RunCli) -> None:
+    code, out, _ = run_cli()
+    assert code == 0
+    assert "validate" in out and "usage: homelab" in out
+
+
+def test_an_unknown_command_is_refused_with_exit_2() -> None:
+    result = run("valdiate")
+    assert result.returncode == 2
+    assert "invalid choice: 'valdiate'" in result.stderr
+
+
+def test_the_command_line_starts_without_heavy_libraries() -> None:
+    code = (
+        "import sys\n"
+        "import homelab.cli\n"
+        "try:\n"
+        "    homelab.cli.main(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = {'textual', 'paramiko', 'git', 'rich'}\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy"
+        " or m.startswith(('homelab.lab', 'homelab.deploy', 'homelab.history'))))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_history_on_a_pipe_loads_no_deploy_code_no_rich_and_no_textual(tmp_path: Path) -> None:
+    lab = tmp_path / "lab"
+    assert run("init", str(lab)).returncode == 0
+    code = (
+        "import sys\n"
+        "import homelab.cli\n"
+        "assert homelab.cli.main(['--lab', sys.argv[1], 'history']) == 0\n"
+        "heavy = {'textual', 'paramiko', 'rich'}\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy"
+        " or m.startswith('homelab.deploy')))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(lab)], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert "homelab init: a new lab" in lines[0]
+    assert lines[-1] == "[]"
+
+
+def test_the_console_script_and_python_m_homelab_run_the_same_main() -> None:
+    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+    module, _, name = scripts["homelab"].partition(":")
+    assert getattr(__import__(module, fromlist=[name]), name) is cli.main
+    main_py = (REPO / "homelab" / "__main__.py").read_text()
+    assert "from homelab.cli import main" in main_py
+    assert run("--help").stdout.startswith("usage: homelab")
