@@ -53,6 +53,7 @@ __all__ = [
     "Mode",
     "NewProfile",
     "Pending",
+    "Report",
     "Reverted",
     "Shown",
     "SshSettings",
@@ -75,6 +76,7 @@ _DEFERRED_TYPES = {
     "NewProfile": "homelab.profile.new",
     **dict.fromkeys(["Committed", "Pending"], "homelab.history.commit"),
     "Reverted": "homelab.history.revert",
+    "Report": "homelab.deploy.report",
 }
 
 

@@ -12,6 +12,7 @@ happen inside the commands that need them, each marked "deferred: start-up", so 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -66,8 +67,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         err(f"error: {error}")
         return FAILED
     except BrokenPipeError:  # `homelab diff | head`: the reader left, nothing is wrong
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return OK
     except Exception as error:

@@ -1,7 +1,7 @@
 """What every command needs: exit codes, the lab it works on, a question on the terminal.
 
 Imports of homelab.lab (and, through it, the profile and catalogue code) are deferred into
-the functions: `homelab --help` loads none of them.
+the functions (start-up: `homelab --help` loads none of them).
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from homelab.errors import InvalidInput, Place, Problem
+
 if TYPE_CHECKING:
-    from homelab.errors import InvalidInput
     from homelab.lab import Lab, LabState, SshSettings
 
 OK, FAILED, INVALID = 0, 1, 2
@@ -33,8 +34,6 @@ def open_lab(args: argparse.Namespace) -> Lab:
 
 def load_valid(args: argparse.Namespace, hosts: Sequence[str]) -> tuple[Lab, LabState, list[str]]:
     """The lab, its state and the chosen hosts; raises InvalidInput on any problem."""
-    from homelab.errors import InvalidInput
-
     lab = open_lab(args)
     state = lab.load()
     chosen = lab.select(state, hosts)
@@ -46,8 +45,6 @@ def load_valid(args: argparse.Namespace, hosts: Sequence[str]) -> tuple[Lab, Lab
 
 def usage(message: str) -> InvalidInput:
     """A mistake on the command line (exit 2)."""
-    from homelab.errors import InvalidInput, Place, Problem
-
     return InvalidInput([Problem(Place("command line"), message)])
 
 

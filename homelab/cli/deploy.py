@@ -8,7 +8,11 @@ line, the person is asked, and the events are shown.
 from __future__ import annotations
 
 import argparse
+import getpass
+import os
+import signal
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
@@ -24,7 +28,7 @@ from homelab.cli.common import (
     ssh_settings,
     usage,
 )
-from homelab.errors import LabFailure
+from homelab.errors import InvalidInput, LabFailure
 
 if TYPE_CHECKING:
     from homelab.lab import Event, HostKeyError, Lab, Stop
@@ -37,9 +41,6 @@ def _sudo_password(args: argparse.Namespace) -> str | None:
     """The sudo password, asked once; the end of input at the prompt is one clear line."""
     if not getattr(args, "ask_sudo_password", False):
         return None
-    import getpass
-    import warnings
-
     try:
         with warnings.catch_warnings():  # from a pipe: nothing on a screen to echo to
             warnings.simplefilter("ignore", getpass.GetPassWarning)
@@ -57,9 +58,6 @@ def _with_progress(work: Work[T], hosts: Sequence[str]) -> tuple[T, str]:
     rebuild that started goes on on its machine, and the work still ends with its
     results, pinned keys and records. Returns (its result, the signal that stopped it
     or "")."""
-    import os
-    import signal
-
     from homelab.lab import Stop  # deferred: start-up (deploy)
 
     progress = output.Progress(hosts, sys.stdout, live=output.on_terminal())
@@ -92,8 +90,6 @@ def _with_progress(work: Work[T], hosts: Sequence[str]) -> tuple[T, str]:
 
 def _show_changes(lab: Lab, chosen: Sequence[str], full: bool) -> None:
     """What goes out to each host since its last deploy (else since HEAD)."""
-    from homelab.errors import InvalidInput
-
     try:
         diffs = lab.diff(None, list(chosen))
     except InvalidInput:

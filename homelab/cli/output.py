@@ -24,8 +24,7 @@ if TYPE_CHECKING:
     from rich.console import Console, RenderableType
     from rich.live import Live
 
-    from homelab.deploy.models import Event
-    from homelab.deploy.report import Report
+    from homelab.lab import Event, Report
 
 # the words the live view shows for the final states (the summary's, homelab.deploy.report)
 FINAL_WORDS = {
