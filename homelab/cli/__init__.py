@@ -15,12 +15,15 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from homelab.cli.common import FAILED, INVALID, OK, Command, err
 from homelab.cli.deploy import add_apply_commands
 from homelab.cli.history import add_history_commands
 from homelab.cli.lab import add_lab_commands, add_tui_command, cmd_tui
-from homelab.errors import InvalidInput, LabFailure
+
+if TYPE_CHECKING:
+    from homelab.errors import InvalidInput
 
 __all__ = ["FAILED", "INVALID", "OK", "main", "parser"]
 
@@ -57,6 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser().print_help()  # not a terminal: the editor cannot run here
             return OK
         args.func = cmd_tui  # no command: open the editor
+    from homelab.errors import InvalidInput, LabFailure  # deferred: start-up (dataclasses)
+
     try:
         code: int = args.func(args)
         return code

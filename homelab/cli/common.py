@@ -1,7 +1,8 @@
 """What every command needs: exit codes, the lab it works on, a question on the terminal.
 
-Imports of homelab.lab (and, through it, the profile and catalogue code) are deferred into
-the functions (start-up: `homelab --help` loads none of them).
+Imports of homelab.lab (and, through it, the profile and catalogue code) and of
+homelab.errors (dataclasses, which loads inspect) are deferred into the functions
+(start-up: `homelab --help` loads none of them).
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from homelab.errors import InvalidInput, Place, Problem
-
 if TYPE_CHECKING:
+    from homelab.errors import InvalidInput
     from homelab.lab import Lab, LabState, SshSettings
 
 OK, FAILED, INVALID = 0, 1, 2
@@ -34,6 +34,8 @@ def open_lab(args: argparse.Namespace) -> Lab:
 
 def load_valid(args: argparse.Namespace, hosts: Sequence[str]) -> tuple[Lab, LabState, list[str]]:
     """The lab, its state and the chosen hosts; raises InvalidInput on any problem."""
+    from homelab.errors import InvalidInput  # deferred: start-up (dataclasses)
+
     lab = open_lab(args)
     state = lab.load()
     chosen = lab.select(state, hosts)
@@ -43,9 +45,16 @@ def load_valid(args: argparse.Namespace, hosts: Sequence[str]) -> tuple[Lab, Lab
     return lab, state, chosen
 
 
+def refusal(place: str, message: str) -> InvalidInput:
+    """A problem with what the person asked for (exit 2), to raise."""
+    from homelab.errors import InvalidInput, Place, Problem  # deferred: start-up (dataclasses)
+
+    return InvalidInput([Problem(Place(place), message)])
+
+
 def usage(message: str) -> InvalidInput:
-    """A mistake on the command line (exit 2)."""
-    return InvalidInput([Problem(Place("command line"), message)])
+    """A mistake on the command line (exit 2), to raise."""
+    return refusal("command line", message)
 
 
 def ask(question: str) -> bool:

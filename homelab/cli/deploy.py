@@ -8,13 +8,10 @@ line, the person is asked, and the events are shown.
 from __future__ import annotations
 
 import argparse
-import getpass
 import os
-import signal
 import sys
-import warnings
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from homelab.cli import output
 from homelab.cli.common import (
@@ -28,19 +25,25 @@ from homelab.cli.common import (
     ssh_settings,
     usage,
 )
-from homelab.errors import InvalidInput, LabFailure
 
 if TYPE_CHECKING:
+    from typing import TypeVar
+
     from homelab.lab import Event, HostKeyError, Lab, Stop
 
-T = TypeVar("T")
-Work = Callable[[Callable[["Event"], None], "Stop", Callable[[str], None]], T]
+    T = TypeVar("T")
+    Work = Callable[[Callable[[Event], None], Stop, Callable[[str], None]], T]
 
 
 def _sudo_password(args: argparse.Namespace) -> str | None:
     """The sudo password, asked once; the end of input at the prompt is one clear line."""
     if not getattr(args, "ask_sudo_password", False):
         return None
+    import getpass  # deferred: start-up (termios)
+    import warnings
+
+    from homelab.errors import LabFailure  # deferred: start-up (dataclasses)
+
     try:
         with warnings.catch_warnings():  # from a pipe: nothing on a screen to echo to
             warnings.simplefilter("ignore", getpass.GetPassWarning)
@@ -58,9 +61,12 @@ def _with_progress(work: Work[T], hosts: Sequence[str]) -> tuple[T, str]:
     rebuild that started goes on on its machine, and the work still ends with its
     results, pinned keys and records. Returns (its result, the signal that stopped it
     or "")."""
+    import signal  # deferred: start-up
+
+    from homelab.cli.live import Progress  # deferred: start-up (threading, dataclasses)
     from homelab.lab import Stop  # deferred: start-up (deploy)
 
-    progress = output.Progress(hosts, sys.stdout, live=output.on_terminal())
+    progress = Progress(hosts, sys.stdout, live=output.on_terminal())
     stop = Stop()
     names = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
     got: list[str] = []
@@ -90,6 +96,8 @@ def _with_progress(work: Work[T], hosts: Sequence[str]) -> tuple[T, str]:
 
 def _show_changes(lab: Lab, chosen: Sequence[str], full: bool) -> None:
     """What goes out to each host since its last deploy (else since HEAD)."""
+    from homelab.errors import InvalidInput  # deferred: start-up (dataclasses)
+
     try:
         diffs = lab.diff(None, list(chosen))
     except InvalidInput:

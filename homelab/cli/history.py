@@ -6,8 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from homelab.cli import output
-from homelab.cli.common import OK, AddCommand, err, open_lab, ssh_settings
-from homelab.errors import InvalidInput, Place, Problem
+from homelab.cli.common import OK, AddCommand, err, open_lab, refusal, ssh_settings
 
 if TYPE_CHECKING:
     from homelab.lab import Lab
@@ -17,7 +16,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     lab = open_lab(args)
     if args.show:
         if not args.host:
-            raise InvalidInput([Problem(Place(str(lab.root)), "--show REV needs a HOST")])
+            raise refusal(str(lab.root), "--show REV needs a HOST")
         shown = lab.show_commit(args.host, args.show)
         print(f"commit {shown.commit}")
         print(f"Author: {shown.author}")
@@ -37,7 +36,7 @@ def cmd_history(args: argparse.Namespace) -> int:
             output.diff(shown.nix, output.colour_on(args.color))
         return OK
     if args.limit is not None and args.limit < 1:
-        raise InvalidInput([Problem(Place(str(lab.root)), "--limit must be 1 or more")])
+        raise refusal(str(lab.root), "--limit must be 1 or more")
     entries = lab.history(args.host, args.limit)
     if not entries:
         print("no commits yet" + (f" touching {args.host}" if args.host else ""))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,6 +54,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
+    import json  # deferred: start-up
+
     from homelab.profile.validate import profile_schema  # deferred: start-up (the checks)
 
     print(json.dumps(profile_schema(), indent=2, ensure_ascii=False))

@@ -1,6 +1,6 @@
-"""What the command line draws (homelab.cli.output): on a terminal (tables fitted to its
-width, the live view of an apply redrawn in place) and elsewhere (plain lines, no escape
-codes)."""
+"""What the command line draws (homelab.cli.output and .live): on a terminal (tables fitted
+to its width, the live view of an apply redrawn in place) and elsewhere (plain lines, no
+escape codes)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 
 from homelab import cli
 from homelab.cli import output
-from homelab.cli.output import Progress
+from homelab.cli.live import Progress
 from homelab.deploy.models import ApplyState, Event, HostResult
 from homelab.lab import Lab
 
