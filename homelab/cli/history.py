@@ -79,6 +79,18 @@ def cmd_revert(args: argparse.Namespace) -> int:
     return OK
 
 
+# what in `homelab status` needs a person's eye, on a terminal
+STATUS_MARKS = {
+    "interrupted": "bold red",
+    "unreachable": "red",
+    "changes not deployed": "yellow",
+    "uncommitted changes": "yellow",
+    "not deployed": "dim",
+    "never": "dim",
+    "no longer in the lab": "dim",
+}
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     """Offline by default (the deploy records); --live asks the machines what they run
     and confirms how interrupted deploys ended."""
@@ -110,7 +122,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         if args.live:
             row += (machines.get(s.host, "not asked"),)
         rows.append(row)
-    output.table(rows)
+    output.table(rows, marks=STATUS_MARKS)
     return OK
 
 

@@ -40,7 +40,7 @@ def cmd_hosts(args: argparse.Namespace) -> int:
                 ", ".join(s.name for s in p.services),
             )
         )
-    output.table(rows)
+    output.table(rows, marks={"(invalid)": "bold red"})
     bad = [f for f, h in state.hosts.items() if not h.valid]
     if bad:
         err(f"{len(bad)} invalid host(s): run `homelab validate` for the reasons")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
@@ -69,22 +69,28 @@ def console(*, forced: bool = False) -> Console:
     )
 
 
-def table(rows: Sequence[tuple[str, ...]]) -> None:
+def table(rows: Sequence[tuple[str, ...]], marks: Mapping[str, str] | None = None) -> None:
     """A table with a header row: on a terminal fitted to its width (long cells wrap),
-    else columns aligned with spaces, one line per row."""
+    with the cells that begin with one of `marks` in its style (what needs a person's
+    eye); else columns aligned with spaces, one line per row."""
     if not on_terminal():
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         for r in rows:
             print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
         return
     from rich.table import Table  # deferred: start-up (rich)
+    from rich.text import Text
+
+    def cell(text: str) -> Text:
+        style = next((s for start, s in (marks or {}).items() if text.startswith(start)), "")
+        return Text(text, style=style)
 
     out = console()
     grid = Table(box=None, padding=(0, 1), pad_edge=False, header_style="bold")
     for name, width in zip(rows[0], _whole_words(rows, out.width), strict=True):
         grid.add_column(name, overflow="fold", min_width=width, no_wrap=width is not None)
     for r in rows[1:]:
-        grid.add_row(*r)
+        grid.add_row(*map(cell, r))
     out.print(grid)
 
 

@@ -146,6 +146,20 @@ def test_tables_on_a_terminal_fit_its_width(
     assert "jellyfin," in words  # the services wrap within their column, none is lost
 
 
+def test_an_invalid_host_stands_out_on_a_terminal(
+    terminal: Callable[[], TerminalOut], basic_lab: Path
+) -> None:
+    profile = basic_lab / "hosts" / "beta" / "profile.yaml"
+    profile.write_text(profile.read_text().replace('"23.11"', "23.11"))
+    out = terminal()
+    assert cli.main(["--lab", str(basic_lab), "hosts"]) == 0
+    assert "\x1b[1;31m(invalid)" in out.getvalue()
+    assert [r.split()[:2] for r in screen(out.getvalue())[1:]] == [
+        ["alpha", "x86_64-linux"],
+        ["beta", "(invalid)"],
+    ]
+
+
 def test_no_color_on_a_terminal_gives_plain_lines(
     terminal: Callable[[], TerminalOut], basic_lab: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
