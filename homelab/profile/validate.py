@@ -50,7 +50,8 @@ def profile_schema() -> dict[str, Any]:
 
 
 @cache
-def _validator() -> jsonschema_rs.Validator:
+def profile_validator() -> jsonschema_rs.Validator:
+    """The profile schema compiled once (offline: it has no $ref outside itself)."""
     return jsonschema_rs.Draft202012Validator(profile_schema(), offline=True)
 
 
@@ -323,7 +324,7 @@ def validate(
         ]
     problems: list[Problem] = []
     root = profile_schema()
-    for err in schema_errors(_validator(), data):
+    for err in schema_errors(profile_validator(), data):
         problems.extend(schema_problems(err, doc, data, root))
 
     def at(path: Path_) -> Place:
