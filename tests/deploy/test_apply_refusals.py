@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import platform
 import pty
 import pwd
 import re
@@ -166,6 +167,10 @@ def test_ctrl_c_at_the_question_applies_nothing_and_commits_nothing(
     before = git.Repo(lab).head.commit.hexsha
     with Terminal(rig, lab, "apply") as term:
         term.wait_for(b"apply (switch) to web? [y/N] ")
+        # A signal that lands between the prompt and input()'s read() only sets Python's
+        # flag, and the read then waits for a key: no person types that fast, a loaded test
+        # machine can. Wait until the process sleeps in the read, as it does for a person.
+        term.wait_until_reading()
         term.type(b"\x03")  # Ctrl-C, as the terminal sends it: SIGINT to the process
         code, screen = term.end()
 
@@ -174,6 +179,13 @@ def test_ctrl_c_at_the_question_applies_nothing_and_commits_nothing(
     assert screen.rstrip().endswith("nothing applied")
     assert git.Repo(lab).head.commit.hexsha == before
     assert machine.lines("commands.log") == []
+
+
+def _syscall(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/syscall").read_text().split()[0]
+    except (OSError, IndexError):
+        return ""
 
 
 class Terminal:
@@ -209,6 +221,20 @@ class Terminal:
         while text not in self.seen:
             assert time.monotonic() < deadline, self.seen.decode(errors="replace")
             self._read(0.1)
+
+    def wait_until_reading(self, within: float = 30) -> None:
+        """Until the process sleeps (state S) in a read of its terminal."""
+        if platform.machine() != "x86_64" or not _syscall(os.getpid()):
+            time.sleep(0.5)  # no way to see the read here: a pause instead
+            return
+        deadline = time.monotonic() + within
+        stat = Path(f"/proc/{self.process.pid}/stat")
+        while time.monotonic() < deadline:
+            state = stat.read_text().rsplit(")", 1)[1].split()[0]
+            if state == "S" and _syscall(self.process.pid) == "0":  # 0: read on x86_64
+                return
+            time.sleep(0.05)
+        raise AssertionError(self.seen.decode(errors="replace"))
 
     def type(self, data: bytes) -> None:
         os.write(self.master, data)
