@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from homelab.deploy.report import Report
     from homelab.deploy.ssh import ConnectError, HostKeyError, SshSettings
     from homelab.deploy.workflow import Outcome, Ready
+    from homelab.editing.session import Session
     from homelab.history.commit import Committed, Pending
     from homelab.history.diff import HostDiff
     from homelab.history.log import Entry, Shown
@@ -203,6 +204,13 @@ class Lab(LabFiles):
         return pending_commit(self, host, catalog)
 
     # ---- editing -----------------------------------------------------------------------
+
+    def open_session(self) -> Session[Lab]:
+        """An editing session on this lab: profiles edited as text, checked with the
+        unsaved edits on top, saved only over what was opened (homelab.editing)."""
+        from homelab.editing.session import Session  # deferred: start-up (the compiler)
+
+        return Session(self)
 
     @staticmethod
     def new_profile(start: NewProfile) -> str:

@@ -16,10 +16,10 @@ import yaml
 from conftest import RunCli, tree_hash
 
 from homelab import yamlfile as load
+from homelab.editing.session import Session
 from homelab.lab import Lab
 from homelab.profile import edit
 from homelab.source import MAX_BYTES, Unreadable, read_file
-from homelab.tui.session import Session
 from homelab.yamlfile import MAX_ALIASED, load_plain, load_text
 
 F = "hosts/bad/profile.yaml"

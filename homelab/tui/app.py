@@ -21,11 +21,10 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Input
 
+from homelab.editing.drafts import Kept, local_folder
 from homelab.lab import Lab
 from homelab.tui import crash
-from homelab.tui.drafts import Kept, local_folder
 from homelab.tui.screens.dialogs import Confirm
-from homelab.tui.session import Session
 
 
 class HomelabApp(App[None]):
@@ -39,7 +38,7 @@ class HomelabApp(App[None]):
 
     def __init__(self, root: Path, *, screen: str = "main", host: str | None = None) -> None:
         super().__init__()
-        self.session = Session(Lab(Path(root)))
+        self.session = Lab(Path(root)).open_session()
         self.first_screen = screen
         self.first_host = host
         self.crashed = False

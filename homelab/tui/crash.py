@@ -100,7 +100,7 @@ def _format(
 def save(folder: Path | None, text: str, when: float | None = None) -> Path:
     """Write the report, readable by its owner only, into folder (the lab's local state)
     or, when that cannot be written, into the system's temporary folder."""
-    from homelab.tui.drafts import write_private
+    from homelab.editing.drafts import write_private
 
     name = time.strftime("editor-%Y%m%d-%H%M%S", time.localtime(when)) + f"-{os.getpid()}.txt"
     if folder is not None:

@@ -6,9 +6,11 @@ from pathlib import Path
 
 from textual.widgets import OptionList
 
-from homelab.lab import Lab
-from homelab.tui.screens.dialogs import CommitDialog, Confirm, NewHostDialog, Refused
+from homelab.lab import Lab, NewProfile
+from homelab.tui.screens.commit import CommitDialog
+from homelab.tui.screens.dialogs import Confirm, Refused
 from homelab.tui.screens.history import HistoryScreen
+from homelab.tui.screens.newhost import NewHostDialog
 from homelab.tui.widgets import fields as f
 from tests.tui.conftest import git
 from tests.tui.pilot import choose_host, field, run, running, settle, type_into
@@ -41,6 +43,12 @@ def test_the_new_host_wizard_makes_a_valid_host(lab: Path) -> None:
     profile = (lab / "hosts/nas/profile.yaml").read_text()
     assert "address: 192.168.1.40" in profile
     assert "include: [../common/base.yaml]" in profile
+    # the profile every front end makes for these inputs, of the release the lab follows
+    start = NewProfile(
+        "nas", loader="systemd-boot", address="192.168.1.40", includes=["../common/base.yaml"]
+    )
+    assert profile == Lab.new_profile(start)
+    assert 'stateVersion: "26.05"' in profile
     assert (lab / "hosts/nas/configuration.nix").exists()
     assert git(lab, "log", "--format=%s", "-1").strip() == "nas: new host"
 
@@ -63,6 +71,26 @@ def test_the_wizard_refuses_a_bad_or_taken_name(lab: Path) -> None:
 
     run(scenario)
     assert not (lab / "hosts/Big_Name").exists()
+
+
+def test_the_wizard_refuses_an_address_that_cannot_be_in_a_profile(lab: Path) -> None:
+    async def scenario() -> None:
+        async with running(lab) as (app, pilot):
+            await pilot.press("ctrl+n")
+            await settle(pilot)
+            await type_into(pilot, app.screen.query_one("#new-name"), "nas")
+            await type_into(pilot, app.screen.query_one("#new-address"), "nas.lan; reboot")
+            await pilot.click("#add")
+            await settle(pilot)
+            assert isinstance(app.screen, Refused)
+            assert [p.path for p in app.screen.problems] == ["deploy.address"]
+            await pilot.click("#ok")
+            await settle(pilot)
+            assert app.session.folders() == ["homeserver", "nixos-demo", "pi"]
+            assert app.session.dirty() == []
+
+    run(scenario)
+    assert not (lab / "hosts/nas").exists()
 
 
 def test_removing_a_host_deletes_its_profile_and_nix_but_not_hand_written_files(

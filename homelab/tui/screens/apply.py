@@ -23,9 +23,10 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Label, Log, Select, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
+from homelab.editing.session import Session
 from homelab.errors import InvalidInput, Problem
+from homelab.lab import Lab
 from homelab.tui.screens.dialogs import Confirm, Refused
-from homelab.tui.session import Session
 from homelab.tui.widgets.preview import diff_text
 
 MODES = ("switch", "boot", "test", "dry-activate", "build")
@@ -128,7 +129,7 @@ class ApplyScreen(Screen[None]):
     ApplyScreen #apply-summary-box.-failed { border: round $error; }
     """
 
-    def __init__(self, session: Session, folder: str | None, *, review: bool = False) -> None:
+    def __init__(self, session: Session[Lab], folder: str | None, *, review: bool = False) -> None:
         super().__init__()
         self.session = session
         self.folder = folder
@@ -242,10 +243,8 @@ class ApplyScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="review")
     def review(self, chosen: tuple[str, ...]) -> None:
-        from homelab.history.diff import diff_lab
-
         try:
-            diffs = diff_lab(self.session.lab, None, list(chosen))
+            diffs = self.session.lab.diff(None, list(chosen))
         except InvalidInput as err:
             text = Text("Cannot compare:\n", style="bold red")
             for p in err.problems:

@@ -3,7 +3,7 @@ bringing the host back to a commit (a new commit, after a confirmation)."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -14,15 +14,16 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
+from homelab.editing.session import Session
 from homelab.errors import InvalidInput
+from homelab.lab import Entry, Lab, Shown
 from homelab.tui.screens.dialogs import Confirm, Refused
-from homelab.tui.session import Session
 from homelab.tui.widgets.preview import diff_text
 
 LIMIT = 200  # commits listed
 
 
-def entry_line(entry: Any) -> Text:
+def entry_line(entry: Entry) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(entry.short, style="yellow")
     text.append(" " + entry.when.strftime("%Y-%m-%d %H:%M") + " ", style="dim")
@@ -51,10 +52,10 @@ class HistoryScreen(Screen[bool]):
     HistoryScreen #history-note { color: $text-muted; padding: 0 1; height: auto; }
     """
 
-    def __init__(self, session: Session, folder: str) -> None:
+    def __init__(self, session: Session[Lab], folder: str) -> None:
         super().__init__()
         self.session, self.folder = session, folder
-        self.entries: list[Any] = []
+        self.entries: list[Entry] = []
         self.reverted = False
 
     def compose(self) -> ComposeResult:
@@ -82,10 +83,8 @@ class HistoryScreen(Screen[bool]):
 
     @work(thread=True, exclusive=True, group="history")
     def load_history(self) -> None:
-        from homelab.history.log import host_history
-
         try:
-            entries = host_history(self.session.lab, self.folder, LIMIT)
+            entries = self.session.lab.history(self.folder, LIMIT)
         except InvalidInput as err:
             self.app.call_from_thread(self._failed, "\n".join(str(p) for p in err.problems))
             return
@@ -97,7 +96,7 @@ class HistoryScreen(Screen[bool]):
     def _failed(self, text: str) -> None:
         self.query_one("#commit-summary", Static).update(Text(text, style="red"))
 
-    def _show_entries(self, entries: list[Any]) -> None:
+    def _show_entries(self, entries: list[Entry]) -> None:
         self.entries = entries
         commits = self.query_one("#commits", OptionList)
         commits.clear_options()
@@ -117,16 +116,14 @@ class HistoryScreen(Screen[bool]):
 
     @work(thread=True, exclusive=True, group="commit")
     def load_commit(self, sha: str) -> None:
-        from homelab.history.log import show_commit
-
         try:
-            shown = show_commit(self.session.lab, self.folder, sha)
+            shown = self.session.lab.show_commit(self.folder, sha)
         except InvalidInput as err:
             self.app.call_from_thread(self._failed, "\n".join(str(p) for p in err.problems))
             return
         self.app.call_from_thread(self._show_commit, shown)
 
-    def _show_commit(self, shown: Any) -> None:
+    def _show_commit(self, shown: Shown) -> None:
         commits = self.query_one("#commits", OptionList)
         option = commits.highlighted_option
         if option is None or option.id != shown.commit:
@@ -176,10 +173,8 @@ class HistoryScreen(Screen[bool]):
         )
         if answer != "revert":
             return
-        from homelab.history.revert import revert_hosts
-
         try:
-            done = revert_hosts(self.session.lab, sha, [self.folder])
+            done = self.session.lab.revert(sha, [self.folder])
         except InvalidInput as err:
             await self.app.push_screen_wait(Refused("Not reverted", err.problems))
             return

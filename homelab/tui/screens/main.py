@@ -23,11 +23,10 @@ from textual.widget import Widget
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane, Tabs
 from textual.worker import get_current_worker
 
+from homelab.editing.drafts import Kept
+from homelab.editing.session import ChangedOnDisk, Check, EditError, Session, profile_rel
 from homelab.errors import InvalidInput, Problem
-from homelab.lab import LabState
-from homelab.profile.edit import EditError
-from homelab.tui import gitview
-from homelab.tui.drafts import Kept
+from homelab.lab import Lab, LabState, NewProfile
 from homelab.tui.screens.dialogs import (
     CommitChoice,
     CommitDialog,
@@ -36,7 +35,6 @@ from homelab.tui.screens.dialogs import (
     NewHostDialog,
     Refused,
 )
-from homelab.tui.session import ChangedOnDisk, Check, Session, new_profile_text, profile_rel
 from homelab.tui.widgets import fields as f
 from homelab.tui.widgets.editors import (
     ContainersEditor,
@@ -69,7 +67,6 @@ TABS: list[tuple[str, str, str]] = [
     ("nix", "Raw Nix", "extra.nix"),
     ("yaml", "YAML", "configuration.nix"),
 ]
-STATE_VERSION = "25.05"
 
 
 class LabLoaded(Message):
@@ -98,7 +95,7 @@ class MainScreen(Screen[None]):
         ),
     ]
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session[Lab]) -> None:
         super().__init__()
         self.session = session
         self.folder: str | None = None
@@ -158,7 +155,7 @@ class MainScreen(Screen[None]):
         worker = get_current_worker()
         state = self.session.lab.load(texts=texts)
         try:
-            marks = gitview.deploy_marks(self.session.lab)
+            marks: dict[str, str] = dict(self.session.lab.deploy_marks())
         except Exception:
             marks = {}
         if not worker.is_cancelled:
@@ -435,7 +432,7 @@ class MainScreen(Screen[None]):
         diff = None
         committed = self.committed_files(folder)
         if committed is not None and files is not None:
-            diff = gitview.nix_diff(committed, files)
+            diff = self.session.lab.nix_diff(committed, files)
         self.query_one(Preview).show(folder, files, diff, note)
         self.query_one(ProblemsPanel).show(check.problems)
         editor = self.editors.get(self.active_tab)
@@ -447,7 +444,7 @@ class MainScreen(Screen[None]):
         """HEAD, looked up at most every HEAD_EVERY seconds (git is slow to open)."""
         now = time.monotonic()
         if now - self._head[0] > HEAD_EVERY:
-            self._head = (now, gitview.head(self.session.lab))
+            self._head = (now, self.session.lab.head() or None)
         return self._head[1]
 
     def forget_head(self) -> None:
@@ -455,11 +452,10 @@ class MainScreen(Screen[None]):
         self.committed.clear()
 
     def committed_files(self, folder: str) -> dict[str, str] | None:
-        lab = self.session.lab
         head = self.head()
         cached = self.committed.get(folder)
         if cached is None or cached[0] != head:
-            cached = (head, gitview.committed_generated(lab, folder) if head else None)
+            cached = (head, self.session.lab.committed_generated(folder) if head else None)
             self.committed[folder] = cached
         return cached[1]
 
@@ -603,9 +599,8 @@ class MainScreen(Screen[None]):
         check = self.session.checks.get(folder)
         if check is None or self.session.catalog is None:
             return
-        state = LabState(self.session.catalog, {})
         try:
-            pending = gitview.pending_commit(self.session.lab, folder, check.host, state)
+            pending = self.session.lab.pending_commit(check.host, self.session.catalog)
         except Exception as err:
             self.notify(f"cannot prepare a commit: {err}", severity="warning")
             return
@@ -617,7 +612,9 @@ class MainScreen(Screen[None]):
         if not isinstance(choice, CommitChoice):
             return
         try:
-            done = gitview.commit_host(self.session.lab, folder, choice.subject, choice.words)
+            done = self.session.lab.commit(
+                [folder], message=choice.words or None, subject=choice.subject or None
+            )
         except InvalidInput as err:
             await self.app.push_screen_wait(Refused("Not committed", err.problems))
             return
@@ -625,7 +622,7 @@ class MainScreen(Screen[None]):
             self.notify(f"commit failed: {err}", severity="error")
             return
         self.forget_head()
-        self.notify(f"committed {done[0]} {done[1]}" if done else "nothing to commit")
+        self.notify(f"committed {done.sha[:7]} {done.subject}" if done else "nothing to commit")
         self.load_lab()
         if folder == self.folder:
             self.run_check()
@@ -682,15 +679,19 @@ class MainScreen(Screen[None]):
         self.add_host(answer)
 
     def add_host(self, new: NewHost) -> None:
-        common = self.session.lab.root / "hosts" / "common" / "base.yaml"
-        text = new_profile_text(
+        lab = self.session.lab
+        start = NewProfile(
             new.name,
             system=new.system,
             loader=new.loader,
-            address=new.address,
-            state_version=STATE_VERSION,
-            includes=["../common/base.yaml"] if common.exists() else [],
+            address=new.address or None,
+            includes=lab.shared_fragments(),
         )
+        try:
+            text = lab.new_profile(start)
+        except InvalidInput as err:
+            self.app.push_screen(Refused(f"hosts/{new.name} not added", err.problems))
+            return
         self.session.add_host(new.name, text)
         self.keep_drafts()
         hosts = self.query_one(HostList)

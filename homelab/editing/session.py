@@ -1,9 +1,10 @@
 """What the editor holds between keystrokes: each open profile's text, saved or not.
 
-No Textual here. The profile text is the one truth: forms write into it with round-trip
-edits (homelab.profile.edit), checks and previews read it through Lab with the unsaved
-texts laid on top, and saving writes it back only when the file on disk is still the one
-that was opened (a person's edits elsewhere are never overwritten unasked).
+No Textual here: any front end can hold one (Lab.open_session). The profile text is the
+one truth: forms write into it with round-trip edits (homelab.profile.edit), checks and
+previews read the lab with the unsaved texts laid on top, and saving writes it back only
+when the file on disk is still the one that was opened (a person's edits elsewhere are
+never overwritten unasked).
 """
 
 from __future__ import annotations
@@ -13,17 +14,30 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import yaml
 
 from homelab.catalog import Catalog
+from homelab.editing.drafts import Draft, DraftStore, Kept, profile_rel
 from homelab.errors import InvalidInput, Place, Problem
-from homelab.lab import PROFILE, HostState, Lab, LabState
+from homelab.labfiles import PROFILE, HostState, LabFiles, LabState
 from homelab.profile import edit
-from homelab.source import DiskSource, Source, Unreadable, read_file
-from homelab.tui.drafts import DraftStore, Kept
+from homelab.profile.edit import EditError
+from homelab.source import DiskSource, OnlyHosts, Unreadable, read_file
+from homelab.write import apply_plan, atomic_write, plan
 from homelab.yamlfile import load_plain
+
+__all__ = [
+    "ChangedOnDisk",
+    "Check",
+    "Draft",
+    "EditError",
+    "Kept",
+    "OnDisk",
+    "Session",
+    "profile_rel",
+]
 
 
 class ChangedOnDisk(Exception):
@@ -34,31 +48,7 @@ class ChangedOnDisk(Exception):
         super().__init__(f"hosts/{folder}/{PROFILE} changed on disk")
 
 
-def profile_rel(folder: str) -> str:
-    return f"hosts/{folder}/{PROFILE}"
-
-
 REPLACED = "\ufffd"  # what a byte that is not UTF-8 shows as
-
-
-@dataclass
-class Draft:
-    """One profile being edited. `base` is the disk text it started from (None: new host,
-    or a file that cannot be read). `not_utf8`: the file had bytes that are not UTF-8,
-    shown as U+FFFD until retyped."""
-
-    folder: str
-    base: str | None
-    text: str
-    not_utf8: bool = False
-
-    @property
-    def rel(self) -> str:
-        return profile_rel(self.folder)
-
-    @property
-    def dirty(self) -> bool:
-        return self.text != self.base
 
 
 @dataclass(frozen=True)
@@ -72,22 +62,6 @@ class Check:
     @property
     def valid(self) -> bool:
         return self.generated is not None and not self.problems
-
-
-class OnlyHosts:
-    """A source showing only some host folders: one host checks without reading all."""
-
-    def __init__(self, base: Source, keep: set[str]) -> None:
-        self.base, self.keep = base, keep
-
-    def read(self, rel: str) -> str | None:
-        return self.base.read(rel)
-
-    def listdir(self, rel: str) -> list[str]:
-        names = self.base.listdir(rel)
-        if rel.strip("/") == "hosts":
-            return [n for n in names if n in self.keep or n == "common"]
-        return names
 
 
 @dataclass(frozen=True)
@@ -141,10 +115,13 @@ def plain(text: str) -> Any:
         return None
 
 
-class Session:
+L = TypeVar("L", bound=LabFiles)
+
+
+class Session(Generic[L]):
     """The lab as the editor sees it: saved state plus unsaved drafts."""
 
-    def __init__(self, lab: Lab) -> None:
+    def __init__(self, lab: L) -> None:
         self.lab = lab
         self.drafts: dict[str, Draft] = {}
         self.state: LabState | None = None  # every host, from a full load (in the background)
@@ -266,8 +243,6 @@ class Session:
         """Delete the host's profile and its generated modules; returns what was deleted.
         Files a person wrote (hardware-configuration.nix) stay, and so does a generated
         file edited by hand: then nothing is deleted (InvalidInput says which)."""
-        from homelab.write import apply_plan, plan
-
         # nothing is wanted in the folder any more: the plan deletes our files only
         the_plan = plan(self.lab.root, {}, [folder])
         if the_plan.edited:
@@ -329,8 +304,6 @@ class Session:
         Raises InvalidInput (with every reason) when the profile has problems, and
         ChangedOnDisk when the file changed since it was opened: nothing is written then.
         """
-        from homelab.write import atomic_write
-
         draft = self.draft(folder)
         on_disk = read_profile(self.lab.root, folder)
         if on_disk.unreadable is not None:
@@ -366,28 +339,3 @@ class Session:
 def _remove_if_empty(folder: Path) -> None:
     with contextlib.suppress(OSError):
         folder.rmdir()
-
-
-def new_profile_text(
-    name: str,
-    *,
-    system: str,
-    loader: str,
-    address: str,
-    state_version: str,
-    includes: Sequence[str] = (),
-) -> str:
-    """The profile of a new host, as the wizard makes it."""
-    text = f"# {name}: a new host.\n"
-    values: list[tuple[tuple[str, ...], Any]] = []
-    if includes:
-        values.append((("include",), list(includes)))
-    values += [(("host", "system"), system), (("host", "stateVersion"), state_version)]
-    values.append((("hardware", "boot", "loader"), loader))
-    if loader in ("systemd-boot", "grub"):
-        values.append((("hardware", "boot", "efi"), True))  # UEFI unless said otherwise
-    if address:
-        values.append((("deploy", "address"), address))
-    for path, value in values:
-        text = edit.set_value(text, path, value)
-    return text

@@ -1,11 +1,12 @@
-"""Unsaved edits kept on disk while the editor runs, so that a crash or a kill loses nothing.
+"""Drafts: the profiles being edited, and their unsaved edits kept on disk while the
+editor runs, so that a crash or a kill loses nothing.
 
-Each profile with unsaved edits is written to `.homelab/drafts/<host>.json` in the lab
-(atomically, readable by its owner only) with the disk text the edits started from; a
-save, a reload or a discard removes it. When the editor starts, drafts left by an editor
-that is no longer running are offered back. A draft never writes a profile by itself: it
-comes back as unsaved edits, and an edit made on disk since is asked about as any other.
-"""
+A `Draft` is one profile's text as the editor holds it. Each one with unsaved edits is
+written to `.homelab/drafts/<host>.json` in the lab (atomically, readable by its owner
+only) with the disk text the edits started from; a save, a reload or a discard removes
+it. When the editor starts, drafts left by an editor that is no longer running are
+offered back. A draft never writes a profile by itself: it comes back as unsaved edits,
+and an edit made on disk since is asked about as any other."""
 
 from __future__ import annotations
 
@@ -16,15 +17,38 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from homelab.tui.session import Draft
+from homelab.labfiles import PROFILE
 
 LOCAL = ".homelab"  # the lab's local state: never committed (it ignores itself)
 FOLDER = f"{LOCAL}/drafts"
 FORMAT = 1
 MAX_BYTES = 8 << 20  # a draft is a profile or two (its text and its base): far below this
+
+
+def profile_rel(folder: str) -> str:
+    return f"hosts/{folder}/{PROFILE}"
+
+
+@dataclass
+class Draft:
+    """One profile being edited. `base` is the disk text it started from (None: new host,
+    or a file that cannot be read). `not_utf8`: the file had bytes that are not UTF-8,
+    shown as U+FFFD until retyped."""
+
+    folder: str
+    base: str | None
+    text: str
+    not_utf8: bool = False
+
+    @property
+    def rel(self) -> str:
+        return profile_rel(self.folder)
+
+    @property
+    def dirty(self) -> bool:
+        return self.text != self.base
 
 
 def local_folder(root: Path, name: str) -> Path:
