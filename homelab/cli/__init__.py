@@ -1,31 +1,38 @@
 """The command line: argument parsing and printing only; the work is in homelab.lab.Lab.
 
-Modules: common (exit codes, the lab, questions), lab (init, hosts, validate, schema,
-build, show, tui), history (history, diff, revert, status), deploy (apply, rollback,
-adopt, lock), output (colours, tables, the live view of an apply).
+This module holds the parser (every command and its options), main and the exit codes.
+The commands are in lab (init, hosts, validate, schema, build, show, tui), history
+(history, diff, revert, status) and deploy (apply, rollback, adopt, lock), with common
+(the lab, questions); they draw through output (colours, tables, the summary of an apply)
+and live (the live view of an apply).
 
-The heavy imports (the profiles and catalogue behind Lab, git, paramiko, textual, rich)
-happen inside the commands that need them, each marked "deferred: start-up", so that
-`homelab --help` stays fast (bench/startup.py measures it).
+A command's module is loaded only when that command runs, so `homelab --help` loads none
+of them, nor what they import (the profiles and catalogue behind Lab, git); inside them,
+only what some of their commands need waits (textual, rich, the deploy code), marked
+"deferred". bench/startup.py measures it.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
-
-from homelab.cli.common import FAILED, INVALID, OK, Command, err
-from homelab.cli.deploy import add_apply_commands
-from homelab.cli.history import add_history_commands
-from homelab.cli.lab import add_lab_commands, add_tui_command, cmd_tui
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     from homelab.errors import InvalidInput
 
 __all__ = ["FAILED", "INVALID", "OK", "main", "parser"]
+
+OK, FAILED, INVALID = 0, 1, 2  # INVALID: bad input (InvalidInput); FAILED: LabFailure
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def err(text: str) -> None:
+    print(text, file=sys.stderr)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -41,30 +48,171 @@ def parser() -> argparse.ArgumentParser:
     )
     sub = top.add_subparsers(dest="command", metavar="COMMAND")
 
-    def add(name: str, func: Command, help: str) -> argparse.ArgumentParser:
+    def add(name: str, command: str, help: str) -> argparse.ArgumentParser:
+        """A command, run by `command` ("module:function" in homelab.cli)."""
         p = sub.add_parser(name, help=help, description=help)
-        p.set_defaults(func=func)
+        p.set_defaults(command_function=command)
         return p
 
-    add_lab_commands(add)
-    add_history_commands(add)
-    add_apply_commands(add)
-    add_tui_command(add)
+    # ---- the lab (homelab.cli.lab) ----
+    p = add(
+        "init", "lab:cmd_init", "make a new lab in DIR (catalogue, flake.nix, an example host, git)"
+    )
+    p.add_argument("dir", metavar="DIR")
+    add("hosts", "lab:cmd_hosts", "list the hosts with system, address, tags and services")
+    p = add(
+        "validate",
+        "lab:cmd_validate",
+        "check profiles and report every problem (all hosts by default)",
+    )
+    p.add_argument("hosts", nargs="*", metavar="HOST", help="host names or @tag")
+    add("schema", "lab:cmd_schema", "print the JSON Schema of a host profile (for editors)")
+    p = add(
+        "build", "lab:cmd_build", "compile profiles into NixOS modules, writing only what changed"
+    )
+    p.add_argument("hosts", nargs="*", metavar="HOST", help="host names or @tag")
+    p.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 if any file is stale"
+    )
+    p.add_argument("--force", action="store_true", help="overwrite generated files edited by hand")
+    p.add_argument("--commit", action="store_true", help="commit the profiles and generated files")
+    p.add_argument("-m", "--message", help="your own words on top of the commit message")
+    p = add("show", "lab:cmd_show", "print a host's generated modules")
+    p.add_argument("host", metavar="HOST")
+    # ---- history (homelab.cli.history) ----
+    p = add(
+        "history", "history:cmd_history", "commits that touched a host (or the lab), newest first"
+    )
+    p.add_argument("host", nargs="?", metavar="HOST")
+    p.add_argument("--limit", type=int, metavar="N", help="show at most N commits")
+    p.add_argument("--show", metavar="REV", help="what that commit changed in HOST")
+    p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    p = add(
+        "diff",
+        "history:cmd_diff",
+        "what the working tree changes on each host since REV (default: its last deploy, "
+        "else HEAD): profile changes and the generated Nix",
+    )
+    p.add_argument(
+        "words", nargs="*", metavar="REV/HOST", help="a revision first (optional), then hosts"
+    )
+    p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    p = add(
+        "revert",
+        "history:cmd_revert",
+        "bring hosts' profiles back to REV, rebuild, and commit that as a new commit",
+    )
+    p.add_argument("rev", metavar="REV")
+    p.add_argument("hosts", nargs="*", metavar="HOST", help="host names or @tag (default: all)")
+    p = add(
+        "status",
+        "history:cmd_status",
+        "what is deployed on each host, and what is not deployed yet",
+    )
+    p.add_argument("hosts", nargs="*", metavar="HOST", help="host names or @tag (default: all)")
+    p.add_argument("--live", action="store_true",
+                   help="ask the machines what they run (over SSH), and confirm how an "
+                   "interrupted apply ended")  # fmt: skip
+    # ---- the machines (homelab.cli.deploy) ----
+    p = add(
+        "apply",
+        "deploy:cmd_apply",
+        "rebuild machines over SSH, many at once (all hosts by default, after asking)",
+    )
+    p.add_argument("hosts", nargs="*", metavar="HOST", help="host names or @tag")
+    p.add_argument("--mode", choices=("switch", "boot", "test", "dry-activate", "build"),
+                   default="switch",
+                   help="what nixos-rebuild does (default: switch); build also shows the "
+                   "closure diff when the machine has nvd or nix")  # fmt: skip
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask before applying")
+    p.add_argument("-j", "--jobs", type=int, metavar="N",
+                   help="hosts at a time (default: all, up to 32)")  # fmt: skip
+    p.add_argument("--accept-new", action="store_true",
+                   help="trust an unknown host key once and pin it in the profile")  # fmt: skip
+    p.add_argument("--ask-sudo-password", action="store_true",
+                   help="ask once for the sudo password (given to sudo on its input)")  # fmt: skip
+    p.add_argument("--confirm", type=float, metavar="SECONDS",
+                   help="magic rollback: the machine switches back by itself unless homelab "
+                   "reaches it again within SECONDS after activation")  # fmt: skip
+    p.add_argument("--rollback-on-failure", action="store_true",
+                   help="switch a host back to its previous generation when a health check "
+                   "fails")  # fmt: skip
+    p.add_argument("--timeout", type=float, default=3600.0, metavar="SECONDS",
+                   help="stop a rebuild that runs longer (default: 3600)")  # fmt: skip
+    p.add_argument("--check-timeout", type=float, default=30.0, metavar="SECONDS",
+                   help="how long health checks may take to pass (default: 30)")  # fmt: skip
+    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="wait this long for another apply to the same host to end "
+                   "(default: refuse at once)")  # fmt: skip
+    p.add_argument("--reconnect", type=float, default=120.0, metavar="SECONDS",
+                   help="how long to try again when a connection drops (default: 120)")  # fmt: skip
+    p.add_argument("--diff", action="store_true", help="show the generated Nix that changes too")
+    p.add_argument("--no-commit", action="store_true",
+                   help="do not commit what goes out (deploy records then name HEAD)")  # fmt: skip
+    p = add("rollback", "deploy:cmd_rollback", "switch a machine back to its previous generation")
+    p.add_argument("host", metavar="HOST")
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask first")
+    p.add_argument("--ask-sudo-password", action="store_true", help="ask once for sudo")
+    p.add_argument("--timeout", type=float, default=3600.0, metavar="SECONDS")
+    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="wait this long for another apply to the same host to end")  # fmt: skip
+    p = add(
+        "adopt",
+        "deploy:cmd_adopt",
+        "bring a running NixOS machine into the lab: hosts/NAME/ with its hardware "
+        "configuration and pinned host key, committed",
+    )
+    p.add_argument("name", metavar="NAME", help="the new host's name (its folder)")
+    p.add_argument("address", metavar="USER@ADDRESS[:PORT]")
+    p.add_argument("--accept-new", action="store_true",
+                   help="trust the machine's host key without asking")  # fmt: skip
+    p.add_argument("--no-commit", action="store_true", help="write the files, do not commit")
+    p = add(
+        "lock",
+        "deploy:cmd_lock",
+        "pin the flake's inputs in flake.lock (with Nix here, or on HOST), committed",
+    )
+    p.add_argument("host", nargs="?", metavar="HOST", help="a machine that has Nix")
+    p.add_argument("--update", action="store_true", help="update the inputs (nix flake update)")
+    p.add_argument("--no-commit", action="store_true", help="write flake.lock, do not commit")
+    # ---- the editor ----
+    p = add("tui", "lab:cmd_tui", "open the editor: edit, preview, commit, review history, apply")
+    p.add_argument("--host", metavar="HOST", help="open on this host (its folder name)")
+    p.add_argument("--screenshot", metavar="FILE", help="save the screen as an SVG and exit")
+    p.add_argument(
+        "--screen",
+        choices=["main", "apply"],
+        default="main",
+        help="with --screenshot: which screen to save (default: main)",
+    )
+    p.add_argument(
+        "--size",
+        default="140x42",
+        metavar="WxH",
+        help="with --screenshot: terminal size in cells (default: 140x42)",
+    )
     return top
+
+
+def _function(command: str) -> Command:
+    """The function that runs a command ("module:function" in homelab.cli)."""
+    module, _, name = command.partition(":")
+    # deferred: start-up (a command's module loads only when it runs)
+    return cast("Command", getattr(importlib.import_module(f"homelab.cli.{module}"), name))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    if not getattr(args, "func", None):
+    command = getattr(args, "command_function", None)
+    if command is None:
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
             parser().print_help()  # not a terminal: the editor cannot run here
             return OK
-        args.func = cmd_tui  # no command: open the editor
+        command = "lab:cmd_tui"  # no command: open the editor
     from homelab.errors import InvalidInput, LabFailure  # deferred: start-up (dataclasses)
 
     try:
-        code: int = args.func(args)
-        return code
+        return _function(command)(args)
     except InvalidInput as error:
         _report(error)
         return INVALID

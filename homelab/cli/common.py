@@ -1,41 +1,25 @@
-"""What every command needs: exit codes, the lab it works on, a question on the terminal.
-
-Imports of homelab.lab (and, through it, the profile and catalogue code) and of
-homelab.errors (dataclasses, which loads inspect) are deferred into the functions
-(start-up: `homelab --help` loads none of them).
-"""
+"""What the commands share: the lab they work on, refusals, a question on the terminal."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from homelab.errors import InvalidInput, Place, Problem
+from homelab.lab import Lab, LabState, find_lab
+
 if TYPE_CHECKING:
-    from homelab.errors import InvalidInput
-    from homelab.lab import Lab, LabState, SshSettings
-
-OK, FAILED, INVALID = 0, 1, 2
-
-Command = Callable[[argparse.Namespace], int]
-AddCommand = Callable[[str, Command, str], argparse.ArgumentParser]
-
-
-def err(text: str) -> None:
-    print(text, file=sys.stderr)
+    from homelab.lab import SshSettings
 
 
 def open_lab(args: argparse.Namespace) -> Lab:
-    from homelab.lab import Lab, find_lab  # deferred: start-up (profiles, catalogue)
-
     return Lab(find_lab(args.lab))
 
 
 def load_valid(args: argparse.Namespace, hosts: Sequence[str]) -> tuple[Lab, LabState, list[str]]:
     """The lab, its state and the chosen hosts; raises InvalidInput on any problem."""
-    from homelab.errors import InvalidInput  # deferred: start-up (dataclasses)
-
     lab = open_lab(args)
     state = lab.load()
     chosen = lab.select(state, hosts)
@@ -47,8 +31,6 @@ def load_valid(args: argparse.Namespace, hosts: Sequence[str]) -> tuple[Lab, Lab
 
 def refusal(place: str, message: str) -> InvalidInput:
     """A problem with what the person asked for (exit 2), to raise."""
-    from homelab.errors import InvalidInput, Place, Problem  # deferred: start-up (dataclasses)
-
     return InvalidInput([Problem(Place(place), message)])
 
 
@@ -69,7 +51,7 @@ def ask(question: str) -> bool:
 
 def ssh_settings(args: argparse.Namespace, accept_new: bool | None = None) -> SshSettings:
     """The person's SSH setup (~/.ssh), trusting an unknown host key once with --accept-new."""
-    from homelab.lab import SshSettings  # deferred: start-up (deploy)
+    from homelab.lab import SshSettings  # deferred: the deploy code, for SSH commands only
 
     if accept_new is None:
         accept_new = bool(getattr(args, "accept_new", False))

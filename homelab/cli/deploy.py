@@ -8,42 +8,31 @@ line, the person is asked, and the events are shown.
 from __future__ import annotations
 
 import argparse
+import getpass
 import os
+import signal
 import sys
+import warnings
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
-from homelab.cli import output
-from homelab.cli.common import (
-    FAILED,
-    OK,
-    AddCommand,
-    ask,
-    err,
-    load_valid,
-    open_lab,
-    ssh_settings,
-    usage,
-)
+from homelab.cli import FAILED, OK, err, output
+from homelab.cli.common import ask, load_valid, open_lab, ssh_settings, usage
+from homelab.cli.live import Progress
+from homelab.errors import InvalidInput, LabFailure
+from homelab.lab import ApplyOptions, ConnectError, Lab, Stop
 
 if TYPE_CHECKING:
-    from typing import TypeVar
+    from homelab.lab import Event, HostKeyError
 
-    from homelab.lab import Event, HostKeyError, Lab, Stop
-
-    T = TypeVar("T")
-    Work = Callable[[Callable[[Event], None], Stop, Callable[[str], None]], T]
+T = TypeVar("T")
+Work = Callable[[Callable[["Event"], None], Stop, Callable[[str], None]], T]
 
 
 def _sudo_password(args: argparse.Namespace) -> str | None:
     """The sudo password, asked once; the end of input at the prompt is one clear line."""
     if not getattr(args, "ask_sudo_password", False):
         return None
-    import getpass  # deferred: start-up (termios)
-    import warnings
-
-    from homelab.errors import LabFailure  # deferred: start-up (dataclasses)
-
     try:
         with warnings.catch_warnings():  # from a pipe: nothing on a screen to echo to
             warnings.simplefilter("ignore", getpass.GetPassWarning)
@@ -61,10 +50,6 @@ def _with_progress(work: Work[T], hosts: Sequence[str]) -> tuple[T, str]:
     rebuild that started goes on on its machine, and the work still ends with its
     results, pinned keys and records. Returns (its result, the signal that stopped it
     or "")."""
-    import signal  # deferred: start-up
-
-    from homelab.cli.live import Progress  # deferred: start-up (threading, dataclasses)
-    from homelab.lab import Stop  # deferred: start-up (deploy)
 
     progress = Progress(hosts, sys.stdout, live=output.on_terminal())
     stop = Stop()
@@ -96,7 +81,6 @@ def _with_progress(work: Work[T], hosts: Sequence[str]) -> tuple[T, str]:
 
 def _show_changes(lab: Lab, chosen: Sequence[str], full: bool) -> None:
     """What goes out to each host since its last deploy (else since HEAD)."""
-    from homelab.errors import InvalidInput  # deferred: start-up (dataclasses)
 
     try:
         diffs = lab.diff(None, list(chosen))
@@ -117,7 +101,6 @@ def _show_changes(lab: Lab, chosen: Sequence[str], full: bool) -> None:
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
-    from homelab.lab import ApplyOptions  # deferred: start-up (deploy)
 
     if args.confirm is not None and args.mode not in ("switch", "test"):
         raise usage(f"--confirm only goes with --mode switch or test, not {args.mode}")
@@ -181,7 +164,6 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    from homelab.lab import ApplyOptions  # deferred: start-up (deploy)
 
     lab, state, chosen = load_valid(args, [args.host])
     profile = state.hosts[chosen[0]].profile
@@ -207,7 +189,6 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 
 def cmd_adopt(args: argparse.Namespace) -> int:
-    from homelab.lab import ConnectError  # deferred: start-up (deploy)
 
     lab = open_lab(args)
     if (lab.root / "hosts" / args.name).exists():
@@ -241,7 +222,6 @@ def cmd_adopt(args: argparse.Namespace) -> int:
 
 
 def cmd_lock(args: argparse.Namespace) -> int:
-    from homelab.lab import ConnectError  # deferred: start-up (deploy)
 
     lab = open_lab(args)
     try:
@@ -266,67 +246,3 @@ def cmd_lock(args: argparse.Namespace) -> int:
         if sha:
             print(f"committed {sha[:7]} flake.lock")
     return OK
-
-
-def add_apply_commands(add: AddCommand) -> None:
-    p = add(
-        "apply",
-        cmd_apply,
-        "rebuild machines over SSH, many at once (all hosts by default, after asking)",
-    )
-    p.add_argument("hosts", nargs="*", metavar="HOST", help="host names or @tag")
-    p.add_argument("--mode", choices=("switch", "boot", "test", "dry-activate", "build"),
-                   default="switch",
-                   help="what nixos-rebuild does (default: switch); build also shows the "
-                   "closure diff when the machine has nvd or nix")  # fmt: skip
-    p.add_argument("-y", "--yes", action="store_true", help="do not ask before applying")
-    p.add_argument("-j", "--jobs", type=int, metavar="N",
-                   help="hosts at a time (default: all, up to 32)")  # fmt: skip
-    p.add_argument("--accept-new", action="store_true",
-                   help="trust an unknown host key once and pin it in the profile")  # fmt: skip
-    p.add_argument("--ask-sudo-password", action="store_true",
-                   help="ask once for the sudo password (given to sudo on its input)")  # fmt: skip
-    p.add_argument("--confirm", type=float, metavar="SECONDS",
-                   help="magic rollback: the machine switches back by itself unless homelab "
-                   "reaches it again within SECONDS after activation")  # fmt: skip
-    p.add_argument("--rollback-on-failure", action="store_true",
-                   help="switch a host back to its previous generation when a health check "
-                   "fails")  # fmt: skip
-    p.add_argument("--timeout", type=float, default=3600.0, metavar="SECONDS",
-                   help="stop a rebuild that runs longer (default: 3600)")  # fmt: skip
-    p.add_argument("--check-timeout", type=float, default=30.0, metavar="SECONDS",
-                   help="how long health checks may take to pass (default: 30)")  # fmt: skip
-    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
-                   help="wait this long for another apply to the same host to end "
-                   "(default: refuse at once)")  # fmt: skip
-    p.add_argument("--reconnect", type=float, default=120.0, metavar="SECONDS",
-                   help="how long to try again when a connection drops (default: 120)")  # fmt: skip
-    p.add_argument("--diff", action="store_true", help="show the generated Nix that changes too")
-    p.add_argument("--no-commit", action="store_true",
-                   help="do not commit what goes out (deploy records then name HEAD)")  # fmt: skip
-    p = add("rollback", cmd_rollback, "switch a machine back to its previous generation")
-    p.add_argument("host", metavar="HOST")
-    p.add_argument("-y", "--yes", action="store_true", help="do not ask first")
-    p.add_argument("--ask-sudo-password", action="store_true", help="ask once for sudo")
-    p.add_argument("--timeout", type=float, default=3600.0, metavar="SECONDS")
-    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
-                   help="wait this long for another apply to the same host to end")  # fmt: skip
-    p = add(
-        "adopt",
-        cmd_adopt,
-        "bring a running NixOS machine into the lab: hosts/NAME/ with its hardware "
-        "configuration and pinned host key, committed",
-    )
-    p.add_argument("name", metavar="NAME", help="the new host's name (its folder)")
-    p.add_argument("address", metavar="USER@ADDRESS[:PORT]")
-    p.add_argument("--accept-new", action="store_true",
-                   help="trust the machine's host key without asking")  # fmt: skip
-    p.add_argument("--no-commit", action="store_true", help="write the files, do not commit")
-    p = add(
-        "lock",
-        cmd_lock,
-        "pin the flake's inputs in flake.lock (with Nix here, or on HOST), committed",
-    )
-    p.add_argument("host", nargs="?", metavar="HOST", help="a machine that has Nix")
-    p.add_argument("--update", action="store_true", help="update the inputs (nix flake update)")
-    p.add_argument("--no-commit", action="store_true", help="write flake.lock, do not commit")

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
 
-from homelab.cli import output
-from homelab.cli.common import OK, AddCommand, err, open_lab, refusal, ssh_settings
-
-if TYPE_CHECKING:
-    from homelab.lab import Lab
+from homelab.cli import OK, err, output
+from homelab.cli.common import open_lab, refusal, ssh_settings
+from homelab.lab import Lab
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -129,7 +126,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def _ask_machines(lab: Lab, args: argparse.Namespace) -> dict[str, str]:
     """`status --live`: what each machine runs ({host folder: words}), recording how the
     runs of interrupted deploys ended."""
-    from homelab.lab import ApplyOptions  # deferred: start-up (deploy)
+    from homelab.lab import ApplyOptions  # deferred: the deploy code, for --live only
 
     options = ApplyOptions(ssh=ssh_settings(args), reconnect_timeout=0)
     with lab.only_apply("homelab status --live"):
@@ -139,33 +136,3 @@ def _ask_machines(lab: Lab, args: argparse.Namespace) -> dict[str, str]:
             print(f"{r.folder}: {r.confirmed.summary}: recorded as {r.confirmed.result}")
     return {r.folder: str(r.after) if r.ok and r.after else f"unreachable: {r.summary}"
             for r in results}  # fmt: skip
-
-
-def add_history_commands(add: AddCommand) -> None:
-    p = add("history", cmd_history, "commits that touched a host (or the lab), newest first")
-    p.add_argument("host", nargs="?", metavar="HOST")
-    p.add_argument("--limit", type=int, metavar="N", help="show at most N commits")
-    p.add_argument("--show", metavar="REV", help="what that commit changed in HOST")
-    p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
-    p = add(
-        "diff",
-        cmd_diff,
-        "what the working tree changes on each host since REV (default: its last deploy, "
-        "else HEAD): profile changes and the generated Nix",
-    )
-    p.add_argument(
-        "words", nargs="*", metavar="REV/HOST", help="a revision first (optional), then hosts"
-    )
-    p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
-    p = add(
-        "revert",
-        cmd_revert,
-        "bring hosts' profiles back to REV, rebuild, and commit that as a new commit",
-    )
-    p.add_argument("rev", metavar="REV")
-    p.add_argument("hosts", nargs="*", metavar="HOST", help="host names or @tag (default: all)")
-    p = add("status", cmd_status, "what is deployed on each host, and what is not deployed yet")
-    p.add_argument("hosts", nargs="*", metavar="HOST", help="host names or @tag (default: all)")
-    p.add_argument("--live", action="store_true",
-                   help="ask the machines what they run (over SSH), and confirm how an "
-                   "interrupted apply ended")  # fmt: skip

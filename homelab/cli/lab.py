@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from homelab.cli import output
-from homelab.cli.common import FAILED, INVALID, OK, AddCommand, err, load_valid, open_lab
-
-if TYPE_CHECKING:
-    from homelab.lab import Lab, LabState
+from homelab.cli import FAILED, INVALID, OK, err, output
+from homelab.cli.common import load_valid, open_lab
+from homelab.lab import Lab, LabNotFound, LabState
+from homelab.profile.validate import profile_schema
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from homelab.lab import Lab  # deferred: start-up (profiles, catalogue)
-
     lab = Lab.new(Path(args.dir))
     print(f"made a new lab in {lab.root}")
     print("next: edit hosts/example/profile.yaml, then `homelab validate` and `homelab build`")
@@ -54,10 +51,6 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    import json  # deferred: start-up
-
-    from homelab.profile.validate import profile_schema  # deferred: start-up (the checks)
-
     print(json.dumps(profile_schema(), indent=2, ensure_ascii=False))
     return OK
 
@@ -118,7 +111,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
-    from homelab.tui.app import run  # deferred: start-up (textual)
+    from homelab.tui.app import run  # deferred: textual, for the editor only
 
     lab = open_lab(args)
     shot = getattr(args, "screenshot", None)
@@ -129,54 +122,12 @@ def cmd_tui(args: argparse.Namespace) -> int:
         err(f"error: --size {size}: expected WIDTHxHEIGHT, e.g. 140x42")
         return INVALID
     host = getattr(args, "host", None)
-    if host is not None:
-        from homelab.lab import LabNotFound  # deferred: start-up (profiles, catalogue)
-
-        if not (lab.root / "hosts" / host / "profile.yaml").is_file():
-            raise LabNotFound(f"no host named '{host}' in {lab.root / 'hosts'}")
+    if host is not None and not (lab.root / "hosts" / host / "profile.yaml").is_file():
+        raise LabNotFound(f"no host named '{host}' in {lab.root / 'hosts'}")
     return run(  # 1 after an error the editor did not expect (it says where its report is)
         lab.root,
         screenshot=Path(shot) if shot else None,
         screen=getattr(args, "screen", "main"),
         size=(width, height),
         host=host,
-    )
-
-
-def add_lab_commands(add: AddCommand) -> None:
-    p = add("init", cmd_init, "make a new lab in DIR (catalogue, flake.nix, an example host, git)")
-    p.add_argument("dir", metavar="DIR")
-    add("hosts", cmd_hosts, "list the hosts with system, address, tags and services")
-    p = add(
-        "validate", cmd_validate, "check profiles and report every problem (all hosts by default)"
-    )
-    p.add_argument("hosts", nargs="*", metavar="HOST", help="host names or @tag")
-    add("schema", cmd_schema, "print the JSON Schema of a host profile (for editors)")
-    p = add("build", cmd_build, "compile profiles into NixOS modules, writing only what changed")
-    p.add_argument("hosts", nargs="*", metavar="HOST", help="host names or @tag")
-    p.add_argument(
-        "--check", action="store_true", help="write nothing; exit 1 if any file is stale"
-    )
-    p.add_argument("--force", action="store_true", help="overwrite generated files edited by hand")
-    p.add_argument("--commit", action="store_true", help="commit the profiles and generated files")
-    p.add_argument("-m", "--message", help="your own words on top of the commit message")
-    p = add("show", cmd_show, "print a host's generated modules")
-    p.add_argument("host", metavar="HOST")
-
-
-def add_tui_command(add: AddCommand) -> None:
-    p = add("tui", cmd_tui, "open the editor: edit, preview, commit, review history, apply")
-    p.add_argument("--host", metavar="HOST", help="open on this host (its folder name)")
-    p.add_argument("--screenshot", metavar="FILE", help="save the screen as an SVG and exit")
-    p.add_argument(
-        "--screen",
-        choices=["main", "apply"],
-        default="main",
-        help="with --screenshot: which screen to save (default: main)",
-    )
-    p.add_argument(
-        "--size",
-        default="140x42",
-        metavar="WxH",
-        help="with --screenshot: terminal size in cells (default: 140x42)",
     )

@@ -3,8 +3,8 @@ to the terminal's width; the live view of an apply is homelab.cli.live); anywher
 pipe, a file, NO_COLOR set, TERM=dumb) as plain lines without escape codes, in the same
 words, so that scripts can read them.
 
-rich is imported only when something is drawn on a terminal (deferred: start-up; loading it
-takes about 25 ms, and pipes never need it).
+rich is imported only when something is drawn on a terminal (loading it takes about 25 ms,
+and pipes never need it).
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def when(moment: datetime) -> str:
 def console(*, forced: bool = False) -> Console:
     """A rich console on stdout; forced: colours even when it is no terminal (--color
     always)."""
-    from rich.console import Console  # deferred: start-up (rich)
+    from rich.console import Console  # deferred: only a terminal needs rich
 
     return Console(
         file=sys.stdout,
@@ -78,7 +78,7 @@ def table(rows: Sequence[tuple[str, ...]], marks: Mapping[str, str] | None = Non
         for r in rows:
             print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
         return
-    from rich.table import Table  # deferred: start-up (rich)
+    from rich.table import Table  # deferred: only a terminal needs rich
     from rich.text import Text
 
     def cell(text: str) -> Text:
@@ -114,7 +114,7 @@ def heading(text: str, colour: bool) -> None:
     if not colour:
         print(text)
         return
-    from rich.text import Text  # deferred: start-up (rich)
+    from rich.text import Text  # deferred: only a terminal needs rich
 
     console(forced=True).print(Text(text, style="bold"), soft_wrap=True)
 
@@ -125,7 +125,7 @@ def diff(lines: Sequence[str], colour: bool) -> None:
         for line in lines:
             print(line)
         return
-    from rich.text import Text  # deferred: start-up (rich)
+    from rich.text import Text  # deferred: only a terminal needs rich
 
     out = console(forced=True)
     for line in lines:
@@ -139,7 +139,7 @@ def report(done: Report) -> None:
         for line in done.lines():
             print(line)
         return
-    from rich.table import Table  # deferred: start-up (rich)
+    from rich.table import Table  # deferred: only a terminal needs rich
     from rich.text import Text
 
     grid = Table(box=None, padding=(0, 1), pad_edge=False, header_style="bold")

@@ -33,6 +33,13 @@ def test_help_lists_every_command() -> None:
     assert set(names) <= listed
 
 
+def test_every_command_runs_a_function_of_the_command_line() -> None:
+    for action in cli.parser()._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                assert callable(cli._function(sub.get_default("command_function"))), name
+
+
 def test_no_command_prints_the_help(run_cli: RunCli) -> None:
     code, out, _ = run_cli()
     assert code == 0
