@@ -8,8 +8,8 @@ import pytest
 from textual import events
 
 from homelab.tui.app import HomelabApp
-from homelab.tui.screens.dialogs import NewHostDialog
 from homelab.tui.screens.main import TABS
+from homelab.tui.screens.newhost import NewHostDialog
 from homelab.tui.widgets import fields as f
 from homelab.tui.widgets.editors import HomeEditor, ServicesEditor
 from homelab.tui.widgets.hostlist import HostList
@@ -74,7 +74,7 @@ def test_moving_through_hosts_right_after_opening_a_text_tab_keeps_the_editor(
             hold(app, "down", 2)  # homeserver -> nixos-demo -> pi
             await settle(pilot)
             assert app.is_running
-            assert app.main.active_tab == tab
+            assert app.main.host_editor.active_tab == tab
             assert app.main.folder == "pi"
 
     run(scenario)

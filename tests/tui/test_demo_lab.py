@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from homelab.tui.screens.dialogs import CommitDialog
+from homelab.tui.screens.commit import CommitDialog
 from homelab.tui.widgets import fields as f
 from tests.tui.conftest import REPO, commit_all, git
 from tests.tui.pilot import choose_host, field, run, running, settle, type_into

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from homelab.tui.app import HomelabApp
-from homelab.tui.screens.dialogs import CommitDialog, Confirm
+from homelab.tui.screens.commit import CommitDialog
+from homelab.tui.screens.dialogs import Confirm
 from homelab.tui.screens.main import DRAFTS_EVERY, MainScreen
 from homelab.tui.widgets import fields as f
 from homelab.tui.widgets.hostlist import HostList

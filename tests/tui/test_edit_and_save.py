@@ -8,7 +8,8 @@ from pathlib import Path
 
 from textual.widgets import Button, Input, Select, Switch
 
-from homelab.tui.screens.dialogs import CommitDialog, Refused
+from homelab.tui.screens.commit import CommitDialog
+from homelab.tui.screens.dialogs import Refused
 from homelab.tui.widgets import fields as f
 from tests.tui.conftest import git
 from tests.tui.pilot import choose_host, field, focus, open_tab, run, running, settle, type_into
@@ -263,7 +264,7 @@ def test_enter_on_a_problem_jumps_to_its_field(lab: Path) -> None:
             panel.highlighted = index  # type: ignore[attr-defined]
             await pilot.press("enter")
             await settle(pilot)
-            assert app.main.active_tab == "users"
+            assert app.main.host_editor.active_tab == "users"
             focused = app.focused
             assert focused is not None
             assert groups in focused.ancestors_with_self

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from homelab.tui.screens.dialogs import CommitDialog, Confirm
+from homelab.tui.screens.commit import CommitDialog
+from homelab.tui.screens.dialogs import Confirm
 from homelab.tui.widgets import fields as f
 from tests.tui.pilot import choose_host, field, run, running, settle, type_into
 

@@ -19,6 +19,6 @@ def test_a_tab_chosen_in_the_palette_stays_shown(lab: Path) -> None:
             await settle(pilot)
             await pilot.press("enter")
             await settle(pilot)
-            assert app.main.active_tab == "home"
+            assert app.main.host_editor.active_tab == "home"
 
     run(scenario)

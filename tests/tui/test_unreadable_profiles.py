@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from homelab.tui.screens.dialogs import CommitDialog, Refused
+from homelab.tui.screens.commit import CommitDialog
+from homelab.tui.screens.dialogs import Refused
 from homelab.tui.widgets import fields as f
 from homelab.tui.widgets.editors import YamlEditor
 from homelab.tui.widgets.hostlist import HostList
@@ -39,7 +40,7 @@ def test_a_profile_that_is_not_utf8_is_a_broken_host_fixed_in_the_yaml_tab(lab: 
             await pilot.press("f6", "home", "enter")
             await settle(pilot)
             yaml_tab = app.main.query_one(YamlEditor)
-            assert app.main.active_tab == "yaml"
+            assert app.main.host_editor.active_tab == "yaml"
             assert yaml_tab.area.cursor_location == (1, 5)
             assert "# Caf\ufffd's Raspberry Pi 4" in yaml_tab.area.text
             assert (lab / PI).read_bytes() == before  # nothing written by opening it

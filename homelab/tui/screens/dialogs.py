@@ -1,10 +1,9 @@
-"""Small modal screens: confirmations, refusals, the commit dialog, the new host wizard."""
+"""Small modal screens: a question with a few answers, and why something was not done."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -13,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select, Static, TextArea
+from textual.widgets import Button, Static
 
 from homelab.errors import Problem
 from homelab.tui.widgets.problems import line
@@ -93,150 +92,35 @@ class Refused(Dialog):
         self.dismiss(None)
 
 
-@dataclass(frozen=True)
-class CommitChoice:
-    subject: str | None  # None: the summary's own subject
-    words: str
+# ---- questions the main screen asks ------------------------------------------------------
 
 
-class CommitDialog(Dialog):
-    """Commit what was saved: the summary says what changed, in profile terms."""
-
-    DEFAULT_CSS = (
-        DIALOG_CSS.format(cls="CommitDialog")
-        + """
-    CommitDialog .commit-body { color: $text-muted; padding: 0 0 1 0; height: auto;
-                                max-height: 12; }
-    CommitDialog TextArea { height: 5; }
-    CommitDialog Label { padding: 1 0 0 0; }
-    """
-    )
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Not now"),
-        Binding("ctrl+s", "commit", "Commit", priority=True),
-    ]
-
-    def __init__(self, folder: str, subject: str, lines: Sequence[str]) -> None:
-        super().__init__()
-        self.folder, self.subject, self.lines = folder, subject, lines
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(f"Commit hosts/{self.folder}", classes="dialog-title")
-            yield Label("Subject")
-            yield Input(self.subject, id="commit-subject")
-            yield Label("What changed (written into the message)")
-            yield Static(
-                "\n".join(self.lines) or "(computing…)", classes="commit-body", id="commit-body"
-            )
-            yield Label("Your words (optional)")
-            yield TextArea("", id="commit-words")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Not now", id="not-now")
-                yield Button("Commit", id="commit", variant="primary")
-
-    def on_mount(self) -> None:
-        self.query_one("#commit", Button).focus()
-
-    def action_commit(self) -> None:
-        subject = self.query_one("#commit-subject", Input).value.strip()
-        words = self.query_one("#commit-words", TextArea).text.strip()
-        self.dismiss(CommitChoice(None if subject == self.subject else subject or None, words))
-
-    @on(Button.Pressed, "#commit")
-    def _commit(self) -> None:
-        self.action_commit()
-
-    @on(Button.Pressed, "#not-now")
-    def _not_now(self) -> None:
-        self.dismiss(None)
-
-
-@dataclass(frozen=True)
-class NewHost:
-    name: str
-    system: str
-    loader: str
-    address: str
-
-
-class NewHostDialog(Dialog):
-    """A new host: its name, system, boot loader and address."""
-
-    DEFAULT_CSS = (
-        DIALOG_CSS.format(cls="NewHostDialog")
-        + """
-    NewHostDialog Label { padding: 1 0 0 0; }
-    NewHostDialog .error { color: $text-error; height: auto; }
-    """
-    )
-
-    def __init__(self, existing: Sequence[str]) -> None:
-        super().__init__()
-        self.existing = set(existing)
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static("Add a host", classes="dialog-title")
-            yield Label("Name (lower-case letters, digits and '-')")
-            yield Input(id="new-name", placeholder="e.g. nas")
-            yield Label("System")
-            yield Select(
-                [
-                    ("x86_64-linux (PC, server)", "x86_64-linux"),
-                    ("aarch64-linux (Raspberry Pi, ARM)", "aarch64-linux"),
-                ],
-                value="x86_64-linux",
-                allow_blank=False,
-                id="new-system",
-            )
-            yield Label("Boot loader")
-            yield Select(
-                [
-                    ("systemd-boot (UEFI)", "systemd-boot"),
-                    ("grub", "grub"),
-                    ("extlinux (boards)", "extlinux"),
-                ],
-                value="systemd-boot",
-                allow_blank=False,
-                id="new-loader",
-            )
-            yield Label("Address (to deploy over SSH; may stay empty)")
-            yield Input(id="new-address", placeholder="e.g. 192.168.1.30 or nas.lan")
-            yield Static("", classes="error", id="new-error")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Cancel", id="cancel")
-                yield Button("Add", id="add", variant="primary")
-
-    @on(Select.Changed, "#new-system")
-    def _system(self, event: Select.Changed) -> None:
-        if event.value == "aarch64-linux":
-            self.query_one("#new-loader", Select).value = "extlinux"
-
-    @on(Input.Submitted)
-    @on(Button.Pressed, "#add")
-    def _add(self) -> None:
-        name = self.query_one("#new-name", Input).value.strip()
-        error = self.query_one("#new-error", Static)
-        if not HOSTNAME.match(name):
-            error.update(
-                "the name must be lower-case letters, digits and '-', "
-                "not starting or ending with '-'"
-            )
-            self.query_one("#new-name", Input).focus()
-            return
-        if name in self.existing or name == "common":
-            error.update(f"there is already a host named {name}")
-            return
-        self.dismiss(
-            NewHost(
-                name,
-                str(self.query_one("#new-system", Select).value),
-                str(self.query_one("#new-loader", Select).value),
-                self.query_one("#new-address", Input).value.strip(),
-            )
+def changed_on_disk(rel: str, *, saving: bool) -> Confirm:
+    """The profile changed on disk under unsaved edits: reload it, or keep one's own."""
+    if saving:
+        return Confirm(
+            "Changed on disk",
+            f"{rel} was changed by someone else since you opened it.\n"
+            "Reload it (your unsaved edits to it are dropped), or keep yours and save over it?",
+            [
+                ("Cancel", "cancel", "default"),
+                ("Reload theirs", "reload", "warning"),
+                ("Keep mine", "keep", "primary"),
+            ],
         )
+    return Confirm(
+        "Changed on disk",
+        f"{rel} was changed on disk while you were editing it.\n"
+        "Reload it (dropping your unsaved edits to it), or keep yours (saving will write yours)?",
+        [("Keep mine", "keep", "primary"), ("Reload theirs", "reload", "warning")],
+    )
 
-    @on(Button.Pressed, "#cancel")
-    def _cancel(self) -> None:
-        self.dismiss(None)
+
+def remove_host(folder: str) -> Confirm:
+    return Confirm(
+        f"Remove host {folder}?",
+        f"This deletes hosts/{folder}/profile.yaml and the Nix generated from it. "
+        "Files you wrote there (hardware-configuration.nix) stay. Commit afterwards to "
+        "record it; git keeps the old profile.",
+        [("Cancel", "cancel", "default"), ("Remove", "remove", "error")],
+    )

@@ -19,54 +19,26 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widget import Widget
-from textual.widgets import Footer, Header, Static, TabbedContent, TabPane, Tabs
+from textual.widgets import Footer, Header, Static, TabbedContent
 from textual.worker import get_current_worker
 
 from homelab.editing.drafts import Kept
 from homelab.editing.session import ChangedOnDisk, Check, EditError, Session, profile_rel
-from homelab.errors import InvalidInput, Problem
-from homelab.lab import Lab, LabState, NewProfile
-from homelab.tui.screens.dialogs import (
-    CommitChoice,
-    CommitDialog,
-    Confirm,
-    NewHost,
-    NewHostDialog,
-    Refused,
-)
-from homelab.tui.widgets import fields as f
-from homelab.tui.widgets.editors import (
-    ContainersEditor,
-    Editor,
-    FormEditor,
-    HomeEditor,
-    RawNixEditor,
-    ServicesEditor,
-    TextReplaced,
-    UsersEditor,
-    YamlEditor,
-)
-from homelab.tui.widgets.fields import FieldEdited, RenameEntry
-from homelab.tui.widgets.hostlist import LEGEND, HostList, HostRow
+from homelab.errors import InvalidInput
+from homelab.lab import Lab, LabState
+from homelab.tui.messages import EditAfterYes, FieldEdited
+from homelab.tui.screens.commit import offer_commit
+from homelab.tui.screens.dialogs import Confirm, Refused, changed_on_disk, remove_host
+from homelab.tui.screens.newhost import NewHost, NewHostDialog
+from homelab.tui.widgets.editors import Editor, EntriesEditor, YamlEditor
+from homelab.tui.widgets.hosteditor import TABS, HostEditor, changes_lists
+from homelab.tui.widgets.hostlist import LEGEND, HostList
 from homelab.tui.widgets.preview import Preview
-from homelab.tui.widgets.problems import ProblemsPanel
+
+__all__ = ["TABS", "MainScreen"]
 
 CHECK_EVERY = 0.1  # seconds between checks while typing (the first one runs at once)
 DRAFTS_EVERY = 0.5  # seconds between writes of the unsaved edits as drafts while typing
-HEAD_EVERY = 2.0  # seconds a looked-up HEAD is trusted (commits made here forget it)
-
-# tab id, title, the generated file it is about (the preview scrolls to it)
-TABS: list[tuple[str, str, str]] = [
-    ("system", "System", "boot.nix"),
-    ("networking", "Network", "networking.nix"),
-    ("users", "Users", "users.nix"),
-    ("home", "Home", "home.nix"),
-    ("services", "Services", "services.nix"),
-    ("containers", "Containers", "containers.nix"),
-    ("nix", "Raw Nix", "extra.nix"),
-    ("yaml", "YAML", "configuration.nix"),
-]
 
 
 class LabLoaded(Message):
@@ -98,17 +70,12 @@ class MainScreen(Screen[None]):
     def __init__(self, session: Session[Lab]) -> None:
         super().__init__()
         self.session = session
-        self.folder: str | None = None
-        self.editors: dict[str, Editor] = {}
-        self.stale: set[str] = set()
-        self.marks: dict[str, str] = {}
-        self.committed: dict[str, tuple[str | None, dict[str, str] | None]] = {}
+        self.host_editor = HostEditor(session, id="editor")
         self._check_timer: Timer | None = None
         self._drafts_timer: Timer | None = None
         self._drafts_trouble = ""  # why drafts could not be written, once said
         self._last_check = 0.0
         self._asked_disk: dict[str, str | None] = {}  # folder -> disk text already asked about
-        self._head: tuple[float, str | None] = (0.0, None)
         self.loaded = False  # the worker's full load arrived
 
     # ---- layout ----------------------------------------------------------------------
@@ -117,16 +84,12 @@ class MainScreen(Screen[None]):
         yield Header()
         with Horizontal(id="body"):
             with Vertical(id="side"):
-                hosts = HostList(id="hosts")
+                hosts = HostList(self.session, id="hosts")
                 hosts.border_title = "Hosts"
                 yield hosts
                 yield Static(LEGEND, id="legend")
-            with Vertical(id="editor"):
-                with TabbedContent(id="tabs"):
-                    for tab, title, _ in TABS:
-                        yield TabPane(title, id=f"tab-{tab}")
-                yield ProblemsPanel(id="problems")
-            yield Preview(id="preview")
+            yield self.host_editor
+            yield Preview(self.session.lab, id="preview")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -135,7 +98,7 @@ class MainScreen(Screen[None]):
         first = getattr(self.app, "first_host", None)
         if first not in folders:
             first = folders[0] if folders else None
-        hosts.set_rows([HostRow(folder) for folder in folders], selected=first)
+        hosts.show_folders(first)
         self.app.sub_title = self.session.lab.root.name
         if first is not None:
             self.select_host(first)
@@ -164,7 +127,7 @@ class MainScreen(Screen[None]):
     def on_lab_loaded(self, message: LabLoaded) -> None:
         self.session.state = message.state
         self.session.catalog = message.state.catalog
-        self.marks = message.marks
+        self.query_one(HostList).marks = message.marks
         first = not self.loaded
         self.loaded = True
         if first and getattr(self.app, "first_screen", "main") == "apply":
@@ -179,28 +142,7 @@ class MainScreen(Screen[None]):
         gc.freeze()
 
     def update_row(self, folder: str) -> None:
-        hosts = self.query_one(HostList)
-        check = self.session.checks.get(folder)
-        state = self.session.state.hosts.get(folder) if self.session.state else None
-        host = check.host if check is not None else state
-        invalid = None
-        if check is not None:
-            invalid = not check.valid
-        elif state is not None:
-            invalid = not state.valid
-        system = ""
-        if host is not None and host.profile is not None:
-            system = host.profile.host.system
-        elif (
-            host is not None and host.document is not None and isinstance(host.document.data, dict)
-        ):
-            system = str((host.document.data.get("host") or {}).get("system") or "")
-        draft = self.session.drafts.get(folder)
-        hosts.update_row(
-            HostRow(
-                folder, system, invalid, bool(draft and draft.dirty), self.marks.get(folder, "")
-            )
-        )
+        self.query_one(HostList).show(folder)
 
     # ---- choosing a host -------------------------------------------------------------
 
@@ -211,101 +153,52 @@ class MainScreen(Screen[None]):
 
     @on(HostList.OptionSelected, "#hosts")
     def _host_chosen(self, event: HostList.OptionSelected) -> None:
-        self.query_one(TabbedContent).focus()
+        self.host_editor.query_one("#tabs").focus()
 
     def select_host(self, folder: str) -> None:
         if folder == self.folder:
             return
         self.flush_editors()
         self.folder = folder
-        self.run_check()
-        self.stale = set(self.editors)
-        self.show_active()
+        self.reshow()
         self.update_row(folder)
 
     def action_next_host(self, step: int) -> None:
-        hosts = self.query_one(HostList)
-        if hosts.option_count:
-            index = (hosts.highlighted or 0) + step
-            hosts.highlighted = max(0, min(index, hosts.option_count - 1))
+        self.query_one(HostList).step(step)
 
-    # ---- tabs ------------------------------------------------------------------------
+    # ---- the host's editor (widgets/hosteditor.py) ----------------------------------
 
     @property
-    def active_tab(self) -> str:
-        return (self.query_one(TabbedContent).active or "tab-system").removeprefix("tab-")
+    def folder(self) -> str | None:
+        """The host folder shown."""
+        return self.host_editor.folder
+
+    @folder.setter
+    def folder(self, folder: str | None) -> None:
+        self.host_editor.folder = folder
+
+    @property
+    def editors(self) -> dict[str, Editor]:
+        return self.host_editor.editors
+
+    @property
+    def stale(self) -> set[str]:
+        return self.host_editor.stale
 
     def action_tab(self, tab: str, focus: bool = False) -> None:
-        """Show the tab; focus: move the focus to the tab bar too (from the command
-        palette, whose closing gives the focus back to where it was: a widget in another
-        tab would make that tab the active one again)."""
-        tabs = self.query_one(TabbedContent)
-        tabs.active = f"tab-{tab}"
-        if focus:
-            self.set_focus(tabs.query_one(Tabs))
+        self.host_editor.show_tab(tab, focus)
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        self.show_active()
-        file = next((name for tab, _, name in TABS if tab == self.active_tab), None)
+        shown = self.host_editor.active_tab
+        file = next((name for tab, _, name in TABS if tab == shown), None)
         if file:
             self.query_one(Preview).scroll_to_file(file)
 
-    def make_editor(self, tab: str) -> Editor:
-        assert self.folder is not None
-        own, merged = self.session.data(self.folder), self.session.merged(self.folder)
-        if tab == "system":
-            return FormEditor(
-                ["host", "hardware", "packages", "nix", "include"], own, merged, id="ed-system"
-            )
-        if tab == "networking":
-            return FormEditor(["networking", "deploy"], own, merged, id="ed-networking")
-        if tab == "users":
-            return UsersEditor(own, merged, id="ed-users")
-        if tab == "home":
-            return HomeEditor(own, merged, id="ed-home")
-        if tab == "services":
-            assert self.session.catalog is not None
-            return ServicesEditor(self.session.catalog, own, merged, id="ed-services")
-        if tab == "containers":
-            return ContainersEditor(own, merged, id="ed-containers")
-        if tab == "nix":
-            return RawNixEditor(own, merged, id="ed-nix")
-        return YamlEditor(self.session.text(self.folder), id="ed-yaml")
-
-    def show_active(self) -> None:
-        """Bring the visible tab up to date (others wait until they are shown)."""
-        if self.folder is None:
-            return
-        tab = self.active_tab
-        check = self.session.checks.get(self.folder)
-        problems = list(check.problems) if check else []
-        if tab not in self.editors:
-            editor = self.make_editor(tab)
-            self.editors[tab] = editor
-            self.query_one(f"#tab-{tab}", TabPane).mount(editor)
-            editor.problems = problems
-            self.call_after_refresh(editor.set_problems, problems)
-            return
-        editor = self.editors[tab]
-        if tab in self.stale and not (editor.is_mounted and editor.children):
-            self.call_after_refresh(self.show_active)  # still mounting: show it then
-            return
-        if tab in self.stale:
-            self.stale.discard(tab)
-            if isinstance(editor, YamlEditor):
-                editor.show_text(self.session.text(self.folder))
-            else:
-                editor.show(self.session.data(self.folder), self.session.merged(self.folder))
-            editor.set_problems(problems, again=True)  # its fields were refilled
-            return
-        editor.set_problems(problems)
-
     def flush_editors(self) -> None:
         """Take edits still waiting for a typing pause, in every editor, now."""
-        for editor in list(self.editors.values()):
-            for message in editor.pending():
-                self.apply(message)
+        for message in self.host_editor.pending():
+            self.apply(message)
 
     # ---- editing ---------------------------------------------------------------------
 
@@ -319,44 +212,48 @@ class MainScreen(Screen[None]):
                     self.session.delete(folder, message.path)
                 else:
                     self.session.set(folder, message.path, message.value)
-            elif isinstance(message, RenameEntry):
+            elif isinstance(message, EntriesEditor.Renamed):
                 self.session.rename(folder, message.path, message.new_name)
-            elif isinstance(message, TextReplaced):
+            elif isinstance(message, YamlEditor.TextReplaced):
                 self.session.replace_text(folder, message.text)
         except EditError as err:
             self.notify(f"cannot write that: {err}", severity="error")
             return
-        active = self.active_tab
-        self.stale = set(self.editors) - ({active} if not reshow else set())
+        self.host_editor.changed(all_tabs=reshow)
         self.update_row(folder)
         self.keep_drafts()
         if reshow:
             self.run_check()  # the lists show merged data: it must be fresh
-            self.show_active()
+            self.host_editor.show_active()
         else:
             self.schedule_check()
 
     @on(FieldEdited)
     def _field_edited(self, event: FieldEdited) -> None:
         event.stop()
-        self.apply(event, reshow=self._structural(event.path))
+        self.apply(event, reshow=changes_lists(event.path))
 
-    @on(RenameEntry)
-    def _renamed(self, event: RenameEntry) -> None:
+    @on(EditAfterYes)
+    def _asked(self, event: EditAfterYes) -> None:
+        event.stop()
+        label, yes = event.yes
+        answers = [("Cancel", "cancel", "default"), (label, yes, "error")]
+
+        def answered(answer: str | None) -> None:
+            if answer == yes:
+                self.post_message(event.edit)
+
+        self.app.push_screen(Confirm(event.title, event.text, answers), answered)
+
+    @on(EntriesEditor.Renamed)
+    def _renamed(self, event: EntriesEditor.Renamed) -> None:
         event.stop()
         self.apply(event, reshow=True)
 
-    @on(TextReplaced)
-    def _text_replaced(self, event: TextReplaced) -> None:
+    @on(YamlEditor.TextReplaced)
+    def _text_replaced(self, event: YamlEditor.TextReplaced) -> None:
         event.stop()
         self.apply(event)
-
-    @staticmethod
-    def _structural(path: Sequence[str | int]) -> bool:
-        """Edits that change what a list shows (an entry added or removed)."""
-        if len(path) == 2 and path[0] in ("users", "containers", "services"):
-            return True
-        return "programs" in path and (len(path) == 5 or path[-1] == "enable")
 
     # ---- drafts: unsaved edits survive a crash or a kill -----------------------------
 
@@ -386,16 +283,13 @@ class MainScreen(Screen[None]):
         since are asked about, as any change on disk under unsaved edits."""
         for draft in kept:
             self.session.restore(draft)
-        hosts = self.query_one(HostList)
-        hosts.set_rows([hosts.row(f) for f in self.session.folders()], selected=self.folder)
+        self.query_one(HostList).show_folders(self.folder)
         for folder in self.session.folders():
             self.update_row(folder)
         if self.folder is None and self.session.folders():
             self.select_host(self.session.folders()[0])
         elif self.folder in {draft.folder for draft in kept}:
-            self.run_check()
-            self.stale = set(self.editors)
-            self.show_active()
+            self.reshow()
         self.write_drafts()
         self.check_disk()
         self.notify("restored unsaved edits of " + ", ".join(d.folder for d in kept))
@@ -422,6 +316,12 @@ class MainScreen(Screen[None]):
         self.show_check(folder, check)
         return check
 
+    def reshow(self) -> None:
+        """The shown host's data changed under every tab: check it, show it again."""
+        self.run_check()
+        self.host_editor.changed()
+        self.host_editor.show_active()
+
     def show_check(self, folder: str, check: Check) -> None:
         files = check.generated
         note = ""
@@ -429,35 +329,12 @@ class MainScreen(Screen[None]):
             files = self.session.last_generated.get(folder)
             if files:
                 note = "The profile has problems: this is its last valid Nix."
-        diff = None
-        committed = self.committed_files(folder)
-        if committed is not None and files is not None:
-            diff = self.session.lab.nix_diff(committed, files)
-        self.query_one(Preview).show(folder, files, diff, note)
-        self.query_one(ProblemsPanel).show(check.problems)
-        editor = self.editors.get(self.active_tab)
-        if editor is not None and self.active_tab not in self.stale:
-            editor.set_problems(check.problems)
+        self.query_one(Preview).show_host(folder, files, note)
+        self.host_editor.show_problems(list(check.problems))
         self.update_row(folder)
 
-    def head(self) -> str | None:
-        """HEAD, looked up at most every HEAD_EVERY seconds (git is slow to open)."""
-        now = time.monotonic()
-        if now - self._head[0] > HEAD_EVERY:
-            self._head = (now, self.session.lab.head() or None)
-        return self._head[1]
-
     def forget_head(self) -> None:
-        self._head = (0.0, None)
-        self.committed.clear()
-
-    def committed_files(self, folder: str) -> dict[str, str] | None:
-        head = self.head()
-        cached = self.committed.get(folder)
-        if cached is None or cached[0] != head:
-            cached = (head, self.session.lab.committed_generated(folder) if head else None)
-            self.committed[folder] = cached
-        return cached[1]
+        self.query_one(Preview).forget_head()
 
     def action_toggle_diff(self) -> None:
         self.query_one(Preview).toggle()
@@ -468,76 +345,7 @@ class MainScreen(Screen[None]):
         preview.display = not preview.display
 
     def action_problems(self) -> None:
-        self.query_one(ProblemsPanel).focus()
-
-    # ---- jumping to a problem --------------------------------------------------------
-
-    @on(ProblemsPanel.Jump)
-    async def _jump(self, event: ProblemsPanel.Jump) -> None:
-        event.stop()
-        await self.jump(event.problem)
-
-    async def jump(self, problem: Problem) -> None:
-        if self.folder is None:
-            return
-        rel = profile_rel(self.folder)
-        path = problem.path
-        candidates = _tabs_for(path)
-        for tab in candidates:
-            target = await self._find_in(tab, path)
-            if target is not None:
-                self._focus(target)
-                return
-        if problem.place.file == rel and problem.place.line:
-            await self._open_tab("yaml")
-            editor = self.editors["yaml"]
-            assert isinstance(editor, YamlEditor)
-            editor.go_to(problem.place.line, problem.place.column)
-            editor.area.focus()
-            return
-        self.notify(
-            f"{problem.place}: {problem.message}", title="in another file", severity="warning"
-        )
-
-    async def _open_tab(self, tab: str) -> Editor:
-        self.action_tab(tab)
-        await self.app.animator.wait_until_complete()
-        if tab not in self.editors:
-            self.show_active()
-        editor = self.editors.get(tab)
-        if editor is None:
-            editor = self.make_editor(tab)
-            self.editors[tab] = editor
-            await self.query_one(f"#tab-{tab}", TabPane).mount(editor)
-        elif not editor.is_mounted:
-            await self.app.animator.wait_until_complete()
-        for _ in range(50):  # a fresh editor makes its widgets on the next refreshes
-            if editor.composed:
-                break
-            await self._settle()
-        self.show_active()
-        return editor
-
-    async def _find_in(self, tab: str, path: str) -> Widget | None:
-        editor = await self._open_tab(tab)
-        for _ in range(3):  # a fresh editor mounts its fields on the next refreshes
-            target = editor.find(path)
-            if target is not None:
-                return target
-            await self._settle()
-        return None
-
-    async def _settle(self) -> None:
-        import asyncio
-
-        await asyncio.sleep(0.02)
-
-    def _focus(self, target: Widget) -> None:
-        if isinstance(target, f.Field | f.Group):
-            target.focus_control()
-        else:
-            target.focus()
-        target.scroll_visible(animate=False)
+        self.host_editor.focus_problems()
 
     # ---- saving ----------------------------------------------------------------------
 
@@ -554,19 +362,8 @@ class MainScreen(Screen[None]):
         try:
             written = self.session.save(folder)
         except ChangedOnDisk:
-            answer = await self.app.push_screen_wait(
-                Confirm(
-                    "Changed on disk",
-                    f"{profile_rel(folder)} was changed by someone else since you opened it.\n"
-                    "Reload it (your unsaved edits to it are dropped), "
-                    "or keep yours and save over it?",
-                    [
-                        ("Cancel", "cancel", "default"),
-                        ("Reload theirs", "reload", "warning"),
-                        ("Keep mine", "keep", "primary"),
-                    ],
-                )
-            )
+            rel = profile_rel(folder)
+            answer = await self.app.push_screen_wait(changed_on_disk(rel, saving=True))
             if answer == "reload":
                 self.reload(folder)
                 return False
@@ -597,35 +394,14 @@ class MainScreen(Screen[None]):
 
     async def offer_commit(self, folder: str) -> None:
         check = self.session.checks.get(folder)
-        if check is None or self.session.catalog is None:
+        catalog = self.session.catalog
+        if check is None or catalog is None:
             return
-        try:
-            pending = self.session.lab.pending_commit(check.host, self.session.catalog)
-        except Exception as err:
-            self.notify(f"cannot prepare a commit: {err}", severity="warning")
-            return
-        if pending is None:
-            return
-        choice = await self.app.push_screen_wait(
-            CommitDialog(folder, pending.subject, pending.lines)
-        )
-        if not isinstance(choice, CommitChoice):
-            return
-        try:
-            done = self.session.lab.commit(
-                [folder], message=choice.words or None, subject=choice.subject or None
-            )
-        except InvalidInput as err:
-            await self.app.push_screen_wait(Refused("Not committed", err.problems))
-            return
-        except Exception as err:
-            self.notify(f"commit failed: {err}", severity="error")
-            return
-        self.forget_head()
-        self.notify(f"committed {done.sha[:7]} {done.subject}" if done else "nothing to commit")
-        self.load_lab()
-        if folder == self.folder:
-            self.run_check()
+        if await offer_commit(self.app, self.session.lab, folder, check.host, catalog):
+            self.forget_head()
+            self.load_lab()
+            if folder == self.folder:
+                self.run_check()
 
     # ---- changes on disk -------------------------------------------------------------
 
@@ -644,15 +420,7 @@ class MainScreen(Screen[None]):
 
     @work(exclusive=True, group="disk")
     async def ask_disk(self, folder: str) -> None:
-        answer = await self.app.push_screen_wait(
-            Confirm(
-                "Changed on disk",
-                f"{profile_rel(folder)} was changed on disk while you were editing it.\n"
-                "Reload it (dropping your unsaved edits to it), "
-                "or keep yours (saving will write yours)?",
-                [("Keep mine", "keep", "primary"), ("Reload theirs", "reload", "warning")],
-            )
-        )
+        answer = await self.app.push_screen_wait(changed_on_disk(profile_rel(folder), saving=False))
         if answer == "reload":
             self.reload(folder)
         elif answer == "keep":
@@ -664,9 +432,7 @@ class MainScreen(Screen[None]):
         self._asked_disk.pop(folder, None)
         self.keep_drafts()
         if folder == self.folder:
-            self.run_check()
-            self.stale = set(self.editors)
-            self.show_active()
+            self.reshow()
         self.update_row(folder)
 
     # ---- hosts -----------------------------------------------------------------------
@@ -680,22 +446,14 @@ class MainScreen(Screen[None]):
 
     def add_host(self, new: NewHost) -> None:
         lab = self.session.lab
-        start = NewProfile(
-            new.name,
-            system=new.system,
-            loader=new.loader,
-            address=new.address or None,
-            includes=lab.shared_fragments(),
-        )
         try:
-            text = lab.new_profile(start)
+            text = lab.new_profile(new.profile(includes=lab.shared_fragments()))
         except InvalidInput as err:
             self.app.push_screen(Refused(f"hosts/{new.name} not added", err.problems))
             return
         self.session.add_host(new.name, text)
         self.keep_drafts()
-        hosts = self.query_one(HostList)
-        hosts.set_rows([hosts.row(f) for f in self.session.folders()], selected=new.name)
+        self.query_one(HostList).show_folders(new.name)
         self.select_host(new.name)
         self.notify(f"host {new.name} added: save (ctrl+s) to write hosts/{new.name}/profile.yaml")
 
@@ -704,16 +462,7 @@ class MainScreen(Screen[None]):
         folder = self.folder
         if folder is None:
             return
-        answer = await self.app.push_screen_wait(
-            Confirm(
-                f"Remove host {folder}?",
-                f"This deletes hosts/{folder}/profile.yaml and the Nix generated from it. "
-                "Files you wrote there (hardware-configuration.nix) stay. Commit afterwards to "
-                "record it; git keeps the old profile.",
-                [("Cancel", "cancel", "default"), ("Remove", "remove", "error")],
-            )
-        )
-        if answer != "remove":
+        if await self.app.push_screen_wait(remove_host(folder)) != "remove":
             return
         try:
             deleted = self.session.remove_host(folder)
@@ -722,9 +471,8 @@ class MainScreen(Screen[None]):
             return
         self.folder = None
         self.keep_drafts()
-        hosts = self.query_one(HostList)
+        self.query_one(HostList).show_folders()
         folders = self.session.folders()
-        hosts.set_rows([hosts.row(f) for f in folders])
         if folders:
             self.select_host(folders[0])
         self.notify(f"removed {folder}: " + ", ".join(deleted))
@@ -734,7 +482,7 @@ class MainScreen(Screen[None]):
     def action_history(self) -> None:
         if self.folder is None:
             return
-        from homelab.tui.screens.history import HistoryScreen
+        from homelab.tui.screens.history import HistoryScreen  # deferred: start-up (git)
 
         self.app.push_screen(HistoryScreen(self.session, self.folder), self._after_history)
 
@@ -744,13 +492,11 @@ class MainScreen(Screen[None]):
                 if not self.session.drafts[folder].dirty:
                     self.session.reload(folder)
             self.forget_head()
-            self.stale = set(self.editors)
-            self.run_check()
-            self.show_active()
+            self.reshow()
             self.load_lab()
 
     def action_apply(self, review: bool = False) -> None:
-        from homelab.tui.screens.apply import ApplyScreen
+        from homelab.tui.screens.apply import ApplyScreen  # deferred: start-up (paramiko)
 
         self.flush_editors()
         screen = ApplyScreen(self.session, self.folder, review=review)
@@ -758,22 +504,3 @@ class MainScreen(Screen[None]):
 
     def _after_apply(self, _: object) -> None:
         self.load_lab()
-
-
-def _tabs_for(path: str) -> list[str]:
-    """Where a problem's field may be, most likely first."""
-    if path.startswith("users."):
-        parts = path.split(".")
-        return ["home", "users"] if len(parts) > 2 and parts[2].startswith("home") else ["users"]
-    for prefix, tab in (
-        ("services.", "services"),
-        ("containers.", "containers"),
-        ("extraConfig", "nix"),
-    ):
-        if path.startswith(prefix) or path == prefix.rstrip("."):
-            return [tab]
-    if path.startswith(("networking", "deploy")):
-        return ["networking"]
-    if path:
-        return ["system"]
-    return []

@@ -8,6 +8,9 @@ from rich.text import Text
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from homelab.editing.session import Session
+from homelab.lab import HostState, Lab
+
 # marks, in the order they are shown; a legend sits under the list
 INVALID = ("✗", "red")
 UNSAVED = ("✎", "yellow")
@@ -23,6 +26,18 @@ class HostRow:
     invalid: bool | None = None  # None: not checked yet
     unsaved: bool = False
     deploy: str = ""  # "", "ahead" or "never"
+
+
+def host_row(
+    folder: str, host: HostState | None, valid: bool | None, unsaved: bool, deploy: str
+) -> HostRow:
+    """A host's row: its system, as its profile says (or as its text says, when invalid)."""
+    system = ""
+    if host is not None and host.profile is not None:
+        system = host.profile.host.system
+    elif host is not None and host.document is not None and isinstance(host.document.data, dict):
+        system = str((host.document.data.get("host") or {}).get("system") or "")
+    return HostRow(folder, system, None if valid is None else not valid, unsaved, deploy)
 
 
 def _system(system: str) -> str:
@@ -46,11 +61,27 @@ def prompt(row: HostRow) -> Text:
 
 
 class HostList(OptionList):
-    """One line per host; the option id is the host's folder."""
+    """One line per host of the session; the option id is the host's folder."""
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, session: Session[Lab], *, id: str | None = None) -> None:
         super().__init__(id=id)
+        self.session = session
         self.rows: dict[str, HostRow] = {}
+        self.marks: dict[str, str] = {}  # folder -> "ahead" or "never" (deploy marks)
+
+    def show_folders(self, selected: str | None = None) -> None:
+        """A row per host folder (a host was added or removed)."""
+        self.set_rows([self.row(f) for f in self.session.folders()], selected)
+
+    def show(self, folder: str) -> None:
+        """The folder's row as the session knows it now: checked, unsaved, deployed."""
+        check = self.session.checks.get(folder)
+        state = self.session.state.hosts.get(folder) if self.session.state else None
+        host = check.host if check is not None else state
+        valid = check.valid if check is not None else state.valid if state is not None else None
+        draft = self.session.drafts.get(folder)
+        unsaved = bool(draft and draft.dirty)
+        self.update_row(host_row(folder, host, valid, unsaved, self.marks.get(folder, "")))
 
     def set_rows(self, rows: list[HostRow], selected: str | None = None) -> None:
         self.rows = {r.folder: r for r in rows}
@@ -68,6 +99,12 @@ class HostList(OptionList):
             return
         self.rows[row.folder] = row
         self.replace_option_prompt(row.folder, prompt(row))
+
+    def step(self, step: int) -> None:
+        """Highlight the host step rows down (up when negative), within the list."""
+        if self.option_count:
+            index = (self.highlighted or 0) + step
+            self.highlighted = max(0, min(index, self.option_count - 1))
 
     def row(self, folder: str) -> HostRow:
         return self.rows.get(folder) or HostRow(folder)

@@ -1,7 +1,12 @@
-"""The live preview: the selected host's generated Nix, or its diff against the last commit."""
+"""The live preview: the selected host's generated Nix, or its diff against the last commit.
+
+What HEAD holds is looked up through the lab at most every HEAD_EVERY seconds (git is slow
+to open), so a keystroke costs no git; a commit made here says so (`forget_head`).
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 
 from rich.text import Text
@@ -10,7 +15,10 @@ from textual.containers import Vertical, VerticalScroll
 from textual.reactive import reactive
 from textual.widgets import Static, TextArea
 
+from homelab.lab import Lab
 from homelab.tui.widgets.nix import nix_area
+
+HEAD_EVERY = 2.0  # seconds a looked-up HEAD is trusted (commits made here forget it)
 
 
 def joined(files: Mapping[str, str]) -> tuple[str, dict[str, int]]:
@@ -61,11 +69,14 @@ class Preview(Vertical):
 
     mode: reactive[str] = reactive("nix")
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, lab: Lab | None = None, *, id: str | None = None) -> None:
         super().__init__(id=id)
+        self.lab = lab
         self.starts: dict[str, int] = {}
         self.folder = ""
         self._text = ""
+        self._head: tuple[float, str | None] = (0.0, None)
+        self._committed: dict[str, tuple[str | None, dict[str, str] | None]] = {}
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="preview-note")
@@ -101,6 +112,36 @@ class Preview(Vertical):
             body = diff_text(diff)
         self.query_one("#preview-diff", Static).update(body)
         self._subtitle()
+
+    def show_host(self, folder: str, files: Mapping[str, str] | None, note: str = "") -> None:
+        """A host's generated modules, and their diff against what HEAD holds."""
+        committed = self.committed(folder)
+        diff = None
+        if self.lab is not None and committed is not None and files is not None:
+            diff = self.lab.nix_diff(committed, dict(files))
+        self.show(folder, files, diff, note)
+
+    def head(self) -> str | None:
+        """HEAD, looked up at most every HEAD_EVERY seconds."""
+        now = time.monotonic()
+        if self.lab is not None and now - self._head[0] > HEAD_EVERY:
+            self._head = (now, self.lab.head() or None)
+        return self._head[1]
+
+    def forget_head(self) -> None:
+        """A commit was made: look HEAD up again."""
+        self._head = (0.0, None)
+        self._committed.clear()
+
+    def committed(self, folder: str) -> dict[str, str] | None:
+        """The host's generated modules as HEAD holds them (None: no commit yet)."""
+        head = self.head()
+        cached = self._committed.get(folder)
+        if cached is None or cached[0] != head:
+            found = self.lab.committed_generated(folder) if self.lab and head else None
+            cached = (head, found)
+            self._committed[folder] = cached
+        return cached[1]
 
     def watch_mode(self, mode: str) -> None:
         self.set_class(mode == "diff", "-diff")

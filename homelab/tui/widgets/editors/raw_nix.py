@@ -1,0 +1,86 @@
+"""extraConfig (the Raw Nix tab): NixOS options written as Nix, checked by the parser as
+you type."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Static, TextArea
+
+from homelab.errors import Problem
+from homelab.tui.messages import FieldEdited
+from homelab.tui.widgets.editors.base import Data, Editor
+from homelab.tui.widgets.nix import nix_area
+
+
+class RawNixEditor(Editor, Vertical):
+    """The profile's extraConfig as Nix text; its problems (from the parser) below it."""
+
+    DEFAULT_CSS = """
+    RawNixEditor { layout: vertical; height: 1fr; }
+    RawNixEditor > .raw-help { color: $text-muted; padding: 0 1; }
+    RawNixEditor > TextArea { height: 1fr; }
+    RawNixEditor > .raw-error { color: $text-error; padding: 0 1; height: auto; }
+    """
+
+    def __init__(self, own: Data, merged: Data, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.own = own
+        self._shown = ""
+
+    def _text(self) -> str:
+        value = self.own.get("extraConfig")
+        return value if isinstance(value, str) else ""
+
+    def compose(self) -> ComposeResult:
+        yield Static(
+            "Raw NixOS options (extraConfig): `name = value;` lines, or a whole module. "
+            "Parsed as you type; a profile whose Nix does not parse is not saved.",
+            classes="raw-help",
+        )
+        self._shown = self._text()
+        yield nix_area(self._shown, id="raw-nix")
+        yield Static("", classes="raw-error")
+
+    @property
+    def area(self) -> TextArea:
+        return self.query_one(TextArea)
+
+    def show(self, own: Data, merged: Data) -> None:
+        self.own = own
+        text = self._text()
+        if text != self.area.text:
+            with self.prevent(TextArea.Changed):
+                self.area.load_text(text)
+        self._shown = text
+
+    @on(TextArea.Changed)
+    def _changed(self, event: TextArea.Changed) -> None:
+        event.stop()
+        self.wait_for_pause()
+
+    def pending(self) -> list[Message]:
+        self.end_pause()
+        if not self.composed:
+            return []
+        text = self.area.text
+        if text == self._shown:
+            return []
+        self._shown = text
+        if text.strip():
+            return [FieldEdited(("extraConfig",), text if text.endswith("\n") else text + "\n")]
+        return [FieldEdited(("extraConfig",), remove=True)]
+
+    def show_problems(self, problems: Sequence[Problem]) -> None:
+        mine = [p for p in problems if p.path == "extraConfig"]
+        self.query_one(".raw-error", Static).update(
+            "\n".join(f"{p.place}: {p.message}" for p in mine)
+        )
+
+    def find(self, path: str) -> Widget | None:
+        return self.area if path == "extraConfig" else None

@@ -1,0 +1,168 @@
+"""The field every form is made of: a value's name, the control that fits it, its problems.
+
+A field shows the host's own value (from its profile) and, when the profile leaves it out,
+what it inherits from an included fragment or the schema's default. A change posts
+FieldEdited with the value's path; the screen writes it into the profile text. Each field
+remembers the value the text holds (`own`), so refilling a field, or a control announcing
+the value it was given, never writes anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.css.query import NoMatches
+from textual.widget import Widget
+from textual.widgets import Label, Static
+
+from homelab.errors import Problem, format_path
+from homelab.tui.messages import FieldEdited
+from homelab.tui.schema import MISSING, FieldSpec, Path, shown
+
+
+def same(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and a == b
+
+
+def inherited_hint(inherited: Any, default: Any) -> str:
+    """What a field shows when the profile leaves it out."""
+    if inherited is not MISSING:
+        return f"inherited: {shown(inherited)}"
+    if default is not MISSING and default is not None:
+        return f"default: {shown(default)}"
+    return ""
+
+
+def under(path: str, prefix: str) -> bool:
+    """The path is prefix or inside it (`users.ada` holds `users.ada.groups[0]`)."""
+    return path == prefix or path.startswith((prefix + ".", prefix + "["))
+
+
+class Field(Vertical):
+    """One value of a form: its name, the control that fits it, and its problems."""
+
+    # a grid, not rows of containers: a form has many fields, and fewer widgets per field
+    # is what makes a big profile open fast
+    DEFAULT_CSS = """
+    Field { height: auto; margin: 0; layout: grid; grid-size: 2; grid-columns: 18 1fr;
+            grid-rows: auto; }
+    Field > .field-row { height: auto; }
+    Field .field-name { width: 18; padding: 0 1 0 0; color: $text-muted; }
+    Field > .field-error { display: none; color: $text-error; column-span: 2;
+                           padding: 0 0 0 18; height: auto; }
+    Field.-problem > .field-error { display: block; }
+    Field.-problem .field-name { color: $text-error; text-style: bold; }
+    Field.-problem Input { background: $error 15%; }
+    Field .field-note { color: $text-muted; padding: 0 0 0 1; width: auto; }
+    Field Switch { border: none; height: 1; padding: 0; width: 6; }
+    Field Switch:focus { border: none; background-tint: $foreground 10%; }
+    Field Input { background: $boost; }
+    """
+
+    holds_fields: ClassVar[bool] = False  # its entries' fields show the problems inside it
+
+    def __init__(self, spec: FieldSpec, base: Path, own: Any = MISSING, inherited: Any = MISSING):
+        super().__init__()
+        self.spec, self.base = spec, base
+        self.own, self.inherited = own, inherited
+
+    @property
+    def path(self) -> Path:
+        return (*self.base, *self.spec.rel)
+
+    @property
+    def path_text(self) -> str:
+        return format_path(self.path)
+
+    def compose(self) -> ComposeResult:
+        name = Label(self.spec.label, classes="field-name")
+        if self.spec.description:
+            name.tooltip = self.spec.description
+        yield name
+        yield from self.compose_control()
+
+    def compose_control(self) -> ComposeResult:
+        raise NotImplementedError
+
+    @property
+    def control(self) -> Widget:
+        raise NotImplementedError
+
+    def fill(self, own: Any, inherited: Any) -> None:
+        self.own, self.inherited = own, inherited
+        if not self.is_mounted:
+            return  # composed later (a lazy section): compose shows these values
+        try:
+            self.show_value()
+        except NoMatches:  # mounted, its control not yet: once it is
+            self.call_after_refresh(self.show_value)
+
+    def show_value(self) -> None:
+        raise NotImplementedError
+
+    def changed(self, value: Any) -> None:
+        """The control now holds value (MISSING: nothing): write it when it is news."""
+        if same(value, self.own) or (value is MISSING and self.own is MISSING):
+            return
+        self.own = value
+        if value is MISSING:
+            self.post_message(FieldEdited(self.path, remove=True))
+        else:
+            self.post_message(FieldEdited(self.path, value))
+
+    def show_problems(self, problems: Sequence[Problem]) -> None:
+        problems = list(problems)
+        if problems == getattr(self, "problems", None) and self.is_mounted:
+            return  # nothing new to show: keystrokes stay cheap
+        self.problems = problems
+        if self.is_mounted:
+            self._show_problems()
+
+    def on_mount(self) -> None:
+        if not hasattr(self, "problems"):
+            self.problems = self._problems_from_editor()
+        self._show_problems()
+
+    def _problems_from_editor(self) -> list[Problem]:
+        """For a field mounted after its editor showed the problems (a lazy section)."""
+        for node in self.ancestors:
+            if getattr(node, "holds_problems", False):
+                mine = self.path_text
+                return [
+                    p
+                    for p in getattr(node, "problems", [])
+                    if p.path == mine or (not self.holds_fields and under(p.path, mine))
+                ]
+        return []
+
+    def _show_problems(self) -> None:
+        problems = getattr(self, "problems", [])
+        lines = []
+        for p in problems:
+            where = p.path.removeprefix(self.path_text)
+            line = (f"{where.lstrip('.')}: " if where else "") + p.message
+            lines.append(line + (f" ({p.hint})" if p.hint else ""))
+        self.say("\n".join(lines))
+
+    def say(self, text: str) -> None:
+        """Show text (a problem) under the field; empty text hides it."""
+        error = self.error
+        if error is None and text:
+            error = Static(classes="field-error")  # made when first needed
+            self.mount(error)
+        if error is not None:
+            error.update(text)
+        self.set_class(bool(text), "-problem")
+
+    @property
+    def error(self) -> Static | None:
+        for child in self.children:
+            if isinstance(child, Static) and child.has_class("field-error"):
+                return child
+        return None
+
+    def focus_control(self) -> None:
+        self.control.focus()

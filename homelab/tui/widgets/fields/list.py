@@ -1,0 +1,144 @@
+"""A list of plain items (groups, packages, SSH keys, ports): add, edit, remove."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Input, OptionList
+from textual.widgets.option_list import Option
+
+from homelab.tui.schema import MISSING, item_kind, read_number, shown
+from homelab.tui.widgets.fields.base import Field
+
+
+class ItemList(OptionList):
+    """The items of a list field: delete removes one, enter edits it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("delete,backspace", "remove", "Remove item"),
+        Binding("enter", "edit", "Edit item", show=False),
+    ]
+
+    class Remove(Message):
+        def __init__(self, index: int) -> None:
+            super().__init__()
+            self.index = index
+
+    class Edit(Message):
+        def __init__(self, index: int) -> None:
+            super().__init__()
+            self.index = index
+
+    def action_remove(self) -> None:
+        if self.highlighted is not None:
+            self.post_message(self.Remove(self.highlighted))
+
+    def action_edit(self) -> None:
+        if self.highlighted is not None:
+            self.post_message(self.Edit(self.highlighted))
+
+
+class ListField(Field):
+    """A list with an input to add or edit items. Items inherited from included fragments
+    are shown dimmed and cannot be removed here."""
+
+    DEFAULT_CSS = """
+    ListField .list-box { height: auto; width: 1fr; }
+    ListField ItemList { height: auto; max-height: 8; border: none; padding: 0; width: 1fr;
+                         text-wrap: nowrap; text-overflow: ellipsis; }
+    ListField ItemList:focus { background-tint: $foreground 5%; }
+    ListField .list-add { margin: 0; }
+    """
+
+    def compose_control(self) -> ComposeResult:
+        with Vertical(classes="list-box"):
+            yield ItemList(*self._options(), classes="field-items")
+            yield Input(placeholder=self._placeholder(), classes="list-add", compact=True)
+        self._editing: int | None = None
+
+    @property
+    def control(self) -> Widget:
+        items = self.query_one(ItemList)
+        return items if items.option_count else self.query_one(".list-add", Input)
+
+    def _own_items(self) -> list[Any]:
+        return list(self.own) if isinstance(self.own, list) else []
+
+    def _inherited_items(self) -> list[Any]:
+        own = self._own_items()
+        if not isinstance(self.inherited, list):
+            return []
+        return [v for v in self.inherited if v not in own]
+
+    def _integers(self) -> bool:
+        return item_kind(self.spec.schema, self.spec.root) == "integer"
+
+    def _placeholder(self) -> str:
+        return f"add {'a number' if self._integers() else 'an item'} and press enter"
+
+    def _options(self) -> list[Option]:
+        options = [Option(Text(shown(v)), id=f"own-{i}") for i, v in enumerate(self._own_items())]
+        for v in self._inherited_items():
+            options.append(Option(Text(f"{shown(v)}  (inherited)", style="dim"), disabled=True))
+        return options
+
+    def show_value(self) -> None:
+        items = self.query_one(ItemList)
+        highlighted = items.highlighted
+        items.clear_options()
+        items.add_options(self._options())
+        if highlighted is not None and items.option_count:
+            items.highlighted = min(highlighted, items.option_count - 1)
+
+    def _write(self, values: list[Any]) -> None:
+        self.changed(values if values else MISSING)
+        self.show_value()
+
+    @on(Input.Submitted, ".list-add")
+    def _add(self, event: Input.Submitted) -> None:
+        event.stop()
+        text = event.value.strip()
+        if not text:
+            return
+        value: Any = read_number(text, {"type": "integer"}) if self._integers() else text
+        values = self._own_items()
+        if self._editing is not None and self._editing < len(values):
+            values[self._editing] = value
+        else:
+            values.append(value)
+        self._editing = None
+        event.input.value = ""
+        self._write(values)
+
+    @on(Input.Changed, ".list-add")
+    def _typing(self, event: Input.Changed) -> None:
+        event.stop()
+
+    @on(ItemList.Remove)
+    def _remove(self, event: ItemList.Remove) -> None:
+        event.stop()
+        values = self._own_items()
+        if event.index < len(values):
+            del values[event.index]
+            self._write(values)
+
+    @on(ItemList.Edit)
+    def _edit(self, event: ItemList.Edit) -> None:
+        event.stop()
+        values = self._own_items()
+        if event.index < len(values):
+            self._editing = event.index
+            add = self.query_one(".list-add", Input)
+            add.value = shown(values[event.index])
+            add.focus()
+
+    @on(OptionList.OptionSelected)
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()

@@ -1,0 +1,244 @@
+"""The selected host's editor: a tab per part of its profile (each editor made when its
+tab is first shown) and the problems panel under them.
+
+The screen says which host to show and when its data changed; the editor brings the
+visible tab up to date (the others wait until they are shown), puts the problems next to
+their fields, hands over the edits still waiting for a typing pause, and brings a
+problem's field into view (a jump from the problems panel).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import TabbedContent, TabPane, Tabs
+
+from homelab.editing.session import Session, profile_rel
+from homelab.errors import Problem
+from homelab.lab import Lab
+from homelab.tui.widgets import fields as f
+from homelab.tui.widgets.editors import (
+    ContainersEditor,
+    Editor,
+    HomeEditor,
+    NetworkEditor,
+    RawNixEditor,
+    ServicesEditor,
+    SystemEditor,
+    UsersEditor,
+    YamlEditor,
+)
+from homelab.tui.widgets.problems import ProblemsPanel
+
+# tab id, title, the generated file it is about (the preview scrolls to it)
+TABS: list[tuple[str, str, str]] = [
+    ("system", "System", "boot.nix"),
+    ("networking", "Network", "networking.nix"),
+    ("users", "Users", "users.nix"),
+    ("home", "Home", "home.nix"),
+    ("services", "Services", "services.nix"),
+    ("containers", "Containers", "containers.nix"),
+    ("nix", "Raw Nix", "extra.nix"),
+    ("yaml", "YAML", "configuration.nix"),
+]
+
+
+def tabs_for(path: str) -> list[str]:
+    """Where a problem's field may be, most likely first."""
+    if path.startswith("users."):
+        parts = path.split(".")
+        return ["home", "users"] if len(parts) > 2 and parts[2].startswith("home") else ["users"]
+    for prefix, tab in (
+        ("services.", "services"),
+        ("containers.", "containers"),
+        ("extraConfig", "nix"),
+    ):
+        if path.startswith(prefix) or path == prefix.rstrip("."):
+            return [tab]
+    if path.startswith(("networking", "deploy")):
+        return ["networking"]
+    if path:
+        return ["system"]
+    return []
+
+
+def changes_lists(path: Sequence[str | int]) -> bool:
+    """An edit that changes what a list shows (an entry added or removed): the lists show
+    merged data, so it is checked again before they are."""
+    if len(path) == 2 and path[0] in ("users", "containers", "services"):
+        return True
+    return "programs" in path and (len(path) == 5 or path[-1] == "enable")
+
+
+class HostEditor(Vertical):
+    """The tabs and the problems panel of the host the screen shows."""
+
+    def __init__(self, session: Session[Lab], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.session = session
+        self.folder: str | None = None
+        self.editors: dict[str, Editor] = {}
+        self.stale: set[str] = set()  # editors whose host data changed since they showed it
+
+    def compose(self) -> ComposeResult:
+        with TabbedContent(id="tabs"):
+            for tab, title, _ in TABS:
+                yield TabPane(title, id=f"tab-{tab}")
+        yield ProblemsPanel(id="problems")
+
+    # ---- tabs ------------------------------------------------------------------------
+
+    @property
+    def active_tab(self) -> str:
+        return (self.query_one(TabbedContent).active or "tab-system").removeprefix("tab-")
+
+    def show_tab(self, tab: str, focus: bool = False) -> None:
+        """Show the tab; focus: move the focus to the tab bar too (from the command
+        palette, whose closing gives the focus back to where it was: a widget in another
+        tab would make that tab the active one again)."""
+        tabs = self.query_one(TabbedContent)
+        tabs.active = f"tab-{tab}"
+        if focus:
+            self.screen.set_focus(tabs.query_one(Tabs))
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self) -> None:
+        self.show_active()  # not stopped: the screen scrolls the preview to the tab's file
+
+    def make_editor(self, tab: str) -> Editor:
+        assert self.folder is not None
+        own, merged = self.session.data(self.folder), self.session.merged(self.folder)
+        if tab == "system":
+            return SystemEditor(own, merged, id="ed-system")
+        if tab == "networking":
+            return NetworkEditor(own, merged, id="ed-networking")
+        if tab == "users":
+            return UsersEditor(own, merged, id="ed-users")
+        if tab == "home":
+            return HomeEditor(own, merged, id="ed-home")
+        if tab == "services":
+            assert self.session.catalog is not None
+            return ServicesEditor(self.session.catalog, own, merged, id="ed-services")
+        if tab == "containers":
+            return ContainersEditor(own, merged, id="ed-containers")
+        if tab == "nix":
+            return RawNixEditor(own, merged, id="ed-nix")
+        return YamlEditor(self.session.text(self.folder), id="ed-yaml")
+
+    def _problems(self) -> list[Problem]:
+        check = self.session.checks.get(self.folder) if self.folder is not None else None
+        return list(check.problems) if check else []
+
+    def show_active(self) -> None:
+        """Bring the visible tab up to date (others wait until they are shown)."""
+        if self.folder is None:
+            return
+        tab = self.active_tab
+        problems = self._problems()
+        if tab not in self.editors:
+            editor = self.make_editor(tab)
+            self.editors[tab] = editor
+            self.query_one(f"#tab-{tab}", TabPane).mount(editor)
+            editor.problems = problems
+            self.call_after_refresh(editor.set_problems, problems)
+            return
+        editor = self.editors[tab]
+        if tab in self.stale and not (editor.is_mounted and editor.children):
+            self.call_after_refresh(self.show_active)  # still mounting: show it then
+            return
+        if tab in self.stale:
+            self.stale.discard(tab)
+            if isinstance(editor, YamlEditor):
+                editor.show_text(self.session.text(self.folder))
+            else:
+                editor.show(self.session.data(self.folder), self.session.merged(self.folder))
+            editor.set_problems(problems, again=True)  # its fields were refilled
+            return
+        editor.set_problems(problems)
+
+    def changed(self, *, all_tabs: bool = True) -> None:
+        """The host's data changed: every tab shows it again when shown (but the visible
+        one, whose edit it was, unless all_tabs)."""
+        keep = set() if all_tabs else {self.active_tab}
+        self.stale = set(self.editors) - keep
+
+    def pending(self) -> list[Message]:
+        """Edits still waiting for a typing pause, in every editor, taken now."""
+        return [m for editor in list(self.editors.values()) for m in editor.pending()]
+
+    def show_problems(self, problems: list[Problem]) -> None:
+        self.query_one(ProblemsPanel).show(problems)
+        editor = self.editors.get(self.active_tab)
+        if editor is not None and self.active_tab not in self.stale:
+            editor.set_problems(problems)
+
+    def focus_problems(self) -> None:
+        self.query_one(ProblemsPanel).focus()
+
+    # ---- jumping to a problem --------------------------------------------------------
+
+    @on(ProblemsPanel.Jump)
+    async def _jump(self, event: ProblemsPanel.Jump) -> None:
+        event.stop()
+        await self.jump(event.problem)
+
+    async def jump(self, problem: Problem) -> None:
+        if self.folder is None:
+            return
+        path = problem.path
+        for tab in tabs_for(path):
+            target = await self._find_in(tab, path)
+            if target is not None:
+                self._focus(target)
+                return
+        if problem.place.file == profile_rel(self.folder) and problem.place.line:
+            await self._open_tab("yaml")
+            editor = self.editors["yaml"]
+            assert isinstance(editor, YamlEditor)
+            editor.go_to(problem.place.line, problem.place.column)
+            editor.area.focus()
+            return
+        self.notify(
+            f"{problem.place}: {problem.message}", title="in another file", severity="warning"
+        )
+
+    async def _open_tab(self, tab: str) -> Editor:
+        self.show_tab(tab)
+        await self.app.animator.wait_until_complete()
+        if tab not in self.editors:
+            self.show_active()
+        editor = self.editors.get(tab)
+        if editor is None:
+            editor = self.make_editor(tab)
+            self.editors[tab] = editor
+            await self.query_one(f"#tab-{tab}", TabPane).mount(editor)
+        elif not editor.is_mounted:
+            await self.app.animator.wait_until_complete()
+        for _ in range(50):  # a fresh editor makes its widgets on the next refreshes
+            if editor.composed:
+                break
+            await asyncio.sleep(0.02)
+        self.show_active()
+        return editor
+
+    async def _find_in(self, tab: str, path: str) -> Widget | None:
+        editor = await self._open_tab(tab)
+        for _ in range(3):  # a fresh editor mounts its fields on the next refreshes
+            target = editor.find(path)
+            if target is not None:
+                return target
+            await asyncio.sleep(0.02)
+        return None
+
+    def _focus(self, target: Widget) -> None:
+        if isinstance(target, f.Field | f.Group):
+            target.focus_control()
+        else:
+            target.focus()
+        target.scroll_visible(animate=False)
