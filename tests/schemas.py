@@ -7,7 +7,7 @@ from typing import Any
 import yaml
 
 from homelab.errors import Problem
-from homelab.profile.validate import schema_problems
+from homelab.profile.schema import schema_problems
 from homelab.yamlfile import Document, Marks
 from tests.conftest import REPO
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from homelab.catalog import settings_validator
 from homelab.patterns import matches
-from homelab.profile.validate import profile_schema
+from homelab.profile.schema import profile_schema
 from tests.schemas import catalogue_schemas, explained
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from homelab.cli import FAILED, INVALID, OK, err, output
 from homelab.cli.common import load_valid, open_lab
 from homelab.lab import Lab, LabNotFound, LabState
-from homelab.profile.validate import profile_schema
+from homelab.profile.schema import profile_schema
 
 
 def cmd_init(args: argparse.Namespace) -> int:

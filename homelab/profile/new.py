@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from homelab.catalog import Catalog
 from homelab.errors import InvalidInput, Place, Problem
 from homelab.profile import edit
-from homelab.profile.validate import HOSTNAME, profile_schema, validate
+from homelab.profile.schema import profile_schema
+from homelab.profile.validate import HOSTNAME, validate
 from homelab.yamlfile import Path_, load_text
 
 # The NixOS release the lab follows (its flake.nix pins nixos-26.05 and home-manager's

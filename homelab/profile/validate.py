@@ -9,19 +9,21 @@ from __future__ import annotations
 import base64
 import binascii
 import difflib
-import json
 import posixpath
 import re
 from collections.abc import Callable, Iterator, Mapping
-from functools import cache
-from importlib import resources
 from typing import Any
-
-import jsonschema_rs
 
 from homelab.catalog import Catalog, Port, TemplateError, service_ports
 from homelab.errors import Place, Problem, format_path
 from homelab.nix.syntax import check_module_body
+from homelab.profile.schema import (
+    profile_schema,
+    profile_validator,
+    schema_errors,
+    schema_problems,
+    shown,
+)
 from homelab.yamlfile import Document, Path_
 
 HOSTNAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -40,27 +42,6 @@ SSH_KEY_TYPES = (
 _NIX_PATH = re.compile(r"[A-Za-z0-9._+-]+(/[A-Za-z0-9._+-]+)*")
 # groups every NixOS machine has or that are commonly given without a service
 _PLAIN_GROUPS = {"wheel", "networkmanager", "audio", "video", "input", "dialout", "users"}
-
-
-@cache
-def profile_schema() -> dict[str, Any]:
-    text = resources.files("homelab.profile").joinpath("schema/profile.schema.json").read_text()
-    schema: dict[str, Any] = json.loads(text)
-    return schema
-
-
-@cache
-def profile_validator() -> jsonschema_rs.Validator:
-    """The profile schema compiled once (offline: it has no $ref outside itself)."""
-    return jsonschema_rs.Draft202012Validator(profile_schema(), offline=True)
-
-
-def schema_errors(validator: jsonschema_rs.Validator, value: Any) -> list[Any]:
-    """Every error of the value, each with its path. The yes/no goes first: it stops at
-    the first error, and nearly every profile has none."""
-    if validator.is_valid(value):
-        return []
-    return list(validator.iter_errors(value))
 
 
 def ssh_key_problem(line: str, *, comment_allowed: bool = True) -> str | None:
@@ -85,184 +66,6 @@ def ssh_key_problem(line: str, *, comment_allowed: bool = True) -> str | None:
     if not comment_allowed and len(parts) > 2:
         return "a pinned host key is '<type> <base64 key>' with no comment"
     return None
-
-
-def _shown(value: Any, limit: int = 80) -> str:
-    """A value for a one-line message: a line break or tab shows as \\n or \\t."""
-    text = str(value)[:limit]
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-
-
-def _spaces_hint(value: Any) -> str:
-    """A hint for a value that is right but for a line break or space at an end."""
-    if not isinstance(value, str) or value == value.strip():
-        return ""
-    if value.endswith("\n"):
-        return "remove the line break at the end (a YAML `|` block keeps it, `|-` does not)"
-    return "remove the spaces around the value"
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a map"
-    if value is None:
-        return "nothing (null)"
-    return type(value).__name__
-
-
-_TYPE_WORDS = {
-    "string": "text",
-    "integer": "a whole number",
-    "number": "a number",
-    "boolean": "true or false",
-    "array": "a list",
-    "object": "a map",
-    "null": "nothing",
-}
-
-
-def _schema_at(root: Any, schema_path: list[str | int]) -> Mapping[str, Any]:
-    """The schema holding the keyword that failed (a $ref's target has its own path)."""
-    schema = root
-    for step in schema_path[:-1]:
-        try:
-            schema = schema[step]
-        except (KeyError, IndexError, TypeError):
-            return {}
-    return schema if isinstance(schema, Mapping) else {}
-
-
-def _value_at(value: Any, path: Path_) -> Any:
-    """The value the schema was shown at a path, as Python has it (jsonschema-rs gives back
-    .inf and .nan as null, which JSON has no other word for)."""
-    for step in path:
-        value = value[step]
-    return value
-
-
-def schema_problems(
-    err: jsonschema_rs.ValidationError,
-    doc: Document,
-    checked: Any,
-    root: Mapping[str, Any],
-    prefix: Path_ = (),
-) -> Iterator[Problem]:
-    """One JSON Schema error in words a person can act on. `checked` is the value the
-    schema `root` was shown, found in the document at `prefix`."""
-    rel = tuple(err.instance_path)
-    path = (*prefix, *rel)
-    top = Place(doc.file)
-    place = doc.marks.value(path, top)
-    schema = _schema_at(root, err.schema_path)
-    hint = str(schema.get("x-hint", ""))
-    kind = err.kind
-    value = _value_at(checked, rel)
-    if isinstance(kind, jsonschema_rs.ValidationErrorKind.AdditionalProperties):
-        known = list(schema.get("properties") or {})
-        for key in kind.unexpected:
-            close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-            yield Problem(
-                doc.marks.key((*path, key), place),
-                f"unknown key '{key}'",
-                path=format_path((*path, key)),
-                hint=f"did you mean '{close[0]}'?"
-                if close
-                else "known keys here: " + ", ".join(sorted(known)),
-            )
-        return
-    if isinstance(kind, jsonschema_rs.ValidationErrorKind.Required):
-        yield Problem(place, f"missing key '{kind.property}'", path=format_path(path), hint=hint)
-        return
-    if isinstance(kind, jsonschema_rs.ValidationErrorKind.PropertyNames):
-        # a bad key is an error of the map: point at the key itself
-        name = str(kind.error.instance)
-        yield Problem(
-            doc.marks.key((*path, name), place),
-            f"'{_shown(name)}' is not a valid name here",
-            path=format_path((*path, name)),
-            hint=_spaces_hint(name)
-            or hint
-            or "names are lower-case letters, digits, '-' and '_', starting with a letter",
-        )
-        return
-    if isinstance(kind, jsonschema_rs.ValidationErrorKind.Type):
-        expected: Any = schema.get("type", kind.types)
-        names = [expected] if isinstance(expected, str) else list(expected)
-        words = " or ".join(_TYPE_WORDS.get(n, n) for n in names)
-        message = f"expected {words}, got {_kind(value)}"
-        if not isinstance(value, dict | list):
-            message += f" ({json.dumps(value, ensure_ascii=False)})"
-        if "string" in names and isinstance(value, int | float | bool):
-            hint = hint or "YAML read this as a number or true/false: put it in quotes"
-        yield Problem(place, message, path=format_path(path), hint=hint)
-        return
-    if isinstance(kind, jsonschema_rs.ValidationErrorKind.Enum):
-        choices: Any = schema.get("enum", kind.options)
-        options = [str(o) for o in choices]
-        close = difflib.get_close_matches(str(value), options, n=1, cutoff=0.5)
-        yield Problem(
-            place,
-            f"'{_shown(value)}' is not one of: {', '.join(options)}",
-            path=format_path(path),
-            hint=f"did you mean '{close[0]}'?" if close else hint,
-        )
-        return
-    if isinstance(
-        kind, jsonschema_rs.ValidationErrorKind.Minimum | jsonschema_rs.ValidationErrorKind.Maximum
-    ):
-        lo, hi = schema.get("minimum"), schema.get("maximum")
-        if lo is not None and hi is not None:
-            rng = f"from {lo} to {hi}"
-        else:
-            rng = f"at least {lo}" if lo is not None else f"at most {hi}"
-        yield Problem(place, f"{value} is out of range: {rng}", path=format_path(path), hint=hint)
-        return
-    if isinstance(kind, jsonschema_rs.ValidationErrorKind.Pattern):
-        yield Problem(
-            place,
-            f"'{_shown(value)}' is not valid here: {schema.get('description') or 'wrong form'}",
-            path=format_path(path),
-            hint=_spaces_hint(value) or hint,
-        )
-        return
-    if isinstance(kind, jsonschema_rs.ValidationErrorKind.Format):
-        yield Problem(
-            place,
-            f"'{_shown(value)}' is not a {kind.format}"
-            + (
-                ": a secret is an absolute path to a file on the machine, outside /nix/store"
-                if kind.format == "secret-path"
-                else ""
-            ),
-            path=format_path(path),
-            hint=hint or "e.g. /var/lib/secrets/tailscale-authkey",
-        )
-        return
-    yield Problem(place, _said(err, value), path=format_path(path), hint=hint)
-
-
-def _said(err: jsonschema_rs.ValidationError, value: Any) -> str:
-    """The library's own words, but for the lengths, said as homelab has always said them."""
-    kind = err.kind
-    if isinstance(
-        kind,
-        jsonschema_rs.ValidationErrorKind.MinLength | jsonschema_rs.ValidationErrorKind.MinItems,
-    ):
-        return f"{value!r} " + ("should be non-empty" if kind.limit == 1 else "is too short")
-    if isinstance(
-        kind,
-        jsonschema_rs.ValidationErrorKind.MaxLength | jsonschema_rs.ValidationErrorKind.MaxItems,
-    ):
-        return f"{value!r} " + ("is expected to be empty" if kind.limit == 0 else "is too long")
-    return err.message
 
 
 def _map(value: Any) -> dict[str, Any]:
@@ -548,7 +351,7 @@ def _file_problems(
         if rel is None:
             yield Problem(
                 place,
-                f"secret source '{_shown(src)}' is outside the lab",
+                f"secret source '{shown(src)}' is outside the lab",
                 path=format_path(path),
                 hint="homelab reads secrets only from inside the lab: "
                 f"copy the file into secrets/ and write `source: {moved}`",
@@ -566,7 +369,7 @@ def _file_problems(
             link = f"a link to {real}, " if _in_flake(rel) is None else ""
             yield Problem(
                 place,
-                f"secret source '{_shown(src)}' is {link}inside {inside}, which goes to the "
+                f"secret source '{shown(src)}' is {link}inside {inside}, which goes to the "
                 "machine with the flake and so into its world-readable Nix store",
                 path=format_path(path),
                 hint=f"move the file into secrets/ and write `source: {moved}`",
@@ -591,7 +394,7 @@ def _file_problems(
             if rel is None or rel == ".":
                 yield Problem(
                     place,
-                    f"home file source '{_shown(src)}' is not a file in the host folder",
+                    f"home file source '{shown(src)}' is not a file in the host folder",
                     path=format_path(path),
                     hint=f"put the file in {host_folder}/ (e.g. {host_folder}/files/) and "
                     "name it relative to that folder, e.g. files/inputrc",
@@ -599,7 +402,7 @@ def _file_problems(
             elif not _NIX_PATH.fullmatch(rel):
                 yield Problem(
                     place,
-                    f"home file source '{_shown(src)}' has characters a Nix path cannot hold",
+                    f"home file source '{shown(src)}' has characters a Nix path cannot hold",
                     path=format_path(path),
                     hint="rename the file: letters, digits and . _ + - / only",
                 )

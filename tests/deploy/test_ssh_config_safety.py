@@ -23,7 +23,7 @@ from homelab.deploy.ssh import (
     safe_user,
 )
 from homelab.patterns import matches
-from homelab.profile.validate import profile_schema
+from homelab.profile.schema import profile_schema
 from tests.conftest import RunCli
 
 GOOD_ADDRESSES = [

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from homelab.catalog import FORMATS, settings_validator
 from homelab.lab import Lab
-from homelab.profile.validate import profile_schema, profile_validator, schema_errors
+from homelab.profile.schema import profile_schema, profile_validator, schema_errors
 from tests.conftest import REPO
 from tests.schemas import catalogue_schemas, explained
 

@@ -16,7 +16,7 @@ from textual.widgets import Input, Static
 from textual.widgets.option_list import Option
 
 from homelab.errors import Problem
-from homelab.profile.validate import profile_schema
+from homelab.profile.schema import profile_schema
 from homelab.tui.messages import EditAfterYes, FieldEdited
 from homelab.tui.schema import MISSING, Path, dig, fields
 from homelab.tui.widgets import fields as f

@@ -11,7 +11,7 @@ from textual.lazy import Lazy
 from textual.widget import Widget
 
 from homelab.errors import Problem
-from homelab.profile.validate import profile_schema
+from homelab.profile.schema import profile_schema
 from homelab.tui.schema import fields
 from homelab.tui.widgets import fields as f
 from homelab.tui.widgets.editors.base import Data, Editor

@@ -18,7 +18,7 @@ from textual.widgets import Input, Label, Select, Static, Switch, TextArea
 from textual.widgets.option_list import Option
 
 from homelab.errors import Problem, format_path
-from homelab.profile.validate import profile_schema
+from homelab.profile.schema import profile_schema
 from homelab.tui.messages import FieldEdited
 from homelab.tui.schema import Path, dig, fields
 from homelab.tui.widgets import fields as f
