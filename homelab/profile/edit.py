@@ -7,6 +7,10 @@ text: only the lines of the touched entry take ruamel's version, every other lin
 byte for byte. The merged text is parsed again and compared with the intended data; if
 the merge went wrong, ruamel's whole output is used, and if even that is wrong, nothing is
 returned but an EditError.
+
+Over 500 lines on purpose: the three ways of making an edit (in place in the text, ruamel
+merged line by line, ruamel whole) must agree on what an edit means and share the one
+read-back check that decides between them; split, that one rule would live in three files.
 """
 
 from __future__ import annotations
