@@ -141,7 +141,8 @@ class HostRun:
                 return self._gone_on(interrupted(self.runs.live, self.state))
             return self._result(State.CANCELLED, "cancelled before it finished")
         except HostKeyError as err:
-            return self._result(State.FAILED, err.short, details=(str(err),))
+            unknown = err.presented if err.kind == "unknown" and err.pinnable else None
+            return self._result(State.FAILED, err.short, details=(str(err),), unknown_key=unknown)
         except ConnectError as err:
             return self._result(State.FAILED, err.short, details=(str(err),))
         except ConnectionLost as err:

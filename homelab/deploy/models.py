@@ -182,6 +182,7 @@ class HostResult:
     closure_diff: tuple[str, ...] = ()
     details: tuple[str, ...] = ()  # the longer story of a failure, and last output lines
     pinned_key: str | None = None  # an unknown host key accepted with --accept-new
+    unknown_key: str | None = None  # refused as unknown: the key a person may check and accept
     rolled_back: bool = False  # the machine was switched back to where it was
     run: str = ""  # interrupted: the run left going on the machine
     confirmed: Confirmed | None = None  # the end of an earlier interrupted run, seen now

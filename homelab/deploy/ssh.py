@@ -5,6 +5,7 @@ IdentitiesOnly, ProxyJump, UserKnownHostsFile, HostKeyAlias); keys come from ssh
 the usual key files. Host keys are always verified, against ~/.ssh/known_hosts and the key
 pinned in the profile (`deploy.hostKey`): an unknown key is refused with its fingerprint
 (or, with accept_new, accepted once and handed back to be pinned), a changed key always.
+A person who checked an unknown key's fingerprint accepts exactly that key (accept_keys).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import hashlib
 import os
 import re
 import socket
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,10 +54,13 @@ class ConnectError(Exception):
 class HostKeyError(ConnectError):
     """The machine's host key is unknown or not the one we know: never connected."""
 
-    def __init__(self, kind: str, message: str, short: str, presented: str) -> None:
+    def __init__(
+        self, kind: str, message: str, short: str, presented: str, *, pinnable: bool = False
+    ) -> None:
         super().__init__(message, short)
         self.kind = kind  # "unknown" or "changed"
         self.presented = presented  # the key line the machine showed
+        self.pinnable = pinnable  # the machine's own key (not a jump host's): the profile pins it
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,9 @@ class SshSettings:
     use_agent: bool = True
     connect_timeout: float = 10.0
     accept_new: bool = False
+    # host name -> the key line a person checked and accepted for it: that key, and no other,
+    # is accepted as accept_new would (and pinned)
+    accept_keys: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_home(cls, home: Path | None = None, **overrides: Any) -> SshSettings:
@@ -279,6 +286,17 @@ def _refuse(endpoint: Endpoint, route: Route, presented: str, verdict: Verdict) 
     )
 
 
+def _accepting(settings: SshSettings, endpoint: Endpoint, presented: str) -> bool:
+    """Is this unknown key accepted: any (accept_new), or the very one a person checked?"""
+    if settings.accept_new:
+        return True
+    confirmed = settings.accept_keys.get(endpoint.label or endpoint.address)
+    if not confirmed:
+        return False
+    (kind, blob), (p_kind, p_blob) = _parts(confirmed), _parts(presented)
+    return (_family(kind), blob) == (_family(p_kind), p_blob)
+
+
 def _known_fp(route: Route, kind: str) -> str:
     for line in known_keys(route):
         if _family(_parts(line)[0]) == _family(kind):
@@ -393,10 +411,16 @@ def _open(
         accepted = None
         if not verdict.trusted:
             endpoint_for_message = pinned_for or endpoint
-            if verdict.kind == "unknown" and settings.accept_new and pinned_for is not None:
+            if (
+                verdict.kind == "unknown"
+                and pinned_for is not None
+                and _accepting(settings, pinned_for, presented)
+            ):
                 accepted = presented
             else:
-                raise _refuse(endpoint_for_message, route, presented, verdict)
+                refused = _refuse(endpoint_for_message, route, presented, verdict)
+                refused.pinnable = pinned_for is not None
+                raise refused
         _authenticate(transport, route, settings)
         transport.set_keepalive(5)
         return Connection(transport, route, accepted)

@@ -159,12 +159,13 @@ class HomelabApp(App[None]):
         return crash.save(folder, text, when)
 
     def _sensitive(self) -> list[str]:
-        """What no report may show: what was typed into password fields, and the contents
-        of the lab's secret files."""
+        """What no report may show: what was typed into password fields (and the sudo
+        password an apply holds), and the contents of the lab's secret files."""
         values: list[str] = []
         with contextlib.suppress(Exception):
             for screen in self.screen_stack:
                 values += [i.value for i in screen.query(Input) if i.password and i.value]
+                values += getattr(screen, "sensitive", list)()  # a password an apply holds
         state = self.session.state
         for host in state.hosts.values() if state is not None else ():
             for secret in host.profile.secrets if host.profile is not None else ():

@@ -1,17 +1,19 @@
 """Applying from the editor: choose hosts (or a tag) and a mode, review what goes out,
 confirm, then watch each host's output live in its own pane, with its state and time.
 
-The apply itself is homelab.deploy.apply's orchestrator, run in a worker thread; its
-events arrive here as messages, so the screen stays responsive, and cancel sets the
-orchestrator's cancel flag (each host stops at a safe point).
+The apply is the one the command line runs (Lab.prepare_apply, Lab.send: the workflow in
+homelab.deploy.workflow), in a worker thread: refused before anything is committed when it
+cannot go on, then what goes out is committed, sent, and every host recorded with that
+commit. Its events arrive here as messages, so the screen stays responsive; cancel stops
+each host at a safe point. Like the command line, it asks for the sudo password (before
+the commit) when told to, and a machine whose host key is unknown shows its fingerprint:
+trusted, exactly that key is accepted on a second apply to it, and pinned in its profile.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -20,87 +22,54 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Label, Log, Select, SelectionList, Static
+from textual.widgets import (
+    Button,
+    Checkbox,
+    Footer,
+    Header,
+    Label,
+    Select,
+    SelectionList,
+    Static,
+)
 from textual.widgets.selection_list import Selection
 
 from homelab.editing.session import Session
-from homelab.errors import InvalidInput, Problem
-from homelab.lab import Lab
+from homelab.errors import InvalidInput, LabFailure, Place, Problem
+from homelab.lab import ApplyOptions, Event, HostResult, Lab, Mode, SshSettings, Stop
+from homelab.tui.screens.asks import SudoPassword, TrustHostKey
 from homelab.tui.screens.dialogs import Confirm, Refused
+from homelab.tui.widgets.hostpane import HostPane
 from homelab.tui.widgets.preview import diff_text
 
-MODES = ("switch", "boot", "test", "dry-activate", "build")
-STATE_STYLES = {
-    "waiting": "dim",
-    "done": "bold green",
-    "failed": "bold red",
-    "cancelled": "yellow",
-}
+__all__ = ["ApplyScreen", "HostPane"]
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What one apply did: every host's result, and the summary to show."""
+
+    results: tuple[HostResult, ...]
+    lines: tuple[str, ...]
+    stopped: bool = False
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What the person chose for one apply (the password is never shown or kept after it)."""
+
+    hosts: tuple[str, ...]  # host folders
+    mode: Mode
+    sudo_password: str | None = field(default=None, repr=False)
+    accepted: dict[str, str] = field(default_factory=dict)  # host name -> key checked
 
 
 class ApplyEvent(Message):
-    """One event of the orchestrator (from its threads)."""
+    """One event of the apply (from its threads)."""
 
-    def __init__(self, event: Any) -> None:
+    def __init__(self, event: Event) -> None:
         super().__init__()
         self.event = event
-
-
-class ApplyFinished(Message):
-    def __init__(self, results: Sequence[Any], lines: Sequence[str]) -> None:
-        super().__init__()
-        self.results, self.lines = results, lines
-
-
-class ApplyRefused(Message):
-    def __init__(self, title: str, problems: Sequence[Problem]) -> None:
-        super().__init__()
-        self.title, self.problems = title, problems
-
-
-class HostPane(Vertical):
-    """One host's live output, with its state and elapsed time in the border."""
-
-    DEFAULT_CSS = """
-    HostPane { height: 12; border: round $primary 40%; }
-    HostPane.-done { border: round $success; }
-    HostPane.-failed { border: round $error; }
-    HostPane.-cancelled { border: round $warning; }
-    HostPane > Log { height: 1fr; }
-    """
-
-    def __init__(self, host: str) -> None:
-        super().__init__(id=f"pane-{host}")
-        self.host = host
-        self.state = "waiting"
-        self.started: float | None = None
-        self.elapsed = 0.0
-
-    def compose(self) -> ComposeResult:
-        yield Log(max_lines=2000, auto_scroll=True)
-
-    def on_mount(self) -> None:
-        self.show_title()
-
-    def event(self, event: Any) -> None:
-        if self.started is None and event.state != "waiting":
-            self.started = time.monotonic() - event.elapsed
-        self.elapsed = event.elapsed
-        if event.state != self.state:
-            self.remove_class(f"-{self.state}")
-            self.state = event.state
-            self.add_class(f"-{self.state}")
-        if event.line is not None:
-            self.query_one(Log).write_line(event.line)
-        self.show_title()
-
-    def show_title(self) -> None:
-        elapsed = self.elapsed
-        if self.started is not None and self.state not in ("done", "failed", "cancelled"):
-            elapsed = time.monotonic() - self.started
-        clock = f"{elapsed:.1f}s" if self.started is not None else ""
-        self.border_title = f"{self.host} · {self.state}"
-        self.border_subtitle = clock
 
 
 class ApplyScreen(Screen[None]):
@@ -116,6 +85,7 @@ class ApplyScreen(Screen[None]):
     ApplyScreen #apply-hosts { height: 1fr; border: round $primary 50%; }
     ApplyScreen #apply-side Label { padding: 1 0 0 1; color: $text-muted; }
     ApplyScreen #apply-side Select { width: 1fr; }
+    ApplyScreen #apply-side Checkbox { width: 1fr; margin: 1 0 0 0; }
     ApplyScreen #apply-side Horizontal { height: auto; }
     ApplyScreen #apply-side Button { width: 1fr; }
     ApplyScreen #apply-main { width: 1fr; height: 1fr; }
@@ -133,10 +103,11 @@ class ApplyScreen(Screen[None]):
         super().__init__()
         self.session = session
         self.folder = folder
-        self.cancel = threading.Event()
+        self.cancel = Stop()
         self.running = False
         self.review_first = review
         self.reviewed: tuple[tuple[str, ...], str] | None = None
+        self.asked: Asked | None = None  # the apply under way (crash reports mask its password)
 
     def compose(self) -> ComposeResult:
         folders = self.session.folders()
@@ -163,12 +134,13 @@ class ApplyScreen(Screen[None]):
                 )
                 yield Label("Mode")
                 yield Select(
-                    [(m, m) for m in MODES],
-                    value="switch",
+                    [(m.value, m.value) for m in Mode],
+                    value=Mode.SWITCH.value,
                     allow_blank=False,
                     id="apply-mode",
                     compact=True,
                 )
+                yield Checkbox("Ask for the sudo password", id="apply-sudo", compact=True)
                 with Horizontal():
                     yield Button("Review (f5)", id="apply-review-button", compact=True)
                     yield Button("Apply (^r)", id="apply-go", variant="warning", compact=True)
@@ -206,8 +178,8 @@ class ApplyScreen(Screen[None]):
     def chosen(self) -> list[str]:
         return list(self.query_one("#apply-hosts", SelectionList).selected)
 
-    def mode(self) -> str:
-        return str(self.query_one("#apply-mode", Select).value)
+    def mode(self) -> Mode:
+        return Mode(str(self.query_one("#apply-mode", Select).value))
 
     @on(Select.Changed, "#apply-tag")
     def _tag(self, event: Select.Changed) -> None:
@@ -271,10 +243,16 @@ class ApplyScreen(Screen[None]):
 
     # ---- applying ----------------------------------------------------------------------
 
-    @work(exclusive=True, group="confirm")
-    async def action_apply(self) -> None:
+    def action_apply(self) -> None:
         if self.running:
+            self.notify("an apply is running: cancel it (ctrl+x) or wait", severity="warning")
             return
+        self.ask_and_apply()
+
+    @work(exclusive=True, group="confirm")
+    async def ask_and_apply(self) -> None:
+        """Ask (apply? the sudo password?), apply, then offer each unknown host key: the
+        hosts whose key the person trusts are applied to again, accepting that key."""
         chosen = self.chosen()
         if not chosen:
             self.notify("choose at least one host", severity="warning")
@@ -295,48 +273,93 @@ class ApplyScreen(Screen[None]):
         )
         if answer != "apply":
             return
-        await self.start(chosen, mode)
+        password = None
+        if self.query_one("#apply-sudo", Checkbox).value:
+            password = await self.app.push_screen_wait(SudoPassword(names))
+            if password is None:
+                self.notify("nothing applied: no sudo password given", severity="warning")
+                return
+        asked: Asked | None = Asked(tuple(chosen), mode, password)
+        while asked is not None:
+            applied = await self.start(asked)
+            asked = await self.trust_keys(asked, applied) if applied else None
+        self.asked = None  # kept after an error: the crash report masks the password
 
-    async def start(self, chosen: list[str], mode: str) -> None:
+    async def start(self, asked: Asked) -> Applied | None:
+        """Apply and show it; None when it was refused before anything was sent."""
         self.running = True
+        self.asked = asked
         self.cancel.clear()
+        self.cancel.leave_running = False
         self.add_class("-running")
         self.query_one("#apply-summary-box").set_class(False, "-shown")
         panes = self.query_one("#apply-panes", VerticalScroll)
         await panes.remove_children()
-        await panes.mount_all([HostPane(folder) for folder in chosen])
+        await panes.mount_all([HostPane(folder) for folder in asked.hosts])
         self.query_one("#apply-cancel", Button).disabled = False
         self.query_one("#apply-go", Button).disabled = True
-        self.ticker = self.set_interval(0.5, self._tick)
-        self.run_apply(chosen, mode)
+        ticker = self.set_interval(0.5, self._tick)
+        worker = self.run_apply(asked)
+        try:
+            await worker.wait()
+        finally:
+            ticker.stop()
+            self._tick()
+            self.running = False
+            self.query_one("#apply-cancel", Button).disabled = True
+            self.query_one("#apply-go", Button).disabled = False
+        done = worker.result
+        if isinstance(done, Applied):
+            self._show_summary(done)
+            return done
+        self.remove_class("-running")
+        await self.app.push_screen_wait(Refused("Not applied", done or []))
+        return None
 
     @work(thread=True, exclusive=True, group="apply")
-    def run_apply(self, chosen: list[str], mode: str) -> None:
-        """The apply workflow the CLI runs too (homelab.deploy.workflow): commit what goes
-        out, send it, record it; here without asking (the dialog did)."""
-        from homelab.deploy.lablock import only_apply
-        from homelab.deploy.models import ApplyOptions, Mode
-        from homelab.deploy.workflow import prepare, send
-        from homelab.errors import LabFailure, Place
-
+    def run_apply(self, asked: Asked) -> Applied | list[Problem]:
+        """The apply workflow the CLI runs too: refusals before any commit, then commit
+        what goes out, send it, pin an accepted key, record; here without asking (the
+        dialogs did)."""
         lab = self.session.lab
         notes: list[str] = []
         try:
-            with only_apply(lab.root, "an apply from the editor"):
-                ready = prepare(lab, chosen)
-                options = ApplyOptions(mode=Mode(mode))
-                outcome = send(ready, options, self._emit, self.cancel, notes.append)
+            with lab.only_apply("an apply from the editor"):
+                ready = lab.prepare_apply(list(asked.hosts))
+                options = ApplyOptions(
+                    mode=asked.mode,
+                    ssh=SshSettings.from_home(accept_keys=asked.accepted),
+                    sudo_password=asked.sudo_password,
+                )
+                outcome = lab.send(ready, options, self._emit, self.cancel, notes.append)
         except InvalidInput as err:
-            self.post_message(ApplyRefused("Not applied", err.problems))
-            return
+            return list(err.problems)
         except LabFailure as err:
-            problem = Problem(Place(str(lab.root)), str(err))
-            self.post_message(ApplyRefused("Not applied", [problem]))
-            return
+            return [Problem(Place(str(lab.root)), str(err))]
         lines = lab.apply_report(outcome.results).lines() + (["", *notes] if notes else [])
-        self.post_message(ApplyFinished(outcome.results, lines))
+        return Applied(outcome.results, tuple(lines), outcome.stopped)
 
-    def _emit(self, event: Any) -> None:
+    async def trust_keys(self, asked: Asked, applied: Applied) -> Asked | None:
+        """Each machine that presented an unknown key: its fingerprint, and the question.
+        The next apply goes to the trusted ones only, accepting exactly the keys shown."""
+        if applied.stopped:
+            return None
+        trusted: dict[str, str] = {}
+        folders: list[str] = []
+        for result in applied.results:
+            if not result.unknown_key:
+                continue
+            answer = await self.app.push_screen_wait(
+                TrustHostKey(result.host, result.folder, result.unknown_key)
+            )
+            if answer == "trust":
+                trusted[result.host] = result.unknown_key
+                folders.append(result.folder)
+        if not trusted:
+            return None
+        return Asked(tuple(folders), asked.mode, asked.sudo_password, trusted)
+
+    def _emit(self, event: Event) -> None:
         self.post_message(ApplyEvent(event))
 
     def on_apply_event(self, message: ApplyEvent) -> None:
@@ -360,31 +383,21 @@ class ApplyScreen(Screen[None]):
         for pane in self.query(HostPane):
             pane.show_title()
 
-    def on_apply_finished(self, message: ApplyFinished) -> None:
-        self.running = False
-        self.ticker.stop()
-        self._tick()
-        failed = [r for r in message.results if not r.ok]
-        self.query_one("#apply-summary", Static).update("\n".join(message.lines))
+    def _show_summary(self, applied: Applied) -> None:
+        failed = [r for r in applied.results if not r.ok]
+        self.query_one("#apply-summary", Static).update("\n".join(applied.lines))
         box = self.query_one("#apply-summary-box")
         box.set_class(True, "-shown")
         box.set_class(bool(failed), "-failed")
-        self.query_one("#apply-cancel", Button).disabled = True
-        self.query_one("#apply-go", Button).disabled = False
         if failed:
-            self.notify(f"{len(failed)} of {len(message.results)} host(s) failed", severity="error")
+            self.notify(f"{len(failed)} of {len(applied.results)} host(s) failed", severity="error")
         else:
-            self.notify(f"applied to {len(message.results)} host(s)")
+            self.notify(f"applied to {len(applied.results)} host(s)")
 
-    @work(exclusive=True, group="confirm")
-    async def on_apply_refused(self, message: ApplyRefused) -> None:
-        self.running = False
-        self.remove_class("-running")
-        self.query_one("#apply-cancel", Button).disabled = True
-        self.query_one("#apply-go", Button).disabled = False
-        if hasattr(self, "ticker"):
-            self.ticker.stop()
-        await self.app.push_screen_wait(Refused(message.title, message.problems))
+    def sensitive(self) -> list[str]:
+        """What a crash report must not show while this screen holds it."""
+        asked = self.asked
+        return [asked.sudo_password] if asked is not None and asked.sudo_password else []
 
     def action_cancel_apply(self) -> None:
         if self.running and not self.cancel.is_set():

@@ -1,0 +1,61 @@
+"""One host's live output during an apply, with its state and elapsed time in the border."""
+
+from __future__ import annotations
+
+import time
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Log
+
+from homelab.lab import ApplyState, Event
+
+
+def state_class(state: str) -> str:
+    """The CSS class of a state ("rolling back" -> "-rolling-back": a class has no spaces)."""
+    return "-" + state.replace(" ", "-")
+
+
+class HostPane(Vertical):
+    """The output of one host folder's apply, line by line, as its events arrive."""
+
+    DEFAULT_CSS = """
+    HostPane { height: 12; border: round $primary 40%; }
+    HostPane.-done { border: round $success; }
+    HostPane.-failed { border: round $error; }
+    HostPane.-cancelled, HostPane.-interrupted { border: round $warning; }
+    HostPane > Log { height: 1fr; }
+    """
+
+    def __init__(self, host: str) -> None:
+        super().__init__(id=f"pane-{host}")
+        self.host = host
+        self.state: str = ApplyState.WAITING
+        self.started: float | None = None
+        self.elapsed = 0.0
+
+    def compose(self) -> ComposeResult:
+        yield Log(max_lines=2000, auto_scroll=True)
+
+    def on_mount(self) -> None:
+        self.show_title()
+
+    def event(self, event: Event) -> None:
+        if self.started is None and event.state != ApplyState.WAITING:
+            self.started = time.monotonic() - event.elapsed
+        self.elapsed = event.elapsed
+        if event.state != self.state:
+            self.remove_class(state_class(self.state))
+            self.state = event.state
+            self.add_class(state_class(self.state))
+        if event.line is not None:
+            self.query_one(Log).write_line(event.line)
+        self.show_title()
+
+    def show_title(self) -> None:
+        elapsed = self.elapsed
+        if self.started is not None and not ApplyState(self.state).final:
+            elapsed = time.monotonic() - self.started
+        clock = f"{elapsed:.1f}s" if self.started is not None else ""
+        self.border_title = f"{self.host} · {self.state}"
+        self.border_subtitle = clock
