@@ -62,7 +62,7 @@ async def measure(root: Path, hosts: int) -> None:
         main = app.main
 
         def editor_shown() -> bool:
-            editor = main.editors.get("system")
+            editor = main.host_editor.editors.get("system")
             return bool(
                 editor is not None
                 and editor.is_mounted
@@ -90,7 +90,7 @@ async def measure(root: Path, hosts: int) -> None:
                 return (
                     main.folder == target
                     and preview.folder == target
-                    and "system" not in main.stale
+                    and "system" not in main.host_editor.stale
                 )
 
             await wait_for(pilot, switched)

@@ -30,7 +30,7 @@ from homelab.tui.messages import EditAfterYes, FieldEdited
 from homelab.tui.screens.commit import offer_commit
 from homelab.tui.screens.dialogs import Confirm, Refused, changed_on_disk, remove_host
 from homelab.tui.screens.newhost import NewHost, NewHostDialog
-from homelab.tui.widgets.editors import Editor, EntriesEditor, YamlEditor
+from homelab.tui.widgets.editors import EntriesEditor, YamlEditor
 from homelab.tui.widgets.hosteditor import TABS, HostEditor, changes_lists
 from homelab.tui.widgets.hostlist import LEGEND, HostList
 from homelab.tui.widgets.preview import Preview
@@ -176,14 +176,6 @@ class MainScreen(Screen[None]):
     @folder.setter
     def folder(self, folder: str | None) -> None:
         self.host_editor.folder = folder
-
-    @property
-    def editors(self) -> dict[str, Editor]:
-        return self.host_editor.editors
-
-    @property
-    def stale(self) -> set[str]:
-        return self.host_editor.stale
 
     def action_tab(self, tab: str, focus: bool = False) -> None:
         self.host_editor.show_tab(tab, focus)
