@@ -129,7 +129,13 @@ class HostLock:
                 if not self.target.connection_alive():
                     raise ConnectionLost("the connection dropped")
                 err = chan.recv_stderr(65536).decode(errors="replace").strip()
-                raise Failed(f"the machine could not run homelab's probe: {err[:200]}")
+                said = data.decode("utf-8", "replace").strip().splitlines()
+                # never an empty reason: the exit status and the probe's last words
+                why = err or "; ".join(said[-3:]) or "it printed nothing"
+                status = chan.recv_exit_status()
+                raise Failed(
+                    f"the machine could not run homelab's probe (exit {status}): {why[:200]}"
+                )
             if time.monotonic() > deadline:
                 chan.close()
                 raise Failed("the machine did not answer homelab's probe")
