@@ -4,17 +4,10 @@ the machine does not have."""
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
-import platform
-import pty
 import pwd
 import re
-import select
-import subprocess
 import sys
-import termios
 import threading
 import time
 from pathlib import Path
@@ -26,7 +19,6 @@ from tests.conftest import RunCli
 from tests.deploy.labs import make_lab
 from tests.deploy.test_interrupt import Output
 from tests.deploy.tidy import (
-    REPO,
     assert_record_holds_what_runs,
     assert_tidy,
     homelab,
@@ -34,6 +26,7 @@ from tests.deploy.tidy import (
     start_homelab,
 )
 from tests.sshd.rig import Rig
+from tests.terminal import Terminal
 
 
 def error_lines(err: str) -> list[str]:
@@ -165,92 +158,19 @@ def test_ctrl_c_at_the_question_applies_nothing_and_commits_nothing(
     machine = rig.add("web")
     lab = make_lab(tmp_path / "lab", [machine])
     before = git.Repo(lab).head.commit.hexsha
-    with Terminal(rig, lab, "apply") as term:
+    command = [sys.executable, "-m", "homelab", "--lab", str(lab), "apply"]
+    with Terminal(command, env=homelab_env(rig)) as term:
         term.wait_for(b"apply (switch) to web? [y/N] ")
-        # A signal that lands between the prompt and input()'s read() only sets Python's
-        # flag, and the read then waits for a key: no person types that fast, a loaded test
-        # machine can. Wait until the process sleeps in the read, as it does for a person.
         term.wait_until_reading()
-        term.type(b"\x03")  # Ctrl-C, as the terminal sends it: SIGINT to the process
-        code, screen = term.end()
+        term.type(b"\x03", pause=0)  # Ctrl-C, as the terminal sends it: SIGINT to the process
+        code = term.end(30)
+        screen = term.text.replace("\r\n", "\n")
 
     assert code == 1, screen
     assert "Traceback" not in screen
     assert screen.rstrip().endswith("nothing applied")
     assert git.Repo(lab).head.commit.hexsha == before
     assert machine.lines("commands.log") == []
-
-
-def _syscall(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/syscall").read_text().split()[0]
-    except (OSError, IndexError):
-        return ""
-
-
-class Terminal:
-    """`homelab` on a pseudo-terminal of its own (its controlling terminal)."""
-
-    def __init__(self, rig: Rig, lab: Path, *args: str) -> None:
-        self.command = [sys.executable, "-m", "homelab", "--lab", str(lab), *args]
-        self.env = homelab_env(rig)
-        self.seen = b""
-
-    def __enter__(self) -> Terminal:
-        self.master, slave = pty.openpty()
-
-        def take_terminal() -> None:
-            os.setsid()
-            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-        self.process = subprocess.Popen(
-            self.command, env=self.env, cwd=REPO, stdin=slave, stdout=slave, stderr=slave,
-            preexec_fn=take_terminal,
-        )  # fmt: skip
-        os.close(slave)
-        return self
-
-    def _read(self, within: float) -> None:
-        ready, _, _ = select.select([self.master], [], [], within)
-        if ready:
-            with contextlib.suppress(OSError):  # the other side closed
-                self.seen += os.read(self.master, 65536)
-
-    def wait_for(self, text: bytes, within: float = 60) -> None:
-        deadline = time.monotonic() + within
-        while text not in self.seen:
-            assert time.monotonic() < deadline, self.seen.decode(errors="replace")
-            self._read(0.1)
-
-    def wait_until_reading(self, within: float = 30) -> None:
-        """Until the process sleeps (state S) in a read of its terminal."""
-        if platform.machine() != "x86_64" or not _syscall(os.getpid()):
-            time.sleep(0.5)  # no way to see the read here: a pause instead
-            return
-        deadline = time.monotonic() + within
-        stat = Path(f"/proc/{self.process.pid}/stat")
-        while time.monotonic() < deadline:
-            state = stat.read_text().rsplit(")", 1)[1].split()[0]
-            if state == "S" and _syscall(self.process.pid) == "0":  # 0: read on x86_64
-                return
-            time.sleep(0.05)
-        raise AssertionError(self.seen.decode(errors="replace"))
-
-    def type(self, data: bytes) -> None:
-        os.write(self.master, data)
-
-    def end(self, within: float = 30) -> tuple[int, str]:
-        deadline = time.monotonic() + within
-        while self.process.poll() is None and time.monotonic() < deadline:
-            self._read(0.1)
-        self._read(0.2)
-        return self.process.wait(1), self.seen.decode(errors="replace").replace("\r\n", "\n")
-
-    def __exit__(self, *exc: object) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        os.close(self.master)
 
 
 def test_a_secret_source_that_is_a_fifo_is_refused_at_once(

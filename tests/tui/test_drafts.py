@@ -18,9 +18,9 @@ from homelab.tui.screens.dialogs import Confirm
 from homelab.tui.screens.main import DRAFTS_EVERY, MainScreen
 from homelab.tui.widgets import fields as f
 from homelab.tui.widgets.hostlist import HostList
+from tests.terminal import CTRL_N, ENTER, Terminal
 from tests.tui.conftest import git
 from tests.tui.pilot import choose_host, field, run, running, settle, type_into
-from tests.tui.terminal import CTRL_N, ENTER, Terminal
 
 DEMO = "hosts/nixos-demo/profile.yaml"
 DRAFT = ".homelab/drafts/nixos-demo.json"

@@ -1,10 +1,12 @@
-"""A real `homelab tui` process on a pseudo-terminal of its own, driven by keystrokes."""
+"""A real `homelab` process (the editor, or apply at its question) on a pseudo-terminal of
+its own, driven by keystrokes."""
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
 import os
+import platform
 import pty
 import select
 import signal
@@ -16,7 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 
 # keys as a terminal sends them
 CTRL_N = b"\x0e"
@@ -25,14 +27,26 @@ ENTER = b"\r"
 F2 = b"\x1bOQ"
 
 
+def _syscall(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/syscall").read_text().split()[0]
+    except (OSError, IndexError):
+        return ""
+
+
 class Terminal:
     """The process is the session leader of its terminal, as in a person's shell."""
 
-    def __init__(self, command: list[str], size: tuple[int, int] = (160, 48)) -> None:
+    def __init__(
+        self,
+        command: list[str],
+        size: tuple[int, int] = (160, 48),
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.command, self.size = command, size
         self.seen = b""
         self.env = {
-            **os.environ,
+            **(os.environ if env is None else env),
             "TERM": "xterm-256color",
             "COLUMNS": str(size[0]),
             "LINES": str(size[1]),
@@ -75,6 +89,21 @@ class Terminal:
                     f"waited {within} s for {what}; the terminal showed:\n{self.text}"
                 )
             self._read(0.1)
+
+    def wait_until_reading(self, within: float = 30) -> None:
+        """Until the process sleeps in a read of its terminal. A signal (Ctrl-C) that lands
+        between a prompt and input()'s read() only sets Python's flag, and the read then
+        waits for a key: no person types that fast, a loaded test machine can."""
+        if platform.machine() != "x86_64" or not _syscall(os.getpid()):
+            time.sleep(0.5)  # no way to see the read here: a pause instead
+            return
+        stat = Path(f"/proc/{self.process.pid}/stat")
+
+        def reading() -> bool:
+            state = stat.read_text().rsplit(")", 1)[1].split()[0]
+            return state == "S" and _syscall(self.process.pid) == "0"  # 0: read on x86_64
+
+        self.wait_until(reading, within, "the process to read its terminal")
 
     @property
     def text(self) -> str:
