@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.app import App
 from textual.widgets import OptionList
+from textual.widgets._header import HeaderTitle  # what the header shows
 
 from homelab.lab import Lab, NewProfile
 from homelab.tui.screens.commit import CommitDialog
@@ -231,5 +233,23 @@ def test_marks_and_history_say_what_is_deployed_where(lab: Path) -> None:
             assert [e.deployed for e in history.entries] == [(), ("nixos-demo",)]
             commits = history.query_one("#commits", OptionList)
             assert "▲ nixos-demo" in str(commits.get_option_at_index(1).prompt)
+
+    run(scenario)
+
+
+def test_leaving_the_history_screen_puts_the_labs_name_back_in_the_title(lab: Path) -> None:
+    def title(app: App[None]) -> str:
+        return str(app.screen.query_one(HeaderTitle).render())
+
+    async def scenario() -> None:
+        async with running(lab) as (app, pilot):
+            await choose_host(pilot, "nixos-demo")
+            await pilot.press("f3")
+            await settle(pilot)
+            assert "history of nixos-demo" in title(app)
+            await pilot.press("escape")
+            await settle(pilot)
+            assert "history of" not in title(app)
+            assert lab.name in title(app)
 
     run(scenario)

@@ -168,7 +168,7 @@ class ApplyScreen(Screen[None]):
         return f"{folder}  [{tags}]" if tags else folder
 
     def on_mount(self) -> None:
-        self.app.sub_title = "apply"
+        self.sub_title = "apply"  # the screen's own: gone with it
         self.query_one("#apply-hosts", SelectionList).focus()
         if self.review_first:
             self.call_after_refresh(self.action_review)

@@ -78,7 +78,7 @@ class HistoryScreen(Screen[bool]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.app.sub_title = f"history of {self.folder}"
+        self.sub_title = f"history of {self.folder}"  # the screen's own: gone with it
         self.load_history()
 
     @work(thread=True, exclusive=True, group="history")
