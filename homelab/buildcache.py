@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from homelab import __version__
+from homelab.localstate import local_folder
 from homelab.source import Unreadable, read_file
 
 CACHE = ".homelab/build.json"
@@ -78,11 +79,7 @@ def record(
             "outputs": {rel: _file(root, rel) for rel in sorted(outputs)},
         }
     data = {"version": __version__, "folders": sorted(all_folders), "hosts": entries}
-    path = root / CACHE
-    if not path.parent.is_dir():
-        path.parent.mkdir()
-        # local state, never committed, whatever the lab's own .gitignore says
-        (path.parent / ".gitignore").write_text("*\n")
+    path = local_folder(root) / Path(CACHE).name
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
     os.replace(tmp, path)

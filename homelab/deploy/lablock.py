@@ -16,24 +16,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from homelab.errors import LabFailure
+from homelab.localstate import local_folder
 
 LOCK = ".homelab/apply.lock"
-
-
-def _local_folder(root: Path) -> Path:
-    folder = root / ".homelab"
-    if not folder.is_dir():
-        folder.mkdir()
-        # local state, never committed, whatever the lab's own .gitignore says
-        (folder / ".gitignore").write_text("*\n")
-    return folder
 
 
 @contextlib.contextmanager
 def only_apply(root: Path, what: str = "homelab apply") -> Iterator[None]:
     """Hold the lab's apply lock for the block; LabFailure (exit 1) when another process
     holds it."""
-    path = _local_folder(Path(root)) / Path(LOCK).name
+    path = local_folder(Path(root)) / Path(LOCK).name
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:

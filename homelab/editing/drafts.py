@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from homelab.labfiles import PROFILE
+from homelab.localstate import LOCAL, local_folder
 
-LOCAL = ".homelab"  # the lab's local state: never committed (it ignores itself)
 FOLDER = f"{LOCAL}/drafts"
 FORMAT = 1
 MAX_BYTES = 8 << 20  # a draft is a profile or two (its text and its base): far below this
@@ -49,20 +49,6 @@ class Draft:
     @property
     def dirty(self) -> bool:
         return self.text != self.base
-
-
-def local_folder(root: Path, name: str) -> Path:
-    """`.homelab/<name>` in the lab, made when missing: private, and ignored by git
-    whatever the lab's own .gitignore says."""
-    local = root / LOCAL
-    if not local.is_dir():
-        local.mkdir(mode=0o700)
-    ignore = local / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text("*\n")
-    folder = local / name
-    folder.mkdir(mode=0o700, exist_ok=True)
-    return folder
 
 
 def write_private(path: Path, data: bytes) -> None:

@@ -21,8 +21,9 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Input
 
-from homelab.editing.drafts import Kept, local_folder
+from homelab.editing.drafts import Kept
 from homelab.lab import Lab
+from homelab.localstate import local_folder
 from homelab.tui import crash
 from homelab.tui.screens.dialogs import Confirm
 
