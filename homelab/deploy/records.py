@@ -124,4 +124,4 @@ def pin_keys(
         note(f"note: the pinned host keys could not be committed: {err}")
         return
     if done is not None:
-        note(f"committed {done.hexsha[:7]} {done.summary}")
+        note(f"committed {done.short} {done.subject}")

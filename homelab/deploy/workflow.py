@@ -135,7 +135,7 @@ def send(
     if ready.committing:
         done = commit_lab(lab, hosts=list(ready.chosen))
         if done is not None:
-            note(f"committed {done.hexsha[:7]} {done.summary}")
+            note(f"committed {done.short} {done.subject}")
     commit = _head(lab)
     plans = plan_hosts(lab, ready.state, ready.chosen, commit, ready.secrets)
     earlier = _unconfirmed(lab, note)

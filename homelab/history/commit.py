@@ -42,16 +42,6 @@ class Committed:
     def short(self) -> str:
         return self.sha[:7]
 
-    # GitPython's names for the same, which callers of commit_lab used when it returned
-    # a git.Commit
-    @property
-    def hexsha(self) -> str:
-        return self.sha
-
-    @property
-    def summary(self) -> str:
-        return self.subject
-
 
 @dataclass(frozen=True)
 class Pending:
