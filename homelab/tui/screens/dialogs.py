@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -16,8 +15,6 @@ from textual.widgets import Button, Static
 
 from homelab.errors import Problem
 from homelab.tui.widgets.problems import line
-
-HOSTNAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 DIALOG_CSS = """
 {cls} {{ align: center middle; }}

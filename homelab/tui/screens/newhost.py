@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -12,9 +11,8 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Select, Static
 
 from homelab.lab import NewProfile
+from homelab.profile.validate import HOSTNAME
 from homelab.tui.screens.dialogs import DIALOG_CSS, Dialog
-
-HOSTNAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 
 @dataclass(frozen=True)
@@ -95,7 +93,7 @@ class NewHostDialog(Dialog):
     def _add(self) -> None:
         name = self.query_one("#new-name", Input).value.strip()
         error = self.query_one("#new-error", Static)
-        if not HOSTNAME.match(name):
+        if not HOSTNAME.fullmatch(name):
             error.update(
                 "the name must be lower-case letters, digits and '-', "
                 "not starting or ending with '-'"
