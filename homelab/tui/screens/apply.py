@@ -24,7 +24,6 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import (
     Button,
-    Checkbox,
     Footer,
     Header,
     Label,
@@ -40,6 +39,7 @@ from homelab.lab import ApplyOptions, Event, HostResult, Lab, Mode, SshSettings,
 from homelab.tui.screens.asks import SudoPassword, TrustHostKey
 from homelab.tui.screens.dialogs import Confirm, Refused
 from homelab.tui.widgets.hostpane import HostPane
+from homelab.tui.widgets.picklist import PickList, TickBox
 from homelab.tui.widgets.preview import diff_text
 
 __all__ = ["ApplyScreen", "HostPane"]
@@ -64,6 +64,17 @@ class Asked:
     accepted: dict[str, str] = field(default_factory=dict)  # host name -> key checked
 
 
+def count(hosts: list[str]) -> str:
+    return f"{len(hosts)} host" + ("" if len(hosts) == 1 else "s")
+
+
+def which_hosts(hosts: list[str], most: int = 12) -> str:
+    """ "3 hosts: a, b, c": how many, and which (the first dozen, then how many more)."""
+    shown = ", ".join(hosts[:most])
+    more = f" and {len(hosts) - most} more" if len(hosts) > most else ""
+    return f"{count(hosts)}: {shown}{more}"
+
+
 class ApplyEvent(Message):
     """One event of the apply (from its threads)."""
 
@@ -85,7 +96,7 @@ class ApplyScreen(Screen[None]):
     ApplyScreen #apply-hosts { height: 1fr; border: round $primary 50%; }
     ApplyScreen #apply-side Label { padding: 1 0 0 1; color: $text-muted; }
     ApplyScreen #apply-side Select { width: 1fr; }
-    ApplyScreen #apply-side Checkbox { width: 1fr; margin: 1 0 0 0; }
+    ApplyScreen #apply-side TickBox { width: 1fr; margin: 1 0 0 0; }
     ApplyScreen #apply-side Horizontal { height: auto; }
     ApplyScreen #apply-side Button { width: 1fr; }
     ApplyScreen #apply-main { width: 1fr; height: 1fr; }
@@ -119,7 +130,7 @@ class ApplyScreen(Screen[None]):
         yield Header()
         with Horizontal(id="apply-body"):
             with Vertical(id="apply-side"):
-                hosts = SelectionList[str](
+                hosts = PickList(
                     *[Selection(self._host_label(f), f, f == self.folder) for f in folders],
                     id="apply-hosts",
                 )
@@ -140,7 +151,7 @@ class ApplyScreen(Screen[None]):
                     id="apply-mode",
                     compact=True,
                 )
-                yield Checkbox("Ask for the sudo password", id="apply-sudo", compact=True)
+                yield TickBox("Ask for the sudo password", id="apply-sudo", compact=True)
                 with Horizontal():
                     yield Button("Review (f5)", id="apply-review-button", compact=True)
                     yield Button("Apply (^r)", id="apply-go", variant="warning", compact=True)
@@ -164,8 +175,8 @@ class ApplyScreen(Screen[None]):
     def _host_label(self, folder: str) -> str:
         state = self.session.state
         host = state.hosts.get(folder) if state else None
-        tags = ",".join(host.tags) if host else ""
-        return f"{folder}  [{tags}]" if tags else folder
+        tags = " ".join(f"@{t}" for t in host.tags) if host else ""
+        return f"{folder}  {tags}" if tags else folder  # "@tag": as the tag choice names it
 
     def on_mount(self) -> None:
         self.sub_title = "apply"  # the screen's own: gone with it
@@ -262,10 +273,10 @@ class ApplyScreen(Screen[None]):
             self.notify(f"save first: unsaved edits in {', '.join(unsaved)}", severity="warning")
             return
         mode = self.mode()
-        names = ", ".join(chosen) if len(chosen) <= 6 else f"{len(chosen)} hosts"
+        names = which_hosts(chosen)
         answer = await self.app.push_screen_wait(
             Confirm(
-                "Apply?",
+                f"Apply to {count(chosen)}?",
                 f"Apply ({mode}) to {names}? Each host builds and activates its configuration "
                 "over SSH; the ones that fail stay as they are.",
                 [("Cancel", "cancel", "default"), (f"Apply ({mode})", "apply", "warning")],
@@ -274,7 +285,7 @@ class ApplyScreen(Screen[None]):
         if answer != "apply":
             return
         password = None
-        if self.query_one("#apply-sudo", Checkbox).value:
+        if self.query_one("#apply-sudo", TickBox).value:
             password = await self.app.push_screen_wait(SudoPassword(names))
             if password is None:
                 self.notify("nothing applied: no sudo password given", severity="warning")

@@ -1,0 +1,72 @@
+"""The apply screen's words, read on the screen's text (no colour): which hosts are picked,
+the highlighted row, and the question before an apply naming how many hosts and which."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from homelab.tui.app import HomelabApp
+from homelab.tui.screens.apply import ApplyScreen
+from homelab.tui.screens.dialogs import Confirm
+from tests.tui.pilot import run, running, settle
+
+
+def screen_text(app: HomelabApp) -> str:
+    """What the terminal shows, characters only."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def open_apply(app: HomelabApp, pilot: Pilot[None]) -> ApplyScreen:
+    await pilot.press("f4")
+    await settle(pilot)
+    assert isinstance(app.screen, ApplyScreen)
+    return app.screen
+
+
+def test_picked_hosts_and_the_highlighted_row_read_without_colour(lab: Path) -> None:
+    async def scenario() -> None:
+        async with running(lab) as (app, pilot):
+            first = app.main.folder or ""
+            await open_apply(app, pilot)
+            text = screen_text(app)
+            assert "▐X▌" not in text
+            assert f"› [x] {first}" in text  # the host being edited, picked, highlighted
+            others = [f for f in app.main.session.folders() if f != first]
+            assert all(f"  [ ] {f}" in text for f in others)
+            assert "[ ] Ask for the sudo password" in text
+
+            while (app.screen.query_one("#apply-hosts").highlighted or 0) < 1:
+                await pilot.press("down")
+            await pilot.press("space")  # pick the next one
+            await settle(pilot)
+            text = screen_text(app)
+            second = app.main.session.folders()[1]
+            assert f"› [x] {second}" in text
+            assert f"  [x] {app.main.session.folders()[0]}" in text
+
+    run(scenario)
+
+
+def test_the_question_before_an_apply_says_how_many_hosts_and_which(lab: Path) -> None:
+    async def scenario() -> None:
+        async with running(lab) as (app, pilot):
+            screen = await open_apply(app, pilot)
+            valid = [f for f, h in app.main.session.state.hosts.items() if h.valid]  # type: ignore[union-attr]
+            hosts = screen.query_one("#apply-hosts")
+            hosts.deselect_all()  # type: ignore[attr-defined]
+            for folder in valid:
+                hosts.select(folder)  # type: ignore[attr-defined]
+            await pilot.press("ctrl+r")
+            await settle(pilot)
+            assert isinstance(app.screen, Confirm)
+            text = screen_text(app)
+            names = ", ".join(screen.chosen())
+            assert f"Apply to {len(valid)} hosts?" in text
+            assert f"Apply (switch) to {len(valid)} hosts: {names}?" in text
+            await pilot.press("escape")
+            await settle(pilot)
+            assert app.screen is screen
+
+    run(scenario)
