@@ -94,11 +94,13 @@ class HomelabApp(App[None]):
         answer = await self.push_screen_wait(
             Confirm(
                 "Unsaved edits",
-                f"Unsaved edits in: {names}.\nSave them, throw them away, or go back?",
+                f"Unsaved edits in: {names}.\nSave them, throw them away, or go back?\n"
+                "Save all writes the profiles and their Nix without committing them: "
+                "git sees them as uncommitted changes until you commit (ctrl+s, then Commit).",
                 [
                     ("Go back", "cancel", "default"),
                     ("Discard and quit", "discard", "error"),
-                    ("Save all", "save", "primary"),
+                    ("Save all, no commit", "save", "primary"),
                 ],
             )
         )

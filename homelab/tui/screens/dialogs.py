@@ -34,13 +34,21 @@ class Dialog(ModalScreen[Any]):
 
 
 class Confirm(Dialog):
-    """A question with a few answers; escape answers None."""
+    """A question with a few answers; escape answers None. `focus` names the answer whose
+    button has focus at first (the last one when None): Enter right away gives it."""
 
     DEFAULT_CSS = DIALOG_CSS.format(cls="Confirm")
 
-    def __init__(self, title: str, text: str, answers: Sequence[tuple[str, str, str]]) -> None:
+    def __init__(
+        self,
+        title: str,
+        text: str,
+        answers: Sequence[tuple[str, str, str]],
+        focus: str | None = None,
+    ) -> None:
         super().__init__()
         self.title_text, self.text, self.answers = title, text, answers
+        self.focused_answer = focus
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -51,7 +59,10 @@ class Confirm(Dialog):
                     yield Button(label, id=f"answer-{answer}", variant=variant)  # type: ignore[arg-type]
 
     def on_mount(self) -> None:
-        self.query(Button).last().focus()
+        if self.focused_answer is not None:
+            self.query_one(f"#answer-{self.focused_answer}", Button).focus()
+        else:
+            self.query(Button).last().focus()
 
     @on(Button.Pressed)
     def _answer(self, event: Button.Pressed) -> None:
@@ -120,4 +131,5 @@ def remove_host(folder: str) -> Confirm:
         "Files you wrote there (hardware-configuration.nix) stay. Commit afterwards to "
         "record it; git keeps the old profile.",
         [("Cancel", "cancel", "default"), ("Remove", "remove", "error")],
+        focus="cancel",  # a deletion: Enter right away keeps the host
     )
