@@ -220,6 +220,14 @@ class Lab(LabFiles):
 
         return new_profile(start)
 
+    @staticmethod
+    def nixos_options(path: Sequence[str | int], catalog: Catalog | None = None) -> list[str]:
+        """The NixOS options a profile's value sets (a service setting's, from its
+        catalogue entry): the editor names them beside the focused field."""
+        from homelab.optionmap import nixos_options
+
+        return nixos_options(path, catalog)
+
     def shared_fragments(self) -> list[str]:
         """What a new host includes from hosts/common: its base fragment, when there is one
         (homelab init makes it)."""
