@@ -89,10 +89,17 @@ def _show_changes(lab: Lab, chosen: Sequence[str], full: bool) -> None:
     for d in diffs:
         since = "its last deploy" if d.base_kind == "deployed" else d.base_kind
         base = f" ({d.base[:7]})" if d.base else ""
+        if d.never_deployed:
+            said = f"{d.host}: never deployed: everything is new"
+            said += f"; edits since HEAD{base}" if d.changed else ""
+        elif d.changed:
+            said = f"{d.host}: changes since {since}{base}"
+        else:
+            said = f"{d.host}: nothing changed since {since}{base}"
         if not d.changed:
-            print(f"{d.host}: nothing changed since {since}{base}")
+            print(said)
             continue
-        print(f"{d.host}: changes since {since}{base}:")
+        print(f"{said}:")
         for line in d.changes or ("generated files changed",):
             print(f"  {line}")
         if full:

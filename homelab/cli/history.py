@@ -52,10 +52,17 @@ def cmd_diff(args: argparse.Namespace) -> int:
         against = f"{d.base_kind} {d.base[:7]}" if d.base else "nothing committed"
         if d.base_kind == "revision" and d.base:
             against = d.base[:7]
-        if not d.changed:
+        if d.never_deployed:
+            said = f"{d.host}: never deployed: everything is new"
+            if not d.changed:
+                print(f"{said} (no edits since {against})")
+                continue
+            output.heading(f"{said}; edits since {against}:", colour)
+        elif not d.changed:
             print(f"{d.host}: no changes since {against}")
             continue
-        output.heading(f"{d.host}: changes since {against}", colour)
+        else:
+            output.heading(f"{d.host}: changes since {against}", colour)
         for line in d.changes:
             print(f"  {line}")
         output.diff(d.nix, colour)

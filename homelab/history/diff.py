@@ -33,6 +33,12 @@ class HostDiff:
     def changed(self) -> bool:
         return bool(self.changes or self.nix)
 
+    @property
+    def never_deployed(self) -> bool:
+        """No deploy of the host is recorded: all of it is new to its machine (the changes
+        are then those since HEAD, the edits not committed yet)."""
+        return self.base_kind == "HEAD"
+
 
 def committed_generated(lab: LabFiles, folder: str) -> dict[str, str] | None:
     """The host's generated modules as committed at HEAD (what a diff of its Nix starts

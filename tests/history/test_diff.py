@@ -26,11 +26,16 @@ def test_an_unbuilt_uncommitted_edit_shows_as_profile_changes_and_nix(
 ) -> None:
     edit(lab, DEMO, "  openssh: {}\n", "  openssh: {}\n  pihole: {webPort: 8053}\n")
     out = diff(run_cli, lab)
-    assert f"nixos-demo: changes since HEAD {head(lab)[:7]}\n  service pihole added\n" in out
+    assert (
+        f"nixos-demo: never deployed: everything is new; edits since HEAD {head(lab)[:7]}:\n"
+        "  service pihole added\n"
+    ) in out
     assert "--- a/hosts/nixos-demo/services.nix\n+++ b/hosts/nixos-demo/services.nix\n" in out
     assert any(line.startswith("+") and "8053" in line for line in out.splitlines())
-    assert f"pi: no changes since HEAD {head(lab)[:7]}" in out
-    assert f"lone: no changes since HEAD {head(lab)[:7]}" in out
+    never = "never deployed: everything is new (no edits since HEAD"
+    assert f"pi: {never} {head(lab)[:7]})" in out
+    assert f"lone: {never} {head(lab)[:7]})" in out
+    assert "no changes since HEAD" not in out
     # nothing was built or written by looking
     assert "8053" not in (lab / "hosts/nixos-demo/services.nix").read_text()
 
@@ -47,7 +52,9 @@ def test_the_default_base_is_the_last_deploy(lab: Path, run_cli: RunCli) -> None
     assert out.startswith(
         f"nixos-demo: changes since deployed {deployed[:7]}\n  user demouser: groups + audio\n"
     )
-    assert diff(run_cli, lab, "pi") == f"pi: no changes since HEAD {head(lab)[:7]}\n"
+    assert diff(run_cli, lab, "pi") == (
+        f"pi: never deployed: everything is new (no edits since HEAD {head(lab)[:7]})\n"
+    )
 
 
 def test_a_revision_and_hosts_can_be_named(lab: Path, run_cli: RunCli) -> None:
@@ -66,7 +73,9 @@ def test_a_revision_and_hosts_can_be_named(lab: Path, run_cli: RunCli) -> None:
 def test_a_new_host_in_the_working_tree(lab: Path, run_cli: RunCli) -> None:
     write(lab, "hosts/nas/profile.yaml", 'host:\n  stateVersion: "24.11"\n')
     out = diff(run_cli, lab, "nas")
-    assert out.startswith(f"nas: changes since HEAD {head(lab)[:7]}\n  new host\n")
+    assert out.startswith(
+        f"nas: never deployed: everything is new; edits since HEAD {head(lab)[:7]}:\n  new host\n"
+    )
     assert "--- /dev/null\n+++ b/hosts/nas/configuration.nix\n" in out
 
 

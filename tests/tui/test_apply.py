@@ -56,7 +56,7 @@ def test_apply_streams_each_hosts_output_and_ends_with_the_summary(
             await pilot.press("f5")  # review what goes out
             await settle(pilot)
             review = str(screen.query_one("#apply-changes").render())
-            assert "web: changes since HEAD" in review
+            assert "web: never deployed: everything is new" in review
             assert "+++ b/hosts/web/configuration.nix" in review
             await pilot.press("ctrl+r")
             await settle(pilot)

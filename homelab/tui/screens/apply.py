@@ -238,10 +238,17 @@ class ApplyScreen(Screen[None]):
         for d in diffs:
             since = "its last deploy" if d.base_kind == "deployed" else d.base_kind
             base = f" ({d.base[:7]})" if d.base else ""
-            if not d.changed:
+            if d.never_deployed:
+                text.append(f"{d.host}: never deployed: everything is new\n", style="bold")
+                if not d.changed:
+                    text.append("\n")
+                    continue
+                text.append(f"its edits since HEAD{base}:\n")
+            elif not d.changed:
                 text.append(f"{d.host}: nothing changed since {since}{base}\n\n", style="dim")
                 continue
-            text.append(f"{d.host}: changes since {since}{base}\n", style="bold")
+            else:
+                text.append(f"{d.host}: changes since {since}{base}\n", style="bold")
             for line in d.changes or ("generated files changed",):
                 text.append(f"  • {line}\n")
             text.append_text(diff_text(list(d.nix)))
