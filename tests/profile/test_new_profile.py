@@ -16,6 +16,7 @@ from homelab.init import EXAMPLE, example_profile
 from homelab.lab import Lab, NewProfile
 from homelab.profile.new import RELEASE, new_profile
 from homelab.yamlfile import load_plain
+from tests.compiled import evaluate_host
 
 REPO = Path(__file__).resolve().parents[2]
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGmD5m8nY3Zt1m0eQd7T1sQ4kq9m6fG7qJ3vQ2c0Gm3a"
@@ -38,6 +39,18 @@ STARTS = {
         "nas", loader="systemd-boot", address="192.168.1.40", includes=["../common/base.yaml"]
     ),
     "a board": NewProfile("pi", system="aarch64-linux", loader="extlinux", address="pi.lan"),
+    "a UEFI machine with its root file system": NewProfile(
+        "nas", loader="systemd-boot", root_device="/dev/disk/by-label/nixos", root_fs_type="ext4"
+    ),
+    "a BIOS machine with GRUB on its disk": NewProfile(
+        "old",
+        loader="grub",
+        efi=False,
+        boot_device="/dev/sda",
+        root_device="/dev/sda1",
+        root_fs_type="xfs",
+    ),
+    "a root on ZFS": NewProfile("zed", loader="grub", root_device="rpool/root", root_fs_type="zfs"),
     "an adopted machine": NewProfile(
         "web",
         release="24.11",
@@ -167,3 +180,62 @@ def test_values_are_written_as_yaml_reads_them_back() -> None:
     assert data["include"] == tricky
     assert data["deploy"]["address"] == "fe80::1"
     assert data["host"]["stateVersion"] == RELEASE  # a string, never the number 26.05
+
+
+def test_the_root_file_system_and_boot_loader_are_what_nixos_reads(lab: Lab) -> None:
+    """The wizard's answers reach fileSystems."/" and boot.loader in the generated Nix,
+    evaluated by the real nix-instantiate."""
+    for start in (STARTS["a UEFI machine with its root file system"],
+                  STARTS["a BIOS machine with GRUB on its disk"]):  # fmt: skip
+        folder = lab.root / "hosts" / start.name
+        folder.mkdir()
+        (folder / "profile.yaml").write_text(new_profile(start))
+    nas, old = evaluate_host(lab, "nas"), evaluate_host(lab, "old")
+    assert nas["fileSystems"]["/"] == {"device": "/dev/disk/by-label/nixos", "fsType": "ext4"}
+    assert nas["boot"]["loader"]["systemd-boot"] == {"enable": True}
+    assert nas["boot"]["loader"]["efi"] == {"canTouchEfiVariables": True}
+    assert old["fileSystems"]["/"] == {"device": "/dev/sda1", "fsType": "xfs"}
+    assert old["boot"]["loader"]["grub"] == {"enable": True, "device": "/dev/sda"}
+    assert "efi" not in old["boot"]["loader"]
+
+
+@pytest.mark.parametrize(
+    ("start", "path", "said"),
+    [
+        (NewProfile("box", root_device="/dev/sda1"), 'hardware.fileSystems."/".fsType',
+         "the root file system needs its type"),
+        (NewProfile("box", root_device="/dev/sda1", root_fs_type=""),
+         'hardware.fileSystems."/".fsType', "the root file system needs its type"),
+        (NewProfile("box", root_fs_type="ext4"), 'hardware.fileSystems."/".device',
+         "the root file system needs its device"),
+        (NewProfile("box", root_device="sda1", root_fs_type="ext4"),
+         'hardware.fileSystems."/".device', "'sda1' is not a device"),
+        (NewProfile("box", root_device="/dev/sda 1", root_fs_type="ext4"),
+         'hardware.fileSystems."/".device', "'/dev/sda 1' is not a device"),
+        (NewProfile("box", root_device='/dev/x"; boot.x = 1; "', root_fs_type="ext4"),
+         'hardware.fileSystems."/".device', "is not a device"),
+        (NewProfile("box", root_device="/dev/sda1", root_fs_type="ext 4"),
+         'hardware.fileSystems."/".fsType', "'ext 4' is not a file system type"),
+        (NewProfile("box", root_device="/dev/sda1", root_fs_type="zfs"),
+         'hardware.fileSystems."/".device', "'/dev/sda1' is not a zfs dataset"),
+        (NewProfile("box", loader="grub", efi=False), "hardware.boot.device",
+         "GRUB on BIOS needs the disk it installs to"),
+        (NewProfile("box", loader="grub", efi=False, boot_device="sda"), "hardware.boot.device",
+         "'sda' is not a disk"),
+        (NewProfile("box", loader="grub", boot_device="/dev/sda"), "hardware.boot.device",
+         "GRUB on UEFI installs to no disk"),
+        (NewProfile("box", loader="systemd-boot", boot_device="/dev/sda"),
+         "hardware.boot.device", "only GRUB is installed to a disk"),
+        (NewProfile("box", loader="systemd-boot", efi=False), "hardware.boot.loader",
+         "systemd-boot starts only UEFI machines"),
+    ],
+)  # fmt: skip
+def test_a_machine_nixos_could_not_build_is_refused_with_what_to_say(
+    start: NewProfile, path: str, said: str
+) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        new_profile(start)
+    (problem,) = refused.value.problems
+    assert (problem.path, problem.place.file) == (path, "hosts/box/profile.yaml")
+    assert said in problem.message
+    assert problem.hint  # says what a good value looks like
