@@ -22,12 +22,15 @@ class Place:
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with the input, said so that a person can act on it."""
+    """One thing wrong with the input, said so that a person can act on it. A warning
+    (homelab.profile.advice) is one homelab cannot be sure of: it never blocks, and is
+    kept apart from the errors (HostState.warnings)."""
 
     place: Place
     message: str
     path: str = ""  # inside the profile, e.g. users.demouser.groups[2]
     hint: str = ""
+    warning: bool = False
 
     def __str__(self) -> str:
         where = f"{self.place}: " + (f"{self.path}: " if self.path else "")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from homelab.catalog import Catalog, Service, service_from_document
 from homelab.errors import InvalidInput, Place, Problem
-from homelab.profile import include, model, validate
+from homelab.profile import advice, include, model, validate
 from homelab.source import DiskSource, Overlay, Source, Unreadable, present
 from homelab.yamlfile import Document, load_text
 
@@ -63,6 +63,7 @@ class HostState:
     problems: tuple[Problem, ...]
     profile: model.Profile | None
     includes: tuple[str, ...] = ()
+    warnings: tuple[Problem, ...] = ()  # of a valid profile; they never block
 
     @property
     def valid(self) -> bool:
@@ -89,6 +90,10 @@ class LabState:
         for p in [*self.problems, *(p for h in chosen.values() for p in h.problems)]:
             seen.setdefault((p.place, p.message, p.path), p)
         return sorted(seen.values(), key=Problem.sort_key)
+
+    def all_warnings(self, folders: Iterable[str] | None = None) -> list[Problem]:
+        chosen = self.hosts if folders is None else {f: self.hosts[f] for f in folders}
+        return sorted((w for h in chosen.values() for w in h.warnings), key=Problem.sort_key)
 
     def profiles(self, folders: Iterable[str] | None = None) -> list[model.Profile]:
         names = sorted(self.hosts) if folders is None else folders
@@ -155,6 +160,18 @@ def fetcher(source: Source, read: dict[str, str] | None = None) -> include.Fetch
     return fetch
 
 
+def _reader(source: Source) -> Callable[[str], str | None]:
+    """A file's text for advice (hardware-configuration.nix), None when it cannot be read."""
+
+    def read(rel: str) -> str | None:
+        try:
+            return source.read(rel)
+        except (UnicodeDecodeError, Unreadable):
+            return None
+
+    return read
+
+
 def _without_host(doc: Document) -> list[Problem]:
     """A profile with no `host:` at all (an empty file, `{}`): said at its top, before
     anything needs host.stateVersion."""
@@ -204,7 +221,7 @@ class LabFiles:
         catalog, lab_problems = self._load_catalog(fetch, source)
         hosts: dict[str, HostState] = {}
         for folder in self.host_folders(source):
-            hosts[folder] = self._load_host(folder, fetch, catalog, exists)
+            hosts[folder] = self._load_host(folder, fetch, catalog, exists, _reader(source))
         names: dict[str, str] = {}
         for folder, state in sorted(hosts.items()):
             if state.profile is None:
@@ -229,7 +246,7 @@ class LabFiles:
         reading the other hosts. (Checks across hosts, like duplicate names, need load.)"""
         source = self._source(texts)
         exists = lambda rel: present(source, rel)  # noqa: E731
-        return self._load_host(folder, fetcher(source), catalog, exists)
+        return self._load_host(folder, fetcher(source), catalog, exists, _reader(source))
 
     def _source(self, texts: dict[str, str] | None, source: Source | None = None) -> Source:
         """The working tree (or `source`) with unsaved `texts` laid on top."""
@@ -266,7 +283,12 @@ class LabFiles:
         return Catalog(services), problems
 
     def _load_host(
-        self, folder: str, fetch: include.Fetch, catalog: Catalog, exists: Callable[[str], bool]
+        self,
+        folder: str,
+        fetch: include.Fetch,
+        catalog: Catalog,
+        exists: Callable[[str], bool],
+        read: Callable[[str], str | None] = lambda rel: None,
     ) -> HostState:
         rel = f"hosts/{folder}/{PROFILE}"
         doc, problems = fetch(rel)
@@ -290,6 +312,8 @@ class LabFiles:
                 if (service := catalog.get(name)) is not None
             }
             profile = model.build(data, folder, rel, settings, tuple(used))
+            warnings = tuple(advice.advise(merged, profile, catalog, read))
+            return HostState(folder, merged, (), profile, tuple(used), warnings)
         return HostState(folder, merged, tuple(problems), profile, tuple(used))
 
     # ---- choosing hosts ------------------------------------------------------------

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from homelab.cli import FAILED, INVALID, OK, err, output
 from homelab.cli.common import load_valid, open_lab
+from homelab.errors import InvalidInput
 from homelab.lab import Lab, LabNotFound, LabState
 from homelab.profile.schema import profile_schema
 
@@ -45,7 +46,15 @@ def cmd_hosts(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    _, _, chosen = load_valid(args, args.hosts)
+    lab = open_lab(args)
+    state = lab.load()
+    chosen = lab.select(state, args.hosts)
+    # warnings first, with the errors or alone: they never change the exit code
+    for warning in state.all_warnings(chosen):
+        err(f"warning: {warning}")
+    problems = state.all_problems(chosen)
+    if problems:
+        raise InvalidInput(problems)
     print(f"{len(chosen)} host{'s' if len(chosen) != 1 else ''} valid: {', '.join(chosen)}")
     return OK
 

@@ -58,10 +58,16 @@ class Check:
     host: HostState
     generated: dict[str, str] | None  # None when the profile has problems
     problems: tuple[Problem, ...]
+    warnings: tuple[Problem, ...] = ()  # never block saving (homelab.profile.advice)
 
     @property
     def valid(self) -> bool:
         return self.generated is not None and not self.problems
+
+    @property
+    def shown(self) -> tuple[Problem, ...]:
+        """What an editor shows: the problems, then the warnings."""
+        return (*self.problems, *self.warnings)
 
 
 @dataclass(frozen=True)
@@ -196,7 +202,7 @@ class Session(Generic[L]):
                 generated = self.lab.generated(LabState(self.catalog, {folder: host}), [folder])
             except InvalidInput as err:
                 problems.extend(err.problems)
-        check = Check(host, generated, tuple(problems))
+        check = Check(host, generated, tuple(problems), host.warnings)
         self.checks[folder] = check
         if generated is not None:
             self.last_generated[folder] = generated

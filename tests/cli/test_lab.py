@@ -161,6 +161,39 @@ def test_validate_a_tag_checks_only_its_hosts(basic_lab: Path, run_cli: RunCli) 
     assert err.splitlines()[-1] == "1 problem in 1 file"
 
 
+def test_validate_prints_warnings_and_still_succeeds(basic_lab: Path, run_cli: RunCli) -> None:
+    alpha = basic_lab / "hosts" / "alpha" / "profile.yaml"
+    alpha.write_text(alpha.read_text().replace("groups: [docker]", "groups: [docker, nosuchgroup]"))
+    beta = basic_lab / "hosts" / "beta" / "profile.yaml"
+    beta.write_text(beta.read_text().replace("/: {device", "/data: {device"))
+    code, out, err = run_cli("--lab", str(basic_lab), "validate")
+    assert (code, out) == (0, "2 hosts valid: alpha, beta\n")
+    lines = err.splitlines()
+    assert lines[0] == (
+        "warning: hosts/alpha/profile.yaml:18:22: users.alice.groups[1]: unknown group "
+        "'nosuchgroup': neither NixOS, this host's services nor its raw Nix make it"
+    )
+    assert lines[1].startswith("    hint: did you mean 'nogroup'?")
+    assert lines[2].startswith("warning: hosts/beta/profile.yaml:")
+    assert "hardware.fileSystems: no root file system" in lines[2]
+    assert "homelab adopt" in lines[3]
+    assert "error" not in err
+    code, out, _ = run_cli("--lab", str(basic_lab), "build")
+    assert code == 0 and "wrote hosts/alpha/users.nix" in out
+
+
+def test_validate_says_warnings_beside_errors(basic_lab: Path, run_cli: RunCli) -> None:
+    alpha = basic_lab / "hosts" / "alpha" / "profile.yaml"
+    alpha.write_text(alpha.read_text().replace("groups: [docker]", "groups: [docker, nosuchgroup]"))
+    beta = basic_lab / "hosts" / "beta" / "profile.yaml"
+    beta.write_text(beta.read_text().replace("tailscale: {}", "tailscal: {}"))
+    code, out, err = run_cli("--lab", str(basic_lab), "validate")
+    assert code == 2 and out == ""
+    assert err.startswith("warning: hosts/alpha/profile.yaml:18:22: users.alice.groups[1]")
+    assert "error: hosts/beta/profile.yaml:12:3: services.tailscal: unknown service" in err
+    assert err.splitlines()[-1] == "1 problem in 1 file"
+
+
 @pytest.mark.parametrize("word", ["alpah", "@nope"])
 def test_validate_an_unknown_host_or_tag(basic_lab: Path, run_cli: RunCli, word: str) -> None:
     code, out, err = run_cli("--lab", str(basic_lab), "validate", word)

@@ -1,0 +1,220 @@
+"""Warnings about a valid profile: what may be wrong but does not stop a build.
+
+A warning is a Problem with warning=True. Validation (homelab.profile.validate) says what
+is certainly wrong and blocks saving and building; advice says what homelab cannot be
+sure of, because NixOS modules and raw Nix can do things homelab does not see: a group a
+module creates, a root file system set in a file homelab does not read. Pure: the files
+it needs come through `read`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+
+from homelab.catalog import Catalog
+from homelab.errors import Place, Problem, format_path
+from homelab.profile.model import Profile
+from homelab.yamlfile import Document, Path_
+
+# Groups NixOS itself knows: the names of ids.gids in nixos/modules/misc/ids.nix (nixpkgs
+# 001d025fd4d70322f01b25021f074db9c359ae0a). A gid there is reserved for the group; most
+# of these exist on every host (wheel, audio, ...), the rest once their module is on.
+NIXOS_GROUPS = frozenset(
+    """
+    root wheel kmem tty messagebus haldaemon disk ftp atd postfix postdrop dovecot tomcat
+    audio floppy uucp lp proc pulseaudio gpsd cdrom tape video dialout utmp davfs2 disnix
+    osgi tor git fourstore fourstorehttp virtuoso dovecot2 dovenull2 mpd clamav wwwrun adm
+    spamd networkmanager nslcd scanner nginx chrony systemd-journal smtpd smtpq supybot
+    iodined libvirtd graphite transmission postgres vboxusers vboxsf smbguest varnish
+    datadog lighttpd lightdm freenet ircd bacula deluge mysql rabbitmq activemq gnunet
+    oidentd quassel amule minidlna elasticsearch firebird keys munin dictd couchdb jenkins
+    systemd-journal-gateway aerospike vault murmur foundationdb newrelic starbound hydra
+    spiped teamspeak influxdb nsd gitolite znc polipo mopidy docker gdm siproxd mlmmj
+    riemann riemanndash uhub redmine prosody i2pd systemd-network systemd-resolve
+    systemd-timesync liquidsoap hbase opentsdb scollector bosun kubernetes gitlab nylon exim
+    input sddm zabbix mediatomb ihaskell i2p lambdabot asterisk plex sabnzbd uwsgi gitit
+    riemanntools subsonic gateone namecoin xtreemfs calibre-server bepasty nm-openvpn
+    mathics ejabberd postsrsd opendkim dspam matrix-synapse rspamd cfdyndns pdnsd octoprint
+    syncthing caddy taskd sniproxy nzbget mosquitto turnserver gocd-agent gocd-server
+    terraria mattermost prometheus gitlab-runner postgrey leaps ipfs infinoted sickbeard
+    headphones fcron sonarr radarr jackett aria2 clickhouse rslsync minio kanboard kodi
+    mighttpd2 hass ceph duplicati monetdb restic openvpn yarn hdfs mapred hadoop cfssl
+    cassandra qemu-libvirtd kvm render sgx lirc lidarr slurm kapacitor alerta minetest
+    rss2email cockroachdb zoneminder paperless zigbee2mqtt shadow hqplayer moonraker distcc
+    webdav pipewire rstudio-server localtimed automatic-timezoned uinput shoko onepassword
+    onepassword-cli users nixbld nogroup
+    """.split()  # noqa: SIM905 - the names as ids.nix lists them, easy to compare
+)
+
+# Groups common NixOS modules create without a reserved gid (users.groups.<name> in the
+# module named beside each): people put their users in these by hand.
+MODULE_GROUPS = frozenset(
+    {
+        "camera",  # programs.gphoto2
+        "i2c",  # hardware.i2c
+        "ydotool",  # programs.ydotool
+        "adbusers",  # programs.adb
+        "wireshark",  # programs.wireshark
+        "plugdev",  # hardware.rtl-sdr and other udev rules
+        "lxd",  # virtualisation.lxd
+        "incus-admin",  # virtualisation.incus
+        "tss",  # security.tpm2
+        "jackaudio",  # services.jack
+        "gamemode",  # programs.gamemode
+        "openrazer",  # hardware.openrazer
+        "podman",  # virtualisation.podman
+        "rtkit",  # security.rtkit
+    }
+)
+
+# users.groups.NAME, users.groups."NAME", and the names of `users.groups = { NAME = ...`.
+# A textual scan: it sees groups written out in the text, not ones a Nix expression
+# computes (a let binding, `${...}`, lib.genAttrs) or a module imported from elsewhere
+# makes; the warning says so in its hint.
+_GROUP_ATTR = re.compile(r'users\.groups\.(?:"([^"$]+)"|([A-Za-z_][\w-]*))')
+_GROUP_SET = re.compile(r"users\.groups\s*=[^{;]*\{")  # also `= lib.mkIf cond {`
+_SET_NAME = re.compile(r'(?:^|[;{])\s*(?:"([^"$]+)"|([A-Za-z_][\w-]*))\s*(?:=|\.)')
+
+# fileSystems."/" = ..., fileSystems = { "/" = ... }: textual as the groups above. A
+# disko setup makes the root file system from its own description: taken as one.
+_ROOT_FS = re.compile(r'fileSystems\s*\.\s*"/"\s*[.=]|fileSystems\s*=\s*\{[^}]*?"/"\s*[.=]')
+_DISKO = re.compile(r"\bdisko\.devices\b")
+
+
+def _comment_free(nix: str) -> str:
+    """Nix text without its # and /* */ comments (a commented-out line creates nothing)."""
+    nix = re.sub(r"/\*.*?\*/", "", nix, flags=re.S)
+    return re.sub(r"(?m)(^|\s)#.*$", r"\1", nix)
+
+
+def _brace_body(text: str, start: int) -> str:
+    """The text inside the braces opened just before `start`, nested braces included."""
+    depth = 1
+    for i in range(start, len(text)):
+        if text[i] == "{":
+            depth += 1
+        elif text[i] == "}":
+            depth -= 1
+            if depth == 0:
+                return text[start:i]
+    return text[start:]
+
+
+def _top_level(body: str) -> str:
+    """The body with nested { ... } blocks emptied: only its own attribute names stay."""
+    out, depth = [], 0
+    for char in body:
+        if char == "}":
+            depth -= 1
+        if depth == 0:
+            out.append(char)
+        if char == "{":
+            depth += 1
+    return "".join(out)
+
+
+def groups_in_nix(nix: str) -> set[str]:
+    """The groups raw Nix creates, as far as a textual scan can tell (see _GROUP_ATTR)."""
+    text = _comment_free(nix)
+    found = {a or b for a, b in _GROUP_ATTR.findall(text)}
+    for match in _GROUP_SET.finditer(text):
+        body = _top_level(_brace_body(text, match.end()))
+        found |= {a or b for a, b in _SET_NAME.findall(body)}
+    return found
+
+
+def root_in_nix(nix: str) -> bool:
+    text = _comment_free(nix)
+    return bool(_ROOT_FS.search(text) or _DISKO.search(text))
+
+
+def raw_nix(profile: Profile, read: Callable[[str], str | None]) -> list[str]:
+    """The host's raw Nix homelab can read: extraConfig and the hardware configuration."""
+    texts = [profile.extra_config or ""]
+    if profile.hardware.configuration:
+        texts.append(read(f"hosts/{profile.folder}/{profile.hardware.configuration}") or "")
+    return texts
+
+
+def known_groups(profile: Profile, catalog: Catalog, nix: Iterable[str] = ()) -> set[str]:
+    """The groups a host has: NixOS's own, those of its services, and those its raw Nix
+    creates. (The profile makes no groups of its own: NixOS gives a normal user the
+    group `users`, not one named after them.)"""
+    known = set(NIXOS_GROUPS | MODULE_GROUPS)
+    for use in profile.services:
+        service = catalog.get(use.name)
+        if service is not None:
+            known.update(service.groups)
+    for text in nix:
+        known |= groups_in_nix(text)
+    return known
+
+
+def advise(
+    doc: Document, profile: Profile, catalog: Catalog, read: Callable[[str], str | None]
+) -> list[Problem]:
+    """The warnings of a host whose profile is valid. `read(lab-relative path)` gives a
+    file's text, or None when it is not there or cannot be read."""
+    nix = raw_nix(profile, read)
+    return [
+        replace(p, warning=True)
+        for p in (*_unknown_groups(doc, profile, catalog, nix), *_no_root(doc, profile, nix, read))
+    ]
+
+
+def _unknown_groups(
+    doc: Document, profile: Profile, catalog: Catalog, nix: list[str]
+) -> list[Problem]:
+    known = known_groups(profile, catalog, nix)
+    # a group a catalogue service makes, on a host without it, is validation's error
+    known |= set(catalog.group_sources())
+    choices = sorted(known)
+    out = []
+    for user in profile.users:
+        for i, group in enumerate(user.groups):
+            if group in known:
+                continue
+            path: Path_ = ("users", user.name, "groups", i)
+            close = difflib.get_close_matches(group, choices, n=1)
+            guess = f"did you mean '{close[0]}'? " if close else ""
+            out.append(
+                Problem(
+                    doc.marks.value(path, Place(doc.file)),
+                    f"unknown group '{group}': neither NixOS, this host's services "
+                    "nor its raw Nix make it",
+                    path=format_path(path),
+                    hint=guess + "(if a NixOS module in extraConfig makes it, all is well)",
+                )
+            )
+    return out
+
+
+def _no_root(
+    doc: Document, profile: Profile, nix: list[str], read: Callable[[str], str | None]
+) -> list[Problem]:
+    if any(fs.mount_point == "/" for fs in profile.hardware.file_systems):
+        return []
+    if any(root_in_nix(text) for text in nix):
+        return []
+    path: Path_ = ("hardware", "fileSystems")
+    hint = (
+        "run `homelab adopt` on the running machine (it copies its "
+        "hardware-configuration.nix), or add a file system for `/` under hardware.fileSystems"
+    )
+    hardware = f"hosts/{profile.folder}/hardware-configuration.nix"
+    if not profile.hardware.configuration and read(hardware) is not None:
+        hint = (
+            f"{hardware} is there but not used: set hardware.configuration: "
+            "hardware-configuration.nix, or add a file system for `/` under hardware.fileSystems"
+        )
+    return [
+        Problem(
+            doc.marks.value(path, Place(doc.file, 1, 1)),
+            'no root file system: NixOS cannot build a machine without fileSystems."/"',
+            path=format_path(path),
+            hint=hint,
+        )
+    ]

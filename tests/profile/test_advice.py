@@ -1,0 +1,146 @@
+"""Warnings: what homelab cannot be sure is wrong (an unknown group, no root file system).
+They come with a place and a hint like errors, and never make a profile invalid."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from homelab.profile.advice import groups_in_nix, root_in_nix
+from tests.hosts import PROFILE, with_host
+
+ROOT = "hardware: {fileSystems: {/: {device: /dev/sda1, fsType: ext4}}}\n"
+HOST = "host: {stateVersion: '24.05'}\n"
+
+
+def warnings_of(lab: Path, text: str) -> list[tuple[str, str, str, str]]:
+    """(place, path, message, hint) of every warning of a new host gamma, which must be valid."""
+    host = with_host(lab, text).hosts["gamma"]
+    assert host.valid, host.problems
+    assert all(w.warning for w in host.warnings)
+    return [(str(w.place), w.path, w.message, w.hint) for w in host.warnings]
+
+
+# ---- groups -------------------------------------------------------------------------
+
+
+def test_an_unknown_group_is_a_warning_with_a_did_you_mean(basic_lab: Path) -> None:
+    found = warnings_of(
+        basic_lab, HOST + ROOT + "users:\n  ada: {groups: [wheel, netwrkmanager, nosuchgroup]}\n"
+    )
+    assert len(found) == 2
+    place, path, message, hint = found[0]
+    assert place == f"{PROFILE}:4:25"
+    assert path == "users.ada.groups[1]"
+    assert message.startswith("unknown group 'netwrkmanager'")
+    assert hint.startswith("did you mean 'networkmanager'?")
+    assert found[1][1] == "users.ada.groups[2]"
+
+
+def test_groups_nixos_services_and_raw_nix_make_are_known(basic_lab: Path) -> None:
+    text = (
+        HOST
+        + ROOT
+        + "services: {docker: {}}\n"
+        + "users:\n  ada: {groups: [wheel, audio, libvirtd, camera, docker, media, lab-admins]}\n"
+        + "extraConfig: |\n"
+        + "  users.groups.media = { gid = 990; };\n"
+        + '  users.groups = { "lab-admins" = { }; };\n'
+    )
+    assert warnings_of(basic_lab, text) == []
+
+
+def test_a_group_only_a_comment_makes_is_still_unknown(basic_lab: Path) -> None:
+    text = (
+        HOST
+        + ROOT
+        + "users:\n  ada: {groups: [media]}\n"
+        + "extraConfig: |\n  # users.groups.media = { };\n"
+    )
+    assert [w[1] for w in warnings_of(basic_lab, text)] == ["users.ada.groups[0]"]
+
+
+def test_a_service_group_without_its_service_stays_an_error(basic_lab: Path) -> None:
+    host = with_host(basic_lab, HOST + ROOT + "users:\n  ada: {groups: [docker]}\n").hosts["gamma"]
+    assert not host.valid
+    assert any("exists only with docker" in p.message for p in host.problems)
+    assert host.warnings == ()
+
+
+@pytest.mark.parametrize(
+    ("nix", "groups"),
+    [
+        ("users.groups.media = {};", {"media"}),
+        ('users.groups."my-group".gid = 5;', {"my-group"}),
+        ("users.groups = { a = {}; b.gid = 3; c = { members = [ x ]; }; };", {"a", "b", "c"}),
+        ("users.groups = lib.mkIf true { d = { }; };", {"d"}),
+        ('users.groups."${name}" = {};', set()),  # computed: not seen
+        ("/* users.groups.e = {}; */", set()),
+        ('users.users.ada.group = "f";', set()),
+    ],
+)
+def test_groups_raw_nix_makes(nix: str, groups: set[str]) -> None:
+    assert groups_in_nix(nix) == groups
+
+
+# ---- a root file system ---------------------------------------------------------------
+
+
+def test_no_root_file_system_is_a_warning(basic_lab: Path) -> None:
+    found = warnings_of(basic_lab, HOST + "hardware: {boot: {loader: systemd-boot}}\n")
+    [(place, path, message, hint)] = found
+    assert place == f"{PROFILE}:2:11"
+    assert path == "hardware.fileSystems"
+    assert message.startswith("no root file system")
+    assert "homelab adopt" in hint and "`/`" in hint
+
+
+def test_a_root_file_system_from_the_profile_raw_nix_or_hardware_configuration(
+    basic_lab: Path,
+) -> None:
+    assert warnings_of(basic_lab, HOST + ROOT) == []
+    raw = HOST + 'extraConfig: |\n  fileSystems."/" = { device = "/dev/vda1"; };\n'
+    assert warnings_of(basic_lab, raw) == []
+    folder = basic_lab / "hosts" / "gamma"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "hardware-configuration.nix").write_text(
+        '{ ... }: {\n  fileSystems."/" =\n'
+        '    { device = "/dev/disk/by-uuid/x"; fsType = "ext4"; };\n}\n'
+    )
+    used = HOST + "hardware: {configuration: hardware-configuration.nix}\n"
+    assert warnings_of(basic_lab, used) == []
+
+
+def test_a_hardware_configuration_that_is_not_used_is_named_in_the_hint(basic_lab: Path) -> None:
+    folder = basic_lab / "hosts" / "gamma"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "hardware-configuration.nix").write_text('{ fileSystems."/" = { }; }\n')
+    [(_, _, _, hint)] = warnings_of(basic_lab, HOST)
+    assert "hosts/gamma/hardware-configuration.nix is there but not used" in hint
+
+
+@pytest.mark.parametrize(
+    ("nix", "root"),
+    [
+        ('fileSystems."/" = { device = "x"; };', True),
+        ('fileSystems = { "/" = { device = "x"; }; };', True),
+        ('fileSystems."/".device = "x";', True),
+        ("disko.devices.disk.main = { };", True),
+        ('fileSystems."/home" = { device = "x"; };', False),
+        ('# fileSystems."/" = { device = "x"; };', False),
+        ("", False),
+    ],
+)
+def test_a_root_file_system_in_raw_nix(nix: str, root: bool) -> None:
+    assert root_in_nix(nix) is root
+
+
+def test_a_hardware_configuration_that_is_not_text_gives_no_root(basic_lab: Path) -> None:
+    folder = basic_lab / "hosts" / "gamma"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "hardware-configuration.nix").write_bytes(b'\xff\xfe fileSystems."/" = {};')
+    host = with_host(basic_lab, HOST + "hardware: {configuration: hardware-configuration.nix}\n")
+    gamma = host.hosts["gamma"]
+    assert gamma.valid
+    assert [w.path for w in gamma.warnings] == ["hardware.fileSystems"]
