@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from homelab.history.records import DeployRecord
     from homelab.history.revert import Reverted
     from homelab.history.status import DeployMark, HostStatus
+    from homelab.history.undo import Choices
     from homelab.profile.new import NewProfile
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "PROFILE",
     "ApplyOptions",
     "ApplyState",
+    "Choices",
     "Committed",
     "ConnectError",
     "DeployMark",
@@ -77,6 +79,7 @@ _DEFERRED_TYPES = {
     "NewProfile": "homelab.profile.new",
     **dict.fromkeys(["Committed", "Pending"], "homelab.history.commit"),
     "Reverted": "homelab.history.revert",
+    "Choices": "homelab.history.undo",
     "Report": "homelab.deploy.report",
 }
 
@@ -159,10 +162,24 @@ class Lab(LabFiles):
         return diff_lab(self, rev, hosts)
 
     def revert(self, rev: str, hosts: Sequence[str] = ()) -> Reverted:
-        """Bring hosts' profiles back to rev, rebuild, and commit that."""
+        """Go back: hosts' profiles as they were at rev, rebuilt, as a new commit."""
         from homelab.history.revert import revert_hosts  # deferred: start-up (git)
 
         return revert_hosts(self, rev, hosts)
+
+    def undo(self, rev: str, hosts: Sequence[str] = ()) -> Reverted:
+        """Undo one commit's changes to hosts' profiles, rebuilt, as a new commit; refused
+        when later commits changed the same lines."""
+        from homelab.history.undo import undo_commit  # deferred: start-up (git)
+
+        return undo_commit(self, rev, hosts)
+
+    def history_choices(self, host: str, rev: str) -> Choices:
+        """What a host's history offers for one commit (undo it, go back to it), with the
+        reason when it offers neither."""
+        from homelab.history.undo import choices  # deferred: start-up (git)
+
+        return choices(self, host, rev)
 
     def status(self) -> list[HostStatus]:
         """What is deployed on each host, from the deploy records (no machine is asked)."""

@@ -2,7 +2,7 @@
 
 This module holds the parser (every command and its options), main and the exit codes.
 The commands are in lab (init, hosts, validate, schema, build, show, tui), history
-(history, diff, revert, status) and deploy (apply, rollback, adopt, lock), with common
+(history, diff, revert, undo, status) and deploy (apply, rollback, adopt, lock), with common
 (the lab, questions); they draw through output (colours, tables, the summary of an apply)
 and live (the live view of an apply).
 
@@ -100,10 +100,20 @@ def parser() -> argparse.ArgumentParser:
     p = add(
         "revert",
         "history:cmd_revert",
-        "bring hosts' profiles back to REV, rebuild, and commit that as a new commit",
+        "go back to a state: hosts' profiles as they were at REV, rebuilt, as a new commit",
     )
     p.add_argument("rev", metavar="REV")
     p.add_argument("hosts", nargs="*", metavar="HOST", help="host names or @tag (default: all)")
+    p = add(
+        "undo",
+        "history:cmd_undo",
+        "undo one commit: take back what REV changed in hosts' profiles, keeping later "
+        "changes, as a new commit (refused when later commits changed the same lines)",
+    )
+    p.add_argument("rev", metavar="REV")
+    p.add_argument(
+        "hosts", nargs="*", metavar="HOST", help="host names or @tag (default: all it changed)"
+    )
     p = add(
         "status",
         "history:cmd_status",

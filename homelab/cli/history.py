@@ -1,4 +1,5 @@
-"""The history commands (git): history, diff, revert, and status (with --live, SSH)."""
+"""The history commands (git): history, diff, revert (go back), undo, and status (with
+--live, SSH)."""
 
 from __future__ import annotations
 
@@ -80,6 +81,18 @@ def cmd_revert(args: argparse.Namespace) -> int:
         print(f"note: {host} still differs from {args.rev} through what it shares with others:")
         for line in lines:
             print(f"  {line}")
+    return OK
+
+
+def cmd_undo(args: argparse.Namespace) -> int:
+    lab = open_lab(args)
+    done = lab.undo(args.rev, args.hosts)
+    if done.commit is None:
+        print(
+            f"nothing to undo: what {args.rev} changed in {', '.join(done.hosts)} is undone already"
+        )
+    else:
+        print(f"committed {done.commit[:7]} {lab.subject(done.commit)}")
     return OK
 
 

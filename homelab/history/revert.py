@@ -3,10 +3,11 @@ they were, rebuilt with today's lab, committed as a new commit."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from homelab.errors import InvalidInput, Place, Problem
+from homelab.history.changes import Changes, subject_of
 from homelab.history.commit import commit_paths, state_at
 from homelab.history.log import _predates
 from homelab.history.paths import host_folder, host_inputs
@@ -64,16 +65,13 @@ def revert_hosts(lab: LabFiles, rev: str, hosts: Sequence[str] = ()) -> Reverted
     """Put the hosts' profiles (and hardware configuration) back as they were at `rev`,
     rebuild their generated files, and commit that as a new commit. Everything is checked
     before anything is written: a refusal changes nothing."""
-    from homelab.write import apply_plan, atomic_write
-
     lr = open_repository(lab.root)
     check_writable(lr)
     head = lr.head()
     sha = lr.resolve(rev)
     target = state_at(lab, lr, sha)
     folders = _folders(lab, lr, target, sha, hosts)
-    old = state_at(lab, lr, head)
-    then, disk = GitSource(lr, sha), DiskSource(lab.root)
+    then = GitSource(lr, sha)
     # the host folders' own inputs as they were: profile, hardware configuration
     texts = {
         path: text
@@ -81,18 +79,51 @@ def revert_hosts(lab: LabFiles, rev: str, hosts: Sequence[str] = ()) -> Reverted
         for path in sorted(host_inputs(target, folder))
         if path.startswith(host_folder(folder)) and (text := then.read(path)) is not None
     }
+    commit, after = write_and_commit(
+        lab,
+        lr,
+        head,
+        folders,
+        texts,
+        misfit=f"the profiles as they were at {sha[:7]} do not fit the lab as it is now",
+        subject=lambda changes: f"Back to {sha[:7]} on {subject_of(changes)}",
+        words=f"Back to the state of {named(lr, sha)}.",
+    )
+    still = {
+        f: lines for f in folders if (lines := host_changes(_data(target, f), _data(after, f)))
+    }
+    return Reverted(commit, tuple(folders), still)
+
+
+def named(lr: LabRepo, sha: str) -> str:
+    """A commit for people: `a1b2c3d "pi: service pihole added"`."""
+    return f'{sha[:7]} "{lr.run("show", "-s", "--format=%s", sha).strip()}"'
+
+
+def write_and_commit(
+    lab: LabFiles,
+    lr: LabRepo,
+    head: str | None,
+    folders: Sequence[str],
+    texts: dict[str, str],
+    *,
+    misfit: str,
+    subject: Callable[[Changes], str],
+    words: str,
+) -> tuple[str | None, LabState]:
+    """Write these files of the hosts' own folders (their profiles, hardware
+    configuration), rebuild the hosts' generated files and commit them as a new commit
+    (None: nothing changed); the lab as it is afterwards. Everything is checked first
+    (the lab with these texts, uncommitted changes, hand-edited Nix): a refusal writes
+    nothing."""
+    from homelab.write import apply_plan, atomic_write
+
     proposed = lab.load(texts=texts)
     problems = proposed.all_problems(folders)
     if problems:
-        raise InvalidInput(
-            [
-                *problems,
-                Problem(
-                    Place(str(lab.root)),
-                    f"the profiles as they were at {sha[:7]} do not fit the lab as it is now",
-                ),
-            ]
-        )
+        raise InvalidInput([*problems, Problem(Place(str(lab.root)), misfit)])
+    old = state_at(lab, lr, head)
+    disk = DiskSource(lab.root)
     plan = lab.plan_build(proposed, folders)
     paths = {*texts, *plan.write, *plan.delete}
     for folder in folders:
@@ -106,26 +137,16 @@ def revert_hosts(lab: LabFiles, rev: str, hosts: Sequence[str] = ()) -> Reverted
         raise InvalidInput(dirty)
     if plan.edited:
         apply_plan(lab.root, plan)  # refuses: hand-edited generated files; writes nothing
-    # from here on, write: the profiles as they were, then their generated files
+    # from here on, write: the profiles, then their generated files
     for path, text in texts.items():
         if disk.read(path) != text:
             atomic_write(lab.root / path, text)
     apply_plan(lab.root, plan)
     after = lab.load()
     done = commit_paths(
-        lab,
-        lr,
-        paths,
-        old,
-        after,
-        head,
-        folders=folders,
-        subject=lambda changes: f"{', '.join(changes.hosts or folders)}: back to {sha[:7]}",
+        lab, lr, paths, old, after, head, folders=folders, message=words, subject=subject
     )
-    still = {
-        f: lines for f in folders if (lines := host_changes(_data(target, f), _data(after, f)))
-    }
-    return Reverted(None if done is None else done[0], tuple(folders), still)
+    return (None if done is None else done[0]), after
 
 
 def _data(state: LabState, folder: str) -> object:

@@ -28,7 +28,10 @@ def test_revert_makes_a_new_commit_with_the_old_profile(lab: Path, run_cli: RunC
     commits = count(lab)
     code, out, err = run_cli("--lab", str(lab), "revert", good[:7], "nixos-demo")
     assert code == 0, err
-    assert out == f"committed {head(lab)[:7]} nixos-demo: back to {good[:7]}\n"
+    subject = (
+        f"Back to {good[:7]} on nixos-demo: user demouser: groups - audio; service pihole removed"
+    )
+    assert out == f"committed {head(lab)[:7]} {subject}\n"
     assert count(lab) == commits + 1  # history kept, nothing rewritten
     assert git(lab, "rev-parse", "HEAD^").strip() == bad
     assert show(lab, "HEAD", DEMO) == show(lab, good, DEMO)
@@ -37,7 +40,8 @@ def test_revert_makes_a_new_commit_with_the_old_profile(lab: Path, run_cli: RunC
         rel = f"hosts/nixos-demo/{name}"
         assert show(lab, "HEAD", rel) == show(lab, good, rel) == (lab / rel).read_text()
     assert message(lab) == (
-        f"nixos-demo: back to {good[:7]}\n\n"
+        f"{subject}\n\n"
+        f'Back to the state of {good[:7]} "lone, nixos-demo, pi: a new lab".\n\n'
         "nixos-demo: user demouser: groups - audio; service pihole removed\n"
     )
     assert touched(lab, "HEAD") <= {
@@ -120,7 +124,7 @@ def test_without_hosts_every_host_of_the_revision_goes_back(lab: Path, run_cli: 
     assert code == 0, err
     code, out, err = run_cli("--lab", str(lab), "revert", good)
     assert code == 0, err
-    assert out == f"committed {head(lab)[:7]} nixos-demo, pi: back to {good[:7]}\n"
+    assert out.startswith(f"committed {head(lab)[:7]} Back to {good[:7]} on nixos-demo, pi: ")
     for host in ("pi", "nixos-demo", "lone"):
         rel = f"hosts/{host}/profile.yaml"
         assert show(lab, "HEAD", rel) == show(lab, good, rel)

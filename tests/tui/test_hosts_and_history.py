@@ -118,6 +118,7 @@ def test_removing_a_host_deletes_its_profile_and_nix_but_not_hand_written_files(
 def test_history_lists_commits_and_reverts_to_one(lab: Path) -> None:
     original = (lab / DEMO).read_text()
     first = git(lab, "rev-parse", "HEAD").strip()
+    back = f"Back to {first[:7]} on nixos-demo: host.timezone UTC -> America/Los_Angeles"
 
     async def scenario() -> None:
         async with running(lab) as (app, pilot):
@@ -147,7 +148,7 @@ def test_history_lists_commits_and_reverts_to_one(lab: Path) -> None:
             assert isinstance(app.screen, Confirm)
             await pilot.click("#answer-revert")
             await settle(pilot)
-            assert history.entries[0].subject == f"nixos-demo: back to {first[:7]}"
+            assert history.entries[0].subject == back
             await pilot.press("escape")
             await settle(pilot)
             assert app.screen is app.main
@@ -157,7 +158,7 @@ def test_history_lists_commits_and_reverts_to_one(lab: Path) -> None:
 
     run(scenario)
     assert (lab / DEMO).read_text() == original
-    assert git(lab, "log", "--format=%s", "-1").strip() == f"nixos-demo: back to {first[:7]}"
+    assert git(lab, "log", "--format=%s", "-1").strip() == back
     assert (
         'time.timeZone = "America/Los_Angeles";'
         in (lab / "hosts/nixos-demo/configuration.nix").read_text()
