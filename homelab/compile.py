@@ -15,6 +15,7 @@ from typing import Any
 from homelab.catalog import OMIT, Catalog, Service, format_template, resolve, web_port
 from homelab.nix.expr import (
     Apply,
+    Block,
     Comment,
     Module,
     NixPath,
@@ -173,8 +174,8 @@ def boot_and_hardware(p: Profile) -> dict[str, Any]:
         out["hardware"] = hardware
     if hw.file_systems:
         out["fileSystems"] = {
-            fs.mount_point: _drop_none(
-                {"device": fs.device, "fsType": fs.fs_type, "options": list(fs.options)}
+            fs.mount_point: Block(
+                _drop_none({"device": fs.device, "fsType": fs.fs_type, "options": list(fs.options)})
             )
             for fs in hw.file_systems
         }
@@ -204,7 +205,7 @@ def networking(p: Profile) -> dict[str, Any]:
                 }
         if iface.dhcp is not None:
             spec["useDHCP"] = iface.dhcp
-        interfaces[iface.name] = spec
+        interfaces[iface.name] = Block(spec)
     if interfaces:
         net["interfaces"] = interfaces
     if n.gateway:
@@ -222,7 +223,7 @@ def networking(p: Profile) -> dict[str, Any]:
     )
     if firewall:
         net["firewall"] = firewall
-    return {"networking": net}
+    return {"networking": Block(net)}
 
 
 def _user(u: User) -> dict[str, Any]:
@@ -284,11 +285,13 @@ def home_manager(p: Profile) -> dict[str, Any]:
             }
         if h.session_variables:
             home["sessionVariables"] = dict(h.session_variables)
-        spec: dict[str, Any] = {"home": home}
+        spec: dict[str, Any] = {"home": Block(home)}
         if h.programs:
-            spec["programs"] = {name: dict(cfg) for name, cfg in h.programs.items()}
+            spec["programs"] = {name: Block(dict(cfg)) for name, cfg in h.programs.items()}
         users_[u.name] = Comment(spec, f"users.{u.name}.home")
-    return {"home-manager": {"useGlobalPkgs": True, "useUserPackages": True, "users": users_}}
+    return {
+        "home-manager": Block({"useGlobalPkgs": True, "useUserPackages": True, "users": users_})
+    }
 
 
 def services(p: Profile, catalog: Catalog) -> dict[str, Any] | None:
@@ -323,7 +326,18 @@ def _service_block(service: Service, settings: Mapping[str, Any]) -> dict[str, A
                 _set(tree, option_path(opt), mk_default(value))
     except (ValueError, KeyError) as err:
         raise CompileError(f"catalogue entry {service.file}: {err}") from err
-    return tree
+    return _blocks_at_depth_two(tree)
+
+
+def _blocks_at_depth_two(tree: dict[str, Any]) -> dict[str, Any]:
+    """`services.openssh = { ... };`: a block per option set two names deep, as people
+    write a service's options; made after `_set`, which merges plain dicts only."""
+    return {
+        top: {k: Block(v) if isinstance(v, dict) else v for k, v in sub.items()}
+        if isinstance(sub, dict)
+        else sub
+        for top, sub in tree.items()
+    }
 
 
 def _proxy_block(
@@ -345,7 +359,7 @@ def _proxy_block(
         return {}
     tree: dict[str, Any] = {}
     _set(tree, option_path(str(proxy.proxy["option"])), hosts)
-    return tree
+    return _blocks_at_depth_two(tree)
 
 
 def containers(p: Profile) -> dict[str, Any]:
@@ -355,24 +369,28 @@ def containers(p: Profile) -> dict[str, Any]:
     backend = "docker" if "docker" in names else "podman"
     return {
         "virtualisation": {
-            "oci-containers": {
-                "backend": backend,
-                "containers": {
-                    c.name: _drop_none(
-                        {
-                            "image": c.image,
-                            "ports": list(c.ports),
-                            "volumes": list(c.volumes),
-                            "environment": dict(c.environment),
-                            "environmentFiles": list(c.environment_files),
-                            "extraOptions": list(c.extra_options),
-                            "cmd": list(c.cmd),
-                            "autoStart": c.auto_start,
-                        }
-                    )
-                    for c in p.containers
-                },
-            }
+            "oci-containers": Block(
+                {
+                    "backend": backend,
+                    "containers": {
+                        c.name: Block(
+                            _drop_none(
+                                {
+                                    "image": c.image,
+                                    "ports": list(c.ports),
+                                    "volumes": list(c.volumes),
+                                    "environment": dict(c.environment),
+                                    "environmentFiles": list(c.environment_files),
+                                    "extraOptions": list(c.extra_options),
+                                    "cmd": list(c.cmd),
+                                    "autoStart": c.auto_start,
+                                }
+                            )
+                        )
+                        for c in p.containers
+                    },
+                }
+            )
         }
     }
 

@@ -5,7 +5,7 @@ Pure: the two loaded states and the set of changed files go in, lines of text co
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from homelab.history.paths import host_folder, host_inputs
@@ -79,12 +79,20 @@ def _file_lines(paths: Iterable[str], old: LabState, new: LabState) -> list[str]
     return out
 
 
+LAYOUT_ONLY = "generated Nix: new layout, same meaning"
+
+
 def describe(
-    old: LabState, new: LabState, changed: Iterable[str], folders: Iterable[str] | None = None
+    old: LabState,
+    new: LabState,
+    changed: Iterable[str],
+    folders: Iterable[str] | None = None,
+    layout_only: Callable[[str], bool] | None = None,
 ) -> Changes:
     """Per host: profile-level changes (from the merged documents), then catalogue entries
-    it uses that changed; a host whose only change is its generated files says so.
-    Changed files that belong to no host are the lab's own lines."""
+    it uses that changed; a host whose only change is its generated files says so, and
+    says when `layout_only` finds each of them the same Nix laid out anew (a newer
+    homelab's layout). Changed files that belong to no host are the lab's own lines."""
     changed = sorted(set(changed))
     everyone = sorted(set(old.hosts) | set(new.hosts))
     scope = everyone if folders is None else [f for f in everyone if f in set(folders)]
@@ -121,7 +129,9 @@ def describe(
             ]
             others = [p for p in mine if p not in own]
             lines.extend(_file_lines(others, old, new))
-            if own:
+            if own and layout_only is not None and all(layout_only(p) for p in own):
+                lines.append(LAYOUT_ONLY)
+            elif own:
                 lines.append("generated files rebuilt")
         if lines:
             hosts[folder] = lines
@@ -150,7 +160,13 @@ def subject_of(changes: Changes, words: str = "") -> str:
     more = f", and {len(distinct) - 1} more change{'s' if len(distinct) > 2 else ''}"
     if len(first + more) <= SUBJECT_WIDTH:
         return first + more
-    return f"{who}: {len(distinct)} changes"
+    if (
+        len(distinct) == 1
+        and len(names) > 1
+        and len(f"{len(names)} hosts: {distinct[0]}") <= SUBJECT_WIDTH
+    ):
+        return f"{len(names)} hosts: {distinct[0]}"
+    return f"{who}: {len(distinct)} change{'s' if len(distinct) > 1 else ''}"
 
 
 def commit_message(changes: Changes, words: str | None = None, subject: str | None = None) -> str:

@@ -27,7 +27,8 @@ from homelab.history.repo import (
     open_repository,
 )
 from homelab.labfiles import HostState, LabFiles, LabState
-from homelab.source import DiskSource, OnlyHosts, Source
+from homelab.nix.meaning import same_meaning
+from homelab.source import DiskSource, OnlyHosts, Source, Unreadable
 from homelab.write import generated_files
 
 
@@ -148,7 +149,7 @@ def commit_paths(
     if tree == head_tree:
         return None
     changed = changed_paths(lr, head_tree, tree)
-    changes = describe(old, new, changed, folders)
+    changes = describe(old, new, changed, folders, _layout_only(lab, lr, head))
     title = subject(changes) if subject is not None else None
     sha = make_commit(lr, head, tree, commit_message(changes, message, title))
     # the person's index: these paths now match the new commit, nothing else moves
@@ -157,6 +158,21 @@ def commit_paths(
         stdin=nul_list(lr.path(p) for p in sorted(paths)),
     )  # fmt: skip
     return sha, changes
+
+
+def _layout_only(lab: LabFiles, lr: LabRepo, head: str | None) -> Callable[[str], bool]:
+    """Is a generated file on disk the same Nix as at HEAD, only laid out anew?"""
+    before: Source = GitSource(lr, head) if head else EmptySource()
+    now = DiskSource(lab.root)
+
+    def same(path: str) -> bool:
+        try:
+            old, new = before.read(path), now.read(path)
+        except (Unreadable, UnicodeDecodeError):
+            return False
+        return old is not None and new is not None and same_meaning(old, new)
+
+    return same
 
 
 def commit_lab(
@@ -201,7 +217,8 @@ def pending_commit(lab: LabFiles, host: HostState, catalog: Catalog) -> Pending 
     new = LabState(catalog, {folder: host})
     inputs = host_inputs(old, folder) | host_inputs(new, folder)
     paths = {host_folder(folder), *inputs, *generated_files(DiskSource(lab.root), folder)}
-    changes = describe(old, new, changed_paths(lr, sha, None, sorted(paths)), [folder])
+    changed = changed_paths(lr, sha, None, sorted(paths))
+    changes = describe(old, new, changed, [folder], _layout_only(lab, lr, sha))
     if not changes:
         return None
     return Pending(subject_of(changes), tuple(changes.lines()))

@@ -9,8 +9,8 @@ A Nix value (`NixValue`) is one of
   attribute name, never parsed: the key ``"a.b"`` is the attribute named ``a.b``
   (written ``"a.b"``);
 - the frozen dataclasses below: package and variable references, path literals, ``<...>``
-  search paths, function applications, user-written raw Nix, comments, modules and ``let``
-  expressions.
+  search paths, function applications, user-written raw Nix, comments, blocks, modules and
+  ``let`` expressions.
 
 Constructors check their arguments and raise `NixValueError`, so a value that exists can be
 rendered (the renderer still refuses what only shows at render time: NUL characters,
@@ -155,6 +155,22 @@ class Comment:
 
 
 @dataclass(frozen=True)
+class Block:
+    """An attribute set always written as its own ``name = { ... };`` block.
+
+    Other sets are written as dotted paths down to their values, so a set gaining or losing
+    an attribute never moves its siblings; a Block marks a thing worth a block of its own
+    (a user, a service, a file system), whatever it holds.
+    """
+
+    value: Mapping[str, NixValue]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.value, Mapping):
+            raise NixValueError(f"a block holds an attribute set, not {type(self.value).__name__}")
+
+
+@dataclass(frozen=True)
 class Module:
     """``{ config, lib, pkgs, ... }:`` then `body`; with no args just `body`."""
 
@@ -198,6 +214,7 @@ NixValue: TypeAlias = (
     | Apply
     | Raw
     | Comment
+    | Block
     | Module
     | Let
     | Sequence["NixValue"]

@@ -31,6 +31,7 @@ import tree_sitter
 
 from homelab.nix.expr import (
     Apply,
+    Block,
     Comment,
     Let,
     Module,
@@ -49,7 +50,7 @@ __all__ = ["attr_name", "render", "render_file", "string"]
 
 _INT_MIN = -(2**63)
 _INT_MAX = 2**63 - 1
-_SHORT = 60  # a one-element list or set stays on one line up to this width
+_SHORT = 60  # a one-element list stays on one line up to this width
 _INDENT = 2
 
 
@@ -323,7 +324,7 @@ def _is_atomic(v: NixValue) -> bool:
     if isinstance(v, Raw):
         info = _raw_info(v.text)
         return info.atomic or info.ends_with_line_comment
-    return isinstance(v, str | Pkg | Ref | NixPath | SearchPath | Sequence | Mapping)
+    return isinstance(v, str | Pkg | Ref | NixPath | SearchPath | Block | Sequence | Mapping)
 
 
 def _is_simple(v: NixValue) -> bool:
@@ -369,6 +370,8 @@ class _Renderer:
             return self.module(v, indent)
         if isinstance(v, Let):
             return self.let(v, indent)
+        if isinstance(v, Block):
+            return self.attrset(v.value, indent)
         if isinstance(v, Mapping):
             return self.attrset(v, indent)
         if isinstance(v, Sequence) and not isinstance(v, str | bytes | bytearray):
@@ -419,36 +422,32 @@ class _Renderer:
         return "[\n" + "\n".join(lines) + "\n" + " " * indent + "]"
 
     def attrset(self, d: Mapping[str, NixValue], indent: int) -> str:
+        # never on one line: a second attribute would rewrite the first one's line
         if not d:
             return "{ }"
-        if len(d) == 1:
-            (binding,) = self.bindings(d, 0, for_one_line=True)
-            if "\n" not in binding and len(binding) <= _SHORT:
-                return "{ " + binding + " }"
         lines = self.bindings(d, indent + _INDENT)
         return "{\n" + "\n".join(lines) + "\n" + " " * indent + "}"
 
-    def bindings(
-        self, d: Mapping[str, NixValue], indent: int, for_one_line: bool = False
-    ) -> Iterator[str]:
+    def bindings(self, d: Mapping[str, NixValue], indent: int) -> Iterator[str]:
         for key in self.sorted_keys(d):
-            path = [key]
-            value = d[key]
-            while isinstance(value, Mapping) and len(value) == 1:
-                (sub,) = self.sorted_keys(value)
-                path.append(sub)
-                value = value[sub]
-            comments: list[str] = []
-            while isinstance(value, Comment):
-                comments.append(_comment_text(value.text))
-                value = value.value
-            if for_one_line and (comments or not _is_simple(value)):
-                yield "\n"  # not for one line
-                return
-            pad = " " * indent
-            head = "".join(pad + c + "\n" for c in comments)
-            name = ".".join(attr_name(p) for p in path)
-            yield head + pad + name + " = " + self.expr(value, indent) + ";"
+            yield from self.binding([key], d[key], indent)
+
+    def binding(self, path: list[str], value: NixValue, indent: int) -> Iterator[str]:
+        """`a.b.c = value;` lines: a plain set is written as the dotted paths of its
+        attributes, so that one more attribute beside them is only lines more; a `Block`
+        or a set with a comment above it is written as a block."""
+        comments: list[str] = []
+        while isinstance(value, Comment):
+            comments.append(_comment_text(value.text))
+            value = value.value
+        if isinstance(value, Mapping) and value and not comments:
+            for sub in self.sorted_keys(value):
+                yield from self.binding([*path, sub], value[sub], indent)
+            return
+        pad = " " * indent
+        head = "".join(pad + c + "\n" for c in comments)
+        name = ".".join(attr_name(p) for p in path)
+        yield head + pad + name + " = " + self.expr(value, indent) + ";"
 
     @staticmethod
     def sorted_keys(d: Mapping[str, NixValue]) -> list[str]:
@@ -461,9 +460,11 @@ class _Renderer:
 def render(value: NixValue) -> str:
     """`value` as Nix source (no trailing newline); deterministic, byte for byte.
 
-    Attribute sets are sorted by key, and a set with one attribute is folded into its
-    parent's binding (``boot.loader.systemd-boot.enable = true;``) unless a `Comment`
-    stands in between.  Raises `NixValueError` for what Nix cannot hold.
+    Attribute sets are sorted by key and written as dotted paths down to their values
+    (``boot.loader.systemd-boot.enable = true;``), except a `Block` or a set under a
+    `Comment`, which get ``{ ... }`` of their own: the layout of one binding never depends
+    on its siblings, so adding or removing one only adds or removes lines.  Raises
+    `NixValueError` for what Nix cannot hold.
     """
     return _Renderer().expr(value, 0)
 

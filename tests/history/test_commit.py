@@ -3,6 +3,7 @@ and nothing of the person's other work touched."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -190,3 +191,40 @@ def test_a_lab_in_a_folder_of_a_bigger_repository(tmp_path: Path, run_cli: RunCl
     code, out, err = run_cli("--lab", str(root), "history", "pi")
     assert code == 0, err
     assert len(out.splitlines()) == 2
+
+
+def _older_layout(lab: Path, rel: str, old: str, new: str) -> None:
+    """The generated file as an older homelab laid it out (its header's hash made to
+    match, as that homelab wrote it), committed."""
+    lines = (lab / rel).read_text().split("\n")
+    mark = next(i for i, line in enumerate(lines) if "homelab-hash:" in line)
+    body = "\n".join(lines[mark + 1 :])
+    assert old in body
+    body = body.replace(old, new, 1)
+    digest = hashlib.sha256(body.encode()).hexdigest()[:16]
+    write(lab, rel, "\n".join([*lines[:mark], f"# homelab-hash: {digest}", body]))
+    git(lab, "commit", "-q", "-m", "built by an older homelab", "--", rel)
+
+
+def test_a_new_layout_of_the_same_nix_is_said_once(lab: Path, run_cli: RunCli) -> None:
+    rel = "hosts/nixos-demo/configuration.nix"
+    zone = '  time.timeZone = "Europe/Berlin";\n'
+    _older_layout(lab, rel, zone, '  time = {\n    timeZone = "Europe/Berlin";\n  };\n')
+    code, out, _ = run_cli("--lab", str(lab), "build", "--check")
+    assert code == 1 and rel in out
+    build_commit(run_cli, lab)
+    subject, _, body = message(lab).partition("\n\n")
+    assert subject == "nixos-demo: generated Nix: new layout, same meaning"
+    assert "generated Nix: new layout, same meaning" in body
+    assert zone in show(lab, "HEAD", rel)
+    assert run_cli("--lab", str(lab), "build", "--check")[0] == 0
+
+
+def test_generated_nix_that_means_something_else_is_not_called_a_new_layout(
+    lab: Path, run_cli: RunCli
+) -> None:
+    rel = "hosts/nixos-demo/configuration.nix"
+    _older_layout(lab, rel, '"Europe/Berlin"', '"UTC"')
+    build_commit(run_cli, lab)
+    subject = message(lab).partition("\n\n")[0]
+    assert subject == "nixos-demo: generated files rebuilt"

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from homelab.nix.expr import (
     Apply,
+    Block,
     Comment,
     Let,
     Module,
@@ -117,7 +118,10 @@ def test_module_text() -> None:
                     )
                 }
             },
-            "services": {"openssh": mk_if(Ref("config.x.enable"), {"enable": True, "ports": [22]})},
+            "services": {
+                "openssh": mk_if(Ref("config.x.enable"), {"enable": True, "ports": [22]}),
+                "xserver": Block({"xkb": {"layout": "fr"}}),
+            },
             "environment.etc": {"a.b": "x"},
             "imports": [NixPath("./hardware-configuration.nix")],
             "time": {"timeZone": mk_default("Europe/Paris")},
@@ -128,22 +132,21 @@ def test_module_text() -> None:
         "# do not edit\n"
         "{ config, lib, pkgs, ... }:\n"
         "{\n"
-        "  boot.loader = {\n"
-        "    efi.canTouchEfiVariables = true;\n"
-        "    systemd-boot.enable = true;\n"
-        "  };\n"
+        "  boot.loader.efi.canTouchEfiVariables = true;\n"
+        "  boot.loader.systemd-boot.enable = true;\n"
         '  "environment.etc"."a.b" = "x";\n'
         "  imports = [ ./hardware-configuration.nix ];\n"
-        "  networking = {\n"
-        "    firewall.allowedTCPPorts = [\n"
-        "      22\n"
-        "      80\n"
-        "    ];\n"
-        '    hostName = "demo";\n'
-        "  };\n"
+        "  networking.firewall.allowedTCPPorts = [\n"
+        "    22\n"
+        "    80\n"
+        "  ];\n"
+        '  networking.hostName = "demo";\n'
         "  services.openssh = lib.mkIf config.x.enable {\n"
         "    enable = true;\n"
         "    ports = [ 22 ];\n"
+        "  };\n"
+        "  services.xserver = {\n"
+        '    xkb.layout = "fr";\n'
         "  };\n"
         '  time.timeZone = lib.mkDefault "Europe/Paris";\n'
         "  # the admin\n"
@@ -158,14 +161,14 @@ def test_module_text() -> None:
 
 def test_comment_stops_collapsing() -> None:
     assert render({"a": Comment({"b": {"c": 1}}, "here")}) == (
-        "{\n  # here\n  a = { b.c = 1; };\n}"
+        "{\n  # here\n  a = {\n    b.c = 1;\n  };\n}"
     )
     assert render({"a": {"b": Comment(1, "one")}, "z": 2}) == (
         "{\n  # one\n  a.b = 1;\n  z = 2;\n}"
     )
     # in a list: a line above the element
     assert render([Comment(1, "x"), 2]) == "[\n  # x\n  1\n  2\n]"
-    assert render(Comment({"a": 1}, "top")) == "{ a = 1; }"
+    assert render(Comment({"a": 1}, "top")) == "{\n  a = 1;\n}"
     # a comment cannot end early or smuggle code
     assert render({"a": Comment(1, "x\ny = 2;\r\x00\u2028")}) == "{\n  # x y = 2;\n  a = 1;\n}"
 
@@ -173,7 +176,7 @@ def test_comment_stops_collapsing() -> None:
 def test_lists_sets_numbers() -> None:
     assert render([]) == "[ ]"
     assert render({}) == "{ }"
-    assert render({"a": {}}) == "{ a = { }; }"
+    assert render({"a": {}}) == "{\n  a = { };\n}"
     assert render(["a"]) == '[ "a" ]'
     assert render([-1]) == "[ (-1) ]"
     assert render(("a", "b")) == '[\n  "a"\n  "b"\n]'
@@ -205,7 +208,7 @@ def test_apply_and_raw() -> None:
 
 def test_raw_reindented() -> None:
     raw = Raw("{\n      a = 1;\n      b = ''\n        x\n      '';\n    }\n")
-    assert render({"k": {"k": raw, "z": 1}}) == (
+    assert render({"k": Block({"k": raw, "z": 1})}) == (
         "{\n"
         "  k = {\n"
         "    k = {\n"
