@@ -119,6 +119,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.live:
         machines = _ask_machines(lab, args)
     rows: list[tuple[str, ...]] = [("HOST", "DEPLOYED", "HEAD", "WORKING TREE")]
+    failures: list[str] = []  # under the table: the hosts whose last attempt did not succeed
     if args.live:
         rows[0] += ("MACHINE",)
     for s in lab.status():
@@ -139,7 +140,15 @@ def cmd_status(args: argparse.Namespace) -> int:
         if args.live:
             row += (machines.get(s.host, "not asked"),)
         rows.append(row)
+        if s.failed is not None:
+            f = s.failed
+            said = f"{s.host}: last attempt {f.result} {output.when(f.when)} ({f.mode})"
+            failures.append(f"{said}: {f.summary}" if f.summary else said)
     output.table(rows, marks=STATUS_MARKS)
+    if failures:
+        print()
+        for line in failures:
+            print(line)
     return OK
 
 

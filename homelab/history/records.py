@@ -49,6 +49,11 @@ class DeployRecord:
     result: str  # ok, failed, rolled-back...
     when: datetime  # when the deploy finished (timezone-aware)
     run: str = ""  # an interrupted deploy: the run it left going on the machine
+    summary: str = ""  # the first line of what the attempt said (why it failed)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.result.lower() in LANDED_RESULTS
 
 
 def leaves_machine_on(mode: str, result: str) -> bool:
@@ -81,11 +86,14 @@ def _message(a: DeployAttempt, host: str, commit: str) -> str:
 
 def _parse(message: str, commit: str) -> DeployRecord | None:
     fields: dict[str, str] = {}
-    for line in message.splitlines()[2:]:
-        key, sep, value = line.partition(": ")
+    lines = message.splitlines()[2:]
+    while lines:
+        key, sep, value = lines[0].partition(": ")
         if not sep or key not in _FIELDS:
             break
         fields[key] = value.strip()
+        lines.pop(0)
+    summary = next((line.strip() for line in lines if line.strip()), "")  # of the details
     try:
         when = datetime.fromisoformat(fields["finished"])
         return DeployRecord(
@@ -95,6 +103,7 @@ def _parse(message: str, commit: str) -> DeployRecord | None:
             fields["result"],
             _aware(when),
             fields.get("run", ""),
+            summary,
         )
     except (KeyError, ValueError):
         return None
@@ -254,9 +263,8 @@ def _order(ref: str, record: DeployRecord) -> tuple[datetime, int]:
     return record.when, int(number) if number.isdigit() else 1
 
 
-def unconfirmed(lab_root: Path) -> dict[str, DeployRecord]:
-    """Hosts whose newest record is an interrupted deploy: how its run ended on the
-    machine is not known yet."""
+def last_attempts(lab_root: Path) -> dict[str, DeployRecord]:
+    """Each host's newest recorded attempt, whatever its result, by host folder."""
     lr = open_repository(Path(lab_root))
     newest: dict[str, tuple[tuple[datetime, int], DeployRecord]] = {}
     for ref, rec in _records(lr, DEPLOY_TAGS):
@@ -264,4 +272,10 @@ def unconfirmed(lab_root: Path) -> dict[str, DeployRecord]:
         key = _order(ref, rec)
         if host not in newest or key >= newest[host][0]:
             newest[host] = (key, rec)
-    return {host: rec for host, (_, rec) in sorted(newest.items()) if rec.result == INTERRUPTED}
+    return {host: rec for host, (_, rec) in sorted(newest.items())}
+
+
+def unconfirmed(lab_root: Path) -> dict[str, DeployRecord]:
+    """Hosts whose newest record is an interrupted deploy: how its run ended on the
+    machine is not known yet."""
+    return {h: rec for h, rec in last_attempts(lab_root).items() if rec.result == INTERRUPTED}

@@ -17,7 +17,7 @@ from enum import StrEnum
 
 from homelab.errors import InvalidInput
 from homelab.history.paths import host_folder, host_inputs, sketch
-from homelab.history.records import DeployRecord, deployed, unconfirmed
+from homelab.history.records import INTERRUPTED, DeployRecord, deployed, last_attempts
 from homelab.history.repo import LabRepo, open_repository
 from homelab.labfiles import LabFiles
 from homelab.source import DiskSource
@@ -31,6 +31,7 @@ class HostStatus:
     head_ahead: bool  # HEAD changes the host compared with what is deployed (or never was)
     uncommitted: bool  # the working tree changes the host's files compared with HEAD
     interrupted: DeployRecord | None = None  # a newer deploy whose end is not confirmed
+    failed: DeployRecord | None = None  # the newest attempt, when it failed (or was cancelled)
 
 
 def _object_ids(lr: LabRepo, queries: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
@@ -47,14 +48,16 @@ def lab_status(lab: LabFiles) -> list[HostStatus]:
     lr = open_repository(lab.root)
     state = sketch(DiskSource(lab.root))
     records = deployed(lab.root)
-    pending = unconfirmed(lab.root)
+    attempts = last_attempts(lab.root)
+    pending = {h: r for h, r in attempts.items() if r.result == INTERRUPTED}
+    failed = {h: r for h, r in attempts.items() if not r.succeeded and r.result != INTERRUPTED}
     head = lr.head()
     spec = [lr.path("hosts/"), lr.path("services/")]
     out = lr.run(
         "status", "--porcelain", "-z", "--no-renames", "--untracked-files=all", "--", *spec
     )
     dirty = {rel for e in out.split("\0") if len(e) > 3 and (rel := lr.rel(e[3:])) is not None}
-    folders = sorted(set(state.hosts) | set(records) | set(pending))
+    folders = sorted(set(state.hosts) | set(records) | set(pending) | set(failed))
     keys = {f: sorted({host_folder(f), *host_inputs(state, f)}) for f in folders}
     queries = [
         (commit, key)
@@ -74,7 +77,11 @@ def lab_status(lab: LabFiles) -> list[HostStatus]:
         else:
             head_ahead = any(ids[(found.commit, k)] != ids[(head, k)] for k in keys[f])
         uncommitted = any(p.startswith(host_folder(f)) or p in keys[f] for p in dirty)
-        rows.append(HostStatus(f, found, f in state.hosts, head_ahead, uncommitted, pending.get(f)))
+        rows.append(
+            HostStatus(
+                f, found, f in state.hosts, head_ahead, uncommitted, pending.get(f), failed.get(f)
+            )
+        )
     return rows
 
 

@@ -28,7 +28,9 @@ def status(run_cli: RunCli, lab: Path) -> dict[str, list[str]]:
 def test_a_successful_deploy_sets_the_hosts_ref_and_leaves_a_tag(lab: Path) -> None:
     commit = head(lab)
     record_deploy(lab, "pi", commit[:7], "switch", "ok", STARTED, FINISHED, "3 checks passed")
-    assert deployed(lab) == {"pi": DeployRecord("pi", commit, "switch", "ok", FINISHED)}
+    assert deployed(lab) == {
+        "pi": DeployRecord("pi", commit, "switch", "ok", FINISHED, summary="3 checks passed")
+    }
     # plain git sees it: the ref names the commit, the tag says the rest
     assert git(lab, "rev-parse", "refs/homelab/deployed/pi^{commit}").strip() == commit
     tags = git(lab, "tag", "--list", "homelab/deploy/*").split()
