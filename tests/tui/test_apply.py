@@ -122,6 +122,41 @@ def test_apply_can_be_cancelled_and_the_screen_stays_responsive(
     assert machines[0].generation() == 1
 
 
+@pytest.mark.sshd
+def test_a_failed_host_says_why_and_what_next_in_its_pane(
+    rig: Rig, tmp_path: Path, git_env: None
+) -> None:
+    machines = [rig.add("down"), rig.add("nas")]
+    lab = make_lab(tmp_path / "lab", machines, commit=False)
+    set_markers(lab, "nas", "fail-build")
+    machines[0].stop()  # nothing answers: no output at all comes from this host
+    git(lab, "init", "-q", "-b", "main")
+    commit_all(lab, "two machines")
+
+    async def scenario() -> None:
+        async with running(lab) as (app, pilot):
+            await pilot.press("f4")
+            await settle(pilot)
+            screen = app.screen
+            assert isinstance(screen, ApplyScreen)
+            await pilot.press("down", "space")  # "down" is picked already; pick nas too
+            assert screen.chosen() == ["down", "nas"]
+            await pilot.press("ctrl+r")
+            await settle(pilot)
+            assert isinstance(app.screen, Confirm)
+            await pilot.press("enter")  # the focused answer: apply
+            await settle(pilot)
+            panes = {
+                pane.host: "\n".join(pane.query_one(Log).lines) for pane in screen.query(HostPane)
+            }
+            assert "── failed: connection refused" in panes["down"]
+            assert "next: the machine was not reached or not ready" in panes["down"]
+            assert "── failed: build failed (exit" in panes["nas"]
+            assert "next: the machine runs what it ran; read the output above" in panes["nas"]
+
+    run(scenario)
+
+
 # ---- what the command line's apply has: accept-new and the sudo password -------------------
 
 

@@ -328,6 +328,10 @@ class ApplyScreen(Screen[None]):
             self.query_one("#apply-go", Button).disabled = False
         done = worker.result
         if isinstance(done, Applied):
+            ended = {r.folder: r for r in done.results}
+            for pane in self.query(HostPane):
+                if pane.host in ended:
+                    pane.ended(ended[pane.host])
             self._show_summary(done)
             return done
         self.remove_class("-running")

@@ -1,4 +1,5 @@
-"""One host's live output during an apply, with its state and elapsed time in the border."""
+"""One host's live output during an apply, with its state and elapsed time in the border;
+when the host did not end well, why, and what to do next."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Log
 
-from homelab.lab import ApplyState, Event
+from homelab.lab import ApplyState, Event, HostResult
+
+TAIL = "last lines from the machine:"  # the output the pane has shown already
 
 
 def state_class(state: str) -> str:
@@ -59,3 +62,37 @@ class HostPane(Vertical):
         clock = f"{elapsed:.1f}s" if self.started is not None else ""
         self.border_title = f"{self.host} · {self.state}"
         self.border_subtitle = clock
+
+    def ended(self, result: HostResult) -> None:
+        """Say why the host did not end well (a failure to connect has no output of its
+        own: the pane would stay empty), and the next step."""
+        if result.ok:
+            return
+        log = self.query_one(Log)
+        log.write_line(f"── {result.state}: {result.summary}")
+        for line in result.details:
+            if line == TAIL:
+                break
+            log.write_line(f"   {line}")
+        log.write_line(f"next: {next_step(result)}")
+
+
+def next_step(result: HostResult) -> str:
+    """What a person can do about a host that did not end well, in the editor's keys."""
+    again = "then apply again (ctrl+r)"
+    if result.state == ApplyState.CANCELLED:
+        return f"nothing more was done on it; {again} when you are ready"
+    if result.state == ApplyState.INTERRUPTED:
+        return "its rebuild goes on on the machine: `homelab status --live` asks how it ended"
+    if result.unknown_key:
+        return "check the fingerprint in the question that follows; trust it if it is the machine's"
+    if result.before is None:  # never got as far as asking the machine what it runs
+        return (
+            "the machine was not reached or not ready: check that it is on and lets you in "
+            f"over SSH (its profile's deploy address, port and user), {again}"
+        )
+    if result.rolled_back:
+        return (
+            f"the machine was switched back; read the output above, fix the profile, save, {again}"
+        )
+    return f"the machine runs what it ran; read the output above, fix the profile, save, {again}"
