@@ -64,7 +64,8 @@ def test_a_new_entry_is_a_service_without_any_code(basic_lab: Path, run_cli: Run
     _edit(profile, "services:\n", "services:\n  fwupd: {}\n")
     code, _, err = run_cli("--lab", str(basic_lab), "build", "alpha")
     assert code == 0, err
-    assert "services.fwupd.enable = true;" in (basic_lab / "hosts/alpha/services.nix").read_text()
+    services = (basic_lab / "hosts/alpha/services.nix").read_text()
+    assert "      services.fwupd = {\n        enable = true;\n      };\n" in services
 
 
 @pytest.mark.parametrize(
