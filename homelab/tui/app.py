@@ -35,6 +35,9 @@ class HomelabApp(App[None]):
     TITLE = "homelab"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
+        # F1 works everywhere; ? only where it is not typed (an input, a text box)
+        Binding("f1", "help", "Help", priority=True),
+        Binding("question_mark", "help", "Help", show=False),
     ]
 
     def __init__(self, root: Path, *, screen: str = "main", host: str | None = None) -> None:
@@ -77,6 +80,11 @@ class HomelabApp(App[None]):
             self.notify("discarded the unsaved edits of " + ", ".join(k.folder for k in kept))
         else:  # escape too: restoring loses nothing, and writes nothing
             self.main.restore(kept)
+
+    def action_help(self) -> None:
+        from homelab.tui.screens.help import toggle_help
+
+        toggle_help(self)
 
     # ---- quitting never loses an edit ----------------------------------------------------
 

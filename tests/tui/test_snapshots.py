@@ -60,3 +60,21 @@ def test_apply_screen(lab: Path, snap_compare: Any) -> None:
         await settle(pilot)
 
     assert snap_compare(HomelabApp(lab), terminal_size=SIZE, run_before=ready)
+
+
+def test_help_screen(lab: Path, snap_compare: Any) -> None:
+    async def ready(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+
+    assert snap_compare(HomelabApp(lab), terminal_size=SIZE, run_before=ready)
+
+
+def test_focused_field_help(lab: Path, snap_compare: Any) -> None:
+    async def ready(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("tab", "tab", "tab")  # the tab bar, the host's name, its system
+        await settle(pilot)
+
+    assert snap_compare(HomelabApp(lab), terminal_size=SIZE, run_before=ready)

@@ -34,6 +34,7 @@ from homelab.tui.widgets.editors import (
     UsersEditor,
     YamlEditor,
 )
+from homelab.tui.widgets.fieldhelp import FieldHelp
 from homelab.tui.widgets.problems import ProblemsPanel
 
 # tab id, title, the generated file it is about (the preview scrolls to it)
@@ -90,6 +91,7 @@ class HostEditor(Vertical):
         with TabbedContent(id="tabs"):
             for tab, title, _ in TABS:
                 yield TabPane(title, id=f"tab-{tab}")
+        yield FieldHelp(lambda: self.session.catalog, id="fieldhelp")
         yield ProblemsPanel(id="problems")
 
     # ---- tabs ------------------------------------------------------------------------
