@@ -64,6 +64,7 @@ class HostState:
     profile: model.Profile | None
     includes: tuple[str, ...] = ()
     warnings: tuple[Problem, ...] = ()  # of a valid profile; they never block
+    groups: tuple[str, ...] = ()  # the groups it has (a valid profile), usual ones first
 
     @property
     def valid(self) -> bool:
@@ -313,7 +314,8 @@ class LabFiles:
             }
             profile = model.build(data, folder, rel, settings, tuple(used))
             warnings = tuple(advice.advise(merged, profile, catalog, read))
-            return HostState(folder, merged, (), profile, tuple(used), warnings)
+            groups = advice.groups_to_offer(profile, catalog, advice.raw_nix(profile, read))
+            return HostState(folder, merged, (), profile, tuple(used), warnings, tuple(groups))
         return HostState(folder, merged, tuple(problems), profile, tuple(used))
 
     # ---- choosing hosts ------------------------------------------------------------

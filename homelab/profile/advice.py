@@ -153,6 +153,23 @@ def known_groups(profile: Profile, catalog: Catalog, nix: Iterable[str] = ()) ->
     return known
 
 
+# the groups people mostly put users in: offered first when a group name is typed
+USUAL_GROUPS = (
+    *("wheel", "networkmanager", "audio", "video", "input", "dialout", "docker", "podman"),
+    *("libvirtd", "kvm", "users", "adbusers", "wireshark", "plugdev", "lp", "scanner"),
+    *("camera", "i2c", "render", "uinput", "tss"),
+)
+
+
+def groups_to_offer(profile: Profile, catalog: Catalog, nix: Iterable[str] = ()) -> list[str]:
+    """The host's groups in the order an editor offers them: its own (from its services
+    and raw Nix) first, then the usual ones, then the rest of NixOS's, by name."""
+    everyone = NIXOS_GROUPS | MODULE_GROUPS
+    own = sorted(known_groups(profile, catalog, nix) - everyone)
+    rest = sorted(everyone - set(USUAL_GROUPS))
+    return [*own, *USUAL_GROUPS, *rest]
+
+
 def advise(
     doc: Document, profile: Profile, catalog: Catalog, read: Callable[[str], str | None]
 ) -> list[Problem]:
@@ -183,10 +200,10 @@ def _unknown_groups(
             out.append(
                 Problem(
                     doc.marks.value(path, Place(doc.file)),
-                    f"unknown group '{group}': neither NixOS, this host's services "
-                    "nor its raw Nix make it",
+                    f"unknown group '{group}'",
                     path=format_path(path),
-                    hint=guess + "(if a NixOS module in extraConfig makes it, all is well)",
+                    hint=guess + "NixOS, this host's services and its raw Nix do not make it "
+                    "(a NixOS module homelab cannot see may: then all is well)",
                 )
             )
     return out

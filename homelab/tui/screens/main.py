@@ -322,7 +322,7 @@ class MainScreen(Screen[None]):
             if files:
                 note = "The profile has problems: this is its last valid Nix."
         self.query_one(Preview).show_host(folder, files, note)
-        self.host_editor.show_problems(list(check.problems))
+        self.host_editor.show_problems(list(check.shown))
         self.update_row(folder)
 
     def forget_head(self) -> None:

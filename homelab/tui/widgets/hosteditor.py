@@ -135,7 +135,7 @@ class HostEditor(Vertical):
 
     def _problems(self) -> list[Problem]:
         check = self.session.checks.get(self.folder) if self.folder is not None else None
-        return list(check.problems) if check else []
+        return list(check.shown) if check else []
 
     def show_active(self) -> None:
         """Bring the visible tab up to date (others wait until they are shown)."""
@@ -179,6 +179,14 @@ class HostEditor(Vertical):
         editor = self.editors.get(self.active_tab)
         if editor is not None and self.active_tab not in self.stale:
             editor.set_problems(problems)
+
+    def names_to_offer(self, kind: str) -> list[str]:
+        """Names a field completes as they are typed (kind: groups): the shown host's,
+        from its last check with a valid profile."""
+        check = self.session.checks.get(self.folder) if self.folder is not None else None
+        if kind == "groups" and check is not None and check.host.groups:
+            self._groups = list(check.host.groups)
+        return getattr(self, "_groups", [])
 
     def focus_problems(self) -> None:
         self.query_one(ProblemsPanel).focus()

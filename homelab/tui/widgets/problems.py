@@ -1,4 +1,5 @@
-"""The problems panel: every problem of the selected host; enter jumps to its field."""
+"""The problems panel: every problem of the selected host, errors first, then warnings
+(which never block saving); enter jumps to its field."""
 
 from __future__ import annotations
 
@@ -16,11 +17,23 @@ def line(problem: Problem) -> Text:
     text = Text(no_wrap=False)
     text.append(str(problem.place), style="dim")
     text.append("  ")
+    if problem.warning:  # said in words: the colour alone would not tell it
+        text.append("warning: ", style="bold yellow")
     if problem.path:
         text.append(problem.path + ": ", style="bold")
-    text.append(problem.message, style="red")
+    text.append(problem.message, style="yellow" if problem.warning else "red")
     if problem.hint:
         text.append(f"\n  hint: {problem.hint}", style="italic dim")
+    return text
+
+
+def title(problems: Sequence[Problem]) -> str:
+    """Problems (2), Problems (1) and 1 warning, Problems: none, 1 warning."""
+    warnings = sum(1 for p in problems if p.warning)
+    errors = len(problems) - warnings
+    text = f"Problems ({errors})" if errors else "Problems: none"
+    if warnings:
+        text += f"{' and' if errors else ','} {warnings} warning{'s' if warnings != 1 else ''}"
     return text
 
 
@@ -47,9 +60,10 @@ class ProblemsPanel(OptionList):
         self.add_options([Option(line(p), id=str(i)) for i, p in enumerate(problems)])
         if problems and highlighted is not None:
             self.highlighted = min(highlighted, len(problems) - 1)
-        count = len(problems)
-        self.border_title = f"Problems ({count})" if count else "Problems: none"
-        self.set_class(bool(count), "-has-problems")
+        self.border_title = title(problems)
+        errors = [p for p in problems if not p.warning]
+        self.set_class(bool(errors), "-has-problems")
+        self.set_class(len(errors) < len(problems), "-has-warnings")
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

@@ -13,6 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
+from textual.suggester import SuggestFromList
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static, Switch, TextArea
 from textual.widgets.option_list import Option
@@ -59,6 +60,9 @@ class HomeEditor(ListDetail, Vertical):
         root = profile_schema()
         home = root["properties"]["users"]["additionalProperties"]["properties"]["home"]
         self.specs = fields(home, root, skip=frozenset({"programs"}))
+        # home-manager's program names (the schema's examples), completed as they are typed
+        names = home["properties"]["programs"]["propertyNames"].get("examples", [])
+        self.program_names = SuggestFromList(names, case_sensitive=True)
         self.own, self.merged = own, merged
         self.user: str | None = None
         self.selected: str | None = None  # the program
@@ -107,6 +111,7 @@ class HomeEditor(ListDetail, Vertical):
                     placeholder="add a program: its home-manager name, then enter",
                     classes="program-add detail-add",
                     compact=True,
+                    suggester=self.program_names,
                 )
 
     def on_mount(self) -> None:

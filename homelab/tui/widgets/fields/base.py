@@ -56,6 +56,9 @@ class Field(Vertical):
     Field.-problem > .field-error { display: block; }
     Field.-problem .field-name { color: $text-error; text-style: bold; }
     Field.-problem Input { background: $error 15%; }
+    Field.-problem.-warning > .field-error { color: $text-warning; }
+    Field.-problem.-warning .field-name { color: $text-warning; }
+    Field.-problem.-warning Input { background: $warning 15%; }
     Field .field-note { color: $text-muted; padding: 0 0 0 1; width: auto; }
     Field Switch { border: none; height: 1; padding: 0; width: 6; }
     Field Switch:focus { border: none; background-tint: $foreground 10%; }
@@ -144,8 +147,10 @@ class Field(Vertical):
         for p in problems:
             where = p.path.removeprefix(self.path_text)
             line = (f"{where.lstrip('.')}: " if where else "") + p.message
+            line = ("warning: " if p.warning else "") + line  # in words, not colour alone
             lines.append(line + (f" ({p.hint})" if p.hint else ""))
         self.say("\n".join(lines))
+        self.set_class(bool(problems) and all(p.warning for p in problems), "-warning")
 
     def say(self, text: str) -> None:
         """Show text (a problem) under the field; empty text hides it."""

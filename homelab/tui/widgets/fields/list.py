@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -10,6 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
+from textual.suggester import Suggester
 from textual.widget import Widget
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
@@ -36,6 +38,10 @@ class ItemList(OptionList):
             super().__init__()
             self.index = index
 
+    def allow_focus(self) -> bool:
+        # empty, it has no height: it would be a focus stop nobody sees
+        return super().allow_focus() and self.option_count > 0
+
     def action_remove(self) -> None:
         if self.highlighted is not None:
             self.post_message(self.Remove(self.highlighted))
@@ -43,6 +49,33 @@ class ItemList(OptionList):
     def action_edit(self) -> None:
         if self.highlighted is not None:
             self.post_message(self.Edit(self.highlighted))
+
+
+def names_kind(path: Sequence[str | int]) -> str | None:
+    """The kind of name a list holds, when the lab knows them: users.NAME.groups."""
+    if len(path) == 3 and path[0] == "users" and path[2] == "groups":
+        return "groups"
+    return None
+
+
+class Names(Suggester):
+    """Completes a name from those the lab knows here (→ or End takes it), asked each
+    time: a service enabled since brings its groups. The names come from the nearest
+    widget above the field with `names_to_offer(kind)`, best first."""
+
+    def __init__(self, field: Widget, kind: str) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+        self.field, self.kind = field, kind
+
+    async def get_suggestion(self, value: str) -> str | None:
+        if not value:
+            return None
+        for node in self.field.ancestors:
+            offer = getattr(node, "names_to_offer", None)
+            if callable(offer):
+                names: list[str] = offer(self.kind)
+                return next((n for n in names if n.startswith(value) and n != value), None)
+        return None
 
 
 class ListField(Field):
@@ -53,14 +86,20 @@ class ListField(Field):
     ListField .list-box { height: auto; width: 1fr; }
     ListField ItemList { height: auto; max-height: 8; border: none; padding: 0; width: 1fr;
                          text-wrap: nowrap; text-overflow: ellipsis; }
-    ListField ItemList:focus { background-tint: $foreground 5%; }
+    ListField ItemList:focus { border: none; background-tint: $foreground 5%; }
     ListField .list-add { margin: 0; }
     """
 
     def compose_control(self) -> ComposeResult:
         with Vertical(classes="list-box"):
             yield ItemList(*self._options(), classes="field-items")
-            yield Input(placeholder=self._placeholder(), classes="list-add", compact=True)
+            kind = names_kind(self.path)
+            yield Input(
+                placeholder=self._placeholder(),
+                classes="list-add",
+                compact=True,
+                suggester=Names(self, kind) if kind else None,
+            )
         self._editing: int | None = None
 
     @property
