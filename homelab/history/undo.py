@@ -25,8 +25,9 @@ from homelab.history.repo import (
     open_repository,
 )
 from homelab.history.revert import Reverted, named, write_and_commit
+from homelab.history.summary import host_changes
 from homelab.labfiles import PROFILE, LabFiles, LabState
-from homelab.source import Source
+from homelab.source import OnlyHosts, Source
 
 LATER_MAX = 50  # later commits of a file looked at to name those in the way
 
@@ -34,10 +35,13 @@ LATER_MAX = 50  # later commits of a file looked at to name those in the way
 @dataclass(frozen=True)
 class Choices:
     """What a host's history offers for one of its commits: for each of "undo this commit"
-    and "go back to this state", why it is not offered ("" when it is)."""
+    and "go back to this state", why it is not offered ("" when it is), and what it would
+    change in the host, in profile terms."""
 
     undo: str
     back: str
+    undoes: tuple[str, ...] = ()
+    goes_back: tuple[str, ...] = ()
 
 
 def merge3(current: str, base: str, other: str) -> tuple[str, int]:
@@ -90,16 +94,31 @@ class _Commit:
         return sorted(p for p in self.changed if p in shared and p not in self.own_changes(folder))
 
 
-def _load_commit(lab: LabFiles, lr: LabRepo, sha: str) -> _Commit:
+def _load_commit(lab: LabFiles, lr: LabRepo, sha: str, only: str | None = None) -> _Commit:
+    """The commit, with the lab before and after it (only that host folder, when given)."""
     parents = lr.run("rev-list", "--parents", "-n", "1", sha).split()[1:]
     parent = parents[0] if parents else None
     return _Commit(
         sha,
         parent,
-        state_at(lab, lr, parent),
-        state_at(lab, lr, sha),
+        _state(lab, lr, parent, only),
+        _state(lab, lr, sha, only),
         frozenset(changed_paths(lr, parent, sha)),
     )
+
+
+def _state(
+    lab: LabFiles,
+    lr: LabRepo,
+    sha: str | None,
+    only: str | None = None,
+    texts: dict[str, str] | None = None,
+) -> LabState:
+    """The lab at a commit (only one host folder, when given; these texts on top)."""
+    if only is None and not texts:
+        return state_at(lab, lr, sha)
+    source: Source = _source(lr, sha)
+    return lab.load(texts=texts, source=source if only is None else OnlyHosts(source, {only}))
 
 
 def _later(lr: LabRepo, commit: _Commit, head: str, path: str) -> list[str]:
@@ -144,21 +163,26 @@ def _undone_texts(
                 )
             )
             continue
+        profile = f"hosts/{folder}/{PROFILE}"
+        if profile in own and before.read(profile) is None:
+            problems.append(
+                Problem(
+                    Place(profile),
+                    f"{commit.sha[:7]} added this host: undoing it would remove the host",
+                    hint="remove the host instead (the editor's Remove host)",
+                )
+            )
+            continue
         for path in own:
             was, then, current = before.read(path), after.read(path), now.read(path)
             if was is None or then is None:
                 what = "added" if was is None else "deleted"
-                hint = (
-                    "remove the host instead (the editor's Remove host)"
-                    if was is None and path.endswith(f"/{PROFILE}")
-                    else "change the file by hand, or go back to a state (`homelab revert`)"
-                )
                 problems.append(
                     Problem(
                         Place(path),
                         f"{commit.sha[:7]} {what} this file: undo only takes back changes "
                         "inside files",
-                        hint=hint,
+                        hint="change the file by hand, or go back to a state (`homelab revert`)",
                     )
                 )
                 continue
@@ -237,19 +261,24 @@ def choices(lab: LabFiles, folder: str, rev: str) -> Choices:
     sha = lr.resolve(rev)
     if head is None:
         return Choices("nothing is committed yet", "nothing is committed yet")
-    commit = _load_commit(lab, lr, sha)
+    commit = _load_commit(lab, lr, sha, folder)
+    now = _data(_state(lab, lr, head, folder), folder)
+    texts, problems = _undone_texts(lab, lr, commit, [folder], head)
+    undo = f"{problems[0].place.file}: {problems[0].message}" if problems else ""
+    if not undo and not texts:
+        undo = f"what {sha[:7]} changed in hosts/{folder} is already undone"
+    undone = _data(_state(lab, lr, head, folder, texts), folder) if not undo else now
+    back = _back_reason(lr, commit, folder, head)
+    then = {p: t for p in _own(commit.after, folder) if (t := _source(lr, sha).read(p)) is not None}
+    went_back = _data(_state(lab, lr, head, folder, then), folder) if not back else now
     return Choices(
-        _undo_reason(lab, lr, commit, folder, head), _back_reason(lr, commit, folder, head)
+        undo, back, tuple(host_changes(now, undone)), tuple(host_changes(now, went_back))
     )
 
 
-def _undo_reason(lab: LabFiles, lr: LabRepo, commit: _Commit, folder: str, head: str) -> str:
-    texts, problems = _undone_texts(lab, lr, commit, [folder], head)
-    if problems:
-        return f"{problems[0].place.file}: {problems[0].message}"
-    if not texts:
-        return f"what {commit.sha[:7]} changed in hosts/{folder} is already undone"
-    return ""
+def _data(state: LabState, folder: str) -> object:
+    host = state.hosts.get(folder)
+    return host.document.data if host is not None and host.document is not None else None
 
 
 def _back_reason(lr: LabRepo, commit: _Commit, folder: str, head: str) -> str:

@@ -127,7 +127,8 @@ def test_undo_of_the_commit_that_added_a_host_is_refused(lab: Path, run_cli: Run
     before = snapshot(lab)
     code, _, err = run_cli("--lab", str(lab), "undo", first, "pi")
     assert code == 2
-    assert f"{first[:7]} added this file" in err and "Remove host" in err
+    assert f"{first[:7]} added this host: undoing it would remove the host" in err
+    assert "Remove host" in err
     assert snapshot(lab) == before
 
 
@@ -162,10 +163,13 @@ def test_the_history_offers_undo_and_going_back_but_never_a_no_op(
     # which is shared, so going back to it is a no-op for the host's own files)
     middle = lab_.history_choices("nixos-demo", audio)
     assert middle.undo == ""
+    assert middle.undoes == ("user demouser: groups - audio",)  # what the undo would do
     assert "already as it was" in middle.back
     oldest = lab_.history_choices("nixos-demo", first)
     assert oldest.back == ""
-    assert "added this file" in oldest.undo
+    # going back takes back the host's own changes; the shared fragment stays as it is
+    assert oldest.goes_back == ("user demouser: groups - audio",)
+    assert "added this host" in oldest.undo
     code, _, err = run_cli("--lab", str(lab), "undo", audio, "nixos-demo")
     assert code == 0, err
     again = Lab(lab).history_choices("nixos-demo", audio)
