@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from homelab.history.paths import host_folder, host_inputs
-from homelab.history.summary import THINGS, host_changes
+from homelab.history.summary import THINGS, host_changes, setting_changes
 from homelab.labfiles import COMMON, PROFILE, HostState, LabState
 
 SUBJECT_WIDTH = 72
@@ -17,10 +17,12 @@ SUBJECT_WIDTH = 72
 
 @dataclass(frozen=True)
 class Changes:
-    """Change lines per host folder (only hosts that changed) and for the lab itself."""
+    """Change lines per host folder (only hosts that changed) and for the lab itself;
+    `details`: per host, each changed setting by its path (the commit body)."""
 
     hosts: dict[str, list[str]] = field(default_factory=dict)
     lab: list[str] = field(default_factory=list)
+    details: dict[str, list[str]] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.hosts or self.lab)
@@ -30,6 +32,20 @@ class Changes:
         out = [f"{folder}: {'; '.join(_joined(lines))}" for folder, lines in self.hosts.items()]
         if self.lab:
             out.append(f"lab: {'; '.join(self.lab)}")
+        return out
+
+    def body(self) -> list[str]:
+        """The commit body: per host its name, then a line per changed setting
+        (`- services.syncthing.guiPort: 8384 -> 8385`, what an added thing holds beneath
+        it); the lab's own lines last."""
+        out: list[str] = []
+        for folder, lines in self.hosts.items():
+            details = self.details.get(folder) or lines
+            out.append(f"{folder}:")
+            out.extend(line if line.startswith(" ") else f"- {line}" for line in details)
+        if self.lab:
+            out.append("lab:")
+            out.extend(f"- {line}" for line in self.lab)
         return out
 
 
@@ -99,6 +115,7 @@ def describe(
     inputs = {f: host_inputs(old, f) | host_inputs(new, f) for f in everyone}
     claimed: set[str] = set()
     hosts: dict[str, list[str]] = {}
+    details: dict[str, list[str]] = {}
     for folder in everyone:
         mine = [p for p in changed if p.startswith(host_folder(folder)) or p in inputs[folder]]
         claimed.update(mine)
@@ -109,6 +126,8 @@ def describe(
             n is not None and n.document is None
         )
         lines = [] if unreadable else host_changes(_data(o), _data(n))
+        settings = [] if unreadable else setting_changes(_data(o), _data(n))
+        said = len(lines)  # what follows is not a setting: say it in the body too
         if unreadable and f"hosts/{folder}/{PROFILE}" in mine:
             lines.append("profile changed (a version of it is not valid YAML)")
         if o is not None and n is not None:
@@ -135,7 +154,9 @@ def describe(
                 lines.append("generated files rebuilt")
         if lines:
             hosts[folder] = lines
-    return Changes(hosts, _file_lines([p for p in changed if p not in claimed], old, new))
+            details[folder] = [*settings, *lines[said:]]
+    lab = _file_lines([p for p in changed if p not in claimed], old, new)
+    return Changes(hosts, lab, details)
 
 
 def subject_of(changes: Changes, words: str = "") -> str:
@@ -171,11 +192,11 @@ def subject_of(changes: Changes, words: str = "") -> str:
 
 def commit_message(changes: Changes, words: str | None = None, subject: str | None = None) -> str:
     """Subject naming the hosts (the person's first line after them, when they gave
-    words); the rest of their words on top of the body; then one line per host saying
-    what changed in it."""
+    words); the rest of their words on top of the body; then, per host, each changed
+    setting with its old and new value."""
     words = (words or "").strip()
     if subject is None:
         subject = subject_of(changes, words)
         words = "\n".join(words.splitlines()[1:]).strip()
-    parts = [subject, words, "\n".join(changes.lines())]
+    parts = [subject, words, "\n".join(changes.body())]
     return "\n\n".join(p for p in parts if p) + "\n"

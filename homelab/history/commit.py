@@ -49,7 +49,7 @@ class Pending:
     """What committing one host would say, before it is committed."""
 
     subject: str
-    lines: tuple[str, ...]  # the body: one line per change
+    lines: tuple[str, ...]  # the body: per host, a line per changed setting
 
 
 def state_at(lab: LabFiles, lr: LabRepo, commit: str | None) -> LabState:
@@ -221,4 +221,4 @@ def pending_commit(lab: LabFiles, host: HostState, catalog: Catalog) -> Pending 
     changes = describe(old, new, changed, [folder], _layout_only(lab, lr, sha))
     if not changes:
         return None
-    return Pending(subject_of(changes), tuple(changes.lines()))
+    return Pending(subject_of(changes), tuple(changes.body()))

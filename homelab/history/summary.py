@@ -149,3 +149,69 @@ def _render(value: Any) -> str:
     if isinstance(value, Mapping):
         return "{" + ", ".join(f"{k}: {_render(v)}" for k, v in value.items()) + "}"
     return str(value)
+
+
+# ---- the commit body: every setting by its path ----------------------------------------
+
+
+def setting_changes(old: Any, new: Any) -> list[str]:
+    """One line per changed setting, named by its full path in the profile, for a commit
+    body: `services.syncthing.guiPort: 8384 -> 8385`, `users.demouser.groups: + docker`;
+    a thing added (a user, a service) is `users.alice: added`, with what it holds on the
+    lines beneath it (`    groups: [wheel, audio]`)."""
+    if old is None and new is None:
+        return []
+    if old is None:
+        return ["new host"]
+    if new is None:
+        return ["host removed"]
+    lines: list[str] = []
+    _detail(old, new, (), lines)
+    return lines
+
+
+def _detail(old: Any, new: Any, path: tuple[str, ...], lines: list[str]) -> None:
+    if old == new:
+        return
+    name = ".".join(path)
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        kind = _thing(path)
+        for key in [*new, *(k for k in old if k not in new)]:
+            child = (*path, str(key))
+            if key not in old:
+                if kind is not None:
+                    lines.append(f"{'.'.join(child)}: added")
+                    lines.extend(f"    {line}" for line in _held(new[key], ()))
+                else:
+                    lines.extend(_held(new[key], child))
+            elif key not in new:
+                was = f" (was {_render(old[key])})" if _short(old[key]) else ""
+                lines.append(f"{'.'.join(child)}: removed{was if kind is None else ''}")
+            else:
+                _detail(old[key], new[key], child, lines)
+        return
+    if isinstance(old, list) and isinstance(new, list):
+        lines.append(f"{name}: {_list_change(old, new)}")
+        return
+    if _short(old) and _short(new):
+        lines.append(f"{name}: {_render(old)} -> {_render(new)}")
+    else:
+        lines.append(f"{name}: changed")
+
+
+def _held(value: Any, path: tuple[str, ...]) -> list[str]:
+    """`groups: [wheel, audio]`: each setting in a value, by its path below `path`."""
+    if isinstance(value, Mapping) and value:
+        return [line for k, v in value.items() for line in _held(v, (*path, str(k)))]
+    if not path and isinstance(value, Mapping):
+        return []  # `pihole: {}`: nothing more to say than that it was added
+    shown = _render(value) if _short(value) else _size(value)
+    return [f"{'.'.join(path)}: {shown}" if path else shown]
+
+
+def _size(value: Any) -> str:
+    if isinstance(value, list):
+        return f"({len(value)} items)"
+    if isinstance(value, str):
+        return f"(text, {value.count(chr(10)) + 1} lines)" if "\n" in value else "(long text)"
+    return "(set)"

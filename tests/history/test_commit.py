@@ -53,7 +53,10 @@ def test_message_names_the_changed_host_and_says_what_changed(lab: Path, run_cli
     assert subject.startswith("nixos-demo: ")
     assert "pi" not in subject.split(":")[0].split(", ") and "lone" not in subject
     assert body.strip() == (
-        "nixos-demo: user demouser: groups + docker; service pihole added; service docker added"
+        "nixos-demo:\n"
+        "- users.demouser.groups: + docker\n"
+        "- services.pihole: added\n"
+        "- services.docker: added"
     )
     # profile and generated files in one commit, on top of the last one
     assert git(lab, "rev-parse", "HEAD^").strip() == before
@@ -72,7 +75,8 @@ def test_the_persons_words_come_first(lab: Path, run_cli: RunCli) -> None:
     assert message(lab) == (
         "nixos-demo: block ads for the whole house\n\n"
         "the kids' tablets too\n\n"
-        "nixos-demo: service pihole added\n"
+        "nixos-demo:\n"
+        "- services.pihole: added\n"
     )
 
 
@@ -96,7 +100,7 @@ def test_a_catalogue_change_is_said_for_the_hosts_using_the_entry(
     )
     build_commit(run_cli, lab)
     assert message(lab) == (
-        "lone: catalogue entry jellyfin changed\n\nlone: catalogue entry jellyfin changed\n"
+        "lone: catalogue entry jellyfin changed\n\nlone:\n- catalogue entry jellyfin changed\n"
     )
     assert touched(lab, "HEAD") == {"services/jellyfin.yaml", "hosts/lone/services.nix"}
 
@@ -228,3 +232,25 @@ def test_generated_nix_that_means_something_else_is_not_called_a_new_layout(
     build_commit(run_cli, lab)
     subject = message(lab).partition("\n\n")[0]
     assert subject == "nixos-demo: generated files rebuilt"
+
+
+def test_the_body_lists_each_setting_with_its_old_and_new_value(lab: Path, run_cli: RunCli) -> None:
+    edit(lab, DEMO, "services:\n", "  alice:\n    groups: [wheel, audio]\nservices:\n")
+    edit(lab, DEMO, "  openssh: {}\n", "  openssh: {}\n  pihole: {webPort: 8385}\n")
+    build_commit(run_cli, lab)
+    subject, _, body = message(lab).partition("\n\n")
+    assert subject == "nixos-demo: user alice added; service pihole added"
+    assert body == (
+        "nixos-demo:\n"
+        "- users.alice: added\n"
+        "    groups: [wheel, audio]\n"
+        "- services.pihole: added\n"
+        "    webPort: 8385\n"
+    )
+    edit(lab, DEMO, "webPort: 8385", "webPort: 8386")
+    edit(lab, DEMO, "groups: [wheel, audio]", "groups: [wheel]")
+    build_commit(run_cli, lab)
+    body = message(lab).partition("\n\n")[2]
+    assert body == (
+        "nixos-demo:\n- users.alice.groups: - audio\n- services.pihole.webPort: 8385 -> 8386\n"
+    )

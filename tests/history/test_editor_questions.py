@@ -55,7 +55,7 @@ def test_a_pending_commit_says_the_hosts_changes_in_its_words(lab: Path) -> None
     pending = the_lab.pending_commit(state.hosts["pi"], state.catalog)
     assert pending is not None
     assert pending.subject == "pi: host.timezone Europe/Berlin -> Asia/Tokyo"
-    assert pending.lines == ("pi: host.timezone Europe/Berlin -> Asia/Tokyo",)
+    assert pending.lines == ("pi:", "- host.timezone: Europe/Berlin -> Asia/Tokyo")
 
 
 def test_nothing_is_pending_for_a_host_as_committed(lab: Path) -> None:

@@ -42,7 +42,9 @@ def test_revert_makes_a_new_commit_with_the_old_profile(lab: Path, run_cli: RunC
     assert message(lab) == (
         f"{subject}\n\n"
         f'Back to the state of {good[:7]} "lone, nixos-demo, pi: a new lab".\n\n'
-        "nixos-demo: user demouser: groups - audio; service pihole removed\n"
+        "nixos-demo:\n"
+        "- users.demouser.groups: - audio\n"
+        "- services.pihole: removed\n"
     )
     assert touched(lab, "HEAD") <= {
         DEMO,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from homelab.history.summary import host_changes
+from homelab.history.summary import host_changes, setting_changes
 
 DEMO: dict[str, Any] = {
     "host": {"stateVersion": "24.11", "timezone": "Europe/Berlin"},
@@ -100,3 +100,26 @@ def test_hosts_that_come_and_go() -> None:
 def test_values_that_need_quotes_get_them() -> None:
     new = changed(host__timezone="a b")
     assert host_changes(DEMO, new) == ['host.timezone Europe/Berlin -> "a b"']
+
+
+def test_the_body_names_each_setting_by_its_path_with_old_and_new() -> None:
+    new = changed(
+        services__syncthing={"guiPort": 8385, "folders": {"docs": {"path": "/srv/docs"}}},
+        services__pihole={"webPort": 8081},
+        users__alice={"groups": ["wheel", "audio"], "shell": "zsh"},
+        host__timezone=None,
+        extraConfig="a\nb\n",
+    )
+    assert setting_changes(DEMO, new) == [
+        "host.timezone: removed (was Europe/Berlin)",
+        "users.alice: added",
+        "    groups: [wheel, audio]",
+        "    shell: zsh",
+        "services.pihole.webPort: 8080 -> 8081",
+        "services.syncthing: added",
+        "    guiPort: 8385",
+        "    folders.docs.path: /srv/docs",
+        "extraConfig: changed",
+    ]
+    assert setting_changes(DEMO, DEMO) == []
+    assert setting_changes(None, DEMO) == ["new host"]
