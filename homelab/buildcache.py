@@ -9,6 +9,7 @@ Any difference, or no cache at all, means a real build.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -21,6 +22,9 @@ from homelab.localstate import local_folder
 from homelab.source import Unreadable, read_file
 
 CACHE = ".homelab/build.json"
+# The code that decides what the generated Nix says and how it is laid out: a cache made
+# by other code (a newer homelab, even of the same version) must not skip a rebuild.
+_COMPILER = ("compile.py", "nix/render.py", "nix/expr.py")
 
 
 def _hash(data: bytes) -> str:
@@ -34,6 +38,15 @@ def _file(root: Path, rel: str) -> str:
     except Unreadable:
         return "!"  # not "-" (missing): a file that turns unreadable is a change
     return "-" if data is None else _hash(data)
+
+
+@functools.cache
+def _compiler() -> str:
+    here = Path(__file__).parent
+    try:
+        return _hash(b"".join((here / name).read_bytes() for name in _COMPILER))
+    except OSError:
+        return __version__
 
 
 def _listing(root: Path, rel: str) -> str:
@@ -78,7 +91,12 @@ def record(
             "inputs": host_inputs(root, folder, includes, catalogue),
             "outputs": {rel: _file(root, rel) for rel in sorted(outputs)},
         }
-    data = {"version": __version__, "folders": sorted(all_folders), "hosts": entries}
+    data = {
+        "version": __version__,
+        "compiler": _compiler(),
+        "folders": sorted(all_folders),
+        "hosts": entries,
+    }
     path = local_folder(root) / Path(CACHE).name
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
@@ -91,6 +109,8 @@ def _read(root: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or data.get("version") != __version__:
+        return None
+    if data.get("compiler") != _compiler():
         return None
     return data
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from pathlib import Path
@@ -217,3 +218,21 @@ def test_a_cache_from_another_version_is_ignored(lab: Path) -> None:
     (lab / "hosts/alpha/users.nix").unlink()
     assert build(lab) == 0
     assert (lab / "hosts/alpha/users.nix").exists()
+
+
+def test_a_cache_made_by_another_compiler_of_the_same_version_is_ignored(
+    lab: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a homelab whose generated Nix is laid out anew must rewrite the files of a lab an
+    # older one built, even when the version number did not move
+    assert build(lab) == 0
+    cache = lab / ".homelab/build.json"
+    cache.write_text(cache.read_text().replace('"compiler": "', '"compiler": "older'))
+    users = lab / "hosts/alpha/users.nix"
+    header, mark, body = users.read_text().partition("homelab-hash: ")
+    body = body.split("\n", 1)[1].replace("{\n", "{\n\n", 1)  # laid out otherwise
+    digest = hashlib.sha256(body.encode()).hexdigest()[:16]
+    users.write_text(f"{header}{mark}{digest}\n{body}")
+    capsys.readouterr()
+    assert build(lab) == 0
+    assert "wrote hosts/alpha/users.nix" in capsys.readouterr().out
