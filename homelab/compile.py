@@ -285,7 +285,7 @@ def home_manager(p: Profile) -> dict[str, Any]:
             }
         if h.session_variables:
             home["sessionVariables"] = dict(h.session_variables)
-        spec: dict[str, Any] = {"home": Block(home)}
+        spec: dict[str, Any] = {"home": home}
         if h.programs:
             spec["programs"] = {name: Block(dict(cfg)) for name, cfg in h.programs.items()}
         users_[u.name] = Comment(spec, f"users.{u.name}.home")

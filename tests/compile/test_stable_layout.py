@@ -81,7 +81,7 @@ def test_one_more_user_only_adds_lines(tmp_path: Path) -> None:
     ]
     removed, added = _diff(before["hosts/nixos-demo/home.nix"], after["hosts/nixos-demo/home.nix"])
     assert removed == []
-    assert len(added) == 9  # comment, block, home block (3), git block (3), closing brace
+    assert len(added) == 7  # comment, block, home.stateVersion, git block (3), closing brace
     assert "    users.alice = {" in added
     nix_parse(after["hosts/nixos-demo/home.nix"])
 
