@@ -21,8 +21,8 @@ from homelab.tui.schema import MISSING, FieldSpec, resolve, shown, types
 from homelab.tui.widgets.fields import Field
 
 IDLE = (
-    "Tab and shift+Tab move between fields: the focused one is explained here\n"
-    "(what it is, the values it takes, its default, the NixOS option it sets).\n"
+    "Tab and shift+Tab move between fields. The focused one is\n"
+    "explained here: its values, default and NixOS option.\n"
     "? or F1: the keys of this screen."
 )
 
