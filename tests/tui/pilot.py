@@ -23,10 +23,11 @@ W = TypeVar("W", bound=Widget)
 
 @asynccontextmanager
 async def running(
-    root: Path, size: tuple[int, int] = SIZE
+    root: Path, size: tuple[int, int] = SIZE, *, notifications: bool = False
 ) -> AsyncIterator[tuple[HomelabApp, Pilot[None]]]:
+    """The app on root; notifications: draw toasts on the screen (Textual's tests hide them)."""
     app = HomelabApp(root)
-    async with app.run_test(size=size) as pilot:
+    async with app.run_test(size=size, notifications=notifications) as pilot:
         await settle(pilot)
         yield app, pilot
 
@@ -81,6 +82,16 @@ async def type_into(pilot: Pilot[Any], widget: Widget, text: str, *, clear: bool
         await pilot.press("end", "ctrl+u")
     await pilot.press(*text)
     await settle(pilot)
+
+
+def screen_text(app: Any) -> str:
+    """The screen as a terminal without colour shows it: its characters only.
+
+    The compositor's strips are what is drawn; their text drops every colour and style,
+    so a marker found here is seen without colour (reverse video, bold and colour are
+    not, and are not relied on).
+    """
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
 async def focus(pilot: Pilot[Any], widget: Widget) -> None:

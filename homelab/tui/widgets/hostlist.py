@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.text import Text
-from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from homelab.editing.session import Session
 from homelab.lab import HostState, Lab
+from homelab.tui.widgets.lists import MarkedList
 
 # marks, in the order they are shown; a legend sits under the list
 INVALID = ("✗", "red")
@@ -60,8 +60,10 @@ def prompt(row: HostRow) -> Text:
     return text
 
 
-class HostList(OptionList):
+class HostList(MarkedList):
     """One line per host of the session; the option id is the host's folder."""
+
+    noun = "host"
 
     def __init__(self, session: Session[Lab], *, id: str | None = None) -> None:
         super().__init__(id=id)

@@ -30,6 +30,7 @@ class NameList(EntryList):
         Binding("r", "act('rename')", "Rename"),
         Binding("delete", "act('remove')", "Remove"),
     ]
+    filterable = True
 
 
 class EntriesEditor(ListDetail, Horizontal):
@@ -87,6 +88,7 @@ class EntriesEditor(ListDetail, Horizontal):
         self.selected = names[0] if names else None
         with Vertical(classes="entries-side"):
             entries = NameList(*self._options(names), classes="entries-list detail-list")
+            entries.noun = self.noun
             entries.border_title = self.noun.capitalize() + "s"
             yield entries
             yield Input(
@@ -129,7 +131,7 @@ class EntriesEditor(ListDetail, Horizontal):
         entries.clear_options()
         entries.add_options(self._options(names))
         if self.selected is not None:
-            entries.highlighted = names.index(self.selected)
+            entries.highlighted = entries.get_option_index(self.selected)
         self.show_selected()
 
     def _title(self, *problems: Problem) -> Text:

@@ -23,11 +23,14 @@ from homelab.errors import Problem, format_path
 from homelab.tui.schema import Path
 from homelab.tui.widgets import fields as f
 from homelab.tui.widgets.editors.base import Editor
+from homelab.tui.widgets.lists import MarkedList
 
 
-class EntryList(OptionList):
+class EntryList(MarkedList):
     """The list of a list/detail editor; its subclasses choose which keys it has, each
     bound to `act('add')`, `act('rename')`, `act('remove')` or `act('toggle')`."""
+
+    filterable = False  # a list that re-highlights by position after edits has none
 
     class Act(Message):
         """A key of the list: add, rename, remove or toggle (enable/disable)."""

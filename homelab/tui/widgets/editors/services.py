@@ -32,6 +32,8 @@ def _short(description: str, width: int = 30) -> str:
 
 class ServiceList(EntryList):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("space", "act('toggle')", "Enable/disable")]
+    noun = "service"
+    filterable = True  # show() keeps the highlight by position within what is shown
 
 
 class ServicesEditor(ListDetail, Horizontal):

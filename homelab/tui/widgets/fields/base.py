@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.css.query import NoMatches
@@ -21,6 +22,7 @@ from textual.widgets import Label, Static
 from homelab.errors import Problem, format_path
 from homelab.tui.messages import FieldEdited
 from homelab.tui.schema import MISSING, FieldSpec, Path, shown
+from homelab.tui.widgets.hints import say_where
 
 
 def same(a: Any, b: Any) -> bool:
@@ -50,7 +52,12 @@ class Field(Vertical):
     Field { height: auto; margin: 0; layout: grid; grid-size: 2; grid-columns: 18 1fr;
             grid-rows: auto; }
     Field > .field-row { height: auto; }
-    Field .field-name { width: 18; padding: 0 1 0 0; color: $text-muted; }
+    Field .field-name { width: 18; border-right: blank; color: $text-muted; }
+    /* the focused field's name: a bar and a ▌ before its control, seen without colour;
+       a rule on Field itself makes Textual restyle the field when focus enters it */
+    Field:focus-within { color: $foreground; }
+    Field:focus-within > Label.field-name { border-right: inner $accent; color: $accent;
+                                            text-style: bold reverse; }
     Field > .field-error { display: none; color: $text-error; column-span: 2;
                            padding: 0 0 0 18; height: auto; }
     Field.-problem > .field-error { display: block; }
@@ -171,3 +178,14 @@ class Field(Vertical):
 
     def focus_control(self) -> None:
         self.control.focus()
+
+    key_hint: ClassVar[str] = ""  # what the control's keys are, for a key it cannot take
+
+    @on(events.Key)
+    def _key_it_cannot_take(self, event: events.Key) -> None:
+        """A printable key that the control let through: say where focus is."""
+        if not event.is_printable or event.key in self.screen.active_bindings:
+            return
+        event.stop()
+        how = f"{self.key_hint}; " if self.key_hint else ""
+        say_where(self, f"Focus is on {self.spec.label}: {how}tab moves on, shift+tab back")

@@ -15,6 +15,8 @@ from homelab.tui.widgets.fields.base import Field, inherited_hint
 class ChoiceField(Field):
     """A drop-down of the allowed values; blank means 'not set here'."""
 
+    key_hint = "enter opens its choices, then type to find one"
+
     def compose_control(self) -> ComposeResult:
         options = [(shown(o), o) for o in self.spec.options]
         value = self.own if self.own in self.spec.options else Select.NULL

@@ -14,6 +14,8 @@ from homelab.tui.widgets.fields.base import Field
 class BoolField(Field):
     """A switch; showing an inherited or default value writes nothing."""
 
+    key_hint = "space switches it"
+
     def compose_control(self) -> ComposeResult:
         with Horizontal(classes="field-row"):
             yield Switch(self._value(), classes="field-switch")
