@@ -19,6 +19,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
 from textual.widgets import OptionList, Static, TextArea
+from textual.widgets._select import SelectOverlay
 
 INTROS = {
     "MainScreen": (
@@ -180,7 +181,8 @@ def lazy_lists(screen: Screen[Any]) -> list[type[Widget]]:
 
 
 def list_section(app: App[Any], screen: Screen[Any]) -> Section | None:
-    widgets = list(screen.query(OptionList))
+    # a Select's drop-down is an OptionList too: it is part of the Select, not a list
+    widgets = [w for w in screen.query(OptionList) if not isinstance(w, SelectOverlay)]
     if not widgets and type(screen).__name__ != "MainScreen":
         return None
     classes = list(dict.fromkeys([type(w) for w in widgets] + lazy_lists(screen)))
