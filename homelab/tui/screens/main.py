@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Static, TabbedContent
 from textual.worker import get_current_worker
@@ -398,6 +398,8 @@ class MainScreen(Screen[None]):
     # ---- changes on disk -------------------------------------------------------------
 
     def check_disk(self) -> None:
+        if self._covered():
+            return  # History or Apply may be writing profiles: theirs, not news
         if self._drafts_timer is None and self.session.dirty():
             self.write_drafts()  # a change that reached no edit path still becomes a draft
         for folder in self.session.changed_on_disk():
@@ -409,6 +411,21 @@ class MainScreen(Screen[None]):
             elif self._asked_disk.get(folder, object()) != disk:
                 self._asked_disk[folder] = disk
                 self.ask_disk(folder)
+
+    def _covered(self) -> bool:
+        """Another screen of the editor is open over this one (History, Apply): it writes
+        profiles itself (an undo, a pinned host key), and they are taken back, without a
+        word, when it closes (take_back); the timer would see them as changes on disk."""
+        stack = self.app.screen_stack
+        above = stack[stack.index(self) + 1 :] if self in stack else []
+        return any(not isinstance(screen, ModalScreen) for screen in above)
+
+    def take_back(self) -> None:
+        """The profiles the editor's other screens wrote, as they are now: a draft without
+        unsaved edits follows its file (one with edits is asked about by check_disk)."""
+        for folder in self.session.changed_on_disk():
+            if not self.session.drafts[folder].dirty:
+                self.reload(folder)
 
     @work(exclusive=True, group="disk")
     async def ask_disk(self, folder: str) -> None:
@@ -495,4 +512,5 @@ class MainScreen(Screen[None]):
         self.app.push_screen(screen, self._after_apply)
 
     def _after_apply(self, _: object) -> None:
+        self.take_back()  # a host key the apply pinned in a profile
         self.load_lab()
