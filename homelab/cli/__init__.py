@@ -245,6 +245,8 @@ def _report(error: InvalidInput) -> None:
     problems = error.problems
     for p in problems:
         err(f"error: {p}")
-    files = {p.place.file for p in problems}
-    plural = "s" if len(problems) != 1 else ""
-    err(f"{len(problems)} problem{plural} in {len(files)} file{'s' if len(files) != 1 else ''}")
+    from homelab.cli.output import tally  # deferred: start-up
+
+    said = tally([p.place.file for p in problems])
+    if said:
+        err(said)

@@ -13,6 +13,7 @@ import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import PurePath
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
@@ -48,6 +49,19 @@ def colour_on(choice: str) -> bool:
 
 def printable(text: str) -> str:
     return CONTROL.sub("", text)
+
+
+def tally(files: Sequence[str]) -> str:
+    """The line under a list of problems, given the file each names: "3 problems in 2
+    files". A place that is no file (the command line, the lab's folder: no suffix) is not
+    counted as one, and a single problem in none needs no line at all ("")."""
+    said = f"{len(files)} problem{'s' if len(files) != 1 else ''}"
+    named = [f for f in files if PurePath(f).suffix]
+    if not named:
+        return "" if len(files) == 1 else said
+    count = len(set(named))
+    where = f"{count} file{'s' if count != 1 else ''}"
+    return f"{said} in {where}" if len(named) == len(files) else f"{said}, {len(named)} in {where}"
 
 
 def when(moment: datetime) -> str:

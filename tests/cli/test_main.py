@@ -10,6 +10,7 @@ import tomllib
 from pathlib import Path
 
 from homelab import cli
+from homelab.cli import output
 from tests.cli.test_lab import run
 from tests.conftest import REPO, RunCli
 
@@ -98,3 +99,29 @@ def test_the_console_script_and_python_m_homelab_run_the_same_main() -> None:
     main_py = (REPO / "homelab" / "__main__.py").read_text()
     assert "from homelab.cli import main" in main_py
     assert run("--help").stdout.startswith("usage: homelab")
+
+
+# ---- the line under the problems ------------------------------------------------------
+
+
+def test_a_mistake_in_no_file_is_not_counted_as_one_in_a_file(
+    basic_lab: Path, run_cli: RunCli
+) -> None:
+    code, out, err = run_cli("--lab", str(basic_lab), "apply", "--jobs", "0", "alpha")
+    assert code == 2 and out == ""
+    assert err == "error: command line: --jobs needs at least 1\n"  # nothing more to say
+    assert "file" not in err
+
+    code, _, err = run_cli("--lab", str(basic_lab), "diff")  # a place that is a folder
+    assert code == 2
+    assert "the lab is not in a git repository" in err
+    assert "problem" not in err
+
+
+def test_the_tally_counts_files_only_for_problems_in_files() -> None:
+    profile = "hosts/beta/profile.yaml"
+    assert output.tally([profile]) == "1 problem in 1 file"
+    assert output.tally([profile, profile, "hosts/alpha/profile.yaml"]) == "3 problems in 2 files"
+    assert output.tally(["command line"]) == ""
+    assert output.tally(["command line", "/srv/lab"]) == "2 problems"
+    assert output.tally(["command line", profile]) == "2 problems, 1 in 1 file"
