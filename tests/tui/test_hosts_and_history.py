@@ -143,10 +143,10 @@ def test_history_lists_commits_and_reverts_to_one(lab: Path) -> None:
             assert '+  time.timeZone = "UTC";' in diff
             commits.highlighted = 1
             await settle(pilot)
-            await pilot.press("r")
+            await pilot.press("b")
             await settle(pilot)
             assert isinstance(app.screen, Confirm)
-            await pilot.click("#answer-revert")
+            await pilot.click("#answer-back")
             await settle(pilot)
             assert history.entries[0].subject == back
             await pilot.press("escape")
@@ -172,7 +172,7 @@ def test_revert_waits_for_unsaved_edits(lab: Path) -> None:
             await type_into(pilot, field(app, ("host", "timezone"), f.TextField).control, "UTC")
             await pilot.press("f3")
             await settle(pilot)
-            await pilot.press("r")
+            await pilot.press("b")
             await settle(pilot)
             assert isinstance(app.screen, HistoryScreen)  # no confirmation: refused first
 
