@@ -9,7 +9,7 @@ from typing import Any
 
 from textual.widgets import Input
 
-from homelab.tui.screens.help import HelpScreen
+from homelab.tui.screens.help import HelpScreen, render
 from homelab.tui.widgets.fields import Field
 from tests.tui.pilot import choose_host, run, running, settle
 
@@ -106,7 +106,9 @@ def test_a_service_setting_names_the_nixos_option_its_catalogue_entry_sets(lab: 
             await settle(pilot)
             await pilot.press(*["down"] * 6)  # home-assistant, enabled on this host
             await settle(pilot)
-            assert "home-assistant" in shown(app)
+            text = shown(app)  # the catalogue's highlighted entry is explained too
+            assert "home-assistant: Home Assistant home automation hub" in text
+            assert "NixOS: services.home-assistant.enable" in text
             for _ in range(3):  # Tab on to the first setting (past the side's scroll stop)
                 await pilot.press("tab")
                 await settle(pilot)
@@ -117,5 +119,25 @@ def test_a_service_setting_names_the_nixos_option_its_catalogue_entry_sets(lab: 
             assert "whole number, 1 to 65535" in text and "default 8123" in text
             assert "profile: services.home-assistant.port" in text
             assert "NixOS: services.home-assistant.config" in text
+
+    run(scenario)
+
+
+def test_the_help_lists_every_key_the_screens_bind(lab: Path) -> None:
+    """Read from the bindings when it opens: a key added to a screen or a list shows up."""
+
+    async def scenario() -> None:
+        async with running(lab) as (app, pilot):
+            screens = [app.main]
+            await pilot.press("f3")
+            await settle(pilot)
+            screens.append(app.screen)
+            for screen in screens:
+                text = render(screen).plain
+                for _, binding in screen._bindings:
+                    if binding.description and not binding.system:
+                        assert binding.description in text, (type(screen), binding)
+            for words in ["Enable/disable", "Rename", "Add program", "Undo"]:
+                assert words in render(app.main).plain
 
     run(scenario)

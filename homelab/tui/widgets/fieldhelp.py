@@ -8,12 +8,13 @@ focus moves.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from rich.text import Text
 from textual.widget import Widget
-from textual.widgets import Static
+from textual.widgets import OptionList, Static
 
 from homelab.catalog import Catalog
 from homelab.lab import Lab
@@ -106,7 +107,8 @@ HOMELAB_ONLY = ("deploy", "include")
 
 
 class FieldHelp(Static):
-    """The focused field, explained; the screen's keys (? / F1) when no field has focus."""
+    """The focused field explained (or the service highlighted in the catalogue); how to
+    see the screen's keys (? / F1) when neither has the focus."""
 
     DEFAULT_CSS = """
     FieldHelp { height: 4; padding: 0 1; background: $boost; text-wrap: nowrap;
@@ -117,6 +119,7 @@ class FieldHelp(Static):
         super().__init__(IDLE, id=id)
         self.catalog = catalog
         self.field: Field | None = None
+        self._watched: weakref.WeakSet[OptionList] = weakref.WeakSet()  # service lists
 
     def on_mount(self) -> None:
         self.watch(self.screen, "focused", self.follow, init=True)
@@ -128,8 +131,37 @@ class FieldHelp(Static):
         if field is self.field and field is not None:
             return
         self.field = field
-        if field is None:
+        if field is not None:
+            options = Lab.nixos_options(field.path, self.catalog())
+            self.update(describe(field, options, own_tool=str(field.path[0]) in HOMELAB_ONLY))
+        elif isinstance(focused, OptionList) and focused.has_class("service-list"):
+            self.follow_services(focused)
+        else:
+            self.update(IDLE)
+
+    # ---- the catalogue: the highlighted service, as it moves ---------------------------
+
+    def follow_services(self, services: OptionList) -> None:
+        if services not in self._watched:
+            self._watched.add(services)
+            self.watch(services, "highlighted", lambda _: self._moved(services), init=False)
+        self._moved(services)
+
+    def _moved(self, services: OptionList) -> None:
+        if self.screen.focused is not services:
+            return  # the focus went elsewhere: that is shown
+        option = services.highlighted_option
+        catalog = self.catalog()
+        service = catalog.get(option.id) if catalog and option and option.id else None
+        if service is None:
             self.update(IDLE)
             return
-        options = Lab.nixos_options(field.path, self.catalog())
-        self.update(describe(field, options, own_tool=str(field.path[0]) in HOMELAB_ONLY))
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(service.name, style="bold")
+        text.append(": " + service.description + "\n")
+        text.append("space: enable or disable it on this host\n")
+        text.append("profile: ", style="bold")
+        text.append(f"services.{service.name}\n")
+        text.append("NixOS: ", style="bold")
+        text.append(", ".join(Lab.nixos_options(("services", service.name), catalog)))
+        self.update(text)
