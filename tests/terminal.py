@@ -105,6 +105,19 @@ class Terminal:
 
         self.wait_until(reading, within, "the process to read its terminal")
 
+    def wait_until_quiet(self, quiet: float = 0.5, within: float = 30) -> None:
+        """Until the screen stops changing for `quiet` seconds: the last key took effect.
+        A full-screen app reads keys that come together as one burst, and a key bound
+        above the focused widget (Tab) then moves the focus after the keys behind it
+        were already given to the old one: a person sees each key's effect first."""
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            before = len(self.seen)
+            self._read(quiet)
+            if len(self.seen) == before:
+                return
+        raise AssertionError(f"the screen kept changing for {within} s")
+
     @property
     def text(self) -> str:
         return self.seen.decode(errors="replace")

@@ -73,6 +73,11 @@ def test_homelab_tui_exits_1_naming_the_report_and_keeps_the_drafts(lab: Path) -
         term.type(CTRL_N)
         term.wait_for(b"Add a host")
         term.type(b"nas")
+        for _ in range(4):  # past its system and boot loader to its root file system
+            term.wait_until_quiet()  # each key once the last took effect, as a person
+            term.type(b"\t")
+        term.wait_until_quiet()
+        term.type(b"/dev/sda2")
         term.type(ENTER)
         term.wait_until((lab / ".homelab/drafts/nas.json").exists, 30, "the draft")
         term.type(F2)

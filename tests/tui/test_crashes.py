@@ -49,6 +49,7 @@ def test_a_new_host_without_users_opens_on_the_home_tab(lab: Path) -> None:
             await settle(pilot)
             assert isinstance(app.screen, NewHostDialog)
             await type_into(pilot, app.screen.query_one("#new-name"), "nas")
+            await type_into(pilot, app.screen.query_one("#new-root-device"), "/dev/sda2")
             await pilot.click("#add")
             await settle(pilot)
             assert app.is_running

@@ -211,6 +211,11 @@ def test_a_new_host_typed_into_a_killed_editor_comes_back(lab: Path) -> None:
         term.type(CTRL_N)
         term.wait_for(b"Add a host")
         term.type(b"nas")
+        for _ in range(4):  # past its system and boot loader to its root file system
+            term.wait_until_quiet()  # each key once the last took effect, as a person
+            term.type(b"\t")
+        term.wait_until_quiet()
+        term.type(b"/dev/sda2")
         term.type(ENTER)
         term.wait_until((lab / ".homelab/drafts/nas.json").exists, 30, "the draft")
         term.kill()

@@ -27,6 +27,8 @@ def test_the_new_host_wizard_makes_a_valid_host(lab: Path) -> None:
             await settle(pilot)
             assert isinstance(app.screen, NewHostDialog)
             await type_into(pilot, app.screen.query_one("#new-name"), "nas")
+            root = app.screen.query_one("#new-root-device")
+            await type_into(pilot, root, "/dev/disk/by-label/nixos")
             await type_into(pilot, app.screen.query_one("#new-address"), "192.168.1.40")
             await pilot.click("#add")
             await settle(pilot)
@@ -47,7 +49,12 @@ def test_the_new_host_wizard_makes_a_valid_host(lab: Path) -> None:
     assert "include: [../common/base.yaml]" in profile
     # the profile every front end makes for these inputs, of the release the lab follows
     start = NewProfile(
-        "nas", loader="systemd-boot", address="192.168.1.40", includes=["../common/base.yaml"]
+        "nas",
+        loader="systemd-boot",
+        root_device="/dev/disk/by-label/nixos",
+        root_fs_type="ext4",
+        address="192.168.1.40",
+        includes=["../common/base.yaml"],
     )
     assert profile == Lab.new_profile(start)
     assert 'stateVersion: "26.05"' in profile
@@ -80,13 +87,16 @@ def test_the_wizard_refuses_an_address_that_cannot_be_in_a_profile(lab: Path) ->
         async with running(lab) as (app, pilot):
             await pilot.press("ctrl+n")
             await settle(pilot)
-            await type_into(pilot, app.screen.query_one("#new-name"), "nas")
-            await type_into(pilot, app.screen.query_one("#new-address"), "nas.lan; reboot")
+            dialog = app.screen
+            await type_into(pilot, dialog.query_one("#new-name"), "nas")
+            await type_into(pilot, dialog.query_one("#new-root-device"), "/dev/sda2")
+            await type_into(pilot, dialog.query_one("#new-address"), "nas.lan; reboot")
             await pilot.click("#add")
             await settle(pilot)
-            assert isinstance(app.screen, Refused)
-            assert [p.path for p in app.screen.problems] == ["deploy.address"]
-            await pilot.click("#ok")
+            assert app.screen is dialog  # said in the wizard, beside the address
+            assert "'nas.lan; reboot' is not valid" in str(dialog.query_one("#new-error").render())
+            assert dialog.focused is dialog.query_one("#new-address")
+            await pilot.press("escape")
             await settle(pilot)
             assert app.session.folders() == ["homeserver", "nixos-demo", "pi"]
             assert app.session.dirty() == []

@@ -448,7 +448,8 @@ class MainScreen(Screen[None]):
 
     @work(exclusive=True, group="dialog")
     async def action_new_host(self) -> None:
-        answer = await self.app.push_screen_wait(NewHostDialog(self.session.folders()))
+        wizard = NewHostDialog(self.session.folders(), self.session.lab.root)
+        answer = await self.app.push_screen_wait(wizard)
         if not isinstance(answer, NewHost):
             return
         self.add_host(answer)
@@ -464,7 +465,10 @@ class MainScreen(Screen[None]):
         self.keep_drafts()
         self.query_one(HostList).show_folders(new.name)
         self.select_host(new.name)
-        self.notify(f"host {new.name} added: save (ctrl+s) to write hosts/{new.name}/profile.yaml")
+        then = f"save (ctrl+s) to write hosts/{new.name}/profile.yaml"
+        if new.hardware_file:
+            then = f"copy its hardware-configuration.nix to hosts/{new.name}/, then " + then
+        self.notify(f"host {new.name} added: {then}")
 
     @work(exclusive=True, group="dialog")
     async def action_remove_host(self) -> None:
