@@ -40,6 +40,10 @@ def init_lab(path: Path) -> Path:
 EXAMPLE = NewProfile(
     "example",
     loader="systemd-boot",
+    # the root file system as the NixOS manual's installation labels it: a machine with
+    # no root file system does not build
+    root_device="/dev/disk/by-label/nixos",
+    root_fs_type="ext4",
     address="example.lan",
     user="root",
     includes=["../common/base.yaml"],
