@@ -130,8 +130,12 @@ class HostEditor(Vertical):
         if tab == "containers":
             return ContainersEditor(own, merged, id="ed-containers")
         if tab == "nix":
-            return RawNixEditor(own, merged, id="ed-nix")
+            return RawNixEditor(own, merged, self.profile_text, id="ed-nix")
         return YamlEditor(self.session.text(self.folder), id="ed-yaml")
+
+    def profile_text(self) -> str:
+        """The shown host's profile, unsaved edits and all."""
+        return self.session.text(self.folder) if self.folder is not None else ""
 
     def _problems(self) -> list[Problem]:
         check = self.session.checks.get(self.folder) if self.folder is not None else None

@@ -3,7 +3,8 @@ you type."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 
 from textual import on
 from textual.app import ComposeResult
@@ -18,6 +19,19 @@ from homelab.tui.widgets.editors.base import Data, Editor
 from homelab.tui.widgets.nix import nix_area
 
 
+# `extraConfig: |` at the top of a profile: its text begins on the next line
+BLOCK = re.compile(r"^extraConfig\s*:\s*[|>][-+0-9]*\s*(#.*)?$")
+
+
+def block_start(profile: str) -> int | None:
+    """The profile's line (1-based) where the text of extraConfig begins, when it is a
+    block (`extraConfig: |`); None when it is quoted, or not there."""
+    for number, line in enumerate(profile.splitlines(), start=1):
+        if BLOCK.match(line):
+            return number + 1
+    return None
+
+
 class RawNixEditor(Editor, Vertical):
     """The profile's extraConfig as Nix text; its problems (from the parser) below it."""
 
@@ -28,9 +42,12 @@ class RawNixEditor(Editor, Vertical):
     RawNixEditor > .raw-error { color: $text-error; padding: 0 1; height: auto; }
     """
 
-    def __init__(self, own: Data, merged: Data, *, id: str | None = None) -> None:
+    def __init__(
+        self, own: Data, merged: Data, profile: Callable[[], str], *, id: str | None = None
+    ) -> None:
         super().__init__(id=id)
         self.own = own
+        self.profile = profile  # the profile's text as it is now: where extraConfig begins
         self._shown = ""
 
     def _text(self) -> str:
@@ -78,9 +95,14 @@ class RawNixEditor(Editor, Vertical):
 
     def show_problems(self, problems: Sequence[Problem]) -> None:
         mine = [p for p in problems if p.path == "extraConfig"]
-        self.query_one(".raw-error", Static).update(
-            "\n".join(f"{p.place}: {p.message}" for p in mine)
-        )
+        first = block_start(self.profile()) if mine else None
+        said = []
+        for p in mine:
+            if first is not None and p.place.line >= first:  # the profile's line: the box's
+                said.append(f"line {p.place.line - first + 1} of this box: {p.message}")
+            else:  # a quoted value, or a problem of the whole: the message says where
+                said.append(p.message)
+        self.query_one(".raw-error", Static).update("\n".join(said))
 
     def find(self, path: str) -> Widget | None:
         return self.area if path == "extraConfig" else None
