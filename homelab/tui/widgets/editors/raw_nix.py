@@ -18,7 +18,6 @@ from homelab.tui.messages import FieldEdited
 from homelab.tui.widgets.editors.base import Data, Editor
 from homelab.tui.widgets.nix import nix_area
 
-
 # `extraConfig: |` at the top of a profile: its text begins on the next line
 BLOCK = re.compile(r"^extraConfig\s*:\s*[|>][-+0-9]*\s*(#.*)?$")
 
