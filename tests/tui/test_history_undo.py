@@ -246,3 +246,26 @@ def test_slash_filters_the_commits_enter_keeps_escape_clears(lab: Path) -> None:
             assert app.screen is app.main
 
     run(scenario)
+
+
+def test_undo_and_going_back_wait_for_unsaved_edits(lab: Path) -> None:
+    commit_edit(lab, "packages: [git, vim]", "packages: [git, vim, htop]")
+    head = git(lab, "rev-parse", "HEAD")
+
+    async def scenario() -> None:
+        async with running(lab) as (app, pilot):
+            await choose_host(pilot, "nixos-demo")
+            await type_into(pilot, field(app, ("host", "timezone"), f.TextField).control, "UTC")
+            history = await open_history(pilot)
+            await pilot.press("j")  # the demo lab: going back to it is offered
+            await settle(pilot)
+            assert not history.query_one("#go-back", Button).disabled
+            for key in ("b", "k", "u"):
+                await pilot.press(key)
+                await settle(pilot)
+                assert app.screen is history  # nothing asked: the unsaved edits come first
+            assert app.session.dirty() == ["nixos-demo"]
+
+    run(scenario)
+    assert git(lab, "rev-parse", "HEAD") == head
+    assert "packages: [git, vim, htop]" in (lab / DEMO).read_text()
