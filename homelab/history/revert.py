@@ -43,7 +43,7 @@ def _folders(
     return folders
 
 
-def _uncommitted(lr: LabRepo, paths: set[str]) -> list[Problem]:
+def uncommitted(lr: LabRepo, paths: set[str]) -> list[Problem]:
     """Problems for those of these lab paths that differ from HEAD in the working tree or
     the index (a person's other files beside them do not count)."""
     spec = sorted({lr.path(p.rsplit("/", 1)[0] + "/") for p in paths})
@@ -132,7 +132,7 @@ def write_and_commit(
         paths |= set(generated_files(disk, folder))
         if head:
             paths |= set(generated_files(GitSource(lr, head), folder))
-    dirty = _uncommitted(lr, paths)
+    dirty = uncommitted(lr, paths)
     if dirty:
         raise InvalidInput(dirty)
     if plan.edited:

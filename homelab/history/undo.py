@@ -24,7 +24,7 @@ from homelab.history.repo import (
     check_writable,
     open_repository,
 )
-from homelab.history.revert import Reverted, named, write_and_commit
+from homelab.history.revert import Reverted, named, uncommitted, write_and_commit
 from homelab.history.summary import host_changes
 from homelab.labfiles import PROFILE, LabFiles, LabState
 from homelab.source import OnlyHosts, Source
@@ -262,7 +262,12 @@ def choices(lab: LabFiles, folder: str, rev: str) -> Choices:
     if head is None:
         return Choices("nothing is committed yet", "nothing is committed yet")
     commit = _load_commit(lab, lr, sha, folder)
-    now = _data(_state(lab, lr, head, folder), folder)
+    current = _state(lab, lr, head, folder)
+    now = _data(current, folder)
+    dirty = uncommitted(lr, _own(current, folder))
+    if dirty:  # either would be refused: the person's uncommitted work comes first
+        why = f"{dirty[0].place.file} {dirty[0].message}; {dirty[0].hint}"
+        return Choices(why, why)
     texts, problems = _undone_texts(lab, lr, commit, [folder], head)
     undo = f"{problems[0].place.file}: {problems[0].message}" if problems else ""
     if not undo and not texts:

@@ -175,3 +175,17 @@ def test_the_history_offers_undo_and_going_back_but_never_a_no_op(
     again = Lab(lab).history_choices("nixos-demo", audio)
     assert again.undo == f"what {audio[:7]} changed in hosts/nixos-demo is already undone"
     assert again.back == ""
+
+
+def test_uncommitted_changes_to_the_host_come_first(lab: Path, run_cli: RunCli) -> None:
+    first = head(lab)
+    audio = commit_edit(run_cli, lab, DEMO, "groups: [wheel]", "groups: [wheel, audio]")
+    edit(lab, DEMO, "openssh: {}", "openssh: {}\n  docker: {}")  # saved, not committed
+    choices = Lab(lab).history_choices("nixos-demo", first)
+    assert choices.undo == choices.back
+    assert choices.back.startswith(f"{DEMO} has changes that are not committed")
+    before = snapshot(lab)
+    code, out, err = run_cli("--lab", str(lab), "undo", audio, "nixos-demo")
+    assert (code, out) == (2, "")
+    assert f"{DEMO}: has changes that are not committed" in err
+    assert snapshot(lab) == before
