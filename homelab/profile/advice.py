@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 
 from homelab.catalog import Catalog
@@ -75,12 +75,14 @@ MODULE_GROUPS = frozenset(
 # computes (a let binding, `${...}`, lib.genAttrs) or a module imported from elsewhere
 # makes; the warning says so in its hint.
 _GROUP_ATTR = re.compile(r'users\.groups\.(?:"([^"$]+)"|([A-Za-z_][\w-]*))')
-_GROUP_SET = re.compile(r"users\.groups\s*=[^{;]*\{")  # also `= lib.mkIf cond {`
+_GROUP_SET = re.compile(r"users\.groups\s*=[^{;]{0,200}\{")  # also `= lib.mkIf cond {`
 _SET_NAME = re.compile(r'(?:^|[;{])\s*(?:"([^"$]+)"|([A-Za-z_][\w-]*))\s*(?:=|\.)')
 
 # fileSystems."/" = ..., fileSystems = { "/" = ... }: textual as the groups above. A
 # disko setup makes the root file system from its own description: taken as one.
-_ROOT_FS = re.compile(r'fileSystems\s*\.\s*"/"\s*[.=]|fileSystems\s*=\s*\{[^}]*?"/"\s*[.=]')
+_ROOT_ATTR = re.compile(r'fileSystems\s*\.\s*"/"\s*[.=]')
+_FS_SET = re.compile(r"fileSystems\s*=[^{;]{0,200}\{")
+_ROOT_NAME = re.compile(r'(?:^|[;{])\s*"/"\s*[.=]')
 _DISKO = re.compile(r"\bdisko\.devices\b")
 
 
@@ -116,19 +118,31 @@ def _top_level(body: str) -> str:
     return "".join(out)
 
 
+def _set_bodies(text: str, opening: re.Pattern[str]) -> Iterator[str]:
+    """The top level of each `NAME = { ... }` that `opening` finds. Each is read once,
+    the next search starting after it: a megabyte of raw Nix takes linear time."""
+    pos = 0
+    while (match := opening.search(text, pos)) is not None:
+        body = _brace_body(text, match.end())
+        pos = match.end() + len(body)
+        yield _top_level(body)
+
+
 def groups_in_nix(nix: str) -> set[str]:
     """The groups raw Nix creates, as far as a textual scan can tell (see _GROUP_ATTR)."""
     text = _comment_free(nix)
     found = {a or b for a, b in _GROUP_ATTR.findall(text)}
-    for match in _GROUP_SET.finditer(text):
-        body = _top_level(_brace_body(text, match.end()))
+    for body in _set_bodies(text, _GROUP_SET):
         found |= {a or b for a, b in _SET_NAME.findall(body)}
     return found
 
 
 def root_in_nix(nix: str) -> bool:
+    """Raw Nix sets the root file system, as far as a textual scan can tell."""
     text = _comment_free(nix)
-    return bool(_ROOT_FS.search(text) or _DISKO.search(text))
+    if _ROOT_ATTR.search(text) or _DISKO.search(text):
+        return True
+    return any(_ROOT_NAME.search(body) for body in _set_bodies(text, _FS_SET))
 
 
 def raw_nix(profile: Profile, read: Callable[[str], str | None]) -> list[str]:

@@ -3,6 +3,8 @@ They come with a place and a hint like errors, and never make a profile invalid.
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -144,3 +146,56 @@ def test_a_hardware_configuration_that_is_not_text_gives_no_root(basic_lab: Path
     gamma = host.hosts["gamma"]
     assert gamma.valid
     assert [w.path for w in gamma.warnings] == ["hardware.fileSystems"]
+
+
+# ---- bad input ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo", "link out of the lab", "dangling link"])
+def test_a_hardware_configuration_that_cannot_be_read_is_no_root(
+    basic_lab: Path, tmp_path: Path, kind: str
+) -> None:
+    folder = basic_lab / "hosts" / "gamma"
+    folder.mkdir(parents=True, exist_ok=True)
+    hardware = folder / "hardware-configuration.nix"
+    outside = tmp_path / "outside.nix"
+    outside.write_text('{ fileSystems."/" = { }; }\n')
+    if kind == "folder":
+        hardware.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(hardware)
+    elif kind == "link out of the lab":
+        hardware.symlink_to(outside)
+    else:
+        hardware.symlink_to(tmp_path / "nothing.nix")
+    [(_, path, _, hint)] = warnings_of(basic_lab, HOST)
+    assert path == "hardware.fileSystems"
+    assert "is there but not used" not in hint
+
+
+@pytest.mark.parametrize(
+    "nix",
+    [
+        "/*" * 300_000,
+        "users.groups = " * 40_000,
+        "fileSystems = {" * 40_000,
+        "users.groups = {" + "{" * 600_000,
+        "users.groups = {}" * 35_000,
+        "users.groups = { " + "a = 1; " * 80_000 + "};",
+    ],
+    ids=["comments", "no-braces", "fs-braces", "open-braces", "many-sets", "many-names"],
+)
+def test_a_large_raw_nix_is_read_in_linear_time(nix: str) -> None:
+    started = time.monotonic()
+    groups_in_nix(nix)
+    root_in_nix(nix)
+    assert time.monotonic() - started < 5
+
+
+def test_a_large_extra_config_checks_quickly(basic_lab: Path) -> None:
+    body = "".join(f"  users.groups.g{i} = {{ }};\n" for i in range(5_000))
+    text = HOST + ROOT + "users:\n  ada: {groups: [g4999, g5000]}\nextraConfig: |\n" + body
+    started = time.monotonic()
+    found = warnings_of(basic_lab, text)
+    assert time.monotonic() - started < 20
+    assert [w[1] for w in found] == ["users.ada.groups[1]"]
