@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from textual import events
 from textual.pilot import Pilot
 
 from homelab.tui.app import HomelabApp
@@ -183,5 +184,21 @@ def test_a_key_a_switch_cannot_take_says_where_focus_is(lab: Path) -> None:
             assert type(app.focused).__name__ == "Switch"
             await keys(pilot, "x")
             assert "Focus is on NetworkManager: space switches it" in said(app)
+
+    run(scenario)
+
+
+def test_keys_typed_in_one_burst_after_slash_go_to_the_filter(lab: Path) -> None:
+    """A terminal delivers `/media` at once: every key lands in the filter, in order."""
+
+    async def scenario() -> None:
+        async with running(lab) as (app, pilot):
+            services = await catalogue(app, pilot)
+            for key, character in [("g", "g"), ("slash", "/"), *((c, c) for c in "media")]:
+                app.post_message(events.Key(key, character))  # no wait between keys
+            await settle(pilot)
+            assert services.query_text == "media"
+            assert "/media" in screen_text(app)
+            assert [o.id for o in services.options] == ["jellyfin"]
 
     run(scenario)

@@ -38,12 +38,16 @@ def _plain(option: Option) -> str:
 class MarkedList(OptionList):
     """An option list whose options have ids (the names typed to jump to them)."""
 
+    # taken in the key handler (see _on_key); as bindings too, so that help lists them
+    OWN_KEYS: ClassVar[dict[str, tuple[str, str]]] = {
+        "j": ("cursor_down", "Down"),
+        "k": ("cursor_up", "Up"),
+        "g": ("first", "First"),
+        "G": ("last", "Last"),
+        "slash": ("filter", "Filter"),
+    }
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
-        Binding("g", "first", "First", show=False),
-        Binding("G", "last", "Last", show=False),
-        Binding("slash", "filter", "Filter", show=False),
+        Binding(key, action, title, show=False) for key, (action, title) in OWN_KEYS.items()
     ]
 
     noun: str = "entry"  # what a row is, in hints ("no host starts with …")
@@ -177,6 +181,12 @@ class MarkedList(OptionList):
             event.stop()
             event.prevent_default()
             self.set_filter("")
+        elif event.key in self.OWN_KEYS:
+            # here, not only as bindings: a binding runs once the key has bubbled up to
+            # the app, after the keys typed right behind it have reached this list
+            event.stop()
+            event.prevent_default()
+            getattr(self, f"action_{self.OWN_KEYS[event.key][0]}")()
         elif (
             event.is_printable and event.character and event.key not in self.screen.active_bindings
         ):
