@@ -180,7 +180,10 @@ class ApplyScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.sub_title = "apply"  # the screen's own: gone with it
-        self.query_one("#apply-hosts", SelectionList).focus()
+        hosts = self.query_one("#apply-hosts", SelectionList)
+        if self.folder in self.session.folders():  # the host being edited: picked, and here
+            hosts.highlighted = self.session.folders().index(self.folder)
+        hosts.focus()
         if self.review_first:
             self.call_after_refresh(self.action_review)
 

@@ -33,16 +33,13 @@ class PickList(SelectionList[str]):
         except OptionDoesNotExist:
             return line
         picked = option.value in self._selected
-        style = next(iter(line)).style or self.rich_style or Style()
-        mark = self.get_component_rich_style(
-            "selection-list--button-selected" if picked else "selection-list--button"
-        )
+        style = next(iter(line)).style or self.rich_style or Style()  # the row's own colours
         where = Style(meta={"option": index})  # a click on the mark toggles its row
         here = HERE if self.highlighted == index else NOT_HERE
         return Strip(
             [
                 Segment(here, style=style + where),
-                Segment(tick(picked), style=style + Style(color=mark.bgcolor, bold=True) + where),
+                Segment(tick(picked), style=style + Style(bold=picked) + where),
                 Segment(" ", style=style),
                 *line,
             ]
