@@ -206,6 +206,12 @@ class Lab(LabFiles):
 
         return committed_generated(self, folder)
 
+    def committed_profile(self, folder: str) -> str | None:
+        """The host's profile.yaml as committed at HEAD (None: not there, no commit)."""
+        from homelab.history.diff import committed_profile  # deferred: start-up (git)
+
+        return committed_profile(self, folder)
+
     @staticmethod
     def nix_diff(old: dict[str, str], new: dict[str, str]) -> list[str]:
         """Unified diff lines between two sets of generated files ({path: text})."""

@@ -51,6 +51,22 @@ def committed_generated(lab: LabFiles, folder: str) -> dict[str, str] | None:
     return None if sha is None else generated_files(GitSource(lr, sha), folder)
 
 
+def committed_profile(lab: LabFiles, folder: str) -> str | None:
+    """The host's own profile.yaml as committed at HEAD (what the editor's diff of the
+    profile starts from); None when there is none there, no commit, or no repository."""
+    try:
+        lr = open_repository(lab.root)
+    except InvalidInput:
+        return None
+    sha = lr.head()
+    if sha is None:
+        return None
+    try:
+        return GitSource(lr, sha).read(f"{host_folder(folder)}profile.yaml")
+    except UnicodeDecodeError:
+        return None
+
+
 def split_words(lab: LabFiles, words: Sequence[str]) -> tuple[str | None, list[str]]:
     """`diff [REV] [HOST ...]`: the first word is a revision when it names no host and git
     knows it; a word that is neither is refused."""

@@ -78,3 +78,21 @@ def test_focused_field_help(lab: Path, snap_compare: Any) -> None:
         await settle(pilot)
 
     assert snap_compare(HomelabApp(lab), terminal_size=SIZE, run_before=ready)
+
+
+def test_diff_view(lab: Path, snap_compare: Any) -> None:
+    """What changed since the last commit: the profile's YAML above the Nix it makes."""
+    profile = lab / "hosts/nixos-demo/profile.yaml"
+    profile.write_text(
+        profile.read_text().replace(
+            "  demouser:\n", "  alice: {groups: [wheel, audio]}\n  demouser:\n", 1
+        )
+    )
+
+    async def ready(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await choose_host(pilot, "nixos-demo")
+        await pilot.press("f2")
+        await settle(pilot)
+
+    assert snap_compare(HomelabApp(lab), terminal_size=SIZE, run_before=ready)

@@ -60,6 +60,7 @@ class MainScreen(Screen[None]):
         Binding("f7", "toggle_preview", "Preview", show=False),
         Binding("ctrl+n", "new_host", "New host"),
         Binding("alt+down", "next_host(1)", "Next host", show=False),
+        Binding("f8", "widen_preview", "Wide preview"),
         Binding("alt+up", "next_host(-1)", "Previous host", show=False),
         *(
             Binding(f"alt+{i + 1}", f"tab('{tab}')", title, show=False)
@@ -321,7 +322,7 @@ class MainScreen(Screen[None]):
             files = self.session.last_generated.get(folder)
             if files:
                 note = "The profile has problems: this is its last valid Nix."
-        self.query_one(Preview).show_host(folder, files, note)
+        self.query_one(Preview).show_host(folder, files, note, self.session.text(folder))
         self.host_editor.show_problems(list(check.shown))
         self.update_row(folder)
 
@@ -389,6 +390,10 @@ class MainScreen(Screen[None]):
         catalog = self.session.catalog
         if check is None or catalog is None:
             return
+    def action_widen_preview(self) -> None:
+        """The preview on the whole width, and back."""
+        self.query_one(Preview).toggle_wide()
+
         if await offer_commit(self.app, self.session.lab, folder, check.host, catalog):
             self.forget_head()
             self.load_lab()
