@@ -216,8 +216,7 @@ def _unknown_groups(
                     doc.marks.value(path, Place(doc.file)),
                     f"unknown group '{group}'",
                     path=format_path(path),
-                    hint=guess + "NixOS, this host's services and its raw Nix do not make it "
-                    "(a NixOS module homelab cannot see may: then all is well)",
+                    hint=guess + "if a NixOS module homelab cannot see makes it, all is well",
                 )
             )
     return out
