@@ -187,6 +187,9 @@ class HomelabApp(App[None]):
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
+        yield SystemCommand(
+            "Help", "The keys of this screen, grouped by what they do (f1 or ?)", self.action_help
+        )
         main = getattr(self, "main", None)
         if main is None:
             return

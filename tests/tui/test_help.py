@@ -141,3 +141,18 @@ def test_the_help_lists_every_key_the_screens_bind(lab: Path) -> None:
                 assert words in render(app.main).plain
 
     run(scenario)
+
+
+def test_the_command_palette_opens_the_help_of_the_screen_under_it(lab: Path) -> None:
+    async def scenario() -> None:
+        async with running(lab) as (app, pilot):
+            await pilot.press("ctrl+p")
+            await settle(pilot)
+            await pilot.press(*"Help")
+            await settle(pilot)
+            await pilot.press("enter")
+            await settle(pilot)
+            assert isinstance(app.screen, HelpScreen)
+            assert "Keys: the editor" in shown(app)
+
+    run(scenario)
