@@ -30,7 +30,7 @@ def marked_host(app: HomelabApp) -> str:
 
 
 def said(app: HomelabApp) -> str:
-    """The screen's words, toasts included, wrapped lines joined."""
+    """The screen's words, toasts included, with runs of spaces made one."""
     return " ".join(screen_text(app).split())
 
 
@@ -200,5 +200,17 @@ def test_keys_typed_in_one_burst_after_slash_go_to_the_filter(lab: Path) -> None
             assert services.query_text == "media"
             assert "/media" in screen_text(app)
             assert [o.id for o in services.options] == ["jellyfin"]
+
+    run(scenario)
+
+
+def test_a_letter_on_the_tab_bar_says_where_focus_is_and_how_to_move(lab: Path) -> None:
+    async def scenario() -> None:
+        async with running(lab, notifications=True) as (app, pilot):
+            await keys(pilot, "tab")  # from the host list to the tab bar
+            await keys(pilot, "x")
+            text = said(app)  # a toast wraps its words: its lines are read one by one
+            assert "Focus is on the tab bar, which takes no typing:" in text
+            assert "left/right pick a tab" in text
 
     run(scenario)

@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -31,6 +31,7 @@ from homelab.tui.screens.commit import offer_commit
 from homelab.tui.screens.dialogs import Confirm, Refused, changed_on_disk, remove_host
 from homelab.tui.screens.newhost import NewHost, NewHostDialog
 from homelab.tui.widgets.editors import EntriesEditor, YamlEditor
+from homelab.tui.widgets.hints import unused_key
 from homelab.tui.widgets.hosteditor import TABS, HostEditor, changes_lists
 from homelab.tui.widgets.hostlist import LEGEND, HostList
 from homelab.tui.widgets.preview import Preview
@@ -92,6 +93,9 @@ class MainScreen(Screen[None]):
             yield self.host_editor
             yield Preview(self.session.lab, id="preview")
         yield Footer()
+
+    def on_key(self, event: events.Key) -> None:
+        unused_key(self, event)  # a key that nothing took: say where focus is
 
     def on_mount(self) -> None:
         folders = self.session.folders()
