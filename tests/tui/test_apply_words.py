@@ -70,3 +70,23 @@ def test_the_question_before_an_apply_says_how_many_hosts_and_which(lab: Path) -
             assert app.screen is screen
 
     run(scenario)
+
+
+def test_the_review_follows_the_picked_hosts_and_says_never_deployed(lab: Path) -> None:
+    async def scenario() -> None:
+        async with running(lab) as (app, pilot):
+            first = app.main.folder or ""
+            await open_apply(app, pilot)
+            await pilot.press("f5")
+            await settle(pilot)
+            assert f"{first}: never deployed: everything is new" in screen_text(app)
+            assert "no changes since HEAD" not in screen_text(app)
+            other = next(f for f in app.main.session.folders() if f != first)
+            hosts = app.screen.query_one("#apply-hosts")
+            while app.main.session.folders()[hosts.highlighted or 0] != other:  # type: ignore[attr-defined]
+                await pilot.press("down" if other > first else "up")
+            await pilot.press("space")
+            await settle(pilot)
+            assert f"{other}: never deployed: everything is new" in screen_text(app)
+
+    run(scenario)

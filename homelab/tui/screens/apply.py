@@ -205,6 +205,11 @@ class ApplyScreen(Screen[None]):
             if event.value in host.tags:
                 hosts.select(folder)
 
+    @on(SelectionList.SelectedChanged, "#apply-hosts")
+    def _picked(self) -> None:
+        if self.reviewed is not None and not self.running:  # a review shown follows the picks
+            self.action_review()
+
     @on(Button.Pressed, "#apply-review-button")
     def _review_pressed(self) -> None:
         self.action_review()

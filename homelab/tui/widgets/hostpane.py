@@ -3,6 +3,7 @@ when the host did not end well, why, and what to do next."""
 
 from __future__ import annotations
 
+import textwrap
 import time
 
 from textual.app import ComposeResult
@@ -74,7 +75,9 @@ class HostPane(Vertical):
             if line == TAIL:
                 break
             log.write_line(f"   {line}")
-        log.write_line(f"next: {next_step(result)}")
+        width = max(40, log.scrollable_content_region.width - 1)  # a Log does not wrap
+        for line in textwrap.wrap(f"next: {next_step(result)}", width, subsequent_indent=" " * 6):
+            log.write_line(line)
 
 
 def next_step(result: HostResult) -> str:
