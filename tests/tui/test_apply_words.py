@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual.pilot import Pilot
+from textual.widgets._header import HeaderTitle
 
 from homelab.tui.app import HomelabApp
 from homelab.tui.screens.apply import ApplyScreen
@@ -88,5 +89,23 @@ def test_the_review_follows_the_picked_hosts_and_says_never_deployed(lab: Path) 
             await pilot.press("space")
             await settle(pilot)
             assert f"{other}: never deployed: everything is new" in screen_text(app)
+
+    run(scenario)
+
+
+def test_the_title_bar_says_apply_and_gives_the_labs_name_back_on_leaving(lab: Path) -> None:
+    def title(app: HomelabApp) -> str:
+        return str(app.screen.query_one(HeaderTitle).render())
+
+    async def scenario() -> None:
+        async with running(lab) as (app, pilot):
+            assert lab.name in title(app)
+            await open_apply(app, pilot)
+            assert "apply" in title(app)
+            assert lab.name not in title(app)
+            await pilot.press("escape")
+            await settle(pilot)
+            assert "apply" not in title(app)
+            assert lab.name in title(app)
 
     run(scenario)
