@@ -94,10 +94,7 @@ ORDER = [
 LIST_MOVES = {"cursor_up", "cursor_down", "first", "last", "page_up", "page_down", "select"}
 # the keys of a YAML box worth knowing (Textual's TextArea has many more: arrows, words)
 YAML_KEYS = {"undo", "redo", "cut", "copy", "paste", "select_all", "delete_line"}
-YAML_NOTE = (
-    "Tab types an indent in a YAML box inside a form: Escape leaves it (the focus moves "
-    "to the next field). In the YAML tab, Tab and shift+Tab move the focus as anywhere."
-)
+YAML_NOTE = "Tab types an indent in a text box; Escape leaves the box."
 
 
 @dataclass(frozen=True)
@@ -216,7 +213,7 @@ def yaml_section(app: App[Any], screen: Screen[Any]) -> Section | None:
         for action, keys, what in _rows(app, TextArea._merge_bindings())
         if action in YAML_KEYS
     ]
-    return Section("In YAML boxes", tuple(rows), YAML_NOTE)
+    return Section("In text boxes (YAML, Raw Nix)", tuple(rows), YAML_NOTE)
 
 
 def sections(screen: Screen[Any]) -> list[Section]:
