@@ -7,8 +7,10 @@ from pathlib import Path
 
 from textual.widgets import Input
 
+from homelab.errors import Place, Problem
 from homelab.tui.screens.commit import CommitDialog
 from homelab.tui.widgets import fields as f
+from homelab.tui.widgets.problems import title
 from tests.tui.pilot import (
     choose_host,
     field,
@@ -79,3 +81,12 @@ def test_a_home_manager_program_completes_as_it_is_typed(lab: Path) -> None:
             assert programs["zoxide"] == {"enable": True}
 
     run(scenario)
+
+
+def test_the_panel_title_counts_errors_and_warnings_apart() -> None:
+    error = Problem(Place(DEMO, 1, 1), "bad")
+    warning = Problem(Place(DEMO, 2, 1), "odd", warning=True)
+    assert title([]) == "Problems: none"
+    assert title([warning]) == "Problems: none, 1 warning"
+    assert title([error, warning, warning]) == "Problems (1) and 2 warnings"
+    assert title([error, error]) == "Problems (2)"
