@@ -27,6 +27,8 @@ def test_status_shows_the_last_failed_attempt_and_why(
 
     code, out, err = run_cli("--lab", str(lab), "apply", "--yes")
     assert code == 1, out + err
+    assert "web: never deployed: everything is new" in out  # not "nothing changed since HEAD"
+    assert "nothing changed since" not in out
 
     out = status(run_cli, lab)
     when = r"\d{4}-\d\d-\d\d \d\d:\d\d"
