@@ -127,9 +127,11 @@ def cmd_apply(args: argparse.Namespace) -> int:
             if not args.yes:
                 if not sys.stdin.isatty():
                     raise usage("not on a terminal, so nothing can be asked: add --yes to apply")
-                chosen = ready.chosen
-                names = ", ".join(chosen) if len(chosen) <= 6 else f"{len(chosen)} hosts"
-                if not ask(f"apply ({args.mode}) to {names}?"):
+                chosen = list(ready.chosen)
+                many = len(chosen) > 12  # the first dozen, then how many more
+                names = ", ".join(chosen[:12]) + (f" and {len(chosen) - 12} more" if many else "")
+                count = f"{len(chosen)} host{'s' if len(chosen) != 1 else ''}"
+                if not ask(f"apply ({args.mode}) to {count}: {names}?"):
                     print("nothing applied")
                     return OK
             password = _sudo_password(args)  # before anything is committed

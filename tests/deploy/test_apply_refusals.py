@@ -160,7 +160,7 @@ def test_ctrl_c_at_the_question_applies_nothing_and_commits_nothing(
     before = git.Repo(lab).head.commit.hexsha
     command = [sys.executable, "-m", "homelab", "--lab", str(lab), "apply"]
     with Terminal(command, env=homelab_env(rig)) as term:
-        term.wait_for(b"apply (switch) to web? [y/N] ")
+        term.wait_for(b"apply (switch) to 1 host: web? [y/N] ")
         term.wait_until_reading()
         term.type(b"\x03", pause=0)  # Ctrl-C, as the terminal sends it: SIGINT to the process
         code = term.end(30)
