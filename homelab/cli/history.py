@@ -32,6 +32,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         if shown.nix:
             print()
             output.diff(shown.nix, output.colour_on(args.color))
+        _offers(lab, shown.host, shown.commit)
         return OK
     if args.limit is not None and args.limit < 1:
         raise refusal(str(lab.root), "--limit must be 1 or more")
@@ -43,6 +44,21 @@ def cmd_history(args: argparse.Namespace) -> int:
         mark = f"  [deployed: {', '.join(e.deployed)}]" if e.deployed else ""
         print(f"{e.short}  {output.when(e.when)}  {e.author}  {e.subject}{mark}")
     return OK
+
+
+def _offers(lab: Lab, host: str, sha: str) -> None:
+    """Under `history --show`: the commands that undo this commit or go back to it, with
+    what each would change, or why it is not offered (never a no-op)."""
+    choices = lab.history_choices(host, sha)
+    print()
+    for name, command, reason, lines in (
+        ("undo this commit", "undo", choices.undo, choices.undoes),
+        ("go back to this state", "revert", choices.back, choices.goes_back),
+    ):
+        if reason:
+            print(f"{name}: not offered: {reason}")
+        else:
+            print(f"{name}: homelab {command} {sha[:7]} {host}  ({'; '.join(lines)})")
 
 
 def cmd_diff(args: argparse.Namespace) -> int:

@@ -57,3 +57,22 @@ def test_undo_then_nothing_left_to_undo(lab: Path, run_cli: RunCli) -> None:
     assert code == 2
     assert "unknown revision 'no-such-rev'" in err
     assert git(lab, "status", "--porcelain") == "?? flake.nix\n"
+
+
+def test_history_show_names_the_commands_that_undo_or_go_back(lab: Path, run_cli: RunCli) -> None:
+    first = head(lab)
+    edit(lab, "hosts/pi/profile.yaml", "24.05", "24.11")
+    code, _, err = run_cli("--lab", str(lab), "build", "--commit")
+    assert code == 0, err
+    change = head(lab)
+    code, out, err = run_cli("--lab", str(lab), "history", "pi", "--show", change[:7])
+    assert code == 0, err
+    assert out.endswith(
+        f"undo this commit: homelab undo {change[:7]} pi  (host.stateVersion 24.11 -> 24.05)\n"
+        "go back to this state: not offered: hosts/pi is already as it was at "
+        f"{change[:7]}: nothing to go back to\n"
+    )
+    code, out, err = run_cli("--lab", str(lab), "history", "pi", "--show", first[:7])
+    assert code == 0, err
+    assert f"go back to this state: homelab revert {first[:7]} pi  (" in out
+    assert "undo this commit: not offered: hosts/pi/profile.yaml: " in out
