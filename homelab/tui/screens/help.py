@@ -192,9 +192,9 @@ def list_section(app: App[Any], screen: Screen[Any]) -> Section | None:
     for cls in classes:
         for _, keys, what in _rows(app, own_bindings(cls)):
             places.setdefault((keys, what), []).append(_place(cls, widgets))
+    homelab_lists = [c for c in classes if c.__module__.startswith("homelab.")]
     for (keys, what), where in places.items():
-        homelab_lists = [c for c in classes if c.__module__.startswith("homelab.")]
-        if len(where) < len(homelab_lists):
+        if len(where) < len(homelab_lists):  # not every list: say which
             what += "  (" + ", ".join(dict.fromkeys(where)) + ")"
         rows.append((keys, what))
     return Section("In lists", tuple(rows))
@@ -220,6 +220,7 @@ def sections(screen: Screen[Any]) -> list[Section]:
     """The keys of a screen (and of the app, which work on every screen), grouped."""
     app = screen.app
     groups: dict[str, list[tuple[str, str]]] = {}
+    # _bindings: the class's BINDINGS merged with its bases', as Textual dispatches them
     for action, keys, what in _rows(app, screen._bindings):
         groups.setdefault(group_of(action), []).append((keys, what))
     everywhere = groups.setdefault("Everywhere", [])
