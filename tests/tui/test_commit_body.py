@@ -1,0 +1,40 @@
+"""The editor's commit: the dialog lists each changed setting (a new user with its groups,
+a port with its old and new value), and the commit's message says the same."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import TextArea
+
+from tests.tui.conftest import git
+from tests.tui.pilot import choose_host, open_tab, run, running, screen_text, settle
+
+ALICE = "  alice: {groups: [wheel, audio]}"
+
+
+def test_the_commit_dialog_and_message_list_the_settings_changed(lab: Path) -> None:
+    async def scenario() -> None:
+        async with running(lab) as (app, pilot):
+            await choose_host(pilot, "nixos-demo")
+            await open_tab(pilot, "yaml")
+            area = app.main.query_one("#yaml-text", TextArea)
+            area.focus()
+            await settle(pilot)
+            area.cursor_location = (area.text.split("\n").index("  demouser:"), 0)
+            await settle(pilot)
+            await pilot.press(*ALICE, "enter")
+            await settle(pilot)
+            await pilot.press("ctrl+s")
+            await settle(pilot)
+            text = screen_text(app)
+            assert "- users.alice: added" in text
+            assert "    groups: [wheel, audio]" in text
+            await pilot.press("ctrl+s")  # commit
+            await settle(pilot)
+
+    run(scenario)
+    message = git(lab, "log", "-1", "--format=%B")
+    subject, _, body = message.partition("\n\n")
+    assert subject == "nixos-demo: user alice added"
+    assert body.strip() == "nixos-demo:\n- users.alice: added\n    groups: [wheel, audio]"
