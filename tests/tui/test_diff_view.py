@@ -140,3 +140,15 @@ def test_slash_searches_the_nix_and_the_diff(lab: Path) -> None:
             assert app.main.query_one(Preview).wide
 
     run(scenario)
+
+
+def test_f7_on_the_wide_preview_brings_the_editor_back(lab: Path) -> None:
+    async def scenario() -> None:
+        async with running(lab) as (app, pilot):
+            await choose_host(pilot, "nixos-demo")
+            await pilot.press("f8", "f7")
+            await settle(pilot)
+            text = screen_text(app)
+            assert "─ Hosts ─" in text and "Nix · hosts/nixos-demo" not in text
+
+    run(scenario)

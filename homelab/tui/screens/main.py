@@ -57,8 +57,9 @@ class MainScreen(Screen[None]):
         Binding("f2", "toggle_diff", "Nix/diff"),
         Binding("f3", "history", "History"),
         Binding("f4", "apply", "Apply"),
-        Binding("f6", "problems", "Problems"),
-        Binding("f7", "toggle_preview", "Preview", show=False),
+        # priority: a text box's own f6/f7 (select line, select all) would take them
+        Binding("f6", "problems", "Problems", priority=True),
+        Binding("f7", "toggle_preview", "Preview", show=False, priority=True),
         Binding("ctrl+n", "new_host", "New host"),
         Binding("alt+down", "next_host(1)", "Next host", show=False),
         Binding("f8", "widen_preview", "Wide preview"),
@@ -339,7 +340,13 @@ class MainScreen(Screen[None]):
     def action_toggle_preview(self) -> None:
         """Hide the preview to give the editor the whole width (a narrow terminal)."""
         preview = self.query_one(Preview)
+        if preview.wide:  # never hide everything: the editor comes back first
+            preview.toggle_wide()
         preview.display = not preview.display
+
+    def action_widen_preview(self) -> None:
+        """The preview on the whole width, and back."""
+        self.query_one(Preview).toggle_wide()
 
     def action_problems(self) -> None:
         self.host_editor.focus_problems()
@@ -394,10 +401,6 @@ class MainScreen(Screen[None]):
         catalog = self.session.catalog
         if check is None or catalog is None:
             return
-    def action_widen_preview(self) -> None:
-        """The preview on the whole width, and back."""
-        self.query_one(Preview).toggle_wide()
-
         if await offer_commit(self.app, self.session.lab, folder, check.host, catalog):
             self.forget_head()
             self.load_lab()
