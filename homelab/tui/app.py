@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -47,6 +47,14 @@ class HomelabApp(App[None]):
         self.first_host = host
         self.crashed = False
         self.crash_report: Path | None = None  # where the report of an unexpected error went
+        # time.monotonic() of the last key (the start counts as one): work that can wait
+        # for a pause in the keys, waits
+        self.last_key = time.monotonic()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            self.last_key = time.monotonic()
+        await super().on_event(event)
 
     def on_mount(self) -> None:
         from homelab.tui.screens.main import MainScreen

@@ -10,12 +10,14 @@ problem's field into view (a jump from the problems panel).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import TabbedContent, TabPane, Tabs
 
@@ -38,6 +40,12 @@ from homelab.tui.widgets.fieldhelp import FieldHelp
 from homelab.tui.widgets.problems import ProblemsPanel
 
 # tab id, title, the generated file it is about (the preview scrolls to it)
+# the tabs' editors not shown yet are made ahead, one at a time, once no key came for a while
+AHEAD_EVERY = 0.1  # seconds between two
+AHEAD_QUIET = 0.5  # seconds without a key before one is made
+# not in a headless run (the tests): there a tab's widgets are only those of tabs visited
+AHEAD_HEADLESS = False
+
 TABS: list[tuple[str, str, str]] = [
     ("system", "System", "boot.nix"),
     ("networking", "Network", "networking.nix"),
@@ -86,6 +94,7 @@ class HostEditor(Vertical):
         self.folder: str | None = None
         self.editors: dict[str, Editor] = {}
         self.stale: set[str] = set()  # editors whose host data changed since they showed it
+        self._ahead: Timer | None = None
 
     def compose(self) -> ComposeResult:
         with TabbedContent(id="tabs"):
@@ -112,6 +121,26 @@ class HostEditor(Vertical):
     @on(TabbedContent.TabActivated)
     def _tab_activated(self) -> None:
         self.show_active()  # not stopped: the screen scrolls the preview to the tab's file
+
+    def _mount_editor(self, tab: str, problems: list[Problem]) -> None:
+        editor = self.make_editor(tab)
+        self.editors[tab] = editor
+        self.query_one(f"#tab-{tab}", TabPane).mount(editor)
+        editor.problems = problems
+        self.call_after_refresh(editor.set_problems, problems)
+
+    def _make_one_ahead(self) -> None:
+        """Make one more tab's editor, hidden, while no key comes: a tab's first visit
+        then only shows it (making the Home or Services tab's widgets takes a few hundred
+        milliseconds, a wait after a key that a person notices)."""
+        missing = [tab for tab, _, _ in TABS if tab not in self.editors]
+        if not missing and self._ahead is not None:
+            self._ahead.stop()
+            return
+        quiet = time.monotonic() - getattr(self.app, "last_key", 0.0) > AHEAD_QUIET
+        if self.folder is None or not quiet or self.app.screen is not self.screen:
+            return
+        self._mount_editor(missing[0], self._problems())
 
     def make_editor(self, tab: str) -> Editor:
         assert self.folder is not None
@@ -148,11 +177,10 @@ class HostEditor(Vertical):
         tab = self.active_tab
         problems = self._problems()
         if tab not in self.editors:
-            editor = self.make_editor(tab)
-            self.editors[tab] = editor
-            self.query_one(f"#tab-{tab}", TabPane).mount(editor)
-            editor.problems = problems
-            self.call_after_refresh(editor.set_problems, problems)
+            self._mount_editor(tab, problems)
+            ahead = AHEAD_HEADLESS or not self.app.is_headless
+            if self._ahead is None and ahead:
+                self._ahead = self.set_interval(AHEAD_EVERY, self._make_one_ahead)
             return
         editor = self.editors[tab]
         if tab in self.stale and not (editor.is_mounted and editor.children):
