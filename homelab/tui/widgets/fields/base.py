@@ -53,11 +53,10 @@ class Field(Vertical):
             grid-rows: auto; }
     Field > .field-row { height: auto; }
     Field .field-name { width: 18; border-right: blank; color: $text-muted; }
-    /* the focused field's name: a bar and a ▌ before its control, seen without colour;
-       a rule on Field itself makes Textual restyle the field when focus enters it */
-    Field:focus-within { color: $foreground; }
-    Field:focus-within > Label.field-name { border-right: inner $accent; color: $accent;
-                                            text-style: bold reverse; }
+    /* the focused field's name: a bar and a ▌ before its control, seen without colour
+       (a class, not :focus-within, which would keep every name out of the style cache) */
+    Field.-focused > Label.field-name { border-right: inner $accent; color: $accent;
+                                        text-style: bold reverse; }
     Field > .field-error { display: none; color: $text-error; column-span: 2;
                            padding: 0 0 0 18; height: auto; }
     Field.-problem > .field-error { display: block; }
@@ -178,6 +177,14 @@ class Field(Vertical):
 
     def focus_control(self) -> None:
         self.control.focus()
+
+    @on(events.DescendantFocus)
+    def _focus_came(self, event: events.DescendantFocus) -> None:
+        self.add_class("-focused")  # not stopped: a field around this one is marked too
+
+    @on(events.DescendantBlur)
+    def _focus_went(self, event: events.DescendantBlur) -> None:
+        self.remove_class("-focused")
 
     key_hint: ClassVar[str] = ""  # what the control's keys are, for a key it cannot take
 
