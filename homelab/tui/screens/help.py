@@ -118,7 +118,7 @@ def group_of(action: str) -> str:
 
 def key_text(app: App[Any], key: str, binding: Binding) -> str:
     shown = binding.key_display or app.get_key_display(Binding(key, binding.action))
-    return re.sub(r"\^(?=.)", "ctrl+", shown)
+    return re.sub(r"\^(?=.)", "ctrl+", shown).replace("shift+ctrl+", "ctrl+shift+")
 
 
 def _rows(app: App[Any], bindings: Iterable[tuple[str, Binding]]) -> list[tuple[str, str, str]]:
@@ -208,11 +208,10 @@ def yaml_section(app: App[Any], screen: Screen[Any]) -> Section | None:
 
     rows = [(keys, what) for _, keys, what in _rows(app, own_bindings(YamlField))]
     rows += [(keys, what) for _, keys, what in _rows(app, own_bindings(YamlEditor))]
-    rows += [
-        (keys, what)
-        for action, keys, what in _rows(app, TextArea._merge_bindings())
-        if action in YAML_KEYS
-    ]
+    # a key the screen or the app binds first (priority) never reaches the box
+    taken = {k for node in (screen, app) for k, b in node._bindings if b.priority}
+    box_keys = [(k, b) for k, b in TextArea._merge_bindings() if k not in taken]
+    rows += [(keys, what) for action, keys, what in _rows(app, box_keys) if action in YAML_KEYS]
     return Section("In text boxes (YAML, Raw Nix)", tuple(rows), YAML_NOTE)
 
 
