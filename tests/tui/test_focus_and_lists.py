@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from textual import events
 from textual.pilot import Pilot
 
@@ -212,5 +213,23 @@ def test_a_letter_on_the_tab_bar_says_where_focus_is_and_how_to_move(lab: Path) 
             text = said(app)  # a toast wraps its words: its lines are read one by one
             assert "Focus is on the tab bar, which takes no typing:" in text
             assert "left/right pick a tab" in text
+
+    run(scenario)
+
+
+def test_with_no_color_the_markers_show_and_the_editor_runs(
+    lab: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """NO_COLOR set: Textual draws in monochrome, and the marks are still there."""
+    monkeypatch.setenv("NO_COLOR", "1")
+
+    async def scenario() -> None:
+        async with running(lab) as (app, pilot):
+            assert app.no_color
+            await keys(pilot, "j")
+            assert marked_host(app).startswith("▶") and "nixos-demo" in marked_host(app)
+            await keys(pilot, "tab", "tab")
+            assert "Name             ▌" in row(screen_text(app), "│ Name ")
+            assert marked_host(app).startswith("▷")
 
     run(scenario)

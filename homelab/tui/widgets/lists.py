@@ -69,14 +69,16 @@ class MarkedList(OptionList):
 
     def render_line(self, y: int) -> Strip:
         line = super().render_line(y)
+        # a style always (the line's own): Textual's filters (NO_COLOR) expect one
+        style = next(iter(line)).style if line.cell_length else None
+        style = style or self.get_visual_style("option-list--option").rich_style
+        marker = GUTTER
         try:
             index, offset = self._lines[self.scroll_offset.y + y]
         except IndexError:
-            return Strip([Segment(GUTTER), *line])
-        marker = GUTTER
+            index = offset = -1
         if offset == 0 and index == self.highlighted:
             marker = FOCUSED if self.has_focus else BLURRED
-        style = next(iter(line)).style if line.cell_length else None
         return Strip([Segment(marker, style), *line])
 
     def _on_focus(self, event: events.Focus) -> None:
