@@ -90,7 +90,7 @@ def test_typing_a_hosts_name_jumps_to_it(lab: Path) -> None:
             assert "nixos-demo" in marked_host(app)
             await keys(pilot, "z")  # no host starts with it: said, not dropped
             assert "nixos-demo" in marked_host(app)
-            assert "No host starts with “z”" in said(app)
+            assert "No host starts with" in said(app)
 
     run(scenario)
 
