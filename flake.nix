@@ -76,6 +76,7 @@
             pkgs.ruff
             pkgs.nix
             pkgs.openssh
+            pkgs.tmux
             pkgs.gnumake
           ];
         };

@@ -35,11 +35,13 @@ from homelab.tui.widgets.hints import unused_key
 from homelab.tui.widgets.hosteditor import TABS, HostEditor, changes_lists
 from homelab.tui.widgets.hostlist import LEGEND, HostList
 from homelab.tui.widgets.preview import Preview
+from homelab.tui.widgets.textbox import typing
 
 __all__ = ["TABS", "MainScreen"]
 
 CHECK_EVERY = 0.1  # seconds between checks while typing (the first one runs at once)
 DRAFTS_EVERY = 0.5  # seconds between writes of the unsaved edits as drafts while typing
+TAB_KEYS = Binding.Group("Tab")
 
 
 class LabLoaded(Message):
@@ -64,10 +66,38 @@ class MainScreen(Screen[None]):
         Binding("alt+down", "next_host(1)", "Next host", show=False),
         Binding("f8", "widen_preview", "Wide preview"),
         Binding("alt+up", "next_host(-1)", "Previous host", show=False),
+        # tabs by keys that every terminal sends: ] [ and 1-8 where they are not typed
+        # into a text input (the footer shows them then), ctrl+pgdn/pgup always (the
+        # footer shows them while typing). alt+1-8 too, where the terminal sends them.
+        # ] [ and digits are no priority bindings, which would overtake a tab typed just
+        # before them; ctrl+pgup/pgdn are, over the scroll containers' paging sideways.
+        Binding(
+            "left_square_bracket",
+            "step_tab(-1)",
+            "Previous tab",
+            key_display="[",
+            group=TAB_KEYS,
+        ),
+        Binding(
+            "right_square_bracket",
+            "step_tab(1)",
+            "Next tab",
+            key_display="]",
+            group=TAB_KEYS,
+        ),
+        Binding("ctrl+pageup", "page_tab(-1)", "Previous tab", group=TAB_KEYS, priority=True),
+        Binding("ctrl+pagedown", "page_tab(1)", "Next tab", group=TAB_KEYS, priority=True),
+        Binding("ctrl+pageup", "step_tab(-1)", "Previous tab", show=False, priority=True),
+        Binding("ctrl+pagedown", "step_tab(1)", "Next tab", show=False, priority=True),
+        *(
+            Binding(f"{i + 1}", f"number_tab('{tab}')", title, show=False)
+            for i, (tab, title, _) in enumerate(TABS)
+        ),
         *(
             Binding(f"alt+{i + 1}", f"tab('{tab}')", title, show=False)
             for i, (tab, title, _) in enumerate(TABS)
         ),
+        Binding("escape", "leave", "Back"),
     ]
 
     def __init__(self, session: Session[Lab]) -> None:
@@ -185,6 +215,29 @@ class MainScreen(Screen[None]):
 
     def action_tab(self, tab: str, focus: bool = False) -> None:
         self.host_editor.show_tab(tab, focus)
+
+    def action_number_tab(self, tab: str) -> None:
+        self.host_editor.show_tab(tab)
+
+    def action_step_tab(self, step: int) -> None:
+        self.host_editor.step_tab(step)
+
+    def action_page_tab(self, step: int) -> None:
+        self.host_editor.step_tab(step)
+
+    def action_leave(self) -> None:
+        """Escape: one step up, from a field to its list or the tab bar, then the hosts."""
+        if not self.host_editor.leave(self.focused):
+            self.query_one(HostList).focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("step_tab", "number_tab"):
+            return not typing(self.focused)  # the key is typed into the text instead
+        if action == "page_tab":
+            return typing(self.focused)  # otherwise step_tab has the key, and the footer
+        if action == "leave":
+            return self.focused not in (None, self.query_one(HostList))
+        return True
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:

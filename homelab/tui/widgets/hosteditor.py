@@ -19,7 +19,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import TabbedContent, TabPane, Tabs
+from textual.widgets import ContentSwitcher, TabbedContent, TabPane, Tabs
 
 from homelab.editing.session import Session, profile_rel
 from homelab.errors import Problem
@@ -29,6 +29,7 @@ from homelab.tui.widgets.editors import (
     ContainersEditor,
     Editor,
     HomeEditor,
+    ListDetail,
     NetworkEditor,
     RawNixEditor,
     ServicesEditor,
@@ -110,13 +111,43 @@ class HostEditor(Vertical):
         return (self.query_one(TabbedContent).active or "tab-system").removeprefix("tab-")
 
     def show_tab(self, tab: str, focus: bool = False) -> None:
-        """Show the tab; focus: move the focus to the tab bar too (from the command
-        palette, whose closing gives the focus back to where it was: a widget in another
-        tab would make that tab the active one again)."""
+        """Show the tab. Focus left in the tab that is hidden goes to the tab bar (a
+        widget in another tab would make that tab the active one again); focus: the tab
+        bar takes it wherever it is (the command palette gives it back when it closes)."""
         tabs = self.query_one(TabbedContent)
+        bar = tabs.query_one(Tabs)
+        if focus or self.in_tab(self.screen.focused):
+            self.screen.set_focus(bar)
         tabs.active = f"tab-{tab}"
-        if focus:
-            self.screen.set_focus(tabs.query_one(Tabs))
+
+    def step_tab(self, step: int) -> None:
+        """The next (1) or previous (-1) tab, round the end."""
+        names = [tab for tab, _, _ in TABS]
+        self.show_tab(names[(names.index(self.active_tab) + step) % len(names)])
+
+    def in_tab(self, widget: Widget | None) -> bool:
+        """The widget is in a tab's content (not the tab bar)."""
+        switcher = self.query_one(TabbedContent).query_one(ContentSwitcher)
+        return widget is not None and switcher in widget.ancestors
+
+    def leave(self, widget: Widget | None) -> bool:
+        """Move the focus one step up from widget (escape): from a field to its entry
+        list (users, services, programs) or to the tab bar, from the tab bar to the
+        hosts. False when the screen moves it (the tab bar, a widget outside the editor)."""
+        if widget is None or self not in widget.ancestors_with_self:
+            return False
+        bar = self.query_one(TabbedContent).query_one(Tabs)
+        if widget is bar:
+            return False  # the screen takes it to the hosts
+        editor = self.editors.get(self.active_tab)
+        target: Widget = bar
+        if isinstance(editor, ListDetail) and widget is not editor.entries:
+            into = [editor.detail(), *editor.query(".detail-add")]
+            if any(box in widget.ancestors_with_self for box in into):
+                target = editor.entries
+        self.screen.set_focus(target)
+        target.scroll_visible(animate=False)
+        return True
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -16,7 +17,17 @@ from textual.widgets import Static, TextArea
 from homelab.errors import Problem
 from homelab.tui.messages import FieldEdited
 from homelab.tui.widgets.editors.base import Data, Editor
-from homelab.tui.widgets.nix import nix_area
+from homelab.tui.widgets.nix import NixArea
+from homelab.tui.widgets.textbox import BoxKeys
+
+
+class NixBox(BoxKeys, NixArea):
+    """Nix text, highlighted: tab indents, escape leaves the box."""
+
+    def __init__(self, text: str, **kwargs: Any) -> None:
+        super().__init__(text, **kwargs)
+        self._box_init()
+
 
 # `extraConfig: |` at the top of a profile: its text begins on the next line
 BLOCK = re.compile(r"^extraConfig\s*:\s*[|>][-+0-9]*\s*(#.*)?$")
@@ -60,7 +71,7 @@ class RawNixEditor(Editor, Vertical):
             classes="raw-help",
         )
         self._shown = self._text()
-        yield nix_area(self._shown, id="raw-nix")
+        yield NixBox(self._shown, id="raw-nix", show_line_numbers=True)
         yield Static("", classes="raw-error")
 
     @property

@@ -10,6 +10,7 @@ from textual.message import Message
 from textual.widgets import Static, TextArea
 
 from homelab.tui.widgets.editors.base import Data, Editor
+from homelab.tui.widgets.textbox import TextBox
 
 
 class YamlEditor(Editor, Vertical):
@@ -37,8 +38,7 @@ class YamlEditor(Editor, Vertical):
             "The profile as written: edits here show in the forms and the preview.",
             classes="yaml-help",
         )
-        area = TextArea(self.text, id="yaml-text", show_line_numbers=True)
-        area.indent_type = "spaces"
+        area = TextBox(self.text, id="yaml-text", show_line_numbers=True)
         area.indent_width = 2
         yield area
 

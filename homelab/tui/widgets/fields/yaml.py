@@ -14,6 +14,7 @@ from textual.widgets import TextArea
 from homelab.tui.messages import FieldEdited
 from homelab.tui.schema import MISSING, FieldSpec, Path
 from homelab.tui.widgets.fields.base import Field, same
+from homelab.tui.widgets.textbox import TextBox
 from homelab.tui.widgets.typing import TypingPause
 from homelab.yamlfile import load_plain
 
@@ -44,9 +45,7 @@ class YamlField(Field, TypingPause):  # Field first: Textual takes CSS from the 
         super().__init__(spec, base, own, inherited)
 
     def compose_control(self) -> ComposeResult:
-        area = TextArea(as_yaml(self.own), classes="field-yaml", show_line_numbers=False)
-        area.tab_behavior = "indent"
-        yield area
+        yield TextBox(as_yaml(self.own), classes="field-yaml", show_line_numbers=False)
 
     @property
     def control(self) -> TextArea:
