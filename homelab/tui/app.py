@@ -225,10 +225,11 @@ class HomelabApp(App[None]):
         )
         from homelab.tui.screens.main import TABS
 
-        for tab, title, _ in TABS:
+        for number, (tab, title, _) in enumerate(TABS, 1):
             yield SystemCommand(
                 f"Tab: {title}",
-                f"Show the {title} tab",
+                f"Show the {title} tab ({number} outside a text input; ] [ or ctrl+pgdn/pgup "
+                "go along the tabs)",
                 lambda tab=tab: main.action_tab(tab, focus=True),
             )
         for folder in self.session.folders():

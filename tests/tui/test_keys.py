@@ -133,6 +133,9 @@ def test_a_tab_of_the_palette_is_shown_when_focus_is_in_a_form(lab: Path) -> Non
             assert focused_words(app) == ""
             await keys(pilot, "ctrl+p", *"Tab: Users")
             await pilot.pause(0.5)  # the palette searches as you type
+            await settle(pilot)
+            # the command says the keys that do the same
+            assert "Show the Users tab (3 outside a text input;" in screen_text(app)
             text = await keys(pilot, "enter")
             assert shown_tab(text) == "Users"
             text = await keys(pilot, "tab")  # into the Users tab: its list
