@@ -143,9 +143,12 @@ class MarkedList(OptionList):
         cursor = "▏" if self.typing_filter else ""
         self.border_subtitle = f"/{self.query_text}{cursor} {shown}"
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.filterable or action != "filter"  # help lists `/` where it filters
+
     def action_filter(self) -> None:
         if not self.filterable:
-            say_where(self, f"This list has no filter: type a {self.noun}'s name to jump to it")
+            say_where(self, "This list has no filter: typing a name jumps to it")
             return
         if not self.typing_filter and not self.query_text:
             self._subtitle = str(self.border_subtitle or "")
