@@ -176,6 +176,7 @@ class MainScreen(Screen[None]):
         gc.unfreeze()
         gc.collect()
         gc.freeze()
+        self.host_editor.make_ahead()
 
     def update_row(self, folder: str) -> None:
         self.query_one(HostList).show(folder)

@@ -160,6 +160,12 @@ class HostEditor(Vertical):
         editor.problems = problems
         self.call_after_refresh(editor.set_problems, problems)
 
+    def make_ahead(self) -> None:
+        """From now on, make the editors of the tabs not shown yet in pauses of the keys
+        (called once the lab has loaded: not to slow the opening)."""
+        if self._ahead is None and (AHEAD_HEADLESS or not self.app.is_headless):
+            self._ahead = self.set_interval(AHEAD_EVERY, self._make_one_ahead)
+
     def _make_one_ahead(self) -> None:
         """Make one more tab's editor, hidden, while no key comes: a tab's first visit
         then only shows it (making the Home or Services tab's widgets takes a few hundred
@@ -209,9 +215,6 @@ class HostEditor(Vertical):
         problems = self._problems()
         if tab not in self.editors:
             self._mount_editor(tab, problems)
-            ahead = AHEAD_HEADLESS or not self.app.is_headless
-            if self._ahead is None and ahead:
-                self._ahead = self.set_interval(AHEAD_EVERY, self._make_one_ahead)
             return
         editor = self.editors[tab]
         if tab in self.stale and not (editor.is_mounted and editor.children):
