@@ -62,9 +62,9 @@ class MainScreen(Screen[None]):
         # priority: a text box's own f6/f7 (select line, select all) would take them
         Binding("f6", "problems", "Problems", priority=True),
         Binding("f7", "toggle_preview", "Preview", show=False, priority=True),
+        Binding("f8", "widen_preview", "Wide preview"),
         Binding("ctrl+n", "new_host", "New host"),
         Binding("alt+down", "next_host(1)", "Next host", show=False),
-        Binding("f8", "widen_preview", "Wide preview"),
         Binding("alt+up", "next_host(-1)", "Previous host", show=False),
         # tabs by keys that every terminal sends: ] [ and 1-8 where they are not typed
         # into a text input (the footer shows them then), ctrl+pgdn/pgup always (the
