@@ -18,6 +18,7 @@ from rich.text import Text
 from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Input
 
@@ -88,6 +89,18 @@ class HomelabApp(App[None]):
             self.notify("discarded the unsaved edits of " + ", ".join(k.folder for k in kept))
         else:  # escape too: restoring loses nothing, and writes nothing
             self.main.restore(kept)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        # never markup (widgets' notify comes here too): messages carry names and values
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def action_help(self) -> None:
         from homelab.tui.screens.help import toggle_help

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
-from textual.widgets import Button, Static
+from textual.widgets import Button
 
 from homelab.lab import Lab
+from homelab.tui.plain import Static
 from homelab.tui.screens.dialogs import Confirm
 from homelab.tui.screens.history import CommitList, HistoryScreen
 from homelab.tui.widgets import fields as f

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import Static, TextArea
+from textual.widgets import TextArea
 
+from homelab.tui.plain import Static
 from tests.tui.pilot import choose_host, open_tab, run, running, settle
 
 DEMO = "hosts/nixos-demo/profile.yaml"

@@ -26,16 +26,15 @@ from textual.widgets import (
     Button,
     Footer,
     Header,
-    Label,
     Select,
     SelectionList,
-    Static,
 )
 from textual.widgets.selection_list import Selection
 
 from homelab.editing.session import Session
 from homelab.errors import InvalidInput, LabFailure, Place, Problem
 from homelab.lab import ApplyOptions, Event, HostResult, Lab, Mode, SshSettings, Stop
+from homelab.tui.plain import Label, Static, plain
 from homelab.tui.screens.asks import SudoPassword, TrustHostKey
 from homelab.tui.screens.dialogs import Confirm, Refused
 from homelab.tui.widgets.hostpane import HostPane
@@ -131,14 +130,14 @@ class ApplyScreen(Screen[None]):
         with Horizontal(id="apply-body"):
             with Vertical(id="apply-side"):
                 hosts = PickList(
-                    *[Selection(self._host_label(f), f, f == self.folder) for f in folders],
+                    *[Selection(plain(self._host_label(f)), f, f == self.folder) for f in folders],
                     id="apply-hosts",
                 )
                 hosts.border_title = "Hosts to apply"
                 yield hosts
                 yield Label("Or every host with a tag")
                 yield Select(
-                    [(f"@{t}", t) for t in sorted(tags)],
+                    [(Text(f"@{t}"), t) for t in sorted(tags)],  # a tag is text, `[` too
                     prompt="(a tag)",
                     id="apply-tag",
                     compact=True,

@@ -8,9 +8,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.events import Mount
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Input
 
 from homelab.lab import PROFILE, Lab
+from homelab.tui.plain import Static
 from homelab.tui.screens.dialogs import DIALOG_CSS, Confirm, Dialog
 
 # the key file on the machine, by the key's type

@@ -11,11 +11,12 @@ from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Input, Label, Static, TextArea
+from textual.widgets import Button, Input, TextArea
 
 from homelab.catalog import Catalog
 from homelab.errors import InvalidInput
 from homelab.lab import HostState, Lab
+from homelab.tui.plain import Label, Static
 from homelab.tui.screens.dialogs import DIALOG_CSS, Dialog, Refused
 
 

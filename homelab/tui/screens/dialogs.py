@@ -11,9 +11,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button
 
 from homelab.errors import Problem
+from homelab.tui.plain import Static
 from homelab.tui.widgets.problems import line
 
 DIALOG_CSS = """

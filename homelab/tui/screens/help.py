@@ -18,8 +18,10 @@ from textual.binding import Binding, BindingsMap, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
-from textual.widgets import OptionList, Static, TextArea
+from textual.widgets import OptionList, TextArea
 from textual.widgets._select import SelectOverlay
+
+from homelab.tui.plain import Static, plain, title_of
 
 INTROS = {
     "MainScreen": (
@@ -151,7 +153,7 @@ PLACES = {"NameList": "users, containers", "ProgramList": "programs", "ItemList"
 
 def _place(cls: type[Widget], widgets: Sequence[Widget]) -> str:
     """How a list is called: its border titles on screen, else its noun or class name."""
-    titles = [str(w.border_title) for w in widgets if type(w) is cls and w.border_title]
+    titles = [title_of(w) for w in widgets if type(w) is cls and title_of(w)]
     if titles:
         return ", ".join(dict.fromkeys(t.split(" ·")[0].lower() for t in titles))
     if cls.__name__ in PLACES:
@@ -276,7 +278,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         title, _ = intro(self.under)
         box = VerticalScroll()
-        box.border_title = f"Keys: {title.lower()}"
+        box.border_title = plain(f"Keys: {title.lower()}")
         box.border_subtitle = "Escape, q, ? or F1: close"
         with box:
             yield Static(render(self.under), classes="help-text")

@@ -12,12 +12,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, OptionList, Static
+from textual.widgets import Button, Footer, Header, OptionList
 from textual.widgets.option_list import Option
 
 from homelab.editing.session import Session
 from homelab.errors import InvalidInput
 from homelab.lab import Choices, Entry, Lab, Shown
+from homelab.tui.plain import Static, plain
 from homelab.tui.screens.dialogs import Confirm, Refused
 from homelab.tui.widgets.lists import MarkedList
 from homelab.tui.widgets.preview import diff_text
@@ -103,7 +104,7 @@ class HistoryScreen(Screen[bool]):
         )
         with Horizontal(id="history-body"):
             commits = CommitList(id="commits")
-            commits.border_title = f"Commits · {self.folder}"
+            commits.border_title = plain(f"Commits · {self.folder}")
             yield commits
             with Vertical(id="commit-side"):
                 summary = Static("loading…", id="commit-summary")

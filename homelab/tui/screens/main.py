@@ -19,7 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Static, TabbedContent
+from textual.widgets import Footer, Header, TabbedContent
 from textual.worker import get_current_worker
 
 from homelab.editing.drafts import Kept
@@ -27,6 +27,7 @@ from homelab.editing.session import ChangedOnDisk, Check, EditError, Session, pr
 from homelab.errors import InvalidInput
 from homelab.lab import Lab, LabState
 from homelab.tui.messages import EditAfterYes, FieldEdited
+from homelab.tui.plain import Static
 from homelab.tui.screens.commit import offer_commit
 from homelab.tui.screens.dialogs import Confirm, Refused, changed_on_disk, remove_host
 from homelab.tui.screens.newhost import NewHost, NewHostDialog

@@ -12,11 +12,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Button, Input, Select
 
 from homelab.errors import InvalidInput
 from homelab.lab import Lab, NewProfile
 from homelab.profile.validate import HOSTNAME
+from homelab.tui.plain import Label, Static
 from homelab.tui.screens.dialogs import DIALOG_CSS, Dialog
 
 # how the machine boots: (what the wizard says, hardware.boot.loader, UEFI)

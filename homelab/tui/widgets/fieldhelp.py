@@ -14,10 +14,11 @@ from typing import Any
 
 from rich.text import Text
 from textual.widget import Widget
-from textual.widgets import OptionList, Static
+from textual.widgets import OptionList
 
 from homelab.catalog import Catalog
 from homelab.lab import Lab
+from homelab.tui.plain import Static
 from homelab.tui.schema import MISSING, FieldSpec, resolve, shown, types
 from homelab.tui.widgets.fields import Field
 

@@ -17,6 +17,8 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Tabs
 
+from homelab.tui.plain import title_of
+
 SHOWN_FOR = 3.0  # seconds a hint stays up
 
 _last: dict[int, tuple[str, float]] = {}  # app -> the last hint and when it was shown
@@ -38,9 +40,9 @@ def where(widget: Widget) -> tuple[str, str]:
     for node in widget.ancestors_with_self:
         if isinstance(node, Tabs):
             return "the tab bar", "left/right pick a tab, "
-        title = getattr(node, "border_title", None)
+        title = title_of(node)
         if title:
-            return str(title).split(":")[0], ""
+            return title.split(":")[0], ""
     return type(widget).__name__, ""
 
 

@@ -11,6 +11,7 @@ from textual.containers import Vertical
 from textual.widgets import Log
 
 from homelab.lab import ApplyState, Event, HostResult
+from homelab.tui.plain import plain
 
 TAIL = "last lines from the machine:"  # the output the pane has shown already
 
@@ -61,8 +62,8 @@ class HostPane(Vertical):
         if self.started is not None and not ApplyState(self.state).final:
             elapsed = time.monotonic() - self.started
         clock = f"{elapsed:.1f}s" if self.started is not None else ""
-        self.border_title = f"{self.host} · {self.state}"
-        self.border_subtitle = clock
+        self.border_title = plain(f"{self.host} · {self.state}")
+        self.border_subtitle = plain(clock)
 
     def ended(self, result: HostResult) -> None:
         """Say why the host did not end well (a failure to connect has no output of its

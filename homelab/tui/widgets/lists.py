@@ -22,6 +22,7 @@ from textual.strip import Strip
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option, OptionDoesNotExist
 
+from homelab.tui.plain import plain, subtitle_of
 from homelab.tui.widgets.hints import say_where
 
 FOCUSED = "▶ "
@@ -60,7 +61,7 @@ class MarkedList(OptionList):
         self._typed = ""  # type-ahead: the name typed so far
         self._typed_at = 0.0
         self._subtitle = ""  # the border's own subtitle, shown again without a filter
-        super().__init__(*options, id=id, classes=classes)
+        super().__init__(*options, id=id, classes=classes, markup=False)
 
     # ---- the marker ------------------------------------------------------------------
 
@@ -137,11 +138,11 @@ class MarkedList(OptionList):
         if not self.filterable:
             return
         if not self.query_text and not self.typing_filter:
-            self.border_subtitle = self._subtitle
+            self.border_subtitle = plain(self._subtitle)
             return
         shown = f"{self.option_count}/{len(self._every)}"
         cursor = "▏" if self.typing_filter else ""
-        self.border_subtitle = f"/{self.query_text}{cursor} {shown}"
+        self.border_subtitle = plain(f"/{self.query_text}{cursor} {shown}")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return self.filterable or action != "filter"  # help lists `/` where it filters
@@ -151,7 +152,7 @@ class MarkedList(OptionList):
             say_where(self, "This list has no filter: typing a name jumps to it")
             return
         if not self.typing_filter and not self.query_text:
-            self._subtitle = str(self.border_subtitle or "")
+            self._subtitle = subtitle_of(self)
         self.typing_filter = True
         self._show_filter()
 

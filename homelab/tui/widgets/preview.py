@@ -18,10 +18,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.reactive import reactive
 from textual.widget import Widget
-from textual.widgets import Input, Static, TextArea
+from textual.widgets import Input, TextArea
 from textual.widgets.text_area import Selection
 
 from homelab.lab import Lab
+from homelab.tui.plain import Static, plain
 from homelab.tui.widgets.nix import nix_area
 
 HEAD_EVERY = 2.0  # seconds a looked-up HEAD is trusted (commits made here forget it)
@@ -149,7 +150,7 @@ class Preview(Vertical):
         """files: the generated modules (None: nothing valid yet); diff: of the Nix against
         the last commit, profile_diff: of profile.yaml (None: no commit to compare with)."""
         self.folder = folder
-        self.border_title = f"Nix · hosts/{folder}" if folder else "Nix"
+        self.border_title = plain(f"Nix · hosts/{folder}" if folder else "Nix")
         self.query_one(".preview-note", Static).update(note)
         self.set_class(bool(note), "-stale")
         text, self.starts = joined(files or {})
@@ -227,7 +228,7 @@ class Preview(Vertical):
         if self.query_text:
             found = f"{self.current + 1} of {len(self.matches)}" if self.matches else "no match"
             what = f"/{self.query_text}: {found} · n/N · Esc ends"
-        self.border_subtitle = what + (" · wide (f8: back)" if self.wide else "")
+        self.border_subtitle = plain(what + (" · wide (f8: back)" if self.wide else ""))
 
     def toggle(self) -> None:
         self.mode = "diff" if self.mode == "nix" else "nix"

@@ -11,6 +11,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from homelab.errors import Problem
+from homelab.tui.plain import plain
 
 
 def line(problem: Problem) -> Text:
@@ -46,7 +47,7 @@ class ProblemsPanel(OptionList):
             self.problem = problem
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+        super().__init__(id=id, markup=False)
         self.problems: list[Problem] = []
         self.border_title = "Problems: none"
 
@@ -60,7 +61,7 @@ class ProblemsPanel(OptionList):
         self.add_options([Option(line(p), id=str(i)) for i, p in enumerate(problems)])
         if problems and highlighted is not None:
             self.highlighted = min(highlighted, len(problems) - 1)
-        self.border_title = title(problems)
+        self.border_title = plain(title(problems))
         errors = [p for p in problems if not p.warning]
         self.set_class(bool(errors), "-has-problems")
         self.set_class(len(errors) < len(problems), "-has-warnings")

@@ -12,12 +12,13 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Input, Static
+from textual.widgets import Input
 from textual.widgets.option_list import Option
 
 from homelab.errors import Problem
 from homelab.profile.schema import profile_schema
 from homelab.tui.messages import EditAfterYes, FieldEdited
+from homelab.tui.plain import Static, plain
 from homelab.tui.schema import MISSING, Path, dig, fields
 from homelab.tui.widgets import fields as f
 from homelab.tui.widgets.editors.base import Data, as_map
@@ -89,7 +90,7 @@ class EntriesEditor(ListDetail, Horizontal):
         with Vertical(classes="entries-side"):
             entries = NameList(*self._options(names), classes="entries-list detail-list")
             entries.noun = self.noun
-            entries.border_title = self.noun.capitalize() + "s"
+            entries.border_title = plain(self.noun.capitalize() + "s")
             yield entries
             yield Input(
                 placeholder=self._add_hint(), classes="entries-input detail-add", compact=True

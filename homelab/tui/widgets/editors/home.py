@@ -15,12 +15,13 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.suggester import SuggestFromList
 from textual.widget import Widget
-from textual.widgets import Input, Label, Select, Static, Switch, TextArea
+from textual.widgets import Input, Select, Switch, TextArea
 from textual.widgets.option_list import Option
 
 from homelab.errors import Problem, format_path
 from homelab.profile.schema import profile_schema
 from homelab.tui.messages import FieldEdited
+from homelab.tui.plain import Label, Static
 from homelab.tui.schema import Path, dig, fields
 from homelab.tui.widgets import fields as f
 from homelab.tui.widgets.editors.base import Data, as_map
@@ -81,7 +82,7 @@ class HomeEditor(ListDetail, Vertical):
         with Horizontal(classes="home-top"):
             yield Label("Home of user ", classes="field-name")
             yield Select(
-                [(u, u) for u in users],
+                [(Text(u), u) for u in users],  # a name is text, `[` too
                 value=self.user if self.user else Select.NULL,
                 allow_blank=not users,
                 classes="home-user",
@@ -192,10 +193,10 @@ class HomeEditor(ListDetail, Vertical):
         select = self.query_one(".home-user", Select)
         if self.user not in users:
             self.user = users[0] if users else None
-        options = [(u, u) for u in users]
+        options = [(Text(u), u) for u in users]
         # a Select that may not be blank refuses no options: with no users it is hidden
         # (by _refresh_all) and keeps the old ones until there are users again
-        if users and [o[0] for o in select._options if o[1] is not Select.NULL] != users:
+        if users and [o[1] for o in select._options if o[1] is not Select.NULL] != users:
             with self.prevent(Select.Changed):
                 select.set_options(options)
         if self.user is not None:

@@ -12,10 +12,11 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Static, TextArea
+from textual.widgets import TextArea
 
 from homelab.errors import Problem
 from homelab.tui.messages import FieldEdited
+from homelab.tui.plain import Static
 from homelab.tui.widgets.editors.base import Data, Editor
 from homelab.tui.widgets.nix import NixArea
 from homelab.tui.widgets.textbox import BoxKeys

@@ -12,12 +12,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widget import Widget
-from textual.widgets import Static
 from textual.widgets.option_list import Option
 
 from homelab.catalog import Catalog
 from homelab.errors import Problem
 from homelab.tui.messages import FieldEdited
+from homelab.tui.plain import Static
 from homelab.tui.schema import Path, dig, fields
 from homelab.tui.widgets import fields as f
 from homelab.tui.widgets.editors.base import Data, as_map

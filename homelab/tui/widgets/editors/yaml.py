@@ -7,8 +7,9 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import Static, TextArea
+from textual.widgets import TextArea
 
+from homelab.tui.plain import Static
 from homelab.tui.widgets.editors.base import Data, Editor
 from homelab.tui.widgets.textbox import TextBox
 

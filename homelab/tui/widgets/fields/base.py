@@ -17,10 +17,10 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.css.query import NoMatches
 from textual.widget import Widget
-from textual.widgets import Label, Static
 
 from homelab.errors import Problem, format_path
 from homelab.tui.messages import FieldEdited
+from homelab.tui.plain import Label, Static, plain
 from homelab.tui.schema import MISSING, FieldSpec, Path, shown
 from homelab.tui.widgets.hints import say_where
 
@@ -89,7 +89,7 @@ class Field(Vertical):
     def compose(self) -> ComposeResult:
         name = Label(self.spec.label, classes="field-name")
         if self.spec.description:
-            name.tooltip = self.spec.description
+            name.tooltip = plain(self.spec.description)
         yield name
         yield from self.compose_control()
 

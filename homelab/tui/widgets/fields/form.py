@@ -15,10 +15,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widget import Widget
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Input
 
 from homelab.errors import Problem, format_path
 from homelab.tui.messages import FieldEdited
+from homelab.tui.plain import Static, plain
 from homelab.tui.schema import MISSING, FieldSpec, Path, dig, fields
 from homelab.tui.widgets.fields.base import Field
 from homelab.tui.widgets.fields.list import ListField
@@ -45,7 +46,7 @@ class Group(Vertical):
         self, title: str, rel: Path, specs: Sequence[Spec], base: Path, own: Any, inherited: Any
     ):
         super().__init__()
-        self.border_title = title
+        self.border_title = plain(title)
         self.rel, self.specs, self.base = rel, specs, base
         self.own, self.inherited = own, inherited
 
@@ -127,9 +128,10 @@ class MapField(Field):
         specs = fields(item_schema, self.spec.root)
         for key in self._keys():
             box = Vertical(classes="map-entry")
-            box.border_title = key + (
-                "" if isinstance(self.own, dict) and key in self.own else "  (inherited)"
+            box.border_title = plain(
+                key + ("" if isinstance(self.own, dict) and key in self.own else "  (inherited)")
             )
+            box.entry = key  # type: ignore[attr-defined]
             remove = Button("remove", classes="map-remove", variant="error", compact=True)
             remove.entry = key  # type: ignore[attr-defined]
             box.compose_add_child(remove)
@@ -142,12 +144,11 @@ class MapField(Field):
         return self.query_one(".map-add", Input)
 
     def show_value(self) -> None:
-        shown_keys = [b.border_title for b in self.query(".map-entry")]
-        if [str(t).split("  ")[0] for t in shown_keys] != self._keys():
+        if [b.entry for b in self.query(".map-entry")] != self._keys():  # type: ignore[attr-defined]
             self._rebuild()
             return
         for box in self.query(".map-entry"):
-            key = str(box.border_title).split("  ")[0]
+            key = box.entry  # type: ignore[attr-defined]
             fill(box, (*self.path, key), *self._at(key))
 
     def _rebuild(self) -> None:

@@ -92,7 +92,7 @@ class ListField(Field):
 
     def compose_control(self) -> ComposeResult:
         with Vertical(classes="list-box"):
-            yield ItemList(*self._options(), classes="field-items")
+            yield ItemList(*self._options(), classes="field-items", markup=False)
             kind = names_kind(self.path)
             yield Input(
                 placeholder=self._placeholder(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.widgets import Select
@@ -18,7 +19,7 @@ class ChoiceField(Field):
     key_hint = "enter opens its choices, then type to find one"
 
     def compose_control(self) -> ComposeResult:
-        options = [(shown(o), o) for o in self.spec.options]
+        options = [(Text(shown(o)), o) for o in self.spec.options]  # text, `[` too
         value = self.own if self.own in self.spec.options else Select.NULL
         yield Select(
             options, value=value, prompt=self._prompt(), classes="field-select", compact=True

@@ -5,8 +5,9 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Label, Switch
+from textual.widgets import Switch
 
+from homelab.tui.plain import Label
 from homelab.tui.schema import MISSING, shown
 from homelab.tui.widgets.fields.base import Field
 
