@@ -35,7 +35,7 @@ def test_every_mapped_path_is_a_field_of_the_profile_schema() -> None:
 
 
 def test_the_options_named_are_in_the_generated_nix() -> None:
-    lab = Lab(REPO / "demo-lab")
+    lab = Lab(REPO)
     state = lab.load()
     profile = state.hosts["nixos-demo"].profile
     assert profile is not None
@@ -46,7 +46,7 @@ def test_the_options_named_are_in_the_generated_nix() -> None:
 
 
 def test_names_and_service_settings() -> None:
-    catalog = Lab(REPO / "demo-lab").load().catalog
+    catalog = Lab(REPO).load().catalog
     assert nixos_options(("users", "ada", "groups")) == ["users.users.ada.extraGroups"]
     assert nixos_options(("hardware", "fileSystems", "/boot", "device")) == [
         'fileSystems."/boot".device'
