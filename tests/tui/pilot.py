@@ -84,6 +84,21 @@ async def type_into(pilot: Pilot[Any], widget: Widget, text: str, *, clear: bool
     await settle(pilot)
 
 
+async def type_in_yaml_before(pilot: Pilot[Any], line: str, text: str) -> None:
+    """In the shown host's YAML tab, type text and Enter at the start of the line that
+    reads `line`, as a person would."""
+    from textual.widgets import TextArea
+
+    await open_tab(pilot, "yaml")
+    area = pilot.app.main.query_one("#yaml-text", TextArea)
+    area.focus()
+    await settle(pilot)
+    area.cursor_location = (area.text.split("\n").index(line), 0)
+    await settle(pilot)
+    await pilot.press(*text, "enter")
+    await settle(pilot)
+
+
 def screen_text(app: Any) -> str:
     """The screen as a terminal without colour shows it: its characters only.
 

@@ -5,10 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import TextArea
-
 from tests.tui.conftest import git
-from tests.tui.pilot import choose_host, open_tab, run, running, screen_text, settle
+from tests.tui.pilot import (
+    choose_host,
+    run,
+    running,
+    screen_text,
+    settle,
+    type_in_yaml_before,
+)
 
 ALICE = "  alice: {groups: [wheel, audio]}"
 
@@ -17,14 +22,7 @@ def test_the_commit_dialog_and_message_list_the_settings_changed(lab: Path) -> N
     async def scenario() -> None:
         async with running(lab) as (app, pilot):
             await choose_host(pilot, "nixos-demo")
-            await open_tab(pilot, "yaml")
-            area = app.main.query_one("#yaml-text", TextArea)
-            area.focus()
-            await settle(pilot)
-            area.cursor_location = (area.text.split("\n").index("  demouser:"), 0)
-            await settle(pilot)
-            await pilot.press(*ALICE, "enter")
-            await settle(pilot)
+            await type_in_yaml_before(pilot, "  demouser:", ALICE)
             await pilot.press("ctrl+s")
             await settle(pilot)
             text = screen_text(app)

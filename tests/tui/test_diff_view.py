@@ -7,10 +7,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import TextArea
-
 from homelab.tui.widgets.preview import Preview
-from tests.tui.pilot import choose_host, open_tab, run, running, screen_text, settle
+from tests.tui.pilot import (
+    choose_host,
+    run,
+    running,
+    screen_text,
+    settle,
+    type_in_yaml_before,
+)
 
 DEMO = "hosts/nixos-demo/profile.yaml"
 ALICE = "  alice: {groups: [wheel, audio]}"
@@ -30,14 +35,7 @@ def test_the_diff_shows_the_profile_change_typed_above_the_nix_it_makes(lab: Pat
     async def scenario() -> None:
         async with running(lab) as (app, pilot):
             await choose_host(pilot, "nixos-demo")
-            await open_tab(pilot, "yaml")
-            area = app.main.query_one("#yaml-text", TextArea)
-            area.focus()
-            await settle(pilot)
-            area.cursor_location = (area.text.split("\n").index("  demouser:"), 0)
-            await settle(pilot)
-            await pilot.press(*ALICE, "enter")
-            await settle(pilot)
+            await type_in_yaml_before(pilot, "  demouser:", ALICE)
             await pilot.press("f2")
             await settle(pilot)
             text = screen_text(app)

@@ -6,13 +6,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import TextArea
-
 from homelab.tui.screens.dialogs import Confirm
 from homelab.tui.screens.history import HistoryScreen
 from homelab.tui.widgets.hostlist import HostList
 from tests.tui.conftest import commit_all, git
-from tests.tui.pilot import choose_host, focus, open_tab, run, running, screen_text, settle
+from tests.tui.pilot import (
+    choose_host,
+    focus,
+    open_tab,
+    run,
+    running,
+    screen_text,
+    settle,
+    type_in_yaml_before,
+)
 
 DEMO = "hosts/nixos-demo/profile.yaml"
 ODD = "a [/] b [bold]c"
@@ -39,14 +46,9 @@ def test_a_description_with_brackets_shows_in_the_users_tab_and_the_commit(lab: 
     async def scenario() -> None:
         async with running(lab) as (app, pilot):
             await choose_host(pilot, "nixos-demo")
-            await open_tab(pilot, "yaml")
-            area = app.main.query_one("#yaml-text", TextArea)
-            area.focus()
-            await settle(pilot)
-            area.cursor_location = (area.text.split("\n").index("  demouser:"), 0)
-            await settle(pilot)
-            await pilot.press(*f'  bob: {{description: "{ODD}", groups: [docker]}}', "enter")
-            await settle(pilot)
+            await type_in_yaml_before(
+                pilot, "  demouser:", f'  bob: {{description: "{ODD}", groups: [docker]}}'
+            )
             await open_tab(pilot, "users")
             assert ODD in screen_text(app)
             await pilot.press("ctrl+s")
