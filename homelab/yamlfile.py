@@ -63,6 +63,13 @@ _STR = _YAML_TAG + "str"
 _TIMESTAMP = _YAML_TAG + "timestamp"
 _SCALAR_TAGS = {_YAML_TAG + t for t in ("null", "bool", "int", "float")}
 
+#: Local tags a profile may put before a value under `options:` (see profile/options.py).
+#: A tagged value becomes the one-key map {tag: value}; a key written as one of these
+#: names is refused, so such a map can only come from a tag.
+TAGS = ("!pkg", "!nix", "!force", "!default")
+#: Where tags are read: a predicate on the path of the value (None: nowhere).
+TagsAllowed = Callable[[tuple[str | int, ...]], bool]
+
 
 @dataclass
 class Marks:
@@ -158,8 +165,9 @@ def _problem_from_yaml_error(file: str, text: str, err: yaml.YAMLError) -> Probl
 
 
 class _Builder:
-    def __init__(self, file: str, text: str) -> None:
+    def __init__(self, file: str, text: str, tags: TagsAllowed | None = None) -> None:
         self.file = file
+        self.tags = tags
         self.lines = text.splitlines()
         self.marks = Marks()
         self.problems: list[Problem] = []
@@ -172,6 +180,8 @@ class _Builder:
                 self.problems.append(_too_deep(_place(self.file, node.start_mark)))
             return None
         self.marks.values[path] = _place(self.file, node.start_mark)
+        if node.tag in TAGS:
+            return self._tagged(node, path)
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
@@ -209,6 +219,43 @@ class _Builder:
             )
             return None
 
+    def _tagged(self, node: yaml.Node, path: Path_) -> Any:
+        tag = node.tag
+        if self.tags is None or not self.tags(path):
+            self.problems.append(
+                Problem(
+                    _place(self.file, node.start_mark),
+                    f"the tag {tag} is not read here",
+                    path=format_path(path),
+                    hint=f"tags ({', '.join(TAGS)}) mark values under options: only; "
+                    "remove the tag",
+                )
+            )
+            return None
+        if tag in ("!pkg", "!nix") and not isinstance(node, yaml.ScalarNode):
+            kind = "list" if isinstance(node, yaml.SequenceNode) else "map"
+            example = "htop" if tag == "!pkg" else "pkgs.linuxPackages_latest"
+            self.problems.append(
+                Problem(
+                    _place(self.file, node.start_mark),
+                    f"{tag} takes text, not a {kind}",
+                    path=format_path(path),
+                    hint=f"e.g. {tag} {example}",
+                )
+            )
+            return None
+        # build the inner value as if untagged (a tagged scalar is always text for !pkg/!nix)
+        inner_path = (*path, tag)
+        if isinstance(node, yaml.ScalarNode) and tag in ("!pkg", "!nix"):
+            self.marks.values[inner_path] = _place(self.file, node.start_mark)
+            if node.style in ("|", ">"):
+                first = node.start_mark.line + 1
+                line = self.lines[first] if first < len(self.lines) else ""
+                self.marks.blocks[inner_path] = (first + 1, len(line) - len(line.lstrip(" ")))
+            return {tag: node.value}
+        untagged = _retagged(node)
+        return {tag: self.build(untagged, inner_path)}
+
     def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
@@ -228,6 +275,16 @@ class _Builder:
                 continue
             key = key_node.value  # keys are names: 80 and "80" are the same name
             child = (*path, key)
+            if key in TAGS:
+                self.problems.append(
+                    Problem(
+                        _place(self.file, key_node.start_mark),
+                        f"'{key}' cannot be a key: it is the name of a tag",
+                        path=format_path(child),
+                        hint=f"write the tag before the value without quotes: `name: {key} value`",
+                    )
+                )
+                continue
             if key in out:
                 first = self.marks.keys[child]
                 self.problems.append(
@@ -242,6 +299,28 @@ class _Builder:
             self.marks.keys[child] = _place(self.file, key_node.start_mark)
             out[key] = self.build(value_node, child)
         return out
+
+
+_RESOLVER = yaml.resolver.Resolver()
+
+
+def _retagged(node: yaml.Node) -> yaml.Node:
+    """The node as if written without its tag (a scalar's tag resolved from its text)."""
+    if isinstance(node, yaml.ScalarNode):
+        tag: str = _RESOLVER.resolve(  # type: ignore[no-untyped-call]
+            yaml.ScalarNode, node.value, (True, False)
+        )
+        if node.style:  # quoted or block: text
+            tag = _STR
+        return yaml.ScalarNode(tag, node.value, node.start_mark, node.end_mark, node.style)
+    if isinstance(node, yaml.SequenceNode):
+        return yaml.SequenceNode(
+            _YAML_TAG + "seq", node.value, node.start_mark, node.end_mark, node.flow_style
+        )
+    assert isinstance(node, yaml.MappingNode)
+    return yaml.MappingNode(
+        _YAML_TAG + "map", node.value, node.start_mark, node.end_mark, node.flow_style
+    )
 
 
 class _Mark(NamedTuple):
@@ -369,18 +448,35 @@ def compose(file: str, text: str) -> yaml.Node | None:
     return node
 
 
+class _PlainConstructor(yaml.constructor.SafeConstructor):
+    """safe_load's constructor, reading TAGS as load_text does: {tag: value}."""
+
+
+def _construct_tagged(loader: _PlainConstructor, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode) and node.tag in ("!pkg", "!nix"):
+        return {node.tag: node.value}
+    return {node.tag: loader.construct_object(_retagged(node), deep=True)}
+
+
+for _tag in TAGS:
+    _PlainConstructor.add_constructor(_tag, _construct_tagged)  # type: ignore[type-var]
+
+
 def load_plain(text: str, file: str = "<text>") -> Any:
     """What yaml.safe_load gives, within the same limits as load_text (for code that needs
-    plain YAML semantics, such as the round-trip edits); raises yaml.YAMLError."""
+    plain YAML semantics, such as the round-trip edits); raises yaml.YAMLError. Tags of
+    TAGS are read wherever they are (the validation of the result says where they belong)."""
     node = compose(file, text)
     if node is None:
         return None
-    return yaml.constructor.SafeConstructor().construct_document(node)
+    return _PlainConstructor().construct_document(node)
 
 
-def load_text(file: str, text: str) -> tuple[Document | None, list[Problem]]:
+def load_text(
+    file: str, text: str, tags: TagsAllowed | None = None
+) -> tuple[Document | None, list[Problem]]:
     """Parse one YAML document; on a syntax error, or a text over the limits, return no
-    document and the problem."""
+    document and the problem. Tags of TAGS are read where `tags(path)` says so."""
     # The node tree and the marks are many small objects that all stay alive: the
     # garbage collector would walk them again and again for nothing (no cycles are made
     # here), which doubled the time of loading a lab. It is paused, and put back as found.
@@ -398,7 +494,7 @@ def load_text(file: str, text: str) -> tuple[Document | None, list[Problem]]:
         # the builder watches the depth itself: most files skip the measuring walk
         if node is not None and "&" in text and (problem := _measure(file, text, node)):
             return None, [problem]
-        builder = _Builder(file, text)
+        builder = _Builder(file, text, tags)
         if node is None:  # nothing but comments: an empty map, placed at the top
             builder.marks.values[()] = Place(file, 1, 1)
             return Document(file, {}, builder.marks), []
