@@ -20,6 +20,7 @@ from homelab.nix.expr import (
     Module,
     NixPath,
     NixValue,
+    NixValueError,
     Pkg,
     Raw,
     Ref,
@@ -29,6 +30,7 @@ from homelab.nix.expr import (
 from homelab.nix.render import comments, render_file
 from homelab.nix.syntax import check_module_body
 from homelab.profile.model import Profile, User
+from homelab.profile.options import module_tree
 
 HEADER_MARK = "homelab-hash:"
 SHELL_PROGRAMS = {"zsh": "zsh", "fish": "fish"}  # NixOS asserts programs.<shell>.enable
@@ -418,6 +420,24 @@ def packages_and_nix(p: Profile) -> dict[str, Any]:
     return out
 
 
+def written_options(p: Profile) -> dict[str, Any]:
+    """`options:` and each user's `home.options:`, as written (validation checked them)."""
+    try:
+        out = module_tree(p.options)
+        homes = {
+            u.name: Comment(module_tree(u.home.options), f"users.{u.name}.home.options")
+            for u in p.users
+            if u.home is not None and u.home.options
+        }
+    except NixValueError as err:
+        raise CompileError(f"{p.file}: options: {err}") from err
+    if homes:
+        if "home-manager" in out:
+            raise CompileError(f"{p.file}: options: set home-manager options in home.options")
+        out["home-manager"] = {"users": homes}
+    return out
+
+
 # ---- a host ---------------------------------------------------------------------------
 
 
@@ -435,6 +455,7 @@ def compile_host(p: Profile, catalog: Catalog) -> dict[str, str]:
         ("services.nix", "Services from the catalogue", services(p, catalog)),
         ("containers.nix", "OCI containers", containers(p)),
         ("system.nix", "Packages and Nix settings", packages_and_nix(p)),
+        ("options.nix", "Options written in the profile", written_options(p)),
     ]
     files: dict[str, str] = {}
     imports: list[NixValue] = []

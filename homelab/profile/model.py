@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from homelab.catalog import Checks
+from homelab.profile.options import SECTION, Setting, settings
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ class Home:
     programs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     files: tuple[HomeFile, ...] = ()
     session_variables: Mapping[str, Any] = field(default_factory=dict)
+    options: tuple[Setting, ...] = ()  # home-manager options written as YAML
 
 
 @dataclass(frozen=True)
@@ -189,6 +191,7 @@ class Profile:
     secrets: tuple[Secret, ...] = ()
     deploy: Deploy = field(default_factory=Deploy)
     extra_config: str | None = None
+    options: tuple[Setting, ...] = ()  # NixOS options written as YAML (`options:`)
     includes: tuple[str, ...] = ()  # lab-relative fragment files this profile pulled in
 
     @property
@@ -276,6 +279,7 @@ def build(
                     for path, f in (hm.get("files") or {}).items()
                 ),
                 session_variables=dict(hm.get("sessionVariables") or {}),
+                options=_options(hm.get(SECTION), ("users", name, "home", SECTION)),
             )
         users.append(
             User(
@@ -358,8 +362,14 @@ def build(
         secrets=secrets,
         deploy=deploy,
         extra_config=data.get("extraConfig"),
+        options=_options(data.get(SECTION), (SECTION,)),
         includes=includes,
     )
+
+
+def _options(section: Any, where: tuple[str, ...]) -> tuple[Setting, ...]:
+    found, _ = settings(section, where)  # validation refused every problem first
+    return tuple(found)
 
 
 def _plain(path: str | None) -> str | None:
