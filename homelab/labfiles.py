@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from homelab.catalog import Catalog, Service, service_from_document
 from homelab.errors import InvalidInput, Place, Problem
-from homelab.profile import advice, include, model, validate
+from homelab.profile import advice, include, model, options, validate
 from homelab.source import DiskSource, Overlay, Source, Unreadable, present
 from homelab.yamlfile import Document, load_text
 
@@ -155,7 +155,7 @@ def fetcher(source: Source, read: dict[str, str] | None = None) -> include.Fetch
                 return cache[rel]
             if read is not None:
                 read[rel] = text
-            cache[rel] = load_text(rel, text)
+            cache[rel] = load_text(rel, text, options.tags_allowed)
         return cache[rel]
 
     return fetch
