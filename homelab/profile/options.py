@@ -29,7 +29,7 @@ from homelab.yamlfile import TAGS, Path_
 
 SECTION = "options"
 
-_PKG = re.compile(r"[A-Za-z_][A-Za-z0-9_'-]*(\.[A-Za-z_][A-Za-z0-9_'-]*)*")
+PACKAGE_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_'-]*(\.[A-Za-z_][A-Za-z0-9_'-]*)*")
 
 
 def tags_allowed(path: Path_) -> bool:
@@ -219,7 +219,7 @@ def nix_value(value: Any) -> NixValue:
     if tag is not None:
         inner = value[tag]
         if tag == "!pkg":
-            if not isinstance(inner, str) or not _PKG.fullmatch(inner):
+            if not isinstance(inner, str) or not PACKAGE_PATH.fullmatch(inner):
                 raise NixValueError(f"!pkg {inner!r} is not a package attribute path")
             return Pkg(inner)
         if tag == "!nix":

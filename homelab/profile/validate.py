@@ -17,6 +17,7 @@ from typing import Any
 from homelab.catalog import Catalog, Port, TemplateError, service_ports
 from homelab.errors import Place, Problem, format_path
 from homelab.nix.syntax import check_module_body
+from homelab.profile.check_options import option_problems
 from homelab.profile.schema import (
     profile_schema,
     profile_validator,
@@ -290,6 +291,7 @@ def validate(
                     hint=e.hint or "write NixOS options as `name = value;` lines",
                 )
             )
+    problems.extend(option_problems(doc, folder, real_path))
     return problems
 
 
