@@ -23,16 +23,17 @@ from typing import Any
 
 import yaml
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import YAMLError as RuamelError
 from ruamel.yaml.scalarstring import (
     DoubleQuotedScalarString,
     LiteralScalarString,
     ScalarString,
 )
+from ruamel.yaml.tag import Tag
 
 from homelab.errors import format_path
-from homelab.yamlfile import LimitError, compose, load_plain
+from homelab.yamlfile import TAGS, LimitError, compose, load_plain
 
 Path = tuple[str | int, ...]
 
@@ -218,9 +219,17 @@ def _replace_node(text: str, node: yaml.Node, value: Any, *, flow: bool) -> str 
     if isinstance(node, yaml.ScalarNode):
         if node.style in ("|", ">"):
             return None
-        rendered = _scalar(value, node.style, flow=flow)
+        tag = _tag_of(value)
+        if tag is not None and node.tag == tag and isinstance(value[tag], str):
+            rendered = _scalar(value[tag], node.style, flow=flow)  # its quotes stay
+            rendered = None if rendered is None else f"{tag} {rendered}"
+        elif tag is not None:
+            rendered = _one_line(value, flow=flow)
+        else:
+            # a tagged scalar's text begins with its tag: the new value replaces both
+            rendered = _scalar(value, node.style, flow=flow)
     elif isinstance(node, yaml.CollectionNode) and node.flow_style:
-        rendered = _flow(value)
+        rendered = _one_line(value, flow=flow) if _tag_of(value) else _flow(value)
     else:
         return None
     if rendered is None:
@@ -233,7 +242,7 @@ def _replace_node(text: str, node: yaml.Node, value: Any, *, flow: bool) -> str 
 
 def _append_entry(text: str, parent: yaml.MappingNode, key: str, value: Any) -> str | None:
     """A new `key: value` line after the map's last entry (or inside its `{...}`)."""
-    rendered = _scalar(value, None, flow=parent.flow_style) if _is_scalar(value) else _flow(value)
+    rendered = _one_line(value, flow=bool(parent.flow_style))
     name = _scalar(key, None, flow=True)
     if rendered is None or name is None:
         return None
@@ -281,6 +290,29 @@ def _is_scalar(value: Any) -> bool:
     return value is None or isinstance(value, str | int | float | bool)
 
 
+def _tag_of(value: Any) -> str | None:
+    """The tag of a tagged value (the loader reads `!pkg htop` as {"!pkg": "htop"})."""
+    if isinstance(value, dict) and len(value) == 1:
+        (key,) = value
+        if key in TAGS:
+            return str(key)
+    return None
+
+
+def _one_line(value: Any, *, flow: bool) -> str | None:
+    """A value as the text after `key: ` on one line (None: it needs the round trip)."""
+    tag = _tag_of(value)
+    if tag is None:
+        return _scalar(value, None, flow=flow) if _is_scalar(value) else _flow(value)
+    inner = value[tag]
+    if _tag_of(inner) is not None:
+        return None  # one tag per value: refused by the round trip
+    text = _scalar(inner, None, flow=flow) if _is_scalar(inner) else _flow(inner)
+    if text is None or (tag in ("!pkg", "!nix") and not isinstance(inner, str)):
+        return None
+    return f"{tag} {text}"
+
+
 def _scalar(value: Any, style: str | None, *, flow: bool) -> str | None:
     """One scalar as YAML text, in the quoting style of the one it replaces."""
     if value is None:
@@ -314,10 +346,20 @@ def _plain_ok(text: str, *, flow: bool) -> bool:
     return not (flow and any(c in text for c in ",[]{}?:"))
 
 
+def _flat(value: Any) -> str | None:
+    """One item of a flat list or map: a scalar, or a tagged scalar (`!pkg htop`)."""
+    if _is_scalar(value):
+        return _scalar(value, None, flow=True)
+    tag = _tag_of(value)
+    return _one_line(value, flow=True) if tag and _is_scalar(value[tag]) else None
+
+
 def _flow(value: Any) -> str | None:
     """A flat list or map as one line: `[a, b]`, `{k: v}`."""
+    if _tag_of(value) is not None:
+        return None  # never written as a map with the tag as its key
     if isinstance(value, list | tuple):
-        items = [_scalar(v, None, flow=True) if _is_scalar(v) else None for v in value]
+        items = [_flat(v) for v in value]
         if any(i is None for i in items):
             return None
         return "[" + ", ".join(str(i) for i in items) + "]"
@@ -325,7 +367,7 @@ def _flow(value: Any) -> str | None:
         pairs = []
         for k, v in value.items():
             name = _scalar(k, None, flow=True) if isinstance(k, str) else None
-            item = _scalar(v, None, flow=True) if _is_scalar(v) else None
+            item = _flat(v)
             if name is None or item is None:
                 return None
             pairs.append(f"{name}: {item}")
@@ -543,6 +585,9 @@ def _read_back_as_other(text: str) -> bool:
 
 def _styled(value: Any, like: Any = None) -> Any:
     """value made ready for ruamel: strings keep the old quoting, never read back wrong."""
+    tag = _tag_of(value)
+    if tag is not None:
+        return _styled_tagged(tag, value[tag], like)
     if isinstance(value, str):
         if isinstance(like, ScalarString) and not isinstance(like, LiteralScalarString):
             return type(like)(value)
@@ -564,11 +609,48 @@ def _styled(value: Any, like: Any = None) -> Any:
             seq.fa.set_flow_style()
         elif isinstance(like, CommentedSeq):
             seq.fa.set_block_style()
-        elif all(isinstance(v, str | int | float | bool) for v in value) and value:
+        elif value and all(_short(v) for v in value):
             # short lists of names read best on one line, as people write them
             seq.fa.set_flow_style()
         return seq
     return value
+
+
+def _short(value: Any) -> bool:
+    """A list item that keeps a list on one line: a name, a number, `!pkg htop`."""
+    tag = _tag_of(value)
+    if tag is not None:
+        value = value[tag]
+        if isinstance(value, str) and "\n" in value:
+            return False
+    return isinstance(value, str | int | float | bool)
+
+
+def _styled_tagged(tag: str, inner: Any, like: Any) -> Any:
+    """A tagged value ({"!pkg": "htop"} in data) as ruamel writes it: `!pkg htop`,
+    `!nix |` and its lines, `!force {a: 1}`."""
+    if _tag_of(inner) is not None:
+        raise EditError(f"a value takes one tag: {tag} cannot hold {_tag_of(inner)}")
+    same = getattr(like, "tag", None) is not None and str(like.tag.value) == tag
+    if _is_scalar(inner):
+        if tag in ("!pkg", "!nix") and not isinstance(inner, str):
+            raise EditError(f"{tag} takes text")
+        if isinstance(inner, str):
+            text = inner
+            if "\n" in inner:
+                style: str | None = "|"
+            elif same and isinstance(like, TaggedScalar) and like.style in ("'", '"'):
+                style = like.style  # the quotes the person wrote stay
+            elif not inner or (tag not in ("!pkg", "!nix") and _read_back_as_other(inner)):
+                style = '"'  # `!force "yes"` stays text
+            else:
+                style = None
+        else:
+            text, style = _scalar(inner, None, flow=False) or repr(inner), None
+        return TaggedScalar(text, style=style, tag=tag)
+    styled = _styled(inner, like=like if same else None)
+    styled.yaml_set_ctag(Tag(suffix=tag))
+    return styled
 
 
 # ---- merging ruamel's output into the original, line by line ------------------------

@@ -1,0 +1,104 @@
+"""Round-trip edits of tagged values under options: (`!pkg`, `!nix`, `!force`, `!default`).
+
+In data a tagged value is the one-key map {"!pkg": "htop"}; in the text it is written back
+as the tag the person would write, never as a map whose key is the tag's name.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from homelab.profile.edit import EditError, delete_value, set_value
+from homelab.yamlfile import load_plain
+
+PROFILE = """\
+host:
+  name: box   # the one in the cupboard
+# any NixOS option
+options:
+  services.fwupd.enable: true
+  environment.systemPackages: [!pkg htop]   # tools
+  boot.kernelPackages: !nix "pkgs.linuxPackages_latest"
+  services.tlp.settings: !force
+    CPU_SCALING_GOVERNOR_ON_AC: performance
+"""
+
+
+def changed_lines(before: str, after: str) -> list[str]:
+    old = before.splitlines()
+    return [line for line in after.splitlines() if line not in old]
+
+
+def test_a_new_package_is_written_with_its_tag() -> None:
+    text = set_value(PROFILE, ("options", "programs.git.package"), {"!pkg": "gitFull"})
+    assert changed_lines(PROFILE, text) == ["  programs.git.package: !pkg gitFull"]
+    assert text.startswith(PROFILE)  # everything else byte for byte
+    assert load_plain(text)["options"]["programs.git.package"] == {"!pkg": "gitFull"}
+
+
+def test_a_list_of_packages_stays_on_its_line_with_its_comment() -> None:
+    value = [{"!pkg": "htop"}, {"!pkg": "python3Packages.requests"}]
+    text = set_value(PROFILE, ("options", "environment.systemPackages"), value)
+    assert changed_lines(PROFILE, text) == [
+        "  environment.systemPackages: [!pkg htop, !pkg python3Packages.requests]   # tools"
+    ]
+
+
+def test_a_nix_expression_keeps_the_quotes_the_person_wrote() -> None:
+    value = {"!nix": "pkgs.linuxPackages_6_6"}
+    text = set_value(PROFILE, ("options", "boot.kernelPackages"), value)
+    assert changed_lines(PROFILE, text) == ['  boot.kernelPackages: !nix "pkgs.linuxPackages_6_6"']
+
+
+def test_a_nix_expression_of_several_lines_is_a_block() -> None:
+    value = {"!nix": "pkgs.writeShellScript \"hi\" ''\n  echo hi\n''\n"}
+    text = set_value(PROFILE, ("options", "boot.kernelPackages"), value)
+    assert "  boot.kernelPackages: !nix |\n    pkgs.writeShellScript" in text
+    assert load_plain(text)["options"]["boot.kernelPackages"] == value
+    assert "services.tlp.settings: !force\n" in text  # the rest as written
+
+
+def test_force_and_default_around_maps_and_scalars() -> None:
+    text = set_value(PROFILE, ("options", "services.fwupd.enable"), {"!force": True})
+    assert changed_lines(PROFILE, text) == ["  services.fwupd.enable: !force true"]
+    text = set_value(PROFILE, ("options", "time.timeZone"), {"!default": "yes"})
+    assert changed_lines(PROFILE, text) == ['  time.timeZone: !default "yes"']  # text, not true
+    value = {"!force": {"CPU_SCALING_GOVERNOR_ON_AC": "powersave"}}
+    text = set_value(PROFILE, ("options", "services.tlp.settings"), value)
+    assert changed_lines(PROFILE, text) == ["    CPU_SCALING_GOVERNOR_ON_AC: powersave"]
+    text = set_value(PROFILE, ("options", "networking.firewall"), {"!force": {"enable": False}})
+    assert changed_lines(PROFILE, text) == ["  networking.firewall: !force {enable: false}"]
+    assert load_plain(text)["options"]["networking.firewall"] == {"!force": {"enable": False}}
+
+
+def test_a_tagged_value_becomes_plain_and_back() -> None:
+    text = set_value(PROFILE, ("options", "boot.kernelPackages"), "linux")
+    assert changed_lines(PROFILE, text) == ['  boot.kernelPackages: "linux"']  # its quotes
+    text = set_value(PROFILE, ("options", "services.tlp.settings"), {"a": 1})
+    assert load_plain(text)["options"]["services.tlp.settings"] == {"a": 1}
+    assert "!force" not in text
+    back = set_value(text, ("options", "services.tlp.settings"), {"!force": {"a": 1}})
+    assert load_plain(back)["options"]["services.tlp.settings"] == {"!force": {"a": 1}}
+
+
+def test_a_tagged_value_is_removed_with_its_lines() -> None:
+    text = delete_value(PROFILE, ("options", "services.tlp.settings"))
+    assert text == PROFILE.replace(
+        "  services.tlp.settings: !force\n    CPU_SCALING_GOVERNOR_ON_AC: performance\n", ""
+    )
+    text = delete_value(PROFILE, ("options", "boot.kernelPackages"))
+    assert "boot.kernelPackages" not in text and "# tools" in text
+
+
+def test_a_tag_is_never_written_as_a_key() -> None:
+    for value in ({"!pkg": "htop"}, {"!force": {"!pkg": "htop"}}, [{"!nix": "a\nb"}]):
+        try:
+            text = set_value(PROFILE, ("options", "x"), value)
+        except EditError:
+            continue
+        assert '"!' not in text and "'!" not in text
+
+
+def test_one_tag_per_value() -> None:
+    with pytest.raises(EditError, match="one tag"):
+        set_value(PROFILE, ("options", "x"), {"!force": {"!pkg": "htop"}})
