@@ -12,7 +12,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from homelab.catalog import OMIT, Catalog, Service, format_template, resolve, web_port
+from homelab.catalog import (
+    OMIT,
+    Catalog,
+    Service,
+    format_template,
+    is_plain_map,
+    resolve,
+    template_settings,
+    web_port,
+)
 from homelab.nix.expr import (
     Apply,
     Block,
@@ -138,17 +147,17 @@ def boot_and_hardware(p: Profile) -> dict[str, Any]:
             {"enable": True, "configurationLimit": b.configuration_limit}
         )
         if b.efi:
-            loader["efi"] = {"canTouchEfiVariables": True}
+            loader["efi"] = {"canTouchEfiVariables": mk_default(True)}
     elif b.loader == "grub":
         grub: dict[str, Any] = {"enable": True, "configurationLimit": b.configuration_limit}
-        grub["device"] = b.device if b.device else ("nodev" if b.efi else None)
+        grub["device"] = b.device if b.device else (mk_default("nodev") if b.efi else None)
         if b.efi:
             grub["efiSupport"] = True
-            loader["efi"] = {"canTouchEfiVariables": True}
+            loader["efi"] = {"canTouchEfiVariables": mk_default(True)}
         loader["grub"] = _drop_none(grub)
     elif b.loader == "extlinux":
         # Raspberry Pi and other boards boot with U-Boot reading extlinux.conf
-        loader["grub"] = {"enable": False}
+        loader["grub"] = {"enable": mk_default(False)}
         loader["generic-extlinux-compatible"] = _drop_none(
             {"enable": True, "configurationLimit": b.configuration_limit}
         )
@@ -256,7 +265,7 @@ def users(p: Profile) -> dict[str, Any]:
     }
     programs = {SHELL_PROGRAMS[u.shell] for u in p.users if u.shell in SHELL_PROGRAMS}
     if programs:
-        out["programs"] = {name: {"enable": True} for name in sorted(programs)}
+        out["programs"] = {name: {"enable": mk_default(True)} for name in sorted(programs)}
     if any(u.shell == "nushell" for u in p.users):
         # NixOS has no programs.nushell to list it as a login shell: do it ourselves
         out["environment"] = {"shells": [Pkg("nushell")]}
@@ -292,7 +301,13 @@ def home_manager(p: Profile) -> dict[str, Any]:
             spec["programs"] = {name: Block(dict(cfg)) for name, cfg in h.programs.items()}
         users_[u.name] = Comment(spec, f"users.{u.name}.home")
     return {
-        "home-manager": Block({"useGlobalPkgs": True, "useUserPackages": True, "users": users_})
+        "home-manager": Block(
+            {
+                "useGlobalPkgs": mk_default(True),
+                "useUserPackages": mk_default(True),
+                "users": users_,
+            }
+        )
     }
 
 
@@ -303,7 +318,8 @@ def services(p: Profile, catalog: Catalog) -> dict[str, Any] | None:
         service = catalog.get(use.name)
         if service is None:  # validation refuses unknown services before this
             raise CompileError(f"unknown service {use.name}")
-        blocks.append(Comment(_service_block(service, use.settings), f"services.{use.name}"))
+        block = _service_block(service, use.settings, use.given)
+        blocks.append(Comment(block, f"services.{use.name}"))
         if service.proxy:
             proxies.append((service, use.settings))
     for proxy, settings in proxies:
@@ -315,13 +331,25 @@ def services(p: Profile, catalog: Catalog) -> dict[str, Any] | None:
     return {"config": Apply(Ref("lib.mkMerge"), (blocks,))}
 
 
-def _service_block(service: Service, settings: Mapping[str, Any]) -> dict[str, Any]:
+def _service_block(
+    service: Service, settings: Mapping[str, Any], given: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """The entry's options with settings put in, each at its priority (services/README.md,
+    "Priorities"): what reads a setting the person wrote at normal priority, the service's
+    own `enable = true` too; what only restates the NixOS module's default is left out;
+    the rest (catalogue defaults and constants, `requires`) at `lib.mkDefault`."""
     tree: dict[str, Any] = {}
     try:
-        for opt, template in service.nixos.items():
+        for path, template in _options_of(service.nixos):
             value = resolve(template, settings)
-            if value is not OMIT:
-                _set(tree, option_path(opt), value)
+            if value is OMIT:
+                continue
+            if template_settings(template) & given or _names_the_service(path, template):
+                _set(tree, path, value)
+            elif service.nixos_defaults.get(".".join(path), OMIT) == value:
+                continue  # NixOS has it already; writing it would only compete with the person
+            else:
+                _set(tree, path, _at_default(value))
         for opt, template in service.requires.items():
             value = resolve(template, settings)
             if value is not OMIT:
@@ -329,6 +357,32 @@ def _service_block(service: Service, settings: Mapping[str, Any]) -> dict[str, A
     except (ValueError, KeyError) as err:
         raise CompileError(f"catalogue entry {service.file}: {err}") from err
     return _blocks_at_depth_two(tree)
+
+
+def _options_of(
+    templates: Mapping[str, Any], at: tuple[str, ...] = ()
+) -> Iterable[tuple[list[str], Any]]:
+    """(option path, template) for each option an entry's `nixos:` sets: a plain map of
+    templates is a set of options like dotted keys, so each of its leaves has its priority."""
+    for opt, template in templates.items():
+        path = [*at, *(option_path(opt) if not at else [opt])]
+        if is_plain_map(template) and template:
+            yield from _options_of(template, tuple(path))
+        else:
+            yield path, template
+
+
+def _names_the_service(path: Sequence[str], template: Any) -> bool:
+    """`services.caddy.enable: true`: what naming the service under `services:` means."""
+    return template is True and len(path) == 3 and path[-1] == "enable"
+
+
+def _at_default(value: Any) -> Any:
+    """`lib.mkDefault` on each leaf of a set (as the module system pushes it down), so
+    a person's value for one attribute replaces only that one."""
+    if isinstance(value, dict) and value:
+        return {k: _at_default(v) for k, v in value.items()}
+    return mk_default(value)
 
 
 def _blocks_at_depth_two(tree: dict[str, Any]) -> dict[str, Any]:
@@ -373,7 +427,7 @@ def containers(p: Profile) -> dict[str, Any]:
         "virtualisation": {
             "oci-containers": Block(
                 {
-                    "backend": backend,
+                    "backend": mk_default(backend),
                     "containers": {
                         c.name: Block(
                             _drop_none(
@@ -444,10 +498,9 @@ def written_options(p: Profile) -> dict[str, Any]:
 ARGS = ("config", "lib", "pkgs")
 
 
-def compile_host(p: Profile, catalog: Catalog) -> dict[str, str]:
-    """{lab-relative path: text} for one host."""
-    folder = f"hosts/{p.folder}"
-    concerns: list[tuple[str, str, NixValue | None]] = [
+def concerns(p: Profile, catalog: Catalog) -> list[tuple[str, str, NixValue | None]]:
+    """(file, title, module body) of each module a host gets besides its entry module."""
+    return [
         ("boot.nix", "Boot and hardware", boot_and_hardware(p)),
         ("networking.nix", "Networking", networking(p)),
         ("users.nix", "Users", users(p)),
@@ -457,13 +510,34 @@ def compile_host(p: Profile, catalog: Catalog) -> dict[str, str]:
         ("system.nix", "Packages and Nix settings", packages_and_nix(p)),
         ("options.nix", "Options written in the profile", written_options(p)),
     ]
+
+
+def identity(p: Profile) -> dict[str, Any]:
+    """What the entry module sets besides its imports."""
+    entry: dict[str, Any] = {
+        "nixpkgs": {"hostPlatform": p.host.system},
+        "system": {"stateVersion": p.host.state_version},
+    }
+    if p.host.timezone:
+        entry["time"] = {"timeZone": p.host.timezone}
+    if p.host.locale:
+        entry["i18n"] = {"defaultLocale": p.host.locale}
+    if p.host.keyboard:
+        entry["services"] = {"xserver": {"xkb": {"layout": p.host.keyboard}}}
+        entry["console"] = {"useXkbConfig": True}
+    return entry
+
+
+def compile_host(p: Profile, catalog: Catalog) -> dict[str, str]:
+    """{lab-relative path: text} for one host."""
+    folder = f"hosts/{p.folder}"
     files: dict[str, str] = {}
     imports: list[NixValue] = []
     if p.hardware.configuration:
         imports.append(NixPath("./" + p.hardware.configuration))
     if p.deploy.method == "channels" and any(u.home for u in p.users):
         imports.append(SearchPath("home-manager/nixos"))
-    for name, title, body in concerns:
+    for name, title, body in concerns(p, catalog):
         if not body:
             continue
         files[f"{folder}/{name}"] = with_header(p.file, title, Module(ARGS, body))
@@ -479,18 +553,7 @@ def compile_host(p: Profile, catalog: Catalog) -> dict[str, str]:
         )
         files[f"{folder}/extra.nix"] = with_header(p.file, "Raw Nix from extraConfig", extra)
         imports.append(NixPath("./extra.nix"))
-    entry: dict[str, Any] = {
-        "imports": imports,
-        "nixpkgs": {"hostPlatform": p.host.system},
-        "system": {"stateVersion": p.host.state_version},
-    }
-    if p.host.timezone:
-        entry["time"] = {"timeZone": p.host.timezone}
-    if p.host.locale:
-        entry["i18n"] = {"defaultLocale": p.host.locale}
-    if p.host.keyboard:
-        entry["services"] = {"xserver": {"xkb": {"layout": p.host.keyboard}}}
-        entry["console"] = {"useXkbConfig": True}
+    entry: dict[str, Any] = {"imports": imports, **identity(p)}
     files[f"{folder}/configuration.nix"] = with_header(
         p.file, f"NixOS configuration of {p.name}", Module(ARGS, entry)
     )
