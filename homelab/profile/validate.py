@@ -16,6 +16,7 @@ from typing import Any
 
 from homelab.catalog import Catalog, Port, TemplateError, service_ports
 from homelab.errors import Place, Problem, format_path
+from homelab.nix.attrs import plaintext_passwords
 from homelab.nix.syntax import check_module_body
 from homelab.profile.check_options import option_problems
 from homelab.profile.schema import (
@@ -43,6 +44,8 @@ SSH_KEY_TYPES = (
 _NIX_PATH = re.compile(r"[A-Za-z0-9._+-]+(/[A-Za-z0-9._+-]+)*")
 # groups every NixOS machine has or that are commonly given without a service
 _PLAIN_GROUPS = {"wheel", "networkmanager", "audio", "video", "input", "dialout", "users"}
+# the way out of a plaintext password, wherever it was written
+PASSWORD_HINT = "use hashedPassword (make one with `mkpasswd -m yescrypt`) or hashedPasswordFile"
 
 
 def ssh_key_problem(line: str, *, comment_allowed: bool = True) -> str | None:
@@ -186,8 +189,7 @@ def validate(
                         f"a plaintext {word} is not allowed: "
                         "it would be stored in the world-readable Nix store",
                         path=format_path((*base, word)),
-                        hint="use hashedPassword (make one with `mkpasswd -m yescrypt`) "
-                        "or hashedPasswordFile",
+                        hint=PASSWORD_HINT,
                     )
                 )
         hashed = spec.get("hashedPassword")
@@ -274,21 +276,34 @@ def validate(
 
     extra = data.get("extraConfig")
     if isinstance(extra, str):
-        _, errors = check_module_body(extra)
+        kind, errors = check_module_body(extra)
         block = doc.marks.blocks.get(("extraConfig",))
-        for e in errors:
+
+        def in_extra(line: int, column: int) -> tuple[Place, str]:
             if block:
-                place = Place(top.file, block[0] + e.line - 1, block[1] + e.column)
-                in_text = ""
-            else:  # a quoted or plain scalar: say where in its text
-                place = at(("extraConfig",))
-                in_text = f" (line {e.line}, column {e.column} of the text)"
+                return Place(top.file, block[0] + line - 1, block[1] + column), ""
+            # a quoted or plain scalar: say where in its text
+            return at(("extraConfig",)), f" (line {line}, column {column} of the text)"
+
+        for e in errors:
+            place, in_text = in_extra(e.line, e.column)
             problems.append(
                 Problem(
                     place,
                     f"extraConfig is not valid Nix{in_text}: {e.message}",
                     path="extraConfig",
                     hint=e.hint or "write NixOS options as `name = value;` lines",
+                )
+            )
+        for line, column, option in [] if errors else plaintext_passwords(extra, kind):
+            place, in_text = in_extra(line, column)
+            problems.append(
+                Problem(
+                    place,
+                    f"a plaintext password in {option}{in_text} is not allowed: "
+                    "it would be stored in the world-readable Nix store",
+                    path="extraConfig",
+                    hint=PASSWORD_HINT,
                 )
             )
     problems.extend(option_problems(doc, folder, real_path))
