@@ -38,6 +38,13 @@ def schema_errors(validator: jsonschema_rs.Validator, value: Any) -> list[Any]:
     return list(validator.iter_errors(value))
 
 
+def refused(schema: Any) -> bool:
+    """A key the schema names only to refuse it (its description starts "Not allowed")."""
+    return isinstance(schema, Mapping) and str(schema.get("description", "")).startswith(
+        "Not allowed"
+    )
+
+
 def shown(value: Any, limit: int = 80) -> str:
     """A value for a one-line message: a line break or tab shows as \\n or \\t."""
     text = str(value)[:limit]
@@ -117,7 +124,8 @@ def schema_problems(
     kind = err.kind
     value = _value_at(checked, rel)
     if isinstance(kind, jsonschema_rs.ValidationErrorKind.AdditionalProperties):
-        known = list(schema.get("properties") or {})
+        # keys that exist only to be refused (plaintext passwords) are no one's suggestion
+        known = [k for k, v in (schema.get("properties") or {}).items() if not refused(v)]
         for key in kind.unexpected:
             close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
             yield Problem(

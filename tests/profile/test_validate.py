@@ -42,6 +42,19 @@ def test_with_nothing_close_the_hint_lists_what_there_is(basic_lab: Path) -> Non
     assert "openssh" in hints["unknown service 'qqqq'"]
 
 
+def test_keys_that_are_always_refused_are_not_offered_as_known_keys(basic_lab: Path) -> None:
+    found = problems_of(
+        basic_lab,
+        "host: {stateVersion: '24.05'}\nusers:\n  bob: {zzzzz: 1, passwort: x}\n",
+    )
+    hints = {message: hint for _, message, hint in found}
+    listed = hints["unknown key 'zzzzz'"].removeprefix("known keys here: ").split(", ")
+    assert "hashedPassword" in listed
+    assert "password" not in listed
+    assert "initialPassword" not in listed
+    assert "'password'" not in hints["unknown key 'passwort'"]
+
+
 def test_every_problem_is_reported_at_once_in_file_order(basic_lab: Path) -> None:
     found = problems_of(
         basic_lab,
