@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from homelab.catalog import Catalog, Service, service_from_document
+from homelab.doubled import doubled
 from homelab.errors import InvalidInput, Place, Problem
 from homelab.profile import advice, include, model, options, validate
 from homelab.source import DiskSource, Overlay, Source, Unreadable, present
@@ -313,6 +314,9 @@ class LabFiles:
                 if (service := catalog.get(name)) is not None
             }
             profile = model.build(data, folder, rel, settings, tuple(used))
+            twice = doubled(merged, profile, catalog)
+            if twice:
+                return HostState(folder, merged, tuple(twice), None, tuple(used))
             warnings = tuple(advice.advise(merged, profile, catalog, read))
             groups = advice.groups_to_offer(profile, catalog, advice.raw_nix(profile, read))
             return HostState(folder, merged, (), profile, tuple(used), warnings, tuple(groups))
