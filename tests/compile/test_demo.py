@@ -76,7 +76,7 @@ def test_nixos_demo_services(nixos_demo: dict[str, Any]) -> None:
     # pihole answers DNS on 53: systemd-resolved's stub listener must step aside
     resolve = s["resolved"]["settings"]["Resolve"]
     assert resolve["DNSStubListener"] is False
-    assert s["fwupd"]["enable"] is True  # from extraConfig
+    assert s["fwupd"]["enable"] is True  # from options:
 
 
 def test_nixos_demo_user(nixos_demo: dict[str, Any]) -> None:
@@ -121,11 +121,12 @@ def test_nixos_demo_home_manager(nixos_demo: dict[str, Any]) -> None:
     }
 
 
-def test_nixos_demo_extra_config_is_its_own_module(demo: Lab) -> None:
+def test_nixos_demo_options_are_their_own_module_and_no_raw_nix_is_left(demo: Lab) -> None:
     files = host_files(demo, "nixos-demo")
-    extra = files["hosts/nixos-demo/extra.nix"]
-    assert "services.fwupd.enable = true;" in extra
-    assert "./extra.nix" in files["hosts/nixos-demo/configuration.nix"]
+    options = files["hosts/nixos-demo/options.nix"]
+    assert "services.fwupd.enable = true;" in options
+    assert "./options.nix" in files["hosts/nixos-demo/configuration.nix"]
+    assert "hosts/nixos-demo/extra.nix" not in files
 
 
 def test_pi_is_an_aarch64_board_with_a_static_address(demo: Lab) -> None:
