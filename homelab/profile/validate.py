@@ -272,6 +272,15 @@ def validate(
                 hint="add device: /dev/sda (BIOS), or efi: true for UEFI",
             )
         )
+    for key, why, hint in _ignored_boot_keys(boot):
+        problems.append(
+            Problem(
+                key_at(("hardware", "boot", key)),
+                why,
+                path=format_path(("hardware", "boot", key)),
+                hint=hint,
+            )
+        )
     problems.extend(_file_problems(doc, folder, exists, real_path))
 
     extra = data.get("extraConfig")
@@ -308,6 +317,34 @@ def validate(
             )
     problems.extend(option_problems(doc, folder, real_path))
     return problems
+
+
+def _ignored_boot_keys(boot: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
+    """(key, why, hint) for each boot key the chosen loader would not use (see
+    compile.boot_and_hardware): written, it would be silently dropped."""
+    loader = boot.get("loader")
+    if loader == "extlinux":
+        for key in ("efi", "efiMountPoint", "device"):
+            if key in boot:
+                yield (
+                    key,
+                    f"extlinux does not use {key}: U-Boot boots from extlinux.conf, "
+                    "without UEFI or a disk to install to",
+                    f"remove {key}, or choose loader: systemd-boot (UEFI) or grub",
+                )
+    elif loader == "systemd-boot" and "device" in boot:
+        yield (
+            "device",
+            "systemd-boot does not use device: it installs to the EFI system partition",
+            "remove device (set efiMountPoint if that partition is not at /boot), "
+            "or choose loader: grub to install to a disk",
+        )
+    elif loader == "grub" and "efiMountPoint" in boot and not boot.get("efi"):
+        yield (
+            "efiMountPoint",
+            "GRUB uses efiMountPoint only for UEFI, and this GRUB installs for BIOS",
+            "add efi: true for UEFI, or remove efiMountPoint",
+        )
 
 
 # ---- files of the lab that a profile names ---------------------------------------------
