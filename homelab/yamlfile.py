@@ -231,7 +231,7 @@ class _Builder:
                     "remove the tag",
                 )
             )
-            return None
+            return self.build(_retagged(node), path)  # one problem, not one more per check
         if tag in ("!pkg", "!nix") and not isinstance(node, yaml.ScalarNode):
             kind = "list" if isinstance(node, yaml.SequenceNode) else "map"
             example = "htop" if tag == "!pkg" else "pkgs.linuxPackages_latest"
