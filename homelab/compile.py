@@ -298,7 +298,11 @@ def home_manager(p: Profile) -> dict[str, Any]:
             home["sessionVariables"] = dict(h.session_variables)
         spec: dict[str, Any] = {"home": home}
         if h.programs:
-            spec["programs"] = {name: Block(dict(cfg)) for name, cfg in h.programs.items()}
+            # the schema says `enable` defaults to true: a program listed is on unless
+            # the person wrote enable: false (home-manager's own default is off)
+            spec["programs"] = {
+                name: Block({"enable": True, **cfg}) for name, cfg in h.programs.items()
+            }
         users_[u.name] = Comment(spec, f"users.{u.name}.home")
     return {
         "home-manager": Block(

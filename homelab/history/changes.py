@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from homelab.history.notes import generated_notes
 from homelab.history.paths import host_folder, host_inputs
 from homelab.history.summary import THINGS, host_changes, setting_changes
 from homelab.labfiles import COMMON, PROFILE, HostState, LabState
@@ -104,11 +105,14 @@ def describe(
     changed: Iterable[str],
     folders: Iterable[str] | None = None,
     layout_only: Callable[[str], bool] | None = None,
+    generated: Callable[[str], tuple[str | None, str | None]] | None = None,
 ) -> Changes:
     """Per host: profile-level changes (from the merged documents), then catalogue entries
     it uses that changed; a host whose only change is its generated files says so, and
     says when `layout_only` finds each of them the same Nix laid out anew (a newer
-    homelab's layout). Changed files that belong to no host are the lab's own lines."""
+    homelab's layout). Changed files that belong to no host are the lab's own lines.
+    `generated(path)` gives a generated file's old and new text, for what a change of
+    homelab itself turns on (`generated_notes`)."""
     changed = sorted(set(changed))
     everyone = sorted(set(old.hosts) | set(new.hosts))
     scope = everyone if folders is None else [f for f in everyone if f in set(folders)]
@@ -152,6 +156,10 @@ def describe(
                 lines.append(LAYOUT_ONLY)
             elif own:
                 lines.append("generated files rebuilt")
+        if generated is not None:
+            for path in mine:
+                if path.startswith(host_folder(folder)) and path not in inputs[folder]:
+                    lines.extend(generated_notes(path, *generated(path)))
         if lines:
             hosts[folder] = lines
             details[folder] = [*settings, *lines[said:]]

@@ -149,7 +149,9 @@ def commit_paths(
     if tree == head_tree:
         return None
     changed = changed_paths(lr, head_tree, tree)
-    changes = describe(old, new, changed, folders, _layout_only(lab, lr, head))
+    changes = describe(
+        old, new, changed, folders, _layout_only(lab, lr, head), _texts(lab, lr, head)
+    )
     title = subject(changes) if subject is not None else None
     sha = make_commit(lr, head, tree, commit_message(changes, message, title))
     # the person's index: these paths now match the new commit, nothing else moves
@@ -173,6 +175,26 @@ def _layout_only(lab: LabFiles, lr: LabRepo, head: str | None) -> Callable[[str]
         return old is not None and new is not None and same_meaning(old, new)
 
     return same
+
+
+def _texts(
+    lab: LabFiles, lr: LabRepo, head: str | None
+) -> Callable[[str], tuple[str | None, str | None]]:
+    """A file's text at HEAD and on disk (None where it is not, or cannot be read)."""
+    before: Source = GitSource(lr, head) if head else EmptySource()
+    now = DiskSource(lab.root)
+
+    def texts(path: str) -> tuple[str | None, str | None]:
+        return _read(before, path), _read(now, path)
+
+    return texts
+
+
+def _read(source: Source, path: str) -> str | None:
+    try:
+        return source.read(path)
+    except (Unreadable, UnicodeDecodeError):
+        return None
 
 
 def commit_lab(
@@ -218,7 +240,9 @@ def pending_commit(lab: LabFiles, host: HostState, catalog: Catalog) -> Pending 
     inputs = host_inputs(old, folder) | host_inputs(new, folder)
     paths = {host_folder(folder), *inputs, *generated_files(DiskSource(lab.root), folder)}
     changed = changed_paths(lr, sha, None, sorted(paths))
-    changes = describe(old, new, changed, [folder], _layout_only(lab, lr, sha))
+    changes = describe(
+        old, new, changed, [folder], _layout_only(lab, lr, sha), _texts(lab, lr, sha)
+    )
     if not changes:
         return None
     return Pending(subject_of(changes), tuple(changes.body()))

@@ -13,6 +13,7 @@ from homelab.history.changes import describe
 from homelab.history.commit import state_at
 from homelab.history.log import _predates
 from homelab.history.nixdiff import unified
+from homelab.history.notes import generated_notes
 from homelab.history.paths import host_folder, host_inputs
 from homelab.history.records import deployed
 from homelab.history.repo import EmptySource, GitSource, LabRepo, changed_paths, open_repository
@@ -150,7 +151,11 @@ def _host_diff(
     changes = describe(old, new, changed, [folder]).hosts.get(folder, [])
     before: Source = GitSource(lr, base) if base else EmptySource()
     after = lab.generated(new, [folder]) if folder in new.hosts else {}
-    nix = unified(generated_files(before, folder), after)
+    was = generated_files(before, folder)
+    nix = unified(was, after)
     if not nix:  # the same Nix: a catalogue or fragment change that compiles the same
         changes = [c for c in changes if c != "generated files rebuilt"]
+    # what the new Nix turns on although no setting changed (compiled, maybe not built)
+    for path in sorted(set(was) & set(after)):
+        changes.extend(n for n in generated_notes(path, was[path], after[path]) if n not in changes)
     return HostDiff(folder, base, kind, tuple(changes), tuple(nix))
