@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from homelab.errors import Place, Problem, format_path
+from homelab.nix.attrs import plaintext_passwords
 from homelab.nix.paths import path_literals
 from homelab.nix.syntax import check_expression
 from homelab.profile.options import (
@@ -20,6 +21,7 @@ from homelab.profile.options import (
     SECTION,
     NotAnOptionPath,
     Setting,
+    key_text,
     parse_key,
     settings,
     tag_of,
@@ -138,12 +140,41 @@ def _nix_problems(
         )
     if errors:
         return
+    if where[:1] == (SECTION,):
+        option = _option_of(where)
+        if option is not None:
+            # the text as the binding it makes, so that nested sets are read as options
+            head = f"{key_text(option)} = "
+            for line, column, name in plaintext_passwords(f"{head}{text};"):
+                p, in_text = place(line, column - len(head) if line == 1 else column)
+                yield Problem(
+                    p,
+                    f"a plaintext password ({name}) is not allowed{in_text}: "
+                    "it would be stored in the world-readable Nix store",
+                    _shown(where),
+                    _PASSWORD_HINT,
+                )
     host = f"hosts/{folder}"
     for lit in path_literals(text):
         p, in_text = place(lit.line, lit.column)
         why = _path_problem(host, lit.text, lit.home, lit.interpolated, real_path)
         if why is not None:
             yield Problem(p, f"!nix path {lit.text}{in_text}: {why[0]}", _shown(where), why[1])
+
+
+def _option_of(where: Path_) -> tuple[str, ...] | None:
+    """The option a value of the host's options: section stands for (keys read as paths)."""
+    option: list[str] = []
+    for part in where[1:]:
+        if isinstance(part, int):
+            return None  # inside a list: not an option of its own
+        if part in TAGS:
+            continue
+        try:
+            option.extend(parse_key(part))
+        except NotAnOptionPath:
+            return None
+    return tuple(option)
 
 
 def _path_problem(

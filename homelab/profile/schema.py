@@ -14,6 +14,7 @@ from typing import Any
 import jsonschema_rs
 
 from homelab.errors import Place, Problem, format_path
+from homelab.profile.options import key_text
 from homelab.yamlfile import Document, Path_
 
 
@@ -106,6 +107,30 @@ def _value_at(value: Any, path: Path_) -> Any:
     return value
 
 
+def _way_out(path: Path_, key: str, value: Any) -> str:
+    """Where the setting goes when it is a NixOS or home-manager option with no field:
+    the first value under the key, as an `options:` entry."""
+    names = [key]
+    while isinstance(value, dict) and len(value) >= 1:
+        first = next(iter(value))
+        names.append(str(first))
+        value = value[first]
+    leaf = value if isinstance(value, bool | int | float) else "…"
+    leaf = str(leaf).lower() if isinstance(leaf, bool) else leaf
+    if len(path) == 0:
+        where, prefix = "options:", ""
+    elif path == ("networking",):
+        where, prefix = "options:", "networking."
+    elif len(path) == 2 and path[0] == "users":
+        where, prefix = "options:", f"users.users.{path[1]}."
+    elif len(path) == 3 and path[0] == "users" and path[2] == "home":
+        where, prefix = f"users.{path[1]}.home.options:", ""
+    else:
+        return ""
+    kind = "home-manager" if where != "options:" else "NixOS"
+    return f"; a {kind} option goes under {where} e.g. {prefix}{key_text(names)}: {leaf}"
+
+
 def schema_problems(
     err: jsonschema_rs.ValidationError,
     doc: Document,
@@ -126,6 +151,7 @@ def schema_problems(
     if isinstance(kind, jsonschema_rs.ValidationErrorKind.AdditionalProperties):
         # keys that exist only to be refused (plaintext passwords) are no one's suggestion
         known = [k for k, v in (schema.get("properties") or {}).items() if not refused(v)]
+        here = value if isinstance(value, dict) else {}
         for key in kind.unexpected:
             close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
             yield Problem(
@@ -134,7 +160,9 @@ def schema_problems(
                 path=format_path((*path, key)),
                 hint=f"did you mean '{close[0]}'?"
                 if close
-                else "known keys here: " + ", ".join(sorted(known)),
+                else "known keys here: "
+                + ", ".join(sorted(known))
+                + _way_out(path, key, here.get(key)),
             )
         return
     if isinstance(kind, jsonschema_rs.ValidationErrorKind.Required):

@@ -233,3 +233,32 @@ def test_the_editor_round_trip_reads_tags_as_validation_does() -> None:
     assert load_plain("options:\n  a: !pkg htop\n  b: !force [1]\n") == {
         "options": {"a": {"!pkg": "htop"}, "b": {"!force": [1]}}
     }
+
+
+def test_a_password_in_a_nix_value_is_refused(basic_lab: Path) -> None:
+    found = problems_of(
+        basic_lab,
+        HEAD + 'options:\n  users.users: !nix |\n    { bob.password = "x"; }\n',
+    )
+    assert (
+        f"{PROFILE}:4:11",
+        "a plaintext password (users.users.bob.password) is not allowed: it would be stored "
+        "in the world-readable Nix store",
+        "use hashedPassword (make one with `mkpasswd -m yescrypt`) or hashedPasswordFile",
+    ) in found
+
+
+def test_an_unknown_section_points_to_options_with_the_option_spelled_out(
+    basic_lab: Path,
+) -> None:
+    found = problems_of(
+        basic_lab,
+        HEAD + "boot: {tmp: {cleanOnBoot: true}}\nusers:\n  alice: {linger: true}\n",
+    )
+    hints = {message: hint for _, message, hint in found}
+    assert hints["unknown key 'boot'"].endswith(
+        "a NixOS option goes under options: e.g. boot.tmp.cleanOnBoot: true"
+    )
+    assert hints["unknown key 'linger'"].endswith(
+        "a NixOS option goes under options: e.g. users.users.alice.linger: true"
+    )
