@@ -8,6 +8,7 @@ module sources (nixos-25.05); see the notes beside each group.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -339,18 +340,24 @@ def _service_block(
     service: Service, settings: Mapping[str, Any], given: frozenset[str] = frozenset()
 ) -> dict[str, Any]:
     """The entry's options with settings put in, each at its priority (services/README.md,
-    "Priorities"): what reads a setting the person wrote at normal priority, the service's
-    own `enable = true` too; what only restates the NixOS module's default is left out;
-    the rest (catalogue defaults and constants, `requires`) at `lib.mkDefault`."""
+    "Priorities"): what reads a setting the person wrote at normal priority, and so do the
+    service's own `enable = true` and the lists in `merges`; what only restates the NixOS
+    module's default is left out; the rest (catalogue defaults and constants, `requires`)
+    at `lib.mkDefault`."""
     tree: dict[str, Any] = {}
     try:
         for path, template in _options_of(service.nixos):
             value = resolve(template, settings)
             if value is OMIT:
                 continue
-            if template_settings(template) & given or _names_the_service(path, template):
+            name = ".".join(path)
+            if (
+                template_settings(template) & given
+                or _names_the_service(path, template)
+                or name in service.merges
+            ):
                 _set(tree, path, value)
-            elif service.nixos_defaults.get(".".join(path), OMIT) == value:
+            elif name in service.nixos_defaults and _same(service.nixos_defaults[name], value):
                 continue  # NixOS has it already; writing it would only compete with the person
             else:
                 _set(tree, path, _at_default(value))
@@ -374,6 +381,13 @@ def _options_of(
             yield from _options_of(template, tuple(path))
         else:
             yield path, template
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal as Nix sees them (Python's True == 1 is not Nix's)."""
+    return json.dumps(a, sort_keys=True, default=repr) == json.dumps(
+        b, sort_keys=True, default=repr
+    )
 
 
 def _names_the_service(path: Sequence[str], template: Any) -> bool:
@@ -489,10 +503,8 @@ def written_options(p: Profile) -> dict[str, Any]:
         }
     except NixValueError as err:
         raise CompileError(f"{p.file}: options: {err}") from err
-    if homes:
-        if "home-manager" in out:
-            raise CompileError(f"{p.file}: options: set home-manager options in home.options")
-        out["home-manager"] = {"users": homes}
+    if homes:  # validation keeps home-manager.users out of options:
+        out.setdefault("home-manager", {})["users"] = homes
     return out
 
 
@@ -528,7 +540,7 @@ def identity(p: Profile) -> dict[str, Any]:
         entry["i18n"] = {"defaultLocale": p.host.locale}
     if p.host.keyboard:
         entry["services"] = {"xserver": {"xkb": {"layout": p.host.keyboard}}}
-        entry["console"] = {"useXkbConfig": True}
+        entry["console"] = {"useXkbConfig": mk_default(True)}
     return entry
 
 

@@ -58,6 +58,17 @@ def option_problems(
             problems.append(Problem(doc.marks.key(m.where, top), m.message, _shown(m.where), hint))
         nixos = base == (SECTION,)
         for s in found:
+            if nixos and s.option[:2] == ("home-manager", "users") and len(s.option) > 2:
+                yield_at = doc.marks.key(s.where, top)
+                problems.append(
+                    Problem(
+                        yield_at,
+                        f"a user's home-manager options go under users.{s.option[2]}.home.options",
+                        _shown(s.where),
+                        f"move it there as {key_text(s.option[3:]) or '…'}",
+                    )
+                )
+                continue
             problems.extend(_value_problems(doc, s.value, s.where, folder, real_path))
             if nixos:
                 problems.extend(_password_problems(doc, s))

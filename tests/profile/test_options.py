@@ -262,3 +262,16 @@ def test_an_unknown_section_points_to_options_with_the_option_spelled_out(
     assert hints["unknown key 'linger'"].endswith(
         "a NixOS option goes under options: e.g. users.users.alice.linger: true"
     )
+
+
+def test_home_manager_users_in_the_host_options_are_sent_to_home_options(basic_lab: Path) -> None:
+    found = problems_of(
+        basic_lab, HEAD + "options:\n  home-manager.users.alice.programs.bat.enable: true\n"
+    )
+    assert found == [
+        (
+            f"{PROFILE}:3:3",
+            "a user's home-manager options go under users.alice.home.options",
+            "move it there as programs.bat.enable",
+        )
+    ]
