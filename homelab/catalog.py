@@ -44,6 +44,8 @@ ENTRY_SCHEMA: dict[str, Any] = {
         "module": {"type": "string"},
         "settings": {"type": "object"},
         "nixos": {"type": "object"},
+        "nixosDefaults": {"type": "object"},
+        "merges": {"type": "array", "items": {"type": "string"}},
         "requires": {"type": "object"},
         "conflicts": {
             "type": "array",
@@ -124,6 +126,9 @@ class Service:
     web: Mapping[str, Any] | None = None
     checks: Mapping[str, Any] = field(default_factory=dict)
     proxy: Mapping[str, Any] | None = None
+    # option path -> the NixOS module's own default (services/README.md, "Priorities")
+    nixos_defaults: Mapping[str, Any] = field(default_factory=dict)
+    merges: frozenset[str] = frozenset()  # lists that join other modules' (never mkDefault)
 
     @cached_property
     def validator(self) -> jsonschema_rs.Validator:
@@ -245,6 +250,8 @@ def service_from_document(name: str, doc: Document) -> tuple[Service | None, lis
             web=data.get("web"),
             checks=data.get("checks") or {},
             proxy=data.get("proxy"),
+            nixos_defaults=data.get("nixosDefaults") or {},
+            merges=frozenset(data.get("merges") or ()),
         ),
         [],
     )
@@ -310,6 +317,37 @@ def resolve(template: Any, values: Mapping[str, Any]) -> Any:
     if isinstance(template, list):
         return [v for v in (resolve(t, values) for t in template) if v is not OMIT]
     return template
+
+
+def template_settings(template: Any) -> frozenset[str]:
+    """The names of the settings a template reads (its value depends on them)."""
+    if isinstance(template, dict):
+        if len(template) == 1 and "setting" in template:
+            return frozenset([str(template["setting"])])
+        if len(template) == 1 and "template" in template:
+            fields = string.Formatter().parse(str(template["template"]))
+            return frozenset(name for _, name, _, _ in fields if name is not None)
+        if len(template) == 1 and "pkgs" in template:
+            return frozenset()
+        names = frozenset([str(template["if"])]) if _is_if(template) else frozenset()
+        for key, sub in template.items():
+            if key != "if":
+                names |= template_settings(sub)
+        return names
+    if isinstance(template, list):
+        return frozenset().union(*(template_settings(t) for t in template))
+    return frozenset()
+
+
+def _is_if(template: Mapping[str, Any]) -> bool:
+    return "if" in template and set(template) <= {"if", "then", "else"}
+
+
+def is_plain_map(template: Any) -> bool:
+    """A template map that is a set of options, not one of the special one-key forms."""
+    if not isinstance(template, dict) or _is_if(template):
+        return False
+    return not (len(template) == 1 and set(template) & {"setting", "template", "pkgs"})
 
 
 def service_ports(service: Service, settings: Mapping[str, Any]) -> list[Port]:

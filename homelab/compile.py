@@ -242,8 +242,16 @@ def _user(u: User) -> dict[str, Any]:
     groups = list(u.groups)
     if u.admin and "wheel" not in groups:
         groups.append("wheel")
+    # NixOS's users-groups.nix (nixpkgs 005ab72f9cf5a75cdcd9ff672fb4a3b03391619f): root
+    # has uid 0, group root and its description already, and is neither a normal nor a
+    # system user; exactly one of isNormalUser and isSystemUser is set for everyone else,
+    # and a system user must have a group (validation refuses what root cannot have).
+    kind: dict[str, Any] = {}
+    if u.name != "root":
+        kind = {"isSystemUser": True} if u.system else {"isNormalUser": True}
     spec: dict[str, Any] = {
-        "isNormalUser": True,
+        **kind,
+        "group": u.group,
         "description": u.description,
         "extraGroups": groups,
         "uid": u.uid,
@@ -259,11 +267,16 @@ def _user(u: User) -> dict[str, Any]:
 
 
 def users(p: Profile) -> dict[str, Any]:
-    if not p.users:
+    if not p.users and not p.groups:
         return {}
-    out: dict[str, Any] = {
-        "users": {"users": {u.name: Comment(_user(u), f"users.{u.name}") for u in p.users}}
-    }
+    accounts: dict[str, Any] = {}
+    if p.users:
+        accounts["users"] = {u.name: Comment(_user(u), f"users.{u.name}") for u in p.users}
+    if p.groups:
+        accounts["groups"] = {
+            g.name: _drop_none({"gid": g.gid}) or Block({}) for g in p.groups
+        }
+    out: dict[str, Any] = {"users": accounts}
     programs = {SHELL_PROGRAMS[u.shell] for u in p.users if u.shell in SHELL_PROGRAMS}
     if programs:
         out["programs"] = {name: {"enable": mk_default(True)} for name in sorted(programs)}

@@ -124,6 +124,7 @@ class User:
 class ServiceUse:
     name: str
     settings: Mapping[str, Any]  # with the catalogue's defaults filled in
+    given: frozenset[str] = frozenset()  # the settings the person wrote (the rest are defaults)
 
 
 @dataclass(frozen=True)
@@ -354,7 +355,8 @@ def build(
         networking=networking,
         users=tuple(users),
         services=tuple(
-            ServiceUse(name, service_settings[name]) for name in (data.get("services") or {})
+            ServiceUse(name, service_settings[name], _given(given))
+            for name, given in (data.get("services") or {}).items()
         ),
         containers=containers,
         packages=_t(data.get("packages")),
@@ -370,6 +372,10 @@ def build(
 def _options(section: Any, where: tuple[str, ...]) -> tuple[Setting, ...]:
     found, _ = settings(section, where)  # validation refused every problem first
     return tuple(found)
+
+
+def _given(settings: Any) -> frozenset[str]:
+    return frozenset(settings) if isinstance(settings, dict) else frozenset()
 
 
 def _plain(path: str | None) -> str | None:
