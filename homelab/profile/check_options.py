@@ -23,6 +23,7 @@ from homelab.profile.options import (
     Setting,
     key_text,
     parse_key,
+    sections,
     settings,
     tag_of,
 )
@@ -30,17 +31,6 @@ from homelab.yamlfile import TAGS, Document, Path_
 
 _PASSWORDS = ("password", "initialPassword")
 _PASSWORD_HINT = "use hashedPassword (make one with `mkpasswd -m yescrypt`) or hashedPasswordFile"
-
-
-def sections(data: dict[str, Any]) -> Iterator[tuple[Path_, Any]]:
-    """Each options section of a profile document: the host's, then each user's."""
-    if SECTION in data:
-        yield (SECTION,), data[SECTION]
-    users = data.get("users")
-    for name, spec in (users or {}).items() if isinstance(users, dict) else ():
-        home = spec.get("home") if isinstance(spec, dict) else None
-        if isinstance(home, dict) and SECTION in home:
-            yield ("users", name, "home", SECTION), home[SECTION]
 
 
 def option_problems(
@@ -54,7 +44,12 @@ def option_problems(
         for m in mistakes:
             hint = m.hint
             if m.other is not None:
-                hint += f" (the other is on line {doc.marks.key(m.other, top).line})"
+                here, other = doc.marks.key(m.where, top), doc.marks.key(m.other, top)
+                hint += (
+                    f" (the other is on line {other.line})"
+                    if other.file == here.file
+                    else f" (the other is in {other.file}, line {other.line})"
+                )
             problems.append(Problem(doc.marks.key(m.where, top), m.message, _shown(m.where), hint))
         nixos = base == (SECTION,)
         for s in found:

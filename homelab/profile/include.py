@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from homelab.errors import Place, Problem
+from homelab.profile import options
 from homelab.yamlfile import Document, Marks, Path_
 
 # Reads a lab-relative file; returns the document or the problems that stop it.
@@ -164,4 +165,29 @@ def resolve(
         base = fragment if base is None else merge(base, fragment)
     if base is None:
         return own, problems
-    return merge(base, own), problems
+    return _overrule(merge(base, own), doc.file), problems
+
+
+def _overrule(doc: Document, mine: str) -> Document:
+    """The merged document without the fragments' options that the profile (`mine`) sets
+    again in another spelling: on one option, as on one value, the including file wins."""
+    data = doc.data
+    for base, section in options.sections(data):
+        for where in options.overruled(
+            section, base, lambda path: doc.marks.key(path, Place(mine)).file == mine
+        ):
+            _drop(data, where)
+    return doc
+
+
+def _drop(data: Any, where: Path_) -> None:
+    """Delete the value at `where`, and the maps it leaves empty on the way up."""
+    chain = [data]
+    for part in where[:-1]:
+        chain.append(chain[-1][part])
+    del chain[-1][where[-1]]
+    for node, part in zip(reversed(chain[:-1]), reversed(where[:-1]), strict=True):
+        if node[part] == {} and len(where) > 1:
+            del node[part]
+        else:
+            break

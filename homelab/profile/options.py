@@ -19,7 +19,7 @@ four tags say more (yamlfile.TAGS, read as a one-key map {tag: value}):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -161,6 +161,36 @@ def settings(section: Any, base: Path_) -> tuple[list[Setting], list[OptionProbl
     _flatten(section, (), base, found, problems)
     problems.extend(_collisions(found))
     return found, problems
+
+
+def sections(data: dict[str, Any]) -> Iterator[tuple[Path_, Any]]:
+    """Each options section of a profile document: the host's, then each user's."""
+    if SECTION in data:
+        yield (SECTION,), data[SECTION]
+    users = data.get("users")
+    for name, spec in (users or {}).items() if isinstance(users, dict) else ():
+        home = spec.get("home") if isinstance(spec, dict) else None
+        if isinstance(home, dict) and SECTION in home:
+            yield ("users", name, "home", SECTION), home[SECTION]
+
+
+def overruled(section: Any, base: Path_, mine: Callable[[Path_], bool]) -> list[Path_]:
+    """The values of a merged options section that the profile overrules: a fragment's
+    option that the profile itself (`mine(path)`) sets again in another spelling
+    (`services.x.enable` under `services: {x: ...}`). The merge of includes gives the
+    including file the last word on a single value; spelled alike, it already did."""
+    found, problems = settings(section, base)
+    by_path = {s.where: s for s in found}
+    losers: list[Path_] = []
+    for m in problems:
+        if m.other is None or m.other not in by_path or m.where not in by_path:
+            continue
+        a, b = by_path[m.where], by_path[m.other]
+        if mine(a.where) != mine(b.where):
+            loser = b if mine(a.where) else a
+            # a whole value beside a part of it: the fragment's side goes, whichever it is
+            losers.append(loser.where)
+    return losers
 
 
 def _flatten(

@@ -275,3 +275,38 @@ def test_home_manager_users_in_the_host_options_are_sent_to_home_options(basic_l
             "move it there as programs.bat.enable",
         )
     ]
+
+
+# ---- fragments ---------------------------------------------------------------------------
+
+
+def test_the_profile_overrules_a_fragments_option_in_any_spelling(basic_lab: Path) -> None:
+    common = basic_lab / "hosts" / "common"
+    common.mkdir(exist_ok=True)
+    (common / "opts.yaml").write_text(
+        "options:\n  services.fwupd.enable: true\n  services.tlp.settings.A: 1\n"
+        "  systemd.tmpfiles.rules: [d /a]\n"
+    )
+    config = _built(
+        basic_lab,
+        "include: [../common/opts.yaml]\n"
+        "options:\n  services:\n    fwupd: {enable: false}\n"
+        "  services.tlp.settings: {B: 2}\n  systemd.tmpfiles.rules: [d /b]\n",
+    )
+    assert config["services"] == {"fwupd": {"enable": False}, "tlp": {"settings": {"A": 1, "B": 2}}}
+    assert config["systemd"] == {"tmpfiles": {"rules": ["d /a", "d /b"]}}
+
+
+def test_two_fragments_setting_one_option_in_two_spellings_is_an_error(basic_lab: Path) -> None:
+    common = basic_lab / "hosts" / "common"
+    common.mkdir(exist_ok=True)
+    (common / "a.yaml").write_text("options:\n  services.fwupd.enable: true\n")
+    (common / "b.yaml").write_text("options:\n  services:\n    fwupd: {enable: false}\n")
+    found = problems_of(basic_lab, HEAD + "include: [../common/a.yaml, ../common/b.yaml]\n")
+    assert found == [
+        (
+            "hosts/common/b.yaml:3:13",
+            "services.fwupd.enable is set twice",
+            "keep one of the two (the other is in hosts/common/a.yaml, line 2)",
+        )
+    ]
