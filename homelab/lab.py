@@ -8,6 +8,7 @@ here so that the command line and the editor can never drift apart.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from homelab.history.revert import Reverted
     from homelab.history.status import DeployMark, HostStatus
     from homelab.history.undo import Choices
+    from homelab.profile.moveable import Moves
     from homelab.profile.new import NewProfile
 
 __all__ = [
@@ -54,6 +56,7 @@ __all__ = [
     "LabNotFound",
     "LabState",
     "Mode",
+    "Moves",
     "NewProfile",
     "Pending",
     "Report",
@@ -77,6 +80,7 @@ _DEFERRED_TYPES = {
     "DeployRecord": "homelab.history.records",
     "HostDiff": "homelab.history.diff",
     "NewProfile": "homelab.profile.new",
+    "Moves": "homelab.profile.moveable",
     **dict.fromkeys(["Committed", "Pending"], "homelab.history.commit"),
     "Reverted": "homelab.history.revert",
     "Choices": "homelab.history.undo",
@@ -250,6 +254,29 @@ class Lab(LabFiles):
         from homelab.optionmap import nixos_options
 
         return nixos_options(path, catalog)
+
+    @staticmethod
+    def extra_moves(state: LabState, folder: str) -> Moves | None:
+        """What of a host's extraConfig could move into `options:` (None: it has none),
+        read from its profile as written, valid or not (InvalidInput when that cannot be
+        read at all)."""
+        from homelab.errors import InvalidInput
+        from homelab.profile.moveable import moves  # deferred: start-up
+
+        host = state.hosts[folder]
+        if host.document is None:
+            raise InvalidInput(list(host.problems))
+        data = host.document.data
+        extra = data.get("extraConfig") if isinstance(data, dict) else None
+        if not isinstance(extra, str) or not extra.strip():
+            return None
+        found = moves(extra)
+        where = host.document.marks.values.get(("extraConfig",))
+        block = host.document.marks.blocks.get(("extraConfig",))
+        if where is not None and block is not None:  # `|`: where its first line is
+            where = dataclasses.replace(where, line=block[0], column=block[1] + 1)
+        has_options = isinstance(data.get("options"), dict) and bool(data["options"])
+        return dataclasses.replace(found, where=where, has_options=has_options)
 
     def shared_fragments(self) -> list[str]:
         """What a new host includes from hosts/common: its base fragment, when there is one

@@ -79,6 +79,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-m", "--message", help="your own words on top of the commit message")
     p = add("show", "lab:cmd_show", "print a host's generated modules")
     p.add_argument("host", metavar="HOST")
+    p.add_argument(
+        "--extra",
+        action="store_true",
+        help="list the extraConfig settings that could move into options:, as the YAML to "
+        "paste, and those that must stay Nix, with why",
+    )
     # ---- history (homelab.cli.history) ----
     p = add(
         "history", "history:cmd_history", "commits that touched a host (or the lab), newest first"

@@ -111,12 +111,55 @@ def _commit_after_build(lab: Lab, state: LabState, chosen: list[str], message: s
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    if getattr(args, "extra", False):
+        return _show_extra(args)
     lab, state, chosen = load_valid(args, [args.host])
     files = lab.generated(state, chosen)
     for path, text in sorted(files.items()):
         print(f"# ==> {path} <==")
         print(text, end="")
     return OK
+
+
+def _show_extra(args: argparse.Namespace) -> int:
+    """`homelab show HOST --extra`: what of extraConfig could move into options:."""
+    lab = open_lab(args)
+    state = lab.load()
+    code = OK
+    for n, folder in enumerate(lab.select(state, [args.host])):
+        if n:
+            print()
+        found = lab.extra_moves(state, folder)
+        if found is None:
+            print(f"{folder} has no extraConfig: nothing to move")
+            continue
+        where = f" ({found.where.file}, from line {found.where.line})" if found.where else ""
+        if found.errors:
+            for e in found.errors:
+                err(f"error: {folder}: extraConfig{where} is not valid Nix: {e}")
+            err(f"hint: run `homelab validate {folder}`")
+            code = INVALID
+            continue
+        total = len(found.moves) + len(found.stays)
+        as_nix = sum(1 for m in found.moves if m.as_nix)
+        print(
+            f"{folder}: extraConfig{where} has {total} setting{'s' if total != 1 else ''}"
+            f", {len(found.moves)} can move into options:"
+            + (f" ({as_nix} as !nix values)" if as_nix else "")
+        )
+        if found.moves:
+            if found.has_options:
+                print("\nAdd these entries to the profile's options:")
+            else:
+                print("\nPaste this at the profile's top level")
+            print("and delete the lines they come from in extraConfig:\n")
+            print(found.yaml(header=not found.has_options), end="")
+        if found.stays:
+            print("\nThese stay in extraConfig:")
+            for s in found.stays:
+                print(f"  {s.lines}: {s.text}")
+                print(f"    {s.reason}")
+    return code
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
