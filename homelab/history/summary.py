@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from homelab.profile.options import tag_of
+
 # Maps whose keys are things a person names (a service, a user): their keys are added or
 # removed as a whole, and changes inside them are said under the thing's name.
 # "*" stands for any key.
@@ -66,7 +68,7 @@ def _compare(
     where = path[_label_depth(path) :]
     if old == new:
         return
-    if isinstance(old, Mapping) and isinstance(new, Mapping):
+    if _map(old) and _map(new):
         kind = _thing(path)
         for key in [*new, *(k for k in old if k not in new)]:
             child = (*path, str(key))
@@ -106,7 +108,7 @@ def _label_depth(path: tuple[str, ...]) -> int:
 
 def _added(value: Any, path: tuple[str, ...], label: tuple[str, ...], lines: list[str]) -> None:
     where = path[_label_depth(path) :]
-    if isinstance(value, Mapping) and value and _thing(path) is None:
+    if _map(value) and value and _thing(path) is None:
         for key, item in value.items():
             _added(item, (*path, str(key)), label, lines)
         return
@@ -147,8 +149,16 @@ def _render(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_render(v) for v in value) + "]"
     if isinstance(value, Mapping):
+        tag = tag_of(value)
+        if tag is not None:
+            return f"{tag} {_render(value[tag])}"
         return "{" + ", ".join(f"{k}: {_render(v)}" for k, v in value.items()) + "}"
     return str(value)
+
+
+def _map(value: Any) -> bool:
+    """A map of settings (a tagged value, `!pkg htop`, is one value)."""
+    return isinstance(value, Mapping) and tag_of(value) is None
 
 
 # ---- the commit body: every setting by its path ----------------------------------------
@@ -174,7 +184,7 @@ def _detail(old: Any, new: Any, path: tuple[str, ...], lines: list[str]) -> None
     if old == new:
         return
     name = ".".join(path)
-    if isinstance(old, Mapping) and isinstance(new, Mapping):
+    if _map(old) and _map(new):
         kind = _thing(path)
         for key in [*new, *(k for k in old if k not in new)]:
             child = (*path, str(key))
@@ -201,7 +211,7 @@ def _detail(old: Any, new: Any, path: tuple[str, ...], lines: list[str]) -> None
 
 def _held(value: Any, path: tuple[str, ...]) -> list[str]:
     """`groups: [wheel, audio]`: each setting in a value, by its path below `path`."""
-    if isinstance(value, Mapping) and value:
+    if _map(value) and value:
         return [line for k, v in value.items() for line in _held(v, (*path, str(k)))]
     if not path and isinstance(value, Mapping):
         return []  # `pihole: {}`: nothing more to say than that it was added

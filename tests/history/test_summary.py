@@ -123,3 +123,22 @@ def test_the_body_names_each_setting_by_its_path_with_old_and_new() -> None:
     ]
     assert setting_changes(DEMO, DEMO) == []
     assert setting_changes(None, DEMO) == ["new host"]
+
+
+def test_tagged_options_read_as_written() -> None:
+    old = changed(options={"boot.kernelPackages": {"!nix": "pkgs.linuxPackages"}})
+    new = changed(
+        options={
+            "boot.kernelPackages": {"!nix": "pkgs.linuxPackages_latest"},
+            "environment.systemPackages": [{"!pkg": "htop"}],
+            "services.x": {"!force": {"enable": True}},
+        }
+    )
+    assert setting_changes(old, new) == [
+        "options.boot.kernelPackages: !nix pkgs.linuxPackages -> !nix pkgs.linuxPackages_latest",
+        "options.environment.systemPackages: [!pkg htop]",
+        "options.services.x: !force {enable: true}",
+    ]
+    assert host_changes(old, new)[0] == (
+        "options.boot.kernelPackages !nix pkgs.linuxPackages -> !nix pkgs.linuxPackages_latest"
+    )
