@@ -18,7 +18,7 @@ import tree_sitter
 
 from homelab.nix.grammar import static_name, unparen
 from homelab.nix.names import is_identifier
-from homelab.nix.syntax import _Positions, parse
+from homelab.nix.syntax import _looks_like_module, _Positions, parse
 
 __all__ = [
     "PASSWORD_WORDS",
@@ -49,7 +49,10 @@ class OptionBinding:
 
 def option_bindings(text: str, kind: str = "bindings") -> list[OptionBinding]:
     """Every attribute path `text` defines: `kind` "bindings" for `name = value;` lines
-    (as extraConfig holds them), "module" for a whole module or a single expression."""
+    (as extraConfig holds them), "module" for a whole module or a single expression,
+    "auto" for either (what extraConfig's check would call it)."""
+    if kind == "auto":
+        kind = "module" if _looks_like_module(parse(text)) else "bindings"
     if kind == "bindings":
         wrapped = _BINDINGS_PREFIX + text + "\n}"
         pos = _Positions(wrapped, prefix_lines=1)

@@ -115,9 +115,19 @@ class User:
     ssh_keys: tuple[str, ...] = ()
     packages: tuple[str, ...] = ()
     uid: int | None = None
+    system: bool = False  # a system user (isSystemUser), not a person
+    group: str | None = None  # the primary group
     hashed_password: str | None = None
     hashed_password_file: str | None = None
     home: Home | None = None
+
+
+@dataclass(frozen=True)
+class Group:
+    """A group the profile creates (users.groups), with its id when it is fixed."""
+
+    name: str
+    gid: int | None = None
 
 
 @dataclass(frozen=True)
@@ -185,6 +195,7 @@ class Profile:
     hardware: Hardware = field(default_factory=Hardware)
     networking: Networking = field(default_factory=Networking)
     users: tuple[User, ...] = ()
+    groups: tuple[Group, ...] = ()
     services: tuple[ServiceUse, ...] = ()
     containers: tuple[Container, ...] = ()
     packages: tuple[str, ...] = ()
@@ -292,6 +303,8 @@ def build(
                 ssh_keys=_t(u.get("sshKeys")),
                 packages=_t(u.get("packages")),
                 uid=u.get("uid"),
+                system=bool(u.get("system", False)),
+                group=u.get("group"),
                 hashed_password=u.get("hashedPassword"),
                 hashed_password_file=u.get("hashedPasswordFile"),
                 home=home,
@@ -354,6 +367,9 @@ def build(
         hardware=hardware,
         networking=networking,
         users=tuple(users),
+        groups=tuple(
+            Group(name, (g or {}).get("gid")) for name, g in (data.get("groups") or {}).items()
+        ),
         services=tuple(
             ServiceUse(name, service_settings[name], _given(given))
             for name, given in (data.get("services") or {}).items()

@@ -18,7 +18,11 @@ from homelab.catalog import Catalog, Port, TemplateError, service_ports
 from homelab.errors import Place, Problem, format_path
 from homelab.nix.attrs import plaintext_passwords
 from homelab.nix.syntax import check_module_body
+from homelab.profile.advice import NIXOS_GROUPS
 from homelab.profile.check_options import option_problems
+from homelab.profile.created import groups_in_options, groups_in_raw_nix
+from homelab.profile.options import SECTION
+from homelab.profile.options import settings as option_settings
 from homelab.profile.schema import (
     profile_schema,
     profile_validator,
@@ -176,6 +180,14 @@ def validate(
     users = _map(data.get("users"))
     services = _map(data.get("services"))
     service_names = set(services)
+    # groups the profile, its options: and its raw Nix create: a user may be put in them
+    extra_text = data.get("extraConfig")
+    created = (
+        set(_map(data.get("groups")))
+        | groups_in_options(option_settings(data.get(SECTION), (SECTION,))[0])
+        | groups_in_raw_nix([extra_text] if isinstance(extra_text, str) else [])
+    )
+    problems.extend(_account_problems(doc, users, _map(data.get("groups"))))
 
     for user, spec in users.items():
         if not isinstance(spec, dict):
@@ -214,17 +226,22 @@ def validate(
                     )
                 )
         group_sources = catalog.group_sources()
-        for i, group in enumerate(spec.get("groups") or []):
-            if not isinstance(group, str) or group in _PLAIN_GROUPS:
+        named: list[tuple[Path_, Any]] = [
+            ((*base, "groups", i), g) for i, g in enumerate(spec.get("groups") or [])
+        ]
+        if "group" in spec:
+            named.append(((*base, "group"), spec["group"]))
+        for named_at, group in named:
+            if not isinstance(group, str) or group in _PLAIN_GROUPS or group in created:
                 continue
             givers = group_sources.get(group)
             if givers and not service_names.intersection(givers):
                 problems.append(
                     Problem(
-                        at((*base, "groups", i)),
+                        at(named_at),
                         f"group '{group}' exists only with {' or '.join(givers)}, "
                         "which this host does not enable",
-                        path=format_path((*base, "groups", i)),
+                        path=format_path(named_at),
                         hint=f"add `{givers[0]}: {{}}` under services, or remove the group",
                     )
                 )
@@ -317,6 +334,103 @@ def validate(
             )
     problems.extend(option_problems(doc, folder, real_path))
     return problems
+
+
+# what NixOS gives root itself (nixos/modules/config/users-groups.nix, nixpkgs
+# 005ab72f9cf5a75cdcd9ff672fb4a3b03391619f): uid 0, group root, a description at normal
+# priority (a second one conflicts); and what means nothing for root
+_ROOT_REFUSED = {
+    "uid": ("root's uid is always 0", "remove uid"),
+    "group": (
+        "root's primary group is always root",
+        "remove group; put root in other groups with groups:",
+    ),
+    "description": (
+        "NixOS names root 'System administrator' itself: a second description conflicts",
+        "remove description",
+    ),
+    "system": (
+        "root is neither a system user nor a normal one: NixOS knows root",
+        "remove system",
+    ),
+}
+
+
+def _account_problems(
+    doc: Document, users: Mapping[str, Any], groups: Mapping[str, Any]
+) -> Iterator[Problem]:
+    """What NixOS would refuse in users and groups (its assertions in users-groups.nix):
+    what root cannot have, a system user without a group, a person's uid below 1000, an
+    id given twice."""
+    top = Place(doc.file)
+    uids: dict[int, str] = {}
+    for name, spec in users.items():
+        if not isinstance(spec, dict):
+            continue
+        base: Path_ = ("users", name)
+        if name == "root":
+            for key, (why, hint) in _ROOT_REFUSED.items():
+                if key in spec:
+                    yield Problem(
+                        doc.marks.key((*base, key), top), why, format_path((*base, key)), hint
+                    )
+            if spec.get("admin") is True:
+                yield Problem(
+                    doc.marks.key((*base, "admin"), top),
+                    "root may do everything already: admin (group wheel, for sudo) "
+                    "means nothing for root",
+                    format_path((*base, "admin")),
+                    "remove admin",
+                )
+            continue
+        system = spec.get("system") is True
+        if system and "group" not in spec:
+            yield Problem(
+                doc.marks.key((*base, "system"), top),
+                "a system user needs a primary group: NixOS refuses one without",
+                format_path((*base, "system")),
+                f"add group: {name}, and declare it under groups: (`{name}: {{}}`) "
+                "if nothing else creates it",
+            )
+        uid = spec.get("uid")
+        if not isinstance(uid, int) or isinstance(uid, bool):
+            continue
+        if uid < 1000 and not system:
+            yield Problem(
+                doc.marks.value((*base, "uid"), top),
+                f"{uid} is out of range: at least 1000",
+                format_path((*base, "uid")),
+                "a uid below 1000 is a system user's: add system: true, or choose one from 1000",
+            )
+        elif uid in uids:
+            yield Problem(
+                doc.marks.value((*base, "uid"), top),
+                f"uid {uid} is also {uids[uid]}'s: NixOS needs each uid once",
+                format_path((*base, "uid")),
+                "choose another uid",
+            )
+        uids.setdefault(uid, name)
+    gids: dict[int, str] = {}
+    for name, spec in groups.items():
+        gid = spec.get("gid") if isinstance(spec, dict) else None
+        if not isinstance(gid, int) or isinstance(gid, bool):
+            continue
+        where: Path_ = ("groups", name, "gid")
+        if name in NIXOS_GROUPS:
+            yield Problem(
+                doc.marks.key(where, top),
+                f"NixOS gives group {name} its own gid: a second one conflicts",
+                format_path(where),
+                "remove gid",
+            )
+        elif gid in gids:
+            yield Problem(
+                doc.marks.value(where, top),
+                f"gid {gid} is also group {gids[gid]}'s: NixOS needs each gid once",
+                format_path(where),
+                "choose another gid",
+            )
+        gids.setdefault(gid, name)
 
 
 def _ignored_boot_keys(boot: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
