@@ -105,7 +105,7 @@ def _field_setting(doc: Document, option: str, catalog: Catalog) -> Path_ | None
     """The path of the profile field that sets this option, if one does."""
     best: Sequence[str | int] | None = None
     for path in doc.marks.keys:
-        if path and path[0] == "options":
+        if path[:1] == ("options",) or path[2:4] == ("home", "options"):
             continue
         longer = best is None or len(path) > len(best)
         if longer and option in nixos_options(path, catalog):

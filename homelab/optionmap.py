@@ -13,6 +13,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from homelab.catalog import Catalog, Service
+from homelab.profile.options import SECTION, NotAnOptionPath, key_text, parse_key
+from homelab.yamlfile import TAGS
 
 # profile path ("*": a name the person chose) -> the options compile.py sets from it;
 # "{0}" in an option is the first "*" of the path, "{1}" the second
@@ -117,6 +119,11 @@ def _name(part: str | int) -> str:
 
 def nixos_options(path: Sequence[str | int], catalog: Catalog | None = None) -> list[str]:
     """The NixOS options the value at path sets (with the names it holds put in)."""
+    if path and path[0] == SECTION:
+        return _written(path[1:])
+    if len(path) >= 4 and path[0] == "users" and path[2:4] == ("home", SECTION):
+        inner = _written(path[4:])
+        return [f"home-manager.users.{_name(path[1])}.{o}" for o in inner]
     if len(path) >= 2 and path[0] == "services":
         service = catalog.get(str(path[1])) if catalog is not None else None
         if service is None:
@@ -129,6 +136,19 @@ def nixos_options(path: Sequence[str | int], catalog: Catalog | None = None) -> 
         if names is not None:
             return [o.format(*(_name(n) for n in names)) for o in options]
     return []
+
+
+def _written(keys: Sequence[str | int]) -> list[str]:
+    """The option an `options:` key (and the keys under it) names."""
+    names: list[str] = []
+    for key in keys:
+        if isinstance(key, int) or key in TAGS:
+            break  # inside a list or a tagged value: the option is the one above
+        try:
+            names.extend(parse_key(key))
+        except NotAnOptionPath:
+            return []
+    return [key_text(names)] if names else []
 
 
 def _match(pattern: list[str], path: Sequence[str | int]) -> list[str | int] | None:

@@ -56,3 +56,17 @@ def test_names_and_service_settings() -> None:
     ]
     assert nixos_options(("services", "syncthing"), catalog) == ["services.syncthing.enable"]
     assert nixos_options(("deploy", "port"), catalog) == []
+
+
+def test_an_options_key_names_its_own_option_for_the_help_line() -> None:
+    assert nixos_options(("options", "services.fwupd", "enable")) == ["services.fwupd.enable"]
+    assert nixos_options(("options", 'fileSystems."/srv/media"', "device")) == [
+        'fileSystems."/srv/media".device'
+    ]
+    assert nixos_options(("options", "environment.systemPackages", 0)) == [
+        "environment.systemPackages"
+    ]
+    assert nixos_options(("users", "alice", "home", "options", "programs.bat.enable")) == [
+        "home-manager.users.alice.programs.bat.enable"
+    ]
+    assert nixos_options(("options", "networking.hosts.10.0.0.2")) == []
