@@ -235,6 +235,9 @@ def service_from_document(name: str, doc: Document) -> tuple[Service | None, lis
                 else "",
             )
         ]
+    problems = _unknown_options(doc)
+    if problems:
+        return None, problems
     return (
         Service(
             name=name,
@@ -254,6 +257,32 @@ def service_from_document(name: str, doc: Document) -> tuple[Service | None, lis
             merges=frozenset(data.get("merges") or ()),
         ),
         [],
+    )
+
+
+def _unknown_options(doc: Document) -> list[Problem]:
+    """`nixosDefaults` and `merges` name options of the entry's `nixos:` (a typo would
+    silently change nothing)."""
+    known = set(option_names(doc.data["nixos"]))
+    top = Place(doc.file)
+    problems = []
+    for key in doc.data.get("nixosDefaults") or {}:
+        if key not in known:
+            path = ("nixosDefaults", key)
+            problems.append(_not_set("", doc.marks.key(path, top), path))
+    for i, key in enumerate(doc.data.get("merges") or []):
+        if key not in known:
+            path = ("merges", i)
+            problems.append(_not_set(f"{key} is ", doc.marks.value(path, top), path))
+    return problems
+
+
+def _not_set(subject: str, place: Place, path: tuple[str | int, ...]) -> Problem:
+    return Problem(
+        place,
+        f"{subject}not an option that nixos: sets",
+        path=format_path(path),
+        hint="name an option of nixos: as it is written there, e.g. services.x.port",
     )
 
 
@@ -348,6 +377,20 @@ def is_plain_map(template: Any) -> bool:
     if not isinstance(template, dict) or _is_if(template):
         return False
     return not (len(template) == 1 and set(template) & {"setting", "template", "pkgs"})
+
+
+def option_names(templates: Mapping[str, Any], at: str = "") -> list[str]:
+    """The options an entry's `nixos:` sets, as written: a plain map of templates is a set
+    of options like dotted keys (`a: {b: 1}` is `a.b`), so each of its leaves has its own
+    priority. These are the names `nixosDefaults` and `merges` use."""
+    names: list[str] = []
+    for key, template in templates.items():
+        name = f"{at}.{key}" if at else str(key)
+        if is_plain_map(template) and template:
+            names.extend(option_names(template, name))
+        else:
+            names.append(name)
+    return names
 
 
 def service_ports(service: Service, settings: Mapping[str, Any]) -> list[Port]:

@@ -19,6 +19,7 @@ from homelab.catalog import (
     Service,
     format_template,
     is_plain_map,
+    option_names,
     resolve,
     template_settings,
     web_port,
@@ -273,9 +274,7 @@ def users(p: Profile) -> dict[str, Any]:
     if p.users:
         accounts["users"] = {u.name: Comment(_user(u), f"users.{u.name}") for u in p.users}
     if p.groups:
-        accounts["groups"] = {
-            g.name: _drop_none({"gid": g.gid}) or Block({}) for g in p.groups
-        }
+        accounts["groups"] = {g.name: _drop_none({"gid": g.gid}) or Block({}) for g in p.groups}
     out: dict[str, Any] = {"users": accounts}
     programs = {SHELL_PROGRAMS[u.shell] for u in p.users if u.shell in SHELL_PROGRAMS}
     if programs:
@@ -359,11 +358,11 @@ def _service_block(
     at `lib.mkDefault`."""
     tree: dict[str, Any] = {}
     try:
-        for path, template in _options_of(service.nixos):
+        options = _options_of(service.nixos)
+        for (path, template), name in zip(options, option_names(service.nixos), strict=True):
             value = resolve(template, settings)
             if value is OMIT:
                 continue
-            name = ".".join(path)
             if (
                 template_settings(template) & given
                 or _names_the_service(path, template)
@@ -386,8 +385,7 @@ def _service_block(
 def _options_of(
     templates: Mapping[str, Any], at: tuple[str, ...] = ()
 ) -> Iterable[tuple[list[str], Any]]:
-    """(option path, template) for each option an entry's `nixos:` sets: a plain map of
-    templates is a set of options like dotted keys, so each of its leaves has its priority."""
+    """(option path, template) for each option an entry's `nixos:` sets (`option_names`)."""
     for opt, template in templates.items():
         path = [*at, *(option_path(opt) if not at else [opt])]
         if is_plain_map(template) and template:

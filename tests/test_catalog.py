@@ -113,3 +113,30 @@ def test_a_settings_ref_to_a_file_outside_the_lab_is_refused_without_reading_it(
         f"Retrieval is disabled, cannot fetch file://{outside}\n"
         "    hint: a $ref leads only within the entry, e.g. #/$defs/port"
     ) in err
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "said"),
+    [
+        (
+            "  services.jellyfin.user: jellyfin\n",
+            "  services.jellyfin.usr: jellyfin\n",
+            '32:3: nixosDefaults."services.jellyfin.usr": not an option that nixos: sets',
+        ),
+        (
+            "\nports:",
+            "\nmerges: [services.jellyfin.users]\n\nports:",
+            "34:10: merges[0]: services.jellyfin.users is not an option that nixos: sets",
+        ),
+    ],
+)
+def test_a_nixos_default_or_merge_that_names_no_option_of_the_entry_is_refused(
+    basic_lab: Path, run_cli: RunCli, old: str, new: str, said: str
+) -> None:
+    entry = basic_lab / "services/jellyfin.yaml"
+    _edit(entry, old, new)
+    code, out, err = run_cli("--lab", str(basic_lab), "validate")
+    assert code == 2, out + err
+    assert f"error: services/jellyfin.yaml:{said}\n" in err
+    assert "hint: name an option of nixos: as it is written there" in err
+    assert "Traceback" not in err
