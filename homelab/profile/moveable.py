@@ -184,7 +184,10 @@ def _dump(key: str, value: Any) -> str:
         width=1000,
         default_flow_style=False,
     )
-    return "".join("  " + line + "\n" for line in text.splitlines())
+    lines = text.splitlines()
+    if lines and lines[-1] == "...":  # (after a `|+` text: the end of a document)
+        lines.pop()
+    return "".join("  " + line + "\n" for line in lines)
 
 
 def _entry(m: Move) -> str:
