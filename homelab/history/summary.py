@@ -19,6 +19,7 @@ from homelab.profile.options import tag_of
 THINGS: dict[tuple[str, ...], str] = {
     ("services",): "service",
     ("users",): "user",
+    ("groups",): "group",
     ("containers",): "container",
     ("secrets",): "secret",
     ("hardware", "fileSystems"): "file system",

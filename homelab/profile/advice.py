@@ -16,6 +16,7 @@ from dataclasses import replace
 
 from homelab.catalog import Catalog
 from homelab.errors import Place, Problem, format_path
+from homelab.profile.created import groups_in_options, groups_in_raw_nix
 from homelab.profile.model import Profile
 from homelab.yamlfile import Document, Path_
 
@@ -153,18 +154,28 @@ def raw_nix(profile: Profile, read: Callable[[str], str | None]) -> list[str]:
     return texts
 
 
+def created_groups(profile: Profile, nix: Iterable[str] = ()) -> set[str]:
+    """The groups the host's own profile makes: its groups: section, users.groups under
+    options:, and those its raw Nix creates (read with tree-sitter-nix, and textually
+    for what a parse does not see). NixOS gives a normal user the group `users`, not one
+    named after them."""
+    texts = list(nix)
+    found = {g.name for g in profile.groups} | groups_in_options(profile.options)
+    found |= groups_in_raw_nix(texts)
+    for text in texts:
+        found |= groups_in_nix(text)
+    return found
+
+
 def known_groups(profile: Profile, catalog: Catalog, nix: Iterable[str] = ()) -> set[str]:
-    """The groups a host has: NixOS's own, those of its services, and those its raw Nix
-    creates. (The profile makes no groups of its own: NixOS gives a normal user the
-    group `users`, not one named after them.)"""
+    """The groups a host has: NixOS's own, those of its services, and those it creates
+    (`created_groups`)."""
     known = set(NIXOS_GROUPS | MODULE_GROUPS)
     for use in profile.services:
         service = catalog.get(use.name)
         if service is not None:
             known.update(service.groups)
-    for text in nix:
-        known |= groups_in_nix(text)
-    return known
+    return known | created_groups(profile, nix)
 
 
 # the groups people mostly put users in: offered first when a group name is typed
@@ -205,10 +216,14 @@ def _unknown_groups(
     choices = sorted(known)
     out = []
     for user in profile.users:
-        for i, group in enumerate(user.groups):
+        named: list[tuple[Path_, str]] = [
+            (("users", user.name, "groups", i), g) for i, g in enumerate(user.groups)
+        ]
+        if user.group is not None:
+            named.append((("users", user.name, "group"), user.group))
+        for path, group in named:
             if group in known:
                 continue
-            path: Path_ = ("users", user.name, "groups", i)
             close = difflib.get_close_matches(group, choices, n=1)
             guess = f"did you mean '{close[0]}'? " if close else ""
             out.append(
@@ -216,7 +231,8 @@ def _unknown_groups(
                     doc.marks.value(path, Place(doc.file)),
                     f"unknown group '{group}'",
                     path=format_path(path),
-                    hint=guess + "if a NixOS module homelab cannot see makes it, all is well",
+                    hint=guess + f"declare it under groups: (`{group}: {{}}`); "
+                    "if a NixOS module homelab cannot see makes it, all is well",
                 )
             )
     return out

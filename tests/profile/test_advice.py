@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from homelab.profile.advice import groups_in_nix, root_in_nix
+from homelab.profile.advice import groups_in_nix, groups_to_offer, root_in_nix
 from tests.hosts import PROFILE, with_host
 
 ROOT = "hardware: {fileSystems: {/: {device: /dev/sda1, fsType: ext4}}}\n"
@@ -199,3 +199,39 @@ def test_a_large_extra_config_checks_quickly(basic_lab: Path) -> None:
     found = warnings_of(basic_lab, text)
     assert time.monotonic() - started < 20
     assert [w[1] for w in found] == ["users.ada.groups[1]"]
+
+
+# ---- groups that options:, extraConfig and groups: create ------------------------------
+
+GROUPS_MADE = {
+    "groups:": "groups: {media: {gid: 2000}}\n",
+    "options:": "options:\n  users.groups.media.gid: 2000\n",
+    "options: nested": "options:\n  users: {groups: {media: {}}}\n",
+    "extraConfig": "extraConfig: |\n  users = { groups = { media = { }; }; };\n",
+    "extraConfig module": "extraConfig: |\n  { lib, ... }: {\n"
+    "    users.groups = lib.mkIf true { media.gid = 2000; };\n  }\n",
+}
+
+
+@pytest.mark.parametrize("made", GROUPS_MADE.values(), ids=list(GROUPS_MADE))
+def test_a_group_the_host_creates_is_no_unknown_group(basic_lab: Path, made: str) -> None:
+    users = "users:\n  ada: {groups: [media], group: media}\n"
+    assert len(warnings_of(basic_lab, HOST + ROOT + users)) == 2
+    assert warnings_of(basic_lab, HOST + ROOT + users + made) == []
+    state = with_host(basic_lab, HOST + ROOT + users + made)
+    lab_host = state.hosts["gamma"]
+    assert lab_host.profile is not None
+    offered = groups_to_offer(
+        lab_host.profile, state.catalog, [lab_host.profile.extra_config or ""]
+    )
+    assert offered[0] == "media"  # the host's own groups first
+
+
+def test_a_user_raw_nix_creates_is_not_a_group(basic_lab: Path) -> None:
+    users = "users:\n  ada: {groups: [media]}\n"
+    made = 'extraConfig: |\n  users.users.media = { isSystemUser = true; group = "x"; };\n'
+    found = warnings_of(basic_lab, HOST + ROOT + users + made)
+    assert [(path, message) for _, path, message, _ in found] == [
+        ("users.ada.groups[0]", "unknown group 'media'")
+    ]
+    assert "declare it under groups: (`media: {}`)" in found[0][3]

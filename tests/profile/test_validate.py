@@ -340,3 +340,31 @@ def test_a_password_hash_with_a_line_break_is_refused(basic_lab: Path) -> None:
     assert [p[1] for p in problems_of(basic_lab, text)] == [
         "hashedPassword does not look like a password hash"
     ]
+
+
+# ---- groups a service gives, created by the host itself ----------------------------------
+
+
+def test_a_service_group_the_host_creates_itself_needs_no_service(basic_lab: Path) -> None:
+    users = "host: {stateVersion: '24.05'}\nusers:\n  bob: {groups: [docker]}\n"
+    (refused,) = problems_of(basic_lab, users)
+    assert "group 'docker' exists only with docker" in refused[1]
+    for made in (
+        "groups: {docker: {}}\n",
+        "options: {users.groups.docker.gid: 3000}\n",
+        "extraConfig: |\n  users.groups = { docker = { }; };\n",
+    ):
+        assert problems_of(basic_lab, users + made) == [], made
+    # a user raw Nix creates is no group
+    made = 'extraConfig: |\n  users.users.docker = { isSystemUser = true; group = "x"; };\n'
+    assert len(problems_of(basic_lab, users + made)) == 1
+
+
+def test_a_system_users_group_is_checked_like_the_others(basic_lab: Path) -> None:
+    found = problems_of(
+        basic_lab,
+        "host: {stateVersion: '24.05'}\nusers:\n  svc: {system: true, group: docker, uid: 900}\n",
+    )
+    assert [(place, message.split(",")[0]) for place, message, _ in found] == [
+        (f"{PROFILE}:3:30", "group 'docker' exists only with docker")
+    ]
