@@ -1,0 +1,641 @@
+# NixOS option declarations for tests that evaluate generated modules with the real module
+# system (tests/modulesystem.py). NixOS's own modules are too large to bring in, so this
+# module declares the options our labs set, with the types nixpkgs gives them, so that
+# `_module.check` refuses an option that is not declared and the types refuse wrong values.
+# Sub-options are the ones we use; `settings`-style options keep nixpkgs' freeform types.
+#
+# Read in nixpkgs (NixOS/nixpkgs): nixos/modules/config/users-groups.nix at 005ab72f,
+# system/boot/resolved.nix at 00fad191, misc/assertions.nix at 08062fcc, misc/meta.nix at
+# 13dccba1; the rest follows the modules of the same tree (nixos-unstable, 2026).
+#
+# A test lab that sets an option not declared here fails with "The option `...' does not
+# exist": declare it below with its real type (never loosen the check or add a
+# freeformType at the top).
+{ lib, pkgs, config, ... }:
+let
+  inherit (lib) mkOption mkEnableOption types;
+  opt = type: default: mkOption { inherit type default; };
+  optional = type: mkOption { type = types.nullOr type; default = null; };
+  bool = default: opt types.bool default;
+  strs = opt (types.listOf types.str) [ ];
+  ports = opt (types.listOf types.port) [ ];
+  lines = opt types.lines "";
+  # a submodule that holds what the format of a settings file holds, plus typed keys
+  settings = format: options: mkOption {
+    type = types.submodule { freeformType = format.type; inherit options; };
+    default = { };
+  };
+  json = pkgs.formats.json { };
+  ini = pkgs.formats.ini { };
+  keyValue = pkgs.formats.keyValue { };
+
+  # nixos/lib/systemd-unit-options.nix
+  unitAtom = types.nullOr (types.oneOf [ types.bool types.int types.str types.path types.package ]);
+  unitOption = types.either unitAtom (types.listOf unitAtom);
+  unitCommon = {
+    enable = bool true;
+    description = opt types.str "";
+    documentation = strs;
+    wantedBy = strs;
+    requiredBy = strs;
+    wants = strs;
+    requires = strs;
+    after = strs;
+    before = strs;
+    bindsTo = strs;
+    partOf = strs;
+    conflicts = strs;
+    unitConfig = opt (types.attrsOf unitOption) { };
+  };
+  service = types.submodule {
+    options = unitCommon // {
+      script = lines;
+      preStart = lines;
+      postStart = lines;
+      preStop = lines;
+      postStop = lines;
+      path = opt (types.listOf (types.either types.package types.str)) [ ];
+      environment = opt (types.attrsOf (types.nullOr (types.oneOf [ types.str types.path types.package ]))) { };
+      serviceConfig = opt (types.attrsOf unitOption) { };
+      startAt = opt (types.either types.str (types.listOf types.str)) [ ];
+      restartIfChanged = bool true;
+      reloadIfChanged = bool false;
+      stopIfChanged = bool true;
+      restartTriggers = opt (types.listOf types.unspecified) [ ];
+      reloadTriggers = opt (types.listOf types.unspecified) [ ];
+    };
+  };
+  timer = types.submodule {
+    options = unitCommon // {
+      timerConfig = opt (types.attrsOf unitOption) { };
+    };
+  };
+
+  # nixos/modules/config/users-groups.nix
+  user = types.submodule ({ name, config, ... }: {
+    options = {
+      enable = bool true;
+      name = opt (types.passwdEntry types.str) name;
+      description = opt (types.passwdEntry types.str) "";
+      uid = optional types.int;
+      isSystemUser = bool false;
+      isNormalUser = bool false;
+      group = opt types.str "";
+      extraGroups = strs;
+      home = opt (types.passwdEntry types.path) "/var/empty";
+      homeMode = opt (types.strMatching "[0-7]{1,5}") "700";
+      createHome = bool false;
+      useDefaultShell = bool false;
+      shell = opt (types.nullOr (types.either types.shellPackage (types.passwdEntry types.path))) pkgs.shadow;
+      hashedPassword = optional (types.passwdEntry types.str);
+      hashedPasswordFile = optional types.str;
+      password = optional types.str;
+      initialPassword = optional types.str;
+      initialHashedPassword = optional (types.passwdEntry types.str);
+      packages = opt (types.listOf types.package) [ ];
+      linger = optional types.bool;
+      openssh.authorizedKeys = {
+        keys = opt (types.listOf types.singleLineStr) [ ];
+        keyFiles = opt (types.listOf types.path) [ ];
+      };
+      subUidRanges = opt (types.listOf types.attrs) [ ];
+      subGidRanges = opt (types.listOf types.attrs) [ ];
+      autoSubUidGidRange = bool false;
+    };
+    config = lib.mkIf config.isNormalUser {
+      group = lib.mkDefault "users";
+      createHome = lib.mkDefault true;
+      home = lib.mkDefault "/home/${config.name}";
+      useDefaultShell = lib.mkDefault true;
+    };
+  });
+  group = types.submodule ({ name, ... }: {
+    options = {
+      name = opt (types.passwdEntry types.str) name;
+      gid = optional types.int;
+      members = opt (types.listOf (types.passwdEntry types.str)) [ ];
+    };
+  });
+
+  # nixos/modules/tasks/filesystems.nix
+  fileSystem = types.submodule ({ name, ... }: {
+    options = {
+      mountPoint = opt types.str name;
+      device = optional types.nonEmptyStr;
+      label = optional types.str;
+      fsType = opt types.nonEmptyStr "auto";
+      options = opt (types.nonEmptyListOf types.nonEmptyStr) [ "defaults" ];
+      depends = opt (types.listOf types.nonEmptyStr) [ ];
+      neededForBoot = bool false;
+      noCheck = bool false;
+      autoFormat = bool false;
+      autoResize = bool false;
+    };
+  });
+  swapDevice = types.submodule {
+    options = {
+      device = mkOption { type = types.nonEmptyStr; };
+      label = optional types.str;
+      size = optional types.int;
+      priority = optional types.int;
+      randomEncryption.enable = bool false;
+      discardPolicy = optional (types.enum [ "once" "pages" "both" ]);
+      options = opt (types.nonEmptyListOf types.nonEmptyStr) [ "defaults" ];
+    };
+  };
+
+  # nixos/modules/tasks/network-interfaces.nix
+  address = types.submodule {
+    options = {
+      address = mkOption { type = types.str; };
+      prefixLength = mkOption { type = types.addCheck types.int (n: n >= 0 && n <= 128); };
+    };
+  };
+  gateway = types.submodule {
+    options = {
+      address = mkOption { type = types.str; };
+      interface = optional types.str;
+      metric = optional types.int;
+      source = optional types.str;
+    };
+  };
+  interface = types.submodule {
+    options = {
+      useDHCP = optional types.bool;
+      ipv4.addresses = opt (types.listOf address) [ ];
+      ipv6.addresses = opt (types.listOf address) [ ];
+      mtu = optional types.int;
+      wakeOnLan.enable = bool false;
+    };
+  };
+  portRange = types.attrsOf types.port;
+  firewallPorts = {
+    allowedTCPPorts = ports;
+    allowedUDPPorts = ports;
+    allowedTCPPortRanges = opt (types.listOf portRange) [ ];
+    allowedUDPPortRanges = opt (types.listOf portRange) [ ];
+  };
+in
+{
+  options = {
+    # nixos/modules/misc/assertions.nix
+    assertions = opt (types.listOf types.unspecified) [ ];
+    warnings = opt (types.listOf types.str) [ ];
+
+    boot = {
+      loader = {
+        timeout = optional types.int;
+        systemd-boot = {
+          enable = bool false;
+          configurationLimit = optional types.int;
+          editor = bool true;
+        };
+        efi = {
+          canTouchEfiVariables = bool false;
+          efiSysMountPoint = opt types.str "/boot";
+        };
+        grub = {
+          enable = bool true;
+          device = opt types.str "";
+          devices = strs;
+          efiSupport = bool false;
+          efiInstallAsRemovable = bool false;
+          useOSProber = bool false;
+          configurationLimit = opt types.int 100;
+        };
+        generic-extlinux-compatible = {
+          enable = bool false;
+          configurationLimit = opt types.int 20;
+        };
+      };
+      initrd = {
+        availableKernelModules = strs;
+        kernelModules = strs;
+        luks.devices = opt (types.attrsOf (types.submodule {
+          options.device = mkOption { type = types.str; };
+        })) { };
+      };
+      kernelModules = strs;
+      kernelParams = strs;
+      extraModulePackages = opt (types.listOf types.package) [ ];
+      blacklistedKernelModules = strs;
+      kernelPackages = mkOption { type = types.raw; };
+      supportedFilesystems = opt (types.either (types.listOf types.str) (types.attrsOf types.bool)) { };
+      kernel.sysctl = opt (types.attrsOf (types.nullOr (types.oneOf [ types.bool types.str types.int ]))) { };
+      tmp.cleanOnBoot = bool false;
+    };
+
+    hardware = {
+      cpu.amd.updateMicrocode = bool false;
+      cpu.intel.updateMicrocode = bool false;
+      enableRedistributableFirmware = bool false;
+      enableAllFirmware = bool false;
+      bluetooth.enable = bool false;
+      graphics.enable = bool false;
+    };
+
+    fileSystems = opt (types.attrsOf fileSystem) { };
+    swapDevices = opt (types.listOf swapDevice) [ ];
+
+    networking = {
+      hostName = opt (types.strMatching "^$|^[[:alnum:]]([[:alnum:]_-]{0,61}[[:alnum:]])?$") "nixos";
+      domain = optional (types.strMatching "^[[:alnum:]]([[:alnum:]_-]{0,61}[[:alnum:]])?(\\.[[:alnum:]]([[:alnum:]_-]{0,61}[[:alnum:]])?)*$");
+      hostId = optional types.str;
+      useDHCP = bool true;
+      nameservers = strs;
+      search = strs;
+      defaultGateway = optional (types.coercedTo types.str (address: { inherit address; }) gateway);
+      defaultGateway6 = optional (types.coercedTo types.str (address: { inherit address; }) gateway);
+      interfaces = opt (types.attrsOf interface) { };
+      hosts = opt (types.attrsOf (types.listOf types.str)) { };
+      networkmanager.enable = bool false;
+      wireless.enable = bool false;
+      nftables.enable = bool false;
+      firewall = firewallPorts // {
+        enable = bool true;
+        allowPing = bool true;
+        trustedInterfaces = strs;
+        logRefusedConnections = bool true;
+        extraCommands = lines;
+        interfaces = opt (types.attrsOf (types.submodule { options = firewallPorts; })) { };
+      };
+    };
+
+    users = {
+      mutableUsers = bool true;
+      defaultUserShell = opt (types.either types.path types.shellPackage) pkgs.bashInteractive;
+      users = opt (types.attrsOf user) { };
+      groups = opt (types.attrsOf group) { };
+    };
+
+    console = {
+      useXkbConfig = bool false;
+      keyMap = opt (types.either types.str types.path) "us";
+    };
+    i18n = {
+      defaultLocale = opt types.str "en_US.UTF-8";
+      extraLocaleSettings = opt (types.attrsOf types.str) { };
+      supportedLocales = strs;
+    };
+    time.timeZone = optional (types.addCheck types.str (lib.hasInfix "/") // { description = "time zone"; });
+
+    nixpkgs = {
+      hostPlatform = mkOption { type = types.either types.str types.attrs; };
+      # a nixpkgs config set, merged recursively (nixos/modules/misc/nixpkgs.nix)
+      config = opt types.attrs { };
+    };
+    system.stateVersion = mkOption { type = types.str; };
+
+    nix = {
+      enable = bool true;
+      package = opt types.package pkgs.nix;
+      settings = settings keyValue {
+        auto-optimise-store = bool false;
+        trusted-users = strs;
+        allowed-users = opt (types.listOf types.str) [ "*" ];
+        substituters = strs;
+        trusted-public-keys = strs;
+        max-jobs = opt (types.either types.int (types.enum [ "auto" ])) "auto";
+        cores = opt types.int 0;
+        sandbox = opt (types.either types.bool (types.enum [ "relaxed" ])) true;
+      };
+      gc = {
+        automatic = bool false;
+        dates = opt (types.either types.singleLineStr (types.listOf types.str)) [ "03:15" ];
+        options = opt types.str "";
+        persistent = bool true;
+        randomizedDelaySec = opt types.singleLineStr "0";
+      };
+      optimise = {
+        automatic = bool false;
+        dates = opt (types.listOf types.str) [ "03:45" ];
+      };
+      extraOptions = lines;
+    };
+
+    environment = {
+      systemPackages = opt (types.listOf types.package) [ ];
+      pathsToLink = strs;
+      shellAliases = opt (types.attrsOf (types.nullOr (types.either types.str types.path))) { };
+      variables = opt (types.attrsOf (types.either (types.either types.str types.path) (types.listOf (types.either types.str types.path)))) { };
+      etc = opt (types.attrsOf (types.submodule {
+        options = {
+          text = optional types.lines;
+          source = optional types.path;
+          mode = opt types.str "symlink";
+          user = opt types.str "+0";
+          group = opt types.str "+0";
+        };
+      })) { };
+    };
+
+    security.sudo = {
+      enable = bool true;
+      wheelNeedsPassword = bool true;
+    };
+
+    programs = {
+      zsh.enable = bool false;
+      fish.enable = bool false;
+      git.enable = bool false;
+      nix-ld.enable = bool false;
+      mosh.enable = bool false;
+    };
+
+    systemd = {
+      services = opt (types.attrsOf service) { };
+      timers = opt (types.attrsOf timer) { };
+      tmpfiles.rules = strs;
+    };
+
+    xdg.portal = {
+      enable = bool false;
+      config = opt (types.attrsOf (types.attrsOf (types.either types.str (types.listOf types.str)))) { };
+      extraPortals = opt (types.listOf types.package) [ ];
+    };
+
+    virtualisation = {
+      docker = {
+        enable = bool false;
+        enableOnBoot = bool true;
+        autoPrune = {
+          enable = bool false;
+          dates = opt types.str "weekly";
+          flags = strs;
+        };
+        rootless.enable = bool false;
+      };
+      podman = {
+        enable = bool false;
+        dockerCompat = bool false;
+      };
+      oci-containers = {
+        backend = opt (types.enum [ "podman" "docker" ]) "podman";
+        containers = opt (types.attrsOf (types.submodule {
+          options = {
+            image = mkOption { type = types.str; };
+            autoStart = bool true;
+            ports = strs;
+            volumes = strs;
+            environment = opt (types.attrsOf types.str) { };
+            environmentFiles = opt (types.listOf types.path) [ ];
+            extraOptions = strs;
+            cmd = strs;
+            dependsOn = strs;
+          };
+        })) { };
+      };
+    };
+
+    services = {
+      xserver = {
+        enable = bool false;
+        xkb = {
+          layout = opt types.str "us";
+          variant = opt types.str "";
+          options = opt types.commas "terminate:ctrl_alt_bksp";
+        };
+      };
+      fwupd.enable = bool false;
+      flatpak.enable = bool false;
+      fstrim.enable = bool false;
+      smartd.enable = bool false;
+      avahi = {
+        enable = bool false;
+        nssmdns4 = bool false;
+        openFirewall = bool true;
+      };
+      printing.enable = bool false;
+
+      openssh = {
+        enable = bool false;
+        openFirewall = bool true;
+        ports = opt (types.listOf types.port) [ 22 ];
+        settings = settings keyValue {
+          PasswordAuthentication = opt (types.nullOr types.bool) true;
+          KbdInteractiveAuthentication = opt (types.nullOr types.bool) true;
+          PermitRootLogin = opt (types.nullOr (types.enum [ "yes" "without-password" "prohibit-password" "forced-commands-only" "no" ])) "prohibit-password";
+          X11Forwarding = opt (types.nullOr types.bool) false;
+          AllowUsers = optional (types.listOf types.str);
+        };
+      };
+
+      tailscale = {
+        enable = bool false;
+        port = opt types.port 41641;
+        openFirewall = bool false;
+        useRoutingFeatures = opt (types.enum [ "none" "client" "server" "both" ]) "none";
+        extraUpFlags = strs;
+        extraSetFlags = strs;
+        authKeyFile = optional types.path;
+        interfaceName = opt types.str "tailscale0";
+      };
+
+      syncthing = {
+        enable = bool false;
+        user = opt types.str "syncthing";
+        group = opt types.str "syncthing";
+        dataDir = opt types.path "/var/lib/syncthing";
+        configDir = opt types.path "/var/lib/syncthing/.config/syncthing";
+        guiAddress = opt types.str "127.0.0.1:8384";
+        openDefaultPorts = bool false;
+        overrideDevices = bool true;
+        overrideFolders = bool true;
+        settings = settings json { };
+      };
+
+      # nixos/modules/services/network-filesystems/samba.nix: [global] and one section a share
+      samba = {
+        enable = bool false;
+        openFirewall = bool false;
+        nmbd.enable = bool true;
+        winbindd.enable = bool true;
+        smbd.enable = bool true;
+        settings = opt (types.attrsOf (types.attrsOf (types.nullOr (types.oneOf [ (types.listOf types.str) types.str types.bool types.int ])))) { };
+      };
+      samba-wsdd = {
+        enable = bool false;
+        openFirewall = bool false;
+        discovery = bool false;
+      };
+      nfs.server = {
+        enable = bool false;
+        exports = lines;
+      };
+
+      resolved = {
+        enable = bool false;
+        settings = settings ini {
+          Resolve = {
+            DNS = opt (types.listOf types.str) config.networking.nameservers;
+            FallbackDns = optional (types.listOf types.str);
+            Domains = opt (types.listOf types.str) config.networking.search;
+            LLMNR = opt (types.enum [ "true" "resolve" "false" ]) "true";
+            DNSSEC = opt (types.enum [ "true" "allow-downgrade" "false" ]) "false";
+            DNSOverTLS = opt (types.enum [ "true" "opportunistic" "false" ]) "false";
+          };
+        };
+      };
+
+      home-assistant = {
+        enable = bool false;
+        openFirewall = bool false;
+        configDir = opt types.path "/var/lib/hass";
+        extraComponents = strs;
+        config = mkOption {
+          type = types.nullOr (types.submodule {
+            freeformType = json.type;
+            options.http.server_port = opt types.port 8123;
+          });
+          default = null;
+        };
+      };
+
+      pihole-ftl = {
+        enable = bool false;
+        openFirewallDNS = bool false;
+        openFirewallDHCP = bool false;
+        openFirewallWebserver = bool false;
+        useDnsmasqConfig = bool false;
+        lists = opt (types.listOf (types.submodule {
+          options = {
+            url = mkOption { type = types.str; };
+            type = opt (types.enum [ "allow" "block" ]) "block";
+            enabled = bool true;
+            description = opt types.str "";
+          };
+        })) [ ];
+        settings = settings json { };
+      };
+      pihole-web = {
+        enable = bool false;
+        hostName = opt types.str "localhost";
+        ports = opt (types.listOf (types.oneOf [ types.port types.str ])) [ ];
+      };
+
+      postgresql = {
+        enable = bool false;
+        package = optional types.package;
+        ensureDatabases = strs;
+        ensureUsers = opt (types.listOf (types.submodule {
+          options = {
+            name = mkOption { type = types.str; };
+            ensureDBOwnership = bool false;
+            ensureClauses = opt (types.attrsOf types.anything) { };
+          };
+        })) [ ];
+        authentication = lines;
+        settings = settings keyValue { };
+      };
+
+      wiki-js = {
+        enable = bool false;
+        environmentFile = optional types.path;
+        settings = settings json {
+          port = opt types.port 3000;
+          bindIP = opt types.str "0.0.0.0";
+          db = {
+            type = opt (types.enum [ "mysql" "postgres" "mariadb" "mssql" "sqlite" ]) "postgres";
+            host = optional types.str;
+            db = optional types.str;
+            user = optional types.str;
+          };
+        };
+      };
+
+      jellyfin = {
+        enable = bool false;
+        openFirewall = bool false;
+        user = opt types.str "jellyfin";
+        group = opt types.str "jellyfin";
+        dataDir = opt types.path "/var/lib/jellyfin";
+      };
+
+      caddy = {
+        enable = bool false;
+        openFirewall = bool false;
+        email = optional types.str;
+        globalConfig = lines;
+        extraConfig = lines;
+        virtualHosts = opt (types.attrsOf (types.submodule ({ name, ... }: {
+          options = {
+            hostName = opt types.str name;
+            serverAliases = strs;
+            extraConfig = lines;
+          };
+        }))) { };
+      };
+
+      nginx = {
+        enable = bool false;
+        recommendedProxySettings = bool false;
+        recommendedTlsSettings = bool false;
+        recommendedGzipSettings = bool false;
+        recommendedOptimisation = bool false;
+        virtualHosts = opt (types.attrsOf (types.submodule {
+          options = {
+            serverName = optional types.str;
+            forceSSL = bool false;
+            enableACME = bool false;
+            useACMEHost = optional types.str;
+            extraConfig = lines;
+            locations = opt (types.attrsOf (types.submodule {
+              options = {
+                proxyPass = optional types.str;
+                proxyWebsockets = bool false;
+                root = optional types.path;
+                extraConfig = lines;
+              };
+            })) { };
+          };
+        })) { };
+      };
+    };
+
+    # nixos/modules/services/monitoring/ups.nix: a UPS (NUT)
+    power.ups = {
+      enable = bool false;
+      mode = opt (types.enum [ "none" "standalone" "netserver" "netclient" ]) "standalone";
+      openFirewall = bool false;
+      ups = opt (types.attrsOf (types.submodule {
+        options = {
+          driver = mkOption { type = types.str; };
+          port = mkOption { type = types.str; };
+          description = opt types.str "";
+          directives = strs;
+          maxStartDelay = optional types.int;
+          shutdownOrder = optional types.int;
+        };
+      })) { };
+      users = opt (types.attrsOf (types.submodule {
+        options = {
+          passwordFile = mkOption { type = types.str; };
+          actions = strs;
+          instcmds = strs;
+          upsmon = optional (types.enum [ "primary" "secondary" ]);
+        };
+      })) { };
+      upsmon = {
+        enable = bool false;
+        monitor = opt (types.attrsOf (types.submodule ({ name, ... }: {
+          options = {
+            system = opt types.str name;
+            powerValue = opt types.int 1;
+            user = mkOption { type = types.str; };
+            passwordFile = mkOption { type = types.str; };
+            type = opt types.str "primary";
+          };
+        }))) { };
+      };
+      upsd = {
+        enable = bool false;
+        listen = opt (types.listOf (types.submodule {
+          options = {
+            address = mkOption { type = types.str; };
+            port = opt types.port 3493;
+          };
+        })) [ ];
+      };
+    };
+  };
+}
