@@ -18,6 +18,7 @@ a profile is read, and must give the same value.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -29,6 +30,7 @@ from homelab.nix.expr import NixValueError
 from homelab.nix.grammar import static_name, unparen
 from homelab.nix.scope import GLOBALS, undefined_names
 from homelab.nix.syntax import NixSyntaxError, check_module_body, parse
+from homelab.profile.check_options import option_problems
 from homelab.profile.options import (
     SECTION,
     key_text,
@@ -47,7 +49,6 @@ _MODULE_KEYS = frozenset(
 )
 _ARGS = ("config", "lib", "pkgs")  # what options.nix's module takes
 _PATHS = frozenset({"path_expression", "hpath_expression", "spath_expression"})
-_PASSWORDS = frozenset({"password", "initialPassword"})
 
 
 @dataclass(frozen=True)
@@ -207,9 +208,11 @@ def _reads_back(m: Move) -> str:
     expected, _ = settings({m.key: m.value}, (SECTION,))
     if [(s.option, s.value) for s in found] != [(s.option, s.value) for s in expected]:
         return "homelab cannot write this value as YAML"
+    refused = option_problems(doc, "host", lambda rel: rel)  # (no paths: they stay)
+    if refused:
+        said = re.sub(r" \(line \d+, column \d+ of the text\)", "", refused[0].message)
+        return f"{said}; {refused[0].hint}" if refused[0].hint else said
     for s in found:
-        if len(s.option) == 4 and s.option[:2] == ("users", "users") and s.option[3] in _PASSWORDS:
-            return "a plaintext password: use hashedPassword (mkpasswd -m sha-512)"
         try:
             nix_value(s.value)
         except NixValueError as err:
@@ -241,6 +244,7 @@ class _Scope:
     bound: dict[str, str]  # other names bound around the bindings -> by what
     around_with: str = ""  # the `with X;` around the bindings, when there is one
     line_offset: int = 1  # extraConfig line = tree-sitter row + line_offset
+    used: frozenset[str] = frozenset()  # (a `rec` set) its names its own values use
 
 
 def moves(extra_config: str) -> Moves:
@@ -305,12 +309,23 @@ def _module_body(node: tree_sitter.Node) -> tuple[tree_sitter.Node, _Scope] | st
         if body is None:
             return "the module has no body"
         node = unparen(body)
+    used: set[str] = set()
     if node.type == "rec_attrset_expression":
-        for word in _names_of_set(node):
+        own = _names_of_set(node)
+        for word in own:
             bound.setdefault(word, "a binding of the `rec` set")
+        # a binding the others use cannot leave the set: they would no longer find it
+        values = [
+            v
+            for binding_set in node.named_children
+            if binding_set.type == "binding_set"
+            for b in binding_set.named_children
+            if (v := b.child_by_field_name("expression")) is not None
+        ]
+        used = {name for v in values for name, _, _ in undefined_names(v, ())} & set(own)
     elif node.type != "attrset_expression":
         return f"the module returns `{_short_text(node)}`, not a set of bindings"
-    return node, _Scope(frozenset(args), bound, around_with)
+    return node, _Scope(frozenset(args), bound, around_with, used=frozenset(used))
 
 
 def _names_of_set(node: tree_sitter.Node) -> list[str]:
@@ -371,6 +386,8 @@ def _binding(b: tree_sitter.Node, prefix: tuple[str, ...], scope: _Scope) -> lis
     option = (*prefix, *(n for n in names if n is not None))
     if not prefix and option[0] in _MODULE_KEYS:
         return [_stay(b, scope, f"`{option[0]}` belongs to the module itself, it is no option")]
+    if not prefix and option[0] in scope.used:
+        return [_stay(b, scope, f"other bindings of the `rec` set use `{option[0]}`")]
     if not prefix and option[0] == "config":
         # a module's explicit `config = { ... };` (or config.a.b = ...): its options
         if len(option) > 1:

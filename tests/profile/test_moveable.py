@@ -176,7 +176,12 @@ users.users.bob.password = "secret";
 users.users.carol = { initialPassword = "secret"; };
 options.foo = lib.mkOption { };
 services.d.enable = true;
+users.users.dan = { password = config.x; };
 """
+PLAINTEXT = (
+    "a plaintext {} is not allowed: it would be stored in the world-readable Nix store; "
+    "use hashedPassword (make one with `mkpasswd -m yescrypt`) or hashedPasswordFile"
+)
 
 
 def test_what_must_stay_nix_and_why() -> None:
@@ -205,13 +210,14 @@ def test_what_must_stay_nix_and_why() -> None:
         ),
         6: ("services.${config.name}.enable = true;", "its name is computed (`${…}`)"),
         7: ("inherit (pkgs) hello;", "an `inherit`: it names no option"),
-        8: (
-            'users.users.bob.password = "secret";',
-            "a plaintext password: use hashedPassword (mkpasswd -m sha-512)",
-        ),
+        8: ('users.users.bob.password = "secret";', PLAINTEXT.format("password")),
         9: (
             'users.users.carol = { initialPassword = "secret"; };',
-            "a plaintext password: use hashedPassword (mkpasswd -m sha-512)",
+            PLAINTEXT.format("initialPassword"),
+        ),
+        12: (
+            "users.users.dan = { password = config.x; };",
+            PLAINTEXT.format("password (users.users.dan.password)"),
         ),
         10: (
             "options.foo = lib.mkOption { };",
@@ -419,3 +425,12 @@ def test_any_text_reads_back_as_the_same_text() -> None:
     before, after = same_in_nix(text, found)
     assert before == after
     assert after["services"]["t"] == {f"v{i}": t for i, t in enumerate(TEXTS)}
+
+
+def test_a_rec_set_keeps_the_bindings_its_own_values_use() -> None:
+    found = moves("rec {\n  a.b = 1;\n  c = a.b;\n  d = 2;\n}")
+    assert [(m.first, m.key) for m in found.moves] == [(4, "d")]
+    assert [(s.first, s.reason) for s in found.stays] == [
+        (2, "other bindings of the `rec` set use `a`"),
+        (3, "it uses `a`, bound by a binding of the `rec` set"),
+    ]
