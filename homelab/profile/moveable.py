@@ -28,6 +28,7 @@ import yaml
 from homelab.errors import Place
 from homelab.nix.expr import NixValueError
 from homelab.nix.grammar import static_name, unparen
+from homelab.nix.meaning import same_meaning
 from homelab.nix.scope import GLOBALS, undefined_names
 from homelab.nix.syntax import NixSyntaxError, check_module_body, parse
 from homelab.profile.check_options import option_problems
@@ -35,6 +36,7 @@ from homelab.profile.options import (
     SECTION,
     key_text,
     nix_value,
+    parse_key,
     settings,
     tag_of,
     tags_allowed,
@@ -62,6 +64,7 @@ class Move:
     option: tuple[str, ...]
     value: Any
     as_nix: str = ""
+    text: str = ""  # the binding's first line, as written
 
     @property
     def key(self) -> str:
@@ -192,7 +195,9 @@ def _dump(key: str, value: Any) -> str:
 
 
 def _entry(m: Move) -> str:
-    said = f"extraConfig {m.lines}" + (f", as Nix: {m.as_nix}" if m.as_nix else "")
+    said = f"extraConfig {m.lines}"
+    if m.as_nix:
+        said += f", {'as' if tag_of(m.value) == '!nix' else 'partly as'} Nix: {m.as_nix}"
     return f"  # {said}\n" + _dump(m.key, m.value)
 
 
@@ -210,7 +215,7 @@ def _reads_back(m: Move) -> str:
         return "homelab cannot write this value as YAML"
     refused = option_problems(doc, "host", lambda rel: rel)  # (no paths: they stay)
     if refused:
-        said = re.sub(r" \(line \d+, column \d+ of the text\)", "", refused[0].message)
+        said = re.sub(r" \(line -?\d+, column -?\d+ of the text\)", "", refused[0].message)
         return f"{said}; {refused[0].hint}" if refused[0].hint else said
     for s in found:
         try:
@@ -267,11 +272,45 @@ def moves(extra_config: str) -> Moves:
         body, scope = found
     out: list[Move | Stay] = []
     _bindings(body, (), scope, out)
+    found = _once(out)
     return Moves(
         form,
-        moves=tuple(m for m in out if isinstance(m, Move)),
-        stays=tuple(s for s in out if isinstance(s, Stay)),
+        moves=tuple(m for m in found if isinstance(m, Move)),
+        stays=tuple(s for s in found if isinstance(s, Stay)),
     )
+
+
+def _once(found: list[Move | Stay]) -> list[Move | Stay]:
+    """Each key once: Nix joins `a = { x = 1; }; a = { y = 2; };`, a YAML map would not
+    (the second `a:` is a duplicate key), so the second one's names are spelled out."""
+    seen: dict[str, Move] = {}
+    out: list[Move | Stay] = []
+    for m in found:
+        if isinstance(m, Stay) or m.key not in seen:
+            if isinstance(m, Move):
+                seen[m.key] = m
+            out.append(m)
+            continue
+        first = seen[m.key]
+        if tag_of(first.value) is None and tag_of(m.value) is None and isinstance(m.value, dict):
+            parts = [
+                Move(m.first, m.last, (*m.option, *parse_key(k)), v, m.as_nix, m.text)
+                for k, v in m.value.items()
+            ]
+            if not any(p.key in seen for p in parts):
+                seen.update((p.key, p) for p in parts)
+                out.extend(parts)
+                continue
+        out.append(
+            Stay(
+                m.first,
+                m.last,
+                m.text,
+                f"`{m.key}` is set on {first.lines} too, and Nix joins the two: move them "
+                "together by hand",
+            )
+        )
+    return out
 
 
 def _module_body(node: tree_sitter.Node) -> tuple[tree_sitter.Node, _Scope] | str:
@@ -403,10 +442,11 @@ def _binding(b: tree_sitter.Node, prefix: tuple[str, ...], scope: _Scope) -> lis
     stays = _why_stays(value, scope)
     if stays:
         return [_stay(b, scope, stays)]
+    plain = _Plain(scope)
     try:
-        move = Move(first, last, option, _Plain(scope).value(value))
+        move = Move(first, last, option, plain.value(value), plain.why, _first_line(b))
     except _NotPlain as why:
-        move = Move(first, last, option, {"!nix": _nix_text(value, b)}, str(why))
+        move = Move(first, last, option, {"!nix": _nix_text(value)}, str(why), _first_line(b))
     problem = _reads_back(move)
     if problem:
         return [_stay(b, scope, problem)]
@@ -437,22 +477,24 @@ def _why_stays(value: tree_sitter.Node, scope: _Scope) -> str:
     return ""
 
 
-def _nix_text(value: tree_sitter.Node, binding: tree_sitter.Node) -> str:
-    """The value's text, its lines after the first shifted left as far as the binding's
-    own indentation goes (when that changes nothing Nix reads)."""
+def _nix_text(value: tree_sitter.Node) -> str:
+    """The value's text, its lines after the first shifted left as far as the indentation
+    of the line it starts on goes (when that changes nothing Nix reads)."""
     text = _text(value)
     lines = text.split("\n")
     if len(lines) == 1:
         return text
+    root = value
+    while root.parent is not None:
+        root = root.parent
+    first = _text(root).split("\n")[value.start_point[0]]
     cut = min(
-        [binding.start_point[1]]
+        [len(first) - len(first.lstrip(" "))]
         + [len(line) - len(line.lstrip(" ")) for line in lines[1:] if line.strip()]
     )
     if cut == 0:
         return text
     shifted = "\n".join([lines[0], *(line[cut:] if line.strip() else "" for line in lines[1:])])
-    from homelab.nix.meaning import same_meaning  # (homelab.nix: the layer below)
-
     return shifted if same_meaning(text, shifted) else text
 
 
@@ -461,6 +503,16 @@ class _Plain:
 
     def __init__(self, scope: _Scope) -> None:
         self.scope = scope
+        self.why = ""  # why a part of the value is written as `!nix`, when one is
+
+    def _item(self, node: tree_sitter.Node) -> Any:
+        """A list item or a set's value: as `!nix` when it is not plain (the containers
+        around it bind no names, so its text means the same on its own)."""
+        try:
+            return self.value(node)
+        except _NotPlain as why:
+            self.why = self.why or str(why)
+            return {"!nix": _nix_text(unparen(node))}
 
     def _is_arg(self, node: tree_sitter.Node, name: str) -> bool:
         return (
@@ -499,7 +551,7 @@ class _Plain:
                 return {"!pkg": pkg}
             raise _NotPlain(f"uses `{_short_text(node)}`")
         if kind == "list_expression":
-            return [self.value(c) for c in node.named_children if c.type != "comment"]
+            return [self._item(c) for c in node.named_children if c.type != "comment"]
         if kind == "attrset_expression":
             return self._set(node)
         if kind == "apply_expression":
@@ -537,7 +589,7 @@ class _Plain:
                 key = key_text([n for n in names if n is not None])
                 if key in out:  # (`a = { b = 1; }; a = { c = 2; };`: Nix merges them)
                     raise _NotPlain(f"`{key}` given twice")
-                out[key] = self.value(value)
+                out[key] = self._item(value)
         return out
 
     def _apply(self, node: tree_sitter.Node) -> Any:

@@ -434,3 +434,54 @@ def test_a_rec_set_keeps_the_bindings_its_own_values_use() -> None:
         (2, "other bindings of the `rec` set use `a`"),
         (3, "it uses `a`, bound by a binding of the `rec` set"),
     ]
+
+
+PARTLY = """\
+systemd.services.backup = {
+  description = "backup";
+  script = ''
+    ${pkgs.restic}/bin/restic backup /srv
+  '';
+  path = [ pkgs.git (lib.getExe pkgs.restic) ];
+  startAt = "daily";
+};
+networking.firewall = lib.mkForce { enable = config.services.x.enable; };
+services.a = { x = 1; };
+services.a = { y = config.services.x.port; };
+"""
+
+
+def test_a_set_moves_as_yaml_with_only_its_nix_parts_as_nix() -> None:
+    found = moves(PARTLY)
+    assert not found.stays, found.stays
+    assert [(m.lines, m.key, m.as_nix) for m in found.moves] == [
+        ("lines 1-8", "systemd.services.backup", "string interpolation (`${…}`)"),
+        ("line 9", "networking.firewall", "uses `config.services.x.enable`"),
+        ("line 10", "services.a", ""),
+        # Nix joins the two sets; YAML would not take `services.a` twice
+        ("line 11", "services.a.y", "uses `config.services.x.port`"),
+    ]
+    yaml_text = found.yaml()
+    assert (
+        "  # extraConfig lines 1-8, partly as Nix: string interpolation (`${…}`)\n"
+        "  systemd.services.backup:\n"
+        "    description: backup\n"
+        "    script: !nix |-\n"
+        "      ''\n"
+        "        ${pkgs.restic}/bin/restic backup /srv\n"
+        "      ''\n"
+        "    path: [!pkg git, !nix lib.getExe pkgs.restic]\n"
+        "    startAt: daily\n"
+    ) in yaml_text
+    assert "  networking.firewall: !force\n    enable: !nix config.services.x.enable\n" in yaml_text
+    before, after = same_in_nix(PARTLY, found)
+    assert before == after
+    assert after["services"]["a"] == {"x": 1, "y": 8080}
+
+
+def test_a_set_given_twice_stays_when_its_names_cannot_be_spelled_out() -> None:
+    found = moves("a = { inherit (pkgs) hello; };\na = { y = 2; };\n")
+    assert [(m.key, m.value) for m in found.moves] == [("a", {"!nix": "{ inherit (pkgs) hello; }"})]
+    assert [(s.first, s.reason) for s in found.stays] == [
+        (2, "`a` is set on line 1 too, and Nix joins the two: move them together by hand")
+    ]
