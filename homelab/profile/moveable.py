@@ -272,11 +272,11 @@ def moves(extra_config: str) -> Moves:
         body, scope = found
     out: list[Move | Stay] = []
     _bindings(body, (), scope, out)
-    found = _once(out)
+    each = _once(out)
     return Moves(
         form,
-        moves=tuple(m for m in found if isinstance(m, Move)),
-        stays=tuple(s for s in found if isinstance(s, Stay)),
+        moves=tuple(m for m in each if isinstance(m, Move)),
+        stays=tuple(s for s in each if isinstance(s, Stay)),
     )
 
 
