@@ -270,6 +270,10 @@ def eval_many(cases: Sequence[Case]) -> list[dict[str, Any]]:
     (base / "nixpkgs").mkdir()
     (base / "nixpkgs" / "lib").symlink_to(root / "nixpkgs-lib" / "lib")
     (base / "nixpkgs" / "nixos").symlink_to(STAND_IN_PKGS / "nixos")
+    # <home-manager/nixos> (a host of the channels method imports it): home-manager's
+    # common.nix is among the modules already
+    (base / "home-manager" / "nixos").mkdir(parents=True)
+    (base / "home-manager" / "nixos" / "default.nix").write_text("{ }\n", encoding="utf-8")
     packages: set[str] = set()
     calls = []
     for i, case in enumerate(cases):
@@ -296,7 +300,8 @@ def eval_many(cases: Sequence[Case]) -> list[dict[str, Any]]:
     )
     (base / "main.nix").write_text(main, encoding="utf-8")
     try:
-        out = _run(["--eval", "--json", "--strict", str(base / "main.nix")], cwd=base)
+        search = f"home-manager={base / 'home-manager'}"
+        out = _run(["--eval", "--json", "--strict", "-I", search, str(base / "main.nix")], cwd=base)
     except AssertionError:
         if len(cases) > 1:  # say which one
             for i, case in enumerate(cases):

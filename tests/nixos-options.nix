@@ -13,6 +13,7 @@
 # freeformType at the top).
 { lib, pkgs, config, ... }:
 let
+  outer = config;
   inherit (lib) mkOption mkEnableOption types;
   opt = type: default: mkOption { inherit type default; };
   optional = type: mkOption { type = types.nullOr type; default = null; };
@@ -236,6 +237,11 @@ in
 
     fileSystems = opt (types.attrsOf fileSystem) { };
     swapDevices = opt (types.listOf swapDevice) [ ];
+    zramSwap = {
+      enable = bool false;
+      memoryPercent = opt types.int 50;
+      algorithm = opt types.str "zstd";
+    };
 
     networking = {
       hostName = opt (types.strMatching "^$|^[[:alnum:]]([[:alnum:]_-]{0,61}[[:alnum:]])?$") "nixos";
@@ -315,6 +321,7 @@ in
 
     environment = {
       systemPackages = opt (types.listOf types.package) [ ];
+      shells = opt (types.listOf (types.either types.shellPackage types.path)) [ ];
       pathsToLink = strs;
       shellAliases = opt (types.attrsOf (types.nullOr (types.either types.str types.path))) { };
       variables = opt (types.attrsOf (types.either (types.either types.str types.path) (types.listOf (types.either types.str types.path)))) { };
@@ -368,6 +375,7 @@ in
       podman = {
         enable = bool false;
         dockerCompat = bool false;
+        autoPrune.enable = bool false;
       };
       oci-containers = {
         backend = opt (types.enum [ "podman" "docker" ]) "podman";
@@ -399,7 +407,16 @@ in
       fwupd.enable = bool false;
       flatpak.enable = bool false;
       fstrim.enable = bool false;
-      smartd.enable = bool false;
+      smartd = {
+        enable = bool false;
+        autodetect = bool true;
+        devices = opt (types.listOf (types.submodule {
+          options = {
+            device = mkOption { type = types.str; };
+            options = opt (types.separatedString " ") "";
+          };
+        })) [ ];
+      };
       avahi = {
         enable = bool false;
         nssmdns4 = bool false;
@@ -438,6 +455,7 @@ in
         dataDir = opt types.path "/var/lib/syncthing";
         configDir = opt types.path "/var/lib/syncthing/.config/syncthing";
         guiAddress = opt types.str "127.0.0.1:8384";
+      guiPasswordFile = optional types.str;
         openDefaultPorts = bool false;
         overrideDevices = bool true;
         overrideFolders = bool true;
@@ -461,6 +479,9 @@ in
       nfs.server = {
         enable = bool false;
         exports = lines;
+        statdPort = optional types.int;
+        lockdPort = optional types.int;
+        mountdPort = optional types.int;
       };
 
       resolved = {
@@ -566,6 +587,48 @@ in
         }))) { };
       };
 
+      # services of the test labs' catalogue entries (their `module:` files in nixpkgs)
+      prometheus.exporters.node = {
+        enable = bool false;
+        port = opt types.port 9100;
+        listenAddress = opt types.str "0.0.0.0";
+        openFirewall = bool false;
+        enabledCollectors = strs;
+        disabledCollectors = strs;
+      };
+      adguardhome = {
+        enable = bool false;
+        host = opt types.str "0.0.0.0";
+        port = opt types.port 3000;
+        openFirewall = bool false;
+        mutableSettings = bool true;
+        settings = mkOption {
+          type = types.nullOr (types.submodule { freeformType = json.type; });
+          default = null;
+        };
+      };
+      grafana = {
+        enable = bool false;
+        openFirewall = bool false;
+        settings = settings json { };
+      };
+      uptime-kuma = {
+        enable = bool false;
+        settings = opt (types.attrsOf types.str) { };
+      };
+      vaultwarden = {
+        enable = bool false;
+        domain = optional types.str;
+        config = opt (types.attrsOf (types.nullOr (types.oneOf [ types.bool types.int types.str ]))) { };
+        environmentFile = opt (types.either (types.nullOr types.path) (types.listOf types.path)) null;
+      };
+      dokuwiki = {
+        webserver = opt (types.enum [ "nginx" "caddy" ]) "nginx";
+        sites = opt (types.attrsOf (types.submodule {
+          options.settings = opt (types.attrsOf types.anything) { };
+        })) { };
+      };
+
       nginx = {
         enable = bool false;
         recommendedProxySettings = bool false;
@@ -604,7 +667,7 @@ in
           description = opt types.str "";
           directives = strs;
           maxStartDelay = optional types.int;
-          shutdownOrder = optional types.int;
+          shutdownOrder = opt types.int 0;
         };
       })) { };
       users = opt (types.attrsOf (types.submodule {
@@ -617,14 +680,17 @@ in
       })) { };
       upsmon = {
         enable = bool false;
-        monitor = opt (types.attrsOf (types.submodule ({ name, ... }: {
+        settings = opt (types.attrsOf (types.oneOf [ types.int types.str (types.listOf (types.listOf types.str)) (types.listOf types.str) ])) { };
+        monitor = opt (types.attrsOf (types.submodule ({ name, config, ... }: {
           options = {
             system = opt types.str name;
             powerValue = opt types.int 1;
             user = mkOption { type = types.str; };
             passwordFile = mkOption { type = types.str; };
-            type = opt types.str "primary";
+            type = opt types.str "master";
           };
+          # the monitoring user's password file, as nixpkgs fills it in
+          config.passwordFile = lib.mkDefault outer.power.ups.users.${config.user}.passwordFile;
         }))) { };
       };
       upsd = {

@@ -15,10 +15,12 @@ from typing import Any
 import pytest
 
 from homelab.lab import Lab
-from tests.compiled import REPO, host_files
+from tests.compiled import REPO, copy_lab, host_files
 from tests.modulesystem import DEFINED, Case, eval_home, eval_many, eval_nixos, home_case
 
 HOSTS = ("homeserver", "nixos-demo", "pi")
+#: the test labs of tests/labs/ that evaluate here too (each host and home-manager user)
+LABS = ("basic", "full")
 
 
 def _demo_copy(root: Path) -> Lab:
@@ -71,14 +73,28 @@ def _home_users(lab: Lab) -> list[tuple[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def evaluated(demo: Lab, settings_only: Lab) -> dict[str, dict[str, Any]]:
+def labs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Lab]:
+    root = tmp_path_factory.mktemp("labs")
+    return {name: Lab(copy_lab(REPO / "tests/labs" / name, root / name)) for name in LABS}
+
+
+def _cases(lab: Lab, prefix: str = "") -> dict[str, Case]:
+    """{"host": every option its files define, "host/user": the same for each home}"""
+    state = lab.load()
+    hosts = [f for f in sorted(state.hosts) if state.hosts[f].profile is not None]
+    files = {folder: host_files(lab, folder) for folder in hosts}
+    cases = {prefix + folder: Case(files[folder], [DEFINED]) for folder in hosts}
+    for folder, user in _home_users(lab):
+        cases[f"{prefix}{folder}/{user}"] = home_case(files[folder], user, [DEFINED])
+    return cases
+
+
+@pytest.fixture(scope="module")
+def evaluated(demo: Lab, settings_only: Lab, labs: dict[str, Lab]) -> dict[str, dict[str, Any]]:
     """Every case of this file in one run: {case name: {attribute: value}}."""
-    files = {folder: host_files(demo, folder) for folder in HOSTS}
-    cases: dict[str, Case] = {}
-    for folder in HOSTS:
-        cases[folder] = Case(files[folder], [DEFINED])
-    for folder, user in _home_users(demo):
-        cases[f"{folder}/{user}"] = home_case(files[folder], user, [DEFINED])
+    cases = _cases(demo)
+    for name, lab in labs.items():
+        cases.update(_cases(lab, f"{name}:"))
     cases["settings-only"] = home_case(
         host_files(settings_only, "nixos-demo"),
         "demouser",
@@ -95,6 +111,52 @@ def defined(evaluated: dict[str, dict[str, Any]], case: str) -> dict[str, Any]:
 
 def test_the_demo_lab_has_home_manager_users(demo: Lab) -> None:
     assert _home_users(demo) == [("nixos-demo", "demouser")]
+
+
+def test_every_host_and_home_of_the_test_labs_evaluates(
+    evaluated: dict[str, dict[str, Any]],
+) -> None:
+    assert sorted(k for k in evaluated if ":" in k) == [
+        "basic:alpha",
+        "basic:beta",
+        "full:alpha",
+        "full:alpha/alice",
+        "full:alpha/bob",
+        "full:beta",
+        "full:gamma",
+        "full:gamma/dave",
+    ]
+    for name in evaluated:
+        if name != "settings-only":
+            assert defined(evaluated, name), f"{name} defines no option"
+
+
+def test_the_full_labs_values_arrive_at_their_options(
+    evaluated: dict[str, dict[str, Any]],
+) -> None:
+    alpha = defined(evaluated, "full:alpha")
+    assert alpha["boot.kernelPackages"] == "pkgs.linuxPackages_latest"
+    assert alpha["fileSystems"]["/data"]["options"] == ["noatime", "nofail"]
+    assert alpha["environment.shells"] == ["pkgs.nushell"]
+    alice = alpha["users.users"]["alice"]
+    assert (alice["uid"], alice["shell"]) == (1001, "pkgs.zsh")
+    assert "pkgs.python3Packages.requests" in alice["packages"]
+    assert alpha["environment.etc"]["motd"]["text"] == "Welcome to alpha\n"  # raw Nix
+    home = defined(evaluated, "full:alpha/alice")
+    assert home["programs.git.settings"]["user"] == {
+        "email": "alice@example.org",
+        "name": "Alice",
+    }
+    assert home["programs.fish.enable"] is False
+    assert home["home.sessionVariables"]["HISTSIZE"] == 10000
+    assert home["home.file"][".config/hello.txt"]["text"] == "hello\nworld\n"
+    bob = defined(evaluated, "full:alpha/bob")
+    assert bob["programs.starship.settings"] == {"add_newline": False}
+    beta = defined(evaluated, "full:beta")
+    assert beta["networking.interfaces"]["end0"]["ipv6"]["addresses"] == [
+        {"address": "fd00::2", "prefixLength": 64}
+    ]
+    assert beta["services.syncthing.settings"]["gui"] == {"user": "admin"}
 
 
 @pytest.mark.parametrize("host", HOSTS)

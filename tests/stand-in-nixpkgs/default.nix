@@ -20,6 +20,8 @@ let
     outputs = [ "out" ];
     meta = { };
     passthru = { };
+    override = _: fake name;
+    overrideAttrs = _: fake name;
   };
   package = path: fake "pkgs.${path}";
 
@@ -78,6 +80,8 @@ let
     "carapace"
     "zellij"
     "less"
+    "glibcLocales"
+    "nix-zsh-completions"
   ];
 
   # (types spelled out: `path` is the argument here)
@@ -114,6 +118,13 @@ tree
     isDarwin = false;
   };
   buildEnv = args: fake args.name;
+  # programs.neovim
+  wrapNeovimUnstable = _neovim: _args:
+    let wrapped = fake "neovim" // { luaRcContent = ""; overrideAttrs = _: wrapped; }; in wrapped;
+  neovimUtils = {
+    makeVimPackageInfo = _plugins: { pluginPython3Packages = [ ]; };
+    packDir = _dirs: fake "vim-pack-dir";
+  };
   symlinkJoin = args: fake args.name;
   writeTextFile = args: fake args.name;
   runCommand = name: _env: _script: fake name;
