@@ -27,7 +27,8 @@ How the evaluation is made (one ``lib.evalModules { class = "nixos"; }`` a host)
   home-manager's real modules), the host's ``configuration.nix`` (it imports the other
   files, written beside it in a temporary folder), and `declarations` (extra module text
   a test may add).  A ``hardware-configuration.nix`` that the files import but do not
-  hold is an empty module: it comes from the machine.
+  hold is an empty module: it comes from the machine; ``<home-manager/nixos>`` (the
+  channels method) is an empty module too, since common.nix is there already.
 - ``pkgs``: tests/stand-in-nixpkgs (fake derivations, builders, ``pkgs.formats``).  Every
   ``pkgs.a.b`` written in the files is faked, plus the names given in ``packages=``.  A
   package comes back as the string ``"pkgs.a.b"`` (derivations print as their name).
