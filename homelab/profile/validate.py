@@ -395,7 +395,14 @@ def _account_problems(
         uid = spec.get("uid")
         if not isinstance(uid, int) or isinstance(uid, bool):
             continue
-        if uid < 1000 and not system:
+        if uid == 0:
+            yield Problem(
+                doc.marks.value((*base, "uid"), top),
+                "uid 0 is root's: a user with it would be root under another name",
+                format_path((*base, "uid")),
+                "choose another uid, or configure root as the user named root",
+            )
+        elif uid < 1000 and not system:
             yield Problem(
                 doc.marks.value((*base, "uid"), top),
                 f"{uid} is out of range: at least 1000",
