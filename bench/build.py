@@ -4,8 +4,10 @@ Prints the cold build (a new process, nothing generated yet), the no-op rebuild 
 process, everything up to date: it must touch no file) and the peak memory (max RSS) of
 each process. Aims: cold under 3 s, no-op under 0.5 s... for the build itself; the figures
 include Python's start and imports, which are printed on their own for reference.
+With --options, each host also has an options: section of 20 entries (synthlab.OPTIONS):
+the per-host figures of the two runs compare options: with the profile's sections.
 
-    python bench/build.py [N]
+    python bench/build.py [N] [--options]
 """
 
 from __future__ import annotations
@@ -52,11 +54,13 @@ def mtimes(root: Path) -> dict[str, int]:
 
 
 def main() -> None:
-    hosts = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    args = [a for a in sys.argv[1:] if a != "--options"]
+    options = "--options" in sys.argv[1:]
+    hosts = int(args[0]) if args else 200
     with tempfile.TemporaryDirectory() as tmp:
         colds = []
         for i in range(RUNS):
-            root = make_lab(Path(tmp) / f"lab{i}", hosts)
+            root = make_lab(Path(tmp) / f"lab{i}", hosts, options)
             colds.append(run("--lab", str(root), "build"))
         files = len(list(root.rglob("*.nix")))
         before = mtimes(root)
@@ -67,7 +71,8 @@ def main() -> None:
         python = time.perf_counter() - start
     cold = min(colds)
     noop = min(noops)
-    print(f"lab: {hosts} hosts, {files} generated files; best of {RUNS} runs")
+    extra = ", each with 20 options: entries" if options else ""
+    print(f"lab: {hosts} hosts{extra}, {files} generated files; best of {RUNS} runs")
     print(
         f"cold build:   {cold[0]:.3f} s process ({cold[1]:.3f} s in homelab), peak {cold[2]:.0f} MB"
     )
@@ -75,6 +80,10 @@ def main() -> None:
         f"no-op build:  {noop[0]:.3f} s process ({noop[1]:.3f} s in homelab), peak {noop[2]:.0f} MB"
     )
     print(f"python start + import homelab.cli: {python:.3f} s")
+    print(
+        f"per host: cold {1000 * cold[1] / hosts:.2f} ms, no-op {1000 * noop[1] / hosts:.2f} ms"
+        " (in homelab)"
+    )
     print(f"cpus: {os.cpu_count()}")
 
 

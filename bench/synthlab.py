@@ -3,9 +3,10 @@
 Each host includes two fragments (hosts/common/base.yaml and hosts/common/people.yaml),
 and has, once merged, 5 users, 8 services from the repository's catalogue (no two on one
 port, no two that conflict) and 10 containers. Every other host has a few lines of
-extraConfig.
+extraConfig. With `options=True` each host also has an `options:` section of 20 entries
+(OPTIONS: dotted and nested keys, quoted names, the four tags).
 
-    python bench/synthlab.py DIR [N]
+    python bench/synthlab.py DIR [N] [--options]
 """
 
 from __future__ import annotations
@@ -140,12 +141,53 @@ def profile(index: int) -> dict[str, Any]:
     return data
 
 
+# 20 entries of an options: section, as a person writes them (tags cannot come from
+# yaml.safe_dump, so this is text). None of them is set by a section of the profile.
+OPTIONS = """\
+options:
+  services.irqbalance.enable: true
+  services.fstrim.enable: true
+  zramSwap: {{enable: true, memoryPercent: 25}}
+  boot.kernel.sysctl."net.core.rmem_max": 4194304
+  boot.kernelPackages: !nix pkgs.linuxPackages_latest
+  systemd.services.backup:
+    description: Nightly copy of /srv
+    script: rsync -a /srv/ /mnt/backup/
+    serviceConfig: {{Type: oneshot, Nice: 19}}
+    startAt: daily
+  systemd.services.backup.path: [!pkg rsync, !pkg restic]
+  systemd.tmpfiles.rules: ["d /srv/data 0775 root users -", "d /srv/app{index} 0750 root root -"]
+  fileSystems."/srv/data": {{device: /dev/disk/by-label/data, fsType: ext4, options: [noatime]}}
+  networking.hosts."10.0.0.2": [nas.lan, nas]
+  services.samba.enable: true
+  services.samba.settings."Host {index} media":
+    path: /srv/data
+    '"read only"': "yes"
+    '"guest ok"': "no"
+  time.hardwareClockInLocalTime: !default false
+  documentation.man.generateCaches: !force false
+  services.journald.extraConfig: |
+    SystemMaxUse=500M
+  services.logrotate.enable: true
+  services.avahi: {{enable: true, nssmdns4: true, publish: {{enable: true, addresses: true}}}}
+  users.groups.media.gid: {gid}
+  services.smartd: {{enable: true, autodetect: true}}
+  programs.mtr.enable: true
+"""
+
+
+def options_text(index: int) -> str:
+    """The options: section of host `index` (20 entries)."""
+    return OPTIONS.format(index=index, gid=2000 + index % 100)
+
+
 def _dump(data: Any) -> str:
     return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=100)
 
 
-def make_lab(root: Path, hosts: int = 200) -> Path:
-    """Write the lab into root (which must not exist) with the repository's catalogue."""
+def make_lab(root: Path, hosts: int = 200, options: bool = False) -> Path:
+    """Write the lab into root (which must not exist) with the repository's catalogue;
+    with `options`, each host has an options: section of 20 entries too."""
     (root / "hosts" / "common").mkdir(parents=True)
     shutil.copytree(REPO / "services", root / "services")
     (root / "hosts" / "common" / "base.yaml").write_text(_dump(BASE))
@@ -153,12 +195,18 @@ def make_lab(root: Path, hosts: int = 200) -> Path:
     for index in range(hosts):
         folder = root / "hosts" / f"host{index:03d}"
         folder.mkdir()
-        (folder / "profile.yaml").write_text(_dump(profile(index)))
+        text = _dump(profile(index))
+        if options:
+            text += options_text(index)
+        (folder / "profile.yaml").write_text(text)
     return root
 
 
 if __name__ == "__main__":
-    if len(sys.argv) not in (2, 3):
+    args = [a for a in sys.argv[1:] if a != "--options"]
+    if len(args) not in (1, 2):
         sys.exit(__doc__)
-    made = make_lab(Path(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) == 3 else 200)
+    made = make_lab(
+        Path(args[0]), int(args[1]) if len(args) == 2 else 200, "--options" in sys.argv[1:]
+    )
     print(f"made {made}")

@@ -9,7 +9,10 @@ Each figure is the best of several runs, as wall-clock time and as CPU time (use
 system) of the process doing the work: on a machine shared with other work the CPU time
 moves less from run to run.
 
-    python bench/validate.py [N]
+With --options, each host also has an options: section of 20 entries (synthlab.OPTIONS):
+the per-host figures of the two runs compare options: with the profile's sections.
+
+    python bench/validate.py [N] [--options]
 """
 
 from __future__ import annotations
@@ -31,6 +34,24 @@ from synthlab import make_lab
 from homelab.lab import Lab
 
 RUNS = 5
+
+
+class TaggedLoader(yaml.CSafeLoader):
+    """CSafeLoader that also reads the tags of options: (!pkg, !nix, ...) as {tag: value},
+    as homelab does, so that the bare load reads the same files."""
+
+
+def _tagged(loader: yaml.CSafeLoader, suffix: str, node: yaml.Node) -> object:
+    if isinstance(node, yaml.ScalarNode):
+        value: object = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node)
+    else:
+        value = loader.construct_mapping(node)  # type: ignore[arg-type]
+    return {"!" + suffix: value}
+
+
+TaggedLoader.add_multi_constructor("!", _tagged)
 
 
 @dataclass(frozen=True)
@@ -63,9 +84,9 @@ def best(times: list[Time]) -> Time:
     return Time(min(t.wall for t in times), min(t.cpu for t in times))
 
 
-def main(hosts: int) -> None:
+def main(hosts: int, options: bool = False) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        root = make_lab(Path(tmp) / "lab", hosts)
+        root = make_lab(Path(tmp) / "lab", hosts, options)
         lab = Lab(root)
 
         def validate() -> None:
@@ -86,11 +107,11 @@ def main(hosts: int) -> None:
 
         def bare() -> None:
             for text in texts:
-                yaml.load(text, Loader=yaml.CSafeLoader)
+                yaml.load(text, Loader=TaggedLoader)
 
         def bare_with_reading() -> None:
             for f in files:
-                yaml.load((root / f).read_text(), Loader=yaml.CSafeLoader)
+                yaml.load((root / f).read_text(), Loader=TaggedLoader)
 
         bare_only = best([timed(bare) for _ in range(RUNS)])
         base = best([timed(bare_with_reading) for _ in range(RUNS)])
@@ -98,7 +119,11 @@ def main(hosts: int) -> None:
         cli = best([timed_process([*python, "--lab", str(root), "validate"]) for _ in range(RUNS)])
         startup = best([timed_process([*python, "--help"]) for _ in range(RUNS)])
 
-    print(f"lab: {hosts} hosts, each {shape[0]} users, {shape[1]} services, {shape[2]} containers")
+    extra = ", 20 options: entries" if options else ""
+    print(
+        f"lab: {hosts} hosts, each {shape[0]} users, {shape[1]} services, "
+        f"{shape[2]} containers{extra}"
+    )
     print(f"     {len(files)} YAML files read (profiles, fragments, catalogue); best of {RUNS}")
     print(f"validate in process, first run       {first}")
     print(f"validate in process, warm            {warm}")
@@ -111,7 +136,12 @@ def main(hosts: int) -> None:
             f"ratio validate/bare, {name:13}  {t.wall / base.wall:6.2f} x wall "
             f"{t.cpu / base.cpu:6.2f} x cpu"
         )
+    print(
+        f"per host, warm: {1000 * warm.wall / hosts:.2f} ms wall "
+        f"{1000 * warm.cpu / hosts:.2f} ms cpu"
+    )
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 200)
+    args = [a for a in sys.argv[1:] if a != "--options"]
+    main(int(args[0]) if args else 200, "--options" in sys.argv[1:])
