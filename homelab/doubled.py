@@ -51,6 +51,9 @@ def profile_settings(p: Profile, catalog: Catalog) -> dict[Option, NixValue]:
     found: dict[Option, NixValue] = dict(_leaves(identity(p), ()))
     for name, _title, body in concerns(p, catalog):
         if body and name != "options.nix":
+            # a module's `config = ...` holds options (services.nix: config = lib.mkMerge [..])
+            if isinstance(body, Mapping) and set(body) == {"config"}:
+                body = body["config"]
             found.update(_leaves(body, ()))
     return found
 

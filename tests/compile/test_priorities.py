@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from homelab.lab import Lab
-from tests.hosts import with_host
+from tests.hosts import PROFILE, problems_of, with_host
 from tests.modulesystem import Case, eval_many
 from tests.nixtools import nix_eval_modules
 
@@ -194,3 +194,24 @@ def test_a_person_s_options_beat_the_catalogue_without_mk_force(basic_lab: Path)
         "services.syncthing.overrideFolders": False,
         "services.openssh.openFirewall": True,
     }
+
+
+def test_a_service_setting_the_person_wrote_and_options_that_differ_name_both_places(
+    basic_lab: Path,
+) -> None:
+    text = BASE + (
+        "services:\n  openssh: {openFirewall: false}\n  tailscale: {}\n"
+        "options:\n"
+        "  services.openssh.openFirewall: true\n"
+        "  services.tailscale.openFirewall: true\n"
+    )
+    found = problems_of(basic_lab, text)
+    # tailscale's openFirewall is the catalogue's default, not the person's: no problem
+    assert found == [
+        (
+            f"{PROFILE}:10:3",
+            "services.openssh.openFirewall is set twice with different values: here and by "
+            "services.openssh.openFirewall (line 7)",
+            "keep one of the two; to override on purpose, write the value here with !force",
+        )
+    ]
