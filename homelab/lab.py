@@ -270,13 +270,12 @@ class Lab(LabFiles):
         extra = data.get("extraConfig") if isinstance(data, dict) else None
         if not isinstance(extra, str) or not extra.strip():
             return None
-        found = moves(extra)
+        found = moves(extra, data.get("options"))
         where = host.document.marks.values.get(("extraConfig",))
         block = host.document.marks.blocks.get(("extraConfig",))
         if where is not None and block is not None:  # `|`: where its first line is
             where = dataclasses.replace(where, line=block[0], column=block[1] + 1)
-        has_options = isinstance(data.get("options"), dict) and bool(data["options"])
-        return dataclasses.replace(found, where=where, has_options=has_options)
+        return dataclasses.replace(found, where=where)
 
     def shared_fragments(self) -> list[str]:
         """What a new host includes from hosts/common: its base fragment, when there is one

@@ -141,13 +141,19 @@ def _show_extra(args: argparse.Namespace) -> int:
             code = INVALID
             continue
         total = len(found.moves) + len(found.stays)
-        as_nix = sum(1 for m in found.moves if m.as_nix)
+        paste = found.to_paste
+        as_nix = sum(1 for m in paste if m.as_nix)
         print(
             f"{folder}: extraConfig{where} has {total} setting{'s' if total != 1 else ''}"
-            f", {len(found.moves)} can move into options:"
-            + (f" ({as_nix} as !nix values)" if as_nix else "")
+            f", {len(paste)} can move into options:"
+            + (f" ({as_nix} with !nix values)" if as_nix else "")
         )
-        if found.moves:
+        if found.already:
+            print("\nThe profile's options: set these already (keep one of the two):")
+            for m in found.already:
+                print(f"  {m.lines}: {m.text}")
+                print(f"    options: {m.already}")
+        if paste:
             if found.has_options:
                 print("\nAdd these entries to the profile's options:")
             else:

@@ -18,6 +18,7 @@ a profile is read, and must give the same value.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -65,6 +66,7 @@ class Move:
     value: Any
     as_nix: str = ""
     text: str = ""  # the binding's first line, as written
+    already: str = ""  # the key in the profile's options: that sets it (or a part) already
 
     @property
     def key(self) -> str:
@@ -104,9 +106,19 @@ class Moves:
         """The YAML to paste at a profile's top level: `options:` (`header`) and the
         entries under it, each after a comment naming its extraConfig lines ("" when
         nothing moves)."""
-        if not self.moves:
+        if not self.to_paste:
             return ""
-        return (f"{SECTION}:\n" if header else "") + "".join(_entry(m) for m in self.moves)
+        return (f"{SECTION}:\n" if header else "") + "".join(_entry(m) for m in self.to_paste)
+
+    @property
+    def to_paste(self) -> tuple[Move, ...]:
+        """The moves that the profile's options: do not set yet."""
+        return tuple(m for m in self.moves if not m.already)
+
+    @property
+    def already(self) -> tuple[Move, ...]:
+        """The moves whose options the profile's options: set already."""
+        return tuple(m for m in self.moves if m.already)
 
 
 def _lines(first: int, last: int) -> str:
@@ -252,8 +264,24 @@ class _Scope:
     used: frozenset[str] = frozenset()  # (a `rec` set) its names its own values use
 
 
-def moves(extra_config: str) -> Moves:
-    """What of `extra_config` (a profile's extraConfig) can move into `options:`."""
+def moves(extra_config: str, written: Any = None) -> Moves:
+    """What of `extra_config` (a profile's extraConfig) can move into `options:`;
+    `written` is the profile's options: section, if it has one."""
+    found = _moves(extra_config)
+    if not isinstance(written, dict) or not written:
+        return found
+    existing = [s.option for s in settings(written, (SECTION,))[0]]
+    marked = []
+    for m in found.moves:
+        mine = [s.option for s in settings({m.key: m.value}, (SECTION,))[0]]
+        clash = next(
+            (o for o in existing for n in mine if o[: len(n)] == n or n[: len(o)] == o), None
+        )
+        marked.append(dataclasses.replace(m, already=key_text(clash)) if clash else m)
+    return dataclasses.replace(found, moves=tuple(marked), has_options=True)
+
+
+def _moves(extra_config: str) -> Moves:
     form, errors = check_module_body(extra_config)
     if errors:
         return Moves(form, errors=tuple(errors))

@@ -54,7 +54,7 @@ def test_show_extra_prints_the_yaml_to_paste_and_what_stays(
     assert (code, err) == (0, "")
     assert out == (
         f"alpha: extraConfig (hosts/alpha/profile.yaml, from line {line}) has 5 settings, "
-        "4 can move into options: (1 as !nix values)\n"
+        "4 can move into options: (1 with !nix values)\n"
         "\n"
         "Paste this at the profile's top level\n"
         "and delete the lines they come from in extraConfig:\n"
@@ -97,12 +97,21 @@ def test_a_profile_with_options_gets_entries_to_add_to_them(
     basic_lab: Path, run_cli: RunCli
 ) -> None:
     profile = with_extra(basic_lab)
-    profile.write_text(profile.read_text() + "options:\n  services.tlp.enable: true\n")
+    profile.write_text(
+        profile.read_text() + "options:\n  services.tlp.enable: true\n  services.fwupd: {}\n"
+    )
     code, out, _ = run_cli("--lab", str(basic_lab), "show", "alpha", "--extra")
     assert code == 0
+    assert "has 5 settings, 3 can move into options: (1 with !nix values)\n" in out
+    assert (
+        "\nThe profile's options: set these already (keep one of the two):\n"
+        "  line 1: services.fwupd.enable = true;\n"
+        "    options: services.fwupd\n"
+    ) in out
     assert "\nAdd these entries to the profile's options:\n" in out
     assert "\noptions:\n" not in out
-    assert "\n  # extraConfig line 1\n  services.fwupd.enable: true\n" in out
+    assert "services.fwupd.enable: true" not in out
+    assert '\n  # extraConfig lines 2-5\n  fileSystems."/srv/media":\n' in out
 
 
 def test_a_host_without_extra_config_says_so(basic_lab: Path, run_cli: RunCli) -> None:

@@ -485,3 +485,19 @@ def test_a_set_given_twice_stays_when_its_names_cannot_be_spelled_out() -> None:
     assert [(s.first, s.reason) for s in found.stays] == [
         (2, "`a` is set on line 1 too, and Nix joins the two: move them together by hand")
     ]
+
+
+def test_what_options_set_already_is_not_offered_again() -> None:
+    text = "services.a.enable = true;\nservices.b = { enable = true; };\nservices.c.port = 1;\n"
+    written = {"services.a": {"enable": False}, "services": {"b": {"port": 2}}, "c": 1}
+    found = moves(text, written)
+    assert found.has_options
+    assert [(m.key, m.already) for m in found.moves] == [
+        ("services.a.enable", "services.a.enable"),
+        ("services.b", ""),  # (other options of services.b)
+        ("services.c.port", ""),
+    ]
+    assert [m.key for m in found.to_paste] == ["services.b", "services.c.port"]
+    whole = moves("services = { a = { x = 1; }; };", {"services.a.x": 2})
+    assert [(m.key, m.already) for m in whole.already] == [("services", "services.a.x")]
+    assert not moves(text, {}).has_options
