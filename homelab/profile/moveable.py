@@ -5,15 +5,18 @@ Each binding of extraConfig (`name = value;` lines, or the set a whole module re
 one of three things:
 
 - a plain value (text, number, true/false/null, a list or set of them, `pkgs.NAME`,
-  `lib.mkForce`/`lib.mkDefault` of one): it moves as YAML, tags included;
-- Nix that uses nothing but `config`, `lib` and `pkgs`: it can move as a `!nix` value;
+  `with pkgs; [ NAME ]`, `lib.mkForce`/`lib.mkDefault` of one): it moves as YAML, tags
+  included;
+- Nix that uses nothing but `config`, `lib` and `pkgs`: it can move as a `!nix` value
+  (inside a list or set, only the item that needs Nix is one);
 - anything else stays: a module's own keys (`imports`, `options`, ...), names bound by a
   `let`, `with` or argument around the module, paths (Nix reads them relative to the
-  file), computed names, `inherit`.
+  file), computed names, `inherit`, and what `options:` would refuse (a plaintext password).
 
 A binding moves whole, never split, so what moves means in options.nix what it meant in
-extraConfig.  Every entry is checked before it is offered: its YAML is read back the way
-a profile is read, and must give the same value.
+extraConfig (NixOS joins the definitions of the two modules).  Every entry is checked
+before it is offered: its YAML is read back the way a profile is read, must give the same
+value, and must pass the checks of `options:`.
 """
 
 from __future__ import annotations
