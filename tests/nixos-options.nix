@@ -58,7 +58,12 @@ let
       path = opt (types.listOf (types.either types.package types.str)) [ ];
       environment = opt (types.attrsOf (types.nullOr (types.oneOf [ types.str types.path types.package ]))) { };
       serviceConfig = opt (types.attrsOf unitOption) { };
-      startAt = opt (types.either types.str (types.listOf types.str)) [ ];
+      # a string or a list; the module system reads it back as a list (its `apply`)
+      startAt = mkOption {
+        type = types.either types.str (types.listOf types.str);
+        default = [ ];
+        apply = v: if builtins.isList v then v else [ v ];
+      };
       restartIfChanged = bool true;
       reloadIfChanged = bool false;
       stopIfChanged = bool true;

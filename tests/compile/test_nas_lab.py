@@ -1,6 +1,8 @@
 """A realistic NAS and home server written with `options:` and no extraConfig
 (tests/labs/nas): it validates without a problem or a warning, builds an options.nix that
-real Nix parses, and every value arrives at the option path the profile names."""
+real Nix parses, and every value arrives at the option path the profile names: through
+the test double of tests/compiled.py, and through nixpkgs' real module system with every
+option declared and typed (tests/modulesystem.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +12,9 @@ from typing import Any
 import pytest
 
 from homelab.lab import Lab
-from tests.compiled import copy_lab, evaluate_host
+from tests.compiled import copy_lab, evaluate_host, host_files
 from tests.conftest import RunCli
+from tests.modulesystem import DEFINED, eval_nixos
 from tests.nixtools import nix_parse_all
 
 NAS = Path(__file__).resolve().parents[1] / "labs" / "nas"
@@ -182,3 +185,62 @@ def test_tagged_values(nas: dict[str, Any]) -> None:
 def test_options_of_a_fragment_are_merged(nas: dict[str, Any]) -> None:
     assert nas["services"]["fstrim"]["enable"] is True
     assert nas["zramSwap"] == {"enable": True, "memoryPercent": 25}
+
+
+# ---- through the real module system (nixpkgs' lib, option declarations with their types)
+
+REAL = [
+    DEFINED,
+    'fileSystems."/srv/media".device',
+    'fileSystems."/mnt/backup.disk".options',
+    'services.samba.settings."Time Machine"."fruit:time machine"',
+    'services.samba.settings."scans.inbox".path',
+    "services.samba.settings.global.security",
+    "services.samba.nmbd.enable",
+    "systemd.services.backup-media.startAt",
+    "power.ups.upsmon.monitor.eaton.passwordFile",
+]
+
+
+@pytest.fixture(scope="module")
+def real(lab: Lab) -> dict[str, Any]:
+    return eval_nixos(host_files(lab, "nas"), REAL)
+
+
+def test_every_option_is_declared_and_of_its_type(real: dict[str, Any]) -> None:
+    defined = real[DEFINED]
+    assert defined["services.samba.enable"] is True
+    assert defined["power.ups.mode"] == "standalone"
+    assert defined["services.nfs.server.lockdPort"] == 4001
+    assert defined["users.groups"]["media"]["gid"] == 2000
+    media = defined["users.users"]["media"]
+    assert (media["isSystemUser"], media["uid"], media["group"]) == (True, 2000, "media")
+    assert defined["users.users"]["ada"]["extraGroups"] == ["wheel", "media"]
+    assert defined["systemd.tmpfiles.rules"][0] == "d /srv/media 0775 media media -"
+    assert defined["systemd.timers"]["smart-report"]["timerConfig"] == {
+        "OnCalendar": "weekly",
+        "Persistent": True,
+    }
+    assert defined["services.smartd.devices"][1]["device"] == "/dev/sdb"  # !nix
+    assert defined["environment.systemPackages"] == [
+        "pkgs.smartmontools",
+        "pkgs.hdparm",
+        "pkgs.python3Packages.rich",
+    ]
+
+
+def test_values_arrive_at_paths_with_quoted_names(real: dict[str, Any]) -> None:
+    assert real['fileSystems."/srv/media".device'] == "/dev/disk/by-label/media"
+    assert "x-systemd.automount" in real['fileSystems."/mnt/backup.disk".options']
+    assert real['services.samba.settings."Time Machine"."fruit:time machine"'] == "yes"
+    assert real['services.samba.settings."scans.inbox".path'] == "/srv/scans"
+
+
+def test_priorities_and_what_the_modules_derive(real: dict[str, Any]) -> None:
+    # !force beats the module's own default (nmbd on) without a conflict
+    assert real["services.samba.nmbd.enable"] is False
+    assert real["services.samba.settings.global.security"] == "user"
+    # startAt: a string, which the module turns into a list
+    assert real["systemd.services.backup-media.startAt"] == ["*-*-* 03:00:00"]
+    # the monitor's password file comes from its user's, as ups.nix derives it
+    assert real["power.ups.upsmon.monitor.eaton.passwordFile"] == "/var/lib/secrets/upsmon-password"
