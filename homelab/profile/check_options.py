@@ -148,11 +148,12 @@ def _nix_problems(
         return
     if where[:1] == (SECTION,):
         option = _option_of(where)
-        if option is not None:
+        if option is not None and not _is_password(option):  # that one is said at its key
             # the text as the binding it makes, so that nested sets are read as options
             head = f"{key_text(option)} = "
             for line, column, name in plaintext_passwords(f"{head}{text};"):
-                p, in_text = place(line, column - len(head) if line == 1 else column)
+                # a binding the head makes itself (`!nix "x"` as the password) is at 1:1
+                p, in_text = place(line, max(column - len(head), 1) if line == 1 else column)
                 yield Problem(
                     p,
                     f"a plaintext password ({name}) is not allowed{in_text}: "
@@ -209,15 +210,19 @@ def _path_problem(
     return None
 
 
+def _is_password(option: tuple[str, ...]) -> bool:
+    return (
+        len(option) == 4
+        and option[0] == "users"
+        and option[1] in ("users", "extraUsers")
+        and option[3] in _PASSWORDS
+    )
+
+
 def _password_problems(doc: Document, s: Setting) -> Iterator[Problem]:
     top = Place(doc.file)
     for option, where in _leaves(s.option, s.value, s.where):
-        if (
-            len(option) == 4
-            and option[0] == "users"
-            and option[1] in ("users", "extraUsers")
-            and option[3] in _PASSWORDS
-        ):
+        if _is_password(option):
             yield Problem(
                 doc.marks.key(where, top),
                 f"a plaintext {option[3]} is not allowed: "

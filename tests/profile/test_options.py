@@ -310,3 +310,14 @@ def test_two_fragments_setting_one_option_in_two_spellings_is_an_error(basic_lab
             "keep one of the two (the other is in hosts/common/a.yaml, line 2)",
         )
     ]
+
+
+def test_a_password_given_whole_as_a_nix_value_is_said_once_at_its_key(basic_lab: Path) -> None:
+    found = problems_of(basic_lab, HEAD + "options:\n  users.users.bob.password: !nix '\"x\"'\n")
+    assert [(place, m) for place, m, _ in found] == [
+        (
+            f"{PROFILE}:3:3",
+            "a plaintext password is not allowed: it would be stored in the world-readable Nix "
+            "store",
+        )
+    ]
