@@ -209,7 +209,7 @@ def test_keyword_meanings(schema: dict[str, Any], value: Any, valid: bool) -> No
 def test_every_error_is_explained_in_the_words_homelab_has_always_used() -> None:
     value = {
         "host": {"stateVersion": 24.05, "nam": "x"},
-        "users": {"Bad Name": {}, "ann": {"shell": "fishy", "uid": 5}},
+        "users": {"Bad Name": {}, "ann": {"shell": "fishy", "uid": -5}},
         "packages": ["a b", ""],
     }
     problems = explained(profile_validator(), profile_schema(), value)
@@ -238,7 +238,7 @@ def test_every_error_is_explained_in_the_words_homelab_has_always_used() -> None
             "'fishy' is not one of: bash, zsh, fish, nushell",
             "did you mean 'fish'?",
         ),
-        ("users.ann.uid", "5 is out of range: at least 1000", ""),
+        ("users.ann.uid", "-5 is out of range: from 0 to 4294967294", ""),
     ]
 
 
