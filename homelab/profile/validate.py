@@ -20,7 +20,7 @@ from homelab.nix.attrs import plaintext_passwords
 from homelab.nix.syntax import check_module_body
 from homelab.profile.advice import NIXOS_GROUPS
 from homelab.profile.check_options import option_problems
-from homelab.profile.created import groups_in_options, groups_in_raw_nix
+from homelab.profile.created import groups_in_options, groups_in_raw_nix, users_given_a_group
 from homelab.profile.options import SECTION
 from homelab.profile.options import settings as option_settings
 from homelab.profile.schema import (
@@ -182,12 +182,12 @@ def validate(
     service_names = set(services)
     # groups the profile, its options: and its raw Nix create: a user may be put in them
     extra_text = data.get("extraConfig")
-    created = (
-        set(_map(data.get("groups")))
-        | groups_in_options(option_settings(data.get(SECTION), (SECTION,))[0])
-        | groups_in_raw_nix([extra_text] if isinstance(extra_text, str) else [])
+    raw = [extra_text] if isinstance(extra_text, str) else []
+    written = option_settings(data.get(SECTION), (SECTION,))[0]
+    created = set(_map(data.get("groups"))) | groups_in_options(written) | groups_in_raw_nix(raw)
+    problems.extend(
+        _account_problems(doc, users, _map(data.get("groups")), users_given_a_group(written, raw))
     )
-    problems.extend(_account_problems(doc, users, _map(data.get("groups"))))
 
     for user, spec in users.items():
         if not isinstance(spec, dict):
@@ -357,11 +357,11 @@ _ROOT_REFUSED = {
 
 
 def _account_problems(
-    doc: Document, users: Mapping[str, Any], groups: Mapping[str, Any]
+    doc: Document, users: Mapping[str, Any], groups: Mapping[str, Any], grouped: set[str]
 ) -> Iterator[Problem]:
     """What NixOS would refuse in users and groups (its assertions in users-groups.nix):
-    what root cannot have, a system user without a group, a person's uid below 1000, an
-    id given twice."""
+    what root cannot have, a system user without a group (`grouped`: users whose group
+    options: or extraConfig sets), a person's uid below 1000, an id given twice."""
     top = Place(doc.file)
     uids: dict[int, str] = {}
     for name, spec in users.items():
@@ -384,7 +384,7 @@ def _account_problems(
                 )
             continue
         system = spec.get("system") is True
-        if system and "group" not in spec:
+        if system and "group" not in spec and name not in grouped:
             yield Problem(
                 doc.marks.key((*base, "system"), top),
                 "a system user needs a primary group: NixOS refuses one without",

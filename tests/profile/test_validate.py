@@ -368,3 +368,17 @@ def test_a_system_users_group_is_checked_like_the_others(basic_lab: Path) -> Non
     assert [(place, message.split(",")[0]) for place, message, _ in found] == [
         (f"{PROFILE}:3:30", "group 'docker' exists only with docker")
     ]
+
+
+def test_a_system_users_group_may_be_set_in_options_or_extra_config(basic_lab: Path) -> None:
+    users = "host: {stateVersion: '24.05'}\nusers:\n  svc: {system: true, uid: 900}\n"
+    (refused,) = problems_of(basic_lab, users)
+    assert refused[1].startswith("a system user needs a primary group")
+    for given in (
+        "options: {users.users.svc.group: nogroup}\n",
+        'extraConfig: |\n  users.users = { svc = { group = "nogroup"; }; };\n',
+    ):
+        assert problems_of(basic_lab, users + given) == [], given
+    # another user's group is not svc's
+    other = "options: {users.users.other.group: nogroup}\n"
+    assert len(problems_of(basic_lab, users + other)) == 1
