@@ -445,8 +445,9 @@ def _ignored_boot_keys(boot: Mapping[str, Any]) -> Iterator[tuple[str, str, str]
     compile.boot_and_hardware): written, it would be silently dropped."""
     loader = boot.get("loader")
     if loader == "extlinux":
+        # (efi: false says what extlinux is: only efi: true would be dropped)
         for key in ("efi", "efiMountPoint", "device"):
-            if key in boot:
+            if key in boot and boot[key] is not False:
                 yield (
                     key,
                     f"extlinux does not use {key}: U-Boot boots from extlinux.conf, "

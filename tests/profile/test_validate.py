@@ -382,3 +382,10 @@ def test_a_system_users_group_may_be_set_in_options_or_extra_config(basic_lab: P
     # another user's group is not svc's
     other = "options: {users.users.other.group: nogroup}\n"
     assert len(problems_of(basic_lab, users + other)) == 1
+
+
+def test_efi_false_with_extlinux_says_what_extlinux_is(basic_lab: Path) -> None:
+    host = "host: {stateVersion: '24.05', system: aarch64-linux}\n"
+    assert problems_of(basic_lab, host + "hardware: {boot: {loader: extlinux, efi: false}}\n") == []
+    (refused,) = problems_of(basic_lab, host + "hardware: {boot: {loader: extlinux, efi: true}}\n")
+    assert refused[1].startswith("extlinux does not use efi")
