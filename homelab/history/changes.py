@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from homelab.history.notes import generated_notes
+from homelab.history.notes import generated_notes, has_notes
 from homelab.history.paths import host_folder, host_inputs
 from homelab.history.summary import THINGS, host_changes, setting_changes
 from homelab.labfiles import COMMON, PROFILE, HostState, LabState
@@ -158,7 +158,11 @@ def describe(
                 lines.append("generated files rebuilt")
         if generated is not None:
             for path in mine:
-                if path.startswith(host_folder(folder)) and path not in inputs[folder]:
+                if (
+                    has_notes(path)
+                    and path.startswith(host_folder(folder))
+                    and path not in inputs[folder]
+                ):
                     lines.extend(generated_notes(path, *generated(path)))
         if lines:
             hosts[folder] = lines

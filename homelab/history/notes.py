@@ -11,9 +11,15 @@ from __future__ import annotations
 from homelab.nix.attrs import OptionBinding, option_bindings
 
 
+def has_notes(path: str) -> bool:
+    """Whether `generated_notes` may have something to say about this file (the others
+    need not be read)."""
+    return path.endswith("/home.nix")
+
+
 def generated_notes(path: str, old: str | None, new: str | None) -> list[str]:
     """Lines about a generated file that changed from `old` to `new` (None: not there)."""
-    if old is None or new is None or not path.endswith("/home.nix"):
+    if old is None or new is None or not has_notes(path):
         return []
     return programs_turned_on(old, new)
 
