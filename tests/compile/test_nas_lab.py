@@ -143,6 +143,7 @@ def test_tmpfiles_and_the_owner_of_the_media(nas: dict[str, Any]) -> None:
         "d /srv/timemachine 0750 ada users -",
         "d /srv/scans 0770 media media -",
     ]
+    # written in the profile's groups: and users: (system: true), not in options:
     assert nas["users"]["groups"]["media"] == {"gid": 2000}
     media = nas["users"]["users"]["media"]
     assert media == {
@@ -215,7 +216,7 @@ def test_every_option_is_declared_and_of_its_type(real: dict[str, Any]) -> None:
     assert defined["users.groups"]["media"]["gid"] == 2000
     media = defined["users.users"]["media"]
     assert (media["isSystemUser"], media["uid"], media["group"]) == (True, 2000, "media")
-    assert defined["users.users"]["ada"]["extraGroups"] == ["wheel", "media"]
+    assert defined["users.users"]["ada"]["extraGroups"] == ["media", "wheel"]
     assert defined["systemd.tmpfiles.rules"][0] == "d /srv/media 0775 media media -"
     assert defined["systemd.timers"]["smart-report"]["timerConfig"] == {
         "OnCalendar": "weekly",
