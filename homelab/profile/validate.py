@@ -370,7 +370,7 @@ def _account_problems(
         base: Path_ = ("users", name)
         if name == "root":
             for key, (why, hint) in _ROOT_REFUSED.items():
-                if key in spec:
+                if key in spec and spec[key] is not False:  # (false says what root is)
                     yield Problem(
                         doc.marks.key((*base, key), top), why, format_path((*base, key)), hint
                     )

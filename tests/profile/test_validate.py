@@ -389,3 +389,13 @@ def test_efi_false_with_extlinux_says_what_extlinux_is(basic_lab: Path) -> None:
     assert problems_of(basic_lab, host + "hardware: {boot: {loader: extlinux, efi: false}}\n") == []
     (refused,) = problems_of(basic_lab, host + "hardware: {boot: {loader: extlinux, efi: true}}\n")
     assert refused[1].startswith("extlinux does not use efi")
+
+
+def test_root_may_say_it_is_no_system_user_and_no_admin(basic_lab: Path) -> None:
+    host = "host: {stateVersion: '24.05'}\nusers:\n  root: "
+    assert problems_of(basic_lab, host + "{system: false, admin: false, shell: fish}\n") == []
+    found = problems_of(basic_lab, host + "{system: true, group: wheel}\n")
+    assert sorted(message for _, message, _ in found) == [
+        "root is neither a system user nor a normal one: NixOS knows root",
+        "root's primary group is always root",
+    ]
