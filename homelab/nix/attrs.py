@@ -47,10 +47,14 @@ class OptionBinding:
     value: str  # the Nix text of the value ("" for a path that only leads to a set)
 
 
-def option_bindings(text: str, kind: str = "bindings") -> list[OptionBinding]:
+def option_bindings(
+    text: str, kind: str = "bindings", at: tuple[str, ...] = ()
+) -> list[OptionBinding]:
     """Every attribute path `text` defines: `kind` "bindings" for `name = value;` lines
-    (as extraConfig holds them), "module" for a whole module or a single expression,
-    "auto" for either (what extraConfig's check would call it)."""
+    (as extraConfig holds them), "module" for a whole module, "auto" for either (what
+    extraConfig's check would call it), "value" for an expression that is the value of the
+    option path `at` (a `!nix` value: `{ password = "x"; }` at users.users.alice defines
+    users.users.alice.password; a value that is no set defines `at` itself)."""
     if kind == "auto":
         kind = "module" if _looks_like_module(parse(text)) else "bindings"
     if kind == "bindings":
@@ -64,6 +68,14 @@ def option_bindings(text: str, kind: str = "bindings") -> list[OptionBinding]:
     if not exprs:
         return []
     out: list[OptionBinding] = []
+    if kind == "value":
+        sets = list(_through_wrappers(exprs[0]))
+        if not sets and at:
+            line, column = pos.at(exprs[0].start_byte)
+            out.append(OptionBinding(at, line, column, text.strip()))
+        for value in sets:
+            _walk(value, at, pos, out)
+        return out
     top = _module_body(exprs[0])
     for value in _through_wrappers(top):
         _walk(value, (), pos, out, top_level=True)
@@ -161,12 +173,15 @@ def _user_attribute(path: tuple[str, ...]) -> tuple[str, str] | None:
     return None
 
 
-def plaintext_passwords(text: str, kind: str = "bindings") -> list[tuple[int, int, str]]:
+def plaintext_passwords(
+    text: str, kind: str = "bindings", at: tuple[str, ...] = ()
+) -> list[tuple[int, int, str]]:
     """(line, column, attribute path) of each plaintext password `text` gives a user:
     `users.users.NAME.password` or `initialPassword` (also under users.extraUsers), in any
-    spelling of nested sets. A `null` is no password."""
+    spelling of nested sets. A `null` is no password. `kind` and `at` as for
+    `option_bindings` (kind "value" with `at` for a `!nix` value at an option path)."""
     found = []
-    for b in option_bindings(text, kind):
+    for b in option_bindings(text, kind, at):
         user = _user_attribute(b.path)
         if user is not None and user[1] in PASSWORD_WORDS and b.value.strip() != "null":
             found.append((b.line, b.column, ".".join(_shown(p) for p in b.path)))

@@ -77,3 +77,32 @@ def test_groups_and_users_raw_nix_creates() -> None:
 def test_a_binding_names_its_path_and_value() -> None:
     (first, second) = option_bindings("a.b = 1;\nc = { d = true; };")[::2]
     assert (first.path, first.value, second.path) == (("a", "b"), "1", ("c", "d"))
+
+
+@pytest.mark.parametrize(
+    ("text", "at", "found"),
+    [
+        (
+            '{ password = "x"; }',
+            ("users", "users", "alice"),
+            [(1, 3, "users.users.alice.password")],
+        ),
+        (
+            '{ alice.initialPassword = "x"; }',
+            ("users", "users"),
+            [(1, 9, "users.users.alice.initialPassword")],
+        ),
+        ('"x"', ("users", "users", "alice", "password"), [(1, 1, "users.users.alice.password")]),
+        ("null", ("users", "users", "alice", "password"), []),
+        ('{ hashedPassword = "$y$x"; }', ("users", "users", "alice"), []),
+        (
+            'lib.mkForce { password = "x"; }',
+            ("users", "users", "a"),
+            [(1, 15, "users.users.a.password")],
+        ),
+    ],
+)
+def test_a_nix_value_at_an_option_path(
+    text: str, at: tuple[str, ...], found: list[tuple[int, int, str]]
+) -> None:
+    assert plaintext_passwords(text, "value", at) == found
