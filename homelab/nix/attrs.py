@@ -11,14 +11,16 @@ be written as Nix (plaintext passwords) and to see which groups and users raw Ni
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 import tree_sitter
 
 from homelab.nix.grammar import static_name, unparen
 from homelab.nix.names import is_identifier
-from homelab.nix.syntax import _looks_like_module, _Positions, parse
+from homelab.nix.syntax import _Positions, parse
 
 __all__ = [
     "PASSWORD_WORDS",
@@ -56,7 +58,27 @@ def option_bindings(
     option path `at` (a `!nix` value: `{ password = "x"; }` at users.users.alice defines
     users.users.alice.password; a value that is no set defines `at` itself)."""
     if kind == "auto":
-        kind = "module" if _looks_like_module(parse(text)) else "bindings"
+        kind = _kind_of(text)
+    return list(_bindings(text, kind, at))
+
+
+# a module starts with `{`, `let`, `rec`, `(` or a function's argument (`args:`,
+# `args@{`); bindings with a name and `.` or `=`
+_MODULE_START = re.compile(r"(?:\{|\(|let\b|rec\b|[A-Za-z_][\w'-]*\s*[:@])")
+_COMMENTS = re.compile(r"(?:\s+|#[^\n]*|/\*.*?\*/)*", re.S)
+
+
+def _kind_of(text: str) -> str:
+    """ "module" or "bindings", as extraConfig's check would call the text, told from its
+    first token (parsing bindings without their braces is slow)."""
+    start = _COMMENTS.match(text)
+    rest = text[start.end() if start else 0 :]
+    return "module" if _MODULE_START.match(rest) else "bindings"
+
+
+@lru_cache(maxsize=32)
+def _bindings(text: str, kind: str, at: tuple[str, ...]) -> tuple[OptionBinding, ...]:
+    """option_bindings, once per text: validation and advice each ask of extraConfig."""
     if kind == "bindings":
         wrapped = _BINDINGS_PREFIX + text + "\n}"
         pos = _Positions(wrapped, prefix_lines=1)
@@ -66,7 +88,7 @@ def option_bindings(
     tree = parse(wrapped)
     exprs = [c for c in tree.root_node.children if c.type != "comment"]
     if not exprs:
-        return []
+        return ()
     out: list[OptionBinding] = []
     if kind == "value":
         sets = list(_through_wrappers(exprs[0]))
@@ -75,11 +97,11 @@ def option_bindings(
             out.append(OptionBinding(at, line, column, text.strip()))
         for value in sets:
             _walk(value, at, pos, out)
-        return out
+        return tuple(out)
     top = _module_body(exprs[0])
     for value in _through_wrappers(top):
         _walk(value, (), pos, out, top_level=True)
-    return out
+    return tuple(out)
 
 
 def _module_body(node: tree_sitter.Node) -> tree_sitter.Node:
