@@ -1,4 +1,4 @@
-"""Keys that work in every terminal: tabs by `[` `]`, 1-8 and ctrl+pgup/pgdn (alt+1-8
+"""Keys that work in every terminal: tabs by `[` `]`, 1-9 and ctrl+pgup/pgdn (alt+1-9
 type `¢` and the like into inputs in tmux and xterm), tab order without invisible stops
 or jumps, text boxes that say that tab indents and escape leaves them, and escape that
 goes one step up everywhere. Read on the screen's characters, driven by keys; the last
@@ -32,6 +32,7 @@ ON_TAB = {
     "Home": r"Home of user",
     "Services": r"[─▔] Catalogue [─▔]",
     "Containers": r"[─▔] Containers [─▔]",
+    "Options": r"[─▔] Options [─▔]",
     "Raw Nix": r"Raw NixOS options \(extraConfig\)",
     "YAML": r"The profile as written",
 }
@@ -90,7 +91,9 @@ def test_brackets_numbers_and_ctrl_page_keys_switch_tabs(lab: Path) -> None:
             assert shown_tab(await keys(pilot, "right_square_bracket")) == "Network"
             assert shown_tab(await keys(pilot, "right_square_bracket")) == "Users"
             assert shown_tab(await keys(pilot, "left_square_bracket")) == "Network"
-            assert shown_tab(await keys(pilot, "8")) == "YAML"
+            assert shown_tab(await keys(pilot, "9")) == "YAML"
+            assert shown_tab(await keys(pilot, "7")) == "Options"
+            assert shown_tab(await keys(pilot, "9")) == "YAML"
             assert shown_tab(await keys(pilot, "right_square_bracket")) == "System"  # round
             assert shown_tab(await keys(pilot, "left_square_bracket")) == "YAML"
             assert shown_tab(await keys(pilot, "ctrl+pagedown")) == "System"
@@ -146,7 +149,7 @@ def test_a_tab_of_the_palette_is_shown_when_focus_is_in_a_form(lab: Path) -> Non
     run(scenario)
 
 
-@pytest.mark.parametrize(("tab", "first_line"), [("8", "# yaml-language-server"), ("7", "")])
+@pytest.mark.parametrize(("tab", "first_line"), [("9", "# yaml-language-server"), ("8", "")])
 def test_a_text_box_says_tab_indents_and_escape_leaves_it(
     lab: Path, tab: str, first_line: str
 ) -> None:
@@ -314,7 +317,7 @@ def test_tabs_switch_by_the_documented_keys_in_a_real_terminal(lab: Path, tmp_pa
             ("]", "Network"),
             ("]", "Users"),
             ("[", "Network"),
-            ("8", "YAML"),
+            ("9", "YAML"),
             ("]", "System"),
             ("C-NPage", "Network"),
             ("C-PPage", "System"),

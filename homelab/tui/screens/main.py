@@ -67,9 +67,9 @@ class MainScreen(Screen[None]):
         Binding("ctrl+n", "new_host", "New host"),
         Binding("alt+down", "next_host(1)", "Next host", show=False),
         Binding("alt+up", "next_host(-1)", "Previous host", show=False),
-        # tabs by keys that every terminal sends: ] [ and 1-8 where they are not typed
+        # tabs by keys that every terminal sends: ] [ and 1-9 where they are not typed
         # into a text input (the footer shows them then), ctrl+pgdn/pgup always (the
-        # footer shows them while typing). alt+1-8 too, where the terminal sends them.
+        # footer shows them while typing). alt+1-9 too, where the terminal sends them.
         # ] [ and digits are no priority bindings, which would overtake a tab typed just
         # before them; ctrl+pgup/pgdn are, over the scroll containers' paging sideways.
         Binding(

@@ -31,6 +31,7 @@ from homelab.tui.widgets.editors import (
     HomeEditor,
     ListDetail,
     NetworkEditor,
+    OptionsEditor,
     RawNixEditor,
     ServicesEditor,
     SystemEditor,
@@ -54,6 +55,7 @@ TABS: list[tuple[str, str, str]] = [
     ("home", "Home", "home.nix"),
     ("services", "Services", "services.nix"),
     ("containers", "Containers", "containers.nix"),
+    ("options", "Options", "options.nix"),
     ("nix", "Raw Nix", "extra.nix"),
     ("yaml", "YAML", "configuration.nix"),
 ]
@@ -67,6 +69,7 @@ def tabs_for(path: str) -> list[str]:
     for prefix, tab in (
         ("services.", "services"),
         ("containers.", "containers"),
+        ("options", "options"),
         ("extraConfig", "nix"),
     ):
         if path.startswith(prefix) or path == prefix.rstrip("."):
@@ -195,6 +198,8 @@ class HostEditor(Vertical):
             return ServicesEditor(self.session.catalog, own, merged, id="ed-services")
         if tab == "containers":
             return ContainersEditor(own, merged, id="ed-containers")
+        if tab == "options":
+            return OptionsEditor(own, merged, id="ed-options")
         if tab == "nix":
             return RawNixEditor(own, merged, self.profile_text, id="ed-nix")
         return YamlEditor(self.session.text(self.folder), id="ed-yaml")

@@ -1,0 +1,413 @@
+"""`options:` (the Options tab): any NixOS option as YAML, one row per key as written,
+and a form for the highlighted one: its option path, the type of its value, the value.
+
+The path is checked as it is typed (the notation of profile/options.py); the value is
+read for its type (a number, YAML flow for lists and maps, the tag for packages, Nix
+expressions and priorities) and written when typing pauses; what the value means for
+NixOS is the validation's to say, under the value as in every other tab.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Input, Select, Switch, TextArea
+from textual.widgets.option_list import Option
+
+from homelab.errors import Problem, format_path
+from homelab.profile.options import SECTION, NotAnOptionPath, parse_key
+from homelab.tui.messages import FieldEdited
+from homelab.tui.optionvalues import (
+    BOXED,
+    KINDS,
+    SHORT,
+    kind_of,
+    read_value,
+    same,
+    shown,
+    value_text,
+)
+from homelab.tui.plain import Static, plain
+from homelab.tui.schema import Path
+from homelab.tui.widgets.editors.base import Data, as_map
+from homelab.tui.widgets.editors.entries import EntriesEditor
+from homelab.tui.widgets.editors.listdetail import EntryList, ListDetail
+from homelab.tui.widgets.textbox import TextBox
+
+PATH_WIDTH = 32  # the path column of the list, longer paths are cut
+VALUE_WIDTH = 26
+
+
+def path_problem(text: str) -> str:
+    """What is wrong with an option path as typed ('' when it reads)."""
+    try:
+        parse_key(text.strip())
+    except NotAnOptionPath as err:
+        return f"{err.message}: {err.hint}"
+    return ""
+
+
+def new_value(path: str) -> Any:
+    """What a new entry starts as: `true` for an `enable`, else empty text."""
+    return True if path.rsplit(".", 1)[-1] == "enable" else ""
+
+
+class OptionRows(EntryList):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "act('add')", "Add"),
+        Binding("delete", "act('remove')", "Remove"),
+    ]
+    noun = "option"
+    filterable = True
+
+
+class OptionsEditor(ListDetail, Vertical):
+    """The host's `options:` entries and the highlighted one's path, type and value."""
+
+    DEFAULT_CSS = """
+    OptionsEditor { layout: vertical; height: 1fr; }
+    OptionsEditor > .options-help { color: $text-muted; padding: 0 1; }
+    OptionsEditor OptionRows { height: auto; min-height: 3; max-height: 60%;
+                               border: round $primary 40%;
+                               text-wrap: nowrap; text-overflow: ellipsis; }
+    OptionsEditor .options-says { color: $text-error; padding: 0 1; height: auto; }
+    OptionsEditor .options-form { height: auto; padding: 1 1 0 1; }
+    OptionsEditor .options-title { text-style: bold; }
+    OptionsEditor .options-row { height: auto; }
+    OptionsEditor .options-label { color: $text-muted; width: 7; }
+    OptionsEditor .options-value { height: auto; width: 1fr; }
+    OptionsEditor .options-bool { height: 1; }
+    OptionsEditor #option-bool-note { width: 1fr; padding: 0 1; }
+    OptionsEditor Switch { border: none; height: 1; padding: 0; width: 6; }
+    OptionsEditor Switch:focus { border: none; background-tint: $foreground 10%; }
+    OptionsEditor #option-box { height: 6; }
+    OptionsEditor #option-path-says, OptionsEditor #option-value-says {
+        color: $text-error; height: auto; }
+    """
+
+    def __init__(self, own: Data, merged: Data, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.own_options = dict(as_map(own.get(SECTION)))
+        self.merged_options = dict(as_map(merged.get(SECTION)))
+        self.selected: str | None = None
+        self.kind = "text"  # the type chosen for the highlighted entry
+        self._problems: list[Problem] = []
+
+    # ---- the list ----------------------------------------------------------------------
+
+    def names(self) -> list[str]:
+        inherited = [n for n in self.merged_options if n not in self.own_options]
+        return [*self.own_options, *inherited]
+
+    def is_own(self, name: str) -> bool:
+        return name in self.own_options
+
+    def value(self, name: str) -> Any:
+        return self.own_options.get(name, self.merged_options.get(name))
+
+    def prefix(self, name: str) -> Path:
+        return (SECTION, name)
+
+    def detail(self) -> Widget:
+        return self.query_one(".options-form")
+
+    def _row(self, name: str) -> Option:
+        value = self.value(name)
+        path = name if len(name) <= PATH_WIDTH else name[: PATH_WIDTH - 1] + "…"
+        text = Text(f"{path:<{PATH_WIDTH}} {shown(value, VALUE_WIDTH):<{VALUE_WIDTH}} ")
+        kind = kind_of(value)
+        text.append(SHORT.get(kind, dict(KINDS)[kind]), style="dim")
+        if not self.is_own(name):
+            text.append("  (inherited)", style="dim")
+        return Option(text, id=name)
+
+    def compose(self) -> ComposeResult:
+        yield Static(
+            "Any NixOS option as YAML (options:): a path such as services.fwupd.enable, "
+            'names with dots or slashes in double quotes (fileSystems."/srv".device).',
+            classes="options-help",
+        )
+        names = self.names()
+        self.selected = names[0] if names else None
+        rows = OptionRows(*map(self._row, names), classes="options-list detail-list")
+        rows.border_title = plain("Options")
+        rows.border_subtitle = "a: add · delete: remove · enter: edit"
+        yield rows
+        yield Input(
+            placeholder="new option: its path, then enter",
+            id="option-new",
+            classes="detail-add",
+            compact=True,
+        )
+        yield Static("", id="option-new-says", classes="options-says")
+        with Vertical(classes="options-form"):
+            yield Static("", classes="options-title")
+            with Horizontal(classes="options-row"):
+                yield Static("path", classes="options-label")
+                with Vertical(classes="options-value"):
+                    yield Input(id="option-path", compact=True)
+                    yield Static("", id="option-path-says")
+            with Horizontal(classes="options-row"):
+                yield Static("type", classes="options-label")
+                yield Select(
+                    [(label, kind) for kind, label in KINDS],
+                    id="option-kind",
+                    allow_blank=False,
+                    compact=True,
+                )
+            with Horizontal(classes="options-row"):
+                yield Static("value", classes="options-label")
+                with Vertical(classes="options-value"):
+                    yield Input(id="option-value", compact=True)
+                    with Horizontal(classes="options-bool"):
+                        yield Switch(id="option-bool")
+                        yield Static("", id="option-bool-note")
+                    yield TextBox("", id="option-box")
+                    yield Static("", id="option-value-says")
+
+    def on_mount(self) -> None:
+        self.show_selected()
+
+    def show(self, own: Data, merged: Data) -> None:
+        self.own_options = dict(as_map(own.get(SECTION)))
+        self.merged_options = dict(as_map(merged.get(SECTION)))
+        names = self.names()
+        if self.selected not in names:
+            self.selected = names[0] if names else None
+        self._relist()
+        self.show_selected()
+
+    def _relist(self) -> None:
+        rows = self.entries
+        rows.clear_options()
+        rows.add_options([self._row(n) for n in self.names()])
+        if self.selected is not None:
+            rows.highlighted = rows.get_option_index(self.selected)
+
+    # ---- the form ----------------------------------------------------------------------
+
+    @property
+    def path_input(self) -> Input:
+        return self.query_one("#option-path", Input)
+
+    @property
+    def value_input(self) -> Input:
+        return self.query_one("#option-value", Input)
+
+    @property
+    def box(self) -> TextArea:
+        return self.query_one("#option-box", TextArea)
+
+    @property
+    def switch(self) -> Switch:
+        return self.query_one("#option-bool", Switch)
+
+    @property
+    def chooser(self) -> Select[str]:
+        return self.query_one("#option-kind", Select)
+
+    def _show_kind(self) -> None:
+        """The value input that fits the type, the others hidden."""
+        self.value_input.display = self.kind in ("text", "number", "pkg")
+        self.query_one(".options-bool").display = self.kind == "bool"
+        self._note()
+        self.box.display = self.kind in BOXED
+
+    def show_selected(self) -> None:
+        form = self.detail()
+        name = self.selected
+        form.display = name is not None
+        if name is None:
+            return
+        value = self.value(name)
+        title = f"option {name}"
+        if not self.is_own(name):
+            title += "  (from an included fragment: change it there, or set it here to override)"
+        self.query_one(".options-title", Static).update(title)
+        for widget in form.query("Input, Select, Switch, TextArea"):
+            widget.disabled = not self.is_own(name)
+        with self.prevent(Input.Changed, Select.Changed, Switch.Changed, TextArea.Changed):
+            self.kind = kind_of(value)
+            self.chooser.value = self.kind
+            self.path_input.value = name
+            self._fill(value)
+        self._show_kind()
+        self._say("#option-path-says", "")
+        self.show_problems(self._problems)
+
+    def _fill(self, value: Any) -> None:
+        text = value_text(value)
+        if self.kind == "bool":
+            self.switch.value = value is True
+        elif self.kind in BOXED:
+            if self.box.text != text:
+                self.box.load_text(text)
+        elif self.value_input.value != text:
+            self.value_input.value = text
+
+    def _note(self) -> None:
+        """The switch's value in words: a switch without colour shows nothing."""
+        said = "true" if self.switch.value else "false"
+        self.query_one("#option-bool-note", Static).update(f"{said}  (space switches it)")
+
+    def _say(self, where: str, text: str) -> None:
+        said = self.query_one(where, Static)
+        said.update(text)
+        said.display = bool(text)
+
+    def _typed(self) -> str:
+        if self.kind == "bool":
+            return "true" if self.switch.value else "false"
+        return self.box.text if self.kind in BOXED else self.value_input.value
+
+    def focus_detail(self) -> None:
+        if self.selected is not None and self.is_own(self.selected):
+            self.path_input.focus()
+
+    # ---- keys and typing ---------------------------------------------------------------
+
+    @on(Input.Changed, "#option-new")
+    def _new_typed(self, event: Input.Changed) -> None:
+        event.stop()
+        said = path_problem(event.value) if event.value.strip() else ""
+        self._say("#option-new-says", said)
+
+    @on(Input.Changed, "#option-path")
+    def _path_typed(self, event: Input.Changed) -> None:
+        event.stop()
+        said = path_problem(event.value)
+        name = event.value.strip()
+        if not said and name != self.selected and name in self.names():
+            said = f"{name} is set already: choose another path"
+        self._say("#option-path-says", said)
+        self.wait_for_pause()
+
+    @on(Input.Submitted, "#option-path, #option-value")
+    def _entered(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.post_pending()
+
+    @on(Input.Changed, "#option-value")
+    @on(TextArea.Changed, "#option-box")
+    def _value_typed(self, event: Message) -> None:
+        event.stop()
+        self._say_value()
+        self.wait_for_pause()
+
+    @on(Switch.Changed, "#option-bool")
+    def _switched(self, event: Switch.Changed) -> None:
+        event.stop()
+        self._note()
+        self.post_pending()
+
+    @on(Select.Changed, "#option-kind")
+    def _kind_chosen(self, event: Select.Changed) -> None:
+        event.stop()
+        if event.value != self.chooser.value or event.value == self.kind:
+            return  # the chooser's own first value, or one set by show_selected
+        if not isinstance(event.value, str):
+            return
+        typed = self._typed()
+        self.kind = event.value
+        with self.prevent(Input.Changed, Switch.Changed, TextArea.Changed):
+            if self.kind == "bool":
+                self.switch.value = typed.strip() == "true"
+            elif self.kind in BOXED:
+                self.box.load_text(typed)
+            else:
+                self.value_input.value = typed
+        self._show_kind()
+        self._say_value()
+        self.post_pending()
+
+    def _say_value(self) -> None:
+        _, wrong = read_value(self.kind, self._typed())
+        self._say("#option-value-says", wrong or self._problem_text())
+
+    def pending(self) -> list[Message]:
+        """The highlighted entry's value (at its old path) then its new path, when they
+        read: the rename comes last, so that the list is shown again with both."""
+        self.end_pause()
+        name = self.selected
+        if not self.composed or name is None or not self.is_own(name):
+            return []
+        out: list[Message] = []
+        value, wrong = read_value(self.kind, self._typed())
+        if not wrong and not same(value, self.own_options.get(name)):
+            self.own_options[name] = value
+            out.append(FieldEdited(self.prefix(name), value))
+            self._relist()
+        path = self.path_input.value.strip()
+        if path != name and not path_problem(path) and path not in self.names():
+            self.own_options = {(path if k == name else k): v for k, v in self.own_options.items()}
+            self.merged_options.pop(name, None)
+            self.selected = path
+            out.append(EntriesEditor.Renamed(self.prefix(name), path))
+            self._relist()
+        return out
+
+    def act(self, what: str) -> None:
+        if what == "add":
+            self.query_one("#option-new", Input).focus()
+            return
+        name = self.selected
+        if what != "remove" or name is None:
+            return
+        if not self.is_own(name):
+            self.app.notify(f"{name} comes from an included fragment: remove it there")
+            return
+        del self.own_options[name]
+        self.merged_options.pop(name, None)  # a fragment's value shows again once checked
+        names = self.names()
+        self.selected = names[0] if names else None
+        self.post_message(FieldEdited(self.prefix(name), remove=True))
+        self._relist()
+        self.show_selected()
+
+    def add(self, name: str) -> None:
+        said = path_problem(name)
+        new = self.query_one("#option-new", Input)
+        if said:
+            new.value = name  # kept, to be mended
+            new.cursor_position = len(name)
+            self._say("#option-new-says", said)
+            return
+        if name not in self.names():
+            value = new_value(name)
+            self.own_options[name] = value
+            self.post_message(FieldEdited(self.prefix(name), value))
+            self._relist()
+        self.select(name)
+        self.chooser.focus()
+
+    # ---- problems ----------------------------------------------------------------------
+
+    def _problem_text(self) -> str:
+        if self.selected is None:
+            return ""
+        mine = self.mine(self._problems, self.prefix(self.selected))
+        return "\n".join(p.message + (f" ({p.hint})" if p.hint else "") for p in mine)
+
+    def show_problems(self, problems: Sequence[Problem]) -> None:
+        self._problems = list(problems)
+        if self.selected is not None and self.composed:
+            _, wrong = read_value(self.kind, self._typed())
+            self._say("#option-value-says", wrong or self._problem_text())
+
+    def find(self, path: str) -> Widget | None:
+        for name in self.names():
+            here = format_path(self.prefix(name))
+            if path == here or path.startswith((here + ".", here + "[")):
+                self.select(name)
+                if self.kind == "bool":
+                    return self.switch
+                return self.box if self.kind in BOXED else self.value_input
+        return None
