@@ -18,7 +18,6 @@ from homelab.catalog import Catalog, Port, TemplateError, service_ports
 from homelab.errors import Place, Problem, format_path
 from homelab.nix.attrs import plaintext_passwords
 from homelab.nix.syntax import check_module_body
-from homelab.profile.advice import NIXOS_GROUPS
 from homelab.profile.check_options import option_problems
 from homelab.profile.created import groups_in_options, groups_in_raw_nix, users_given_a_group
 from homelab.profile.options import SECTION
@@ -356,6 +355,13 @@ _ROOT_REFUSED = {
 }
 
 
+# the groups users-groups.nix numbers on every machine (users.groups.NAME.gid = ids.gids.NAME)
+_NUMBERED_GROUPS = frozenset(
+    """root wheel disk kmem tty floppy uucp lp cdrom tape audio video dialout nogroup users
+    nixbld utmp adm input kvm render sgx shadow clock""".split()  # noqa: SIM905 - as listed there
+)
+
+
 def _account_problems(
     doc: Document, users: Mapping[str, Any], groups: Mapping[str, Any], grouped: set[str]
 ) -> Iterator[Problem]:
@@ -423,7 +429,7 @@ def _account_problems(
         if not isinstance(gid, int) or isinstance(gid, bool):
             continue
         where: Path_ = ("groups", name, "gid")
-        if name in NIXOS_GROUPS:
+        if name in _NUMBERED_GROUPS:
             yield Problem(
                 doc.marks.key(where, top),
                 f"NixOS gives group {name} its own gid: a second one conflicts",
