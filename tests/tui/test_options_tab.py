@@ -49,7 +49,7 @@ def test_the_tab_lists_each_entry_with_its_value_and_type(lab: Path) -> None:
                 for r in rows
             )
             assert any(
-                "boot.kernelPackages" in r and "!nix pkgs.linuxPackages_l…" in r and "Nix" in r
+                "boot.kernelPackages" in r and "!nix pkgs.linuxPackages_latest" in r and "Nix" in r
                 for r in rows
             )
             assert "path   services.fwupd.enable" in text

@@ -96,3 +96,23 @@ def test_diff_view(lab: Path, snap_compare: Any) -> None:
         await settle(pilot)
 
     assert snap_compare(HomelabApp(lab), terminal_size=SIZE, run_before=ready)
+
+
+def test_options_tab(lab: Path, snap_compare: Any) -> None:
+    profile = lab / "hosts" / "nixos-demo" / "profile.yaml"
+    text = profile.read_text().replace("extraConfig: |\n  services.fwupd.enable = true;\n", "")
+    profile.write_text(
+        text + "options:\n"
+        "  services.fwupd.enable: true\n"
+        "  environment.systemPackages: [!pkg htop, !pkg python3Packages.requests]\n"
+        '  boot.kernelPackages: !nix "pkgs.linuxPackages_latest"\n'
+        '  fileSystems."/srv/media".device: /dev/disk/by-label/media\n'
+    )
+
+    async def ready(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await choose_host(pilot, "nixos-demo")
+        await pilot.press("7", "tab", "tab", "down", "enter")  # the packages, into the form
+        await settle(pilot)
+
+    assert snap_compare(HomelabApp(lab), terminal_size=SIZE, run_before=ready)

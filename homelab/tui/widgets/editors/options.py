@@ -43,7 +43,7 @@ from homelab.tui.widgets.editors.listdetail import EntryList, ListDetail
 from homelab.tui.widgets.textbox import TextBox
 
 PATH_WIDTH = 32  # the path column of the list, longer paths are cut
-VALUE_WIDTH = 26
+VALUE_WIDTH = 40
 
 
 def path_problem(text: str) -> str:
@@ -88,7 +88,7 @@ class OptionsEditor(ListDetail, Vertical):
     OptionsEditor #option-bool-note { width: 1fr; padding: 0 1; }
     OptionsEditor Switch { border: none; height: 1; padding: 0; width: 6; }
     OptionsEditor Switch:focus { border: none; background-tint: $foreground 10%; }
-    OptionsEditor #option-box { height: 6; }
+    OptionsEditor #option-box { height: 5; }
     OptionsEditor #option-path-says, OptionsEditor #option-value-says {
         color: $text-error; height: auto; }
     """
@@ -119,25 +119,32 @@ class OptionsEditor(ListDetail, Vertical):
     def detail(self) -> Widget:
         return self.query_one(".options-form")
 
-    def _row(self, name: str) -> Option:
+    def _row(self, name: str, width: int = PATH_WIDTH) -> Option:
+        """path, type, value: the value last, where a narrow list cuts it."""
         value = self.value(name)
-        path = name if len(name) <= PATH_WIDTH else name[: PATH_WIDTH - 1] + "…"
-        text = Text(f"{path:<{PATH_WIDTH}} {shown(value, VALUE_WIDTH):<{VALUE_WIDTH}} ")
+        path = name if len(name) <= width else name[: width - 1] + "…"
         kind = kind_of(value)
-        text.append(SHORT.get(kind, dict(KINDS)[kind]), style="dim")
+        text = Text(f"{path:<{width}} ")
+        text.append(f"{SHORT.get(kind, dict(KINDS)[kind]):<10} ", style="dim")
+        text.append(shown(value, VALUE_WIDTH))
         if not self.is_own(name):
             text.append("  (inherited)", style="dim")
         return Option(text, id=name)
 
+    def _rows(self) -> list[Option]:
+        names = self.names()
+        width = min(max((len(n) for n in names), default=0), PATH_WIDTH)
+        return [self._row(n, width) for n in names]
+
     def compose(self) -> ComposeResult:
         yield Static(
-            "Any NixOS option as YAML (options:): a path such as services.fwupd.enable, "
-            'names with dots or slashes in double quotes (fileSystems."/srv".device).',
+            "Any NixOS option as YAML: a path such as services.fwupd.enable, a name with "
+            'dots or slashes in double quotes (fileSystems."/srv".device).',
             classes="options-help",
         )
         names = self.names()
         self.selected = names[0] if names else None
-        rows = OptionRows(*map(self._row, names), classes="options-list detail-list")
+        rows = OptionRows(*self._rows(), classes="options-list detail-list")
         rows.border_title = plain("Options")
         rows.border_subtitle = "a: add · delete: remove · enter: edit"
         yield rows
@@ -174,6 +181,8 @@ class OptionsEditor(ListDetail, Vertical):
                     yield Static("", id="option-value-says")
 
     def on_mount(self) -> None:
+        for said in ("#option-new-says", "#option-path-says", "#option-value-says"):
+            self._say(said, "")  # no line until there is something to say
         self.show_selected()
 
     def show(self, own: Data, merged: Data) -> None:
@@ -188,7 +197,7 @@ class OptionsEditor(ListDetail, Vertical):
     def _relist(self) -> None:
         rows = self.entries
         rows.clear_options()
-        rows.add_options([self._row(n) for n in self.names()])
+        rows.add_options(self._rows())
         if self.selected is not None:
             rows.highlighted = rows.get_option_index(self.selected)
 
