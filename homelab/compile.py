@@ -328,13 +328,19 @@ def home_manager(p: Profile) -> dict[str, Any]:
     }
 
 
-def services(p: Profile, catalog: Catalog) -> dict[str, Any] | None:
+def services(
+    p: Profile, catalog: Catalog, wanted: set[tuple[str, ...]] | None = None
+) -> dict[str, Any] | None:
+    """The catalogue's services of a host; with `wanted` (see `concerns`), only those that
+    may set one of those options."""
     blocks: list[NixValue] = []
     proxies = []
     for use in p.services:
         service = catalog.get(use.name)
         if service is None:  # validation refuses unknown services before this
             raise CompileError(f"unknown service {use.name}")
+        if wanted is not None and not wanted & _prefixes(service):
+            continue
         block = _service_block(service, use.settings, use.given)
         blocks.append(Comment(block, f"services.{use.name}"))
         if service.proxy:
@@ -525,18 +531,60 @@ def written_options(p: Profile) -> dict[str, Any]:
 ARGS = ("config", "lib", "pkgs")
 
 
-def concerns(p: Profile, catalog: Catalog) -> list[tuple[str, str, NixValue | None]]:
-    """(file, title, module body) of each module a host gets besides its entry module."""
-    return [
-        ("boot.nix", "Boot and hardware", boot_and_hardware(p)),
-        ("networking.nix", "Networking", networking(p)),
-        ("users.nix", "Users", users(p)),
-        ("home.nix", "Home-manager", home_manager(p)),
-        ("services.nix", "Services from the catalogue", services(p, catalog)),
-        ("containers.nix", "OCI containers", containers(p)),
-        ("system.nix", "Packages and Nix settings", packages_and_nix(p)),
-        ("options.nix", "Options written in the profile", written_options(p)),
-    ]
+_PREFIXES: dict[int, tuple[Service, frozenset[tuple[str, ...]]]] = {}
+
+
+def _prefixes(service: Service) -> frozenset[tuple[str, ...]]:
+    """The first two names of the options a catalogue entry may set (kept per entry)."""
+    known = _PREFIXES.get(id(service))
+    if known is not None and known[0] is service:
+        return known[1]
+    options = [*service.nixos, *service.requires]
+    if service.proxy:
+        options.append(str(service.proxy["option"]))
+    found = frozenset(tuple(option_path(o)[:2]) for o in options)
+    if len(_PREFIXES) > 1000:
+        _PREFIXES.clear()
+    _PREFIXES[id(service)] = (service, found)
+    return found
+
+
+# file, title, what makes its body, and the first names of the options it may set
+_CONCERNS: tuple[tuple[str, str, Any, tuple[str, ...]], ...] = (
+    (
+        "boot.nix",
+        "Boot and hardware",
+        boot_and_hardware,
+        ("boot", "hardware", "fileSystems", "swapDevices"),
+    ),
+    ("networking.nix", "Networking", networking, ("networking",)),
+    ("users.nix", "Users", users, ("users", "programs", "environment")),
+    ("home.nix", "Home-manager", home_manager, ("home-manager",)),
+    ("services.nix", "Services from the catalogue", services, ()),
+    ("containers.nix", "OCI containers", containers, ("virtualisation",)),
+    (
+        "system.nix",
+        "Packages and Nix settings",
+        packages_and_nix,
+        ("environment", "nix", "nixpkgs"),
+    ),
+    ("options.nix", "Options written in the profile", written_options, ()),
+)
+
+
+def concerns(
+    p: Profile, catalog: Catalog, wanted: set[tuple[str, ...]] | None = None
+) -> list[tuple[str, str, NixValue | None]]:
+    """(file, title, module body) of each module a host gets besides its entry module;
+    with `wanted` (option paths and all their prefixes), only the modules that may set one
+    of them (and never options.nix: what the profile's own options: are compared with)."""
+    out: list[tuple[str, str, NixValue | None]] = []
+    for file, title, make, made in _CONCERNS:
+        if make is services:
+            out.append((file, title, services(p, catalog, wanted)))
+        elif wanted is None or any((top,) in wanted for top in made):
+            out.append((file, title, make(p)))
+    return out
 
 
 def identity(p: Profile) -> dict[str, Any]:

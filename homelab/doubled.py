@@ -29,32 +29,41 @@ _MERGE = "lib.mkMerge"
 _LOWER = ("lib.mkDefault", "lib.mkOptionDefault", "lib.mkForce", "lib.mkOverride")
 
 
-def _leaves(value: NixValue, at: Option) -> Iterator[tuple[Option, NixValue]]:
-    """The options a module body sets, one leaf each, without those at another priority."""
+def _leaves(
+    value: NixValue, at: Option, wanted: set[Option] | None = None
+) -> Iterator[tuple[Option, NixValue]]:
+    """The options a module body sets, one leaf each, without those at another priority;
+    with `wanted` (options and their prefixes), only the leaves on the way to those."""
     if isinstance(value, Comment | Block):
-        yield from _leaves(value.value, at)
+        yield from _leaves(value.value, at, wanted)
     elif isinstance(value, Apply):
         if value.fn.name == _MERGE and value.args and isinstance(value.args[0], list | tuple):
             for part in value.args[0]:
-                yield from _leaves(part, at)
+                yield from _leaves(part, at, wanted)
         elif value.fn.name not in _LOWER:
             yield at, value
     elif isinstance(value, Mapping) and value:
         for name, item in value.items():
-            yield from _leaves(item, (*at, name))
+            here = (*at, name)
+            if wanted is None or here in wanted:
+                yield from _leaves(item, here, wanted)
     else:
         yield at, value
 
 
-def profile_settings(p: Profile, catalog: Catalog) -> dict[Option, NixValue]:
-    """What the profile's sections and services set at normal priority (not options:)."""
-    found: dict[Option, NixValue] = dict(_leaves(identity(p), ()))
-    for name, _title, body in concerns(p, catalog):
+def profile_settings(
+    p: Profile, catalog: Catalog, options: set[Option] | None = None
+) -> dict[Option, NixValue]:
+    """What the profile's sections and services set at normal priority (not options:);
+    with `options`, only those options (the modules that cannot set them are not made)."""
+    wanted = None if options is None else {o[:i] for o in options for i in range(1, len(o) + 1)}
+    found: dict[Option, NixValue] = dict(_leaves(identity(p), (), wanted))
+    for name, _title, body in concerns(p, catalog, wanted):
         if body and name != "options.nix":
             # a module's `config = ...` holds options (services.nix: config = lib.mkMerge [..])
             if isinstance(body, Mapping) and set(body) == {"config"}:
                 body = body["config"]
-            found.update(_leaves(body, ()))
+            found.update(_leaves(body, (), wanted))
     return found
 
 
@@ -73,14 +82,19 @@ def doubled(doc: Document, profile: Profile, catalog: Catalog) -> list[Problem]:
     if not written:
         return []
     top = Place(doc.file)
-    settings = profile_settings(profile, catalog)
-    problems: list[Problem] = []
+    mine_by_setting = []
     for prefix, s in written:
         try:
             value = nix_value(s.value)
         except NixValueError:
             continue  # validation reported it
-        for option, mine in _leaves(value, (*prefix, *s.option)):
+        mine_by_setting.append((s, list(_leaves(value, (*prefix, *s.option)))))
+    settings = profile_settings(
+        profile, catalog, {option for _, leaves in mine_by_setting for option, _ in leaves}
+    )
+    problems: list[Problem] = []
+    for s, leaves in mine_by_setting:
+        for option, mine in leaves:
             theirs = settings.get(option, _MISSING)
             if theirs is _MISSING or not (_comparable(mine) and _comparable(theirs)):
                 continue

@@ -148,7 +148,8 @@ def _nix_problems(
         return
     if where[:1] == (SECTION,):
         option = _option_of(where)
-        if option is not None and not _is_password(option):  # that one is said at its key
+        # no password without the word: most texts are spared a second parse
+        if "assword" in text and option is not None and not _is_password(option):
             # the text as the binding it makes, so that nested sets are read as options
             head = f"{key_text(option)} = "
             for line, column, name in plaintext_passwords(f"{head}{text};"):
@@ -162,7 +163,7 @@ def _nix_problems(
                     _PASSWORD_HINT,
                 )
     host = f"hosts/{folder}"
-    for lit in path_literals(text):
+    for lit in path_literals(text) if "/" in text else ():  # every path has a slash
         p, in_text = place(lit.line, lit.column)
         why = _path_problem(host, lit.text, lit.home, lit.interpolated, real_path)
         if why is not None:

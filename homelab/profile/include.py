@@ -165,7 +165,10 @@ def resolve(
         base = fragment if base is None else merge(base, fragment)
     if base is None:
         return own, problems
-    return _overrule(merge(base, own), doc.file), problems
+    merged = merge(base, own)
+    if any(options.sections(base.data)):  # only a fragment's options can be overruled
+        merged = _overrule(merged, doc.file)
+    return merged, problems
 
 
 def _overrule(doc: Document, mine: str) -> Document:

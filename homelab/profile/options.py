@@ -18,6 +18,7 @@ four tags say more (yamlfile.TAGS, read as a one-key map {tag: value}):
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -59,6 +60,7 @@ def key_text(parts: tuple[str, ...] | list[str]) -> str:
     return ".".join(quote_part(p) for p in parts)
 
 
+@functools.lru_cache(maxsize=4096)  # the same keys come back in every host of a lab
 def parse_key(text: str) -> tuple[str, ...]:
     """'fileSystems."/srv/media".device' -> ('fileSystems', '/srv/media', 'device')."""
     if not isinstance(text, str) or not text:
@@ -216,6 +218,7 @@ def _flatten(
 
 def _collisions(found: list[Setting]) -> Iterator[OptionProblem]:
     seen: dict[tuple[str, ...], Setting] = {}
+    under: dict[tuple[str, ...], Setting] = {}  # each proper prefix of a seen option -> one
     for s in found:
         for depth in range(1, len(s.option) + 1):
             earlier = seen.get(s.option[:depth])
@@ -228,16 +231,17 @@ def _collisions(found: list[Setting]) -> Iterator[OptionProblem]:
             yield OptionProblem(s.where, what, "keep one of the two", earlier.where)
             break
         else:
-            for other in seen.values():
-                if other.option[: len(s.option)] == s.option:
-                    yield OptionProblem(
-                        s.where,
-                        f"{s.name} is given a whole value, but {other.name} sets a part of it",
-                        "keep one of the two",
-                        other.where,
-                    )
-                    break
+            other = under.get(s.option)
+            if other is not None:
+                yield OptionProblem(
+                    s.where,
+                    f"{s.name} is given a whole value, but {other.name} sets a part of it",
+                    "keep one of the two",
+                    other.where,
+                )
             seen[s.option] = s
+            for depth in range(1, len(s.option)):
+                under.setdefault(s.option[:depth], s)
 
 
 # ---- values ---------------------------------------------------------------------------
