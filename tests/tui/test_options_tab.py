@@ -177,3 +177,20 @@ def test_a_value_that_does_not_read_is_said_under_it_and_not_written(lab: Path) 
 
     run(scenario)
     assert "  environment.systemPackages: [!pkg htop, git]\n" in profile.read_text()
+
+
+def test_a_problem_of_the_value_shows_under_it_and_a_jump_lands_there(lab: Path) -> None:
+    with_options(lab)
+
+    async def scenario() -> None:
+        async with running(lab) as (app, pilot):
+            await choose_host(pilot, "nixos-demo")
+            await keys(pilot, "7", "tab", "tab", "a", *"programs.git.package", "enter")
+            await keys(pilot, "enter", *["down"] * 5, "enter", "tab", *"not a path!")
+            said = str(app.main.query_one("#option-value-says", Static).render())
+            assert "is not a package attribute path" in said, said
+            await keys(pilot, "escape", "escape", "1", "f6", "home", "enter")  # from another tab
+            assert "option programs.git.package" in screen_text(app), screen_text(app)
+            assert focused_id(app) == "option-value"
+
+    run(scenario)
