@@ -194,3 +194,36 @@ def test_a_problem_of_the_value_shows_under_it_and_a_jump_lands_there(lab: Path)
             assert focused_id(app) == "option-value"
 
     run(scenario)
+
+
+def test_home_manager_options_of_a_user_in_the_home_tab(lab: Path) -> None:
+    profile = lab / DEMO
+    text = profile.read_text()
+    profile.write_text(
+        text.replace(
+            "      programs:\n",
+            "      options:\n        programs.bat.config.theme: TwoDark\n      programs:\n",
+            1,
+        )
+    )
+
+    async def scenario() -> None:
+        async with running(lab) as (app, pilot):
+            await choose_host(pilot, "nixos-demo")
+            await keys(pilot, "4")
+            home = app.main.query_one("#ed-home")
+            home.query_one(".options-list").focus()  # below the programs
+            await settle(pilot)
+            shown = screen_text(app)
+            assert "home-manager options" in shown
+            assert "programs.bat.config.theme" in shown and "TwoDark" in shown, shown
+            await keys(pilot, "a", *"services.gpg-agent.enableSshSupport", "enter")
+            await keys(pilot, "ctrl+s")
+
+    run(scenario)
+    written = profile.read_text()
+    assert (
+        "      options:\n"
+        "        programs.bat.config.theme: TwoDark\n"
+        "        services.gpg-agent.enableSshSupport: true\n"
+    ) in written, written

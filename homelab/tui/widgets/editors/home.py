@@ -1,5 +1,6 @@
 """A user's home-manager (the Home tab): packages and the like as fields, programs as a
-list with each program's settings as YAML."""
+list with each program's settings as YAML, and any home-manager option in the form of the
+Options tab (`users.NAME.home.options`)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from homelab.tui.schema import Path, dig, fields
 from homelab.tui.widgets import fields as f
 from homelab.tui.widgets.editors.base import Data, as_map
 from homelab.tui.widgets.editors.listdetail import EntryList, ListDetail
+from homelab.tui.widgets.editors.options import OptionsEditor
 from homelab.yamlfile import load_plain
 
 
@@ -54,13 +56,15 @@ class HomeEditor(ListDetail, Vertical):
     HomeEditor .program-error { color: $text-error; display: none; }
     HomeEditor .program-error.-shown { display: block; }
     HomeEditor .home-empty { color: $text-muted; padding: 1; }
+    HomeEditor OptionsEditor { height: auto; border: round $primary 40%; }
+    HomeEditor OptionsEditor OptionRows { max-height: 10; }
     """
 
     def __init__(self, own: Data, merged: Data, *, id: str | None = None) -> None:
         super().__init__(id=id)
         root = profile_schema()
         home = root["properties"]["users"]["additionalProperties"]["properties"]["home"]
-        self.specs = fields(home, root, skip=frozenset({"programs"}))
+        self.specs = fields(home, root, skip=frozenset({"programs", "options"}))
         # home-manager's program names (the schema's examples), completed as they are typed
         names = home["properties"]["programs"]["propertyNames"].get("examples", [])
         self.program_names = SuggestFromList(names, case_sensitive=True)
@@ -75,6 +79,17 @@ class HomeEditor(ListDetail, Vertical):
 
     def base(self) -> Path:
         return ("users", self.user or "", "home")
+
+    def options_at(self) -> Path:
+        return (*self.base(), "options")
+
+    @property
+    def options(self) -> OptionsEditor:
+        return self.query_one(OptionsEditor)
+
+    @property
+    def entries(self) -> EntryList:
+        return self.query_one(ProgramList)  # not the options' list, also a detail-list
 
     def compose(self) -> ComposeResult:
         users = self.users()
@@ -114,6 +129,9 @@ class HomeEditor(ListDetail, Vertical):
                     compact=True,
                     suggester=self.program_names,
                 )
+            yield OptionsEditor(
+                self.own, self.merged, where=self.options_at(), about="home-manager"
+            )
 
     def on_mount(self) -> None:
         self._refresh_all()
@@ -211,6 +229,8 @@ class HomeEditor(ListDetail, Vertical):
         self.query_one(".home-body").display = has
         if not has:
             return
+        if self.options.composed:
+            self.options.show(self.own, self.merged, self.options_at())
         f.fill(
             self.query_one(".home-fields"),
             self.base(),
@@ -256,7 +276,7 @@ class HomeEditor(ListDetail, Vertical):
     def pending(self) -> list[Message]:
         """The program's YAML as edits: one per top-level key that changed, so comments
         and formatting of the others stay."""
-        out = super().pending()
+        out = [*super().pending(), *self.options.pending()]
         self.end_pause()
         if self.selected is None or self.user is None or not self.composed:
             return out
@@ -293,6 +313,7 @@ class HomeEditor(ListDetail, Vertical):
     def show_problems(self, problems: Sequence[Problem]) -> None:
         if self.user is None:
             return
+        self.options.set_problems(problems)
         left = f.show_problems(self.query_one(".home-fields"), self.mine(problems, self.base()))
         error = self.query_one(".program-error", Static)
         if self.selected is not None:
@@ -311,6 +332,8 @@ class HomeEditor(ListDetail, Vertical):
                 self.user = user
                 self.query_one(".home-user", Select).value = user
                 self._refresh_all()
+            if f.under(path, format_path(self.options_at())):
+                return self.options.find(path)
             for program in self.names():
                 if f.under(path, format_path(self.prefix(program))):
                     self.selected = program

@@ -9,6 +9,7 @@ NixOS is the validation's to say, under the value as in every other tab.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -36,7 +37,7 @@ from homelab.tui.optionvalues import (
     value_text,
 )
 from homelab.tui.plain import Static, plain
-from homelab.tui.schema import Path
+from homelab.tui.schema import Path, dig
 from homelab.tui.widgets.editors.base import Data, as_map
 from homelab.tui.widgets.editors.entries import EntriesEditor
 from homelab.tui.widgets.editors.listdetail import EntryList, ListDetail
@@ -56,8 +57,9 @@ def path_problem(text: str) -> str:
 
 
 def new_value(path: str) -> Any:
-    """What a new entry starts as: `true` for an `enable`, else empty text."""
-    return True if path.rsplit(".", 1)[-1] == "enable" else ""
+    """What a new entry starts as: `true` for an `enable` (`enableSshSupport` too), else
+    empty text."""
+    return True if re.fullmatch(r"enable([A-Z]\w*)?", path.rsplit(".", 1)[-1]) else ""
 
 
 class OptionRows(EntryList):
@@ -93,10 +95,20 @@ class OptionsEditor(ListDetail, Vertical):
         color: $text-error; height: auto; }
     """
 
-    def __init__(self, own: Data, merged: Data, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.own_options = dict(as_map(own.get(SECTION)))
-        self.merged_options = dict(as_map(merged.get(SECTION)))
+    def __init__(
+        self,
+        own: Data,
+        merged: Data,
+        *,
+        where: Path = (SECTION,),
+        about: str = "NixOS",
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(id=id, classes=classes)
+        self.where = where  # the section's place: options, or users.NAME.home.options
+        self.about = about  # whose options: NixOS, home-manager
+        self._read(own, merged)
         self.selected: str | None = None
         self.kind = "text"  # the type chosen for the highlighted entry
         self._problems: list[Problem] = []
@@ -114,7 +126,11 @@ class OptionsEditor(ListDetail, Vertical):
         return self.own_options.get(name, self.merged_options.get(name))
 
     def prefix(self, name: str) -> Path:
-        return (SECTION, name)
+        return (*self.where, name)
+
+    def _read(self, own: Data, merged: Data) -> None:
+        self.own_options = dict(as_map(dig(own, self.where)))
+        self.merged_options = dict(as_map(dig(merged, self.where)))
 
     def detail(self) -> Widget:
         return self.query_one(".options-form")
@@ -138,14 +154,14 @@ class OptionsEditor(ListDetail, Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(
-            "Any NixOS option as YAML: a path such as services.fwupd.enable, a name with "
-            'dots or slashes in double quotes (fileSystems."/srv".device).',
+            f"Any {self.about} option as YAML: a path such as services.fwupd.enable, a name "
+            'with dots or slashes in double quotes (fileSystems."/srv".device).',
             classes="options-help",
         )
         names = self.names()
         self.selected = names[0] if names else None
         rows = OptionRows(*self._rows(), classes="options-list detail-list")
-        rows.border_title = plain("Options")
+        rows.border_title = plain("Options" if self.about == "NixOS" else f"{self.about} options")
         rows.border_subtitle = "a: add · delete: remove · enter: edit"
         yield rows
         yield Input(
@@ -185,9 +201,12 @@ class OptionsEditor(ListDetail, Vertical):
             self._say(said, "")  # no line until there is something to say
         self.show_selected()
 
-    def show(self, own: Data, merged: Data) -> None:
-        self.own_options = dict(as_map(own.get(SECTION)))
-        self.merged_options = dict(as_map(merged.get(SECTION)))
+    def show(self, own: Data, merged: Data, where: Path | None = None) -> None:
+        """The data again; where: another section (the Home tab's user changed)."""
+        if where is not None and where != self.where:
+            self.post_pending()
+            self.where, self.selected = where, None
+        self._read(own, merged)
         names = self.names()
         if self.selected not in names:
             self.selected = names[0] if names else None
