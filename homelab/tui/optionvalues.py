@@ -81,7 +81,13 @@ def _plain(text: str) -> bool:
 
 def shown(value: Any, width: int = 32) -> str:
     """The value shortened to one line of at most width characters."""
-    text = value if isinstance(value, str) and kind_of(value) == "text" else flow(value)
+    kind = kind_of(value)
+    if kind == "text" and isinstance(value, str):
+        text = value
+    elif kind in ("pkg", "nix") and isinstance(value[KIND_TAGS[kind]], str):
+        text = f"{KIND_TAGS[kind]} {value[KIND_TAGS[kind]]}"  # as written, not quoted
+    else:
+        text = flow(value)
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
 
