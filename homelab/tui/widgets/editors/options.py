@@ -108,6 +108,7 @@ class OptionsEditor(ListDetail, Vertical):
         super().__init__(id=id, classes=classes)
         self.where = where  # the section's place: options, or users.NAME.home.options
         self.about = about  # whose options: NixOS, home-manager
+        self.example = "services.fwupd.enable" if about == "NixOS" else "programs.bat.enable"
         self._read(own, merged)
         self.selected: str | None = None
         self.kind = "text"  # the type chosen for the highlighted entry
@@ -154,7 +155,7 @@ class OptionsEditor(ListDetail, Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(
-            f"Any {self.about} option as YAML: a path such as services.fwupd.enable, a name "
+            f"Any {self.about} option as YAML: a path such as {self.example}, a name "
             'with dots or slashes in double quotes (fileSystems."/srv".device).',
             classes="options-help",
         )
