@@ -227,3 +227,23 @@ def test_home_manager_options_of_a_user_in_the_home_tab(lab: Path) -> None:
         "        programs.bat.config.theme: TwoDark\n"
         "        services.gpg-agent.enableSshSupport: true\n"
     ) in written, written
+
+
+def test_moving_on_before_the_typing_pause_keeps_the_edit_and_the_new_row(lab: Path) -> None:
+    with_options(lab)
+
+    async def scenario() -> None:
+        async with running(lab) as (app, pilot):
+            await choose_host(pilot, "nixos-demo")
+            await keys(pilot, "7", "tab", "tab", "down", "enter", "tab", "tab")  # packages
+            await pilot.press("end", "left", *", git", "escape", "down")  # to the list, on
+            await settle(pilot)
+            text = screen_text(app)
+            assert "option boot.kernelPackages" in text, text
+            marked = [line for line in text.splitlines() if "▶" in line]
+            assert len(marked) == 1 and "boot.kernelPackages" in marked[0], marked
+            assert "[!pkg htop, git]" in text
+            session = app.session.text("nixos-demo")
+            assert "  environment.systemPackages: [!pkg htop, git]\n" in session
+
+    run(scenario)

@@ -148,10 +148,13 @@ class OptionsEditor(ListDetail, Vertical):
             text.append("  (inherited)", style="dim")
         return Option(text, id=name)
 
+    def _width(self) -> int:
+        """The path column's: the longest path, up to PATH_WIDTH."""
+        return min(max((len(n) for n in self.names()), default=0), PATH_WIDTH)
+
     def _rows(self) -> list[Option]:
-        names = self.names()
-        width = min(max((len(n) for n in names), default=0), PATH_WIDTH)
-        return [self._row(n, width) for n in names]
+        width = self._width()
+        return [self._row(n, width) for n in self.names()]
 
     def compose(self) -> ComposeResult:
         yield Static(
@@ -373,7 +376,8 @@ class OptionsEditor(ListDetail, Vertical):
         if not wrong and not same(value, self.own_options.get(name)):
             self.own_options[name] = value
             out.append(FieldEdited(self.prefix(name), value))
-            self._relist()
+            # its row only: the list may have moved on to another entry already
+            self.entries.replace_option_prompt(name, self._row(name, self._width()).prompt)
         path = self.path_input.value.strip()
         if path != name and not path_problem(path) and path not in self.names():
             self.own_options = {(path if k == name else k): v for k, v in self.own_options.items()}
