@@ -122,7 +122,8 @@ def rename_key(text: str, path: Path, new_name: str) -> str:
         parent.update(renamed)
         return data
 
-    return _edit(text, path, edit, plain_edit, kind="rename")
+    quick = _quick(text, path, plain_edit, lambda root: _quick_rename(text, root, path, new_name))
+    return quick if quick is not None else _edit(text, path, edit, plain_edit, kind="rename")
 
 
 def get_value(text: str, path: Path) -> Any:
@@ -210,6 +211,25 @@ def _quick_delete(text: str, root: yaml.Node, path: Path) -> str | None:
         return None
     lines = text.splitlines(keepends=True)
     return "".join(lines[:line] + lines[line + 1 :])
+
+
+def _quick_rename(text: str, root: yaml.Node, path: Path, new_name: str) -> str | None:
+    """A key written on one line, renamed where it stands: its value and comment stay."""
+    parent = _parent_node(root, path)
+    if not isinstance(parent, yaml.MappingNode):
+        return None
+    keys = [k for k, _ in parent.value if k.value == path[-1]]
+    if len(keys) != 1 or any(k.value == new_name for k, _ in parent.value):
+        return None
+    key = keys[0]
+    start, end = key.start_mark, key.end_mark
+    name = _scalar(new_name, None, flow=bool(parent.flow_style))
+    if start.line != end.line or name is None or not isinstance(key, yaml.ScalarNode):
+        return None
+    lines = text.splitlines(keepends=True)
+    line = lines[start.line]
+    lines[start.line] = line[: start.column] + name + line[end.column :]
+    return "".join(lines)
 
 
 def _replace_node(text: str, node: yaml.Node, value: Any, *, flow: bool) -> str | None:

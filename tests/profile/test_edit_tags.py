@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from homelab.profile.edit import EditError, delete_value, set_value
+from homelab.profile.edit import EditError, delete_value, rename_key, set_value
 from homelab.yamlfile import load_plain
 
 PROFILE = """\
@@ -102,3 +102,13 @@ def test_a_tag_is_never_written_as_a_key() -> None:
 def test_one_tag_per_value() -> None:
     with pytest.raises(EditError, match="one tag"):
         set_value(PROFILE, ("options", "x"), {"!force": {"!pkg": "htop"}})
+
+
+def test_a_renamed_key_keeps_its_tagged_value_and_comment_where_they_stand() -> None:
+    text = rename_key(PROFILE, ("options", "environment.systemPackages"), "programs.x.packages")
+    assert changed_lines(PROFILE, text) == ["  programs.x.packages: [!pkg htop]   # tools"]
+    text = rename_key(PROFILE, ("options", "services.tlp.settings"), 'a."b.c"')
+    assert changed_lines(PROFILE, text) == ['  a."b.c": !force']
+    assert load_plain(text)["options"]['a."b.c"'] == {
+        "!force": {"CPU_SCALING_GOVERNOR_ON_AC": "performance"}
+    }

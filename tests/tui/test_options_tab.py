@@ -157,7 +157,7 @@ def test_change_the_type_rename_and_remove_by_keys(lab: Path) -> None:
     run(scenario)
     assert profile.read_text().endswith(
         "options:\n"
-        "  hardware.enableAllFirmware: !force true # firmware updates\n"  # renamed by ruamel
+        "  hardware.enableAllFirmware: !force true   # firmware updates\n"
         '  boot.kernelPackages: !nix "pkgs.linuxPackages_latest"\n'
     )
 
