@@ -7,9 +7,12 @@ as the tag the person would write, never as a map whose key is the tag's name.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from homelab.profile.edit import EditError, delete_value, rename_key, set_value
-from homelab.yamlfile import load_plain
+from homelab.profile.options import tags_allowed
+from homelab.yamlfile import load_plain, load_text
 
 PROFILE = """\
 host:
@@ -112,3 +115,52 @@ def test_a_renamed_key_keeps_its_tagged_value_and_comment_where_they_stand() -> 
     assert load_plain(text)["options"]['a."b.c"'] == {
         "!force": {"CPU_SCALING_GOVERNOR_ON_AC": "performance"}
     }
+
+
+texts = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=20)
+plain_scalars = st.one_of(
+    st.booleans(),
+    st.integers(-1000, 70000),
+    texts,
+    st.sampled_from(["yes", "no", "null", "~", "1.0", "a: b", "!pkg", "#x", "a\nb\n"]),
+)
+flat = st.one_of(
+    plain_scalars,
+    st.lists(plain_scalars, max_size=3),
+    st.dictionaries(st.sampled_from(["a", "b c", "yes"]), plain_scalars, max_size=2),
+)
+tagged = st.one_of(
+    st.builds(lambda v: {"!pkg": v}, st.sampled_from(["htop", "python3Packages.requests"])),
+    st.builds(lambda v: {"!nix": v}, st.one_of(texts, st.just("pkgs.a\n  // { b = 1; }\n"))),
+    st.builds(lambda v: {"!force": v}, flat),
+    st.builds(lambda v: {"!default": v}, flat),
+)
+option_values = st.one_of(tagged, st.lists(tagged, max_size=3), flat)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    key=st.sampled_from(["services.fwupd.enable", "boot.kernelPackages", "x.y"]),
+    value=option_values,
+)
+def test_any_tagged_value_reads_back_and_keeps_the_rest(key: str, value: object) -> None:
+    text = set_value(PROFILE, ("options", key), value)
+    data = load_plain(text)
+    assert same(data["options"][key], value), text
+    # read as a profile is read: a key named like a tag would be refused there
+    doc, problems = load_text("profile.yaml", text, tags_allowed)
+    assert not problems and doc is not None, (text, problems)
+    assert same(doc.data["options"][key], value)
+    for line in PROFILE.splitlines():
+        if key not in line and not line.startswith("    "):
+            assert line in text.splitlines()
+
+
+def same(a: object, b: object) -> bool:
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict) and isinstance(b, dict):
+        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    return a == b
