@@ -247,3 +247,25 @@ def test_moving_on_before_the_typing_pause_keeps_the_edit_and_the_new_row(lab: P
             assert "  environment.systemPackages: [!pkg htop, git]\n" in session
 
     run(scenario)
+
+
+def test_a_key_that_does_not_read_says_so_under_its_path(lab: Path) -> None:
+    profile = with_options(lab)
+    profile.write_text(profile.read_text() + "  fileSystems./srv.device: /dev/sdb1\n")
+
+    async def scenario() -> None:
+        async with running(lab) as (app, pilot):
+            await choose_host(pilot, "nixos-demo")
+            await keys(pilot, "7", "tab", "tab", "end")
+            said = " ".join(str(app.main.query_one("#option-path-says", Static).render()).split())
+            assert "'/srv' is not a Nix name" in said, said
+            assert 'e.g. fileSystems."/srv.device"' in said
+            text = screen_text(app)
+            assert "Problems (1)" in text  # the panel says it too, but not the value again
+            assert str(app.main.query_one("#option-value-says", Static).render()) == ""
+            await keys(pilot, "enter", "end", "ctrl+u", *'fileSystems."/srv".device', "enter")
+            assert "is not a Nix name" not in screen_text(app)
+            await keys(pilot, "ctrl+s")
+
+    run(scenario)
+    assert profile.read_text().endswith('  fileSystems."/srv".device: /dev/sdb1\n')

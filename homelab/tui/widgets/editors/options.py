@@ -272,7 +272,7 @@ class OptionsEditor(ListDetail, Vertical):
             self.path_input.value = name
             self._fill(value)
         self._show_kind()
-        self._say("#option-path-says", "")
+        self._say("#option-path-says", path_problem(name))  # a key in the text may not read
         self.show_problems(self._problems)
 
     def _fill(self, value: Any) -> None:
@@ -427,7 +427,12 @@ class OptionsEditor(ListDetail, Vertical):
         if self.selected is None:
             return ""
         mine = self.mine(self._problems, self.prefix(self.selected))
-        return "\n".join(p.message + (f" ({p.hint})" if p.hint else "") for p in mine)
+        said = path_problem(self.selected)  # under the path already
+        return "\n".join(
+            p.message + (f" ({p.hint})" if p.hint else "")
+            for p in mine
+            if not (said and said.startswith(p.message))
+        )
 
     def show_problems(self, problems: Sequence[Problem]) -> None:
         self._problems = list(problems)
