@@ -269,3 +269,20 @@ def test_a_key_that_does_not_read_says_so_under_its_path(lab: Path) -> None:
 
     run(scenario)
     assert profile.read_text().endswith('  fileSystems."/srv".device: /dev/sdb1\n')
+
+
+def test_the_focused_line_of_the_form_is_marked_without_colour(lab: Path) -> None:
+    with_options(lab)
+
+    async def scenario() -> None:
+        async with running(lab) as (app, pilot):
+            await choose_host(pilot, "nixos-demo")
+            await keys(pilot, "7", "tab", "tab", "a", *"services.tlp.enable", "enter")
+            assert focused_id(app) == "option-kind"
+            lines = screen_text(app).splitlines()
+            assert any("type  ▌" in line for line in lines), "\n".join(lines)
+            assert not any("path  ▌" in line for line in lines)
+            await keys(pilot, "shift+tab")
+            assert any("path  ▌" in line for line in screen_text(app).splitlines())
+
+    run(scenario)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -71,6 +71,19 @@ class OptionRows(EntryList):
     filterable = True
 
 
+class OptionRow(Horizontal):
+    """One line of the form (path, type or value), its name marked while it has focus:
+    bold reverse with a ▌ after it, as the fields of the other tabs (seen without colour)."""
+
+    @on(events.DescendantFocus)
+    def _focus_came(self, event: events.DescendantFocus) -> None:
+        self.add_class("-focused")
+
+    @on(events.DescendantBlur)
+    def _focus_went(self, event: events.DescendantBlur) -> None:
+        self.remove_class("-focused")
+
+
 class OptionsEditor(ListDetail, Vertical):
     """The host's `options:` entries and the highlighted one's path, type and value."""
 
@@ -84,7 +97,9 @@ class OptionsEditor(ListDetail, Vertical):
     OptionsEditor .options-form { height: auto; padding: 1 1 0 1; }
     OptionsEditor .options-title { text-style: bold; }
     OptionsEditor .options-row { height: auto; }
-    OptionsEditor .options-label { color: $text-muted; width: 7; }
+    OptionsEditor .options-label { color: $text-muted; width: 7; border-right: blank; }
+    OptionsEditor OptionRow.-focused > .options-label { border-right: inner $accent;
+                                                        color: $accent; text-style: bold reverse; }
     OptionsEditor .options-value { height: auto; width: 1fr; }
     OptionsEditor .options-bool { height: 1; }
     OptionsEditor #option-bool-note { width: 1fr; padding: 0 1; }
@@ -177,12 +192,12 @@ class OptionsEditor(ListDetail, Vertical):
         yield Static("", id="option-new-says", classes="options-says")
         with Vertical(classes="options-form"):
             yield Static("", classes="options-title")
-            with Horizontal(classes="options-row"):
+            with OptionRow(classes="options-row"):
                 yield Static("path", classes="options-label")
                 with Vertical(classes="options-value"):
                     yield Input(id="option-path", compact=True)
                     yield Static("", id="option-path-says")
-            with Horizontal(classes="options-row"):
+            with OptionRow(classes="options-row"):
                 yield Static("type", classes="options-label")
                 yield Select(
                     [(label, kind) for kind, label in KINDS],
@@ -190,7 +205,7 @@ class OptionsEditor(ListDetail, Vertical):
                     allow_blank=False,
                     compact=True,
                 )
-            with Horizontal(classes="options-row"):
+            with OptionRow(classes="options-row"):
                 yield Static("value", classes="options-label")
                 with Vertical(classes="options-value"):
                     yield Input(id="option-value", compact=True)
