@@ -33,7 +33,8 @@ from ruamel.yaml.scalarstring import (
 from ruamel.yaml.tag import Tag
 
 from homelab.errors import format_path
-from homelab.yamlfile import TAGS, LimitError, compose, load_plain
+from homelab.profile.options import tag_of
+from homelab.yamlfile import LimitError, compose, load_plain
 
 Path = tuple[str | int, ...]
 
@@ -239,7 +240,7 @@ def _replace_node(text: str, node: yaml.Node, value: Any, *, flow: bool) -> str 
     if isinstance(node, yaml.ScalarNode):
         if node.style in ("|", ">"):
             return None
-        tag = _tag_of(value)
+        tag = tag_of(value)
         if tag is not None and node.tag == tag and isinstance(value[tag], str):
             rendered = _scalar(value[tag], node.style, flow=flow)  # its quotes stay
             rendered = None if rendered is None else f"{tag} {rendered}"
@@ -249,7 +250,7 @@ def _replace_node(text: str, node: yaml.Node, value: Any, *, flow: bool) -> str 
             # a tagged scalar's text begins with its tag: the new value replaces both
             rendered = _scalar(value, node.style, flow=flow)
     elif isinstance(node, yaml.CollectionNode) and node.flow_style:
-        rendered = _one_line(value, flow=flow) if _tag_of(value) else _flow(value)
+        rendered = _one_line(value, flow=flow) if tag_of(value) else _flow(value)
     else:
         return None
     if rendered is None:
@@ -310,22 +311,13 @@ def _is_scalar(value: Any) -> bool:
     return value is None or isinstance(value, str | int | float | bool)
 
 
-def _tag_of(value: Any) -> str | None:
-    """The tag of a tagged value (the loader reads `!pkg htop` as {"!pkg": "htop"})."""
-    if isinstance(value, dict) and len(value) == 1:
-        (key,) = value
-        if key in TAGS:
-            return str(key)
-    return None
-
-
 def _one_line(value: Any, *, flow: bool) -> str | None:
     """A value as the text after `key: ` on one line (None: it needs the round trip)."""
-    tag = _tag_of(value)
+    tag = tag_of(value)
     if tag is None:
         return _scalar(value, None, flow=flow) if _is_scalar(value) else _flow(value)
     inner = value[tag]
-    if _tag_of(inner) is not None:
+    if tag_of(inner) is not None:
         return None  # one tag per value: refused by the round trip
     text = _scalar(inner, None, flow=flow) if _is_scalar(inner) else _flow(inner)
     if text is None or (tag in ("!pkg", "!nix") and not isinstance(inner, str)):
@@ -370,13 +362,13 @@ def _flat(value: Any) -> str | None:
     """One item of a flat list or map: a scalar, or a tagged scalar (`!pkg htop`)."""
     if _is_scalar(value):
         return _scalar(value, None, flow=True)
-    tag = _tag_of(value)
+    tag = tag_of(value)
     return _one_line(value, flow=True) if tag and _is_scalar(value[tag]) else None
 
 
 def _flow(value: Any) -> str | None:
     """A flat list or map as one line: `[a, b]`, `{k: v}`."""
-    if _tag_of(value) is not None:
+    if tag_of(value) is not None:
         return None  # never written as a map with the tag as its key
     if isinstance(value, list | tuple):
         items = [_flat(v) for v in value]
@@ -605,7 +597,7 @@ def _read_back_as_other(text: str) -> bool:
 
 def _styled(value: Any, like: Any = None) -> Any:
     """value made ready for ruamel: strings keep the old quoting, never read back wrong."""
-    tag = _tag_of(value)
+    tag = tag_of(value)
     if tag is not None:
         return _styled_tagged(tag, value[tag], like)
     if isinstance(value, str):
@@ -638,7 +630,7 @@ def _styled(value: Any, like: Any = None) -> Any:
 
 def _short(value: Any) -> bool:
     """A list item that keeps a list on one line: a name, a number, `!pkg htop`."""
-    tag = _tag_of(value)
+    tag = tag_of(value)
     if tag is not None:
         value = value[tag]
         if isinstance(value, str) and "\n" in value:
@@ -649,8 +641,8 @@ def _short(value: Any) -> bool:
 def _styled_tagged(tag: str, inner: Any, like: Any) -> Any:
     """A tagged value ({"!pkg": "htop"} in data) as ruamel writes it: `!pkg htop`,
     `!nix |` and its lines, `!force {a: 1}`."""
-    if _tag_of(inner) is not None:
-        raise EditError(f"a value takes one tag: {tag} cannot hold {_tag_of(inner)}")
+    if tag_of(inner) is not None:
+        raise EditError(f"a value takes one tag: {tag} cannot hold {tag_of(inner)}")
     same = getattr(like, "tag", None) is not None and str(like.tag.value) == tag
     if _is_scalar(inner):
         if tag in ("!pkg", "!nix") and not isinstance(inner, str):
