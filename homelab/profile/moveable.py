@@ -17,6 +17,9 @@ A binding moves whole, never split, so what moves means in options.nix what it m
 extraConfig (NixOS joins the definitions of the two modules).  Every entry is checked
 before it is offered: its YAML is read back the way a profile is read, must give the same
 value, and must pass the checks of `options:`.
+
+Nix's strings are read by homelab.nix.strings, the entries written by
+homelab.profile.options_yaml.
 """
 
 from __future__ import annotations
@@ -27,13 +30,13 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import tree_sitter
-import yaml
 
 from homelab.errors import Place
 from homelab.nix.expr import NixValueError
 from homelab.nix.grammar import static_name, unparen
 from homelab.nix.meaning import same_meaning
 from homelab.nix.scope import GLOBALS, undefined_names
+from homelab.nix.strings import NotLiteral, double_quoted, indented
 from homelab.nix.syntax import NixSyntaxError, check_module_body, parse
 from homelab.profile.check_options import option_problems
 from homelab.profile.options import (
@@ -45,7 +48,8 @@ from homelab.profile.options import (
     tag_of,
     tags_allowed,
 )
-from homelab.yamlfile import TAGS, load_text
+from homelab.profile.options_yaml import dump
+from homelab.yamlfile import load_text
 
 __all__ = ["Move", "Moves", "Stay", "moves"]
 
@@ -131,94 +135,16 @@ def _lines(first: int, last: int) -> str:
 # ---- YAML ------------------------------------------------------------------------------
 
 
-class _Dumper(yaml.SafeDumper):
-    """Block style, keys in the order given, tags as written in profiles."""
-
-    def choose_scalar_style(self) -> str:
-        style: str = super().choose_scalar_style()
-        event, analysis = self.event, self.analysis
-        # PyYAML quotes every scalar with a tag of its own; `!pkg htop` needs no quotes
-        if (
-            style in ("'", '"')
-            and isinstance(event, yaml.ScalarEvent)
-            and analysis is not None
-            and not event.style
-            and event.tag in TAGS
-            and not analysis.multiline
-            and not analysis.empty
-            and (analysis.allow_flow_plain if self.flow_level else analysis.allow_block_plain)
-        ):
-            return ""
-        return style
-
-
-def _represent_str(dumper: _Dumper, text: str, tag: str = "tag:yaml.org,2002:str") -> Any:
-    style = "|" if "\n" in text else None
-    if style is None and tag.startswith("!") and tag not in ("!pkg", "!nix"):
-        style = '"'  # `!force "true"` stays text; plain, the tag's value would be a bool
-    return dumper.represent_scalar(tag, text, style=style)
-
-
-def _represent_dict(dumper: _Dumper, data: dict[str, Any]) -> Any:
-    tag = tag_of(data)
-    if tag is None:
-        return dumper.represent_mapping("tag:yaml.org,2002:map", data.items())
-    inner = data[tag]
-    if isinstance(inner, str):
-        return _represent_str(dumper, inner, tag)
-    if isinstance(inner, dict):
-        return dumper.represent_mapping(tag, inner.items())
-    if isinstance(inner, list):
-        return dumper.represent_sequence(tag, inner, flow_style=_short(inner))
-    node = dumper.represent_data(inner)
-    return yaml.ScalarNode(tag, node.value, style=None)
-
-
-def _short(items: list[Any]) -> bool:
-    """Short lists of scalars on one line: `[!pkg htop, !pkg git]`."""
-    scalar = all(not isinstance(i, (dict, list)) or _tagged_text(i) for i in items)
-    return scalar and len(repr(items)) < 80 and not any("\n" in repr(i) for i in items)
-
-
-def _tagged_text(value: Any) -> bool:
-    tag = tag_of(value)
-    return tag is not None and isinstance(value[tag], str)
-
-
-def _represent_list(dumper: _Dumper, data: list[Any]) -> Any:
-    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=_short(data))
-
-
-_Dumper.add_representer(str, _represent_str)
-_Dumper.add_representer(dict, _represent_dict)
-_Dumper.add_representer(list, _represent_list)
-
-
-def _dump(key: str, value: Any) -> str:
-    text = yaml.dump(
-        {key: value},
-        Dumper=_Dumper,
-        sort_keys=False,
-        allow_unicode=True,
-        width=1000,
-        default_flow_style=False,
-    )
-    lines = text.splitlines()
-    if lines and lines[-1] == "...":  # (after a `|+` text: the end of a document)
-        lines.pop()
-    return "".join("  " + line + "\n" for line in lines)
-
-
 def _entry(m: Move) -> str:
     said = f"extraConfig {m.lines}"
     if m.as_nix:
         said += f", {'as' if tag_of(m.value) == '!nix' else 'partly as'} Nix: {m.as_nix}"
-    return f"  # {said}\n" + _dump(m.key, m.value)
+    return f"  # {said}\n" + dump(m.key, m.value)
 
 
 def _reads_back(m: Move) -> str:
     """Why the entry's YAML would not mean what the binding meant ("" when it does)."""
-    text = f"{SECTION}:\n" + _dump(m.key, m.value)
+    text = f"{SECTION}:\n" + dump(m.key, m.value)
     doc, problems = load_text("<moved>", text, tags_allowed)
     if doc is None or problems:
         return "homelab cannot write this value as YAML"
@@ -566,10 +492,12 @@ class _Plain:
             if arg.type in ("integer_expression", "float_expression"):
                 return -self.value(arg)
             raise _NotPlain("an operator (`-`)")
-        if kind == "string_expression":
-            return _double_quoted(node)
-        if kind == "indented_string_expression":
-            return _indented(node)
+        if kind in ("string_expression", "indented_string_expression"):
+            read = double_quoted if kind == "string_expression" else indented
+            try:
+                return read(node)
+            except NotLiteral as why:
+                raise _NotPlain(str(why)) from None
         if kind == "variable_expression":
             name = _text(node)
             words: dict[str, Any] = {"true": True, "false": False, "null": None}
@@ -703,114 +631,3 @@ def _described(node: tree_sitter.Node) -> str:
         op = node.child_by_field_name("operator")
         return f"an operator (`{_text(op)}`)" if op is not None else "an operator"
     return _DESCRIBED.get(node.type, f"`{_short_text(node)}`")
-
-
-# ---- strings, read as Nix reads them ----------------------------------------------------
-
-_ESCAPED = {"n": "\n", "r": "\r", "t": "\t"}
-
-
-def _double_quoted(node: tree_sitter.Node) -> str:
-    parts: list[str] = []
-    for c in node.named_children:
-        if c.type == "string_fragment":
-            parts.append(_text(c))
-        elif c.type == "escape_sequence":
-            char = _text(c)[1:]
-            parts.append(_ESCAPED.get(char, char))
-        elif c.type == "dollar_escape":
-            continue  # `\$`: the `$` follows as a fragment
-        elif c.type == "interpolation":
-            raise _NotPlain("string interpolation (`${…}`)")
-        elif c.type != "comment":
-            raise _NotPlain(f"`{_short_text(c)}` in a string")
-    return "".join(parts)
-
-
-def _indented(node: tree_sitter.Node) -> str:
-    """An ''…'' string's value: Nix's lexer and stripIndentation (nix/src/libexpr/parser.y)
-    on the pieces tree-sitter-nix reads.  A piece is (text, indented?): escapes are text
-    that is not indentation."""
-    pieces: list[tuple[str, bool]] = []
-    after_dollar = False
-    opening_end = node.start_byte + 2
-    for c in node.named_children:
-        if c.type == "string_fragment":
-            text = _text(c)
-            if c.start_byte == opening_end:  # `''` swallows spaces and a line break after it
-                stripped = text.lstrip(" ")
-                if stripped.startswith("\n"):
-                    text = stripped[1:]
-            if after_dollar and text.startswith("$"):
-                pieces.append(("$", False))
-                text = text[1:]
-            after_dollar = False
-            if text:
-                if pieces and pieces[-1][1]:
-                    pieces[-1] = (pieces[-1][0] + text, True)
-                else:
-                    pieces.append((text, True))
-        elif c.type == "escape_sequence":
-            raw = _text(c)
-            if raw == "'''":
-                pieces.append(("''", False))
-            else:
-                char = raw[3:]
-                pieces.append((_ESCAPED.get(char, char), False))
-        elif c.type == "dollar_escape":
-            after_dollar = True
-        elif c.type == "interpolation":
-            raise _NotPlain("string interpolation (`${…}`)")
-        elif c.type != "comment":
-            raise _NotPlain(f"`{_short_text(c)}` in a string")
-    return _strip_indentation(pieces)
-
-
-def _strip_indentation(pieces: list[tuple[str, bool]]) -> str:
-    if not pieces:
-        return ""
-    at_start, min_indent, indent = True, 1_000_000, 0
-    for text, indented in pieces:
-        if not indented:
-            if at_start:
-                at_start = False
-                min_indent = min(min_indent, indent)
-            continue
-        for ch in text:
-            if at_start:
-                if ch == " ":
-                    indent += 1
-                elif ch == "\n":
-                    indent = 0
-                else:
-                    at_start = False
-                    min_indent = min(min_indent, indent)
-            elif ch == "\n":
-                at_start, indent = True, 0
-    out: list[str] = []
-    at_start, dropped = True, 0
-    for i, (text, _) in enumerate(pieces):  # (escapes are trimmed like text here)
-        kept: list[str] = []
-        for ch in text:
-            if at_start:
-                if ch == " ":
-                    if dropped >= min_indent:
-                        kept.append(ch)
-                    dropped += 1
-                elif ch == "\n":
-                    dropped = 0
-                    kept.append(ch)
-                else:
-                    at_start, dropped = False, 0
-                    kept.append(ch)
-            else:
-                kept.append(ch)
-                if ch == "\n":
-                    at_start = True
-        s = "".join(kept)
-        if i == len(pieces) - 1:  # a last line of spaces only goes
-            cut = s.rfind("\n")
-            if cut >= 0 and not s[cut + 1 :].strip(" "):
-                s = s[: cut + 1]
-        out.append(s)
-    return "".join(out)
