@@ -52,6 +52,11 @@ def shown(value: Any, limit: int = 80) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
+def as_map(value: Any) -> dict[str, Any]:
+    """The value when it is a map, else an empty one (the schema said what is wrong)."""
+    return value if isinstance(value, dict) else {}
+
+
 def _spaces_hint(value: Any) -> str:
     """A hint for a value that is right but for a line break or space at an end."""
     if not isinstance(value, str) or value == value.strip():

@@ -1,0 +1,102 @@
+"""The checks of services and containers: services the catalogue has, with settings its
+schema accepts, none that cannot run together, and no port two of them want."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from homelab.catalog import Catalog, Port, TemplateError, service_ports
+from homelab.errors import Place, Problem, format_path
+from homelab.profile.schema import as_map as _map
+from homelab.profile.schema import schema_errors, schema_problems
+from homelab.yamlfile import Document, Path_
+
+
+def service_problems(
+    doc: Document, services: Mapping[str, Any], catalog: Catalog, data: Mapping[str, Any]
+) -> Iterator[Problem]:
+    top = Place(doc.file)
+    known = catalog.names()
+    used: dict[tuple[int, str], str] = {}
+
+    def claim(port: Port, who: str, path: Path_) -> Iterator[Problem]:
+        key = (port.port, port.protocol)
+        if key in used and used[key] != who:
+            yield Problem(
+                doc.marks.key(path, top),
+                f"{who} wants port {port.port}/{port.protocol}, which {used[key]} already uses",
+                path=format_path(path),
+                hint="change the port in one of their settings, or enable only one",
+            )
+        else:
+            used[key] = who
+
+    for name, settings in services.items():
+        path: Path_ = ("services", name)
+        service = catalog.get(name)
+        if service is None:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            yield Problem(
+                doc.marks.key(path, top),
+                f"unknown service '{name}'",
+                path=format_path(path),
+                hint=f"did you mean '{close[0]}'?"
+                if close
+                else "the catalogue has: " + ", ".join(known),
+            )
+            continue
+        if settings is not None and not isinstance(settings, dict):
+            continue  # the profile schema already said so
+        bad = False
+        checked = settings or {}
+        for err in schema_errors(service.validator, checked):
+            bad = True
+            yield from schema_problems(err, doc, checked, service.settings_schema, prefix=path)
+        for other, reason in service.conflicts:
+            if other in services and name < other:
+                yield Problem(
+                    doc.marks.key(path, top),
+                    f"{name} and {other} cannot run together: {reason}",
+                    path=format_path(path),
+                    hint="enable only one of them",
+                )
+        if bad:
+            continue
+        try:
+            ports = service_ports(service, service.with_defaults(settings))
+        except TemplateError as err:
+            yield Problem(Place(service.file), f"catalogue entry {name}: {err}")
+            continue
+        for port in ports:
+            yield from claim(port, f"service {name}", path)
+
+    containers = _map(data.get("containers"))
+    for cname, spec in containers.items():
+        if not isinstance(spec, dict):
+            continue
+        for i, mapping in enumerate(spec.get("ports") or []):
+            if not isinstance(mapping, str):
+                continue
+            host_port = container_host_port(mapping)
+            if host_port is None:
+                continue
+            path = ("containers", cname, "ports", i)
+            if not 1 <= host_port.port <= 65535:
+                yield Problem(
+                    doc.marks.value(path, top),
+                    f"port {host_port.port} is out of range: from 1 to 65535",
+                    path=format_path(path),
+                )
+                continue
+            yield from claim(host_port, f"container {cname}", path)
+
+
+def container_host_port(mapping: str) -> Port | None:
+    """The host side of a port mapping like 127.0.0.1:8080:80/udp."""
+    spec, _, proto = mapping.partition("/")
+    parts = spec.rsplit(":", 2)
+    if len(parts) < 2 or not parts[-2].isdigit():
+        return None
+    return Port(int(parts[-2]), proto or "tcp")
