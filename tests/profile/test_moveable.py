@@ -217,7 +217,7 @@ def test_what_must_stay_nix_and_why() -> None:
         ),
         12: (
             "users.users.dan = { password = config.x; };",
-            PLAINTEXT.format("password (users.users.dan.password)"),
+            PLAINTEXT.format("password"),
         ),
         10: (
             "options.foo = lib.mkOption { };",
