@@ -235,12 +235,19 @@ class _Builder:
         if tag in ("!pkg", "!nix") and not isinstance(node, yaml.ScalarNode):
             kind = "list" if isinstance(node, yaml.SequenceNode) else "map"
             example = "htop" if tag == "!pkg" else "pkgs.linuxPackages_latest"
+            hint = f"e.g. {tag} {example}"
+            items = node.value if isinstance(node, yaml.SequenceNode) else []
+            names = [i.value for i in items[:3] if isinstance(i, yaml.ScalarNode)]
+            if tag == "!pkg" and names and len(names) == len(items[:3]):
+                # a list of packages: one tag each, as written
+                more = ", …" if len(items) > 3 else ""
+                hint = "one tag per package: [" + ", ".join(f"!pkg {n}" for n in names) + more + "]"
             self.problems.append(
                 Problem(
                     _place(self.file, node.start_mark),
                     f"{tag} takes text, not a {kind}",
                     path=format_path(path),
-                    hint=f"e.g. {tag} {example}",
+                    hint=hint,
                 )
             )
             return None

@@ -89,7 +89,12 @@ def _value_problems(
                     doc.marks.value(at, top),
                     f"!pkg {inner!r} is not a package attribute path",
                     _shown(where),
-                    "name a package as nixpkgs does: htop, python3Packages.requests",
+                    "name a package as nixpkgs does: htop, python3Packages.requests"
+                    + (
+                        f"; an expression that makes one is !nix: !nix pkgs.{inner.strip()}"
+                        if isinstance(inner, str) and "(" in inner and "\n" not in inner
+                        else ""
+                    ),
                 )
         elif tag == "!nix":
             if isinstance(inner, str):
