@@ -1,0 +1,279 @@
+"""lab.yaml: what is lab-wide (the release it follows, its flake inputs and overlays).
+
+A lab without lab.yaml keeps its hand-kept flake.nix and works as before; with one, homelab
+generates flake.nix from it (homelab.labconfig.flake). Read through homelab.yamlfile, checked
+with a JSON Schema (errors at their place, in the profile's words), then turned into a
+frozen model.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import jsonschema_rs
+
+from homelab.errors import Place, Problem
+from homelab.nix.names import is_identifier
+from homelab.profile.schema import schema_errors, schema_problems
+from homelab.yamlfile import Document, load_text
+
+LAB_YAML = "lab.yaml"
+FLAKE = "flake.nix"
+# the skeleton's release: a new lab's, and a new host's stateVersion when there is no lab.yaml
+DEFAULT_RELEASE = "26.05"
+NIXPKGS = "nixpkgs"
+HOME_MANAGER = "home-manager"
+_IDENTIFIER_HINT = "a Nix identifier: letters, digits, _, ' and -, not starting with a digit"
+
+_URL: dict[str, Any] = {
+    "type": "string",
+    "minLength": 1,
+    "pattern": r"^[^\s\"\\$]+$",
+    "x-hint": 'a flake reference, e.g. "github:ryantm/agenix" or "path:./vendor/x"',
+}
+_SOURCE: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["url"],
+    "properties": {"url": _URL},
+}
+SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "lab.yaml",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["release"],
+    "properties": {
+        "release": {
+            "type": "string",
+            "pattern": r"^[0-9]{2}\.[0-9]{2}$",
+            "x-hint": 'a NixOS release in quotes, e.g. "26.05" (nixos-26.05, home-manager '
+            "release-26.05)",
+        },
+        "nixpkgs": {**_SOURCE, "x-hint": "overrides the release's nixpkgs: {url: ...}"},
+        "home-manager": {**_SOURCE, "x-hint": "overrides the release's home-manager: {url: ...}"},
+        "inputs": {
+            "type": "object",
+            "x-hint": 'extra flake inputs by name, e.g. agenix: {url: "github:ryantm/agenix"}',
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["url"],
+                "properties": {
+                    "url": _URL,
+                    "follows": {
+                        "type": "boolean",
+                        "x-hint": "false: the input keeps its own nixpkgs (default: the lab's)",
+                    },
+                },
+            },
+        },
+        "overlays": {
+            "type": "array",
+            "x-hint": "INPUT.attr.path (e.g. agenix.overlays.default) or ./file.nix of the lab",
+            "items": {"type": "string", "minLength": 1},
+        },
+    },
+}
+
+
+@dataclass(frozen=True)
+class Input:
+    """An extra flake input."""
+
+    name: str  # a Nix identifier
+    url: str
+    follows: bool = True  # its nixpkgs input follows the lab's
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """An overlay: an attribute of an input (`input` set) or a .nix file of the lab."""
+
+    text: str  # as written in lab.yaml
+    input: str | None = None  # agenix for agenix.overlays.default
+    file: str | None = None  # lab-relative path of a local overlay, normalised
+
+    @property
+    def is_file(self) -> bool:
+        return self.file is not None
+
+
+@dataclass(frozen=True)
+class LabConfig:
+    release: str
+    nixpkgs_url: str
+    home_manager_url: str
+    inputs: tuple[Input, ...] = ()
+    overlays: tuple[Overlay, ...] = ()
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        """Every input a module or overlay may name."""
+        return (NIXPKGS, HOME_MANAGER, *(i.name for i in self.inputs))
+
+
+def release_urls(release: str) -> tuple[str, str]:
+    return (
+        f"github:NixOS/nixpkgs/nixos-{release}",
+        f"github:nix-community/home-manager/release-{release}",
+    )
+
+
+@cache
+def _validator() -> jsonschema_rs.Validator:
+    return jsonschema_rs.Draft202012Validator(SCHEMA, offline=True)
+
+
+def parse(
+    text: str, read: Callable[[str], str | None] | None = None
+) -> tuple[LabConfig | None, list[Problem]]:
+    """lab.yaml's text -> its model, or None with every problem. `read` gives a lab file's
+    text (None when missing): overlays from files are checked with it."""
+    doc, problems = load_text(LAB_YAML, text)
+    if doc is None or problems:
+        return None, problems
+    data = doc.data if doc.data is not None else {}
+    for err in schema_errors(_validator(), data):
+        problems += schema_problems(err, doc, data, SCHEMA)
+    if problems:
+        return None, sorted(set(problems), key=Problem.sort_key)
+    inputs_data: Mapping[str, Any] = data.get("inputs") or {}
+    for name in inputs_data:
+        if not is_identifier(name) or name in (NIXPKGS, HOME_MANAGER, "self"):
+            said = f"'{name}' cannot name an input"
+            hint = (
+                f"{name} is set at the top of lab.yaml"
+                if name in (NIXPKGS, HOME_MANAGER)
+                else "self is the flake itself"
+                if name == "self"
+                else _IDENTIFIER_HINT + ", e.g. nixos-hardware"
+            )
+            problems.append(
+                Problem(doc.marks.key(("inputs", name), Place(LAB_YAML)), said, hint=hint)
+            )
+    inputs = tuple(
+        Input(name, spec["url"], spec.get("follows", True)) for name, spec in inputs_data.items()
+    )
+    release = data["release"]
+    nixpkgs_url, home_manager_url = release_urls(release)
+    config = LabConfig(
+        release,
+        (data.get(NIXPKGS) or {}).get("url", nixpkgs_url),
+        (data.get(HOME_MANAGER) or {}).get("url", home_manager_url),
+        inputs,
+    )
+    overlays: list[Overlay] = []
+    for i, written in enumerate(data.get("overlays") or ()):
+        overlay, problem = _overlay(written, config, doc, i, read)
+        if problem is not None:
+            problems.append(problem)
+        elif overlay is not None:
+            overlays.append(overlay)
+    if problems:
+        return None, problems
+    return LabConfig(
+        config.release,
+        config.nixpkgs_url,
+        config.home_manager_url,
+        config.inputs,
+        tuple(overlays),
+    ), []
+
+
+def _overlay(
+    written: str,
+    config: LabConfig,
+    doc: Document,
+    i: int,
+    read: Callable[[str], str | None] | None,
+) -> tuple[Overlay | None, Problem | None]:
+    place = doc.marks.value(("overlays", i), Place(LAB_YAML))
+    path = f"overlays[{i}]"
+    if written.startswith(("./", "../", "/")):
+        rel = posixpath.normpath(written)
+        if written.startswith("/") or rel == ".." or rel.startswith("../"):
+            return None, Problem(
+                place,
+                f"overlay file '{written}' is outside the lab",
+                path,
+                hint="put the overlay in the lab, e.g. ./overlays/tools.nix",
+            )
+        from homelab.nix.expr import NixPath, NixValueError
+
+        try:
+            NixPath("./" + rel)
+        except NixValueError:
+            return None, Problem(
+                place,
+                f"'{written}' cannot be written as a Nix path",
+                path,
+                hint="letters, digits and . _ + - / only",
+            )
+        if not rel.endswith(".nix"):
+            return None, Problem(place, f"'{written}' is not a .nix file", path)
+        text = read(rel) if read is not None else None
+        if text is None:
+            return None, Problem(
+                place,
+                f"overlay file '{written}' is missing",
+                path,
+                hint="write it (final: prev: { ... }), or remove it from overlays",
+            )
+        from homelab.nix.syntax import check_expression  # deferred: the parser is slow to load
+
+        errors = check_expression(text)
+        if errors:
+            e = errors[0]
+            return None, Problem(
+                Place(rel, e.line, e.column),
+                f"this overlay does not parse: {e.message}",
+                hint="an overlay is a function: final: prev: { ... }",
+            )
+        return Overlay(written, file=rel), None
+    parts = written.split(".")
+    if len(parts) < 2 or not all(is_identifier(p) for p in parts):
+        return None, Problem(
+            place,
+            f"'{written}' is not an overlay",
+            path,
+            hint="INPUT.attr.path, e.g. agenix.overlays.default, or a file: ./overlays/x.nix",
+        )
+    if parts[0] not in config.input_names:
+        return None, Problem(
+            place,
+            f"overlay '{written}' names input '{parts[0]}', which lab.yaml lacks",
+            path,
+            hint=f"add it under inputs: (known: {', '.join(config.input_names)})",
+        )
+    return Overlay(written, input=parts[0]), None
+
+
+def load(
+    read: Callable[[str], str | None],
+) -> tuple[LabConfig | None, list[Problem]]:
+    """The lab's lab.yaml through `read` (lab-relative path -> text, None when missing):
+    (None, []) when the lab has none."""
+    text = read(LAB_YAML)
+    if text is None:
+        return None, []
+    return parse(text, read)
+
+
+def lab_yaml_text(release: str = DEFAULT_RELEASE) -> str:
+    """A new lab's lab.yaml."""
+    return (
+        "# The lab as a whole: homelab generates flake.nix from this file.\n"
+        f'release: "{release}"  # nixpkgs nixos-{release}, home-manager release-{release}\n'
+        "# extra flake inputs (they follow the lab's nixpkgs; `follows: false` says not to):\n"
+        "# inputs:\n"
+        '#   agenix: {url: "github:ryantm/agenix"}\n'
+        "# overlays, applied to every host's pkgs in order:\n"
+        "# overlays:\n"
+        "#   - agenix.overlays.default\n"
+        "#   - ./overlays/tools.nix\n"
+    )
