@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from homelab import flakelock
+from homelab import labconfig
 from homelab.catalog import Catalog, Service, service_from_document
 from homelab.doubled import doubled
 from homelab.errors import InvalidInput, Place, Problem
@@ -85,6 +87,8 @@ class LabState:
     hosts: dict[str, HostState]  # by folder name
     problems: tuple[Problem, ...] = ()  # of the lab itself: catalogue, duplicate names
     texts: dict[str, str] = field(default_factory=dict)  # every file read, lab-relative
+    warnings: tuple[Problem, ...] = ()  # of the lab itself (an input flake.lock lacks)
+    config: labconfig.LabConfig | None = None  # lab.yaml (None: none, or not valid)
 
     def all_problems(self, folders: Iterable[str] | None = None) -> list[Problem]:
         chosen = self.hosts if folders is None else {f: self.hosts[f] for f in folders}
@@ -95,7 +99,8 @@ class LabState:
 
     def all_warnings(self, folders: Iterable[str] | None = None) -> list[Problem]:
         chosen = self.hosts if folders is None else {f: self.hosts[f] for f in folders}
-        return sorted((w for h in chosen.values() for w in h.warnings), key=Problem.sort_key)
+        found = [*self.warnings, *(w for h in chosen.values() for w in h.warnings)]
+        return sorted(found, key=Problem.sort_key)
 
     def profiles(self, folders: Iterable[str] | None = None) -> list[model.Profile]:
         names = sorted(self.hosts) if folders is None else folders
@@ -160,6 +165,14 @@ def fetcher(source: Source, read: dict[str, str] | None = None) -> include.Fetch
         return cache[rel]
 
     return fetch
+
+
+def _text(source: Source, rel: str) -> str | None:
+    """A lab file's text, None when it is not there or cannot be read."""
+    try:
+        return source.read(rel)
+    except (UnicodeDecodeError, Unreadable):
+        return None
 
 
 def _reader(source: Source) -> Callable[[str], str | None]:
@@ -238,7 +251,14 @@ class LabFiles:
                     )
                 )
             names[name] = folder
-        return LabState(catalog, hosts, tuple(lab_problems), read)
+        unpinned = flakelock.lock_problems(
+            _text(source, flakelock.LAB_YAML), _text(source, flakelock.FLAKE_LOCK), warning=True
+        )
+        config, config_problems = labconfig.load(lambda rel: _text(source, rel))
+        lab_problems += config_problems
+        return LabState(
+            catalog, hosts, tuple(lab_problems), read, tuple(unpinned), config=config
+        )
 
     def load_host(
         self, folder: str, catalog: Catalog, texts: dict[str, str] | None = None
@@ -412,8 +432,30 @@ class LabFiles:
         if set(folders) == set(state.hosts):
             scope += self.orphan_folders()
         if wanted is None:
-            wanted = self.generated(state, folders)
+            wanted = {**self.generated(state, folders), **self.lab_generated(state)}
         return plan(self.root, wanted, scope)
+
+    @staticmethod
+    def lab_generated(state: LabState) -> dict[str, str]:
+        """flake.nix, generated from lab.yaml: nothing for a lab without one (its
+        flake.nix is a person's, never touched)."""
+        if state.config is None:
+            return {}
+        from homelab.labconfig.flake import flake_text  # deferred: start-up, as the compiler
+
+        return {labconfig.FLAKE: flake_text(state.config)}
+
+    def flake_up_to_date(self) -> bool:
+        """Is flake.nix what lab.yaml makes (True when the lab has no lab.yaml)?"""
+        disk = DiskSource(self.root)
+        config, problems = labconfig.load(lambda rel: _text(disk, rel))
+        if problems:
+            return False  # a build says why
+        if config is None:
+            return True
+        from homelab.labconfig.flake import flake_text  # deferred: start-up
+
+        return _text(disk, labconfig.FLAKE) == flake_text(config)
 
     def build(
         self, state: LabState, folders: Sequence[str], *, check: bool = False, force: bool = False
@@ -424,7 +466,7 @@ class LabFiles:
         from homelab.write import BuildResult, apply_plan
 
         wanted = self.generated(state, folders)
-        the_plan = self.plan_build(state, folders, wanted)
+        the_plan = self.plan_build(state, folders, {**wanted, **self.lab_generated(state)})
         if check:
             return BuildResult(stale=tuple(the_plan.stale))
         result = apply_plan(self.root, the_plan, force=force)
@@ -448,4 +490,5 @@ class LabFiles:
 
         if current is None:
             current = self.host_folders()
-        return buildcache.unchanged(self.root, folders, current)
+        # lab.yaml is no host's: its flake.nix is compared as it is
+        return buildcache.unchanged(self.root, folders, current) and self.flake_up_to_date()

@@ -27,6 +27,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from homelab import flakelock
 from homelab.deploy import fanout
 from homelab.deploy.models import ApplyOptions, Event, HostResult
 from homelab.deploy.outgoing import check_outgoing
@@ -91,14 +92,16 @@ def prepare(lab: LabFiles, words: Sequence[str], *, commit: bool = True) -> Read
                 )
             ]
         )
-    secrets = secrets_of(lab, state, chosen)
-    built = lab.build(state, chosen)
-    taken = _taken(lab, state, chosen) if commit and lr is not None else set()
     flake_hosts = [
         f
         for f in chosen
         if (p := state.hosts[f].profile) is not None and p.deploy.method != "channels"
     ]
+    if flake_hosts:
+        _check_pinned(lab)
+    secrets = secrets_of(lab, state, chosen)
+    built = lab.build(state, chosen)
+    taken = _taken(lab, state, chosen) if commit and lr is not None else set()
     check_outgoing(
         lab.root,
         lr,
@@ -109,6 +112,23 @@ def prepare(lab: LabFiles, words: Sequence[str], *, commit: bool = True) -> Read
         committing=commit,
     )
     return Ready(lab, state, tuple(chosen), tuple(built.written), commit, secrets)
+
+
+def _check_pinned(lab: LabFiles) -> None:
+    """Refuse (exit 2) while an input of lab.yaml is not pinned in flake.lock: every
+    machine would fetch it on its own, maybe each at another revision."""
+
+    def read(name: str) -> str | None:
+        path = lab.root / name
+        return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else None
+
+    found = flakelock.lock_problems(
+        read(flakelock.LAB_YAML), read(flakelock.FLAKE_LOCK), warning=False
+    )
+    if found:
+        raise InvalidInput(
+            [replace(p, message=p.message + "; apply waits until it is pinned") for p in found]
+        )
 
 
 def _taken(lab: LabFiles, state: LabState, chosen: Sequence[str]) -> set[str]:
