@@ -12,7 +12,9 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
+from homelab import labconfig
 from homelab.errors import InvalidInput, Place, Problem
+from homelab.labconfig.flake import flake_text
 from homelab.profile import edit
 from homelab.profile.new import NewProfile, new_profile
 
@@ -70,6 +72,17 @@ def _example_and_catalogue(staging: Path) -> None:
     example = staging / "hosts" / "example" / "profile.yaml"
     example.parent.mkdir()
     example.write_text(example_profile())
+    _lab_yaml(staging)
+
+
+def _lab_yaml(staging: Path) -> None:
+    """lab.yaml, and the flake.nix generated from it in place of the skeleton's."""
+    text = labconfig.lab_yaml_text(EXAMPLE.release)
+    config, problems = labconfig.parse(text)
+    if config is None:  # pragma: no cover - the text above is valid
+        raise InvalidInput(problems)
+    (staging / labconfig.LAB_YAML).write_text(text)
+    (staging / labconfig.FLAKE).write_text(flake_text(config))
 
 
 def make_lab(path: Path, fill: Callable[[Path], None]) -> Path:

@@ -277,6 +277,23 @@ class Lab(LabFiles):
             where = dataclasses.replace(where, line=block[0], column=block[1] + 1)
         return dataclasses.replace(found, where=where)
 
+    def release(self) -> str:
+        """The NixOS release the lab follows: lab.yaml's, else the skeleton's. A new
+        host's stateVersion starts as it."""
+        from homelab import labconfig  # deferred: start-up
+        from homelab.profile.new import RELEASE
+
+        config, _ = labconfig.load(lambda rel: self._text(rel))
+        return config.release if config is not None else RELEASE
+
+    def _text(self, rel: str) -> str | None:
+        from homelab.source import DiskSource, Unreadable
+
+        try:
+            return DiskSource(self.root).read(rel)
+        except (UnicodeDecodeError, Unreadable):
+            return None
+
     def shared_fragments(self) -> list[str]:
         """What a new host includes from hosts/common: its base fragment, when there is one
         (homelab init makes it)."""

@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from homelab import flakelock
-from homelab import labconfig
+from homelab import flakelock, labconfig
 from homelab.catalog import Catalog, Service, service_from_document
 from homelab.doubled import doubled
 from homelab.errors import InvalidInput, Place, Problem
@@ -256,9 +255,7 @@ class LabFiles:
         )
         config, config_problems = labconfig.load(lambda rel: _text(source, rel))
         lab_problems += config_problems
-        return LabState(
-            catalog, hosts, tuple(lab_problems), read, tuple(unpinned), config=config
-        )
+        return LabState(catalog, hosts, tuple(lab_problems), read, tuple(unpinned), config=config)
 
     def load_host(
         self, folder: str, catalog: Catalog, texts: dict[str, str] | None = None
@@ -324,7 +321,9 @@ class LabFiles:
 
         merged, found = include.resolve(doc, tracking)
         problems = [*problems, *found, *_without_host(merged)]
-        problems.extend(validate.validate(merged, folder, catalog, exists, self._real_path))
+        problems.extend(
+            validate.validate(merged, folder, catalog, exists, self._real_path, read)
+        )
         profile = None
         if not problems:
             data = merged.data
@@ -333,7 +332,11 @@ class LabFiles:
                 for name in (data.get("services") or {})
                 if (service := catalog.get(name)) is not None
             }
-            profile = model.build(data, folder, rel, settings, tuple(used))
+            top = Place(rel)
+            profile = model.build(
+                data, folder, rel, settings, tuple(used),
+                lambda path: merged.marks.value(path, top).file,
+            )  # fmt: skip
             twice = doubled(merged, profile, catalog)
             if twice:
                 return HostState(folder, merged, tuple(twice), None, tuple(used))

@@ -97,6 +97,17 @@ def atomic_write(path: Path, text: str) -> None:
         raise
 
 
+_EDITED_HINT = (
+    "move your change into the profile (extraConfig for raw Nix), "
+    "or run `homelab build --force` to overwrite it"
+)
+# the lab's flake.nix is generated from lab.yaml (homelab.labconfig) when the lab has one
+_EDITED_HINTS = {
+    "flake.nix": "move your change into lab.yaml (inputs, overlays), "
+    "or run `homelab build --force` to overwrite it"
+}
+
+
 def apply_plan(root: Path, the_plan: Plan, *, force: bool = False) -> BuildResult:
     if the_plan.edited and not force:
         raise InvalidInput(
@@ -104,8 +115,7 @@ def apply_plan(root: Path, the_plan: Plan, *, force: bool = False) -> BuildResul
                 Problem(
                     Place(rel),
                     "this generated file was edited by hand; homelab will not overwrite it",
-                    hint="move your change into the profile (extraConfig for raw Nix), "
-                    "or run `homelab build --force` to overwrite it",
+                    hint=_EDITED_HINTS.get(rel, _EDITED_HINT),
                 )
                 for rel in the_plan.edited
             ]

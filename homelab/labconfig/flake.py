@@ -54,7 +54,9 @@ def _outputs(config: LabConfig) -> Raw:
     modules = ""
     if config.overlays:
         # overlays reach every host's pkgs through a module of their own
-        module = render({"nixpkgs": {"overlays": [overlay_value(o) for o in config.overlays]}})
+        overlays: list[NixValue] = [overlay_value(o) for o in config.overlays]
+        nixpkgs: dict[str, NixValue] = {"overlays": overlays}
+        module = render({"nixpkgs": nixpkgs})
         pad = " " * 8
         modules = "".join(pad + line + "\n" for line in module.split("\n"))
     return Raw(_OUTPUTS.replace("MODULES", modules))
@@ -74,7 +76,11 @@ def flake_body(config: LabConfig) -> str:
     }
     for one in config.inputs:
         inputs[one.name] = _source(one.url, one.follows)
-    flake = {"description": DESCRIPTION, "inputs": Block(inputs), "outputs": _outputs(config)}
+    flake: dict[str, NixValue] = {
+        "description": DESCRIPTION,
+        "inputs": Block(inputs),
+        "outputs": _outputs(config),
+    }
     return render(flake) + "\n"
 
 

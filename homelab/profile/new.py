@@ -21,9 +21,9 @@ from homelab.profile.schema import profile_schema
 from homelab.profile.validate import HOSTNAME, validate
 from homelab.yamlfile import Path_, load_text
 
-# The NixOS release the lab follows (its flake.nix pins nixos-26.05 and home-manager's
-# release-26.05): a new host's stateVersion unless its machine says otherwise. One place
-# for it today; a lab.yaml will say it per lab once there is one.
+# The NixOS release of the skeleton (its flake.nix pins nixos-26.05 and home-manager's
+# release-26.05): a new host's stateVersion unless its machine or the lab's lab.yaml
+# (`release:`, read by Lab.release and given as NewProfile.release) says otherwise.
 RELEASE = "26.05"
 
 COMMON = "common"  # hosts/common holds the fragments that hosts share: no host is named so

@@ -524,7 +524,9 @@ class MainScreen(Screen[None]):
     def add_host(self, new: NewHost) -> None:
         lab = self.session.lab
         try:
-            text = lab.new_profile(new.profile(includes=lab.shared_fragments()))
+            text = lab.new_profile(
+                new.profile(includes=lab.shared_fragments(), release=lab.release())
+            )
         except InvalidInput as err:
             self.app.push_screen(Refused(f"hosts/{new.name} not added", err.problems))
             return

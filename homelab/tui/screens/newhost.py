@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from textual import on
@@ -53,11 +53,12 @@ class NewHost:
     root_fs_type: str = ""
     hardware_file: bool = False  # the root file system is in its hardware-configuration.nix
 
-    def profile(self, *, includes: Sequence[str]) -> NewProfile:
-        """What the new profile starts as (Lab.new_profile makes its text)."""
+    def profile(self, *, includes: Sequence[str], release: str | None = None) -> NewProfile:
+        """What the new profile starts as (Lab.new_profile makes its text); `release`:
+        the lab's (Lab.release), its stateVersion."""
         _, loader, uefi = BOOTS[self.boot]
         typed = not self.hardware_file
-        return NewProfile(
+        start = NewProfile(
             self.name,
             system=self.system,
             loader=loader,
@@ -69,6 +70,7 @@ class NewHost:
             address=self.address or None,
             includes=list(includes),
         )
+        return start if release is None else replace(start, release=release)
 
 
 def adopt_command(name: str, address: str, lab: Path | None = None) -> str:
