@@ -1,0 +1,142 @@
+"""A lab's flake, evaluated by the real Nix with stand-in inputs (tests/flakes.py).
+
+Each test is one `nix flake lock` and one nix-instantiate run (about 0.4 s on the CI
+machine): read several hosts and attributes per call.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from homelab.cli import main
+from homelab.labconfig import parse
+from homelab.labconfig.flake import flake_text
+from tests.flakes import eval_flake
+
+HOME = """\
+    home:
+      stateVersion: "26.05"
+      packages: [htop]
+      programs: {git: {enable: true}}
+"""
+
+
+def new_lab(tmp_path: Path) -> Path:
+    """`homelab init`'s lab, its user `me` with a home-manager configuration."""
+    lab = tmp_path / "lab"
+    assert main(["init", str(lab)]) == 0
+    profile = lab / "hosts/example/profile.yaml"
+    text = profile.read_text(encoding="utf-8")
+    assert "    sshKeys: []\n" in text
+    profile.write_text(text.replace("    sshKeys: []\n", "    sshKeys: []\n" + HOME, 1))
+    return lab
+
+
+def test_a_new_labs_flake_evaluates_every_host_with_home_manager(tmp_path: Path) -> None:
+    lab = new_lab(tmp_path)
+    # a second host, renamed: no edit to flake.nix
+    shutil.copytree(lab / "hosts/example", lab / "hosts/second")
+    profile = lab / "hosts/second/profile.yaml"
+    profile.write_text(profile.read_text(encoding="utf-8").replace("example.lan", "second.lan"))
+    for generated in (lab / "hosts/second").glob("*.nix"):
+        generated.unlink()
+    assert main(["--lab", str(lab), "build"]) == 0
+    got = eval_flake(
+        lab,
+        {
+            "example": [
+                "networking.hostName",
+                "users.users.me.isNormalUser",
+                "home-manager.users.me.programs.git.enable",
+                "home-manager.users.me.home.stateVersion",
+                "PKGS.htop",
+            ],
+            "second": ["networking.hostName", "home-manager.users.me.home.username"],
+        },
+    )
+    assert got == {
+        "example": {
+            "networking.hostName": "example",
+            "users.users.me.isNormalUser": True,
+            "home-manager.users.me.programs.git.enable": True,
+            "home-manager.users.me.home.stateVersion": "26.05",
+            "PKGS.htop": "pkgs.htop",
+        },
+        "second": {"networking.hostName": "second", "home-manager.users.me.home.username": "me"},
+    }
+
+
+def test_a_wrong_value_or_an_unknown_input_fails_with_its_name(tmp_path: Path) -> None:
+    lab = new_lab(tmp_path)
+    assert main(["--lab", str(lab), "build"]) == 0
+    # the module system checks the host's definitions: an option nobody declares
+    (lab / "hosts/example/system.nix").write_text(
+        "{ ... }: { no.such.option = true; }\n", encoding="utf-8"
+    )
+    with pytest.raises(AssertionError, match="The option `no' does not exist"):
+        eval_flake(lab, {"example": ["networking.hostName"]})
+    flake = lab / "flake.nix"
+    flake.write_text(
+        flake.read_text(encoding="utf-8").replace(
+            "inputs = {", 'inputs = {\n    sops-nix.url = "github:Mic92/sops-nix";', 1
+        )
+    )
+    with pytest.raises(AssertionError, match=r"no stand-in for the flake's inputs \['sops-nix'\]"):
+        eval_flake(lab, {"example": ["networking.hostName"]})
+
+
+# an input whose nixpkgs does not follow the lab's: its own (the stand-in too) is locked
+HARDWARE = """\
+{
+  inputs.nixpkgs.url = NIXPKGS;
+  outputs = { self, nixpkgs }: {
+    nixosModules.laptop = { lib, ... }: { time.timeZone = lib.mkDefault "Europe/Paris"; };
+  };
+}
+"""
+
+LAB_YAML = """\
+release: "26.05"
+inputs:
+  agenix: {url: "github:ryantm/agenix"}
+  hardware: {url: "github:NixOS/nixos-hardware", follows: false}
+overlays:
+  - agenix.overlays.default
+  - ./overlays/tools.nix
+"""
+
+# a local overlay after agenix's: it sees agenix's package in prev
+TOOLS = """\
+final: prev: {
+  tools = prev.agenix // { name = "tools, after agenix"; };
+}
+"""
+
+
+def test_lab_yaml_inputs_and_overlays_reach_every_hosts_pkgs(tmp_path: Path) -> None:
+    lab = new_lab(tmp_path)
+    (lab / "lab.yaml").write_text(LAB_YAML, encoding="utf-8")
+    (lab / "overlays").mkdir()
+    (lab / "overlays/tools.nix").write_text(TOOLS, encoding="utf-8")
+    profile = lab / "hosts/example/profile.yaml"
+    text = profile.read_text(encoding="utf-8")
+    profile.write_text(text.replace("packages: [git, vim]", "packages: [git, tools]"))
+    assert main(["--lab", str(lab), "build"]) == 0
+    config, problems = parse(
+        LAB_YAML, lambda rel: (lab / rel).read_text() if (lab / rel).is_file() else None
+    )
+    assert config is not None, problems
+    (lab / "flake.nix").write_text(flake_text(config), encoding="utf-8")
+    got = eval_flake(
+        lab,
+        {"example": ["PKGS.agenix", "PKGS.tools", "environment.systemPackages"]},
+        inputs={"hardware": HARDWARE},
+    )["example"]
+    assert got["PKGS.agenix"] == "agenix"
+    assert got["PKGS.tools"] == "tools, after agenix"
+    # the host's own pkgs: the overlays' package, not the stand-in's fake one
+    assert "tools, after agenix" in got["environment.systemPackages"]
+    assert "pkgs.tools" not in got["environment.systemPackages"]
