@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import posixpath
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -40,7 +41,7 @@ from homelab.nix.expr import (
 )
 from homelab.nix.render import comments, render_file
 from homelab.nix.syntax import check_module_body
-from homelab.profile.model import Profile, User
+from homelab.profile.model import ModuleEntry, Profile, User
 from homelab.profile.options import module_tree
 
 HEADER_MARK = "homelab-hash:"
@@ -310,6 +311,8 @@ def home_manager(p: Profile) -> dict[str, Any]:
         if h.session_variables:
             home["sessionVariables"] = dict(h.session_variables)
         spec: dict[str, Any] = {"home": home}
+        if h.modules:
+            spec = {"imports": module_imports(h.modules, p.folder), **spec}
         if h.programs:
             # the schema says `enable` defaults to true: a program listed is on unless
             # the person wrote enable: false (home-manager's own default is off)
@@ -528,6 +531,25 @@ def written_options(p: Profile) -> dict[str, Any]:
 # ---- a host ---------------------------------------------------------------------------
 
 
+def module_imports(entries: Iterable[ModuleEntry], folder: str) -> list[NixValue]:
+    """modules: entries as the host folder's modules import them: an input's attribute as
+    `inputs.agenix.nixosModules.default` (the flake passes its inputs to every module as
+    `inputs`), a module file as a path from the host folder (`../common/tlp.nix`)."""
+    out: list[NixValue] = []
+    for m in entries:
+        if m.file is None:
+            out.append(Ref(f"inputs.{m.written}"))
+        else:
+            rel = posixpath.relpath(m.file, f"hosts/{folder}")
+            out.append(NixPath(rel if rel.startswith("../") else f"./{rel}"))
+    return out
+
+
+def _args(entries: Iterable[ModuleEntry]) -> tuple[str, ...]:
+    """The module arguments: `inputs` too when an entry comes from an input."""
+    return (*ARGS, "inputs") if any(m.file is None for m in entries) else ARGS
+
+
 ARGS = ("config", "lib", "pkgs")
 
 
@@ -612,10 +634,12 @@ def compile_host(p: Profile, catalog: Catalog) -> dict[str, str]:
         imports.append(NixPath("./" + p.hardware.configuration))
     if p.deploy.method == "channels" and any(u.home for u in p.users):
         imports.append(SearchPath("home-manager/nixos"))
+    homes = [m for u in p.users if u.home is not None for m in u.home.modules]
     for name, title, body in concerns(p, catalog):
         if not body:
             continue
-        files[f"{folder}/{name}"] = with_header(p.file, title, Module(ARGS, body))
+        args = _args(homes) if name == "home.nix" else ARGS
+        files[f"{folder}/{name}"] = with_header(p.file, title, Module(args, body))
         imports.append(NixPath("./" + name))
     if p.extra_config and p.extra_config.strip():
         kind, errors = check_module_body(p.extra_config)
@@ -628,9 +652,10 @@ def compile_host(p: Profile, catalog: Catalog) -> dict[str, str]:
         )
         files[f"{folder}/extra.nix"] = with_header(p.file, "Raw Nix from extraConfig", extra)
         imports.append(NixPath("./extra.nix"))
+    imports.extend(module_imports(p.modules, p.folder))
     entry: dict[str, Any] = {"imports": imports, **identity(p)}
     files[f"{folder}/configuration.nix"] = with_header(
-        p.file, f"NixOS configuration of {p.name}", Module(ARGS, entry)
+        p.file, f"NixOS configuration of {p.name}", Module(_args(p.modules), entry)
     )
     return files
 

@@ -3,7 +3,8 @@
 The merge rules (documented in the README and tested):
 
 - maps merge key by key;
-- lists concatenate, the included items first, without repeating an item already there;
+- lists concatenate, the included items first, without repeating an item already there
+  (in modules: lists, a file entry is the file it names, relative to the file that wrote it);
 - on anything else (a scalar, or two values of different kinds) the including file wins;
 - includes apply in the order given, each later one on top of the earlier ones, and the
   profile itself on top of all of them. Fragments may include fragments; a cycle is an error.
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from homelab.errors import Place, Problem
-from homelab.profile import options
+from homelab.profile import modules, options
 from homelab.yamlfile import Document, Marks, Path_
 
 # Reads a lab-relative file; returns the document or the problems that stop it.
@@ -65,11 +66,27 @@ def _merge(
     if isinstance(lo, list) and isinstance(hi, list):
         _copy(None, hi_m, hi_p, out, p)
         items = [_copy(v, lo_m, (*lo_p, i), out, (*p, i)) for i, v in enumerate(lo)]
+        if modules.is_list_path(p):  # `./x.nix` of two files may be two modules
+            seen = {_module(v, lo_m, (*lo_p, i)) for i, v in enumerate(lo)}
+            for i, v in enumerate(hi):
+                if (key := _module(v, hi_m, (*hi_p, i))) not in seen:
+                    seen.add(key)
+                    items.append(_copy(v, hi_m, (*hi_p, i), out, (*p, len(items))))
+            return items
         for i, v in enumerate(hi):
             if v not in items:
                 items.append(_copy(v, hi_m, (*hi_p, i), out, (*p, len(items))))
         return items
     return _copy(hi, hi_m, hi_p, out, p)
+
+
+def _module(entry: Any, marks: Marks, path: Path_) -> Any:
+    """A modules: entry as what it names: a file entry by the lab file it resolves to."""
+    if isinstance(entry, str) and modules.is_file_entry(entry):
+        place = marks.values.get(path)
+        if place is not None:
+            return ("file", modules.lab_path(entry, place.file) or entry)
+    return entry
 
 
 def merge(low: Document, high: Document) -> Document:

@@ -7,12 +7,14 @@ file systems) stays as mappings: it is passed through to NixOS as data.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from homelab.catalog import Checks
+from homelab.profile import modules as module_entries
 from homelab.profile.options import SECTION, Setting, settings
+from homelab.yamlfile import Path_
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,20 @@ class Networking:
 
 
 @dataclass(frozen=True)
+class ModuleEntry:
+    """One entry of modules: (home.modules:): an input's attribute path as written
+    (`agenix.nixosModules.default`), or a module file of the lab (`file`, lab-relative)."""
+
+    written: str
+    file: str | None = None
+
+    @property
+    def input(self) -> str | None:
+        """The flake input an attribute entry comes from (None for a file)."""
+        return None if self.file is not None else self.written.split(".", 1)[0]
+
+
+@dataclass(frozen=True)
 class HomeFile:
     path: str
     text: str | None = None
@@ -103,6 +119,7 @@ class Home:
     files: tuple[HomeFile, ...] = ()
     session_variables: Mapping[str, Any] = field(default_factory=dict)
     options: tuple[Setting, ...] = ()  # home-manager options written as YAML
+    modules: tuple[ModuleEntry, ...] = ()  # home-manager modules to import
 
 
 @dataclass(frozen=True)
@@ -205,10 +222,18 @@ class Profile:
     extra_config: str | None = None
     options: tuple[Setting, ...] = ()  # NixOS options written as YAML (`options:`)
     includes: tuple[str, ...] = ()  # lab-relative fragment files this profile pulled in
+    modules: tuple[ModuleEntry, ...] = ()  # NixOS modules to import
 
     @property
     def name(self) -> str:
         return self.host.name
+
+    @property
+    def module_files(self) -> tuple[str, ...]:
+        """The lab's module files this host imports (its own and its users'): they go to
+        the machine and into the commit with the profile."""
+        entries = [*self.modules, *(m for u in self.users if u.home for m in u.home.modules)]
+        return tuple(sorted({m.file for m in entries if m.file is not None}))
 
     def service(self, name: str) -> ServiceUse | None:
         return next((s for s in self.services if s.name == name), None)
@@ -224,8 +249,12 @@ def build(
     file: str,
     service_settings: Mapping[str, Mapping[str, Any]],
     includes: tuple[str, ...] = (),
+    named_in: Callable[[Path_], str] | None = None,
 ) -> Profile:
-    """A Profile from a document that passed validation (no checks here)."""
+    """A Profile from a document that passed validation (no checks here). `named_in(path)`
+    is the file that wrote the value at `path` (a fragment's module file is beside the
+    fragment); without it, the profile `file` wrote everything."""
+    where = named_in or (lambda path: file)
     h = data.get("host") or {}
     host = Host(
         name=h.get("name", folder),
@@ -292,6 +321,7 @@ def build(
                 ),
                 session_variables=dict(hm.get("sessionVariables") or {}),
                 options=_options(hm.get(SECTION), ("users", name, "home", SECTION)),
+                modules=_modules(hm.get("modules"), ("users", name, "home", "modules"), where),
             )
         users.append(
             User(
@@ -382,7 +412,19 @@ def build(
         extra_config=data.get("extraConfig"),
         options=_options(data.get(SECTION), (SECTION,)),
         includes=includes,
+        modules=_modules(data.get("modules"), ("modules",), where),
     )
+
+
+def _modules(entries: Any, at: Path_, named_in: Callable[[Path_], str]) -> tuple[ModuleEntry, ...]:
+    out = []
+    for i, entry in enumerate(entries or ()):
+        if module_entries.is_file_entry(entry):
+            # validation refused a file outside the lab
+            out.append(ModuleEntry(entry, module_entries.lab_path(entry, named_in((*at, i)))))
+        else:
+            out.append(ModuleEntry(entry))
+    return tuple(out)
 
 
 def _options(section: Any, where: tuple[str, ...]) -> tuple[Setting, ...]:

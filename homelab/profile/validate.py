@@ -3,13 +3,14 @@
 JSON Schema checks the shape; the checks below it look across fields (groups that need a
 service, ports two services want, keys that are not keys, Nix that does not parse), each
 concern in its own module (check_users, check_services, check_files, check_boot,
-check_extra_config, check_options), called here in the order their problems are shown.
+check_extra_config, check_options, check_modules), called here in the order their problems
+are shown.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from homelab.catalog import Catalog
@@ -17,6 +18,7 @@ from homelab.errors import Place, Problem, format_path
 from homelab.profile.check_boot import boot_problems
 from homelab.profile.check_extra_config import extra_config_problems
 from homelab.profile.check_files import file_problems, hardware_file_problems
+from homelab.profile.check_modules import input_problems, module_problems
 from homelab.profile.check_options import option_problems
 from homelab.profile.check_services import service_problems
 from homelab.profile.check_users import host_key_problems, user_problems
@@ -70,10 +72,14 @@ def validate(
     catalog: Catalog,
     exists: Callable[[str], bool],
     real_path: Callable[[str], str | None] = lambda rel: rel,
+    read: Callable[[str], str | None] = lambda rel: None,
+    inputs: Iterable[str] | None = None,
 ) -> list[Problem]:
     """Every problem of one host's merged profile. `folder` is the host's folder name;
     `exists(lab-relative path)` says whether a file is there, `real_path(lab-relative
-    path)` where it really is with links followed (None: outside the lab)."""
+    path)` where it really is with links followed (None: outside the lab), `read` its
+    text (None: it cannot be read). `inputs`: the flake inputs of lab.yaml, None for a
+    lab without one (its hand-kept flake.nix is not read)."""
     top = Place(doc.file)
     data = doc.data
     if not isinstance(data, dict):
@@ -110,6 +116,9 @@ def validate(
     problems.extend(file_problems(doc, folder, exists, real_path))
     problems.extend(extra_config_problems(doc, data))
     problems.extend(option_problems(doc, folder, real_path))
+    problems.extend(module_problems(doc, folder, exists, read, real_path))
+    if inputs is not None:
+        problems.extend(input_problems(doc, inputs))
     return problems
 
 
