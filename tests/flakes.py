@@ -29,7 +29,9 @@ as ``{name: flake.nix text}``):
   ``nixpkgs.overlays`` (as nixos/modules/misc/nixpkgs.nix declares it) and ``pkgs``: the
   stand-in tests/stand-in-nixpkgs with the overlays applied (``final: prev:``).  Every
   ``pkgs.a.b`` written in the lab's .nix files is faked, plus the names in ``packages=``.
-  ``legacyPackages.<system>`` is that stand-in without overlays.
+  ``legacyPackages.<system>`` is that stand-in without overlays.  ``modulesPath`` is a
+  folder of empty modules, one for each ``modulesPath + "/a/b.nix"`` the lab's files name
+  (NixOS's own modules are not here).
 - ``home-manager``: ``nixosModules.home-manager`` is home-manager's real NixOS module
   (``../shared/upstream/home-manager/nixos``) with its manuals off.
 - ``agenix``: ``nixosModules.default`` (= ``.age``) declares ``age.secrets.<name>.{file,
@@ -72,6 +74,7 @@ PKGS = "PKGS"
 LAST_TIMES: dict[str, float] = {}
 
 FLAGS = ("--extra-experimental-features", "nix-command flakes")
+_MODULES_PATH = re.compile(r'modulesPath\s*\+\s*"(/[A-Za-z0-9_./-]+\.nix)"')
 _PKGS_PATH = re.compile(r"(?<![A-Za-z0-9_'.-])pkgs((?:\.[A-Za-z_][A-Za-z0-9_'-]*)+)")
 # not faked: the stand-in's own attributes, and agenix (only its overlay may bring it)
 _BUILDERS = {"formats", "stdenv", "path", "lib", "system", "agenix"}
@@ -94,7 +97,7 @@ _NIXPKGS = """\
         let
           evaluated = realLib.evalModules {
             class = "nixos";
-            specialArgs = { modulesPath = "/nixpkgs/nixos/modules"; } // specialArgs;
+            specialArgs = { modulesPath = /. + MODULES; } // specialArgs;
             modules = [
               (tests + "/nixos-options.nix")
               ({ lib, config, ... }: {
@@ -284,9 +287,17 @@ def _run(cmd: list[str], cwd: Path) -> str:
     return proc.stdout.decode("utf-8")
 
 
-def _stand_ins(base: Path, packages: Iterable[str], extra: Mapping[str, str]) -> dict[str, Path]:
+def _stand_ins(
+    base: Path, packages: Iterable[str], modules: Iterable[str], extra: Mapping[str, str]
+) -> dict[str, Path]:
     """Write the stand-in flakes under `base`; ``{input name: folder}``."""
     root = upstream()
+    # modulesPath: NixOS's own modules are not here; each one the lab imports is empty
+    for rel in modules:
+        module = base / "nixos-modules" / rel.lstrip("/")
+        module.parent.mkdir(parents=True, exist_ok=True)
+        module.write_text(f"# {rel} of NixOS: not part of the test\n{{ }}\n", encoding="utf-8")
+    (base / "nixos-modules").mkdir(exist_ok=True)
     # pkgs.path: nixpkgs' layout as far as home-manager reads it (as tests/modulesystem.py)
     layout = base / "nixpkgs-layout"
     layout.mkdir()
@@ -298,6 +309,7 @@ def _stand_ins(base: Path, packages: Iterable[str], extra: Mapping[str, str]) ->
         "nixpkgs": _NIXPKGS.replace("UPSTREAM", render(str(root)))
         .replace("TESTS", render(str(TESTS)))
         .replace("LAYOUT", render(str(layout)))
+        .replace("MODULES", render(str(base / "nixos-modules")))
         .replace("PACKAGES", render(sorted(set(packages)))),
         "home-manager": _HOME_MANAGER.replace("UPSTREAM", render(str(root))).replace(
             "NIXPKGS", nixpkgs_url
@@ -313,15 +325,19 @@ def _stand_ins(base: Path, packages: Iterable[str], extra: Mapping[str, str]) ->
     return folders
 
 
-def _lab_packages(lab: Path) -> set[str]:
-    """Every ``pkgs.a.b`` written in the lab's .nix files (the stand-in fakes them)."""
-    found: set[str] = set()
+def _lab_names(lab: Path) -> tuple[set[str], set[str]]:
+    """Every ``pkgs.a.b`` written in the lab's .nix files (the stand-in fakes them) and
+    every ``modulesPath + "/a/b.nix"`` (NixOS modules, empty here)."""
+    packages: set[str] = set()
+    modules: set[str] = set()
     for file in lab.rglob("*.nix"):
-        for m in _PKGS_PATH.finditer(file.read_text(encoding="utf-8")):
+        text = file.read_text(encoding="utf-8")
+        for m in _PKGS_PATH.finditer(text):
             name = m.group(1)[1:]
             if name.split(".")[0] not in _BUILDERS:
-                found.add(name)
-    return found
+                packages.add(name)
+        modules.update(m.group(1) for m in _MODULES_PATH.finditer(text))
+    return packages, modules
 
 
 def eval_flake(
@@ -342,7 +358,8 @@ def eval_flake(
     base = Path(tempfile.mkdtemp(dir=_session() / "calls"))
     copy = base / "lab"
     shutil.copytree(lab, copy, ignore=shutil.ignore_patterns(".git", "flake.lock"), symlinks=True)
-    folders = _stand_ins(base, _lab_packages(copy) | set(packages), inputs or {})
+    named, modules = _lab_names(copy)
+    folders = _stand_ins(base, named | set(packages), modules, inputs or {})
     wanted = _inputs_of(copy)
     missing = sorted(set(wanted) - set(folders))
     assert not missing, f"no stand-in for the flake's inputs {missing}: pass inputs="

@@ -14,6 +14,7 @@ import pytest
 from homelab.cli import main
 from homelab.labconfig import parse
 from homelab.labconfig.flake import flake_text
+from tests.compiled import REPO
 from tests.flakes import eval_flake
 
 HOME = """\
@@ -67,6 +68,34 @@ def test_a_new_labs_flake_evaluates_every_host_with_home_manager(tmp_path: Path)
         },
         "second": {"networking.hostName": "second", "home-manager.users.me.home.username": "me"},
     }
+
+
+def test_the_product_flake_evaluates_the_demo_hosts(tmp_path: Path) -> None:
+    # its flake.nix and hosts/ only: the rest of the repository is not the lab's
+    demo = tmp_path / "demo"
+    demo.mkdir()
+    shutil.copy(REPO / "flake.nix", demo / "flake.nix")
+    shutil.copytree(REPO / "hosts", demo / "hosts")
+    got = eval_flake(
+        demo,
+        {
+            "homeserver": ["networking.hostName"],
+            "pi": ["networking.hostName"],
+            "nixos-demo": [
+                "networking.hostName",
+                "home-manager.users.demouser.programs.starship.settings.username.show_always",
+                "home-manager.users.demouser.home.packages",
+            ],
+        },
+    )
+    assert {host: values["networking.hostName"] for host, values in got.items()} == {
+        "homeserver": "homeserver",
+        "pi": "pi",
+        "nixos-demo": "nixos-demo",
+    }
+    demo_host = got["nixos-demo"]
+    assert demo_host["home-manager.users.demouser.programs.starship.settings.username.show_always"]
+    assert "pkgs.httpie" in demo_host["home-manager.users.demouser.home.packages"]
 
 
 def test_a_wrong_value_or_an_unknown_input_fails_with_its_name(tmp_path: Path) -> None:
