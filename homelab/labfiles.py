@@ -233,9 +233,11 @@ class LabFiles:
         fetch = fetcher(source, read)
         exists = lambda rel: present(source, rel)  # noqa: E731
         catalog, lab_problems = self._load_catalog(fetch, source)
+        config, config_problems = labconfig.load(lambda rel: _text(source, rel))
+        inputs = config.input_names if config is not None else None
         hosts: dict[str, HostState] = {}
         for folder in self.host_folders(source):
-            hosts[folder] = self._load_host(folder, fetch, catalog, exists, _reader(source))
+            hosts[folder] = self._load_host(folder, fetch, catalog, exists, _reader(source), inputs)
         names: dict[str, str] = {}
         for folder, state in sorted(hosts.items()):
             if state.profile is None:
@@ -253,7 +255,6 @@ class LabFiles:
         unpinned = flakelock.lock_problems(
             _text(source, flakelock.LAB_YAML), _text(source, flakelock.FLAKE_LOCK), warning=True
         )
-        config, config_problems = labconfig.load(lambda rel: _text(source, rel))
         lab_problems += config_problems
         return LabState(catalog, hosts, tuple(lab_problems), read, tuple(unpinned), config=config)
 
@@ -265,7 +266,9 @@ class LabFiles:
         reading the other hosts. (Checks across hosts, like duplicate names, need load.)"""
         source = self._source(texts)
         exists = lambda rel: present(source, rel)  # noqa: E731
-        return self._load_host(folder, fetcher(source), catalog, exists, _reader(source))
+        config, _ = labconfig.load(lambda rel: _text(source, rel))
+        inputs = config.input_names if config is not None else None
+        return self._load_host(folder, fetcher(source), catalog, exists, _reader(source), inputs)
 
     def _source(self, texts: dict[str, str] | None, source: Source | None = None) -> Source:
         """The working tree (or `source`) with unsaved `texts` laid on top."""
@@ -308,6 +311,7 @@ class LabFiles:
         catalog: Catalog,
         exists: Callable[[str], bool],
         read: Callable[[str], str | None] = lambda rel: None,
+        inputs: Iterable[str] | None = None,
     ) -> HostState:
         rel = f"hosts/{folder}/{PROFILE}"
         doc, problems = fetch(rel)
@@ -322,7 +326,7 @@ class LabFiles:
         merged, found = include.resolve(doc, tracking)
         problems = [*problems, *found, *_without_host(merged)]
         problems.extend(
-            validate.validate(merged, folder, catalog, exists, self._real_path, read)
+            validate.validate(merged, folder, catalog, exists, self._real_path, read, inputs)
         )
         profile = None
         if not problems:
