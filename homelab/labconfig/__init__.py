@@ -61,6 +61,8 @@ SCHEMA: dict[str, Any] = {
             "x-hint": 'extra flake inputs by name, e.g. agenix: {url: "github:ryantm/agenix"}',
             "additionalProperties": {
                 "type": "object",
+                "x-hint": 'an input is {url: "github:OWNER/REPO"}; follows: false keeps its '
+                "own nixpkgs",
                 "additionalProperties": False,
                 "required": ["url"],
                 "properties": {
