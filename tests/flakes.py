@@ -38,6 +38,8 @@ as ``{name: flake.nix text}``):
   path, mode, owner, group}`` and ``age.identityPaths`` (types as in ryantm/agenix
   modules/age.nix); ``overlays.default`` adds ``pkgs.agenix``; ``homeManagerModules.default``
   declares ``age.secrets`` for a user.
+- ``nixos-hardware``: ``nixosModules.{common-pc-ssd, common-cpu-intel, common-cpu-amd}``
+  (``services.fstrim.enable``, ``hardware.cpu.*.updateMicrocode`` by default, as there).
 
 The stand-ins for home-manager and agenix have an input ``nixpkgs`` (the stand-in), so a
 lab's ``follows`` works both ways.  An evaluation error fails the test with Nix's message
@@ -207,6 +209,27 @@ _AGENIX = """\
 }
 """
 
+# NixOS/nixos-hardware: three of its modules (common/pc/ssd, common/cpu/{intel,amd}/
+# cpu-only.nix), with the settings they make
+_NIXOS_HARDWARE = """\
+{
+  description = "stand-in nixos-hardware: a few of its modules";
+  outputs = { self }: {
+    nixosModules = {
+      common-pc-ssd = { lib, ... }: { services.fstrim.enable = lib.mkDefault true; };
+      common-cpu-intel = { lib, config, ... }: {
+        hardware.cpu.intel.updateMicrocode =
+          lib.mkDefault config.hardware.enableRedistributableFirmware;
+      };
+      common-cpu-amd = { lib, config, ... }: {
+        hardware.cpu.amd.updateMicrocode =
+          lib.mkDefault config.hardware.enableRedistributableFirmware;
+      };
+    };
+  };
+}
+"""
+
 _NORMALISE = """\
 let
   norm = v:
@@ -303,7 +326,8 @@ def _stand_ins(
     layout.mkdir()
     (layout / "lib").symlink_to(root / "nixpkgs-lib" / "lib")
     (layout / "nixos").symlink_to(STAND_IN_PKGS / "nixos")
-    folders = {name: base / "inputs" / name for name in ("nixpkgs", "home-manager", "agenix")}
+    names = ("nixpkgs", "home-manager", "agenix", "nixos-hardware")
+    folders = {name: base / "inputs" / name for name in names}
     nixpkgs_url = render(f"path:{folders['nixpkgs']}")
     texts = {
         "nixpkgs": _NIXPKGS.replace("UPSTREAM", render(str(root)))
@@ -315,6 +339,7 @@ def _stand_ins(
             "NIXPKGS", nixpkgs_url
         ),
         "agenix": _AGENIX.replace("NIXPKGS", nixpkgs_url),
+        "nixos-hardware": _NIXOS_HARDWARE,
     }
     for name, text in extra.items():
         folders[name] = base / "inputs" / name
