@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from homelab import flakelock
 from homelab.history.notes import generated_notes, has_notes
 from homelab.history.paths import host_folder, host_inputs
 from homelab.history.summary import THINGS, host_changes, setting_changes
@@ -96,6 +97,35 @@ def _file_lines(paths: Iterable[str], old: LabState, new: LabState) -> list[str]
     return out
 
 
+def input_lines(path: str, old_text: str | None, new_text: str | None) -> list[str] | None:
+    """lab.yaml and flake.lock said as the inputs they change (`nixpkgs: 26.05 → 26.11`,
+    `agenix added`, `nixpkgs pinned anew: ...`); None for another file, or a change
+    that touches no input (a comment): then the file is named."""
+    if path == flakelock.LAB_YAML:
+        return flakelock.input_changes(old_text, new_text) or None
+    if path == flakelock.FLAKE_LOCK:
+        return flakelock.pin_changes(old_text, new_text) or None
+    return None
+
+
+def _lab_lines(
+    paths: Iterable[str],
+    old: LabState,
+    new: LabState,
+    texts: Callable[[str], tuple[str | None, str | None]] | None,
+) -> list[str]:
+    """The lab's own changed files: named, the flake's inputs said in the lab's words."""
+    named: list[str] = []
+    said: list[str] = []
+    for path in paths:
+        lines = input_lines(path, *texts(path)) if texts is not None else None
+        if lines is None:
+            named.append(path)
+        else:
+            said.extend(lines)
+    return [*_file_lines(named, old, new), *said]
+
+
 LAYOUT_ONLY = "generated Nix: new layout, same meaning"
 
 
@@ -167,7 +197,7 @@ def describe(
         if lines:
             hosts[folder] = lines
             details[folder] = [*settings, *lines[said:]]
-    lab = _file_lines([p for p in changed if p not in claimed], old, new)
+    lab = _lab_lines([p for p in changed if p not in claimed], old, new, generated)
     return Changes(hosts, lab, details)
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from homelab import flakelock
 from homelab.errors import InvalidInput, Place, Problem
-from homelab.history.changes import describe
+from homelab.history.changes import describe, input_lines
 from homelab.history.commit import state_at
 from homelab.history.log import _predates
 from homelab.history.nixdiff import unified
@@ -18,7 +19,7 @@ from homelab.history.paths import host_folder, host_inputs
 from homelab.history.records import deployed
 from homelab.history.repo import EmptySource, GitSource, LabRepo, changed_paths, open_repository
 from homelab.labfiles import LabFiles, LabState
-from homelab.source import Source
+from homelab.source import DiskSource, Source, Unreadable
 from homelab.write import generated_files
 
 
@@ -158,4 +159,25 @@ def _host_diff(
     # what the new Nix turns on although no setting changed (compiled, maybe not built)
     for path in sorted(set(was) & set(after)):
         changes.extend(n for n in generated_notes(path, was[path], after[path]) if n not in changes)
+    if folder in new.hosts:  # every host builds from the lab's flake: its inputs too
+        changes.extend(flake_input_changes(lab, before))
     return HostDiff(folder, base, kind, tuple(changes), tuple(nix))
+
+
+def flake_input_changes(lab: LabFiles, before: Source) -> list[str]:
+    """The flake's inputs (lab.yaml) and their pins (flake.lock), from `before` to the
+    working tree, in the lab's words."""
+    now = DiskSource(lab.root)
+    lines: list[str] = []
+    for path in (flakelock.LAB_YAML, flakelock.FLAKE_LOCK):
+        old, new = _read(before, path), _read(now, path)
+        if old != new:
+            lines.extend(input_lines(path, old, new) or [])
+    return lines
+
+
+def _read(source: Source, path: str) -> str | None:
+    try:
+        return source.read(path)
+    except (Unreadable, UnicodeDecodeError):
+        return None
