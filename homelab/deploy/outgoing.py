@@ -1,7 +1,8 @@
 """What goes to a machine: its upload set, exactly as the recorded commit holds it.
 
 A host's upload set is the files of its folder `hosts/<name>/` (but profiles, other YAML
-and dotfiles) and the lab's `flake.nix` and `flake.lock`. They are read from git at the
+and dotfiles), the module files its profile imports (`modules:`, beside the profile or in
+hosts/common/) and the lab's `flake.nix` and `flake.lock`. They are read from git at the
 commit the deploy record names, never from the working tree: an untracked or ignored
 file never goes, a symbolic link is refused (its target is never read), and a file that
 is some secret's source stays out of the flake (secrets are copied at apply, outside the
@@ -26,14 +27,15 @@ FLAKE_FILES = ("flake.nix", "flake.lock")
 LINK_MODE = 0o120000
 
 
-def set_paths(folders: Iterable[str]) -> list[str]:
-    """The lab-relative paths (folders end with /) whose files may go out."""
-    return [*(f"hosts/{f}/" for f in folders), *FLAKE_FILES]
+def set_paths(folders: Iterable[str], modules: Iterable[str] = ()) -> list[str]:
+    """The lab-relative paths (folders end with /) whose files may go out; `modules`: the
+    module files the hosts import."""
+    return [*(f"hosts/{f}/" for f in folders), *FLAKE_FILES, *sorted(set(modules))]
 
 
-def goes_out(rel: str, folders: Iterable[str]) -> bool:
+def goes_out(rel: str, folders: Iterable[str], modules: Iterable[str] = ()) -> bool:
     """Would this lab-relative file be uploaded (secrets aside)?"""
-    if rel in FLAKE_FILES:
+    if rel in FLAKE_FILES or rel in modules:
         return True
     parent, _, name = rel.rpartition("/")
     return (
@@ -75,9 +77,11 @@ def files_at(
     *,
     flake: bool,
     secrets: Iterable[str] = (),
+    modules: Iterable[str] = (),
 ) -> dict[str, bytes]:
-    """The host's upload set at `commit`: {lab-relative path: bytes}. InvalidInput when a
-    file of the set is a symbolic link."""
+    """The host's upload set at `commit`: {lab-relative path: bytes}, with the module
+    files it imports (`modules`). InvalidInput when a file of the set is a symbolic link
+    or a module file is not in the commit."""
     tree = lr.repo.commit(commit).tree
     skip = set(secrets)
     out: dict[str, bytes] = {}
@@ -97,8 +101,21 @@ def files_at(
         problems.append(_link_problem(f"hosts/{folder}"))
     if flake:
         entries += [(name, found) for name in FLAKE_FILES if (found := item(name)) is not None]
+    modules = sorted(set(modules) - {rel for rel, _ in entries})
+    for rel in modules:
+        found = item(rel)
+        if found is None or found.type != "blob":
+            problems.append(
+                Problem(
+                    Place(rel),
+                    f"is a module {folder} imports, but commit {commit[:7]} does not hold it",
+                    hint=f"commit it (git add {rel} && git commit), then apply again",
+                )
+            )
+        else:
+            entries.append((rel, found))
     for rel, blob in entries:
-        if blob.type != "blob" or not goes_out(rel, [folder]) or rel in skip:
+        if blob.type != "blob" or not goes_out(rel, [folder], modules) or rel in skip:
             continue  # sub-folders and submodules never went out
         if blob.mode == LINK_MODE:
             problems.append(_link_problem(rel))
@@ -145,23 +162,26 @@ def check_outgoing(
     flake_hosts: Sequence[str],
     secrets: Mapping[str, set[str]],
     committing: bool,
+    modules: Sequence[str] = (),
 ) -> None:
     """Refuse (InvalidInput, every problem at once) when what would go out is not what
     the person sees: a file of the set changed but not taken by the pre-apply commit (with
     `committing` False: changed at all), a symbolic link, a flake.nix not committed.
-    `taken`: the lab paths the pre-apply commit takes from the working tree."""
+    `taken`: the lab paths the pre-apply commit takes from the working tree; `modules`: the
+    module files the hosts import."""
     root = Path(lab_root)
     problems: list[Problem] = []
     tracked_head: set[str] = set()
     if lr is not None and lr.head() is not None:
         listed = lr.run("ls-tree", "-r", "-z", "--name-only", "HEAD", "--",
-                        *(lr.path(p) for p in set_paths(folders)))  # fmt: skip
+                        *(lr.path(p) for p in set_paths(folders, modules)))  # fmt: skip
         tracked_head = {rel for p in listed.split("\0") if p and (rel := lr.rel(p)) is not None}
-    changed = changed_files(lr, set_paths(folders)) if lr is not None else {}
-    links = tracked_links(lr, set_paths(folders)) if lr is not None else set()
+    paths = set_paths(folders, modules)
+    changed = changed_files(lr, paths) if lr is not None else {}
+    links = tracked_links(lr, paths) if lr is not None else set()
     skip = set().union(*secrets.values()) if secrets else set()
     for rel, code in sorted(changed.items()):
-        if not goes_out(rel, folders) or rel in skip or (committing and rel in taken):
+        if not goes_out(rel, folders, modules) or rel in skip or (committing and rel in taken):
             continue
         what = "deleted" if "D" in code else "changed"
         problems.append(
@@ -176,7 +196,7 @@ def check_outgoing(
         )
     outgoing = (tracked_head | (taken if committing else set())) - skip
     for rel in sorted(outgoing):
-        if not goes_out(rel, folders):
+        if not goes_out(rel, folders, modules):
             continue
         from_tree = committing and rel in taken
         if (from_tree and (root / rel).is_symlink()) or (not from_tree and rel in links):

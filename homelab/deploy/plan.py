@@ -111,7 +111,9 @@ def plan_hosts(
         method = method_of(profile)
         flake = method == Method.FLAKE
         try:
-            files = files_at(lr, commit, folder, flake=flake, secrets=skip)
+            files = files_at(
+                lr, commit, folder, flake=flake, secrets=skip, modules=profile.module_files
+            )
         except InvalidInput as err:
             problems += err.problems
             continue

@@ -110,6 +110,9 @@ def prepare(lab: LabFiles, words: Sequence[str], *, commit: bool = True) -> Read
         flake_hosts=flake_hosts,
         secrets={"": secret_sources(lab, state, list(state.hosts))},
         committing=commit,
+        modules=[
+            m for f in chosen if (p := state.hosts[f].profile) is not None for m in p.module_files
+        ],
     )
     return Ready(lab, state, tuple(chosen), tuple(built.written), commit, secrets)
 

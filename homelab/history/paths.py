@@ -5,8 +5,9 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Iterable
 
-from homelab.errors import Problem
+from homelab.errors import Place, Problem
 from homelab.labfiles import COMMON, PROFILE, HostState, LabFiles, LabState, fetcher, host_folders
+from homelab.profile import modules
 from homelab.source import Source
 
 
@@ -16,7 +17,8 @@ def host_folder(folder: str) -> str:
 
 def host_inputs(state: LabState, folder: str) -> set[str]:
     """The files a host's configuration is made from: its profile, the fragments it
-    includes, the catalogue entries of its services, its hardware configuration."""
+    includes, the catalogue entries of its services, its hardware configuration, the
+    module files it imports (beside the profile or a fragment)."""
     host = state.hosts.get(folder)
     if host is None:
         return set()
@@ -32,6 +34,10 @@ def host_inputs(state: LabState, folder: str) -> set[str]:
             path = posixpath.normpath(posixpath.join(f"hosts/{folder}", conf))
             if not path.startswith("../") and path != "..":
                 paths.add(path)
+        document = host.document
+        assert document is not None
+        top = Place(f"hosts/{folder}/{PROFILE}")
+        paths |= modules.files(data, lambda where: document.marks.value(where, top).file)
     return paths
 
 
