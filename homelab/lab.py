@@ -397,13 +397,17 @@ class Lab(LabFiles):
         host: str | None = None,
         ssh: SshSettings | None = None,
     ) -> bool:
-        """Pin the flake's inputs in flake.lock, with Nix here or on a host that has it;
-        False when flake.lock did not change."""
-        from homelab.deploy.lock import lock_here, lock_on, write_lock  # deferred: start-up
+        """Pin the flake's inputs in flake.lock, with Nix here or on a host that has it
+        (flake.nix generated from lab.yaml first, when the lab has one); False when
+        flake.lock did not change."""
+        # deferred: start-up
+        from homelab.deploy.lock import lock_here, lock_on, write_flake, write_lock
         from homelab.deploy.plan import plan_connection
         from homelab.deploy.ssh import SshSettings
         from homelab.errors import InvalidInput, Place, Problem
 
+        if write_flake(self.root):
+            on_line("wrote flake.nix (from lab.yaml)")
         if not (self.root / "flake.nix").is_file():
             raise InvalidInput([Problem(Place("flake.nix"), "the lab has no flake.nix to lock")])
         if host is None:

@@ -1,6 +1,10 @@
 """`homelab lock`: pin the flake's inputs (nixpkgs, home-manager) in flake.lock, so that
 every machine builds from the same nixpkgs.
 
+A lab with lab.yaml has its flake.nix generated first: Nix locks the inputs flake.nix
+names, and drops from flake.lock those it no longer names, so an input taken out of
+lab.yaml leaves flake.lock too.
+
 Locking needs Nix. A laptop without Nix asks a machine that has it: flake.nix (and the
 old flake.lock) go to a temporary folder there, `nix flake lock` (or `update`) runs, and
 flake.lock comes back into the lab.
@@ -14,14 +18,15 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from homelab import labconfig
 from homelab.deploy import scripts
 from homelab.deploy.ssh import Endpoint, SshSettings, connect
 from homelab.deploy.target import Target
-from homelab.errors import LabFailure
+from homelab.errors import InvalidInput, LabFailure
 from homelab.history.commit import commit_paths, state_at
 from homelab.history.repo import check_writable, open_repository
 from homelab.labfiles import LabFiles
-from homelab.write import atomic_write
+from homelab.write import apply_plan, atomic_write, plan
 
 NIX_FLAGS = ("--extra-experimental-features", "nix-command flakes")
 
@@ -115,6 +120,26 @@ def lock_on(
         target.close()
 
 
+def _text(path: Path) -> str | None:
+    return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
+def write_flake(lab_root: Path) -> bool:
+    """flake.nix as lab.yaml makes it, before Nix locks it; False when it was already
+    (or the lab has no lab.yaml: its flake.nix is a person's). InvalidInput when lab.yaml
+    is not valid, or flake.nix was edited by hand (never overwritten here)."""
+    config, problems = labconfig.load(lambda rel: _text(lab_root / rel))
+    if problems:
+        raise InvalidInput(problems)
+    if config is None:
+        return False
+    from homelab.labconfig.flake import flake_text  # deferred: start-up, as the compiler
+
+    the_plan = plan(lab_root, {labconfig.FLAKE: flake_text(config)}, [])
+    apply_plan(lab_root, the_plan)
+    return bool(the_plan.write)
+
+
 def write_lock(lab_root: Path, data: bytes) -> bool:
     """flake.lock into the lab (atomically); False when it did not change."""
     path = lab_root / "flake.lock"
@@ -125,15 +150,19 @@ def write_lock(lab_root: Path, data: bytes) -> bool:
 
 
 def commit_lock(lab_root: Path, message: str) -> str | None:
-    """Commit flake.lock alone (nothing else the person has changed)."""
+    """Commit flake.lock, with the lab.yaml and flake.nix it was locked from when the lab
+    has lab.yaml (nothing else the person has changed)."""
     lab = LabFiles(lab_root)
     lr = open_repository(lab_root, create=True)
     check_writable(lr)
     head = lr.head()
+    paths = {"flake.lock"}
+    if (lab_root / labconfig.LAB_YAML).is_file():
+        paths |= {labconfig.LAB_YAML, labconfig.FLAKE}
     done = commit_paths(
         lab,
         lr,
-        {"flake.lock"},
+        paths,
         state_at(lab, lr, head),
         lab.load(),
         head,

@@ -114,10 +114,16 @@ def _lab_lines(
     new: LabState,
     texts: Callable[[str], tuple[str | None, str | None]] | None,
 ) -> list[str]:
-    """The lab's own changed files: named, the flake's inputs said in the lab's words."""
+    """The lab's own changed files: named, the flake's inputs said in the lab's words
+    (lab.yaml's, then flake.lock's pins). The flake.nix lab.yaml makes goes unsaid when
+    lab.yaml changed: its change is lab.yaml's."""
+    paths = list(paths)
+    if flakelock.LAB_YAML in paths:
+        paths = [p for p in paths if p != "flake.nix"]
+    order = {flakelock.LAB_YAML: 0, flakelock.FLAKE_LOCK: 1}
     named: list[str] = []
     said: list[str] = []
-    for path in paths:
+    for path in sorted(paths, key=lambda p: order.get(p, -1)):
         lines = input_lines(path, *texts(path)) if texts is not None else None
         if lines is None:
             named.append(path)
