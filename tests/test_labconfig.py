@@ -302,3 +302,30 @@ def test_a_new_hosts_state_version_is_the_labs_release(flaked: Path) -> None:
         includes=(), release=lab.release()
     )
     assert 'stateVersion: "25.11"' in lab.new_profile(start)
+
+
+def test_a_whole_lab_commit_takes_lab_yaml_its_flake_and_overlays(
+    flaked: Path, run_cli: RunCli
+) -> None:
+    """The generated flake.nix is committed with what it is made from."""
+    from tests.history.tools import files_in, git, identify
+
+    git(flaked, "init", "-q", "-b", "main")
+    identify(flaked)
+    (flaked / "notes.txt").write_text("mine\n")
+    code, out, err = run_cli("--lab", str(flaked), "build", "--commit")
+    assert code == 0, out + err
+    committed = files_in(flaked, "HEAD")
+    assert {"lab.yaml", "flake.nix", "overlays/tools.nix"} <= committed
+    assert "notes.txt" not in committed
+
+
+def test_a_hand_kept_flake_is_never_committed_by_homelab(basic_lab: Path, run_cli: RunCli) -> None:
+    from tests.history.tools import files_in, git, identify
+
+    git(basic_lab, "init", "-q", "-b", "main")
+    identify(basic_lab)
+    (basic_lab / "flake.nix").write_text("{ outputs = _: { }; }\n")
+    code, out, err = run_cli("--lab", str(basic_lab), "build", "--commit")
+    assert code == 0, out + err
+    assert "flake.nix" not in files_in(basic_lab, "HEAD")

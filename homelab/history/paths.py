@@ -51,7 +51,33 @@ def lab_inputs(source: Source) -> set[str]:
     catalogue = {
         f"services/{name}" for name in source.listdir("services") if name.endswith(".yaml")
     }
-    return fragments | catalogue
+    return fragments | catalogue | flake_inputs(source)
+
+
+def flake_inputs(source: Source) -> set[str]:
+    """lab.yaml, the flake.nix generated from it and its overlay files; nothing for a lab
+    without lab.yaml (its flake.nix is a person's, committed by them)."""
+    from homelab import labconfig
+    from homelab.compile import body_hash_matches
+    from homelab.source import Unreadable
+
+    def read(rel: str) -> str | None:
+        try:
+            return source.read(rel)
+        except (UnicodeDecodeError, Unreadable):
+            return None
+
+    lab_yaml = read(labconfig.LAB_YAML)
+    if lab_yaml is None:
+        return set()
+    paths = {labconfig.LAB_YAML}
+    flake = read(labconfig.FLAKE)
+    if flake is not None and body_hash_matches(flake) is not None:
+        paths.add(labconfig.FLAKE)
+    config, _ = labconfig.parse(lab_yaml, read)
+    if config is not None:
+        paths.update(o.file for o in config.overlays if o.file is not None)
+    return paths
 
 
 def host_pathspec(state: LabState, folder: str) -> list[str]:
