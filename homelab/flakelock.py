@@ -159,15 +159,20 @@ def same_reference(asked: str, pinned: str) -> bool:
 def unpinned(inputs: Mapping[str, Input], lock_text: str | None) -> list[Problem]:
     """A problem (at the input in lab.yaml) for each input flake.lock does not pin, or
     pins from another reference than lab.yaml's."""
-    pins = read_lock(lock_text) or {}
+    pins = read_lock(lock_text)
+    if pins is None and inputs:  # nothing pinned at all: said once, at the first input
+        said = "there is no flake.lock" if lock_text is None else "flake.lock is not Nix's lock"
+        names = ", ".join(inputs)
+        message = f"{said}: no input is pinned ({names}): each machine would fetch them unpinned"
+        return [Problem(next(iter(inputs.values())).place, message, hint=LOCK_HINT)]
     out = []
     for name, wanted in inputs.items():
-        pin = pins.get(name)
+        pin = (pins or {}).get(name)
         if pin is None:
-            said = (
-                "flake.lock does not pin it" if lock_text is not None else "there is no flake.lock"
+            message = (
+                f"input {name} is not pinned (flake.lock does not pin it): "
+                "each machine would fetch it unpinned"
             )
-            message = f"input {name} is not pinned ({said}): each machine would fetch it unpinned"
         elif not same_reference(wanted.url, pin.original):
             message = (
                 f"input {name}: flake.lock pins {pin.original}, lab.yaml asks for {wanted.url}: "

@@ -130,7 +130,10 @@ def _check_pinned(lab: LabFiles) -> None:
     )
     if found:
         raise InvalidInput(
-            [replace(p, message=p.message + "; apply waits until it is pinned") for p in found]
+            [
+                replace(p, message=p.message + "; apply waits until flake.lock pins every input")
+                for p in found
+            ]
         )
 
 

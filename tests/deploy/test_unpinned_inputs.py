@@ -5,6 +5,7 @@ pinned it, and sends nothing."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import git
 
@@ -22,11 +23,11 @@ inputs:
 """
 
 
-def with_lab_yaml(lab: Path, pins: dict[str, object] | None) -> None:
+def with_lab_yaml(lab: Path, pins: dict[str, tuple[dict[str, Any], str]] | None) -> None:
     (lab / "lab.yaml").write_text(LAB_YAML)
     (lab / "flake.nix").unlink()  # the skeleton's, kept by hand: lab.yaml's comes instead
     if pins is not None:
-        (lab / "flake.lock").write_text(lock(pins))  # type: ignore[arg-type]
+        (lab / "flake.lock").write_text(lock(pins))
     repo = git.Repo(lab)
     repo.git.add("--all")
     repo.index.commit("lab.yaml with two inputs")
@@ -67,8 +68,9 @@ def test_apply_refuses_an_unpinned_input_and_sends_nothing(rig: Rig, tmp_path: P
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     assert (
-        "lab.yaml:3:3: input agenix is not pinned (there is no flake.lock): each machine "
-        "would fetch it unpinned; apply waits until it is pinned"
+        "lab.yaml:1:1: there is no flake.lock: no input is pinned (nixpkgs, home-manager, "
+        "agenix, nixos-hardware): each machine would fetch them unpinned; apply waits until "
+        "flake.lock pins every input"
     ) in done.stderr
     assert "hint: run `homelab lock`" in done.stderr
     assert git.Repo(lab).head.commit.hexsha == before  # nothing committed
