@@ -329,3 +329,18 @@ def test_a_hand_kept_flake_is_never_committed_by_homelab(basic_lab: Path, run_cl
     code, out, err = run_cli("--lab", str(basic_lab), "build", "--commit")
     assert code == 0, out + err
     assert "flake.nix" not in files_in(basic_lab, "HEAD")
+
+
+def test_a_hosts_commit_takes_the_flake_it_is_built_with(flaked: Path, run_cli: RunCli) -> None:
+    """apply sends the flake from git: a change of lab.yaml goes with any host's commit."""
+    from tests.history.tools import git, identify
+
+    git(flaked, "init", "-q", "-b", "main")
+    identify(flaked)
+    assert run_cli("--lab", str(flaked), "build", "--commit")[0] == 0
+    lab_yaml = flaked / "lab.yaml"
+    lab_yaml.write_text(lab_yaml.read_text().replace('"26.05"', '"26.11"'))
+    code, out, err = run_cli("--lab", str(flaked), "build", "box", "--commit")
+    assert code == 0, out + err
+    assert "nixos-26.11" in git(flaked, "show", "HEAD:flake.nix")
+    assert git(flaked, "status", "--porcelain", "lab.yaml", "flake.nix") == ""

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from homelab.catalog import Catalog
 from homelab.errors import InvalidInput
 from homelab.history.changes import Changes, commit_message, describe, subject_of
-from homelab.history.paths import host_folder, host_inputs, lab_inputs
+from homelab.history.paths import flake_inputs, host_folder, host_inputs, lab_inputs
 from homelab.history.repo import (
     EmptySource,
     GitSource,
@@ -67,8 +67,9 @@ def managed_paths(
     folders: Sequence[str] | None = None,
 ) -> set[str]:
     """Lab-relative files homelab commits: for each host in scope its inputs and generated
-    modules (before and after); for the whole lab also every fragment and catalogue entry.
-    Never anything else (flake.nix, secrets, a person's notes)."""
+    modules (before and after), lab.yaml with the flake.nix made from it and its overlays;
+    for the whole lab also every fragment and catalogue entry. Never anything else (a
+    hand-kept flake.nix, secrets, a person's notes)."""
     before: Source = GitSource(lr, head) if head else EmptySource()
     now = DiskSource(lab.root)
     if folders is None:
@@ -81,6 +82,9 @@ def managed_paths(
         paths |= set(generated_files(before, folder)) | set(generated_files(now, folder))
     if folders is None:
         paths |= lab_inputs(before) | lab_inputs(now)
+    else:
+        # every host is built with the flake lab.yaml makes: its change goes with any host's
+        paths |= flake_inputs(before) | flake_inputs(now)
     return paths
 
 
