@@ -8,11 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import git
+import pytest
 
 from homelab.flakelock import read_lock
 from tests.conftest import RunCli
 from tests.deploy.labs import make_lab
 from tests.deploy.test_adopt_lock import nix_or_skip
+from tests.sshd.rig import Rig
 
 
 def stand_ins(tmp_path: Path) -> dict[str, Path]:
@@ -111,3 +113,37 @@ def test_a_hand_edited_flake_is_not_locked_over(tmp_path: Path, run_cli: RunCli)
     assert code == 2, out + err
     assert "flake.nix: this generated file was edited by hand" in err
     assert (lab / "flake.lock").read_text() == lock
+
+
+def test_locking_on_a_machine_drops_a_removed_input_too(
+    rig: Rig, tmp_path: Path, run_cli: RunCli, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nix_or_skip()
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    machine = rig.add("builder")
+    lab = make_lab(tmp_path / "lab", [machine])
+    inputs = stand_ins(tmp_path)
+    (lab / "flake.nix").unlink()
+    (lab / "lab.yaml").write_text(lab_yaml(inputs))
+    code, out, err = run_cli("--lab", str(lab), "lock", "builder")
+    assert code == 0, out + err
+    assert "builder | wrote flake.nix (from lab.yaml)" in out
+    assert set(read_lock((lab / "flake.lock").read_text()) or {}) == {
+        "nixpkgs",
+        "home-manager",
+        "agenix",
+        "extra",
+    }
+    (lab / "lab.yaml").write_text(lab_yaml(inputs, extra=False))
+
+    code, out, err = run_cli("--lab", str(lab), "lock", "builder")
+
+    assert code == 0, out + err
+    assert set(read_lock((lab / "flake.lock").read_text()) or {}) == {
+        "nixpkgs",
+        "home-manager",
+        "agenix",
+    }
+    assert str(git.Repo(lab).head.commit.message).endswith(
+        "lab:\n- extra removed\n- extra no longer pinned\n"
+    )
