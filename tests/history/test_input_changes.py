@@ -142,3 +142,25 @@ def test_a_commit_of_lab_yaml_says_its_inputs_in_the_body(lab: Path) -> None:
         "- stylix added\n"
         "- nixos-hardware removed\n"
     )
+
+
+def test_build_commit_of_a_new_release_says_it(lab: Path, run_cli: RunCli) -> None:
+    (lab / "flake.nix").unlink()  # a person's: lab.yaml's is generated instead
+    write(lab, "lab.yaml", LAB_YAML)
+    code, out, err = run_cli("--lab", str(lab), "build", "--commit")
+    assert code == 0, out + err
+    write(lab, "lab.yaml", NEWER)
+
+    code, out, err = run_cli("--lab", str(lab), "build", "--commit")
+
+    assert code == 0, out + err
+    said = message(lab)
+    assert said.startswith("lab: nixpkgs: 26.05 → 26.11"), said
+    assert said.endswith(
+        "lab:\n"
+        "- nixpkgs: 26.05 → 26.11\n"
+        "- home-manager: 26.05 → 26.11\n"
+        "- agenix: url github:ryantm/agenix → github:someone/agenix\n"
+        "- stylix added\n"
+        "- nixos-hardware removed\n"
+    ), said
