@@ -174,6 +174,18 @@ def _text(source: Source, rel: str) -> str | None:
         return None
 
 
+def _lab_config(source: Source) -> tuple[labconfig.LabConfig | None, list[Problem]]:
+    """lab.yaml read and checked: (None, []) when the lab has none; one that is there but
+    cannot be read is said, never taken for none."""
+    try:
+        text = source.read(labconfig.LAB_YAML)
+    except (UnicodeDecodeError, Unreadable) as err:
+        return None, [_unreadable(labconfig.LAB_YAML, err)]
+    if text is None:
+        return None, []
+    return labconfig.parse(text, lambda rel: _text(source, rel))
+
+
 def _reader(source: Source) -> Callable[[str], str | None]:
     """A file's text for advice (hardware-configuration.nix), None when it cannot be read."""
 
@@ -233,7 +245,7 @@ class LabFiles:
         fetch = fetcher(source, read)
         exists = lambda rel: present(source, rel)  # noqa: E731
         catalog, lab_problems = self._load_catalog(fetch, source)
-        config, config_problems = labconfig.load(lambda rel: _text(source, rel))
+        config, config_problems = _lab_config(source)
         inputs = config.input_names if config is not None else None
         hosts: dict[str, HostState] = {}
         for folder in self.host_folders(source):
@@ -266,7 +278,7 @@ class LabFiles:
         reading the other hosts. (Checks across hosts, like duplicate names, need load.)"""
         source = self._source(texts)
         exists = lambda rel: present(source, rel)  # noqa: E731
-        config, _ = labconfig.load(lambda rel: _text(source, rel))
+        config, _ = _lab_config(source)
         inputs = config.input_names if config is not None else None
         return self._load_host(folder, fetcher(source), catalog, exists, _reader(source), inputs)
 

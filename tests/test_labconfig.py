@@ -344,3 +344,10 @@ def test_a_hosts_commit_takes_the_flake_it_is_built_with(flaked: Path, run_cli: 
     assert code == 0, out + err
     assert "nixos-26.11" in git(flaked, "show", "HEAD:flake.nix")
     assert git(flaked, "status", "--porcelain", "lab.yaml", "flake.nix") == ""
+
+
+def test_a_lab_yaml_that_cannot_be_read_is_said(flaked: Path, run_cli: RunCli) -> None:
+    (flaked / "lab.yaml").write_bytes(b'release: "26.05"\n# caf\xe9\n')
+    code, _, err = run_cli("--lab", str(flaked), "validate")
+    assert code == 2
+    assert "error: lab.yaml:2:6: not UTF-8 text" in err
