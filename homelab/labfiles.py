@@ -198,6 +198,10 @@ def _reader(source: Source) -> Callable[[str], str | None]:
     return read
 
 
+def _module_files(host: HostState) -> tuple[str, ...]:
+    return host.profile.module_files if host.profile is not None else ()
+
+
 def _without_host(doc: Document) -> list[Problem]:
     """A profile with no `host:` at all (an empty file, `{}`): said at its top, before
     anything needs host.stateVersion."""
@@ -492,7 +496,11 @@ class LabFiles:
         buildcache.record(
             self.root,
             {
-                f: (state.hosts[f].includes, [p for p in wanted if p.startswith(f"hosts/{f}/")])
+                # module files are read by validation too: a change to one is a change
+                f: (
+                    (*state.hosts[f].includes, *_module_files(state.hosts[f])),
+                    [p for p in wanted if p.startswith(f"hosts/{f}/")],
+                )
                 for f in folders
             },
             state.hosts,

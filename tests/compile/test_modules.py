@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from homelab.lab import Lab
+from tests.conftest import RunCli
 from tests.nixtools import nix_eval, nix_parse
 
 PROFILE = """\
@@ -96,3 +97,17 @@ def test_without_input_modules_the_arguments_stay_as_they_were(basic_lab: Path) 
     nix_parse(conf)
     assert "{ config, lib, pkgs, ... }:" in conf
     assert "    ./tlp.nix\n" in conf
+
+
+def test_a_module_file_that_breaks_after_a_build_is_found_by_the_next(
+    basic_lab: Path, run_cli: RunCli
+) -> None:
+    _lab(basic_lab)
+    code, out, err = run_cli("--lab", str(basic_lab), "build")
+    assert code == 0, out + err
+    (basic_lab / "hosts/common/git.nix").write_text("{ ... }: { programs.git.enable = true }\n")
+
+    code, out, err = run_cli("--lab", str(basic_lab), "build")
+
+    assert code == 2, out + err
+    assert "hosts/common/git.nix:1:38: users.ann.home.modules[1]: module file is not valid" in err
