@@ -147,10 +147,12 @@ def root_in_nix(nix: str) -> bool:
 
 
 def raw_nix(profile: Profile, read: Callable[[str], str | None]) -> list[str]:
-    """The host's raw Nix homelab can read: extraConfig and the hardware configuration."""
+    """The host's raw Nix homelab can read: extraConfig, the hardware configuration and
+    the NixOS module files it imports."""
     texts = [profile.extra_config or ""]
     if profile.hardware.configuration:
         texts.append(read(f"hosts/{profile.folder}/{profile.hardware.configuration}") or "")
+    texts += [read(m.file) or "" for m in profile.modules if m.file is not None]
     return texts
 
 

@@ -235,3 +235,14 @@ def test_a_user_raw_nix_creates_is_not_a_group(basic_lab: Path) -> None:
         ("users.ada.groups[0]", "unknown group 'media'")
     ]
     assert "declare it under groups: (`media: {}`)" in found[0][3]
+
+
+def test_module_files_the_host_imports_are_read_like_its_raw_nix(basic_lab: Path) -> None:
+    folder = basic_lab / "hosts" / "gamma"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "disks.nix").write_text(
+        '{ ... }: {\n  fileSystems."/" = { device = "/dev/vda1"; };\n'
+        "  users.groups.media = { };\n}\n"
+    )
+    profile = HOST + "modules: [./disks.nix]\nusers:\n  ada: {groups: [media]}\n"
+    assert warnings_of(basic_lab, profile) == []
