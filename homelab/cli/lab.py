@@ -16,7 +16,8 @@ from homelab.profile.schema import profile_schema
 def cmd_init(args: argparse.Namespace) -> int:
     lab = Lab.new(Path(args.dir))
     print(f"made a new lab in {lab.root}")
-    print("next: edit hosts/example/profile.yaml, then `homelab validate` and `homelab build`")
+    print("next: edit hosts/example/profile.yaml, then `homelab validate` and `homelab build`;")
+    print("before the first apply, `homelab lock` (on a machine with Nix) pins the flake's inputs")
     return OK
 
 
