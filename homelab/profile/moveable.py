@@ -381,7 +381,10 @@ def _binding(b: tree_sitter.Node, prefix: tuple[str, ...], scope: _Scope) -> lis
         return [_stay(b, scope, "its name is computed (`${…}`)")]
     option = (*prefix, *(n for n in names if n is not None))
     if not prefix and option[0] in _MODULE_KEYS:
-        return [_stay(b, scope, f"`{option[0]}` belongs to the module itself, it is no option")]
+        why = f"`{option[0]}` belongs to the module itself, it is no option"
+        if option[0] == "imports":  # what it imports has a place of its own in a profile
+            why += ": list the modules under modules: instead"
+        return [_stay(b, scope, why)]
     if not prefix and option[0] in scope.used:
         return [_stay(b, scope, f"other bindings of the `rec` set use `{option[0]}`")]
     if not prefix and option[0] == "config":

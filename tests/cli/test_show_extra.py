@@ -61,7 +61,8 @@ def test_show_extra_prints_the_yaml_to_paste_and_what_stays(
         "\n" + PASTE + "\n"
         "These stay in extraConfig:\n"
         "  line 10: imports = [ ./more.nix ];\n"
-        "    `imports` belongs to the module itself, it is no option\n"
+        "    `imports` belongs to the module itself, it is no option: list the modules under "
+        "modules: instead\n"
     )
 
 

@@ -194,7 +194,8 @@ def test_what_must_stay_nix_and_why() -> None:
     assert reasons == {
         1: (
             "imports = [ ./hardware.nix ];",
-            "`imports` belongs to the module itself, it is no option",
+            "`imports` belongs to the module itself, it is no option: "
+            "list the modules under modules: instead",
         ),
         2: (
             "services.a.configFile = ./a.conf;",
@@ -264,7 +265,11 @@ def test_a_whole_module_moves_the_bindings_of_the_set_it_returns() -> None:
         (14, 14, "services.f.packages", [{"!pkg": "htop"}], ""),
     ]
     assert [(s.lines, s.reason) for s in found.stays] == [
-        ("line 6", "`imports` belongs to the module itself, it is no option"),
+        (
+            "line 6",
+            "`imports` belongs to the module itself, it is no option: "
+            "list the modules under modules: instead",
+        ),
         ("line 7", "it uses `port`, bound by the `let` around the bindings"),
         ("line 10", "it uses `port`, bound by the `let` around the bindings"),
         ("line 16", "it uses `modulesPath`, bound by an argument of the whole module"),
