@@ -13,6 +13,7 @@ import pytest
 
 from homelab.cli import main
 from tests.compiled import REPO
+from tests.conftest import copy_lab
 from tests.flakes import eval_flake
 
 HOME = """\
@@ -212,3 +213,38 @@ def test_lab_yaml_inputs_modules_and_overlays_reach_every_host(tmp_path: Path) -
     # defaults give way to the profile's settings
     assert got["services.fwupd.enable"] is True
     assert got["time.timeZone"] == "Etc/UTC"
+
+
+def test_the_flaked_test_lab_evaluates_with_its_inputs_modules_and_overlays(
+    tmp_path: Path,
+) -> None:
+    """tests/labs/flaked: lab.yaml's inputs and overlays, modules from inputs and module
+    files of the lab, no extraConfig."""
+    lab = copy_lab("flaked", tmp_path / "lab")
+    assert "extraConfig" not in (lab / "hosts/box/profile.yaml").read_text(encoding="utf-8")
+    assert main(["--lab", str(lab), "build"]) == 0
+    got = eval_flake(
+        lab,
+        {
+            "box": [
+                "networking.hostName",
+                "PKGS.agenix",
+                "PKGS.hello-lab",
+                "environment.systemPackages",
+                "age.secrets.wifi.owner",
+                "age.secrets.wifi.path",
+                "services.fstrim.enable",
+                "home-manager.users.ops.age.secrets.mail.path",
+            ]
+        },
+        packages=["hello"],  # what the lab's overlay takes from prev
+    )["box"]
+    assert got["networking.hostName"] == "box"
+    assert got["PKGS.agenix"] == "agenix"
+    assert got["PKGS.hello-lab"] == "pkgs.hello"
+    assert "pkgs.hello" in got["environment.systemPackages"]
+    assert got["age.secrets.wifi.owner"] == "ops"
+    assert got["age.secrets.wifi.path"] == "/run/agenix/wifi"
+    # nixos-hardware does not follow the lab's nixpkgs: its module applies all the same
+    assert got["services.fstrim.enable"] is True
+    assert got["home-manager.users.ops.age.secrets.mail.path"] == "/run/agenix/mail"
