@@ -47,7 +47,7 @@ def shown_tab(text: str) -> str:
     """The tab the tab bar marks: the title above the bright part of its underline
     (drawn from ╸ to ╺), checked against what only that tab's content shows."""
     lines = text.splitlines()
-    at = next(n for n, line in enumerate(lines) if "System  Network  Users" in line)
+    at = next(n for n, line in enumerate(lines) if "System Network Users" in line)
     underline = lines[at + 1]
     start = underline.index("╸")
     title = lines[at][start : underline.index("╺", start) + 1].strip()
