@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from homelab.history.revert import Reverted
     from homelab.history.status import DeployMark, HostStatus
     from homelab.history.undo import Choices
+    from homelab.labconfig.summary import LabSummary
     from homelab.profile.moveable import Moves
     from homelab.profile.new import NewProfile
 
@@ -55,6 +56,7 @@ __all__ = [
     "Lab",
     "LabNotFound",
     "LabState",
+    "LabSummary",
     "Mode",
     "Moves",
     "NewProfile",
@@ -84,6 +86,7 @@ _DEFERRED_TYPES = {
     **dict.fromkeys(["Committed", "Pending"], "homelab.history.commit"),
     "Reverted": "homelab.history.revert",
     "Choices": "homelab.history.undo",
+    "LabSummary": "homelab.labconfig.summary",
     "Report": "homelab.deploy.report",
 }
 
@@ -285,6 +288,13 @@ class Lab(LabFiles):
 
         config, _ = labconfig.load(lambda rel: self._text(rel))
         return config.release if config is not None else RELEASE
+
+    def lab_settings(self) -> LabSummary:
+        """lab.yaml as the editor's Lab screen shows it: release, inputs (pinned or not),
+        overlays and every problem; `present` False when the lab has none."""
+        from homelab.labconfig.summary import summary  # deferred: start-up
+
+        return summary(self._text)
 
     def _text(self, rel: str) -> str | None:
         from homelab.source import DiskSource, Unreadable

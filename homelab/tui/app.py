@@ -226,6 +226,11 @@ class HomelabApp(App[None]):
             "History", "The host's commits, with what is deployed where (f3)", main.action_history
         )
         yield SystemCommand("Apply", "Deploy hosts over SSH (f4)", main.action_apply)
+        yield SystemCommand(
+            "Lab",
+            "lab.yaml: release, inputs and whether flake.lock pins them, overlays (f5)",
+            main.action_lab,
+        )
         yield SystemCommand("Problems", "Focus the problems panel (f6)", main.action_problems)
         yield SystemCommand(
             "Toggle preview", "Hide or show the Nix preview (f7)", main.action_toggle_preview

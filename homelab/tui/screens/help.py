@@ -36,6 +36,11 @@ INTROS = {
         "The host's commits, newest first, with what is deployed where; the chosen "
         "commit's summary and Nix diff beside them.",
     ),
+    "LabScreen": (
+        "Lab",
+        "The lab's lab.yaml: its release, each flake input and whether flake.lock pins "
+        "it, the overlays, and its problems with their places. Edit lab.yaml as a file.",
+    ),
     "ApplyScreen": (
         "Apply",
         "Choose hosts (or a tag) and a mode, review what goes out, then apply: each "
@@ -63,6 +68,7 @@ GROUPS = {
     "review": "What you see",
     "history": "Other screens",
     "apply": "Other screens",
+    "lab": "Other screens",
     "back": "Other screens",
     "revert": "Changes",
     "undo": "Changes",

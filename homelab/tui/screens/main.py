@@ -60,6 +60,7 @@ class MainScreen(Screen[None]):
         Binding("f2", "toggle_diff", "Nix/diff"),
         Binding("f3", "history", "History"),
         Binding("f4", "apply", "Apply"),
+        Binding("f5", "lab", "Lab"),
         # priority: a text box's own f6/f7 (select line, select all) would take them
         Binding("f6", "problems", "Problems", priority=True),
         Binding("f7", "toggle_preview", "Preview", show=False, priority=True),
@@ -583,6 +584,11 @@ class MainScreen(Screen[None]):
         self.flush_editors()
         screen = ApplyScreen(self.session, self.folder, review=review)
         self.app.push_screen(screen, self._after_apply)
+
+    def action_lab(self) -> None:
+        from homelab.tui.screens.labview import LabScreen
+
+        self.app.push_screen(LabScreen(self.session.lab))
 
     def _after_apply(self, _: object) -> None:
         self.take_back()  # a host key the apply pinned in a profile

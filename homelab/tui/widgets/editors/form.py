@@ -56,9 +56,9 @@ def _top(spec: f.Spec) -> str:
 
 
 class SystemEditor(FormEditor):
-    """The host, its hardware, packages, Nix settings and includes."""
+    """The host, its hardware, packages, NixOS modules, Nix settings and includes."""
 
-    sections = ("host", "hardware", "packages", "nix", "include")
+    sections = ("host", "hardware", "packages", "modules", "nix", "include")
 
 
 class NetworkEditor(FormEditor):
