@@ -60,7 +60,7 @@ class MainScreen(Screen[None]):
         Binding("f2", "toggle_diff", "Nix/diff"),
         Binding("f3", "history", "History"),
         Binding("f4", "apply", "Apply"),
-        Binding("f5", "lab", "Lab"),
+        Binding("f5", "lab", "Lab", show=False),  # the footer is full: help and palette say it
         # priority: a text box's own f6/f7 (select line, select all) would take them
         Binding("f6", "problems", "Problems", priority=True),
         Binding("f7", "toggle_preview", "Preview", show=False, priority=True),
