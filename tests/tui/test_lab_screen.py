@@ -77,6 +77,21 @@ def test_f5_shows_lab_yaml_and_what_is_pinned(flaked: Path) -> None:
     run(scenario)
 
 
+def test_the_palette_opens_the_lab_screen(flaked: Path) -> None:
+    async def scenario() -> None:
+        async with running(flaked) as (app, pilot):
+            await pilot.press("ctrl+p")
+            await settle(pilot)
+            await pilot.press(*"Lab")
+            await pilot.pause(0.5)  # the palette searches as you type
+            await settle(pilot)
+            await pilot.press("enter")
+            await settle(pilot)
+            assert "Overlays (applied to every host's pkgs, in order)" in screen_text(app)
+
+    run(scenario)
+
+
 def test_lab_without_lab_yaml_says_flake_nix_is_hand_kept(lab: Path) -> None:
     async def scenario() -> None:
         async with running(lab) as (app, pilot):
