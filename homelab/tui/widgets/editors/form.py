@@ -22,6 +22,13 @@ EAGER = 2  # sections of a form mounted before its first frame
 class FormEditor(Editor, VerticalScroll):
     """Fields for some top-level sections of the profile, in the order of `sections`."""
 
+    # Textual styles a widget by the classes of its first base's line only, so
+    # VerticalScroll's own rules never reached this one: a tall form did not scroll, and
+    # a field below the fold was focused out of sight
+    DEFAULT_CSS = """
+    FormEditor { layout: vertical; overflow-x: hidden; overflow-y: auto; }
+    """
+
     sections: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, own: Data, merged: Data, *, id: str | None = None):
