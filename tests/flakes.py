@@ -65,7 +65,7 @@ import pytest
 
 from homelab.nix.render import render
 from homelab.profile.options import parse_key
-from tests.modulesystem import STAND_IN_PKGS, TESTS, upstream
+from tests.modulesystem import NORMALISE, STAND_IN_PKGS, TESTS, upstream
 from tests.nixtools import TIMEOUT, nix_instantiate
 
 __all__ = ["LAST_TIMES", "PKGS", "eval_flake", "nix_command"]
@@ -230,20 +230,6 @@ _NIXOS_HARDWARE = """\
 }
 """
 
-_NORMALISE = """\
-let
-  norm = v:
-    let t = builtins.typeOf v; in
-    if t == "set" && (v.type or null) == "derivation" then v.name
-    else if t == "path" then toString v
-    else if t == "lambda" then "<lambda>"
-    else if t == "list" then map norm v
-    else if t == "set" then builtins.mapAttrs (_: norm) v
-    else v;
-in
-norm
-"""
-
 
 @functools.cache
 def _session() -> Path:
@@ -392,7 +378,7 @@ def eval_flake(
     started = time.monotonic()
     _run([nix, "flake", "lock", *overrides, f"path:{copy}"], cwd=base)
     locked = time.monotonic()
-    (base / "normalise.nix").write_text(_NORMALISE, encoding="utf-8")
+    (base / "normalise.nix").write_text(NORMALISE, encoding="utf-8")
     main = (
         "let\n"
         "  normalise = import ./normalise.nix;\n"

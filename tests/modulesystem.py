@@ -77,7 +77,7 @@ MISSING = (
 _PKGS_PATH = re.compile(r"(?<![A-Za-z0-9_'.-])pkgs((?:\.[A-Za-z_][A-Za-z0-9_'-]*)+)")
 _BUILDERS = {"formats", "stdenv", "path", "lib", "system"}
 
-_NORMALISE = """\
+NORMALISE = """\
 let
   norm = v:
     let t = builtins.typeOf v; in
@@ -265,7 +265,7 @@ def eval_many(cases: Sequence[Case]) -> list[dict[str, Any]]:
         return []
     root = upstream()
     base = _call_dir()
-    (base / "normalise.nix").write_text(_NORMALISE, encoding="utf-8")
+    (base / "normalise.nix").write_text(NORMALISE, encoding="utf-8")
     (base / "eval.nix").write_text(_EVAL, encoding="utf-8")
     # pkgs.path: nixpkgs' layout, as far as home-manager reads it (lib/, nixos/modules/misc)
     (base / "nixpkgs").mkdir()
