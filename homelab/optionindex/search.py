@@ -1,0 +1,168 @@
+"""Search an option set by words, ranked as people expect from search.nixos.org: the exact
+path first, then paths that start with the words, then paths whose parts hold every word,
+then options whose description holds them. A word of four letters or more also matches a
+path part one typo away (a letter missing, added, changed or two swapped).
+
+Pure. What a search needs from an option set (lowercased paths, parts, descriptions) is
+made once per set and kept, so a query is one pass of substring tests: a few
+milliseconds over home-manager's thousands of options (bench/options.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from homelab.optionindex.model import Option, OptionSet
+
+# tiers, best first
+EXACT = 0  # the words are the option's path
+PREFIX = 1  # the path starts with them
+PATH = 2  # every word is in the path's parts
+DESCRIPTION = 3  # some word only in the description
+
+# how well a word matches one part of a path, best first
+_EQUAL, _START, _INSIDE, _TYPO = 0, 1, 2, 3
+_TYPO_MIN = 4  # shorter words match too much one typo away
+
+
+@dataclass(frozen=True)
+class Hit:
+    option: Option
+    tier: int  # EXACT, PREFIX, PATH or DESCRIPTION
+    key: tuple[object, ...]  # the whole order (tier first)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    option: Option
+    name: str  # the path, lowercased, dotted
+    parts: tuple[str, ...]
+    description: str
+    live: int  # 0 for an option one can set, 1 for a renamed or removed one
+    enable: int  # 0 for an `enable` switch: the way into a module comes first
+
+
+class _Prepared:
+    """An option set made ready for searching: made once, read by every query."""
+
+    def __init__(self, options: OptionSet) -> None:
+        self.entries = [
+            _Entry(
+                o,
+                ".".join(o.path).lower(),
+                tuple(p.lower() for p in o.path),
+                o.description.lower(),
+                int(o.renamed_to is not None or o.removed is not None),
+                int(not o.path or o.path[-1] != "enable"),
+            )
+            for o in options
+        ]
+        self._deletions: dict[str, set[str]] | None = None
+
+    def near(self, word: str) -> set[str]:
+        """The path parts one typo from word (deletion neighbourhoods: two words are one
+        edit apart when deleting at most one letter from each makes them equal)."""
+        if self._deletions is None:
+            table: dict[str, set[str]] = {}
+            for part in {p for e in self.entries for p in e.parts}:
+                if len(part) >= _TYPO_MIN - 1:
+                    for variant in _deleted(part):
+                        table.setdefault(variant, set()).add(part)
+            self._deletions = table
+        found: set[str] = set()
+        for variant in _deleted(word):
+            found |= self._deletions.get(variant, set())
+        found.discard(word)
+        return found
+
+
+def _deleted(word: str) -> set[str]:
+    return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+# the sets searched lately, by identity (an OptionSet is not hashable: it holds a dict);
+# the set itself is kept with its preparation so that its id cannot be reused meanwhile
+_prepared: dict[int, tuple[OptionSet, _Prepared]] = {}
+
+
+def _prepare(options: OptionSet) -> _Prepared:
+    kept = _prepared.get(id(options))
+    if kept is not None and kept[0] is options:
+        return kept[1]
+    if len(_prepared) >= 4:
+        _prepared.clear()
+    ready = _Prepared(options)
+    _prepared[id(options)] = (options, ready)
+    return ready
+
+
+def words_of(text: str | Sequence[str]) -> list[str]:
+    """The words of a query, lowercased ("services.openssh port" -> two words)."""
+    if not isinstance(text, str):
+        text = " ".join(text)
+    return [w for w in text.lower().split() if w]
+
+
+def search(options: OptionSet, words: str | Sequence[str], limit: int | None = 50) -> list[Hit]:
+    """The options that match every word, best first (at most limit)."""
+    query = words_of(words)
+    if not query:
+        return []
+    ready = _prepare(options)
+    whole = ".".join(query)
+    typos = {w: ready.near(w) for w in query if len(w) >= _TYPO_MIN and "." not in w}
+    hits: list[Hit] = []
+    for e in ready.entries:
+        key = _rank(e, query, whole, typos)
+        if key is not None:
+            hits.append(Hit(e.option, key[0], key))  # type: ignore[arg-type]
+    hits.sort(key=lambda h: h.key)
+    return hits if limit is None else hits[:limit]
+
+
+def _rank(
+    e: _Entry, query: list[str], whole: str, typos: dict[str, set[str]]
+) -> tuple[object, ...] | None:
+    depth = len(e.parts)
+    if e.name == whole:
+        return (EXACT, e.live, 0, depth, e.enable, e.name)
+    if e.name.startswith(whole):
+        whole_part = int(e.name[len(whole)] != ".")  # programs.git: programs.git.* first
+        if len(query) == 1 or not whole_part:
+            return (PREFIX, e.live, whole_part, depth, e.enable, e.name)
+    worst = _EQUAL
+    total = 0
+    in_description = False
+    for word in query:
+        grade = _part_grade(e, word, typos.get(word))
+        if grade is None:
+            if word not in e.description:
+                return None
+            in_description = True
+            continue
+        worst = max(worst, grade)
+        total += grade
+    if in_description:
+        return (DESCRIPTION, e.live, total, depth, e.enable, e.name)
+    return (PATH, e.live, worst * 8 + total, depth, e.enable, e.name)
+
+
+def _part_grade(e: _Entry, word: str, near: set[str] | None) -> int | None:
+    """How well word matches the path: a part equal to it, starting with it, holding it,
+    or one typo from it; None when not at all."""
+    if word in e.name:
+        if "." in word:  # a dotted word is a piece of path: it holds parts whole or in part
+            return _INSIDE
+        best = _INSIDE
+        for part in e.parts:
+            if part == word:
+                return _EQUAL
+            if part.startswith(word):
+                best = _START
+        return best
+    if near:
+        for part in e.parts:
+            if part in near:
+                return _TYPO
+    return None
