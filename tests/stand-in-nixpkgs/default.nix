@@ -18,7 +18,7 @@ let
     outPath = "/nix/store/00000000000000000000000000000000-${name}";
     drvPath = "/nix/store/00000000000000000000000000000000-${name}.drv";
     outputs = [ "out" ];
-    meta = { };
+    meta = { description = "stand-in for ${name}"; };
     passthru = { };
     override = _: fake name;
     overrideAttrs = _: fake name;
