@@ -1,7 +1,8 @@
 """Search an option set by words, ranked as people expect from search.nixos.org: the exact
 path first, then paths that start with the words, then paths whose parts hold every word,
-then options whose description holds them. A word of four letters or more also matches a
-path part one typo away (a letter missing, added, changed or two swapped).
+then options whose description holds them. A word of four letters or more that no path
+holds also matches a path part one typo away (a letter missing, added, changed or two
+swapped).
 
 Pure. What a search needs from an option set (lowercased paths, parts, descriptions) is
 made once per set and kept, so a query is one pass of substring tests: a few
@@ -58,23 +59,35 @@ class _Prepared:
             )
             for o in options
         ]
-        self._deletions: dict[str, set[str]] | None = None
+        self.all_names = "\n".join(e.name for e in self.entries)
+        self.parts: dict[int, set[str]] = {}  # the parts of the paths by their length
+        for e in self.entries:
+            for part in e.parts:
+                self.parts.setdefault(len(part), set()).add(part)
+        self._by_length: dict[int, dict[str, set[str]]] = {}
 
     def near(self, word: str) -> set[str]:
         """The path parts one typo from word (deletion neighbourhoods: two words are one
         edit apart when deleting at most one letter from each makes them equal)."""
-        if self._deletions is None:
-            table: dict[str, set[str]] = {}
-            for part in {p for e in self.entries for p in e.parts}:
-                if len(part) >= _TYPO_MIN - 1:
-                    for variant in _deleted(part):
-                        table.setdefault(variant, set()).add(part)
-            self._deletions = table
         found: set[str] = set()
-        for variant in _deleted(word):
-            found |= self._deletions.get(variant, set())
+        for length in (len(word) - 1, len(word), len(word) + 1):
+            table = self._deletions(length)
+            for variant in _deleted(word):
+                found |= table.get(variant, set())
         found.discard(word)
         return found
+
+    def _deletions(self, length: int) -> dict[str, set[str]]:
+        """The parts of one length by each of their one-letter deletions, made when first
+        asked (a word's typos are among parts one letter shorter, as long, or longer)."""
+        table = self._by_length.get(length)
+        if table is None:
+            table = {}
+            for part in self.parts.get(length, ()):
+                for variant in _deleted(part):
+                    table.setdefault(variant, set()).add(part)
+            self._by_length[length] = table
+        return table
 
 
 def _deleted(word: str) -> set[str]:
@@ -111,7 +124,12 @@ def search(options: OptionSet, words: str | Sequence[str], limit: int | None = 5
         return []
     ready = _prepare(options)
     whole = ".".join(query)
-    typos = {w: ready.near(w) for w in query if len(w) >= _TYPO_MIN and "." not in w}
+    # a word no path holds may be misspelt (one that some path holds is taken as meant)
+    typos = {
+        w: ready.near(w)
+        for w in query
+        if len(w) >= _TYPO_MIN and "." not in w and w not in ready.all_names
+    }
     hits: list[Hit] = []
     for e in ready.entries:
         key = _rank(e, query, whole, typos)
@@ -133,36 +151,41 @@ def _rank(
             return (PREFIX, e.live, whole_part, depth, e.enable, e.name)
     worst = _EQUAL
     total = 0
+    first = depth  # the first part a word matches: programs.git.* before programs.eza.git
     in_description = False
     for word in query:
-        grade = _part_grade(e, word, typos.get(word))
-        if grade is None:
+        graded = _part_grade(e, word, typos.get(word))
+        if graded is None:
             if word not in e.description:
                 return None
             in_description = True
             continue
+        grade, at = graded
         worst = max(worst, grade)
         total += grade
+        first = min(first, at)
     if in_description:
-        return (DESCRIPTION, e.live, total, depth, e.enable, e.name)
-    return (PATH, e.live, worst * 8 + total, depth, e.enable, e.name)
+        return (DESCRIPTION, e.live, total, first, depth, e.enable, e.name)
+    return (PATH, e.live, worst * 8 + total, first, depth, e.enable, e.name)
 
 
-def _part_grade(e: _Entry, word: str, near: set[str] | None) -> int | None:
-    """How well word matches the path: a part equal to it, starting with it, holding it,
-    or one typo from it; None when not at all."""
+def _part_grade(e: _Entry, word: str, near: set[str] | None) -> tuple[int, int] | None:
+    """How well word matches the path (a part equal to it, starting with it, holding it,
+    or one typo from it) and at which part; None when not at all."""
     if word in e.name:
         if "." in word:  # a dotted word is a piece of path: it holds parts whole or in part
-            return _INSIDE
-        best = _INSIDE
-        for part in e.parts:
+            return _INSIDE, e.name.count(".", 0, e.name.find(word))
+        best = (_INSIDE + 1, 0)
+        for at, part in enumerate(e.parts):
             if part == word:
-                return _EQUAL
+                return _EQUAL, at
             if part.startswith(word):
-                best = _START
-        return best
+                best = min(best, (_START, at))
+            elif word in part:
+                best = min(best, (_INSIDE, at))
+        return best if best[0] <= _INSIDE else (_INSIDE, 0)
     if near:
-        for part in e.parts:
+        for at, part in enumerate(e.parts):
             if part in near:
-                return _TYPO
+                return _TYPO, at
     return None
