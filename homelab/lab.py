@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import threading
 
     from homelab.catalog import Catalog
+    from homelab.catalogcheck import CatalogueCheck
     from homelab.deploy.adopt import Adopted
     from homelab.deploy.models import ApplyOptions, ApplyState, Event, HostResult, Mode, Stop
     from homelab.deploy.report import Report
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from homelab.history.status import DeployMark, HostStatus
     from homelab.history.undo import Choices
     from homelab.labconfig.summary import LabSummary
+    from homelab.optionindex.model import OptionIndex
     from homelab.profile.moveable import Moves
     from homelab.profile.new import NewProfile
 
@@ -288,6 +290,21 @@ class Lab(LabFiles):
 
         config, _ = labconfig.load(lambda rel: self._text(rel))
         return config.release if config is not None else RELEASE
+
+    def catalogue_check(self, index: OptionIndex) -> CatalogueCheck:
+        """`homelab catalogue check`: every entry of services/ against the index's NixOS
+        options and the release the lab follows."""
+        from homelab.catalogcheck import Entry, check_catalogue  # deferred: start-up
+        from homelab.yamlfile import load_text
+
+        state = self.load()
+        entries = []
+        for service in state.catalog.services.values():
+            doc, _ = load_text(service.file, self._text(service.file) or "")
+            if doc is not None:
+                entries.append(Entry(service, doc))
+        broken = [p for p in state.problems if p.place.file.startswith("services/")]
+        return check_catalogue(entries, index.nixos, self.release(), broken)
 
     def lab_settings(self) -> LabSummary:
         """lab.yaml as the editor's Lab screen shows it: release, inputs (pinned or not),

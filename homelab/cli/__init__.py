@@ -191,6 +191,54 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("host", nargs="?", metavar="HOST", help="a machine that has Nix")
     p.add_argument("--update", action="store_true", help="update the inputs (nix flake update)")
     p.add_argument("--no-commit", action="store_true", help="write flake.lock, do not commit")
+    # ---- the option index (homelab.cli.options) ----
+    group = sub.add_parser(
+        "options",
+        help="the options of the lab's pinned nixpkgs and home-manager: search, show",
+        description="the options of the lab's pinned nixpkgs and home-manager (its option "
+        "index): search, show",
+    )
+    group.set_defaults(command_function="options:cmd_help", help_of="options")
+    options = group.add_subparsers(dest="options_command", metavar="COMMAND")
+
+    def add_option(name: str, command: str, help: str) -> argparse.ArgumentParser:
+        """A command of `homelab options`, run as `add` runs one."""
+        p = options.add_parser(name, help=help, description=help)
+        p.set_defaults(command_function=command)
+        return p
+
+    p = add_option(
+        "search",
+        "options:cmd_search",
+        "find options by words: exact path first, then path prefix, words in the path, "
+        "words in the description (NixOS options; --home: home-manager's)",
+    )
+    p.add_argument("words", nargs="+", metavar="WORD")
+    p.add_argument("--home", action="store_true", help="search a user's home-manager options")
+    p.add_argument("--limit", type=int, metavar="N", help="show at most N (default: 20)")
+    p = add_option(
+        "show",
+        "options:cmd_show",
+        "one option in full: type, default, example, description, declared in, renamed or "
+        "removed (a home-manager option when no NixOS option has the path)",
+    )
+    p.add_argument("path", metavar="OPTION", help="e.g. services.openssh.enable")
+    p.add_argument("--home", action="store_true", help="a user's home-manager option")
+    p = add(
+        "catalogue",
+        "options:cmd_help",
+        "the lab's service catalogue (services/*.yaml): check",
+    )
+    p.set_defaults(help_of="catalogue")
+    entries = p.add_subparsers(dest="catalogue_command", metavar="COMMAND")
+    p = entries.add_parser(
+        "check",
+        help="check every entry against the option index: the options it sets exist and "
+        "take the values it writes, and it was written for the lab's release",
+        description="check every entry against the option index: the options it sets exist "
+        "and take the values it writes, and it was written for the lab's release",
+    )
+    p.set_defaults(command_function="options:cmd_catalogue_check")
     # ---- the editor ----
     p = add("tui", "lab:cmd_tui", "open the editor: edit, preview, commit, review history, apply")
     p.add_argument("--host", metavar="HOST", help="open on this host (its folder name)")

@@ -1,0 +1,156 @@
+"""`homelab catalogue check`: every catalogue entry against the option index of the lab's
+pinned nixpkgs. The options an entry sets (`nixos:`, `requires:`, its proxy's) must
+exist and take the values it writes with its default settings, and the entry must be
+written for the release the lab follows (lab.yaml): what keeps the catalogue true as
+nixpkgs moves.
+
+A value that depends on a setting without a default (a secret's path, say) cannot be
+known here: it is counted as not checked, like a value of a type the index cannot check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from homelab.catalog import OMIT, Service, TemplateError, is_plain_map, resolve
+from homelab.errors import Place, Problem, format_path
+from homelab.nix.expr import NixValueError, Pkg
+from homelab.optionindex.check import Checked, check, suggestions
+from homelab.optionindex.model import OptionSet
+from homelab.profile.options import NotAnOptionPath, parse_key
+from homelab.yamlfile import Document
+
+KeyPath = tuple[str | int, ...]
+_NAME = "example"  # a name standing for the host's choice (the proxy's virtual host)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One catalogue entry, with its document for the places of its keys."""
+
+    service: Service
+    document: Document
+
+
+@dataclass(frozen=True)
+class CatalogueCheck:
+    problems: tuple[Problem, ...]
+    entries: int  # entries checked
+    options: int  # options they set
+    checked: int  # values checked against their option's type
+    unchecked: int  # values that could not be (see the module's words)
+
+    def summary(self) -> str:
+        entries = {p.place.file for p in self.problems if not p.warning}
+        found = (
+            f"{_count(len(self.problems), 'problem')} in {_count(len(entries), 'entry')}"
+            if self.problems
+            else "no problems"
+        )
+        return (
+            f"{_count(self.entries, 'entry')} setting {_count(self.options, 'option')}: "
+            f"{found}; {_count(self.checked, 'value')} checked, {self.unchecked} not checked "
+            "(set by a setting without a default, or of a type homelab cannot check)"
+        )
+
+
+def _count(n: int, word: str) -> str:
+    plural = "entries" if word == "entry" else word + "s"
+    return f"{n} {word if n == 1 else plural}"
+
+
+def check_catalogue(
+    entries: Sequence[Entry], options: OptionSet, release: str, broken: Sequence[Problem] = ()
+) -> CatalogueCheck:
+    """Every entry against the NixOS options of the index; release: the lab's; broken: the
+    problems of entries that did not load (said first, as they stand)."""
+    problems: list[Problem] = list(broken)
+    total = Checked()
+    count = 0
+    for entry in entries:
+        service, doc = entry.service, entry.document
+        top = Place(doc.file)
+        if service.nixpkgs != release:
+            problems.append(
+                Problem(
+                    doc.marks.value(("nixpkgs",), top),
+                    f"written for NixOS {service.nixpkgs}; the lab follows {release}",
+                    path="nixpkgs",
+                    hint=f'check its options against {release}\'s, then write nixpkgs: "{release}"',
+                )
+            )
+        values = service.with_defaults({})
+        for name, at, template in _settings(service):
+            count += 1
+            place = doc.marks.key(at, top)
+            try:
+                path = parse_key(name)
+            except NotAnOptionPath as err:
+                problems.append(Problem(place, str(err), path=format_path(at)))
+                continue
+            try:
+                value = resolve(template, values)
+            except (TemplateError, NixValueError):
+                value = OMIT  # depends on a setting without a default
+            if value is OMIT:
+                found = check(options, path, _UNKNOWN)
+            else:
+                found = check(options, path, _as_data(value))
+            total.add(found)
+            for error in found.problems:
+                near = "" if not error.key else _near(options, path)
+                said = error.message if name in error.message else f"{name}: {error.message}"
+                problems.append(
+                    Problem(place, said, hint=error.hint or near, warning=error.warning)
+                )
+    return CatalogueCheck(
+        tuple(sorted(problems, key=Problem.sort_key)),
+        len(entries) + len({p.place.file for p in broken}),
+        count,
+        total.checked,
+        total.unchecked,
+    )
+
+
+# a value the check cannot know: a `!nix` value is accepted and counted as not checked
+_UNKNOWN: Any = {"!nix": "<a setting without a default>"}
+
+
+def _near(options: OptionSet, path: Sequence[str]) -> str:
+    near = suggestions(options, path)
+    return "did you mean " + " or ".join(near) + "?" if near else ""
+
+
+def _settings(service: Service) -> Iterator[tuple[str, KeyPath, Any]]:
+    """Each option the entry sets: its name, where its key is in the entry, its template.
+    A plain map of templates is a set of options like dotted keys (catalog.option_names)."""
+    yield from _walk(service.nixos, ("nixos",), "")
+    yield from _walk(service.requires, ("requires",), "")
+    proxy = service.proxy
+    if proxy and isinstance(proxy.get("value"), dict):
+        option = f'{proxy["option"]}."{_NAME}"'
+        yield from _walk(proxy["value"], ("proxy", "value"), option)
+
+
+def _walk(
+    templates: Mapping[str, Any], at: KeyPath, prefix: str
+) -> Iterator[tuple[str, KeyPath, Any]]:
+    for key, template in templates.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if is_plain_map(template) and template:
+            yield from _walk(template, (*at, key), name)
+        else:
+            yield name, (*at, key), template
+
+
+def _as_data(value: Any) -> Any:
+    """A resolved template as the checker reads values: a package as `!pkg`."""
+    if isinstance(value, Pkg):
+        return {"!pkg": value.attr}
+    if isinstance(value, dict):
+        return {k: _as_data(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_data(v) for v in value]
+    return value

@@ -1,0 +1,120 @@
+"""The option index's commands: options search, options show, and catalogue check.
+
+Without an index they say how to make one and exit 1, as `locate` does without its
+database: nothing typed was wrong (that is exit 2), the lab lacks what the command reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import difflib
+
+from homelab.cli import FAILED, INVALID, OK, err, output
+from homelab.cli.common import open_lab, usage
+from homelab.lab import Lab
+from homelab.optionindex.describe import option_lines, summary
+from homelab.optionindex.model import OptionIndex, OptionSet
+from homelab.optionindex.search import search
+
+NO_INDEX = (
+    "this lab has no option index yet: make one with `homelab options update` "
+    "(where Nix is installed), or `homelab options update HOST` on a lab machine"
+)
+HOME = "home-manager"
+NIXOS = "NixOS"
+SHOWN = 20  # search results shown unless --limit says otherwise
+_HOME_USER = ("home-manager", "users")  # home-manager.users.NAME.<a home option>
+
+
+def cmd_help(args: argparse.Namespace) -> int:
+    """`homelab options` (or `catalogue`) alone: its commands."""
+    from homelab.cli import parser
+
+    with contextlib.suppress(SystemExit):
+        parser().parse_args([args.help_of, "--help"])
+    return OK
+
+
+def lab_index(lab: Lab) -> OptionIndex | None:
+    """The index of the lab's pinned pair, None when none has been made."""
+    return lab.option_index()  # type: ignore[attr-defined,no-any-return,unused-ignore]
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    index = lab_index(open_lab(args))
+    if index is None:
+        err(f"error: {NO_INDEX}")
+        return FAILED
+    which, options = (HOME, index.home) if args.home else (NIXOS, index.nixos)
+    limit = args.limit if args.limit is not None else SHOWN
+    if limit < 1:
+        raise usage("--limit: give a number of results, 1 or more")
+    hits = search(options, args.words, limit=None)
+    if not hits:
+        other = index.nixos if args.home else index.home
+        hint = ""
+        if search(other, args.words, limit=1):
+            hint = " (the NixOS options have some)" if args.home else " (try --home)"
+        err(f"no {which} option matches {' '.join(args.words)!r}{hint}")
+        return FAILED
+    rows = [("OPTION", "DESCRIPTION")]
+    rows += [(h.option.name, summary(h.option)) for h in hits[:limit]]
+    output.table(rows)
+    more = f"; --limit {len(hits)} shows all" if len(hits) > limit else ""
+    err(
+        f"{min(limit, len(hits))} of {len(hits)} matching {which} options{more}; "
+        "`homelab options show OPTION` tells one in full"
+    )
+    return OK
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    index = lab_index(open_lab(args))
+    if index is None:
+        err(f"error: {NO_INDEX}")
+        return FAILED
+    words = args.path.split(".")
+    if args.home:
+        tried = [(HOME, index.home, words)]
+    elif tuple(words[:2]) == _HOME_USER and len(words) > 3:
+        tried = [(HOME, index.home, words[3:])]
+    else:  # a NixOS path, else the same path among a user's home-manager options
+        tried = [(NIXOS, index.nixos, words), (HOME, index.home, words)]
+    for which, options, path in tried:
+        found = options.find(path)
+        if found is not None:
+            if found.rest:
+                print(f"{args.path} is set through the option {found.option.name}\n")
+            for line in option_lines(found.option, which):
+                print(line)
+            return OK
+    for which, options, path in tried:
+        inside = options.below(path)
+        if inside:
+            print(f"{args.path} holds {len(inside)} {which} options:")
+            for option in inside:
+                print(f"  {option.name}")
+            return OK
+    which, options, path = tried[0]
+    raise usage(f"{args.path}: no {which} option has this path" + _did_you_mean(options, path))
+
+
+def _did_you_mean(options: OptionSet, path: list[str]) -> str:
+    """The closest paths by letters (a typo anywhere in the path)."""
+    names = [o.name for o in options]
+    near = difflib.get_close_matches(".".join(path), names, n=3, cutoff=0.8)
+    return "; did you mean " + " or ".join(near) + "?" if near else ""
+
+
+def cmd_catalogue_check(args: argparse.Namespace) -> int:
+    lab = open_lab(args)
+    index = lab_index(lab)
+    if index is None:
+        err(f"error: {NO_INDEX}")
+        return FAILED
+    report = lab.catalogue_check(index)
+    for problem in report.problems:
+        print(problem)
+    print(report.summary())
+    return INVALID if report.problems else OK
