@@ -45,6 +45,7 @@ from homelab.deploy.target import Cancelled, ConnectionLost, Target, parse_facts
 from homelab.deploy.upload import Upload, UploadFailed, upload
 
 State = ApplyState
+NIX_ERROR_LINES = 200  # of one Nix error: without --show-trace, its trace is short
 
 
 class HostRun:
@@ -66,6 +67,7 @@ class HostRun:
         self.started = datetime.now(UTC)
         self.id = time.strftime("%Y%m%d-%H%M%S") + "-" + os.urandom(3).hex()
         self.tail: collections.deque[str] = collections.deque(maxlen=15)
+        self.nix_error: list[str] = []  # Nix's last error, whole: the tail may cut it
         self.notes: list[str] = []
         self.pinned: str | None = None
         self.facts = Facts()
@@ -94,6 +96,10 @@ class HostRun:
 
     def line(self, text: str) -> None:
         self.tail.append(text)
+        if text.startswith("error:"):  # a new report (newer Nix indents the inner errors)
+            self.nix_error = [text]
+        elif self.nix_error and len(self.nix_error) < NIX_ERROR_LINES:
+            self.nix_error.append(text)
         self._emit(Event(self.plan.name, self._state, text, self.elapsed()))
 
     def _open(self) -> Connection:
@@ -165,6 +171,7 @@ class HostRun:
             summary=summary,
             uploaded=self.uploaded,
             details=(*self.notes, *details),
+            nix_error="\n".join(self.nix_error) if state != State.DONE else "",
             pinned_key=self.pinned,
             confirmed=self.confirmed,
             started=self.started,

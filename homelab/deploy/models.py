@@ -181,6 +181,7 @@ class HostResult:
     checks: tuple[CheckResult, ...] = ()
     closure_diff: tuple[str, ...] = ()
     details: tuple[str, ...] = ()  # the longer story of a failure, and last output lines
+    nix_error: str = ""  # a failed rebuild: Nix's error, from its first `error:` line on
     pinned_key: str | None = None  # an unknown host key accepted with --accept-new
     unknown_key: str | None = None  # refused as unknown: the key a person may check and accept
     rolled_back: bool = False  # the machine was switched back to where it was

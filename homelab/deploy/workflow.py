@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 
 from homelab import flakelock
 from homelab.deploy import fanout
+from homelab.deploy.evalerrors import with_origins
 from homelab.deploy.models import ApplyOptions, Event, HostResult
 from homelab.deploy.outgoing import check_outgoing
 from homelab.deploy.plan import HostPlan, plan_connection, plan_hosts, secret_sources, secrets_of
@@ -166,7 +167,7 @@ def send(
     plans = plan_hosts(lab, ready.state, ready.chosen, commit, ready.secrets)
     earlier = _unconfirmed(lab, note)
     plans = [_with_earlier(p, earlier) for p in plans]
-    results = fanout.apply(plans, options, on_event, stop)
+    results = with_origins(fanout.apply(plans, options, on_event, stop), plans, ready.state)
     pin_keys(lab, plans, results, ready.committing, note)
     _record(lab, results, commit, options.mode, earlier, note)
     return Outcome(tuple(results), commit, stopped=stop.is_set())

@@ -28,7 +28,8 @@ configuration itself says what goes wrong, with marker comments in any uploaded 
 Faults that are not about the configuration are files in $R/.rig/: sudo-password,
 cut-upload-after (bytes; used once), max-file-size (bytes: SFTP writes past it fail with
 sftp-server's generic "Failure", the answer a full disk gets), rebuild-seconds (how long a
-build takes), failed-units.
+build takes), failed-units, eval-error (text that the build prints on its error output
+before it fails: a test puts Nix's own error text for the uploaded files there).
 """
 
 from __future__ import annotations
@@ -262,6 +263,9 @@ def nixos_rebuild(args: list[str]) -> int:
         print("building '/nix/store/rig-hang.drv'... (this never ends)", flush=True)
         while True:
             time.sleep(3600)
+    if (rig(r) / "eval-error").exists():  # Nix refused the configuration
+        print((rig(r) / "eval-error").read_text(), end="", file=sys.stderr, flush=True)
+        return 1
     if "rig: fail-build" in text:
         print(
             "error: builder for '/nix/store/0000-nixos-system.drv' failed with exit code 1",
