@@ -16,6 +16,7 @@ from homelab import flakelock, labconfig
 from homelab.catalog import Catalog, Service, service_from_document
 from homelab.doubled import doubled
 from homelab.errors import InvalidInput, Place, Problem
+from homelab.optionindex.model import OptionIndex
 from homelab.profile import advice, include, model, options, validate
 from homelab.source import DiskSource, Overlay, Source, Unreadable, present
 from homelab.yamlfile import Document, load_text
@@ -88,6 +89,9 @@ class LabState:
     texts: dict[str, str] = field(default_factory=dict)  # every file read, lab-relative
     warnings: tuple[Problem, ...] = ()  # of the lab itself (an input flake.lock lacks)
     config: labconfig.LabConfig | None = None  # lab.yaml (None: none, or not valid)
+    # options set (options:, home.options:, extraConfig) that no option index checked:
+    # loaded without one, validation says so once for the lab
+    options_not_checked: int = 0
 
     def all_problems(self, folders: Iterable[str] | None = None) -> list[Problem]:
         chosen = self.hosts if folders is None else {f: self.hosts[f] for f in folders}
@@ -202,6 +206,15 @@ def _module_files(host: HostState) -> tuple[str, ...]:
     return host.profile.module_files if host.profile is not None else ()
 
 
+def _options_set(host: HostState) -> int:
+    """How many options a host sets where an option index would check them."""
+    data = host.document.data if host.document is not None else None
+    if not isinstance(data, dict):
+        return 0
+    count = sum(len(options.settings(section, base)[0]) for base, section in options.sections(data))
+    return count + isinstance(data.get("extraConfig"), str)
+
+
 def _without_host(doc: Document) -> list[Problem]:
     """A profile with no `host:` at all (an empty file, `{}`): said at its top, before
     anything needs host.stateVersion."""
@@ -229,19 +242,30 @@ class LabFiles:
     def host_folders(self, source: Source | None = None) -> list[str]:
         return host_folders(source or DiskSource(self.root))
 
-    def load(self, texts: dict[str, str] | None = None, source: Source | None = None) -> LabState:
-        """Read and check every host (see _load)."""
+    def load(
+        self,
+        texts: dict[str, str] | None = None,
+        source: Source | None = None,
+        index: OptionIndex | None = None,
+    ) -> LabState:
+        """Read and check every host (see _load); `index`: the lab's option index, which
+        the options every host sets are checked against (None: they are not)."""
         # thousands of small objects stay alive while a lab loads: collecting them midway
         # costs a third of the time and frees nothing
         enabled = gc.isenabled()
         gc.disable()
         try:
-            return self._load(texts, source)
+            return self._load(texts, source, index)
         finally:
             if enabled:
                 gc.enable()
 
-    def _load(self, texts: dict[str, str] | None = None, source: Source | None = None) -> LabState:
+    def _load(
+        self,
+        texts: dict[str, str] | None = None,
+        source: Source | None = None,
+        index: OptionIndex | None = None,
+    ) -> LabState:
         """Read and check every host from the working tree (or `source`, e.g. a git
         revision); `texts` lays unsaved edits on top (the TUI's)."""
         source = self._source(texts, source)
@@ -253,7 +277,9 @@ class LabFiles:
         inputs = config.input_names if config is not None else None
         hosts: dict[str, HostState] = {}
         for folder in self.host_folders(source):
-            hosts[folder] = self._load_host(folder, fetch, catalog, exists, _reader(source), inputs)
+            hosts[folder] = self._load_host(
+                folder, fetch, catalog, exists, _reader(source), inputs, index
+            )
         names: dict[str, str] = {}
         for folder, state in sorted(hosts.items()):
             if state.profile is None:
@@ -272,10 +298,23 @@ class LabFiles:
             _text(source, flakelock.LAB_YAML), _text(source, flakelock.FLAKE_LOCK), warning=True
         )
         lab_problems += config_problems
-        return LabState(catalog, hosts, tuple(lab_problems), read, tuple(unpinned), config=config)
+        skipped = 0 if index is not None else sum(_options_set(h) for h in hosts.values())
+        return LabState(
+            catalog,
+            hosts,
+            tuple(lab_problems),
+            read,
+            tuple(unpinned),
+            config=config,
+            options_not_checked=skipped,
+        )
 
     def load_host(
-        self, folder: str, catalog: Catalog, texts: dict[str, str] | None = None
+        self,
+        folder: str,
+        catalog: Catalog,
+        texts: dict[str, str] | None = None,
+        index: OptionIndex | None = None,
     ) -> HostState:
         """One host read and checked on its own, with unsaved `texts` on top and the
         catalogue of an earlier load: what an editor needs after each keystroke, without
@@ -284,7 +323,9 @@ class LabFiles:
         exists = lambda rel: present(source, rel)  # noqa: E731
         config, _ = _lab_config(source)
         inputs = config.input_names if config is not None else None
-        return self._load_host(folder, fetcher(source), catalog, exists, _reader(source), inputs)
+        return self._load_host(
+            folder, fetcher(source), catalog, exists, _reader(source), inputs, index
+        )
 
     def _source(self, texts: dict[str, str] | None, source: Source | None = None) -> Source:
         """The working tree (or `source`) with unsaved `texts` laid on top."""
@@ -328,6 +369,7 @@ class LabFiles:
         exists: Callable[[str], bool],
         read: Callable[[str], str | None] = lambda rel: None,
         inputs: Iterable[str] | None = None,
+        index: OptionIndex | None = None,
     ) -> HostState:
         rel = f"hosts/{folder}/{PROFILE}"
         doc, problems = fetch(rel)
@@ -341,9 +383,12 @@ class LabFiles:
 
         merged, found = include.resolve(doc, tracking)
         problems = [*problems, *found, *_without_host(merged)]
-        problems.extend(
-            validate.validate(merged, folder, catalog, exists, self._real_path, read, inputs)
+        found = validate.validate(
+            merged, folder, catalog, exists, self._real_path, read, inputs, index
         )
+        # a renamed option still works: the index's word on it never blocks
+        said = [p for p in found if p.warning]
+        problems.extend(p for p in found if not p.warning)
         profile = None
         if not problems:
             data = merged.data
@@ -360,7 +405,7 @@ class LabFiles:
             twice = doubled(merged, profile, catalog)
             if twice:
                 return HostState(folder, merged, tuple(twice), None, tuple(used))
-            warnings = tuple(advice.advise(merged, profile, catalog, read))
+            warnings = (*said, *advice.advise(merged, profile, catalog, read))
             groups = advice.groups_to_offer(profile, catalog, advice.raw_nix(profile, read))
             return HostState(folder, merged, (), profile, tuple(used), warnings, tuple(groups))
         return HostState(folder, merged, tuple(problems), profile, tuple(used))

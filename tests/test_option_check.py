@@ -103,7 +103,7 @@ def test_an_option_that_does_not_exist_gets_the_closest() -> None:
     # the person's own names stand in for <name>
     assert messages('services.nginx.virtualHosts."a.org".roots', "/srv") == [
         'services.nginx.virtualHosts."a.org".roots is not an option: '
-        'services.nginx.virtualHosts."a.org" has no \'roots\' | '
+        "services.nginx.virtualHosts.\"a.org\" has no 'roots' | "
         'did you mean services.nginx.virtualHosts."a.org".root?'
     ]
     # and in a list of submodules, the key is pointed at

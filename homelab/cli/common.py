@@ -12,16 +12,24 @@ from homelab.lab import Lab, LabState, find_lab
 
 if TYPE_CHECKING:
     from homelab.lab import SshSettings
+    from homelab.optionindex.model import OptionIndex
 
 
 def open_lab(args: argparse.Namespace) -> Lab:
     return Lab(find_lab(args.lab))
 
 
+def option_index(lab: Lab) -> OptionIndex | None:
+    """The lab's option index, None when none has been made (`homelab options update`)."""
+    read = getattr(lab, "option_index", None)  # Lab.option_index reads the index's file
+    return read() if callable(read) else None
+
+
 def load_valid(args: argparse.Namespace, hosts: Sequence[str]) -> tuple[Lab, LabState, list[str]]:
-    """The lab, its state and the chosen hosts; raises InvalidInput on any problem."""
+    """The lab, its state and the chosen hosts; raises InvalidInput on any problem (the
+    options each host sets checked against the option index, when the lab has one)."""
     lab = open_lab(args)
-    state = lab.load()
+    state = lab.load(index=option_index(lab))
     chosen = lab.select(state, hosts)
     problems = state.all_problems(chosen)
     if problems:

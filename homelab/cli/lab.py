@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from homelab.cli import FAILED, INVALID, OK, err, output
-from homelab.cli.common import load_valid, open_lab
+from homelab.cli.common import load_valid, open_lab, option_index
 from homelab.errors import InvalidInput
 from homelab.lab import Lab, LabNotFound, LabState
 from homelab.profile.schema import profile_schema
@@ -48,8 +48,15 @@ def cmd_hosts(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     lab = open_lab(args)
-    state = lab.load()
+    state = lab.load(index=option_index(lab))
     chosen = lab.select(state, args.hosts)
+    if state.options_not_checked:
+        n = state.options_not_checked
+        err(
+            f"note: {n} option setting{'s' if n != 1 else ''} not checked against the "
+            "options of the lab's nixpkgs and home-manager: this lab has no option index "
+            "yet; make one with `homelab options update`"
+        )
     # warnings first, with the errors or alone: they never change the exit code
     for warning in state.all_warnings(chosen):
         err(f"warning: {warning}")

@@ -1,5 +1,5 @@
-"""The checks of `extraConfig`: Nix that parses as a module body, and no plaintext
-password in it."""
+"""The checks of `extraConfig`: Nix that parses as a module body, no plaintext password
+in it, and (with the lab's option index) options that exist."""
 
 from __future__ import annotations
 
@@ -7,14 +7,22 @@ from collections.abc import Mapping
 from typing import Any
 
 from homelab.errors import Place, Problem
-from homelab.nix.attrs import plaintext_passwords
+from homelab.nix.attrs import option_bindings, plaintext_passwords
 from homelab.nix.syntax import check_module_body
+from homelab.optionindex.check import check_path
+from homelab.optionindex.model import OptionIndex
 from homelab.profile.check_users import PASSWORD_HINT
 from homelab.yamlfile import Document, Path_
 
+# names a module may bind that set no option
+_NOT_OPTIONS = frozenset({"imports", "options", "disabledModules", "meta", "_file", "key"})
 
-def extra_config_problems(doc: Document, data: Mapping[str, Any]) -> list[Problem]:
-    """Where extraConfig does not parse, or sets a plaintext password."""
+
+def extra_config_problems(
+    doc: Document, data: Mapping[str, Any], index: OptionIndex | None = None
+) -> list[Problem]:
+    """Where extraConfig does not parse, sets a plaintext password, or (with the lab's
+    option index) sets an option that does not exist."""
     top = Place(doc.file)
     problems: list[Problem] = []
 
@@ -53,4 +61,21 @@ def extra_config_problems(doc: Document, data: Mapping[str, Any]) -> list[Proble
                     hint=PASSWORD_HINT,
                 )
             )
+        if errors or index is None:
+            return problems
+        for b in option_bindings(extra, kind):
+            path = b.path[1:] if b.path[0] == "config" else b.path
+            if not b.value or not path or path[0] in _NOT_OPTIONS:
+                continue  # a name that leads to a set: its leaves are read on their own
+            for wrong in check_path(index.nixos, path).problems:
+                place, in_text = in_extra(b.line, b.column)
+                problems.append(
+                    Problem(
+                        place,
+                        f"extraConfig{in_text}: {wrong.message}",
+                        path="extraConfig",
+                        hint=wrong.hint,
+                        warning=wrong.warning,
+                    )
+                )
     return problems

@@ -16,6 +16,8 @@ from homelab.errors import Place, Problem, format_path
 from homelab.nix.attrs import plaintext_passwords
 from homelab.nix.paths import path_literals
 from homelab.nix.syntax import check_expression
+from homelab.optionindex.check import check
+from homelab.optionindex.model import OptionIndex
 from homelab.profile.options import (
     PACKAGE_PATH,
     SECTION,
@@ -34,8 +36,14 @@ _PASSWORD_HINT = "use hashedPassword (make one with `mkpasswd -m yescrypt`) or h
 
 
 def option_problems(
-    doc: Document, folder: str, real_path: Callable[[str], str | None]
+    doc: Document,
+    folder: str,
+    real_path: Callable[[str], str | None],
+    index: OptionIndex | None = None,
 ) -> list[Problem]:
+    """The problems of every options section; with the lab's option index, each value is
+    also checked against its option (the host's against NixOS, a user's against
+    home-manager)."""
     data = doc.data if isinstance(doc.data, dict) else {}
     top = Place(doc.file)
     problems: list[Problem] = []
@@ -67,7 +75,21 @@ def option_problems(
             problems.extend(_value_problems(doc, s.value, s.where, folder, real_path))
             if nixos:
                 problems.extend(_password_problems(doc, s))
+            if index is not None:
+                problems.extend(_index_problems(doc, index, s, nixos))
     return problems
+
+
+def _index_problems(
+    doc: Document, index: OptionIndex, s: Setting, nixos: bool
+) -> Iterator[Problem]:
+    """What the option index says of one setting, at the key or value it is about."""
+    top = Place(doc.file)
+    found = check(index.nixos if nixos else index.home, s.option, s.value, parse_key)
+    for e in found.problems:
+        where = (*s.where, *e.at)
+        place = doc.marks.key(where, top) if e.key else doc.marks.value(where, top)
+        yield Problem(place, e.message, _shown(where), e.hint, warning=e.warning)
 
 
 def _shown(where: Path_) -> str:
