@@ -453,3 +453,67 @@ class Lab(LabFiles):
         from homelab.deploy.lock import commit_lock  # deferred: start-up (git)
 
         return commit_lock(self.root, message)
+
+    def option_index(self) -> OptionIndex | None:
+        """The option index of the (nixpkgs, home-manager) pair flake.lock pins; None when
+        none has been made for it (`homelab options update`), or its file is damaged."""
+        from homelab.deploy.optionupdate import read_cached  # deferred: start-up
+
+        return read_cached(self.root)
+
+    def update_options(
+        self,
+        on_line: Callable[[str], None],
+        *,
+        host: str | None = None,
+        ssh: SshSettings | None = None,
+    ) -> tuple[OptionIndex, Path]:
+        """`homelab options update`: make the option index of the pinned pair, with Nix
+        here or on the lab machine `host` (it evaluates the flake's configuration of that
+        host; here, of `host` or the first host). The index and its file."""
+        # deferred: start-up
+        from homelab.deploy import optionupdate
+        from homelab.deploy.plan import plan_connection, plan_hosts
+        from homelab.deploy.ssh import SshSettings
+        from homelab.errors import InvalidInput, Place, Problem
+        from homelab.flakelock import LOCK_HINT
+        from homelab.history.repo import head_of
+
+        pair = optionupdate.lock_pair(self.root)
+        if pair is None:
+            raise InvalidInput(
+                [Problem(Place("flake.lock"), "no flake.lock pins nixpkgs", hint=LOCK_HINT)]
+            )
+        state = self.load()
+        folders = self.select(state, [host]) if host is not None else sorted(state.hosts)
+        folders = [f for f in folders if state.hosts[f].profile is not None]
+        if not folders:
+            raise InvalidInput([Problem(Place("hosts"), "the lab has no host to evaluate")])
+        folder = folders[0]
+        problems = state.all_problems([folder])
+        if problems:
+            raise InvalidInput(problems)
+        plan = plan_hosts(self, state, [folder], head_of(self.root) or "", {})[0]
+        if f"hosts/{folder}/configuration.nix" not in plan.files:
+            raise InvalidInput(
+                [
+                    Problem(
+                        Place(f"hosts/{folder}/configuration.nix"),
+                        "the last commit does not hold it: Nix evaluates what a commit holds",
+                        hint="homelab build --commit",
+                    )
+                ]
+            )
+        profile = state.hosts[folder].profile
+        assert profile is not None
+        modules = tuple(m.written for m in profile.modules)
+        on_line(optionupdate.MEMORY)
+        if host is None:
+            raw = optionupdate.evaluate_here(plan.files, folder, on_line)
+        else:
+            endpoint = plan_connection(state, folder).endpoint
+            raw = optionupdate.evaluate_on(
+                endpoint, ssh or SshSettings.from_home(), plan.files, folder, on_line
+            )
+        index = optionupdate.build_index(raw, pair, folder, modules)
+        return index, optionupdate.write_cached(self.root, pair, index)

@@ -224,6 +224,13 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("path", metavar="OPTION", help="e.g. services.openssh.enable")
     p.add_argument("--home", action="store_true", help="a user's home-manager option")
+    p = add_option(
+        "update",
+        "optionupdate:cmd_update",
+        "make the option index of the pinned nixpkgs and home-manager (flake.lock), with Nix "
+        "here or on HOST, a lab machine; kept in .homelab/ (it takes a few GB of memory)",
+    )
+    p.add_argument("host", nargs="?", metavar="HOST", help="a lab machine that has Nix")
     p = add(
         "catalogue",
         "options:cmd_help",

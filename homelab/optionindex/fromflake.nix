@@ -1,0 +1,15 @@
+# index.nix over one host of the lab's flake: nixosConfigurations.<host>'s options (NixOS's,
+# and every module the host imports, `modules:` of its profile), and home-manager's
+# per-user options when the host imports home-manager's NixOS module.
+{ lab, host }:
+let
+  flake = builtins.getFlake lab;
+  system = flake.nixosConfigurations.${host};
+  lib = flake.inputs.nixpkgs.lib or system.pkgs.lib;
+  users = system.options.home-manager.users or null;
+in
+import ./index.nix {
+  inherit lib;
+  inherit (system) options config;
+  home = if users != null && lib.isOption users then users.type.getSubOptions [ ] else null;
+}
