@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import difflib
 
 from homelab.cli import FAILED, INVALID, OK, err, output
 from homelab.cli.common import open_lab, usage
 from homelab.lab import Lab
+from homelab.optionindex.check import suggestions
 from homelab.optionindex.describe import option_lines, summary
 from homelab.optionindex.model import OptionIndex, OptionSet
 from homelab.optionindex.search import search
@@ -101,9 +101,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def _did_you_mean(options: OptionSet, path: list[str]) -> str:
-    """The closest paths by letters (a typo anywhere in the path)."""
-    names = [o.name for o in options]
-    near = difflib.get_close_matches(".".join(path), names, n=3, cutoff=0.8)
+    near = suggestions(options, path)
     return "; did you mean " + " or ".join(near) + "?" if near else ""
 
 
@@ -112,6 +110,9 @@ def cmd_catalogue_check(args: argparse.Namespace) -> int:
     index = lab_index(lab)
     if index is None:
         err(f"error: {NO_INDEX}")
+        return FAILED
+    if not len(index.nixos):
+        err(f"error: the option index of {index.nixpkgs} holds no NixOS options to check against")
         return FAILED
     report = lab.catalogue_check(index)
     for problem in report.problems:
