@@ -31,7 +31,7 @@ from homelab.nix.attrs import option_bindings
 from homelab.nix.messages import NixError, Spot, read_error
 from homelab.optionmap import nixos_options
 from homelab.profile.options import NotAnOptionPath, key_text, parse_key
-from homelab.yamlfile import Document
+from homelab.yamlfile import TAGS, Document
 
 __all__ = ["Located", "Origin", "explain", "lab_path", "line_map", "option_origins"]
 
@@ -81,7 +81,8 @@ def _walk(data: Any, at: Path_) -> Iterator[Path_]:
     yield at
     if isinstance(data, dict):
         for key, value in data.items():
-            yield from _walk(value, (*at, key))
+            if key not in TAGS:  # `!nix`, `!pkg`...: the value of the key above
+                yield from _walk(value, (*at, key))
     elif isinstance(data, list):
         for i, value in enumerate(data):
             yield from _walk(value, (*at, i))
