@@ -142,3 +142,7 @@ def test_a_summary_is_the_first_sentence_on_one_line() -> None:
     text = "Whether to enable\nGit. It is a version control system."
     assert summary(option("programs.git.enable", text)) == "Whether to enable Git."
     assert summary(option("a.b", "x" * 100), width=10) == "xxxxxxxxx…"
+    roles = "Written to {file}`~/.config/git/config`, see {option}`programs.git.enable`."
+    assert summary(option("a.b", roles)) == (
+        "Written to `~/.config/git/config`, see `programs.git.enable`."
+    )

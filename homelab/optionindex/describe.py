@@ -4,6 +4,8 @@ or removed. Pure: lines of text, no printing."""
 
 from __future__ import annotations
 
+import re
+
 from homelab.optionindex.model import (
     ANYTHING,
     ATTRS,
@@ -22,6 +24,15 @@ from homelab.optionindex.model import (
     Option,
     OptionType,
 )
+
+# the manual's Markdown roles: {option}`a.b`, {file}`~/.config`, {command}`ls` ...
+_ROLE = re.compile(r"\{[a-z]+\}(`[^`]*`)")
+
+
+def plain(text: str) -> str:
+    """A description without the manual's roles: {option}`a.b` is `a.b`."""
+    return _ROLE.sub(r"\1", text)
+
 
 _KIND_WORDS = {
     BOOL: "boolean",
@@ -91,7 +102,7 @@ def option_lines(option: Option, source: str = "") -> list[str]:
         lines.append(f"declared in: {file}")
     if option.description:
         lines.append("")
-        lines.extend(option.description.rstrip().splitlines())
+        lines.extend(plain(option.description).rstrip().splitlines())
     return lines
 
 
@@ -105,7 +116,7 @@ def _fact(label: str, text: str) -> list[str]:
 
 def summary(option: Option, width: int = 72) -> str:
     """The description's first sentence on one line, cut to width."""
-    text = " ".join(option.description.split())
+    text = " ".join(plain(option.description).split())
     if option.removed is not None:
         text = "(removed) " + text
     elif option.renamed_to is not None:
