@@ -541,8 +541,22 @@ def suggestions(options: OptionSet, path: Sequence[str], limit: int = 3) -> list
         if shown not in found and len(found) < limit:
             found.append(shown)
 
+    def same_last_names() -> None:  # `git.enable` for programs.git.enable
+        n = len(path)
+        for p in sorted((o.path for o in options if o.path[-n:] == path), key=len):
+            if len(p) > n:
+                add(p)
+
+    first_known = len(path) == 1 or bool(_below_written(options, path[:1]))
+    if not first_known:
+        same_last_names()  # a prefix left out is likelier than a misspelt first name
     # the longest prefix that holds options, and the closest options below it
     for depth in range(len(path) - 1, -1, -1):
+        if found:
+            break
+        if depth == 0:
+            _first_name_mended(options, path, add)
+            break
         below = _below_written(options, path[:depth])
         if not below:
             continue
@@ -558,19 +572,34 @@ def suggestions(options: OptionSet, path: Sequence[str], limit: int = 3) -> list
         for d, _, p in sorted(scored):
             if d == best:  # only the closest: a longer list is noise
                 add(p[: len(path)] if len(p) > len(path) else p)
-        if found or depth <= 1:
+        if depth <= 1:
             break
-    # the same last names under another prefix (`git.enable` for programs.git.enable)
-    if len(found) < limit:
-        n = len(path)
-        for option in options:
-            if len(option.path) > n and option.path[-n:] == path:
-                add(option.path)
+    if first_known and len(found) < limit:
+        same_last_names()
     if not found:
         names = {o.name: o.path for o in options}
         for close in difflib.get_close_matches(_show(path), list(names), limit, 0.8):
             add(names[close])
     return found
+
+
+def _first_name_mended(
+    options: OptionSet, path: tuple[str, ...], add: Callable[[Sequence[str]], None]
+) -> None:
+    """A misspelt first name: the closest first names (a few hundred, not every option),
+    each with the rest of the path mended below it."""
+    firsts = {o.path[0] for o in options}
+    scored = [(d, f) for f in firsts if (d := _distance(path[0], f, 2)) is not None]
+    best = min((d for d, _ in scored), default=None)
+    for d, first in sorted(scored):
+        if d != best:
+            continue
+        mended = (first, *path[1:])
+        if len(path) == 1 or options.find(mended) is not None or _below_written(options, mended):
+            add(mended)
+        else:
+            for guess in suggestions(options, mended):
+                add(tuple(guess.split(".")))  # shown names: quoted ones stay whole
 
 
 def _below_written(options: OptionSet, prefix: tuple[str, ...]) -> list[Option]:
