@@ -9,12 +9,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.widgets import SelectionList
+
 from homelab.compile import compile_host
 from homelab.labfiles import LabFiles
+from homelab.tui.screens.apply import ApplyScreen
+from homelab.tui.screens.dialogs import Confirm
 from tests.conftest import RunCli
 from tests.deploy.labs import make_lab
 from tests.nixerrors import real_error
-from tests.sshd.rig import Rig
+from tests.sshd.rig import Machine, Rig
+from tests.tui.pilot import run, running, settle
 
 OPTIONS = """\
 options:
@@ -22,9 +27,9 @@ options:
 """
 
 
-def test_apply_names_the_profile_line_before_nixs_error(
-    rig: Rig, tmp_path: Path, run_cli: RunCli, home: Path
-) -> None:
+def _refusing_machine(rig: Rig, tmp_path: Path) -> tuple[Machine, Path, str]:
+    """A lab whose host sets a bool option to a string, its machine's Nix refusing it with
+    Nix's real words; and the profile place those words are about."""
     machine = rig.add("web")
     lab = make_lab(tmp_path / "lab", [machine], extra={"web": OPTIONS})
     state = LabFiles(lab).load()
@@ -33,13 +38,18 @@ def test_apply_names_the_profile_line_before_nixs_error(
     said = real_error(compile_host(profile, state.catalog))
     assert "-source/hosts/web/options.nix" in said  # a generated file of the uploaded lab
     machine.fault("eval-error", said)
-
-    code, out, err = run_cli("--lab", str(lab), "apply", "--yes")
-    assert code == 1, out + err
     text = (lab / "hosts/web/profile.yaml").read_text().split("\n")
     line = next(i for i, t in enumerate(text, 1) if "services.fwupd.enable" in t)
+    return machine, lab, f"hosts/web/profile.yaml:{line}:3: services.fwupd.enable: "
+
+
+def test_apply_names_the_profile_line_before_nixs_error(
+    rig: Rig, tmp_path: Path, run_cli: RunCli, home: Path
+) -> None:
+    _, lab, place = _refusing_machine(rig, tmp_path)
+    code, out, err = run_cli("--lab", str(lab), "apply", "--yes")
+    assert code == 1, out + err
     report = out[out.index("\nweb:\n") :]  # after the table: what went wrong, per host
-    place = f"hosts/web/profile.yaml:{line}:3: services.fwupd.enable: "
     assert f"  {place}A definition for option `services.fwupd.enable' is not of type" in report
     nix = report.index("error: A definition for option `services.fwupd.enable'")
     assert report.index(place) < report.index("what Nix said:") < nix, report
@@ -56,3 +66,27 @@ def test_a_failure_without_nix_error_is_reported_as_before(
     assert code == 1, out + err
     assert "builder for '/nix/store/x.drv' failed" in out
     assert "profile.yaml:" not in out
+
+
+def test_the_editors_apply_screen_names_the_profile_line_too(
+    rig: Rig, tmp_path: Path, home: Path
+) -> None:
+    _, lab, place = _refusing_machine(rig, tmp_path)
+
+    async def scenario() -> None:
+        async with running(lab) as (app, pilot):
+            await pilot.press("f4")
+            await settle(pilot)
+            screen = app.screen
+            assert isinstance(screen, ApplyScreen)
+            screen.query_one("#apply-hosts", SelectionList).select_all()
+            await pilot.press("ctrl+r")
+            await settle(pilot)
+            assert isinstance(app.screen, Confirm)
+            await pilot.click("#answer-apply")
+            await settle(pilot)
+            summary = str(screen.query_one("#apply-summary").render())
+            assert place in summary, summary
+            assert summary.index(place) < summary.index("what Nix said:"), summary
+
+    run(scenario)
