@@ -42,13 +42,22 @@ class CatalogueCheck:
     checked: int  # values checked against their option's type
     unchecked: int  # values that could not be (see the module's words)
 
+    @property
+    def errors(self) -> list[Problem]:
+        """The problems that are not warnings (a renamed option still works)."""
+        return [p for p in self.problems if not p.warning]
+
     def summary(self) -> str:
-        entries = {p.place.file for p in self.problems if not p.warning}
+        errors = self.errors
+        entries = {p.place.file for p in errors}
         found = (
-            f"{_count(len(self.problems), 'problem')} in {_count(len(entries), 'entry')}"
-            if self.problems
+            f"{_count(len(errors), 'problem')} in {_count(len(entries), 'entry')}"
+            if errors
             else "no problems"
         )
+        warned = len(self.problems) - len(errors)
+        if warned:
+            found += f" ({_count(warned, 'warning')})"
         return (
             f"{_count(self.entries, 'entry')} setting {_count(self.options, 'option')}: "
             f"{found}; {_count(self.checked, 'value')} checked, {self.unchecked} not checked "

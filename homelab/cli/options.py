@@ -116,6 +116,6 @@ def cmd_catalogue_check(args: argparse.Namespace) -> int:
         return FAILED
     report = lab.catalogue_check(index)
     for problem in report.problems:
-        print(problem)
+        print(f"warning: {problem}" if problem.warning else problem)
     print(report.summary())
-    return INVALID if report.problems else OK
+    return INVALID if report.errors else OK

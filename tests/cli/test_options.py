@@ -48,6 +48,8 @@ INDEX = m.OptionIndex(
         option("services.demo.level", LEVEL, "How much it logs."),
         option("services.other.enable", description="Whether to enable another demo."),
         option("services.old.enable", removed="The old service is unmaintained."),
+        option("services.other.openPorts", renamed_to=("services", "other", "openFirewall")),
+        option("services.other.openFirewall", description="Open the ports."),
     ),
     option_set(
         option("programs.git.enable", description="Whether to enable Git."),
@@ -249,3 +251,16 @@ def test_catalogue_check_passes_a_true_catalogue(
         "1 entry setting 3 options: no problems; 3 values checked, 0 not checked "
         "(set by a setting without a default, or of a type homelab cannot check)"
     ]
+
+
+def test_catalogue_check_warns_of_a_renamed_option_without_failing(
+    basic_lab: Path, run_cli: RunCli, indexed: m.OptionIndex
+) -> None:
+    renamed = OTHER.replace("25.11", "26.05") + "  services.other.openPorts: true\n"
+    catalogue(basic_lab, {"other": renamed})
+    code, out, _ = run_cli("--lab", str(basic_lab), "catalogue", "check")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].startswith("warning: services/other.yaml:5:3: services.other.openPorts ")
+    assert "renamed to services.other.openFirewall" in lines[0]
+    assert lines[-1].startswith("1 entry setting 2 options: no problems (1 warning);")
