@@ -11,10 +11,9 @@ import contextlib
 
 from homelab.cli import FAILED, INVALID, OK, err, output
 from homelab.cli.common import open_lab, usage
-from homelab.lab import Lab
 from homelab.optionindex.check import suggestions
 from homelab.optionindex.describe import option_lines, summary
-from homelab.optionindex.model import OptionIndex, OptionSet
+from homelab.optionindex.model import OptionSet
 from homelab.optionindex.search import search
 
 NO_INDEX = (
@@ -36,13 +35,8 @@ def cmd_help(args: argparse.Namespace) -> int:
     return OK
 
 
-def lab_index(lab: Lab) -> OptionIndex | None:
-    """The index of the lab's pinned pair, None when none has been made."""
-    return lab.option_index()  # type: ignore[attr-defined,no-any-return,unused-ignore]
-
-
 def cmd_search(args: argparse.Namespace) -> int:
-    index = lab_index(open_lab(args))
+    index = open_lab(args).option_index()
     if index is None:
         err(f"error: {NO_INDEX}")
         return FAILED
@@ -70,7 +64,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    index = lab_index(open_lab(args))
+    index = open_lab(args).option_index()
     if index is None:
         err(f"error: {NO_INDEX}")
         return FAILED
@@ -107,7 +101,7 @@ def _did_you_mean(options: OptionSet, path: list[str]) -> str:
 
 def cmd_catalogue_check(args: argparse.Namespace) -> int:
     lab = open_lab(args)
-    index = lab_index(lab)
+    index = lab.option_index()
     if index is None:
         err(f"error: {NO_INDEX}")
         return FAILED

@@ -3,12 +3,14 @@ index, and what they say when the lab has no index."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from homelab.deploy.optionupdate import lock_pair, write_cached
 from homelab.lab import Lab
 from homelab.optionindex import model as m
 from tests.conftest import RunCli
@@ -264,3 +266,29 @@ def test_catalogue_check_warns_of_a_renamed_option_without_failing(
     assert lines[0].startswith("warning: services/other.yaml:5:3: services.other.openPorts ")
     assert "renamed to services.other.openFirewall" in lines[0]
     assert lines[-1].startswith("1 entry setting 2 options: no problems (1 warning);")
+
+
+def pin(lab: Path) -> None:
+    """A flake.lock pinning nixpkgs and home-manager, as `homelab lock` writes it."""
+    nodes: dict[str, Any] = {"root": {"inputs": {"nixpkgs": "nixpkgs", "home-manager": "hm"}}}
+    for node, repo in (("nixpkgs", "NixOS/nixpkgs"), ("hm", "nix-community/home-manager")):
+        owner, name = repo.split("/")
+        nodes[node] = {
+            "locked": {"type": "github", "owner": owner, "repo": name, "rev": f"{node}0123"},
+            "original": {"type": "github", "owner": owner, "repo": name},
+        }
+    (lab / "flake.lock").write_text(json.dumps({"nodes": nodes, "root": "root", "version": 7}))
+
+
+def test_the_commands_read_the_index_that_options_update_keeps_for_the_pinned_pair(
+    basic_lab: Path, run_cli: RunCli
+) -> None:
+    code, _, err = run_cli("--lab", str(basic_lab), "options", "search", "demo")
+    assert code == 1 and "no option index yet" in err
+    pin(basic_lab)
+    pair = lock_pair(basic_lab)
+    assert pair is not None
+    write_cached(basic_lab, pair, INDEX)
+    code, out, _ = run_cli("--lab", str(basic_lab), "options", "search", "demo")
+    assert code == 0
+    assert out.splitlines()[1].startswith("services.demo.enable ")
