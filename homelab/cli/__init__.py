@@ -194,9 +194,9 @@ def parser() -> argparse.ArgumentParser:
     # ---- the option index (homelab.cli.options) ----
     group = sub.add_parser(
         "options",
-        help="the options of the lab's pinned nixpkgs and home-manager: search, show",
+        help="the options of the lab's pinned nixpkgs and home-manager: search, show, update",
         description="the options of the lab's pinned nixpkgs and home-manager (its option "
-        "index): search, show",
+        "index): search, show, update",
     )
     group.set_defaults(command_function="options:cmd_help", help_of="options")
     options = group.add_subparsers(dest="options_command", metavar="COMMAND")
