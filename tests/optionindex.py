@@ -39,6 +39,7 @@ __all__ = [
     "home_manager_raw",
     "nixos_index",
     "nixos_raw",
+    "use_stand_in_inputs",
     "write_nixpkgs_stand_in",
 ]
 
@@ -209,3 +210,83 @@ def nixos_index(module_text: str) -> OptionIndex:
     """The index of a small NixOS-like module tree (its NixOS side; no home options)."""
     raw, folder = _nixos(module_text)
     return read_index(raw, nixpkgs="test", home_manager="test", roots=(str(folder), *_roots()))
+
+
+# ---- a lab whose flake inputs are stand-ins over ../shared/upstream ---------------------
+
+_NIXPKGS_FLAKE = """\
+# a stand-in for nixpkgs' flake: nixpkgs' real lib, and a nixosSystem that evaluates the
+# host's modules with tests/nixos-options.nix (NixOS's own modules are not at hand)
+{
+  outputs = { self }:
+    let
+      lib = import (/. + UPSTREAM + "/nixpkgs-lib/lib");
+      base = import (/. + TESTS + "/stand-in-nixpkgs") {
+        inherit lib;
+        path = /. + NIXPKGS;
+        packages = PACKAGES;
+      };
+      pkgs = base // { formats = base.formats // { plist = _: base.formats.json { }; }; };
+    in
+    {
+      lib = lib // {
+        nixosSystem = { modules, specialArgs ? { }, ... }:
+          lib.evalModules {
+            class = "nixos";
+            specialArgs = { inherit pkgs; } // specialArgs;
+            modules = [
+              (/. + TESTS + "/nixos-options.nix")
+              { home-manager.useGlobalPkgs = lib.mkDefault true; }
+            ] ++ modules;
+          };
+      };
+    };
+}
+"""
+
+_HOME_MANAGER_FLAKE = """\
+# a stand-in for home-manager's flake: its real NixOS module (nixos/common.nix)
+{
+  outputs = { self }: {
+    nixosModules.home-manager = /. + UPSTREAM + "/home-manager/nixos/common.nix";
+  };
+}
+"""
+
+
+def use_stand_in_inputs(lab: Path, folder: Path) -> None:
+    """Point the lab's flake.nix (homelab's skeleton) at stand-in nixpkgs and
+    home-manager flakes made in `folder` over ../shared/upstream. The lab's flake.lock is
+    then made by the real `nix flake lock` (homelab lock)."""
+    root = upstream()
+    nixpkgs = write_nixpkgs_stand_in(folder, root)
+    values = {
+        "UPSTREAM": render(str(root)),
+        "TESTS": render(str(TESTS)),
+        "NIXPKGS": render(str(nixpkgs)),
+        "PACKAGES": render(["hello", *HOME_MANAGER_PACKAGES]),
+    }
+    for name, text in (
+        ("nixpkgs-flake", _NIXPKGS_FLAKE),
+        ("home-manager-flake", _HOME_MANAGER_FLAKE),
+    ):
+        (folder / name).mkdir()
+        for key, value in values.items():
+            text = text.replace(key, value)
+        (folder / name / "flake.nix").write_text(text, encoding="utf-8")
+    flake = (lab / "flake.nix").read_text(encoding="utf-8")
+    lines = [
+        line
+        for line in flake.splitlines(keepends=True)
+        if "inputs.nixpkgs.follows" not in line  # the stand-in has no inputs
+    ]
+    flake = "".join(lines)
+    flake = flake.replace(
+        '"github:NixOS/nixpkgs/nixos-26.05"', render(f"path:{folder / 'nixpkgs-flake'}")
+    )
+    flake = flake.replace(
+        '"github:nix-community/home-manager/release-26.05"',
+        render(f"path:{folder / 'home-manager-flake'}"),
+    )
+    assert "github:" not in flake, "the skeleton's flake.nix changed: follow it here"
+    (lab / "flake.nix").write_text(flake, encoding="utf-8")

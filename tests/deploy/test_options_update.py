@@ -1,0 +1,147 @@
+"""`homelab options update [HOST]` for real: the lab's flake (its inputs stand-ins over
+nixpkgs' real lib and home-manager's real modules) evaluated by the real Nix, here and on
+a machine of the SSH rig, through homelab/optionindex/index.nix."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import git
+import pytest
+
+from homelab.lab import Lab
+from tests.conftest import RunCli
+from tests.deploy.labs import make_lab, write_host
+from tests.optionindex import home_manager_index, use_stand_in_inputs
+from tests.sshd.rig import Rig
+
+
+def nix_or_skip() -> None:
+    if shutil.which("nix") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("nix is missing")
+        pytest.skip("nix is missing")
+
+
+def flake_lab(tmp_path: Path, run_cli: RunCli, hosts: list[str]) -> Path:
+    """A lab of these hosts (machines of the rig, or none), built, its flake on stand-in
+    inputs, locked, committed."""
+    nix_or_skip()
+    lab = make_lab(tmp_path / "lab", [])
+    for name in hosts:
+        write_host(lab, name)
+    use_stand_in_inputs(lab, tmp_path)
+    code, out, err = run_cli("--lab", str(lab), "build", "--commit")
+    assert code == 0, out + err
+    code, out, err = run_cli("--lab", str(lab), "lock")
+    assert code == 0, out + err
+    repo = git.Repo(lab)
+    repo.git.add("--all")
+    repo.index.commit("stand-in inputs")
+    return lab
+
+
+def index_files(lab: Path) -> list[Path]:
+    return sorted((lab / ".homelab" / "options").glob("*.json.gz"))
+
+
+def test_update_here_makes_the_index_of_the_pinned_pair(tmp_path: Path, run_cli: RunCli) -> None:
+    lab = flake_lab(tmp_path, run_cli, ["alpha"])  # no machine: evaluated here
+    assert Lab(lab).option_index() is None
+
+    code, out, err = run_cli("--lab", str(lab), "options", "update")
+
+    assert code == 0, out + err
+    assert "memory" in err  # the warning
+    index = Lab(lab).option_index()
+    assert index is not None
+    print(out)
+    # the same expression as the tests' own index: the same options
+    assert len(index.home) == len(home_manager_index().home)
+    assert index.made_with == "nixosConfigurations.alpha"
+    git_enable = index.home.get(["programs", "git", "enable"])
+    assert git_enable is not None and git_enable.type.kind == "bool"
+    assert index.nixos.get(["home-manager", "users"]) is not None
+    [file] = index_files(lab)
+    assert file.parent.parent.name == ".homelab"
+    assert "options" not in git.Repo(lab).untracked_files  # .homelab/ ignores itself
+
+
+def test_update_on_a_machine_brings_the_index_back(
+    rig: Rig, tmp_path: Path, run_cli: RunCli, home: Path
+) -> None:
+    rig.add("builder")
+    lab = flake_lab(tmp_path, run_cli, ["builder"])
+    temporary = set(Path("/tmp").glob("homelab-lock.*"))
+
+    code, out, err = run_cli("--lab", str(lab), "options", "update", "builder")
+
+    assert code == 0, out + err
+    assert "builder | note: Nix evaluates every NixOS option" in err
+    index = Lab(lab).option_index()
+    assert index is not None
+    assert len(index.home) == len(home_manager_index().home)
+    assert index.made_with == "nixosConfigurations.builder"
+    assert set(Path("/tmp").glob("homelab-lock.*")) == temporary  # cleaned up there
+
+    # a damaged index file is remade, never misread
+    [file] = index_files(lab)
+    file.write_bytes(b"\x1f\x8b not an index")
+    assert Lab(lab).option_index() is None
+    code, out, err = run_cli("--lab", str(lab), "options", "update", "builder")
+    assert code == 0, out + err
+    assert Lab(lab).option_index() == index
+
+
+def test_bad_inputs_write_nothing(rig: Rig, tmp_path: Path, run_cli: RunCli, home: Path) -> None:
+    rig.add("builder")
+    bare = rig.add("bare")
+    lab = flake_lab(tmp_path, run_cli, ["builder", "bare"])
+
+    code, _out, err = run_cli("--lab", str(lab), "options", "update", "nosuchhost")
+    assert code == 2
+    assert "nosuchhost" in err
+
+    # a machine without Nix (its `nix` is what sh says of a missing command)
+    bin_dir = tmp_path / "bare-bin"
+    bin_dir.mkdir()
+    for tool in rig.bin.iterdir():
+        (bin_dir / tool.name).symlink_to(tool)
+    (bin_dir / "nix").write_text('#!/bin/sh\necho "sh: 1: nix: not found" >&2\nexit 127\n')
+    (bin_dir / "nix").chmod(0o755)
+    bare.stop()
+    bare.bin = bin_dir
+    bare.start()
+    code, _out, err = run_cli("--lab", str(lab), "options", "update", "bare")
+    assert code == 1
+    assert "bare has no Nix command (nix)" in err
+    assert index_files(lab) == []
+
+    # the evaluation fails: Nix's error is shown
+    flake = (lab / "flake.nix").read_text()
+    (lab / "flake.nix").write_text(
+        flake.replace("lib.nixosSystem {", 'throw "this lab is broken on purpose" {', 1)
+    )
+    git.Repo(lab).git.commit("-am", "a broken flake")
+    code, _out, err = run_cli("--lab", str(lab), "options", "update", "builder")
+    assert code == 1
+    assert "Nix could not evaluate the options on the machine (nothing written)" in err
+    assert "this lab is broken on purpose" in err
+    assert index_files(lab) == []
+
+
+def test_without_flake_lock_it_says_to_lock_first(tmp_path: Path, run_cli: RunCli) -> None:
+    lab = make_lab(tmp_path / "lab", [])
+    code, _out, err = run_cli("--lab", str(lab), "options", "update")
+    assert code == 2
+    assert "flake.lock" in err and "homelab lock" in err
+    assert Lab(lab).option_index() is None
+
+
+@pytest.fixture(autouse=True)
+def _no_agent(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    yield
