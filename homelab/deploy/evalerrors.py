@@ -55,5 +55,17 @@ def with_origins(
             continue
         kept = r.details[: r.details.index(TAIL)] if TAIL in r.details else r.details
         said = ("what Nix said:", *(f"  {line}" for line in r.nix_error.split("\n")))
-        out.append(replace(r, details=(*(f.line() for f in found), *kept, *said)))
+        details = (*(f.line() for f in found), *kept, *said)
+        out.append(replace(r, summary=_summary(r.summary, found[0].line()), details=details))
     return out
+
+
+def _summary(summary: str, first: str) -> str:
+    """ "build failed (exit 1): error: <Nix's first line>; still on ..." with the profile
+    place and the message in place of Nix's line (the table's row stays one line)."""
+    head, sep, rest = summary.partition(": error: ")
+    if not sep:
+        return summary
+    tail = rest.rpartition("; ")[2] if "; " in rest else ""
+    short = first if len(first) <= 160 else first[:159] + "…"
+    return f"{head}: {short}" + (f"; {tail}" if tail else "")

@@ -49,6 +49,10 @@ def test_apply_names_the_profile_line_before_nixs_error(
     _, lab, place = _refusing_machine(rig, tmp_path)
     code, out, err = run_cli("--lab", str(lab), "apply", "--yes")
     assert code == 1, out + err
+    # the table's row names the profile place too, and stays one line
+    row = next(line for line in out.split("\n") if line.startswith("web ") and "FAILED" in line)
+    assert f"build failed (exit 1): {place}A definition for option" in row, row
+    assert row.endswith("; still on generation 1"), row
     report = out[out.index("\nweb:\n") :]  # after the table: what went wrong, per host
     assert f"  {place}A definition for option `services.fwupd.enable' is not of type" in report
     nix = report.index("error: A definition for option `services.fwupd.enable'")
