@@ -25,6 +25,7 @@ from textual.widgets import Input
 from homelab.editing.drafts import Kept
 from homelab.lab import Lab
 from homelab.localstate import local_folder
+from homelab.optionindex.model import OptionIndex
 from homelab.tui import crash
 from homelab.tui.screens.dialogs import Confirm
 
@@ -41,9 +42,17 @@ class HomelabApp(App[None]):
         Binding("question_mark", "help", "Help", show=False),
     ]
 
-    def __init__(self, root: Path, *, screen: str = "main", host: str | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        screen: str = "main",
+        host: str | None = None,
+        option_index: OptionIndex | None = None,
+    ) -> None:
         super().__init__()
         self.session = Lab(Path(root)).open_session()
+        self._option_index = option_index  # given (tests), else the lab's, read when asked
         self.first_screen = screen
         self.first_host = host
         self.crashed = False
@@ -51,6 +60,16 @@ class HomelabApp(App[None]):
         # time.monotonic() of the last key (the start counts as one): work that can wait
         # for a pause in the keys, waits
         self.last_key = time.monotonic()
+
+    def option_index(self) -> OptionIndex | None:
+        """The option index of the lab's pinned nixpkgs and home-manager, None when none
+        has been made (`homelab options update`)."""
+        if self._option_index is None:
+            read = getattr(self.session.lab, "option_index", None)
+            if read is not None:
+                with contextlib.suppress(Exception):  # unreadable: as if there were none
+                    self._option_index = read()
+        return self._option_index
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key):
@@ -230,6 +249,11 @@ class HomelabApp(App[None]):
             "Lab",
             "lab.yaml: release, inputs and whether flake.lock pins them, overlays (f5)",
             main.action_lab,
+        )
+        yield SystemCommand(
+            "Find an option",
+            "Search the option index; add the option chosen to options: (ctrl+o)",
+            main.action_option_search,
         )
         yield SystemCommand("Problems", "Focus the problems panel (f6)", main.action_problems)
         yield SystemCommand(

@@ -66,6 +66,7 @@ class MainScreen(Screen[None]):
         Binding("f7", "toggle_preview", "Preview", show=False, priority=True),
         Binding("f8", "widen_preview", "Wide preview"),
         Binding("ctrl+n", "new_host", "New host"),
+        Binding("ctrl+o", "option_search", "Find option", show=False, priority=True),
         Binding("alt+down", "next_host(1)", "Next host", show=False),
         Binding("alt+up", "next_host(-1)", "Previous host", show=False),
         # tabs by keys that every terminal sends: ] [ and 1-9 where they are not typed
@@ -511,6 +512,37 @@ class MainScreen(Screen[None]):
         if folder == self.folder:
             self.reshow()
         self.update_row(folder)
+
+    # ---- the option search (ctrl+o) --------------------------------------------------
+
+    @work(exclusive=True, group="dialog")
+    async def action_option_search(self) -> None:
+        """Find an option in the index and add it to the host's options: (or the user's
+        home.options, from the Home tab), with a field of its type."""
+        from homelab.tui.screens.optionsearch import OptionSearch
+
+        self.flush_editors()
+        index = getattr(self.app, "option_index", lambda: None)()
+        if index is None:
+            self.notify(
+                "No option index for this lab yet: make one with `homelab options update` "
+                "(locally with Nix, or on a lab machine: `homelab options update HOST`)",
+                title="option search",
+                severity="warning",
+                timeout=10,
+            )
+            return
+        if self.folder is None:
+            self.notify("Choose a host first: the option goes into its profile")
+            return
+        user = self.host_editor.home_user()
+        if user is not None:
+            search = OptionSearch(index.home, "home-manager", f"{user}'s home.options")
+        else:
+            search = OptionSearch(index.nixos, "NixOS", f"{self.folder}'s options:")
+        chosen = await self.app.push_screen_wait(search)
+        if chosen is not None:
+            await self.host_editor.add_option(chosen, user)
 
     # ---- hosts -----------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from textual.widgets import ContentSwitcher, TabbedContent, TabPane, Tabs
 from homelab.editing.session import Session, profile_rel
 from homelab.errors import Problem
 from homelab.lab import Lab
+from homelab.optionindex.model import Option
 from homelab.tui.widgets import fields as f
 from homelab.tui.widgets.editors import (
     ContainersEditor,
@@ -203,6 +204,28 @@ class HostEditor(Vertical):
         if tab == "nix":
             return RawNixEditor(own, merged, self.profile_text, id="ed-nix")
         return YamlEditor(self.session.text(self.folder), id="ed-yaml")
+
+    # ---- an option from the option search ----------------------------------------------
+
+    def home_user(self) -> str | None:
+        """The user whose home form is shown (the Home tab), whose home.options the option
+        search adds to; None elsewhere."""
+        editor = self.editors.get("home")
+        if self.active_tab != "home" or not isinstance(editor, HomeEditor):
+            return None
+        return editor.user
+
+    async def add_option(self, option: Option, user: str | None) -> None:
+        """The option added (or selected, when set already) in the Options tab, or in the
+        Home tab's options of user; the focus on its value."""
+        tab = "options" if user is None else "home"
+        editor = await self._open_tab(tab)
+        for _ in range(50):  # a fresh tab makes its form on the next refreshes
+            if editor.query("#option-kind"):
+                break
+            await asyncio.sleep(0.02)
+        options = editor if isinstance(editor, OptionsEditor) else editor.query_one(OptionsEditor)
+        options.insert(option)
 
     def profile_text(self) -> str:
         """The shown host's profile, unsaved edits and all."""

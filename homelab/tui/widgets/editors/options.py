@@ -24,12 +24,24 @@ from textual.widgets import Input, Select, Switch, TextArea
 from textual.widgets.option_list import Option
 
 from homelab.errors import Problem, format_path
+from homelab.optionindex import model as m
+from homelab.optionindex.model import Option as IndexOption
+from homelab.optionindex.model import OptionSet
 from homelab.profile.options import SECTION, NotAnOptionPath, parse_key
 from homelab.tui.messages import FieldEdited
+from homelab.tui.optionhelp import (
+    first_line,
+    out_of_range,
+    plain_type,
+    start_value,
+    sub_options,
+    type_text,
+)
 from homelab.tui.optionvalues import (
     BOXED,
     KINDS,
     SHORT,
+    flow,
     kind_of,
     read_value,
     same,
@@ -42,6 +54,7 @@ from homelab.tui.widgets.editors.base import Data, as_map
 from homelab.tui.widgets.editors.entries import EntriesEditor
 from homelab.tui.widgets.editors.listdetail import EntryList, ListDetail
 from homelab.tui.widgets.textbox import TextBox
+from homelab.yamlfile import load_plain
 
 PATH_WIDTH = 32  # the path column of the list, longer paths are cut
 VALUE_WIDTH = 40
@@ -54,6 +67,23 @@ def path_problem(text: str) -> str:
     except NotAnOptionPath as err:
         return f"{err.message}: {err.hint}"
     return ""
+
+
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_'-]*")
+
+
+def key_of(path: Sequence[str]) -> str:
+    """An option's path as an `options:` key: a name that is not a Nix identifier quoted
+    (`fileSystems."<name>".device`: the placeholder to be replaced by a name)."""
+    return ".".join(p if NAME.fullmatch(p) else f'"{p}"' for p in path)
+
+
+def _field_text(value: Any) -> str:
+    """A nested field's text: text as it is (its option's type says it is text), others
+    as YAML, none empty."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else flow(value)
 
 
 def new_value(path: str) -> Any:
@@ -106,6 +136,11 @@ class OptionsEditor(ListDetail, Vertical):
     OptionsEditor Switch { border: none; height: 1; padding: 0; width: 6; }
     OptionsEditor Switch:focus { border: none; background-tint: $foreground 10%; }
     OptionsEditor #option-box { height: 5; }
+    OptionsEditor #option-about { color: $text-muted; height: auto; max-height: 2;
+                                  text-wrap: nowrap; text-overflow: ellipsis; }
+    OptionsEditor #option-sub { height: auto; }
+    OptionsEditor .sub-row { height: 1; }
+    OptionsEditor .sub-name { width: 24; color: $text-muted; }
     OptionsEditor #option-path-says, OptionsEditor #option-value-says {
         color: $text-error; height: auto; }
     """
@@ -127,6 +162,8 @@ class OptionsEditor(ListDetail, Vertical):
         self._read(own, merged)
         self.selected: str | None = None
         self.kind = "text"  # the type chosen for the highlighted entry
+        self.option: IndexOption | None = None  # the index's option of the highlighted entry
+        self._nested_shown: tuple[object, ...] = ()  # the entry and options of the nested form
         self._problems: list[Problem] = []
 
     # ---- the list ----------------------------------------------------------------------
@@ -192,6 +229,7 @@ class OptionsEditor(ListDetail, Vertical):
         yield Static("", id="option-new-says", classes="options-says")
         with Vertical(classes="options-form"):
             yield Static("", classes="options-title")
+            yield Static("", id="option-about")
             with OptionRow(classes="options-row"):
                 yield Static("path", classes="options-label")
                 with Vertical(classes="options-value"):
@@ -209,6 +247,8 @@ class OptionsEditor(ListDetail, Vertical):
                 yield Static("value", classes="options-label")
                 with Vertical(classes="options-value"):
                     yield Input(id="option-value", compact=True)
+                    yield Select[Any]([], id="option-enum", compact=True)
+                    yield Vertical(id="option-sub")
                     with Horizontal(classes="options-bool"):
                         yield Switch(id="option-bool")
                         yield Static("", id="option-bool-note")
@@ -261,12 +301,137 @@ class OptionsEditor(ListDetail, Vertical):
     def chooser(self) -> Select[str]:
         return self.query_one("#option-kind", Select)
 
+    @property
+    def choices(self) -> Select[Any]:
+        return self.query_one("#option-enum", Select)
+
+    def option_set(self) -> OptionSet | None:
+        """The index's options of this section (NixOS or home-manager), None without one."""
+        index = getattr(self.app, "option_index", lambda: None)()
+        if index is None:
+            return None
+        return index.nixos if self.about == "NixOS" else index.home  # type: ignore[no-any-return]
+
+    def option_of(self, name: str) -> IndexOption | None:
+        """The option the entry sets, from the index (None: no index, or not an option)."""
+        options = self.option_set()
+        if options is None or path_problem(name):
+            return None
+        found = options.find(parse_key(name.strip()))
+        return found.option if found is not None and not found.rest else None
+
+    def _enum(self) -> bool:
+        """The entry is a choice of the option's enum: a select instead of the input."""
+        option = self.option
+        return (
+            option is not None
+            and plain_type(option.type).kind == m.ENUM
+            and self.kind in ("text", "number", "bool")
+        )
+
+    def _nested(self) -> list[IndexOption]:
+        """The submodule's direct options, when the entry is its map: the nested form."""
+        option, options = self.option, self.option_set()
+        if option is None or options is None or self.kind != "map":
+            return []
+        if plain_type(option.type).kind != m.SUBMODULE:
+            return []
+        return sub_options(options, option)
+
     def _show_kind(self) -> None:
         """The value input that fits the type, the others hidden."""
-        self.value_input.display = self.kind in ("text", "number", "pkg")
-        self.query_one(".options-bool").display = self.kind == "bool"
+        enum = self._enum()
+        nested = bool(self._nested())
+        self.value_input.display = self.kind in ("text", "number", "pkg") and not enum
+        self.choices.display = enum
+        self.query_one(".options-bool").display = self.kind == "bool" and not enum
         self._note()
-        self.box.display = self.kind in BOXED
+        self.box.display = self.kind in BOXED and not nested
+        self.query_one("#option-sub").display = nested
+
+    def _about_option(self) -> None:
+        """The option's type and description from the index, under the title."""
+        option = self.option
+        about = self.query_one("#option-about", Static)
+        about.display = option is not None
+        if option is None:
+            return
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(type_text(option.type), style="bold")
+        if option.default is not None:
+            text.append(f" · default {first_line(option.default, 60)}")
+        text.append("\n" + (first_line(option.description) or "no description"))
+        about.update(text)
+
+    def _fill_choices(self, value: Any) -> None:
+        option = self.option
+        if option is None:
+            return
+        values = plain_type(option.type).values
+        self.choices.set_options([(Text(value_text(v)), v) for v in values])
+        if value in values:
+            self.choices.value = value
+
+    def _fill_nested(self, value: Any) -> None:
+        """One input per direct option of the submodule, its value as YAML."""
+        box = self.query_one("#option-sub", Vertical)
+        values = value if isinstance(value, dict) else {}
+        nested = self._nested()
+        shown = (self.selected, *(sub.path for sub in nested))
+        if shown == self._nested_shown and box.children:  # the same fields: their values
+            for field in box.query(Input):
+                typed = _field_text(values.get(field.name or ""))
+                if field.value != typed:
+                    field.value = typed
+            return
+        self._nested_shown = shown
+        box.remove_children()
+        rows = []
+        for i, sub in enumerate(nested):
+            key = sub.path[-1]
+            typed = _field_text(values.get(key))
+            rows.append(
+                Horizontal(
+                    Static(key, classes="sub-name"),
+                    Input(
+                        typed,
+                        placeholder=type_text(sub.type),
+                        id=f"option-sub-{i}",
+                        name=key,
+                        compact=True,
+                    ),
+                    classes="sub-row",
+                )
+            )
+        if rows:
+            box.mount_all(rows)
+
+    def _nested_value(self, key: str, text: str) -> Any:
+        """A nested field's text as its option's type reads it: text for a text or a
+        choice of words (`no` stays the word, not YAML's false), YAML for the others."""
+        sub = next((o for o in self._nested() if o.path[-1] == key), None)
+        t = plain_type(sub.type) if sub is not None else None
+        if t is not None and (
+            t.kind in (m.STR, m.PATH)
+            or (t.kind == m.ENUM and all(isinstance(v, str) for v in t.values))
+        ):
+            return text
+        try:
+            return load_plain(text)
+        except Exception:
+            return text
+
+    def _nested_text(self) -> str:
+        """The nested form's map as YAML flow: its inputs over the keys it has no input for."""
+        value = self.own_options.get(self.selected or "") if self.selected else None
+        out = dict(value) if isinstance(value, dict) else {}
+        for field in self.query_one("#option-sub").query(Input):
+            key, text = field.name or "", field.value.strip()
+            if not text:
+                out.pop(key, None)
+                continue
+            out[key] = self._nested_value(key, text)
+        return flow(out)
 
     def show_selected(self) -> None:
         form = self.detail()
@@ -281,12 +446,17 @@ class OptionsEditor(ListDetail, Vertical):
         self.query_one(".options-title", Static).update(title)
         for widget in form.query("Input, Select, Switch, TextArea"):
             widget.disabled = not self.is_own(name)
+        self.option = self.option_of(name)
         with self.prevent(Input.Changed, Select.Changed, Switch.Changed, TextArea.Changed):
             self.kind = kind_of(value)
             self.chooser.value = self.kind
             self.path_input.value = name
             self._fill(value)
+            if self._enum():
+                self._fill_choices(value)
+            self._fill_nested(value)
         self._show_kind()
+        self._about_option()
         self._say("#option-path-says", path_problem(name))  # a key in the text may not read
         self.show_problems(self._problems)
 
@@ -311,6 +481,11 @@ class OptionsEditor(ListDetail, Vertical):
         said.display = bool(text)
 
     def _typed(self) -> str:
+        if self._enum():
+            chosen = self.choices.value
+            return "" if chosen is Select.BLANK else value_text(chosen)
+        if self._nested():
+            return self._nested_text()
         if self.kind == "bool":
             return "true" if self.switch.value else "false"
         return self.box.text if self.kind in BOXED else self.value_input.value
@@ -349,6 +524,23 @@ class OptionsEditor(ListDetail, Vertical):
         self._say_value()
         self.wait_for_pause()
 
+    @on(Select.Changed, "#option-enum")
+    def _choice_made(self, event: Select.Changed) -> None:
+        event.stop()
+        self._say_value()
+        self.post_pending()
+
+    @on(Input.Changed, "#option-sub Input")
+    def _sub_typed(self, event: Input.Changed) -> None:
+        event.stop()
+        self._say_value()
+        self.wait_for_pause()
+
+    @on(Input.Submitted, "#option-sub Input")
+    def _sub_entered(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.post_pending()
+
     @on(Switch.Changed, "#option-bool")
     def _switched(self, event: Switch.Changed) -> None:
         event.stop()
@@ -371,12 +563,22 @@ class OptionsEditor(ListDetail, Vertical):
                 self.box.load_text(typed)
             else:
                 self.value_input.value = typed
+            if self._enum():
+                self._fill_choices(typed)
+            self._fill_nested(self.own_options.get(self.selected or ""))
         self._show_kind()
         self._say_value()
         self.post_pending()
 
+    def _read_typed(self) -> tuple[Any, str]:
+        """The typed value, or what is wrong with it (for the option's range too)."""
+        value, wrong = read_value(self.kind, self._typed())
+        if not wrong and self.option is not None:
+            wrong = out_of_range(self.option.type, value)
+        return value, wrong
+
     def _say_value(self) -> None:
-        _, wrong = read_value(self.kind, self._typed())
+        _, wrong = self._read_typed()
         self._say("#option-value-says", wrong or self._problem_text())
 
     def pending(self) -> list[Message]:
@@ -387,7 +589,7 @@ class OptionsEditor(ListDetail, Vertical):
         if not self.composed or name is None or not self.is_own(name):
             return []
         out: list[Message] = []
-        value, wrong = read_value(self.kind, self._typed())
+        value, wrong = self._read_typed()
         if not wrong and not same(value, self.own_options.get(name)):
             self.own_options[name] = value
             out.append(FieldEdited(self.prefix(name), value))
@@ -452,7 +654,7 @@ class OptionsEditor(ListDetail, Vertical):
     def show_problems(self, problems: Sequence[Problem]) -> None:
         self._problems = list(problems)
         if self.selected is not None and self.composed:
-            _, wrong = read_value(self.kind, self._typed())
+            _, wrong = self._read_typed()
             self._say("#option-value-says", wrong or self._problem_text())
 
     def find(self, path: str) -> Widget | None:
@@ -460,7 +662,44 @@ class OptionsEditor(ListDetail, Vertical):
             here = format_path(self.prefix(name))
             if path == here or path.startswith((here + ".", here + "[")):
                 self.select(name)
-                if self.kind == "bool":
-                    return self.switch
-                return self.box if self.kind in BOXED else self.value_input
+                return self.value_widget()
         return None
+
+    def value_widget(self) -> Widget:
+        """The widget the highlighted entry's value is typed into."""
+        if self._enum():
+            return self.choices
+        nested = self.query("#option-sub Input")
+        if self._nested() and nested:
+            return nested.first()
+        if self.kind == "bool":
+            return self.switch
+        return self.box if self.kind in BOXED else self.value_input
+
+    # ---- an option from the option search ----------------------------------------------
+
+    def insert(self, option: IndexOption) -> None:
+        """The option chosen in the option search: added with the value its type starts
+        with (or selected, when set already), the focus on its value; on its path when it
+        holds a placeholder to be replaced by a name."""
+        name = key_of(option.path)
+        if name not in self.names():
+            value = start_value(option)
+            self.own_options[name] = value
+            self.post_message(FieldEdited(self.prefix(name), value))
+            self._relist()
+        self.select(name)
+        self.call_after_refresh(self._focus_inserted, name)
+
+    def _focus_inserted(self, name: str, tries: int = 20) -> None:
+        if self.selected != name or not self.is_own(name):
+            return
+        if self._nested() and not self.query("#option-sub Input") and tries:
+            self.call_after_refresh(self._focus_inserted, name, tries - 1)  # being mounted
+            return
+        if any(p in (m.NAME, m.ITEM) for p in parse_key(name)):
+            self.path_input.focus()
+            return
+        widget = self.value_widget()
+        widget.focus()
+        widget.scroll_visible(animate=False)

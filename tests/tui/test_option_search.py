@@ -1,0 +1,218 @@
+"""The option search in the editor (ctrl+o): words typed, the index's options ranked, one
+picked by keys; it lands in the Options tab (or a user's home.options) with a field of
+its type, and saving writes it under options:. A small index made by hand, as
+`homelab options update` would read it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+from textual.widgets import Input, Select, Switch
+
+from homelab.optionindex import model as m
+from homelab.optionindex.model import Option, OptionIndex, OptionSet, OptionType
+from homelab.tui.app import HomelabApp
+from tests.tui.pilot import SIZE, choose_host, run, screen_text, settle
+
+DEMO = "hosts/nixos-demo/profile.yaml"
+BOOL = OptionType(m.BOOL, "bool")
+PORT = OptionType(m.INT, "port", low=0, high=65535)
+PERMIT = OptionType(
+    m.ENUM,
+    "enum",
+    values=("yes", "without-password", "prohibit-password", "forced-commands-only", "no"),
+)
+
+
+def _set(*options: Option) -> OptionSet:
+    return OptionSet({o.path: o for o in options})
+
+
+def _o(path: str, t: OptionType, description: str, default: str | None = None) -> Option:
+    return Option(tuple(path.split(".")), t, description, default)
+
+
+def small_index() -> OptionIndex:
+    nixos = _set(
+        _o("services.fwupd.enable", BOOL, "Whether to enable fwupd, a DBus service.", "false"),
+        _o("services.openssh.enable", BOOL, "Whether to enable the OpenSSH daemon.", "false"),
+        _o(
+            "services.openssh.ports",
+            OptionType(m.LIST, "listOf", of=(PORT,)),
+            "Specifies on which ports the SSH daemon listens.",
+            "[ 22 ]",
+        ),
+        _o(
+            "services.openssh.settings",
+            OptionType(m.SUBMODULE, "submodule", freeform=True),
+            "Configuration for sshd_config(5).",
+        ),
+        _o(
+            "services.openssh.settings.PermitRootLogin",
+            PERMIT,
+            "Whether the root user can login using ssh.",
+            '"prohibit-password"',
+        ),
+        _o(
+            "services.openssh.settings.X11Forwarding",
+            BOOL,
+            "Whether to allow X11 connections to be forwarded.",
+            "false",
+        ),
+        _o("services.openssh.startWhenNeeded", BOOL, "Start sshd on demand by socket.", "false"),
+        _o(
+            "boot.loader.timeout",
+            OptionType(m.NULL_OR, "nullOr", of=(OptionType(m.INT, "int", low=0, high=600),)),
+            "Timeout (in seconds) until loader boots the default menu item.",
+            "5",
+        ),
+    )
+    home = _set(
+        _o("programs.bat.enable", BOOL, "Whether to enable bat, a cat clone with wings.", "false"),
+        _o(
+            "programs.git.userName",
+            OptionType(m.NULL_OR, "nullOr", of=(OptionType(m.STR, "str"),)),
+            "Default user name to use.",
+            "null",
+        ),
+    )
+    return OptionIndex("nixpkgs-test", "home-manager-test", nixos, home)
+
+
+@asynccontextmanager
+async def running(
+    root: Path, index: OptionIndex | None, size: tuple[int, int] = SIZE
+) -> AsyncIterator[tuple[HomelabApp, Pilot[None]]]:
+    app = HomelabApp(root, option_index=index)
+    if index is None:
+        app.option_index = lambda: None  # type: ignore[method-assign]  # none made for this lab
+    async with app.run_test(size=size, notifications=True) as pilot:
+        await settle(pilot)
+        yield app, pilot
+
+
+async def keys(pilot: Any, *pressed: str) -> None:
+    await pilot.press(*pressed)
+    await pilot.pause(0.4)  # the typing pause
+    await settle(pilot)
+
+
+def test_search_pick_an_enum_and_a_bool_set_them_by_keys_and_save(lab: Path) -> None:
+    profile = lab / DEMO
+
+    async def scenario() -> None:
+        async with running(lab, small_index()) as (app, pilot):
+            await choose_host(pilot, "nixos-demo")
+            await keys(pilot, "ctrl+o", *"root login")
+            text = screen_text(app)
+            assert "Find a NixOS option" in text, text
+            assert "services.openssh.settings.PermitRootLogin" in text
+            assert "Whether the root user can login using ssh." in text
+            await keys(pilot, "enter")
+            # the Options tab, the entry added at its default, the choice focused
+            choices = app.main.query_one("#option-enum", Select)
+            assert app.focused is choices, app.focused
+            text = screen_text(app)
+            assert "option services.openssh.settings.PermitRootLogin" in text, text
+            assert "one of: yes, without-password, prohibit-password" in text
+            assert choices.value == "prohibit-password"
+            await keys(pilot, "enter", "down", "enter")  # the next member
+            assert choices.value == "forced-commands-only"
+
+            await keys(pilot, "ctrl+o", *"fwupd")
+            await keys(pilot, "enter")
+            switch = app.main.query_one("#option-bool", Switch)
+            assert app.focused is switch and switch.value is False  # its default
+            await keys(pilot, "space")
+            assert switch.value is True
+            assert "services.fwupd.enable" in screen_text(app)
+            await keys(pilot, "ctrl+s")
+
+    run(scenario)
+    written = profile.read_text()
+    assert written.endswith(
+        "options:\n"
+        "  services.openssh.settings.PermitRootLogin: forced-commands-only\n"
+        "  services.fwupd.enable: true\n"
+    ), written
+
+
+def test_a_number_is_checked_against_the_options_range(lab: Path) -> None:
+    profile = lab / DEMO
+
+    async def scenario() -> None:
+        async with running(lab, small_index()) as (app, pilot):
+            await choose_host(pilot, "nixos-demo")
+            await keys(pilot, "ctrl+o", *"loader timeout", "enter")
+            value = app.main.query_one("#option-value", Input)
+            assert app.focused is value and value.value == "5"
+            assert "whole number 0 to 600" in screen_text(app)
+            await keys(pilot, "end", "ctrl+u", *"900")
+            assert "900 is outside 0 to 600" in screen_text(app)
+            await keys(pilot, "ctrl+u", *"12", "enter", "ctrl+s")
+
+    run(scenario)
+    assert profile.read_text().endswith("options:\n  boot.loader.timeout: 12\n")
+
+
+def test_a_submodule_gets_a_field_per_option_below_it(lab: Path) -> None:
+    profile = lab / DEMO
+
+    async def scenario() -> None:
+        async with running(lab, small_index()) as (app, pilot):
+            await choose_host(pilot, "nixos-demo")
+            await keys(pilot, "ctrl+o", *"services.openssh.settings")
+            await keys(pilot, "enter")  # the exact path first
+            text = screen_text(app)
+            assert "PermitRootLogin" in text and "X11Forwarding" in text, text
+            assert app.focused is not None and app.focused.name == "PermitRootLogin"
+            await keys(pilot, *"no", "tab", *"true", "enter", "ctrl+s")
+
+    run(scenario)
+    assert profile.read_text().endswith(
+        'options:\n  services.openssh.settings: {PermitRootLogin: "no", X11Forwarding: true}\n'
+    ), profile.read_text()
+
+
+def test_from_the_home_tab_it_goes_into_the_users_home_options(lab: Path) -> None:
+    profile = lab / DEMO
+
+    async def scenario() -> None:
+        async with running(lab, small_index()) as (app, pilot):
+            await choose_host(pilot, "nixos-demo")
+            await keys(pilot, "4")
+            await keys(pilot, "ctrl+o", *"bat")
+            assert "Find a home-manager option" in screen_text(app)
+            await keys(pilot, "enter", "space", "ctrl+s")
+
+    run(scenario)
+    written = profile.read_text()
+    assert "      options:\n        programs.bat.enable: true\n" in written, written
+
+
+def test_without_an_index_it_says_how_to_make_one(lab: Path) -> None:
+    async def scenario() -> None:
+        async with running(lab, None) as (app, pilot):
+            await choose_host(pilot, "nixos-demo")
+            await keys(pilot, "ctrl+o")
+            text = screen_text(app)
+            assert "No option index for this lab yet" in text, text
+            assert "homelab options update" in text
+            assert "Find a NixOS option" not in text
+
+    run(scenario)
+
+
+def test_the_command_palette_opens_it(lab: Path) -> None:
+    async def scenario() -> None:
+        async with running(lab, small_index()) as (app, pilot):
+            await choose_host(pilot, "nixos-demo")
+            await keys(pilot, "ctrl+p", *"find an option")
+            await keys(pilot, "enter")
+            assert "Find a NixOS option" in screen_text(app)
+
+    run(scenario)
