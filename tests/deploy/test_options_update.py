@@ -133,6 +133,24 @@ def test_bad_inputs_write_nothing(rig: Rig, tmp_path: Path, run_cli: RunCli, hom
     assert index_files(lab) == []
 
 
+def test_without_nix_here_it_asks_for_a_machine(
+    tmp_path: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lab = flake_lab(tmp_path, run_cli, ["alpha"])
+    path = tmp_path / "path"
+    path.mkdir()
+    found = shutil.which("git")
+    assert found is not None
+    (path / "git").symlink_to(found)
+    monkeypatch.setenv("PATH", str(path))  # git, and no nix
+
+    code, _out, err = run_cli("--lab", str(lab), "options", "update")
+
+    assert code == 1
+    assert "Nix is not installed here" in err and "homelab options update HOST" in err
+    assert index_files(lab) == []
+
+
 def test_without_flake_lock_it_says_to_lock_first(tmp_path: Path, run_cli: RunCli) -> None:
     lab = make_lab(tmp_path / "lab", [])
     code, _out, err = run_cli("--lab", str(lab), "options", "update")
