@@ -206,6 +206,28 @@ def _module_files(host: HostState) -> tuple[str, ...]:
     return host.profile.module_files if host.profile is not None else ()
 
 
+def _entry_problems(
+    catalog: Catalog, hosts: dict[str, HostState], fetch: include.Fetch, index: OptionIndex
+) -> list[Problem]:
+    """The options that the catalogue entries the hosts use set, against the index (as
+    `homelab catalogue check` does; the release an entry is written for is its concern)."""
+    from homelab.catalogcheck import Entry, check_catalogue  # deferred: only with an index
+
+    used: set[str] = set()
+    for host in hosts.values():
+        data = host.document.data if host.document is not None else None
+        services = data.get("services") if isinstance(data, dict) else None
+        used.update(services if isinstance(services, dict) else ())
+    problems: list[Problem] = []
+    for name in sorted(used):
+        service = catalog.get(name)
+        doc = fetch(service.file)[0] if service is not None else None
+        if service is not None and doc is not None:
+            found = check_catalogue([Entry(service, doc)], index.nixos, service.nixpkgs)
+            problems.extend(found.problems)
+    return problems
+
+
 def _options_set(host: HostState) -> int:
     """How many options a host sets where an option index would check them."""
     data = host.document.data if host.document is not None else None
@@ -298,13 +320,17 @@ class LabFiles:
             _text(source, flakelock.LAB_YAML), _text(source, flakelock.FLAKE_LOCK), warning=True
         )
         lab_problems += config_problems
+        said: list[Problem] = []
+        if index is not None:
+            for p in _entry_problems(catalog, hosts, fetch, index):
+                (said if p.warning else lab_problems).append(p)
         skipped = 0 if index is not None else sum(_options_set(h) for h in hosts.values())
         return LabState(
             catalog,
             hosts,
             tuple(lab_problems),
             read,
-            tuple(unpinned),
+            (*unpinned, *said),
             config=config,
             options_not_checked=skipped,
         )
