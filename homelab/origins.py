@@ -275,33 +275,21 @@ def _locate(
     ours = [(s, rel) for s in error.spots if (rel := lab_path(s.file, folder, files))]
     spot = _spot_text(ours[0]) if ours else ""
     option = _option(error.option) if error.option else None
-    # the option's own key first: it is what the person wrote; then the line Nix named
-    if option is not None:
-        found = find_option(origins, option)
-        if found is not None and _in_files(found, ours, lines):
-            return Located(found, error.option, error.message, spot)
+    # the option's own key first (what the person wrote), when a generated file Nix named
+    # holds it; then the line Nix named; else the file as Nix named it
+    found = find_option(origins, option) if option is not None else None
+    if found is not None and _in_files(ours, lines):
+        return Located(found, error.option, error.message, spot)
     for s, rel in ours:
         if s.line is not None and s.line in lines.get(rel, {}):
             return Located(lines[rel][s.line], error.option, error.message, spot)
-        if s.line is None and rel in lines and option is not None:
-            found = find_option(origins, option)
-            if found is not None:
-                return Located(found, error.option, error.message, spot)
-    if option is not None and not ours:
-        found = find_option(origins, option)
-        if found is not None:
-            return Located(found, error.option, error.message, spot)
     return Located(None, error.option, error.message, spot)
 
 
-def _in_files(
-    found: Origin, ours: list[tuple[Spot, str]], lines: Mapping[str, Mapping[int, Origin]]
-) -> bool:
-    """Does the option's profile key stand behind one of the files Nix named (or did Nix
-    name none)? A definition in a hand-written module is that module's, not the profile's."""
-    if not ours:
-        return True
-    return any(found in lines.get(rel, {}).values() for _, rel in ours)
+def _in_files(ours: list[tuple[Spot, str]], lines: Mapping[str, Mapping[int, Origin]]) -> bool:
+    """Did Nix name a generated file (or no file)? A definition that only a hand-written
+    module makes is that module's, not the profile's."""
+    return not ours or any(rel in lines for _, rel in ours)
 
 
 def _spot_text(spot: tuple[Spot, str]) -> str:
@@ -324,7 +312,3 @@ def _assertion(message: str, origins: Mapping[Option, Origin]) -> Located:
         if found is not None and option[:2] in {k[:2] for k in origins}:
             return Located(found, key_text(list(option)), "failed assertion: " + message)
     return Located(None, None, "failed assertion: " + message)
-
-
-def located_lines(found: tuple[Located, ...]) -> list[str]:
-    return [f.line() for f in found]
