@@ -101,7 +101,127 @@ def index_size(runs: int) -> list[str]:
     ]
 
 
-FIGURES: list[Callable[[int], list[str]]] = [build_time, index_size]
+# ---- validation with and without the index -------------------------------------------
+
+
+def _nixos_types() -> dict[str, object]:
+    """The NixOS options synthlab's lab sets (its OPTIONS, its extraConfig), with the
+    types NixOS declares them with (nixos/modules of nixpkgs 26.05)."""
+    from homelab.optionindex import model as m
+
+    bool_, int_, str_ = m.OptionType(m.BOOL), m.OptionType(m.INT), m.OptionType(m.STR)
+    package = m.OptionType(m.UNCHECKED, "package")
+    strs = m.OptionType(m.LIST, of=(str_,))
+    sysctl = m.OptionType(m.EITHER, of=(bool_, str_, int_, m.OptionType(m.FLOAT)))
+    unit = m.OptionType(m.ATTRS, of=(m.OptionType(m.ANYTHING),))
+    return {
+        "services.irqbalance.enable": bool_,
+        "services.fstrim.enable": bool_,
+        "services.fwupd.enable": bool_,
+        "zramSwap.enable": bool_,
+        "zramSwap.memoryPercent": int_,
+        "boot.kernel.sysctl": m.OptionType(m.ATTRS, of=(m.OptionType(m.NULL_OR, of=(sysctl,)),)),
+        "boot.kernelPackages": m.OptionType(m.UNCHECKED, "raw"),
+        "systemd.services": m.OptionType(m.ATTRS, of=(m.OptionType(m.SUBMODULE),)),
+        "systemd.services.<name>.description": str_,
+        "systemd.services.<name>.script": str_,
+        "systemd.services.<name>.serviceConfig": unit,
+        "systemd.services.<name>.startAt": m.OptionType(m.EITHER, of=(str_, strs)),
+        "systemd.services.<name>.path": m.OptionType(m.LIST, of=(package,)),
+        "systemd.tmpfiles.rules": strs,
+        "fileSystems": m.OptionType(m.ATTRS, of=(m.OptionType(m.SUBMODULE),)),
+        "fileSystems.<name>.device": m.OptionType(m.NULL_OR, of=(str_,)),
+        "fileSystems.<name>.fsType": str_,
+        "fileSystems.<name>.options": strs,
+        "networking.hosts": m.OptionType(m.ATTRS, of=(strs,)),
+        "services.samba.enable": bool_,
+        "services.samba.settings": m.OptionType(
+            m.ATTRS,
+            of=(m.OptionType(m.ATTRS, of=(m.OptionType(m.EITHER, of=(str_, int_, bool_)),)),),
+        ),
+        "time.hardwareClockInLocalTime": bool_,
+        "documentation.man.generateCaches": bool_,
+        "services.journald.extraConfig": str_,
+        "services.logrotate.enable": bool_,
+        "services.avahi.enable": bool_,
+        "services.avahi.nssmdns4": bool_,
+        "services.avahi.publish.enable": bool_,
+        "services.avahi.publish.addresses": bool_,
+        "users.groups": m.OptionType(m.ATTRS, of=(m.OptionType(m.SUBMODULE),)),
+        "users.groups.<name>.gid": m.OptionType(m.NULL_OR, of=(int_,)),
+        "services.smartd.enable": bool_,
+        "services.smartd.autodetect": bool_,
+        "programs.mtr.enable": bool_,
+        "environment.variables": m.OptionType(m.ATTRS, of=(str_,)),
+    }
+
+
+def _synth_index() -> OptionIndex:
+    """An index as large as NixOS's (some 20,000 options): the options synthlab's lab sets,
+    those its catalogue entries set (any value), and made-up modules of ten options each
+    as the rest of the tree (a lookup's cost is the path's depth, not the tree's size)."""
+    from homelab import catalogcheck
+    from homelab.labfiles import LabFiles
+    from homelab.optionindex import model as m
+    from homelab.profile.options import parse_key
+
+    kinds = [m.OptionType(m.BOOL), m.OptionType(m.STR), m.OptionType(m.INT, low=0, high=65535)]
+    options: dict[tuple[str, ...], m.Option] = {}
+    for module in range(2000):
+        for n in range(10):
+            path = ("services", f"module{module}", f"option{n}")
+            options[path] = m.Option(path, kinds[n % 3])
+    catalog = LabFiles(ROOT).load().catalog
+    for service in catalog.services.values():
+        for name, _, _ in catalogcheck._settings(service):
+            path = parse_key(name)
+            options[path] = m.Option(path, m.OptionType(m.ANYTHING))
+    for name, kind in _nixos_types().items():
+        path = tuple(name.split("."))  # none of these names has a dot of its own
+        options[path] = m.Option(path, kind)  # type: ignore[arg-type]
+    return m.OptionIndex("synth", "synth", m.OptionSet(options), m.OptionSet({}))
+
+
+def validation_with_index(runs: int) -> list[str]:
+    """`homelab validate`'s work on synthlab's 200-host lab with 20 options: entries a
+    host, without an index and with one (aim: the checks add under 30%)."""
+    import resource
+    import tempfile
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from synthlab import make_lab
+
+    from homelab.lab import Lab
+
+    index = _synth_index()
+
+    def cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
+    with tempfile.TemporaryDirectory() as tmp:
+        lab = Lab(make_lab(Path(tmp) / "lab", 200, options=True))
+        state = lab.load(index=index)
+        bad = state.all_problems()
+        assert not bad, f"the synthetic lab is not valid with the index: {bad[:3]}"
+        times: dict[str, list[float]] = {"without": [], "with": []}
+        for _ in range(max(runs, 3)):
+            for label, given in (("without", None), ("with", index)):
+                start = cpu()
+                lab.load(index=given)
+                times[label].append(cpu() - start)
+        checked = state.options_not_checked
+    without, with_ = min(times["without"]), min(times["with"])
+    added = (with_ - without) / without * 100
+    return [
+        f"validate: 200 hosts, 20 options: entries each, {len(index.nixos)} options in the "
+        f"index: {_ms(without)} without the index, {_ms(with_)} with it (CPU, best of "
+        f"{max(runs, 3)}): the checks add {added:.0f}% (aim: under 30%)"
+        + ("" if checked == 0 else f"; {checked} settings unchecked"),
+    ]
+
+
+FIGURES: list[Callable[[int], list[str]]] = [build_time, index_size, validation_with_index]
 
 
 def main(runs: int) -> None:
