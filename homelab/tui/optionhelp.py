@@ -8,8 +8,9 @@ import re
 from typing import Any
 
 from homelab.optionindex import model as m
-from homelab.optionindex.model import Option, OptionSet, OptionType
+from homelab.optionindex.model import Option, OptionIndex, OptionSet, OptionType
 from homelab.optionindex.search import search as ranked
+from homelab.profile.options import NotAnOptionPath, parse_key
 
 
 def search(options: OptionSet, words: str, limit: int = 50) -> list[Option]:
@@ -120,3 +121,24 @@ def sub_options(options: OptionSet, option: Option) -> list[Option]:
     """A submodule's direct options (one part below its path), for its nested form."""
     depth = len(option.path) + 1
     return [o for o in options.below(option.path) if len(o.path) == depth]
+
+
+def lookup(index: OptionIndex | None, name: str) -> Option | None:
+    """The index's option of a NixOS option's name as homelab writes it (a user's
+    `home-manager.users.NAME.…` in the home-manager options), None when not in it."""
+    if index is None:
+        return None
+    try:
+        path = parse_key(name)
+    except NotAnOptionPath:
+        return None
+    if path[:2] == ("home-manager", "users") and len(path) > 3:
+        found = index.home.find(path[3:])
+    else:
+        found = index.nixos.find(path)
+    return found.option if found is not None and not found.rest else None
+
+
+def option_line(option: Option) -> str:
+    """One line about an option: its type, then its description's first line."""
+    return f"{type_text(option.type)}: {first_line(option.description) or 'no description'}"

@@ -16,7 +16,7 @@ from textual.widgets import Input, Select, Switch
 from homelab.optionindex import model as m
 from homelab.optionindex.model import Option, OptionIndex, OptionSet, OptionType
 from homelab.tui.app import HomelabApp
-from tests.tui.pilot import SIZE, choose_host, run, screen_text, settle
+from tests.tui.pilot import SIZE, choose_host, field, run, screen_text, settle
 
 DEMO = "hosts/nixos-demo/profile.yaml"
 BOOL = OptionType(m.BOOL, "bool")
@@ -69,6 +69,12 @@ def small_index() -> OptionIndex:
             OptionType(m.NULL_OR, "nullOr", of=(OptionType(m.INT, "int", low=0, high=600),)),
             "Timeout (in seconds) until loader boots the default menu item.",
             "5",
+        ),
+        _o(
+            "time.timeZone",
+            OptionType(m.NULL_OR, "nullOr", of=(OptionType(m.STR, "str"),)),
+            "The time zone used when displaying times and dates.",
+            "null",
         ),
     )
     home = _set(
@@ -214,5 +220,18 @@ def test_the_command_palette_opens_it(lab: Path) -> None:
             await keys(pilot, "ctrl+p", *"find an option")
             await keys(pilot, "enter")
             assert "Find a NixOS option" in screen_text(app)
+
+    run(scenario)
+
+
+def test_the_focused_field_shows_its_options_type_and_description(lab: Path) -> None:
+    async def scenario() -> None:
+        async with running(lab, small_index()) as (app, pilot):
+            await choose_host(pilot, "nixos-demo")
+            await keys(pilot, "1")
+            field(app, ("host", "timezone")).focus_control()
+            await settle(pilot)
+            help_text = screen_text(app)
+            assert "NixOS: time.timeZone · null or text: The time zone used when" in help_text
 
     run(scenario)

@@ -18,6 +18,7 @@ from textual.widgets import OptionList
 
 from homelab.catalog import Catalog
 from homelab.lab import Lab
+from homelab.tui.optionhelp import lookup, option_line
 from homelab.tui.plain import Static
 from homelab.tui.schema import MISSING, FieldSpec, resolve, shown, types
 from homelab.tui.widgets.fields import Field
@@ -78,9 +79,10 @@ def kind_text(schema: Mapping[str, Any], root: Mapping[str, Any]) -> str:
     return ", ".join(bits)
 
 
-def describe(field: Field, options: list[str], own_tool: bool = False) -> Text:
+def describe(field: Field, options: list[str], own_tool: bool = False, about: str = "") -> Text:
     """The four lines for a field: name and description; default and kind; where it is
-    in the profile; the NixOS options it sets."""
+    in the profile; the NixOS options it sets (about: the first one's type and
+    description, from the option index)."""
     spec: FieldSpec = field.spec
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(spec.label, style="bold")
@@ -96,6 +98,8 @@ def describe(field: Field, options: list[str], own_tool: bool = False) -> Text:
     if options:
         text.append("NixOS: ", style="bold")
         text.append(", ".join(options))
+        if about:
+            text.append(" · " + about, style="dim")
     elif own_tool:
         text.append("homelab's own setting: it sets no NixOS option", style="dim")
     else:
@@ -134,11 +138,21 @@ class FieldHelp(Static):
         self.field = field
         if field is not None:
             options = Lab.nixos_options(field.path, self.catalog())
-            self.update(describe(field, options, own_tool=str(field.path[0]) in HOMELAB_ONLY))
+            own_tool = str(field.path[0]) in HOMELAB_ONLY
+            self.update(describe(field, options, own_tool, self.about(options)))
         elif isinstance(focused, OptionList) and focused.has_class("service-list"):
             self.follow_services(focused)
         else:
             self.update(IDLE)
+
+    def about(self, options: list[str]) -> str:
+        """The first option's type and description, when the lab has an option index."""
+        index = getattr(self.app, "option_index", lambda: None)()
+        for name in options:
+            option = lookup(index, name)
+            if option is not None:
+                return option_line(option)
+        return ""
 
     # ---- the catalogue: the highlighted service, as it moves ---------------------------
 
