@@ -21,8 +21,7 @@ def open_lab(args: argparse.Namespace) -> Lab:
 
 def option_index(lab: Lab) -> OptionIndex | None:
     """The lab's option index, None when none has been made (`homelab options update`)."""
-    read = getattr(lab, "option_index", None)  # Lab.option_index reads the index's file
-    return read() if callable(read) else None
+    return lab.option_index()
 
 
 def load_valid(args: argparse.Namespace, hosts: Sequence[str]) -> tuple[Lab, LabState, list[str]]:
