@@ -50,13 +50,14 @@ def with_origins(
             notes: tuple[str, ...] = (f"(the Nix error could not be read: {err})",)
         else:
             notes = ()
-        if not found:
+        if not any(f.origin or f.spot for f in found):  # nothing to add to Nix's words
             out.append(replace(r, details=(*r.details, *notes)))
             continue
         kept = r.details[: r.details.index(TAIL)] if TAIL in r.details else r.details
         said = ("what Nix said:", *(f"  {line}" for line in r.nix_error.split("\n")))
         details = (*(f.line() for f in found), *kept, *said)
-        out.append(replace(r, summary=_summary(r.summary, found[0].line()), details=details))
+        summary = _summary(r.summary, found[0].line()) if found[0].origin else r.summary
+        out.append(replace(r, summary=summary, details=details))
     return out
 
 
