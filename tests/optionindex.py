@@ -104,7 +104,12 @@ let
     modules = [
       ((/. + tests) + "/nixos-options.nix")
       (upstreamDir + "/home-manager/nixos/common.nix")
-      { home-manager.useGlobalPkgs = true; }
+      {
+        home-manager.useGlobalPkgs = true;
+        # a user: the reasons of removed home-manager options are in a user's assertions
+        users.users.alice.isNormalUser = true;
+        home-manager.users.alice.home.stateVersion = "25.05";
+      }
     ];
   };
 in
@@ -112,6 +117,7 @@ import (/. + index) {
   inherit lib;
   inherit (evaluated) options config;
   home = evaluated.options.home-manager.users.type.getSubOptions [ ];
+  homeConfig = evaluated.config.home-manager.users.alice;
 }
 """
 

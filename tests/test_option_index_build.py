@@ -74,6 +74,12 @@ def test_renamed_and_removed_home_manager_options() -> None:
                                 "ignore_tags")  # fmt: skip
     setter = home.get(["home", "sessionVariableSetter"])
     assert setter is not None and setter.removed is not None
+    assert setter.removed.startswith("Session variables are now always set through the shell")
+    kime = home.get(["i18n", "inputMethod", "kime", "config"])
+    assert (
+        kime is not None
+        and kime.removed == "Please use 'i18n.inputMethod.kime.extraConfig' instead."
+    )
     removed = [o for o in home if o.removed is not None]
     print(f"{len(removed)} removed, {sum(o.renamed_to is not None for o in home)} renamed")
     assert len(removed) > 20

@@ -7,9 +7,15 @@ let
   system = flake.nixosConfigurations.${host};
   lib = flake.inputs.nixpkgs.lib or system.pkgs.lib;
   users = system.options.home-manager.users or null;
+  hasHome = users != null && lib.isOption users;
+  # one user's configuration: the reasons of removed home-manager options are in its
+  # assertions
+  people = if hasHome then builtins.attrNames system.config.home-manager.users else [ ];
 in
 import ./index.nix {
   inherit lib;
   inherit (system) options config;
-  home = if users != null && lib.isOption users then users.type.getSubOptions [ ] else null;
+  home = if hasHome then users.type.getSubOptions [ ] else null;
+  homeConfig =
+    if people == [ ] then { } else system.config.home-manager.users.${builtins.head people};
 }

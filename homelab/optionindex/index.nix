@@ -7,11 +7,12 @@
 # Called with lib and the `options` of lib.evalModules (a nixosSystem's, or a test's);
 # `config`: its config (for the reasons of removed options; { }: none given); `home`: home-manager's per-user options, for NixOS with home-manager imported
 # `options.home-manager.users.type.getSubOptions [ ]` (null: none; the `<name>` of the user
-# its paths start with is left out).
+# its paths start with is left out); `homeConfig`: one user's config, for the reasons of
+# removed home-manager options ({ }: none given).
 #
 # Nothing here may throw: defaults, examples and descriptions of options that cannot be
 # shown are left out (builtins.tryEval), never forced into an error.
-{ lib, options, config ? { }, home ? null }:
+{ lib, options, config ? { }, home ? null, homeConfig ? { } }:
 let
   inherit (builtins) tryEval isAttrs isList isString isFunction typeOf;
 
@@ -60,9 +61,14 @@ let
         nested = lib.filterAttrs (_: v: v != null) (lib.mapAttrs sub nested);
       };
 
+  # mkRemovedOptionModule's shape (lib/modules.nix): hidden, no description, type,
+  # default or example, and an `apply` that throws. Only such an option's apply is
+  # called: another's might fail in a way tryEval cannot catch.
   isRemoved = opt:
     opt.visible or true == false
     && opt.description or null == null
+    && !(opt ? default) && !(opt ? example)
+    && (try (opt.type.name or "unspecified")) == "unspecified"
     && opt ? apply
     && !(tryEval (opt.apply null)).success;
 
@@ -71,9 +77,10 @@ let
   # remove it.\n<reason>\n"
   removedReasons = config:
     let
-      all = try (builtins.length (config.assertions or [ ]));
+      assertions = config.assertions or [ ];
+      all = try (builtins.length assertions);
       messages = if all == null then [ ] else
-        builtins.filter isString (map (a: try (a.message or null)) config.assertions);
+        builtins.filter isString (map (a: try (a.message or null)) assertions);
       parse = m:
         let found = builtins.match "The option definition `([^']*)' in .* no longer has any effect; please remove it\\.\n(.*)" m;
         in if found == null then null else {
@@ -85,12 +92,13 @@ let
 
   doc = strip: reasons: opt:
     let
-      name = lib.showOption opt.loc;
+      loc = if strip && opt.loc != [ ] && builtins.head opt.loc == "<name>"
+        then builtins.tail opt.loc else opt.loc;
+      name = lib.showOption loc;
       removed = isRemoved opt;
     in
     {
-      loc = if strip && opt.loc != [ ] && builtins.head opt.loc == "<name>"
-        then builtins.tail opt.loc else opt.loc;
+      inherit loc;
       type = if opt ? type then typeOf' 0 opt.type else { name = "unspecified"; };
       description = try (
         let d = opt.description or null; in
@@ -138,5 +146,5 @@ let
 in
 {
   nixos = walk false (removedReasons config) options;
-  home = if home == null then [ ] else walk true { } home;
+  home = if home == null then [ ] else walk true (removedReasons homeConfig) home;
 }

@@ -26,13 +26,24 @@ def nix_or_skip() -> None:
         pytest.skip("nix is missing")
 
 
-def flake_lab(tmp_path: Path, run_cli: RunCli, hosts: list[str]) -> Path:
+# a user with home-manager: the reasons of removed home-manager options come from a user
+USER = """\
+users:
+  ops:
+    home:
+      stateVersion: "25.05"
+      programs:
+        git: {enable: true}
+"""
+
+
+def flake_lab(tmp_path: Path, run_cli: RunCli, hosts: list[str], extra: str = "") -> Path:
     """A lab of these hosts (machines of the rig, or none), built, its flake on stand-in
     inputs, locked, committed."""
     nix_or_skip()
     lab = make_lab(tmp_path / "lab", [])
     for name in hosts:
-        write_host(lab, name)
+        write_host(lab, name, extra=extra)
     use_stand_in_inputs(lab, tmp_path)
     code, out, err = run_cli("--lab", str(lab), "build", "--commit")
     assert code == 0, out + err
@@ -49,7 +60,7 @@ def index_files(lab: Path) -> list[Path]:
 
 
 def test_update_here_makes_the_index_of_the_pinned_pair(tmp_path: Path, run_cli: RunCli) -> None:
-    lab = flake_lab(tmp_path, run_cli, ["alpha"])  # no machine: evaluated here
+    lab = flake_lab(tmp_path, run_cli, ["alpha"], USER)  # no machine: evaluated here
     assert Lab(lab).option_index() is None
 
     code, out, err = run_cli("--lab", str(lab), "options", "update")
@@ -65,6 +76,10 @@ def test_update_here_makes_the_index_of_the_pinned_pair(tmp_path: Path, run_cli:
     git_enable = index.home.get(["programs", "git", "enable"])
     assert git_enable is not None and git_enable.type.kind == "bool"
     assert index.nixos.get(["home-manager", "users"]) is not None
+    kime = index.home.get(["i18n", "inputMethod", "kime", "config"])
+    assert kime is not None and kime.removed == (
+        "Please use 'i18n.inputMethod.kime.extraConfig' instead."
+    )
     [file] = index_files(lab)
     assert file.parent.parent.name == ".homelab"
     assert "options" not in git.Repo(lab).untracked_files  # .homelab/ ignores itself
