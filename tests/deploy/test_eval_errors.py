@@ -7,11 +7,16 @@ and fails, as the machine's own nixos-rebuild would."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from textual.widgets import SelectionList
 
 from homelab.compile import compile_host
+from homelab.deploy.evalerrors import with_origins
+from homelab.deploy.models import ApplyState, HostResult, Method
+from homelab.deploy.plan import HostPlan
+from homelab.deploy.ssh import Endpoint
 from homelab.labfiles import LabFiles
 from homelab.tui.screens.apply import ApplyScreen
 from homelab.tui.screens.dialogs import Confirm
@@ -94,3 +99,41 @@ def test_the_editors_apply_screen_names_the_profile_line_too(
             assert summary.index(place) < summary.index("what Nix said:"), summary
 
     run(scenario)
+
+
+def test_a_channels_host_whose_nix_names_etc_nixos(tmp_path: Path) -> None:
+    """The channels method puts the host's files in /etc/nixos, and Nix names them there
+    (the apply's result made here, without the rig: only the mapping is new)."""
+    lab = make_lab(tmp_path / "lab", [_Named("web")], extra={"web": OPTIONS}, commit=False)  # type: ignore[list-item]
+    path = lab / "hosts/web/profile.yaml"
+    path.write_text(path.read_text().replace("deploy:\n", "deploy:\n  method: channels\n"))
+    text = path.read_text()
+    state = LabFiles(lab).load()
+    profile = state.hosts["web"].profile
+    assert profile is not None and profile.deploy.method == "channels"
+    files = compile_host(profile, state.catalog)
+    said = re.sub(r"/nix/store/\w+-source/hosts/web/", "/etc/nixos/", real_error(files))
+    assert "In `/etc/nixos/options.nix'" in said
+    plan = HostPlan(
+        folder="web",
+        name="web",
+        endpoint=Endpoint("web"),
+        files={rel.removeprefix("hosts/web/"): t.encode() for rel, t in files.items()},
+        method=Method.CHANNELS,
+    )
+    failed = HostResult(
+        "web", "web", ApplyState.FAILED, "build failed (exit 1): error: x; still on generation 1",
+        details=("last lines from the machine:", "  error: x"), nix_error=said,
+    )  # fmt: skip
+    [shown] = with_origins([failed], [plan], state)
+    line = next(i for i, t in enumerate(text.split("\n"), 1) if "services.fwupd.enable" in t)
+    assert shown.details[0].startswith(f"hosts/web/profile.yaml:{line}:3: services.fwupd.enable: ")
+    assert shown.details[1:3] == ("what Nix said:", "  " + said.split("\n")[0])
+    assert "last lines from the machine:" not in shown.details  # Nix's words, once
+    assert shown.summary.startswith(f"build failed (exit 1): hosts/web/profile.yaml:{line}:3: ")
+    assert shown.summary.endswith("; still on generation 1")
+
+
+class _Named:
+    def __init__(self, name: str) -> None:
+        self.name = name
