@@ -6,14 +6,15 @@ parsed with tree-sitter-nix) and the host's profile document (the place of every
 so it is always in step with what the machine evaluated:
 
 - services.nix: each block sits under a `# services.NAME` comment (compile.py writes
-  it); every line of the block maps to that entry of the profile's `services:`, the line
-  a person wrote (a catalogue template's values are not the person's).
+  it); a line of the block maps to the entry's setting when its option reads one
+  (`services.jellyfin.openFirewall`), else to the entry itself: what a catalogue template
+  writes on its own was not written by the person, who named the service.
 - extra.nix: line for line, the profile's `extraConfig` text.
 - the other generated files: the option each line assigns, and the profile key that sets
   that option (homelab.optionmap: the sections, `options:`, `users.NAME.home.options:`).
 
 `explain` reads a failed evaluation (homelab.nix.messages) and names the profile place:
-``hosts/web.yaml:14:5: options.services.foo: The option `services.foo' does not exist``.
+``hosts/web/profile.yaml:14:5: services.foo: The option `services.foo' does not exist.``
 Pure: no file is read here.
 """
 
