@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
-from textual.widgets import Input, Select, Switch
+from textual.widgets import Input, Select, Switch, TextArea
 
 from homelab.optionindex import model as m
 from homelab.optionindex.model import Option, OptionIndex, OptionSet, OptionType
@@ -233,5 +233,43 @@ def test_the_focused_field_shows_its_options_type_and_description(lab: Path) -> 
             await settle(pilot)
             help_text = screen_text(app)
             assert "NixOS: time.timeZone · null or text: The time zone used when" in help_text
+
+    run(scenario)
+
+
+def test_raw_nix_completes_option_paths_from_the_index(lab: Path) -> None:
+    profile = lab / DEMO
+
+    async def scenario() -> None:
+        async with running(lab, small_index()) as (app, pilot):
+            await choose_host(pilot, "nixos-demo")
+            await keys(pilot, "8")
+            area = app.main.query_one("#raw-nix", TextArea)
+            area.focus()
+            area.move_cursor((area.document.line_count - 1, 0))
+            await keys(pilot, *"services.ope", "ctrl+space")
+            assert area.document.get_line(area.cursor_location[0]) == "services.openssh."
+            await keys(pilot, "ctrl+space")
+            text = screen_text(app)
+            assert (
+                "services.openssh.…  enable  ports  settings  settings.  startWhenNeeded" in text
+            ), text
+            await keys(pilot, "e", "ctrl+space")
+            text = screen_text(app)
+            assert "services.openssh.enable: true or false: Whether to enable the OpenSSH" in text
+            await keys(pilot, *" = true;", "ctrl+s")
+
+    run(scenario)
+    assert "  services.openssh.enable = true;\n" in profile.read_text()
+
+
+def test_raw_nix_completion_without_an_index_says_how_to_make_one(lab: Path) -> None:
+    async def scenario() -> None:
+        async with running(lab, None) as (app, pilot):
+            await choose_host(pilot, "nixos-demo")
+            await keys(pilot, "8")
+            app.main.query_one("#raw-nix", TextArea).focus()
+            await keys(pilot, "ctrl+space")
+            assert "`homelab options update` makes one" in screen_text(app)
 
     run(scenario)

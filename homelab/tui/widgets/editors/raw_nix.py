@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widget import Widget
@@ -16,6 +17,7 @@ from textual.widgets import TextArea
 
 from homelab.errors import Problem
 from homelab.tui.messages import FieldEdited
+from homelab.tui.optionhelp import option_line
 from homelab.tui.plain import Static
 from homelab.tui.widgets.editors.base import Data, Editor
 from homelab.tui.widgets.nix import NixArea
@@ -28,6 +30,31 @@ class NixBox(BoxKeys, NixArea):
     def __init__(self, text: str, **kwargs: Any) -> None:
         super().__init__(text, **kwargs)
         self._box_init()
+
+
+# the option path being typed before the cursor: names, dots, quoted names
+PATH_BEFORE = re.compile(r'(?:[A-Za-z_][\w\'-]*|"[^"\n]*")(?:\.(?:[A-Za-z_][\w\'-]*|"[^"\n]*")?)*$')
+SHOWN = 8  # continuations named on the completion line at most
+
+
+def completions(names: list[str], typed: str) -> tuple[str, list[str]]:
+    """What completes typed among option names: the text every continuation starts with
+    (inserted at once) and the continuations up to their next dot (named to choose)."""
+    nexts = sorted(
+        {
+            rest[: rest.index(".") + 1] if "." in rest else rest
+            for name in names
+            if name.startswith(typed)
+            for rest in [name[len(typed) :]]
+        }
+    )
+    if not nexts:
+        return "", []
+    common = nexts[0]
+    for other in nexts[1:]:
+        while not other.startswith(common):
+            common = common[:-1]
+    return common, nexts
 
 
 # `extraConfig: |` at the top of a profile: its text begins on the next line
@@ -51,7 +78,12 @@ class RawNixEditor(Editor, Vertical):
     RawNixEditor > .raw-help { color: $text-muted; padding: 0 1; }
     RawNixEditor > TextArea { height: 1fr; }
     RawNixEditor > .raw-error { color: $text-error; padding: 0 1; height: auto; }
+    RawNixEditor > .raw-complete { color: $text-muted; padding: 0 1; height: auto;
+                                   max-height: 2; }
     """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+space", "complete", "Complete option", show=False),
+    ]
 
     def __init__(
         self, own: Data, merged: Data, profile: Callable[[], str], *, id: str | None = None
@@ -68,11 +100,13 @@ class RawNixEditor(Editor, Vertical):
     def compose(self) -> ComposeResult:
         yield Static(
             "Raw NixOS options (extraConfig): `name = value;` lines, or a whole module. "
-            "Parsed as you type; a profile whose Nix does not parse is not saved.",
+            "Parsed as you type; a profile whose Nix does not parse is not saved. "
+            "ctrl+space completes an option path.",
             classes="raw-help",
         )
         self._shown = self._text()
         yield NixBox(self._shown, id="raw-nix", show_line_numbers=True)
+        yield Static("", classes="raw-complete")
         yield Static("", classes="raw-error")
 
     @property
@@ -91,6 +125,49 @@ class RawNixEditor(Editor, Vertical):
     def _changed(self, event: TextArea.Changed) -> None:
         event.stop()
         self.wait_for_pause()
+
+    # ---- completing option paths (ctrl+space) --------------------------------------------
+
+    def _said(self, text: str) -> None:
+        self.query_one(".raw-complete", Static).update(text)
+
+    def action_complete(self) -> None:
+        """The option path before the cursor completed from the option index: as far as
+        every option that fits agrees, the next parts to choose from named below the box."""
+        index = getattr(self.app, "option_index", lambda: None)()
+        if index is None:
+            self._said("No option index for this lab yet: `homelab options update` makes one.")
+            return
+        area = self.area
+        row, column = area.cursor_location
+        line = area.document.get_line(row)[:column]
+        match = PATH_BEFORE.search(line)
+        typed = match.group(0) if match else ""
+        if not typed:
+            self._said("Type the start of an option path (services.ope), then ctrl+space.")
+            return
+        names = getattr(self, "_names", None)
+        if names is None:
+            names = self._names = [o.name for o in index.nixos]
+        common, nexts = completions(names, typed)
+        if not nexts:
+            self._said(f"No option starts with {typed}")
+            return
+        if common:
+            area.insert(common)
+        whole = typed + common
+        option = index.nixos.get(whole.split("."))
+        if len(nexts) > 1 or not common:
+            rest = [n.removeprefix(common) for n in nexts if n != common]
+            more = f" … {len(rest) - SHOWN} more" if len(rest) > SHOWN else ""
+            said = f"{whole}…  " + "  ".join(rest[:SHOWN]) + more
+            if option is not None:
+                said += f"\n{whole}: {option_line(option)}"
+            self._said(said)
+        elif option is not None:
+            self._said(f"{whole}: {option_line(option)}")
+        else:
+            self._said(f"{whole}…  ctrl+space again for the parts below it")
 
     def pending(self) -> list[Message]:
         self.end_pause()
