@@ -89,10 +89,21 @@ def read_cached(lab_root: Path) -> OptionIndex | None:
     pair = lock_pair(lab_root)
     if pair is None:
         return None
+    path = index_path(lab_root, pair)
     try:
-        return loads(index_path(lab_root, pair).read_bytes())
+        stat = path.stat()
+        key = (str(path), stat.st_mtime_ns, stat.st_size)
+        if _loaded.get(str(path), (None, None))[0] == key:
+            return _loaded[str(path)][1]
+        index = loads(path.read_bytes())
     except (OSError, IndexUnreadable):
         return None
+    _loaded.clear()  # one index kept: reading it again costs a third of a second
+    _loaded[str(path)] = (key, index)
+    return index
+
+
+_loaded: dict[str, tuple[tuple[str, int, int], OptionIndex]] = {}
 
 
 def write_cached(lab_root: Path, pair: Pair, index: OptionIndex) -> Path:
