@@ -5,16 +5,17 @@
 # JSON into the model.
 #
 # Called with lib and the `options` of lib.evalModules (a nixosSystem's, or a test's);
-# `config`: its config (for the reasons of removed options; { }: none given); `home`: home-manager's per-user options, for NixOS with home-manager imported
-# `options.home-manager.users.type.getSubOptions [ ]` (null: none; the `<name>` of the user
-# its paths start with is left out); `homeConfig`: one user's config, for the reasons of
-# removed home-manager options ({ }: none given).
+# `config`: its config (for the reasons of removed options; { }: none given); `home`:
+# home-manager's per-user options, for NixOS with home-manager imported
+# `options.home-manager.users.type.getSubOptions [ ]` (null: none; the `<name>` of the
+# user its paths start with is left out); `homeConfig`: one user's config, for the
+# reasons of removed home-manager options ({ }: none given).
 #
 # Nothing here may throw: defaults, examples and descriptions of options that cannot be
 # shown are left out (builtins.tryEval), never forced into an error.
 { lib, options, config ? { }, home ? null, homeConfig ? { } }:
 let
-  inherit (builtins) tryEval isAttrs isList isString isFunction typeOf;
+  inherit (builtins) tryEval isAttrs isList isString typeOf;
 
   try = v: let r = tryEval v; in if r.success then r.value else null;
 
@@ -39,10 +40,11 @@ let
       name = try (t.name or "unspecified");
       values = if isAttrs payload && isList (payload.values or null)
         then builtins.filter scalar payload.values else null;
-      sub = name: v:
+      # attrTag's nested are options, the others' types
+      sub = _: v: try (
         if isAttrs v && v._type or null == "option" then typeOf' (depth + 1) (v.type or { })
         else if isAttrs v && v._type or null == "option-type" then typeOf' (depth + 1) v
-        else null;
+        else null);
     in
     if depth > 8 || !(isAttrs t) then { name = "unspecified"; }
     else
@@ -85,7 +87,7 @@ let
         let found = builtins.match "The option definition `([^']*)' in .* no longer has any effect; please remove it\\.\n(.*)" m;
         in if found == null then null else {
           name = builtins.head found;
-          value = lib.trim (builtins.elemAt found 1);
+          value = (lib.trim or lib.id) (builtins.elemAt found 1);
         };
     in
     builtins.listToAttrs (builtins.filter (x: x != null) (map parse messages));
