@@ -506,7 +506,8 @@ class Lab(LabFiles):
             )
         profile = state.hosts[folder].profile
         assert profile is not None
-        modules = tuple(m.written for m in profile.modules)
+        homes = [m for u in profile.users if u.home for m in u.home.modules]
+        modules = tuple(dict.fromkeys(m.written for m in (*profile.modules, *homes)))
         on_line(optionupdate.MEMORY)
         if host is None:
             raw = optionupdate.evaluate_here(plan.files, folder, on_line)

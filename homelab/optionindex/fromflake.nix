@@ -6,8 +6,8 @@ let
   flake = builtins.getFlake lab;
   system = flake.nixosConfigurations.${host};
   lib = flake.inputs.nixpkgs.lib or system.pkgs.lib;
-  users = system.options.home-manager.users or null;
-  hasHome = users != null && lib.isOption users;
+  usersOption = system.options.home-manager.users or null;
+  hasHome = usersOption != null && lib.isOption usersOption;
   # one user's configuration: the reasons of removed home-manager options are in its
   # assertions
   people = if hasHome then builtins.attrNames system.config.home-manager.users else [ ];
@@ -15,7 +15,11 @@ in
 import ./index.nix {
   inherit lib;
   inherit (system) options config;
-  home = if hasHome then users.type.getSubOptions [ ] else null;
+  home = if hasHome then usersOption.type.getSubOptions [ ] else null;
   homeConfig =
     if people == [ ] then { } else system.config.home-manager.users.${builtins.head people};
+  # each user's options, with those of the modules the user imports (home.modules)
+  users = builtins.filter (o: o != null) (map
+    (p: usersOption.valueMeta.attrs.${p}.configuration.options or null)
+    people);
 }

@@ -9,11 +9,13 @@
 # home-manager's per-user options, for NixOS with home-manager imported
 # `options.home-manager.users.type.getSubOptions [ ]` (null: none; the `<name>` of the
 # user its paths start with is left out); `homeConfig`: one user's config, for the
-# reasons of removed home-manager options ({ }: none given).
+# reasons of removed home-manager options ({ }: none given); `users`: each user's own
+# option tree (`<user>.configuration.options`, paths under home-manager.users.<user>),
+# which holds the options of the modules that user imports too.
 #
 # Nothing here may throw: defaults, examples and descriptions of options that cannot be
 # shown are left out (builtins.tryEval), never forced into an error.
-{ lib, options, config ? { }, home ? null, homeConfig ? { } }:
+{ lib, options, config ? { }, home ? null, homeConfig ? { }, users ? [ ] }:
 let
   inherit (builtins) tryEval isAttrs isList isString typeOf;
 
@@ -92,10 +94,16 @@ let
     in
     builtins.listToAttrs (builtins.filter (x: x != null) (map parse messages));
 
+  # a home-manager option's path inside the user: without home-manager.users.<user>, or
+  # the `<name>` getSubOptions puts first
+  inside = loc:
+    if lib.take 2 loc == [ "home-manager" "users" ] && builtins.length loc > 3 then lib.drop 3 loc
+    else if loc != [ ] && builtins.head loc == "<name>" then builtins.tail loc
+    else loc;
+
   doc = strip: reasons: opt:
     let
-      loc = if strip && opt.loc != [ ] && builtins.head opt.loc == "<name>"
-        then builtins.tail opt.loc else opt.loc;
+      loc = if strip then inside opt.loc else opt.loc;
       name = lib.showOption loc;
       removed = isRemoved opt;
     in
@@ -148,5 +156,15 @@ let
 in
 {
   nixos = walk false (removedReasons config) options;
-  home = if home == null then [ ] else walk true (removedReasons homeConfig) home;
+  home =
+    let
+      reasons = removedReasons homeConfig;
+      all = (if home == null then [ ] else walk true reasons home)
+        ++ lib.concatMap (walk true reasons) users;
+    in
+    # once each: the users share most options (the first found is kept)
+    builtins.attrValues (builtins.listToAttrs (map (o: {
+      name = lib.showOption o.loc;
+      value = o;
+    }) all));
 }

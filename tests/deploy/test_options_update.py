@@ -34,6 +34,18 @@ users:
       stateVersion: "25.05"
       programs:
         git: {enable: true}
+      modules: [./backup.nix]
+"""
+# a home-manager module of the lab, imported by the user: its options are indexed too
+BACKUP = """\
+{ lib, ... }:
+{
+  options.backup.paths = lib.mkOption {
+    type = lib.types.listOf lib.types.str;
+    default = [ ];
+    description = "What to back up.";
+  };
+}
 """
 
 
@@ -44,6 +56,7 @@ def flake_lab(tmp_path: Path, run_cli: RunCli, hosts: list[str], extra: str = ""
     lab = make_lab(tmp_path / "lab", [])
     for name in hosts:
         write_host(lab, name, extra=extra)
+        (lab / "hosts" / name / "backup.nix").write_text(BACKUP)
     use_stand_in_inputs(lab, tmp_path)
     code, out, err = run_cli("--lab", str(lab), "build", "--commit")
     assert code == 0, out + err
@@ -70,9 +83,12 @@ def test_update_here_makes_the_index_of_the_pinned_pair(tmp_path: Path, run_cli:
     index = Lab(lab).option_index()
     assert index is not None
     print(out)
-    # the same expression as the tests' own index: the same options
-    assert len(index.home) == len(home_manager_index().home)
-    assert index.made_with == "nixosConfigurations.alpha"
+    # the same expression as the tests' own index: the same options, and the user's module
+    assert len(index.home) == len(home_manager_index().home) + 1
+    backup = index.home.get(["backup", "paths"])
+    assert backup is not None and backup.type.kind == "list"
+    assert backup.description == "What to back up."
+    assert index.made_with == "nixosConfigurations.alpha with ./backup.nix"
     git_enable = index.home.get(["programs", "git", "enable"])
     assert git_enable is not None and git_enable.type.kind == "bool"
     assert index.nixos.get(["home-manager", "users"]) is not None
