@@ -467,10 +467,12 @@ class Lab(LabFiles):
         *,
         host: str | None = None,
         ssh: SshSettings | None = None,
+        small: bool = False,
     ) -> tuple[OptionIndex, Path]:
         """`homelab options update`: make the option index of the pinned pair, with Nix
         here or on the lab machine `host` (it evaluates the flake's configuration of that
-        host; here, of `host` or the first host). The index and its file."""
+        host; here, of `host` or the first host; a machine with little memory only when
+        `small`). The index and its file."""
         # deferred: start-up
         from homelab.deploy import optionupdate
         from homelab.deploy.plan import plan_connection, plan_hosts
@@ -514,7 +516,7 @@ class Lab(LabFiles):
         else:
             endpoint = plan_connection(state, folder).endpoint
             raw = optionupdate.evaluate_on(
-                endpoint, ssh or SshSettings.from_home(), plan.files, folder, on_line
+                endpoint, ssh or SshSettings.from_home(), plan.files, folder, on_line, small=small
             )
         index = optionupdate.build_index(raw, pair, folder, modules)
         return index, optionupdate.write_cached(self.root, pair, index)

@@ -231,6 +231,9 @@ def parser() -> argparse.ArgumentParser:
         "here or on HOST, a lab machine; kept in .homelab/ (it takes a few GB of memory)",
     )
     p.add_argument("host", nargs="?", metavar="HOST", help="a lab machine that has Nix")
+    p.add_argument(
+        "--small", action="store_true", help="evaluate on HOST even with less than 3 GB of memory"
+    )
     p = add(
         "catalogue",
         "options:cmd_help",

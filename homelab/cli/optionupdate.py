@@ -15,7 +15,10 @@ def cmd_update(args: argparse.Namespace) -> int:
     try:
         if args.host:
             index, path = lab.update_options(
-                lambda line: err(f"{args.host} | {line}"), host=args.host, ssh=ssh_settings(args)
+                lambda line: err(f"{args.host} | {line}"),
+                host=args.host,
+                ssh=ssh_settings(args),
+                small=args.small,
             )
         else:
             index, path = lab.update_options(err)

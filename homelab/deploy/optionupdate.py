@@ -47,6 +47,19 @@ MEMORY = (
     "(not a small board's job)"
 )
 _ERROR_LINES = 40  # the end of Nix's error shown when the evaluation fails
+# a machine with less memory is not asked unless the person says so (a Raspberry Pi with
+# 2 GB runs out evaluating every NixOS option)
+SMALL_KIB = 3 * 1024 * 1024
+MEMORY_SCRIPT = r"sed -n 's/^MemTotal: *\([0-9]*\) kB$/\1/p' /proc/meminfo"
+
+
+def too_small(meminfo_kib: str) -> int | None:
+    """The machine's memory in KiB when it is below SMALL_KIB; None when it is enough
+    (or cannot be told)."""
+    text = meminfo_kib.strip()
+    if not text.isdigit():
+        return None
+    return int(text) if int(text) < SMALL_KIB else None
 
 
 @dataclass(frozen=True)
@@ -192,12 +205,22 @@ def evaluate_on(
     files: Mapping[str, bytes],
     host: str,
     on_line: Callable[[str], None],
+    *,
+    small: bool = False,
 ) -> object:
-    """index.nix over the host, with the Nix of a lab machine: its JSON."""
+    """index.nix over the host, with the Nix of a lab machine: its JSON. A machine with
+    less than 3 GB of memory is refused unless `small`."""
     conn = connect(endpoint, settings)
     target = Target(endpoint.label or endpoint.address, lambda: conn)
     folder = ""
     try:
+        memory = too_small(target.run(scripts.command(MEMORY_SCRIPT), timeout=30).out)
+        if memory is not None and not small:
+            raise LabFailure(
+                f"{endpoint.label or endpoint.address} has {memory / 1024 / 1024:.1f} GB of "
+                "memory: evaluating every NixOS option may not fit (name a larger machine, "
+                "or try anyway with --small)"
+            )
         ran = target.run(scripts.command(scripts.TEMP_DIR), timeout=60)
         folder = ran.out.strip().splitlines()[-1] if ran.code == 0 and ran.out.strip() else ""
         if not folder.startswith("/"):

@@ -12,6 +12,7 @@ from pathlib import Path
 import git
 import pytest
 
+from homelab.deploy.optionupdate import too_small
 from homelab.lab import Lab
 from tests.conftest import RunCli
 from tests.deploy.labs import make_lab, write_host
@@ -122,7 +123,7 @@ def test_update_on_a_machine_brings_the_index_back(
     [file] = index_files(lab)
     file.write_bytes(b"\x1f\x8b not an index")
     assert Lab(lab).option_index() is None
-    code, out, err = run_cli("--lab", str(lab), "options", "update", "builder")
+    code, out, err = run_cli("--lab", str(lab), "options", "update", "builder", "--small")
     assert code == 0, out + err
     assert Lab(lab).option_index() == index
 
@@ -194,3 +195,9 @@ def test_without_flake_lock_it_says_to_lock_first(tmp_path: Path, run_cli: RunCl
 def _no_agent(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
     yield
+
+
+def test_a_machine_with_little_memory_is_asked_only_with_small() -> None:
+    assert too_small("2009876\n") == 2009876  # a Raspberry Pi with 2 GB
+    assert too_small("8000000") is None
+    assert too_small("") is None  # not told: asked
