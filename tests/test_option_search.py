@@ -31,6 +31,7 @@ OPTIONS = m.OptionSet(
                 "programs.git.extraConfig", "Old name.", renamed_to=("programs", "git", "settings")
             ),
             option("programs.git.settings", "Configuration written to ~/.config/git/config."),
+            option("programs.clock.format", "How it shows the time (digits, or hands)."),
         ]
     }
 )
@@ -81,6 +82,12 @@ def test_every_word_must_match_in_the_path_or_the_description() -> None:
     ]
     assert names("firefox aliases") == []
     assert names("sync ease") == ["services.syncthing.enable"]
+
+
+def test_a_word_in_a_description_is_one_that_starts_with_it() -> None:
+    assert "programs.clock.format" not in names("git", limit=None)  # digits
+    assert names("digit") == ["programs.clock.format"]
+    assert names("hands") == ["programs.clock.format"]  # "hands)": punctuation is no word
 
 
 def test_one_typo_in_a_word_is_forgiven() -> None:

@@ -1,6 +1,7 @@
 """Search an option set by words, ranked as people expect from search.nixos.org: the exact
 path first, then paths that start with the words, then paths whose parts hold every word,
-then options whose description holds them. A word of four letters or more that no path
+then options whose description has words that start with them ("git" finds "GitHub", not
+"digit"). A word of four letters or more that no path
 holds also matches a path part one typo away (a letter missing, added, changed or two
 swapped).
 
@@ -12,6 +13,7 @@ milliseconds over home-manager's thousands of options (bench/options.py).
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -36,12 +38,12 @@ class Hit:
     key: tuple[object, ...]  # the whole order (tier first)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: made thousands at a time, and never changed
 class _Entry:
     option: Option
     name: str  # the path, lowercased, dotted
     parts: tuple[str, ...]
-    description: str
+    description: str  # its words lowercased, each after one space: " whether to enable git"
     live: int  # 0 for an option one can set, 1 for a renamed or removed one
     enable: int  # 0 for an `enable` switch: the way into a module comes first
 
@@ -54,8 +56,8 @@ class _Prepared:
             _Entry(
                 o,
                 ".".join(o.path).lower(),
-                tuple(p.lower() for p in o.path),
-                o.description.lower(),
+                tuple(map(str.lower, o.path)),
+                _spaced(o.description),
                 int(o.renamed_to is not None or o.removed is not None),
                 int(not o.path or o.path[-1] != "enable"),
             )
@@ -63,9 +65,8 @@ class _Prepared:
         ]
         self.all_names = "\n".join(e.name for e in self.entries)
         self.parts: dict[int, set[str]] = {}  # the parts of the paths by their length
-        for e in self.entries:
-            for part in e.parts:
-                self.parts.setdefault(len(part), set()).add(part)
+        for part in {p for e in self.entries for p in e.parts}:
+            self.parts.setdefault(len(part), set()).add(part)
         self._by_length: dict[int, dict[str, set[str]]] = {}
 
     def near(self, word: str) -> set[str]:
@@ -103,6 +104,18 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+# what is no part of a word becomes a space (ASCII: descriptions are English and Markdown)
+_NOT_WORD = str.maketrans({c: " " for c in map(chr, range(128)) if not c.isalnum()})
+
+
+def _spaced(text: str) -> str:
+    """A text as words that each follow a space: a word's start is a space and it."""
+    return " " + text.lower().translate(_NOT_WORD)
+
+
+_spaced_word = functools.lru_cache(maxsize=256)(_spaced)  # a query's words, again and again
 
 
 def _deleted(word: str) -> set[str]:
@@ -176,7 +189,7 @@ def _rank(
     for word in query:
         graded = _part_grade(e, word, typos.get(word))
         if graded is None:
-            if word not in e.description:
+            if _spaced_word(word) not in e.description:
                 return None
             in_description = True
             continue
