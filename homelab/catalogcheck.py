@@ -4,8 +4,11 @@ exist and take the values it writes with its default settings, and the entry mus
 written for the release the lab follows (lab.yaml): what keeps the catalogue true as
 nixpkgs moves.
 
-A value that depends on a setting without a default (a secret's path, say) cannot be
-known here: it is counted as not checked, like a value of a type the index cannot check.
+The values are those the entry writes with its default settings, and those it writes
+when one setting is changed: a switch turned the other way (both branches of an `if`),
+each member of an enum. A value that depends on a setting without a default (a secret's
+path, say) cannot be known here: it is counted as not checked, like a value of a type
+the index cannot check.
 """
 
 from __future__ import annotations
@@ -14,7 +17,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from homelab.catalog import OMIT, Service, TemplateError, is_plain_map, resolve
+from homelab.catalog import (
+    OMIT,
+    Service,
+    TemplateError,
+    is_plain_map,
+    resolve,
+    template_settings,
+)
 from homelab.errors import Place, Problem, format_path
 from homelab.nix.expr import NixValueError, Pkg
 from homelab.optionindex.check import Checked, check, suggestions
@@ -91,6 +101,7 @@ def check_catalogue(
                 )
             )
         values = service.with_defaults({})
+        variants = list(_variants(service, values))
         for name, at, template in _settings(service):
             count += 1
             place = doc.marks.key(at, top)
@@ -99,20 +110,27 @@ def check_catalogue(
             except NotAnOptionPath as err:
                 problems.append(Problem(place, str(err), path=format_path(at)))
                 continue
-            try:
-                value = resolve(template, values)
-            except (TemplateError, NixValueError):
-                value = OMIT  # depends on a setting without a default
-            if value is OMIT:
-                found = check(options, path, _UNKNOWN)
-            else:
-                found = check(options, path, _as_data(value))
+            found = _check_value(options, path, template, values)
             total.add(found)
-            for error in found.problems:
+            said = [(error, "") for error in found.problems]
+            if not any(error.key for error in found.problems):
+                # the values other settings make it write: each branch of an `if`, each
+                # member of an enum (said once, with the setting that makes it)
+                reads = template_settings(template)
+                for setting, value, settings in variants:
+                    if setting in reads:
+                        other = _check_value(options, path, template, settings)
+                        total.add(other)
+                        said += [(e, f"with {setting}: {_yaml(value)}, ") for e in other.problems]
+            seen: set[str] = set()
+            for error, when in said:
+                if error.message in seen:
+                    continue
+                seen.add(error.message)
                 near = "" if not error.key else _near(options, path)
-                said = error.message if name in error.message else f"{name}: {error.message}"
+                message = error.message if name in error.message else f"{name}: {error.message}"
                 problems.append(
-                    Problem(place, said, hint=error.hint or near, warning=error.warning)
+                    Problem(place, when + message, hint=error.hint or near, warning=error.warning)
                 )
     return CatalogueCheck(
         tuple(sorted(problems, key=Problem.sort_key)),
@@ -121,6 +139,41 @@ def check_catalogue(
         total.checked,
         total.unchecked,
     )
+
+
+def _check_value(
+    options: OptionSet, path: Sequence[str], template: Any, settings: Mapping[str, Any]
+) -> Checked:
+    """The value the template writes with these settings, checked (the path alone when
+    it cannot be known, or the template leaves the option out)."""
+    try:
+        value = resolve(template, settings)
+    except (TemplateError, NixValueError):
+        value = OMIT  # depends on a setting without a default
+    return check(options, path, _UNKNOWN if value is OMIT else _as_data(value))
+
+
+def _variants(
+    service: Service, defaults: Mapping[str, Any]
+) -> Iterator[tuple[str, Any, dict[str, Any]]]:
+    """Settings other than the defaults, one setting changed: a switch turned the other
+    way, an enum's other members. (setting, its value, all settings)"""
+    properties = service.settings_schema.get("properties") or {}
+    for setting, schema in properties.items():
+        if not isinstance(schema, Mapping) or setting not in defaults:
+            continue
+        now = defaults[setting]
+        others: list[Any] = [m for m in schema.get("enum") or () if m != now]
+        if schema.get("type") == "boolean" and isinstance(now, bool):
+            others.append(not now)
+        for value in others:
+            yield setting, value, {**defaults, setting: value}
+
+
+def _yaml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "null" if value is None else str(value)
 
 
 # a value the check cannot know: a `!nix` value is accepted and counted as not checked

@@ -292,3 +292,34 @@ def test_the_commands_read_the_index_that_options_update_keeps_for_the_pinned_pa
     code, out, _ = run_cli("--lab", str(basic_lab), "options", "search", "demo")
     assert code == 0
     assert out.splitlines()[1].startswith("services.demo.enable ")
+
+
+BRANCHES = """\
+description: A demo whose other settings write other values
+nixpkgs: "26.05"
+settings:
+  type: object
+  properties:
+    verbose: {type: boolean, default: false}
+    level: {type: string, enum: [info, debug, trace], default: info}
+nixos:
+  services.demo.enable: true
+  services.demo.port: {if: verbose, then: 70000, else: 8080}
+  services.demo.level: {setting: level}
+"""
+
+
+def test_catalogue_check_also_writes_the_entry_with_each_switch_turned_and_enum_member(
+    basic_lab: Path, run_cli: RunCli, indexed: m.OptionIndex
+) -> None:
+    catalogue(basic_lab, {"demo": BRANCHES})
+    code, out, _ = run_cli("--lab", str(basic_lab), "catalogue", "check")
+    assert code == 2
+    problems = out.splitlines()[:-1]
+    assert len(problems) == 2, out
+    assert problems[0].startswith("services/demo.yaml:10:3: with verbose: true, ")
+    assert "70000" in problems[0]
+    assert problems[1].startswith("services/demo.yaml:11:3: with level: trace, ")
+    assert "'trace'" in problems[1]
+    # the three with the defaults, then port with verbose: true, level with debug and trace
+    assert "6 values checked" in out.splitlines()[-1]
