@@ -32,6 +32,8 @@ OPTIONS = m.OptionSet(
             ),
             option("programs.git.settings", "Configuration written to ~/.config/git/config."),
             option("programs.clock.format", "How it shows the time (digits, or hands)."),
+            option("programs.git.includes.*.path", "Path of the file to include."),
+            option("home.file.<name>.source", "Path of the source file."),
         ]
     }
 )
@@ -59,6 +61,13 @@ def test_a_word_that_is_a_part_of_the_path_finds_the_module_s_enable_first() -> 
     # the parts equal to the word before parts that only hold it (gitui, lazygit)
     assert found.index("programs.git.aliases") < found.index("programs.gitui.enable")
     assert found.index("programs.git.delta.enable") < found.index("programs.lazygit.enable")
+
+
+def test_a_path_with_names_put_in_finds_the_option_it_sets() -> None:
+    hits = search(OPTIONS, "home.file.gitconfig.source")
+    assert hits[0].option.name == "home.file.<name>.source" and hits[0].tier == EXACT
+    assert names("programs.git.includes.0.path")[0] == "programs.git.includes.*.path"
+    assert names("home.file.x.nothing") == []
 
 
 def test_a_prefix_ends_at_a_part_before_it_runs_into_longer_names() -> None:

@@ -152,7 +152,15 @@ def search(options: OptionSet, words: str | Sequence[str], limit: int | None = 5
     if not query:
         return []
     with _collector_paused():
-        return _search(_prepare(options), query, limit)
+        hits = _search(_prepare(options), query, limit)
+    # a path with names put in (users.users.alice.shell) is the option it sets
+    raw = words.split() if isinstance(words, str) else list(words)
+    if len(raw) == 1 and "." in raw[0] and (not hits or hits[0].tier != EXACT):
+        found = options.find(raw[0].split("."))
+        if found is not None and not found.rest:
+            rest = [h for h in hits if h.option is not found.option]
+            hits = [Hit(found.option, EXACT, (EXACT,)), *rest][:limit]
+    return hits
 
 
 def _search(ready: _Prepared, query: list[str], limit: int | None) -> list[Hit]:
