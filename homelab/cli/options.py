@@ -36,21 +36,26 @@ def cmd_help(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    limit = args.limit if args.limit is not None else SHOWN
+    if limit < 1:
+        raise usage("--limit: give a number of results, 1 or more")
     index = open_lab(args).option_index()
     if index is None:
         err(f"error: {NO_INDEX}")
         return FAILED
     which, options = (HOME, index.home) if args.home else (NIXOS, index.nixos)
-    limit = args.limit if args.limit is not None else SHOWN
-    if limit < 1:
-        raise usage("--limit: give a number of results, 1 or more")
-    hits = search(options, args.words, limit=None)
+    words = args.words
+    parts = words[0].split(".")
+    if not args.home and len(words) == 1 and tuple(parts[:2]) == _HOME_USER and len(parts) > 3:
+        # home-manager.users.NAME.programs.git: a user's home-manager options
+        which, options, words = HOME, index.home, [".".join(parts[3:])]
+    hits = search(options, words, limit=None)
     if not hits:
         other = index.nixos if args.home else index.home
         hint = ""
-        if search(other, args.words, limit=1):
+        if search(other, words, limit=1):
             hint = " (the NixOS options have some)" if args.home else " (try --home)"
-        err(f"no {which} option matches {' '.join(args.words)!r}{hint}")
+        err(f"no {which} option matches {' '.join(words)!r}{hint}")
         return FAILED
     rows = [("OPTION", "DESCRIPTION")]
     rows += [(h.option.name, summary(h.option)) for h in hits[:limit]]

@@ -96,6 +96,10 @@ def test_search_home_searches_home_manager_s_options(
     code, out, _ = run_cli("--lab", str(basic_lab), "options", "search", "--home", "git")
     assert code == 0
     assert out.splitlines()[1].startswith("programs.git.enable ")
+    path = "home-manager.users.alice.programs.git"
+    code, out, _ = run_cli("--lab", str(basic_lab), "options", "search", path)
+    assert code == 0
+    assert out.splitlines()[1].startswith("programs.git.enable ")
     code, _, err = run_cli("--lab", str(basic_lab), "options", "search", "git")
     assert code == 1  # nothing found, as grep says it
     assert "no NixOS option matches 'git' (try --home)" in err
