@@ -242,7 +242,7 @@ class Lab(LabFiles):
         unsaved edits on top, saved only over what was opened (homelab.editing)."""
         from homelab.editing.session import Session  # deferred: start-up (the compiler)
 
-        return Session(self)
+        return Session(self, self.option_index)
 
     @staticmethod
     def new_profile(start: NewProfile) -> str:

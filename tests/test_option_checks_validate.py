@@ -143,3 +143,26 @@ def test_the_index_is_passed_to_the_editor_s_single_host_load(
     lab = Lab(basic_lab)
     host = lab.load_host("alpha", lab.load().catalog, index=index)
     assert host.valid is (index is None)
+
+
+def test_the_editing_session_checks_options_live_against_the_index_it_reads_once(
+    basic_lab: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[int] = []
+
+    def read(self: Lab) -> m.OptionIndex:
+        reads.append(1)
+        return INDEX
+
+    monkeypatch.setattr(Lab, "option_index", read)
+    session = Lab(basic_lab).open_session()
+    text = (basic_lab / ALPHA).read_text(encoding="utf-8")
+    session.replace_text("alpha", text + "options:\n  services.fwupd.enabel: true\n")
+    check = session.check("alpha")
+    assert [p.hint for p in check.problems if p.place.file == ALPHA] == [
+        "did you mean services.fwupd.enable?"
+    ]
+    session.replace_text("alpha", text + "options:\n  services.fwupd.enable: true\n")
+    assert session.check("alpha").host.valid
+    session.load_all()
+    assert reads == [1]

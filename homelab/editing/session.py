@@ -22,6 +22,7 @@ from homelab.catalog import Catalog
 from homelab.editing.drafts import Draft, DraftStore, Kept, profile_rel
 from homelab.errors import InvalidInput, Place, Problem
 from homelab.labfiles import PROFILE, HostState, LabFiles, LabState
+from homelab.optionindex.model import OptionIndex
 from homelab.profile import edit
 from homelab.profile.edit import EditError
 from homelab.source import DiskSource, OnlyHosts, Unreadable, read_file
@@ -127,8 +128,10 @@ L = TypeVar("L", bound=LabFiles)
 class Session(Generic[L]):
     """The lab as the editor sees it: saved state plus unsaved drafts."""
 
-    def __init__(self, lab: L) -> None:
+    def __init__(self, lab: L, read_index: Callable[[], OptionIndex | None] = lambda: None) -> None:
         self.lab = lab
+        self._read_index = read_index  # the lab's option index: read once, when first checked
+        self._index: list[OptionIndex | None] = []
         self.drafts: dict[str, Draft] = {}
         self.state: LabState | None = None  # every host, from a full load (in the background)
         self.catalog: Catalog | None = None
@@ -173,9 +176,15 @@ class Session(Generic[L]):
 
     # ---- checking --------------------------------------------------------------------
 
+    def option_index(self) -> OptionIndex | None:
+        """The index the options are checked against (None: the lab has none yet)."""
+        if not self._index:
+            self._index.append(self._read_index())
+        return self._index[0]
+
     def load_all(self) -> LabState:
         """Every host, saved texts with unsaved drafts on top (slow on big labs: a worker's job)."""
-        state = self.lab.load(texts=self.unsaved())
+        state = self.lab.load(texts=self.unsaved(), index=self.option_index())
         self.state, self.catalog = state, state.catalog
         return state
 
@@ -184,13 +193,17 @@ class Session(Generic[L]):
         texts = self.unsaved()
         if self.catalog is None:
             state = self.lab.load(
-                texts=texts, source=OnlyHosts(DiskSource(self.lab.root), {folder})
+                texts=texts,
+                source=OnlyHosts(DiskSource(self.lab.root), {folder}),
+                index=self.option_index(),
             )
             self.catalog = state.catalog
-            host = state.hosts.get(folder) or self.lab.load_host(folder, state.catalog, texts)
+            host = state.hosts.get(folder) or self.lab.load_host(
+                folder, state.catalog, texts, self.option_index()
+            )
             lab_problems: tuple[Problem, ...] = state.problems
         else:
-            host = self.lab.load_host(folder, self.catalog, texts)
+            host = self.lab.load_host(folder, self.catalog, texts, self.option_index())
             lab_problems = self.state.problems if self.state is not None else ()
         problems = [*lab_problems, *host.problems]
         draft = self.drafts.get(folder)
