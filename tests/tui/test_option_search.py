@@ -273,3 +273,15 @@ def test_raw_nix_completion_without_an_index_says_how_to_make_one(lab: Path) -> 
             assert "`homelab options update` makes one" in screen_text(app)
 
     run(scenario)
+
+
+def test_snapshot_of_the_search(lab: Path, snap_compare: Any) -> None:
+    async def ready(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await choose_host(pilot, "nixos-demo")
+        await keys(pilot, "ctrl+o", *"openssh", "down")
+        pilot.app.screen.query_one(Input).cursor_blink = False  # the same picture every time
+        await settle(pilot)
+
+    app = HomelabApp(lab, option_index=small_index())
+    assert snap_compare(app, terminal_size=(140, 42), run_before=ready)

@@ -20,6 +20,7 @@ from homelab.tui.plain import Static
 from homelab.tui.screens.dialogs import DIALOG_CSS, Dialog
 
 SHOWN = 40  # rows at most: more words narrow them
+ROW = 100  # characters in a row of the list (the dialog is 110 wide)
 
 
 class OptionSearch(Dialog):
@@ -47,6 +48,8 @@ class OptionSearch(Dialog):
         self.where = where  # the section it goes into, in words
         self.words = words
         self.found: list[Option] = []
+        self.width = 0  # of the path column
+        self.marked: int | None = None  # the row drawn with ›
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -86,16 +89,33 @@ class OptionSearch(Dialog):
         self.found = search(self.options, words, SHOWN)
         rows = self.rows
         rows.clear_options()
-        width = min(max((len(o.name) for o in self.found), default=0), 60)
-        for option in self.found:
-            line = Text(no_wrap=True, overflow="ellipsis")
-            name = option.name if len(option.name) <= width else option.name[: width - 1] + "…"
-            line.append(f"{name:<{width}}  ")
-            line.append(type_text(option.type)[:28], style="dim")
-            rows.add_option(Row(line))
+        self.width = min(max((len(o.name) for o in self.found), default=0), 60)
+        self.marked = 0 if self.found else None
+        rows.add_options([Row(self._line(i)) for i in range(len(self.found))])
         if self.found:
             rows.highlighted = 0
         self._about()
+
+    def _line(self, index: int) -> Text:
+        """A row: › on the highlighted one (seen without colour), path, type."""
+        option, width = self.found[index], self.width
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append("› " if index == self.marked else "  ")
+        name = option.name if len(option.name) <= width else option.name[: width - 1] + "…"
+        line.append(f"{name:<{width}}  ")
+        kind = type_text(option.type)
+        room = max(ROW - width - 4, 12)  # a row never wraps: the type is cut
+        line.append(kind if len(kind) <= room else kind[: room - 1] + "…", style="dim")
+        return line
+
+    def _mark(self) -> None:
+        rows, old, new = self.rows, self.marked, self.rows.highlighted
+        if old == new or not self.found:
+            return
+        self.marked = new
+        for index in (old, new):
+            if index is not None and index < len(self.found):
+                rows.replace_option_prompt_at_index(index, self._line(index))
 
     def _about(self) -> None:
         said = self.query_one(".search-about", Static)
@@ -115,6 +135,7 @@ class OptionSearch(Dialog):
 
     @on(OptionList.OptionHighlighted)
     def _moved(self) -> None:
+        self._mark()
         self._about()
 
     def action_move(self, step: int) -> None:
