@@ -89,49 +89,10 @@ def check_catalogue(
     total = Checked()
     count = 0
     for entry in entries:
-        service, doc = entry.service, entry.document
-        top = Place(doc.file)
-        if service.nixpkgs != release:
-            problems.append(
-                Problem(
-                    doc.marks.value(("nixpkgs",), top),
-                    f"written for NixOS {service.nixpkgs}; the lab follows {release}",
-                    path="nixpkgs",
-                    hint=f'check its options against {release}\'s, then write nixpkgs: "{release}"',
-                )
-            )
-        values = service.with_defaults({})
-        variants = list(_variants(service, values))
-        for name, at, template in _settings(service):
+        problems.extend(_release(entry, release))
+        for name, at, template in _settings(entry.service):
             count += 1
-            place = doc.marks.key(at, top)
-            try:
-                path = parse_key(name)
-            except NotAnOptionPath as err:
-                problems.append(Problem(place, str(err), path=format_path(at)))
-                continue
-            found = _check_value(options, path, template, values)
-            total.add(found)
-            said = [(error, "") for error in found.problems]
-            if not any(error.key for error in found.problems):
-                # the values other settings make it write: each branch of an `if`, each
-                # member of an enum (said once, with the setting that makes it)
-                reads = template_settings(template)
-                for setting, value, settings in variants:
-                    if setting in reads:
-                        other = _check_value(options, path, template, settings)
-                        total.add(other)
-                        said += [(e, f"with {setting}: {_yaml(value)}, ") for e in other.problems]
-            seen: set[str] = set()
-            for error, when in said:
-                if error.message in seen:
-                    continue
-                seen.add(error.message)
-                near = "" if not error.key else _near(options, path)
-                message = error.message if name in error.message else f"{name}: {error.message}"
-                problems.append(
-                    Problem(place, when + message, hint=error.hint or near, warning=error.warning)
-                )
+            problems.extend(_option(entry, options, name, at, template, total))
     return CatalogueCheck(
         tuple(sorted(problems, key=Problem.sort_key)),
         len(entries) + len({p.place.file for p in broken}),
@@ -139,6 +100,58 @@ def check_catalogue(
         total.checked,
         total.unchecked,
     )
+
+
+def _release(entry: Entry, release: str) -> list[Problem]:
+    written = entry.service.nixpkgs
+    if written == release:
+        return []
+    doc = entry.document
+    return [
+        Problem(
+            doc.marks.value(("nixpkgs",), Place(doc.file)),
+            f"written for NixOS {written}; the lab follows {release}",
+            path="nixpkgs",
+            hint=f'check its options against {release}\'s, then write nixpkgs: "{release}"',
+        )
+    ]
+
+
+def _option(
+    entry: Entry, options: OptionSet, name: str, at: KeyPath, template: Any, total: Checked
+) -> list[Problem]:
+    """The problems of one option an entry sets, with the values it writes (counted)."""
+    service, doc = entry.service, entry.document
+    place = doc.marks.key(at, Place(doc.file))
+    try:
+        path = parse_key(name)
+    except NotAnOptionPath as err:
+        return [Problem(place, str(err), path=format_path(at))]
+    defaults = service.with_defaults({})
+    found = _check_value(options, path, template, defaults)
+    total.add(found)
+    said = [(error, "") for error in found.problems]
+    if not any(error.key for error in found.problems):
+        # the values other settings make it write: each branch of an `if`, each member of
+        # an enum (a problem said once, with the setting that makes it)
+        reads = template_settings(template)
+        for setting, value, settings in _variants(service, defaults):
+            if setting in reads:
+                other = _check_value(options, path, template, settings)
+                total.add(other)
+                said += [(e, f"with {setting}: {_yaml(value)}, ") for e in other.problems]
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for error, when in said:
+        if error.message in seen:
+            continue
+        seen.add(error.message)
+        near = "" if not error.key else _near(options, path)
+        message = error.message if name in error.message else f"{name}: {error.message}"
+        problems.append(
+            Problem(place, when + message, hint=error.hint or near, warning=error.warning)
+        )
+    return problems
 
 
 def _check_value(
