@@ -104,6 +104,7 @@ def test_one_typo_in_a_word_is_forgiven() -> None:
     assert names("fierfox") == ["programs.firefox.enable"]  # two swapped
     assert names("syncthink") == ["services.syncthing.enable"]  # one changed
     assert names("gti") == []  # short words must be right: too much is one typo from them
+    assert names("programs.firefx")[0] == "programs.firefox.enable"  # a path with a typo
 
 
 def test_words_are_case_blind_and_the_limit_holds() -> None:

@@ -153,6 +153,9 @@ def search(options: OptionSet, words: str | Sequence[str], limit: int | None = 5
         return []
     with _collector_paused():
         hits = _search(_prepare(options), query, limit)
+        if not hits and any("." in w for w in query):
+            # no path holds it as written: its names as words, each forgiven a typo
+            hits = _search(_prepare(options), words_of(" ".join(query).replace(".", " ")), limit)
     # a path with names put in (users.users.alice.shell) is the option it sets
     raw = words.split() if isinstance(words, str) else list(words)
     if len(raw) == 1 and "." in raw[0] and (not hits or hits[0].tier != EXACT):
