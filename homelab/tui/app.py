@@ -65,10 +65,7 @@ class HomelabApp(App[None]):
         """The option index of the lab's pinned nixpkgs and home-manager, None when none
         has been made (`homelab options update`)."""
         if self._option_index is None:
-            read = getattr(self.session.lab, "option_index", None)
-            if read is not None:
-                with contextlib.suppress(Exception):  # unreadable: as if there were none
-                    self._option_index = read()
+            self._option_index = self.session.lab.option_index()
         return self._option_index
 
     async def on_event(self, event: events.Event) -> None:

@@ -82,7 +82,8 @@ class RawNixEditor(Editor, Vertical):
                                    max-height: 2; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+space", "complete", "Complete option", show=False),
+        # ctrl+@ is what a terminal sends for ctrl+space
+        Binding("ctrl+space,ctrl+@", "complete", "Complete option", show=False),
     ]
 
     def __init__(
