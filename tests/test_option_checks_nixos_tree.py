@@ -195,5 +195,5 @@ def test_did_you_mean_through_the_index(index: OptionIndex) -> None:
     assert (p.at, p.key, p.hint) == (
         (0, "adress"),
         True,
-        "did you mean services.web.upstreams.*.address?",
+        "did you mean services.web.upstreams[0].address?",
     )
