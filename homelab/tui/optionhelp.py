@@ -106,8 +106,11 @@ def start_value(option: Option) -> Any:
 
 
 def out_of_range(t: OptionType, value: Any) -> str:
-    """Why a number is outside the option's range ('' when it is inside, or no number)."""
+    """Why a number (or an item of a list of numbers) is outside the option's range ('' when
+    it is inside, or no number)."""
     t = plain_type(t)
+    if t.kind == m.LIST and t.of and isinstance(value, list):
+        return next((said for v in value if (said := out_of_range(t.of[0], v))), "")
     if t.kind != m.INT or isinstance(value, bool) or not isinstance(value, int | float):
         return ""
     if isinstance(value, float):

@@ -285,3 +285,21 @@ def test_snapshot_of_the_search(lab: Path, snap_compare: Any) -> None:
 
     app = HomelabApp(lab, option_index=small_index())
     assert snap_compare(app, terminal_size=(140, 42), run_before=ready)
+
+
+def test_a_list_is_typed_between_its_brackets_and_its_items_are_checked(lab: Path) -> None:
+    profile = lab / DEMO
+
+    async def scenario() -> None:
+        async with running(lab, small_index()) as (app, pilot):
+            await choose_host(pilot, "nixos-demo")
+            await keys(pilot, "ctrl+o", *"ssh ports", "enter")
+            box = app.main.query_one("#option-box", TextArea)
+            assert app.focused is box and box.text == "[]"
+            await keys(pilot, *"22, 99999")
+            assert box.text == "[22, 99999]"
+            assert "99999 is outside 0 to 65535" in screen_text(app)
+            await keys(pilot, *["backspace"] * 5, *"2222", "escape", "ctrl+s")
+
+    run(scenario)
+    assert profile.read_text().endswith("options:\n  services.openssh.ports: [22, 2222]\n")

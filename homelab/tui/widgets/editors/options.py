@@ -702,4 +702,7 @@ class OptionsEditor(ListDetail, Vertical):
             return
         widget = self.value_widget()
         widget.focus()
+        if isinstance(widget, TextArea):  # typing goes between the brackets of [] and {}
+            empty = widget.text.strip() in ("[]", "{}")
+            widget.cursor_location = (0, 1) if empty else widget.document.end
         widget.scroll_visible(animate=False)
