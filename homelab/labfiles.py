@@ -16,6 +16,7 @@ from homelab import flakelock, labconfig
 from homelab.catalog import Catalog, Service, service_from_document
 from homelab.doubled import doubled
 from homelab.errors import InvalidInput, Place, Problem
+from homelab.optionindex.check import Checked
 from homelab.optionindex.model import OptionIndex
 from homelab.profile import advice, include, model, options, validate
 from homelab.source import DiskSource, Overlay, Source, Unreadable, present
@@ -92,6 +93,9 @@ class LabState:
     # options set (options:, home.options:, extraConfig) that no option index checked:
     # loaded without one, validation says so once for the lab
     options_not_checked: int = 0
+    # with an index: the option values it checked, and those it could not (!nix values,
+    # types it cannot check, raw Nix)
+    option_values: Checked | None = None
 
     def all_problems(self, folders: Iterable[str] | None = None) -> list[Problem]:
         chosen = self.hosts if folders is None else {f: self.hosts[f] for f in folders}
@@ -207,7 +211,11 @@ def _module_files(host: HostState) -> tuple[str, ...]:
 
 
 def _entry_problems(
-    catalog: Catalog, hosts: dict[str, HostState], fetch: include.Fetch, index: OptionIndex
+    catalog: Catalog,
+    hosts: dict[str, HostState],
+    fetch: include.Fetch,
+    index: OptionIndex,
+    tally: Checked | None = None,
 ) -> list[Problem]:
     """The options that the catalogue entries the hosts use set, against the index (as
     `homelab catalogue check` does; the release an entry is written for is its concern)."""
@@ -225,6 +233,9 @@ def _entry_problems(
         if service is not None and doc is not None:
             found = check_catalogue([Entry(service, doc)], index.nixos, service.nixpkgs)
             problems.extend(found.problems)
+            if tally is not None:
+                tally.checked += found.checked
+                tally.unchecked += found.unchecked
     return problems
 
 
@@ -298,9 +309,10 @@ class LabFiles:
         config, config_problems = _lab_config(source)
         inputs = config.input_names if config is not None else None
         hosts: dict[str, HostState] = {}
+        tally = Checked() if index is not None else None
         for folder in self.host_folders(source):
             hosts[folder] = self._load_host(
-                folder, fetch, catalog, exists, _reader(source), inputs, index
+                folder, fetch, catalog, exists, _reader(source), inputs, index, tally
             )
         names: dict[str, str] = {}
         for folder, state in sorted(hosts.items()):
@@ -322,7 +334,7 @@ class LabFiles:
         lab_problems += config_problems
         said: list[Problem] = []
         if index is not None:
-            for p in _entry_problems(catalog, hosts, fetch, index):
+            for p in _entry_problems(catalog, hosts, fetch, index, tally):
                 (said if p.warning else lab_problems).append(p)
         skipped = 0 if index is not None else sum(_options_set(h) for h in hosts.values())
         return LabState(
@@ -333,6 +345,7 @@ class LabFiles:
             (*unpinned, *said),
             config=config,
             options_not_checked=skipped,
+            option_values=tally,
         )
 
     def load_host(
@@ -396,6 +409,7 @@ class LabFiles:
         read: Callable[[str], str | None] = lambda rel: None,
         inputs: Iterable[str] | None = None,
         index: OptionIndex | None = None,
+        tally: Checked | None = None,
     ) -> HostState:
         rel = f"hosts/{folder}/{PROFILE}"
         doc, problems = fetch(rel)
@@ -410,7 +424,7 @@ class LabFiles:
         merged, found = include.resolve(doc, tracking)
         problems = [*problems, *found, *_without_host(merged)]
         found = validate.validate(
-            merged, folder, catalog, exists, self._real_path, read, inputs, index
+            merged, folder, catalog, exists, self._real_path, read, inputs, index, tally
         )
         # a renamed option still works: the index's word on it never blocks
         said = [p for p in found if p.warning]

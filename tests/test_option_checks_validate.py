@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from homelab import catalogcheck
 from homelab.errors import Problem
 from homelab.lab import Lab
 from homelab.optionindex import model as m
@@ -166,3 +167,40 @@ def test_the_editing_session_checks_options_live_against_the_index_it_reads_once
     assert session.check("alpha").host.valid
     session.load_all()
     assert reads == [1]
+
+
+def test_validate_says_how_many_values_the_index_checked(
+    basic_lab: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lab = Lab(basic_lab)
+    entries = {  # every option the catalogue's entries set, any value
+        name: m.OptionType(m.ANYTHING)
+        for service in lab.load().catalog.services.values()
+        for name, _, _ in catalogcheck._settings(service)
+    }
+    entries.update({".".join(o.path): o.type for o in INDEX.nixos})
+    entries["services.fwupd.package"] = m.OptionType(m.UNCHECKED, "package")
+    index = small_index(**entries)
+    add_to_alpha(
+        basic_lab,
+        "options:\n"
+        "  services.fwupd.enable: true\n"
+        "  services.fwupd.package: !pkg fwupd\n"
+        "  networking.firewall.allowedTCPPorts: [22, 80]\n",
+    )
+    monkeypatch.setattr(Lab, "option_index", lambda self: index)
+    code, out, err = run_cli("--lab", str(basic_lab), "validate", "alpha")
+    assert (code, err) == (0, "")
+    state = lab.load(index=index)
+    done = state.option_values
+    assert done is not None
+    # alpha's values: 2 checked, the package's not; with those the entries set (a value
+    # that depends on a setting without a default cannot be known)
+    assert done.checked > 2 and done.unchecked >= 1
+    assert out.splitlines()[1] == (
+        f"the lab's options against the option index: {done.checked} values checked, "
+        f"{done.unchecked} not (!nix values, raw Nix, types homelab cannot check)"
+    )
+    without = lab.load(index=small_index(**{**entries, "services.fwupd.package": BOOL}))
+    assert without.option_values is not None
+    assert without.option_values.unchecked == done.unchecked - 1

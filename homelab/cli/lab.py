@@ -64,6 +64,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if problems:
         raise InvalidInput(problems)
     print(f"{len(chosen)} host{'s' if len(chosen) != 1 else ''} valid: {', '.join(chosen)}")
+    if state.option_values is not None:
+        done = state.option_values
+        print(
+            f"the lab's options against the option index: {done.checked} "
+            f"value{'s' if done.checked != 1 else ''} checked, {done.unchecked} not "
+            "(!nix values, raw Nix, types homelab cannot check)"
+        )
     return OK
 
 

@@ -10,7 +10,6 @@ of a freeform submodule) is accepted and counted as not checked.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -532,7 +531,7 @@ def _concrete(declared: Sequence[str], written: Sequence[str]) -> tuple[str, ...
 def suggestions(options: OptionSet, path: Sequence[str], limit: int = 3) -> list[str]:
     """The options closest to a path that is none: among the options below the longest
     prefix that exists, by edit distance of the remaining names; then options whose last
-    names are the path's (a prefix left out); then by the whole path."""
+    names are the path's (a prefix left out). Nothing rather than a list of guesses."""
     path = tuple(path)
     found: list[str] = []
 
@@ -576,10 +575,6 @@ def suggestions(options: OptionSet, path: Sequence[str], limit: int = 3) -> list
             break
     if first_known and len(found) < limit:
         same_last_names()
-    if not found:
-        names = {o.name: o.path for o in options}
-        for close in difflib.get_close_matches(_show(path), list(names), limit, 0.8):
-            add(names[close])
     return found
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from homelab.errors import Place, Problem
 from homelab.nix.attrs import option_bindings, plaintext_passwords
 from homelab.nix.syntax import check_module_body
-from homelab.optionindex.check import check_path
+from homelab.optionindex.check import Checked, check_path
 from homelab.optionindex.model import OptionIndex
 from homelab.profile.check_users import PASSWORD_HINT
 from homelab.yamlfile import Document, Path_
@@ -19,7 +19,10 @@ _NOT_OPTIONS = frozenset({"imports", "options", "disabledModules", "meta", "_fil
 
 
 def extra_config_problems(
-    doc: Document, data: Mapping[str, Any], index: OptionIndex | None = None
+    doc: Document,
+    data: Mapping[str, Any],
+    index: OptionIndex | None = None,
+    tally: Checked | None = None,
 ) -> list[Problem]:
     """Where extraConfig does not parse, sets a plaintext password, or (with the lab's
     option index) sets an option that does not exist."""
@@ -67,7 +70,10 @@ def extra_config_problems(
             path = b.path[1:] if b.path[0] == "config" else b.path
             if not b.value or not path or path[0] in _NOT_OPTIONS:
                 continue  # a name that leads to a set: its leaves are read on their own
-            for wrong in check_path(index.nixos, path).problems:
+            found = check_path(index.nixos, path)
+            if tally is not None:
+                tally.unchecked += found.unchecked  # the path is known; Nix checks the value
+            for wrong in found.problems:
                 place, in_text = in_extra(b.line, b.column)
                 problems.append(
                     Problem(

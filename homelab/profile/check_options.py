@@ -16,7 +16,7 @@ from homelab.errors import Place, Problem, format_path
 from homelab.nix.attrs import plaintext_passwords
 from homelab.nix.paths import path_literals
 from homelab.nix.syntax import check_expression
-from homelab.optionindex.check import check
+from homelab.optionindex.check import Checked, check
 from homelab.optionindex.model import OptionIndex
 from homelab.profile.options import (
     PACKAGE_PATH,
@@ -40,10 +40,11 @@ def option_problems(
     folder: str,
     real_path: Callable[[str], str | None],
     index: OptionIndex | None = None,
+    tally: Checked | None = None,
 ) -> list[Problem]:
     """The problems of every options section; with the lab's option index, each value is
     also checked against its option (the host's against NixOS, a user's against
-    home-manager)."""
+    home-manager), and counted in `tally` (checked, or not checkable)."""
     data = doc.data if isinstance(doc.data, dict) else {}
     top = Place(doc.file)
     problems: list[Problem] = []
@@ -76,16 +77,19 @@ def option_problems(
             if nixos:
                 problems.extend(_password_problems(doc, s))
             if index is not None:
-                problems.extend(_index_problems(doc, index, s, nixos))
+                problems.extend(_index_problems(doc, index, s, nixos, tally))
     return problems
 
 
 def _index_problems(
-    doc: Document, index: OptionIndex, s: Setting, nixos: bool
+    doc: Document, index: OptionIndex, s: Setting, nixos: bool, tally: Checked | None
 ) -> Iterator[Problem]:
     """What the option index says of one setting, at the key or value it is about."""
     top = Place(doc.file)
     found = check(index.nixos if nixos else index.home, s.option, s.value, parse_key)
+    if tally is not None:
+        tally.checked += found.checked
+        tally.unchecked += found.unchecked
     for e in found.problems:
         where = (*s.where, *e.at)
         place = doc.marks.key(where, top) if e.key else doc.marks.value(where, top)

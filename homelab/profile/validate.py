@@ -15,6 +15,7 @@ from typing import Any
 
 from homelab.catalog import Catalog
 from homelab.errors import Place, Problem, format_path
+from homelab.optionindex.check import Checked
 from homelab.optionindex.model import OptionIndex
 from homelab.profile.check_boot import boot_problems
 from homelab.profile.check_extra_config import extra_config_problems
@@ -76,13 +77,15 @@ def validate(
     read: Callable[[str], str | None] = lambda rel: None,
     inputs: Iterable[str] | None = None,
     index: OptionIndex | None = None,
+    tally: Checked | None = None,
 ) -> list[Problem]:
     """Every problem of one host's merged profile. `folder` is the host's folder name;
     `exists(lab-relative path)` says whether a file is there, `real_path(lab-relative
     path)` where it really is with links followed (None: outside the lab), `read` its
     text (None: it cannot be read). `inputs`: the flake inputs of lab.yaml, None for a
     lab without one (its hand-kept flake.nix is not read). `index`: the lab's option
-    index, None when it has none (option paths and values are then not checked)."""
+    index, None when it has none (option paths and values are then not checked); `tally`
+    counts the values it checked and those it could not."""
     top = Place(doc.file)
     data = doc.data
     if not isinstance(data, dict):
@@ -117,8 +120,8 @@ def validate(
     problems.extend(hardware_file_problems(doc, data, folder, exists, real_path))
     problems.extend(boot_problems(doc, data))
     problems.extend(file_problems(doc, folder, exists, real_path))
-    problems.extend(extra_config_problems(doc, data, index))
-    problems.extend(option_problems(doc, folder, real_path, index))
+    problems.extend(extra_config_problems(doc, data, index, tally))
+    problems.extend(option_problems(doc, folder, real_path, index, tally))
     problems.extend(module_problems(doc, folder, exists, read, real_path))
     if inputs is not None:
         problems.extend(input_problems(doc, inputs))
