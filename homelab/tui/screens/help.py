@@ -74,6 +74,8 @@ GROUPS = {
     "undo": "Changes",
     "go_back": "Changes",
     "filter": "Search",
+    "option_search": "Search",
+    "complete": "Search",
     "search": "Search",
     "leave": "Moving around",
     "cancel_apply": "Changes",
@@ -211,11 +213,12 @@ def list_section(app: App[Any], screen: Screen[Any]) -> Section | None:
 def yaml_section(app: App[Any], screen: Screen[Any]) -> Section | None:
     if type(screen).__name__ != "MainScreen":
         return None
-    from homelab.tui.widgets.editors import YamlEditor
+    from homelab.tui.widgets.editors import RawNixEditor, YamlEditor
     from homelab.tui.widgets.fields import YamlField
 
     rows = [(keys, what) for _, keys, what in _rows(app, own_bindings(YamlField))]
     rows += [(keys, what) for _, keys, what in _rows(app, own_bindings(YamlEditor))]
+    rows += [(keys, what) for _, keys, what in _rows(app, own_bindings(RawNixEditor))]
     # a key the screen or the app binds first (priority) never reaches the box
     taken = {k for node in (screen, app) for k, b in node._bindings if b.priority}
     box_keys = [(k, b) for k, b in TextArea._merge_bindings() if k not in taken]

@@ -66,7 +66,7 @@ class MainScreen(Screen[None]):
         Binding("f7", "toggle_preview", "Preview", show=False, priority=True),
         Binding("f8", "widen_preview", "Wide preview"),
         Binding("ctrl+n", "new_host", "New host"),
-        Binding("ctrl+o", "option_search", "Find option", show=False, priority=True),
+        Binding("ctrl+o", "option_search", "Find an option and add it", show=False, priority=True),
         Binding("alt+down", "next_host(1)", "Next host", show=False),
         Binding("alt+up", "next_host(-1)", "Previous host", show=False),
         # tabs by keys that every terminal sends: ] [ and 1-9 where they are not typed

@@ -82,8 +82,9 @@ class RawNixEditor(Editor, Vertical):
                                    max-height: 2; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        # ctrl+@ is what a terminal sends for ctrl+space
-        Binding("ctrl+space,ctrl+@", "complete", "Complete option", show=False),
+        Binding("ctrl+space", "complete", "Complete an option path (Raw Nix)", show=False),
+        # what a terminal sends for ctrl+space; unnamed: help shows ctrl+space alone
+        Binding("ctrl+@", "complete", "", show=False),
     ]
 
     def __init__(
