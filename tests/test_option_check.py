@@ -209,3 +209,12 @@ def test_patterns_python_would_read_otherwise_are_not_checked() -> None:
     kind = m.OptionType(m.STR, pattern="\\d+")
     found = check(index(m.Option(("a",), kind)), ("a",), "x")
     assert (found.problems, found.checked, found.unchecked) == ([], 0, 1)
+
+
+def test_a_submodule_whose_options_the_index_lacks_is_not_checked() -> None:
+    # home-manager.users.<name> on the NixOS side: its options are the index's home side
+    users = m.OptionType(m.ATTRS, "attrsOf", of=(m.OptionType(m.SUBMODULE),))
+    found = check(
+        index(option("home-manager.users", users)), ("home-manager", "users", "a", "x"), 1
+    )
+    assert (found.problems, found.unchecked) == ([], 1)

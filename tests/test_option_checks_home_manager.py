@@ -123,3 +123,28 @@ def test_homelab_validate_names_the_line_and_the_option_it_may_be(
         "programs.git.enable takes true or false, not the number 1"
     ) in err
     assert "note:" not in err  # the index was there: nothing went unchecked for want of it
+
+
+def test_extra_config_home_manager_users_are_read_against_the_home_options(
+    demo: Path, index: OptionIndex
+) -> None:
+    profile = demo / PROFILE
+    text = profile.read_text(encoding="utf-8")
+    assert "extraConfig" not in text
+    profile.write_text(
+        text
+        + "extraConfig: |\n"
+        + "  home-manager.useGlobalPkgs = true;\n"
+        + "  home-manager.users.demouser = {\n"
+        + "    programs.git.enable = true;\n"
+        + "    programs.gti.enable = true;\n"
+        + "  };\n",
+        encoding="utf-8",
+    )
+    line = text.count("\n") + 5
+    (p,) = problems(Lab(demo), index)
+    assert (p.place.line, p.place.column) == (line, 18)  # at `enable`
+    assert p.message == (
+        "extraConfig: demouser's home-manager options: programs.gti.enable is not an option"
+    )
+    assert p.hint == "did you mean programs.git.enable?"

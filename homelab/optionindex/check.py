@@ -131,7 +131,9 @@ class _Checker:
                 self.group(full, value, at, name)
             # raw Nix that leads to a set of options: its leaves are read on their own
             return
-        if freeform:
+        if freeform or (base and not self.options.below(base)):
+            # a key of a freeform submodule, or of one whose options the index does not
+            # hold (home-manager.users.<name> of the NixOS side: they are the home side)
             self.out.unchecked += 1
             return
         shown = _join(name, parts)

@@ -70,7 +70,8 @@ def extra_config_problems(
             path = b.path[1:] if b.path[0] == "config" else b.path
             if not b.value or not path or path[0] in _NOT_OPTIONS:
                 continue  # a name that leads to a set: its leaves are read on their own
-            found = check_path(index.nixos, path)
+            home = path[:2] == ("home-manager", "users") and len(path) > 3
+            found = check_path(index.home, path[3:]) if home else check_path(index.nixos, path)
             if tally is not None:
                 tally.unchecked += found.unchecked  # the path is known; Nix checks the value
             for wrong in found.problems:
@@ -78,7 +79,9 @@ def extra_config_problems(
                 problems.append(
                     Problem(
                         place,
-                        f"extraConfig{in_text}: {wrong.message}",
+                        f"extraConfig{in_text}: "
+                        + (f"{path[2]}'s home-manager options: " if home else "")
+                        + wrong.message,
                         path="extraConfig",
                         hint=wrong.hint,
                         warning=wrong.warning,
