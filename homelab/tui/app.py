@@ -65,7 +65,7 @@ class HomelabApp(App[None]):
         """The option index of the lab's pinned nixpkgs and home-manager, None when none
         has been made (`homelab options update`)."""
         if self._option_index is None:
-            self._option_index = self.session.lab.option_index()
+            self._option_index = self.session.option_index()  # one read, the checks' too
         return self._option_index
 
     async def on_event(self, event: events.Event) -> None:
