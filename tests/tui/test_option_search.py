@@ -303,3 +303,35 @@ def test_a_list_is_typed_between_its_brackets_and_its_items_are_checked(lab: Pat
 
     run(scenario)
     assert profile.read_text().endswith("options:\n  services.openssh.ports: [22, 2222]\n")
+
+
+def test_home_options_from_the_real_home_manager_index(lab: Path) -> None:
+    """home-manager's real options (indexed by the real Nix from its modules): a switch and
+    a port, found by words, set by keys, written under the user's home.options."""
+    from tests.optionindex import home_manager_index
+
+    index = home_manager_index()
+    profile = lab / DEMO
+
+    async def scenario() -> None:
+        async with running(lab, index) as (app, pilot):
+            await choose_host(pilot, "nixos-demo")
+            await keys(pilot, "4", "ctrl+o", *"programs.git.enable")
+            assert f"Find a home-manager option ({len(index.home)} in the index)" in (
+                screen_text(app)
+            )
+            await keys(pilot, "enter")
+            assert "Whether to enable Git." in screen_text(app)
+            await keys(pilot, "space")
+            await keys(pilot, "ctrl+o", *"beets mpd port", "enter")
+            await keys(pilot, "end", "ctrl+u", *"70000")
+            assert "70000 is outside 0 to 65535" in screen_text(app)
+            await keys(pilot, "ctrl+u", *"6600", "enter", "ctrl+s")
+
+    run(scenario)
+    written = profile.read_text()
+    assert (
+        "      options:\n"
+        "        programs.git.enable: true\n"
+        "        programs.beets.mpdIntegration.port: 6600\n"
+    ) in written, written
