@@ -239,15 +239,6 @@ def _entry_problems(
     return problems
 
 
-def _options_set(host: HostState) -> int:
-    """How many options a host sets where an option index would check them."""
-    data = host.document.data if host.document is not None else None
-    if not isinstance(data, dict):
-        return 0
-    count = sum(len(options.settings(section, base)[0]) for base, section in options.sections(data))
-    return count + isinstance(data.get("extraConfig"), str)
-
-
 def _without_host(doc: Document) -> list[Problem]:
     """A profile with no `host:` at all (an empty file, `{}`): said at its top, before
     anything needs host.stateVersion."""
@@ -309,7 +300,7 @@ class LabFiles:
         config, config_problems = _lab_config(source)
         inputs = config.input_names if config is not None else None
         hosts: dict[str, HostState] = {}
-        tally = Checked() if index is not None else None
+        tally = Checked()  # without an index: the settings it would have checked
         for folder in self.host_folders(source):
             hosts[folder] = self._load_host(
                 folder, fetch, catalog, exists, _reader(source), inputs, index, tally
@@ -336,7 +327,6 @@ class LabFiles:
         if index is not None:
             for p in _entry_problems(catalog, hosts, fetch, index, tally):
                 (said if p.warning else lab_problems).append(p)
-        skipped = 0 if index is not None else sum(_options_set(h) for h in hosts.values())
         return LabState(
             catalog,
             hosts,
@@ -344,8 +334,8 @@ class LabFiles:
             read,
             (*unpinned, *said),
             config=config,
-            options_not_checked=skipped,
-            option_values=tally,
+            options_not_checked=0 if index is not None else tally.unchecked,
+            option_values=tally if index is not None else None,
         )
 
     def load_host(

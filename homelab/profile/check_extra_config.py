@@ -64,6 +64,8 @@ def extra_config_problems(
                     hint=PASSWORD_HINT,
                 )
             )
+        if index is None and tally is not None:
+            tally.unchecked += 1  # raw Nix no index read
         if errors or index is None:
             return problems
         for b in option_bindings(extra, kind):

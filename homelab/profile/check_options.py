@@ -78,6 +78,8 @@ def option_problems(
                 problems.extend(_password_problems(doc, s))
             if index is not None:
                 problems.extend(_index_problems(doc, index, s, nixos, tally))
+            elif tally is not None:
+                tally.unchecked += 1  # one setting no index checked
     return problems
 
 
