@@ -71,6 +71,18 @@ def small_index() -> OptionIndex:
             "5",
         ),
         _o(
+            "services.nginx.virtualHosts",
+            OptionType(m.ATTRS, "attrsOf", of=(OptionType(m.SUBMODULE, "submodule"),)),
+            "Declarative vhost config.",
+            "{ }",
+        ),
+        _o(
+            "services.nginx.virtualHosts.<name>.root",
+            OptionType(m.NULL_OR, "nullOr", of=(OptionType(m.PATH, "path"),)),
+            "The path of the web root directory.",
+            "null",
+        ),
+        _o(
             "time.timeZone",
             OptionType(m.NULL_OR, "nullOr", of=(OptionType(m.STR, "str"),)),
             "The time zone used when displaying times and dates.",
@@ -335,3 +347,22 @@ def test_home_options_from_the_real_home_manager_index(lab: Path) -> None:
         "        programs.git.enable: true\n"
         "        programs.beets.mpdIntegration.port: 6600\n"
     ) in written, written
+
+
+def test_a_placeholder_in_the_path_is_selected_to_be_typed_over(lab: Path) -> None:
+    profile = lab / DEMO
+
+    async def scenario() -> None:
+        async with running(lab, small_index()) as (app, pilot):
+            await choose_host(pilot, "nixos-demo")
+            await keys(pilot, "ctrl+o", *"nginx root", "enter")
+            path = app.main.query_one("#option-path", Input)
+            assert app.focused is path
+            assert path.value == 'services.nginx.virtualHosts."<name>".root'
+            await keys(pilot, *"example.org", "enter", "tab", "tab", *"/srv/www", "enter")
+            await keys(pilot, "ctrl+s")
+
+    run(scenario)
+    assert profile.read_text().endswith(
+        'options:\n  services.nginx.virtualHosts."example.org".root: "/srv/www"\n'
+    ), profile.read_text()

@@ -21,6 +21,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, Select, Switch, TextArea
+from textual.widgets.input import Selection as InputSelection
 from textual.widgets.option_list import Option
 
 from homelab.errors import Problem, format_path
@@ -691,6 +692,16 @@ class OptionsEditor(ListDetail, Vertical):
         self.select(name)
         self.call_after_refresh(self._focus_inserted, name)
 
+    def _select_placeholder(self) -> None:
+        """The first placeholder of the path selected (inside its quotes): a name typed
+        replaces it."""
+        path = self.path_input.value
+        for mark in (f'"{m.NAME}"', f'"{m.ITEM}"'):
+            start = path.find(mark)
+            if start >= 0:
+                self.path_input.selection = InputSelection(start + 1, start + len(mark) - 1)
+                return
+
     def _focus_inserted(self, name: str, tries: int = 20) -> None:
         if self.selected != name or not self.is_own(name):
             return
@@ -699,6 +710,7 @@ class OptionsEditor(ListDetail, Vertical):
             return
         if any(p in (m.NAME, m.ITEM) for p in parse_key(name)):
             self.path_input.focus()
+            self.call_after_refresh(self._select_placeholder)
             return
         widget = self.value_widget()
         widget.focus()
