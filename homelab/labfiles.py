@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from homelab import flakelock, labconfig
+from homelab import labconfig
 from homelab.catalog import Catalog, Service, service_from_document
 from homelab.doubled import doubled
 from homelab.errors import InvalidInput, Place, Problem
+from homelab.labconfig import lock
 from homelab.profile import advice, include, model, options, validate
 from homelab.source import DiskSource, Overlay, Source, Unreadable, present
 from homelab.yamlfile import Document, load_text
@@ -268,8 +269,8 @@ class LabFiles:
                     )
                 )
             names[name] = folder
-        unpinned = flakelock.lock_problems(
-            _text(source, flakelock.LAB_YAML), _text(source, flakelock.FLAKE_LOCK), warning=True
+        unpinned = lock.lock_problems(
+            _text(source, labconfig.LAB_YAML), _text(source, lock.FLAKE_LOCK), warning=True
         )
         lab_problems += config_problems
         return LabState(catalog, hosts, tuple(lab_problems), read, tuple(unpinned), config=config)

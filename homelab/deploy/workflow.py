@@ -27,7 +27,6 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from homelab import flakelock
 from homelab.deploy import fanout
 from homelab.deploy.models import ApplyOptions, Event, HostResult
 from homelab.deploy.outgoing import check_outgoing
@@ -39,6 +38,7 @@ from homelab.history import check_can_commit, commit_lab
 from homelab.history.commit import managed_paths, state_at
 from homelab.history.records import DeployRecord, unconfirmed
 from homelab.history.repo import NotARepository, open_repository
+from homelab.labconfig import LAB_YAML, lock
 from homelab.labfiles import LabFiles, LabState
 
 Note = Callable[[str], None]
@@ -125,9 +125,7 @@ def _check_pinned(lab: LabFiles) -> None:
         path = lab.root / name
         return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else None
 
-    found = flakelock.lock_problems(
-        read(flakelock.LAB_YAML), read(flakelock.FLAKE_LOCK), warning=False
-    )
+    found = lock.lock_problems(read(LAB_YAML), read(lock.FLAKE_LOCK), warning=False)
     if found:
         raise InvalidInput(
             [

@@ -13,7 +13,7 @@ from tests.conftest import RunCli
 from tests.deploy.labs import make_lab
 from tests.deploy.tidy import homelab
 from tests.sshd.rig import Rig
-from tests.test_flakelock import ALL_PINNED, lock
+from tests.test_lab_lock import ALL_PINNED, lock
 
 LAB_YAML = """\
 release: "26.05"

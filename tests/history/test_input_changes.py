@@ -13,7 +13,7 @@ from homelab.history.records import record_deploy
 from homelab.history.repo import open_repository
 from homelab.lab import Lab
 from tests.history.tools import git, head, message, write
-from tests.test_flakelock import ALL_PINNED, github, lock
+from tests.test_lab_lock import ALL_PINNED, github, lock
 
 RunCli = Callable[..., tuple[int, str, str]]
 

@@ -6,12 +6,11 @@ import json
 from typing import Any
 
 from homelab.errors import Place
-from homelab.flakelock import (
-    declared,
+from homelab.labconfig import as_written
+from homelab.labconfig.lock import (
     input_changes,
     lock_problems,
     pin_changes,
-    read_lab_yaml,
     read_lock,
 )
 
@@ -48,9 +47,9 @@ ALL_PINNED = {
 
 
 def test_the_inputs_are_the_release_s_and_lab_yaml_s_each_at_its_line() -> None:
-    doc = read_lab_yaml(LAB)
-    assert doc is not None
-    found = declared(doc)
+    written = as_written(LAB)
+    assert written is not None
+    found = written.inputs
     assert list(found) == ["nixpkgs", "home-manager", "agenix", "nixos-hardware"]
     assert found["nixpkgs"].url == "github:NixOS/nixpkgs/nixos-26.05"
     assert found["home-manager"].url == "github:nix-community/home-manager/release-26.05"
