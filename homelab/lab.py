@@ -284,7 +284,7 @@ class Lab(LabFiles):
         """The NixOS release the lab follows: lab.yaml's, else the skeleton's. A new
         host's stateVersion starts as it."""
         from homelab import labconfig  # deferred: start-up
-        from homelab.profile.new import RELEASE
+        from homelab.catalog import RELEASE
 
         config, _ = labconfig.load(lambda rel: self._text(rel))
         return config.release if config is not None else RELEASE
@@ -390,7 +390,7 @@ class Lab(LabFiles):
             where = parse_address(address)
         except ValueError as err:
             raise InvalidInput([Problem(Place("address"), str(err))]) from None
-        return read_machine(name, where, ssh, trust)
+        return read_machine(name, where, ssh, trust, self.release())
 
     def adopt(self, adopted: Adopted) -> list[str]:
         """`adopt`, second half: check the machine's new host folder and write it whole."""

@@ -252,9 +252,12 @@ class LabFiles:
         catalog, lab_problems = self._load_catalog(fetch, source)
         config, config_problems = _lab_config(source)
         inputs = config.input_names if config is not None else None
+        release = config.release if config is not None else None
         hosts: dict[str, HostState] = {}
         for folder in self.host_folders(source):
-            hosts[folder] = self._load_host(folder, fetch, catalog, exists, _reader(source), inputs)
+            hosts[folder] = self._load_host(
+                folder, fetch, catalog, exists, _reader(source), inputs, release
+            )
         names: dict[str, str] = {}
         for folder, state in sorted(hosts.items()):
             if state.profile is None:
@@ -285,7 +288,10 @@ class LabFiles:
         exists = lambda rel: present(source, rel)  # noqa: E731
         config, _ = _lab_config(source)
         inputs = config.input_names if config is not None else None
-        return self._load_host(folder, fetcher(source), catalog, exists, _reader(source), inputs)
+        release = config.release if config is not None else None
+        return self._load_host(
+            folder, fetcher(source), catalog, exists, _reader(source), inputs, release
+        )
 
     def _source(self, texts: dict[str, str] | None, source: Source | None = None) -> Source:
         """The working tree (or `source`) with unsaved `texts` laid on top."""
@@ -329,6 +335,7 @@ class LabFiles:
         exists: Callable[[str], bool],
         read: Callable[[str], str | None] = lambda rel: None,
         inputs: Iterable[str] | None = None,
+        release: str | None = None,  # lab.yaml's: entries written for another are warned of
     ) -> HostState:
         rel = f"hosts/{folder}/{PROFILE}"
         doc, problems = fetch(rel)
@@ -361,7 +368,7 @@ class LabFiles:
             twice = doubled(merged, profile, catalog)
             if twice:
                 return HostState(folder, merged, tuple(twice), None, tuple(used))
-            warnings = tuple(advice.advise(merged, profile, catalog, read))
+            warnings = tuple(advice.advise(merged, profile, catalog, read, release))
             groups = advice.groups_to_offer(profile, catalog, advice.raw_nix(profile, read))
             return HostState(folder, merged, (), profile, tuple(used), warnings, tuple(groups))
         return HostState(folder, merged, tuple(problems), profile, tuple(used))
