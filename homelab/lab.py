@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from homelab.deploy.report import Report
     from homelab.deploy.ssh import ConnectError, HostKeyError, SshSettings
     from homelab.deploy.workflow import Outcome, Ready
+    from homelab.editing.labyaml import LabYaml
     from homelab.editing.session import Session
     from homelab.history.commit import Committed, Pending
     from homelab.history.diff import HostDiff
@@ -295,6 +296,14 @@ class Lab(LabFiles):
         from homelab.labconfig.summary import summary  # deferred: start-up
 
         return summary(self._text)
+
+    def open_lab_yaml(self) -> LabYaml:
+        """lab.yaml to edit (the Lab screen): changed in memory with its comments kept,
+        checked whole, then saved with the flake.nix it makes, and committed in the lab's
+        words (homelab.editing.labyaml)."""
+        from homelab.editing.labyaml import LabYaml  # deferred: start-up
+
+        return LabYaml(self)
 
     def _text(self, rel: str) -> str | None:
         from homelab.source import DiskSource, Unreadable
