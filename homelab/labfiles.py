@@ -99,8 +99,10 @@ class LabState:
 
     def all_warnings(self, folders: Iterable[str] | None = None) -> list[Problem]:
         chosen = self.hosts if folders is None else {f: self.hosts[f] for f in folders}
-        found = [*self.warnings, *(w for h in chosen.values() for w in h.warnings)]
-        return sorted(found, key=Problem.sort_key)
+        seen: dict[tuple[Any, ...], Problem] = {}  # a shared fragment's: once, not per host
+        for w in [*self.warnings, *(w for h in chosen.values() for w in h.warnings)]:
+            seen.setdefault((w.place, w.message, w.path), w)
+        return sorted(seen.values(), key=Problem.sort_key)
 
     def profiles(self, folders: Iterable[str] | None = None) -> list[model.Profile]:
         names = sorted(self.hosts) if folders is None else folders

@@ -234,11 +234,11 @@ def _other_release(
         out.append(
             Problem(
                 doc.marks.key(path, Place(doc.file)),
-                f"service {use.name}: its catalogue entry {service.file} was written for "
-                f"NixOS {service.nixpkgs}, and the lab follows {release} (lab.yaml)",
+                f"its catalogue entry {service.file} is written for NixOS {service.nixpkgs}, "
+                f"and the lab follows {release} (lab.yaml)",
                 path=format_path(path),
-                hint=f"check the entry's options against nixpkgs nixos-{release} and set its "
-                f'nixpkgs: "{release}", or follow {service.nixpkgs} in lab.yaml\'s release',
+                hint=f"check the entry's options against nixpkgs nixos-{release}, then set its "
+                f'nixpkgs: "{release}"; or set release: "{service.nixpkgs}" in lab.yaml',
             )
         )
     return out
