@@ -114,6 +114,12 @@ def test_change_lines_say_the_release_once() -> None:
     added = edit.set_input(COMMENTED, "disko", "github:nix-community/disko")
     assert subject(change_lines(COMMENTED, added)) == "lab: disko added"
     assert change_lines(None, COMMENTED)[0] == "lab.yaml created (release 26.05)"
+    moved = edit.move_overlay(COMMENTED, 0, 1)
+    assert change_lines(COMMENTED, moved) == ["overlays reordered"]
+    gone = edit.remove_overlay(COMMENTED, 1)
+    assert change_lines(COMMENTED, gone) == ["overlay ./overlays/tools.nix removed"]
+    many = ["release 26.05 → 26.11", "sops-nix added", "overlay ./overlays/tools.nix removed"]
+    assert subject(many) == "lab: release 26.05 → 26.11; sops-nix added and 1 more"
     assert change_lines(COMMENTED, COMMENTED.replace("# the end", "# fin")) == ["lab.yaml edited"]
 
 
@@ -172,7 +178,7 @@ def test_saving_writes_lab_yaml_and_its_flake_then_commits_them(flaked: Path) ->
     assert flake == _flake_of(flaked) and "sops-nix" in flake
     pending = draft.pending()
     assert pending is not None
-    assert pending.subject == "lab: sops-nix added; overlays: - ./overlays/tools.nix"
+    assert pending.subject == "lab: sops-nix added; overlay ./overlays/tools.nix removed"
     done = draft.commit()
     assert done is not None and done.subject == pending.subject
     assert _git(flaked, "show", "--name-only", "--format=", "HEAD").split() == [

@@ -114,21 +114,44 @@ def new_text(release: str) -> str:
 # ---- committing ------------------------------------------------------------------------
 
 
-def _release(text: str | None) -> str:
+def _plain(text: str | None) -> dict[str, Any]:
     if text is None:
-        return ""
+        return {}
     try:
         data: Any = load_plain(text, LAB_YAML)
     except (yaml.YAMLError, LimitError):
-        return ""
-    release = data.get("release") if isinstance(data, dict) else None
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _release(text: str | None) -> str:
+    release = _plain(text).get("release")
     return str(release) if isinstance(release, str | int | float) else ""
+
+
+def _overlays(text: str | None) -> list[str]:
+    found = _plain(text).get("overlays")
+    return [o for o in found if isinstance(o, str)] if isinstance(found, list) else []
+
+
+def _overlay_lines(old: str | None, new: str | None) -> list[str]:
+    was, now = _overlays(old), _overlays(new)
+    lines = [f"overlay {o} added" for o in now if o not in was]
+    lines += [f"overlay {o} removed" for o in was if o not in now]
+    if not lines and was != now:
+        lines.append("overlays reordered")
+    return lines
 
 
 def change_lines(old: str | None, new: str | None) -> list[str]:
     """What changed between two versions of lab.yaml, in the lab's words: a new release
     is said once (`release 26.05 → 26.11`), not as its nixpkgs and home-manager."""
-    lines = input_lines(LAB_YAML, old, new) or []
+    lines = [
+        line
+        for line in input_lines(LAB_YAML, old, new) or []
+        if not line.startswith("overlays:")  # said one by one below
+    ]
+    lines += _overlay_lines(old, new)
     was, now = _release(old), _release(new)
     if old is None and new is not None:
         made = f"lab.yaml created (release {now})" if now else "lab.yaml created"
@@ -141,11 +164,16 @@ def change_lines(old: str | None, new: str | None) -> list[str]:
 
 
 def subject(lines: list[str]) -> str:
-    """`lab: agenix added; overlays: + agenix.overlays.default`, cut to a subject's width."""
+    """`lab: agenix added; overlay agenix.overlays.default added`, cut to a subject's
+    width."""
     said = "lab: " + "; ".join(lines)
     if len(said) <= SUBJECT_WIDTH or len(lines) == 1:
         return said
-    return f"lab: {lines[0]} and {len(lines) - 1} more"
+    for kept in range(len(lines) - 1, 0, -1):  # as many whole changes as fit
+        said = "lab: " + "; ".join(lines[:kept]) + f" and {len(lines) - kept} more"
+        if len(said) <= SUBJECT_WIDTH:
+            break
+    return said
 
 
 def pending(lab: LabFiles) -> Pending | None:

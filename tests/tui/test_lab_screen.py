@@ -1,5 +1,6 @@
 """The Lab screen (f5) shows lab.yaml: release, inputs with whether flake.lock pins them,
-overlays, problems with their places; and the Modules lists of a host and a user."""
+overlays, problems with their places; and the Modules lists of a host and a user.
+Editing it there: tests/tui/test_lab_editing.py."""
 
 from __future__ import annotations
 
@@ -59,7 +60,8 @@ def test_f5_shows_lab_yaml_and_what_is_pinned(flaked: Path) -> None:
             await pilot.press("f5")
             await settle(pilot)
             text = screen_text(app)
-            assert "Release: 26.05" in text
+            assert app.screen.query_one("#lab-release", Input).value == "26.05"
+            assert "Release" in text and "26.05" in text
             assert "agenix" in text and "github:ryantm/agenix" in text
             assert "follows the lab's nixpkgs" in text
             assert "nixos-hardware" in text and "keeps its own nixpkgs" in text
@@ -113,7 +115,7 @@ def test_lab_yaml_with_problems_lists_them_with_places(flaked: Path) -> None:
             await pilot.press("f5")
             await settle(pilot)
             text = screen_text(app)
-            assert "Release: 26.05" in text
+            assert app.screen.query_one("#lab-release", Input).value == "26.05"
             assert "error: lab.yaml:5:" in text, text
             assert "./overlays/missing.nix" in text
 
