@@ -18,7 +18,7 @@ from homelab.errors import InvalidInput
 from homelab.lab import Lab
 from homelab.labconfig import edit
 from homelab.labconfig.flake import flake_text
-from tests.conftest import copy_lab, tree_hash
+from tests.conftest import REPO, copy_lab, tree_hash
 
 COMMENTED = """\
 # the lab as a whole
@@ -45,6 +45,11 @@ def _data(text: str) -> object:
 def test_release_changes_on_its_line_and_stays_a_string() -> None:
     out = edit.set_release(COMMENTED, "26.11")
     assert out == COMMENTED.replace('"26.05"  # the release', '"26.11"  # the release')
+
+
+def test_a_new_labs_release_comment_follows_the_release() -> None:
+    out = edit.set_release(labconfig.lab_yaml_text("26.05"), "26.11")
+    assert 'release: "26.11"  # nixpkgs nixos-26.11, home-manager release-26.11\n' in out
 
 
 def test_an_input_is_added_after_the_others_in_their_style() -> None:
@@ -251,3 +256,20 @@ def test_a_lab_without_lab_yaml_is_offered_one_only_without_a_kept_flake(tmp_pat
     assert all(p.warning for p in draft.summary().problems)  # only: nothing pinned yet
     assert draft.save().written == ("lab.yaml", "flake.nix")
     assert (root / "flake.nix").read_text() == _flake_of(root)
+
+
+def test_a_lab_with_the_skeletons_flake_is_offered_lab_yaml_which_replaces_it(
+    tmp_path: Path,
+) -> None:
+    """A lab made before lab.yaml has the skeleton's flake.nix: homelab's, not a person's."""
+    root = copy_lab("basic", tmp_path / "lab")
+    skeleton = REPO / "homelab" / "skeleton" / "flake.nix"
+    shutil.copy(skeleton, root / "flake.nix")
+    draft = Lab(root).open_lab_yaml()
+    assert draft.release_offer() == labconfig.DEFAULT_RELEASE
+    draft.create(labconfig.DEFAULT_RELEASE)
+    assert draft.save().written == ("lab.yaml", "flake.nix")
+    assert (root / "flake.nix").read_text() == _flake_of(root)
+    (root / "lab.yaml").unlink()
+    (root / "flake.nix").write_text(skeleton.read_text() + "# mine\n")  # now a person's
+    assert Lab(root).open_lab_yaml().release_offer() is None

@@ -10,6 +10,7 @@ lab's words (`lab: agenix added`, `lab: release 26.05 → 26.11`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -82,26 +83,36 @@ def save(lab: LabFiles, text: str, base: str | None) -> Saved:
     if problems or config is None:
         raise InvalidInput(problems or [Problem(Place(LAB_YAML), "lab.yaml cannot be read")])
     flake = plan(root, {labconfig.FLAKE: flake_text(config)}, [])
-    if flake.edited:
+    force = base is None and _skeleton_flake(root)  # homelab's own, not a person's
+    if flake.edited and not force:
         apply_plan(root, flake)  # refuses, saying why, before lab.yaml is written
     written: list[str] = []
     if text != disk:
         atomic_write(root / LAB_YAML, text)
         written.append(LAB_YAML)
-    written.extend(apply_plan(root, flake).written)
+    written.extend(apply_plan(root, flake, force=force).written)
     before = _inputs(labconfig.parse(base, lambda rel: read(root, rel))[0] if base else None)
     changed = [name for name, url in _inputs(config).items() if before.get(name) != url]
     return Saved(tuple(written), tuple(changed))
 
 
+def _skeleton_flake(root: Path) -> bool:
+    """Is the lab's flake.nix the skeleton's, unchanged (a lab made before lab.yaml)?"""
+    flake = read(root, labconfig.FLAKE)
+    skeleton = resources.files("homelab").joinpath("skeleton").joinpath(labconfig.FLAKE)
+    return flake is not None and flake == skeleton.read_text(encoding="utf-8")
+
+
 def release_offer(lab: LabFiles) -> str | None:
     """The release a new lab.yaml would start with, when making one is simple: the lab
-    has none, and no flake.nix a person keeps (homelab would replace it). None otherwise."""
+    has none, and no flake.nix a person keeps (homelab would replace it: a generated one
+    or the skeleton's unchanged is not a person's). None otherwise."""
     root = lab.root
     if read(root, LAB_YAML) is not None or (root / LAB_YAML).exists():
         return None
     flake = read(root, labconfig.FLAKE)
-    if (root / labconfig.FLAKE).exists() and (flake is None or not body_hash_matches(flake)):
+    generated = flake is not None and body_hash_matches(flake) is True
+    if (root / labconfig.FLAKE).exists() and not generated and not _skeleton_flake(root):
         return None
     return labconfig.DEFAULT_RELEASE
 

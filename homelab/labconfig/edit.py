@@ -78,8 +78,33 @@ def _append_section(text: str, lines: list[str]) -> str:
 
 
 def set_release(text: str, release: str) -> str:
-    """lab.yaml with `release:` set (a string: "26.05" stays quoted)."""
-    return set_value(text, ("release",), release)
+    """lab.yaml with `release:` set (a string: "26.05" stays quoted). The comment on its
+    line, when it names the old release's branches (`nixpkgs nixos-26.05`, as a new lab's
+    does), names the new one's."""
+    was = _data(text).get("release")
+    new = set_value(text, ("release",), release)
+    if not isinstance(was, str) or not was or not release or was == release:
+        return new
+    try:
+        root = compose("lab.yaml", new)
+    except (yaml.YAMLError, LimitError):
+        return new
+    if not isinstance(root, yaml.MappingNode):
+        return new
+    for key, value in root.value:
+        if isinstance(key, yaml.ScalarNode) and key.value == "release":
+            lines = new.splitlines(keepends=True)
+            row = lines[value.end_mark.line]
+            at = row.find("#", value.end_mark.column)
+            if value.start_mark.line != value.end_mark.line or at < 0:
+                return new
+            said = row[at:]
+            for branch in ("nixos-", "release-"):
+                said = said.replace(branch + was, branch + release)
+            lines[value.end_mark.line] = row[:at] + said
+            checked = _checked(new, "".join(lines), lambda d: d.get("release") == release)
+            return checked if checked is not None else new
+    return new
 
 
 def _input_value(url: str, follows: bool) -> dict[str, Any]:

@@ -110,6 +110,11 @@ class HomelabApp(App[None]):
     # ---- quitting never loses an edit ----------------------------------------------------
 
     async def action_quit(self) -> None:
+        held = [str(getattr(s, "unsaved", "")) for s in self.screen_stack]
+        held = [said for said in held if said]
+        if held:  # a screen's own unsaved changes (the Lab screen's lab.yaml): not quit
+            self.notify(f"{held[0]}: save (ctrl+s) or leave that screen (Escape) first")
+            return
         if not self.session.dirty():
             self.main.write_drafts()  # removes those saved since the last write
             self.exit()

@@ -205,6 +205,9 @@ def test_leaving_with_unsaved_changes_asks_first(flaked: Path) -> None:
             await _open(pilot)
             screen = app.screen
             await type_into(pilot, screen.query_one("#lab-release", Input), "26.11")
+            await pilot.press("ctrl+q")  # quitting would lose them: not now
+            await settle(pilot)
+            assert app.is_running and app.screen is screen
             await pilot.press("escape")
             await settle(pilot)
             assert isinstance(app.screen, Confirm)

@@ -159,7 +159,7 @@ class LabScreen(Screen[bool]):
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Save", priority=True),
-        Binding("c", "create", "Create lab.yaml"),
+        Binding("c", "create", "Start a lab.yaml (a lab without one)"),
         Binding("escape", "back", "Back"),
         Binding("f5", "back", "Back", show=False),
     ]
@@ -170,6 +170,11 @@ class LabScreen(Screen[bool]):
         self.draft: LabYaml = lab.open_lab_yaml()
         self.saved = False
         self.status = ""
+
+    @property
+    def unsaved(self) -> str:
+        """What quitting would lose (the app asks each screen before it quits)."""
+        return "lab.yaml has unsaved changes" if self.draft.dirty else ""
 
     # ---- what is shown -------------------------------------------------------------------
 
@@ -193,7 +198,7 @@ class LabScreen(Screen[bool]):
             inputs.border_subtitle = "a adds · enter edits · delete removes"
             yield inputs
             overlays = OverlayList(id="lab-overlays")
-            overlays.border_title = "Overlays (applied to every host's pkgs, in order)"
+            overlays.border_title = "Overlays · applied to every host's pkgs, in order"
             overlays.border_subtitle = "a adds · enter edits · delete removes · shift+↑↓ moves"
             yield overlays
             yield Static(state_text(summary), id="lab-state")
@@ -202,10 +207,14 @@ class LabScreen(Screen[bool]):
     def _compose_missing(self) -> ComposeResult:
         offer = self.draft.release_offer()
         text = NO_LAB_YAML
-        if offer is not None:
-            text += (
-                f"\n\nPress c to start one (release {offer}): it is made here, then ctrl+s "
-                "writes it and flake.nix."
+        if offer is not None:  # its flake.nix is none, or homelab's own: nothing is lost
+            text = (
+                "This lab has no lab.yaml. With one (release, inputs, overlays), homelab "
+                "generates flake.nix from it; its modules and overlays are then listed in "
+                "the profiles and in lab.yaml.\n\n"
+                f"Press c to start one (release {offer}): it is made here, then ctrl+s "
+                "writes it and flake.nix from it (this lab's flake.nix, if any, is "
+                "homelab's skeleton or generated: nothing written by hand is replaced)."
             )
         with VerticalScroll(id="lab-body"):
             yield Static(text, id="lab-text")
@@ -344,8 +353,8 @@ class LabScreen(Screen[bool]):
         lock = ""
         if saved.to_lock:
             lock = (
-                f"; new inputs ({', '.join(saved.to_lock)}) need `homelab lock` "
-                "to be pinned (then commit flake.lock)"
+                f"; inputs new or changed ({', '.join(saved.to_lock)}) need "
+                "`homelab lock` to be pinned (then commit flake.lock)"
             )
         self.status = f"saved: {written}{lock}"
         self.show_lists()
