@@ -233,7 +233,7 @@ class HomelabApp(App[None]):
         yield SystemCommand("Apply", "Deploy hosts over SSH (f4)", main.action_apply)
         yield SystemCommand(
             "Lab",
-            "lab.yaml: release, inputs and whether flake.lock pins them, overlays (f5)",
+            "Edit lab.yaml: release, inputs and whether flake.lock pins them, overlays (f5)",
             main.action_lab,
         )
         yield SystemCommand("Problems", "Focus the problems panel (f6)", main.action_problems)
