@@ -89,7 +89,7 @@ def test_the_palette_opens_the_lab_screen(flaked: Path) -> None:
             await settle(pilot)
             await pilot.press("enter")
             await settle(pilot)
-            assert "Overlays (applied to every host's pkgs, in order)" in screen_text(app)
+            assert "Overlays · applied to every host's pkgs, in order" in screen_text(app)
 
     run(scenario)
 
