@@ -20,7 +20,7 @@ from homelab.tui.screens.labforms import InputForm, OverlayForm
 from homelab.tui.screens.labview import InputList, LabScreen, OverlayList
 from tests.conftest import tree_hash
 from tests.tui.conftest import REPO, commit_all, git
-from tests.tui.pilot import focus, run, running, screen_text, settle, type_into
+from tests.tui.pilot import choose_host, focus, run, running, screen_text, settle, type_into
 
 FLAKED = REPO / "tests" / "labs" / "flaked"
 COMMENT = "# the lab's own words, kept\n"
@@ -275,5 +275,28 @@ def test_help_lists_the_keys_of_the_lab_screen(flaked: Path) -> None:
             text = screen_text(app)
             for said in ("Save", "Move up", "Move down", "Add", "Remove", "Back"):
                 assert said in text, said
+
+    run(scenario)
+
+
+def test_the_editor_checks_hosts_anew_after_lab_yaml_is_saved(flaked: Path) -> None:
+    """box imports nixos-hardware's module: with the input gone, box says so at once."""
+
+    async def scenario() -> None:
+        async with running(flaked) as (app, pilot):
+            await choose_host(pilot, "box")
+            assert "which lab.yaml does not have" not in screen_text(app)
+            await _open(pilot)
+            await focus(pilot, app.screen.query_one(InputList))
+            await pilot.press("end", "delete")  # nixos-hardware
+            await settle(pilot)
+            await pilot.press("ctrl+s")
+            await settle(pilot)
+            await pilot.press("escape")  # no commit now
+            await settle(pilot)
+            await pilot.press("escape")
+            await settle(pilot)
+            assert app.screen is app.main
+            assert "'nixos-hardware', which lab.yaml does not have" in screen_text(app)
 
     run(scenario)
