@@ -31,6 +31,12 @@ class _Omit:
 
 OMIT: Any = _Omit()
 
+# The NixOS release homelab follows: the skeleton's flake.nix pins nixos-26.05 and
+# home-manager's release-26.05, a new lab's lab.yaml says it, and the standard catalogue's
+# entries are written for it (their `nixpkgs:`). A lab that follows another release says
+# so in lab.yaml; entries written for another release than the lab's are warned of.
+RELEASE = "26.05"
+
 _TEMPLATE = {
     "type": ["string", "integer", "number", "boolean", "array", "object", "null"],
 }

@@ -2,7 +2,8 @@
 
 Each host gets `hosts/<folder>/configuration.nix` (the entry module: identity, imports)
 and one module per concern. Option names were read from the nixpkgs and home-manager
-module sources (nixos-25.05); see the notes beside each group.
+module sources of NixOS 26.05, the release homelab follows (homelab.catalog.RELEASE); the
+notes beside each group name the nixpkgs revision read.
 """
 
 from __future__ import annotations

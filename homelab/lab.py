@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from homelab.deploy.report import Report
     from homelab.deploy.ssh import ConnectError, HostKeyError, SshSettings
     from homelab.deploy.workflow import Outcome, Ready
+    from homelab.editing.labyaml import LabYaml
     from homelab.editing.session import Session
     from homelab.history.commit import Committed, Pending
     from homelab.history.diff import HostDiff
@@ -286,7 +287,7 @@ class Lab(LabFiles):
         """The NixOS release the lab follows: lab.yaml's, else the skeleton's. A new
         host's stateVersion starts as it."""
         from homelab import labconfig  # deferred: start-up
-        from homelab.profile.new import RELEASE
+        from homelab.catalog import RELEASE
 
         config, _ = labconfig.load(lambda rel: self._text(rel))
         return config.release if config is not None else RELEASE
@@ -312,6 +313,14 @@ class Lab(LabFiles):
         from homelab.labconfig.summary import summary  # deferred: start-up
 
         return summary(self._text)
+
+    def open_lab_yaml(self) -> LabYaml:
+        """lab.yaml to edit (the Lab screen): changed in memory with its comments kept,
+        checked whole, then saved with the flake.nix it makes, and committed in the lab's
+        words (homelab.editing.labyaml)."""
+        from homelab.editing.labyaml import LabYaml  # deferred: start-up
+
+        return LabYaml(self)
 
     def _text(self, rel: str) -> str | None:
         from homelab.source import DiskSource, Unreadable
@@ -407,7 +416,7 @@ class Lab(LabFiles):
             where = parse_address(address)
         except ValueError as err:
             raise InvalidInput([Problem(Place("address"), str(err))]) from None
-        return read_machine(name, where, ssh, trust)
+        return read_machine(name, where, ssh, trust, self.release())
 
     def adopt(self, adopted: Adopted) -> list[str]:
         """`adopt`, second half: check the machine's new host folder and write it whole."""
@@ -478,8 +487,8 @@ class Lab(LabFiles):
         from homelab.deploy.plan import plan_connection, plan_hosts
         from homelab.deploy.ssh import SshSettings
         from homelab.errors import InvalidInput, Place, Problem
-        from homelab.flakelock import LOCK_HINT
         from homelab.history.repo import head_of
+        from homelab.labconfig.lock import LOCK_HINT
 
         pair = optionupdate.lock_pair(self.root)
         if pair is None:

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from homelab import flakelock, labconfig
+from homelab import labconfig
 from homelab.catalog import Catalog, Service, service_from_document
 from homelab.doubled import doubled
 from homelab.errors import InvalidInput, Place, Problem
+from homelab.labconfig import lock
 from homelab.optionindex.check import Checked
 from homelab.optionindex.model import OptionIndex
 from homelab.profile import advice, include, model, options, validate
@@ -106,8 +107,10 @@ class LabState:
 
     def all_warnings(self, folders: Iterable[str] | None = None) -> list[Problem]:
         chosen = self.hosts if folders is None else {f: self.hosts[f] for f in folders}
-        found = [*self.warnings, *(w for h in chosen.values() for w in h.warnings)]
-        return sorted(found, key=Problem.sort_key)
+        seen: dict[tuple[Any, ...], Problem] = {}  # a shared fragment's: once, not per host
+        for w in [*self.warnings, *(w for h in chosen.values() for w in h.warnings)]:
+            seen.setdefault((w.place, w.message, w.path), w)
+        return sorted(seen.values(), key=Problem.sort_key)
 
     def profiles(self, folders: Iterable[str] | None = None) -> list[model.Profile]:
         names = sorted(self.hosts) if folders is None else folders
@@ -299,11 +302,12 @@ class LabFiles:
         catalog, lab_problems = self._load_catalog(fetch, source)
         config, config_problems = _lab_config(source)
         inputs = config.input_names if config is not None else None
+        release = config.release if config is not None else None
         hosts: dict[str, HostState] = {}
         tally = Checked()  # without an index: the settings it would have checked
         for folder in self.host_folders(source):
             hosts[folder] = self._load_host(
-                folder, fetch, catalog, exists, _reader(source), inputs, index, tally
+                folder, fetch, catalog, exists, _reader(source), inputs, release, index, tally
             )
         names: dict[str, str] = {}
         for folder, state in sorted(hosts.items()):
@@ -319,8 +323,8 @@ class LabFiles:
                     )
                 )
             names[name] = folder
-        unpinned = flakelock.lock_problems(
-            _text(source, flakelock.LAB_YAML), _text(source, flakelock.FLAKE_LOCK), warning=True
+        unpinned = lock.lock_problems(
+            _text(source, labconfig.LAB_YAML), _text(source, lock.FLAKE_LOCK), warning=True
         )
         lab_problems += config_problems
         said: list[Problem] = []
@@ -352,8 +356,9 @@ class LabFiles:
         exists = lambda rel: present(source, rel)  # noqa: E731
         config, _ = _lab_config(source)
         inputs = config.input_names if config is not None else None
+        release = config.release if config is not None else None
         return self._load_host(
-            folder, fetcher(source), catalog, exists, _reader(source), inputs, index
+            folder, fetcher(source), catalog, exists, _reader(source), inputs, release, index
         )
 
     def _source(self, texts: dict[str, str] | None, source: Source | None = None) -> Source:
@@ -398,6 +403,7 @@ class LabFiles:
         exists: Callable[[str], bool],
         read: Callable[[str], str | None] = lambda rel: None,
         inputs: Iterable[str] | None = None,
+        release: str | None = None,  # lab.yaml's: entries written for another are warned of
         index: OptionIndex | None = None,
         tally: Checked | None = None,
     ) -> HostState:
@@ -435,7 +441,7 @@ class LabFiles:
             twice = doubled(merged, profile, catalog)
             if twice:
                 return HostState(folder, merged, tuple(twice), None, tuple(used))
-            warnings = (*said, *advice.advise(merged, profile, catalog, read))
+            warnings = (*said, *advice.advise(merged, profile, catalog, read, release))
             groups = advice.groups_to_offer(profile, catalog, advice.raw_nix(profile, read))
             return HostState(folder, merged, (), profile, tuple(used), warnings, tuple(groups))
         return HostState(folder, merged, tuple(problems), profile, tuple(used))

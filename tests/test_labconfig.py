@@ -104,6 +104,23 @@ def test_the_generated_flake_has_the_inputs_the_overlays_and_the_skeletons_shape
     nix_parse(text)
 
 
+def test_the_generated_flake_fetches_nixpkgs_and_home_manager_from_their_overrides() -> None:
+    text = flake_text(
+        _parse(
+            'release: "26.11"\n'
+            'nixpkgs: {url: "github:NixOS/nixpkgs/nixos-unstable"}\n'
+            'home-manager: {url: "github:nix-community/home-manager"}\n'
+        )
+    )
+    nixpkgs = text.split("    nixpkgs = {", 1)[1].split("};", 1)[0]
+    home_manager = text.split("    home-manager = {", 1)[1].split("};", 1)[0]
+    assert 'url = "github:NixOS/nixpkgs/nixos-unstable";' in nixpkgs
+    assert 'url = "github:nix-community/home-manager";' in home_manager
+    assert 'inputs.nixpkgs.follows = "nixpkgs";' in home_manager  # the overridden nixpkgs
+    assert "26.11" not in text  # the release's urls are gone, not kept beside
+    nix_parse(text)
+
+
 def test_every_generated_flake_parses_with_nix() -> None:
     """The fewest words, every kind of input and overlay, and URLs Nix strings must escape
     (a URL is never pasted: it is a string literal, whatever it holds)."""

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
+from homelab.catalog import RELEASE
 from homelab.deploy import scripts
 from homelab.deploy.ssh import Endpoint, HostKeyError, SshSettings, connect, key_line
 from homelab.deploy.target import Target, parse_facts
 from homelab.errors import InvalidInput, Place, Problem
-from homelab.profile.new import RELEASE, NewProfile, new_profile
+from homelab.profile.new import NewProfile, new_profile
 
 if TYPE_CHECKING:
     from homelab.labfiles import LabFiles
@@ -76,9 +77,11 @@ def read_machine(
     address: Address,
     settings: SshSettings,
     trust: Callable[[HostKeyError], bool],
+    release: str = RELEASE,
 ) -> Adopted:
     """Connect (asking `trust` about an unknown host key), read the machine, and make the
-    files of its new host folder (in memory)."""
+    files of its new host folder (in memory); `release`: the lab's, the stateVersion when
+    the machine does not tell its own."""
     endpoint = Endpoint(
         address.host, address.port, address.user, label=name, pin_file=f"hosts/{name}/profile.yaml"
     )
@@ -104,7 +107,9 @@ def read_machine(
     finally:
         target.close()
     user = conn.route.user
-    files = {f"hosts/{name}/profile.yaml": starting_profile(name, address, user, facts, key)}
+    files = {
+        f"hosts/{name}/profile.yaml": starting_profile(name, address, user, facts, key, release)
+    }
     if hardware:
         files[f"hosts/{name}/{HARDWARE}"] = hardware
     return Adopted(name, files, facts, key)
@@ -131,16 +136,22 @@ def release_of(facts: dict[str, str]) -> str | None:
 
 
 def starting_profile(
-    name: str, address: Address, user: str, facts: dict[str, str], host_key: str
+    name: str,
+    address: Address,
+    user: str,
+    facts: dict[str, str],
+    host_key: str,
+    release: str = RELEASE,
 ) -> str:
     """Pure: the first profile of an adopted machine, in the words a person would use
-    (made where every new profile is: homelab.profile.new)."""
+    (made where every new profile is: homelab.profile.new); its stateVersion is the
+    machine's release, else `release` (the lab's)."""
     hostname = facts.get("hostname", "").strip() or "unknown"
     version = facts.get("version", "").strip() or "unknown"
     start = NewProfile(
         name,
         system=system_of(facts),
-        release=release_of(facts) or RELEASE,
+        release=release_of(facts) or release,
         hardware_configuration=HARDWARE if facts.get("hardware") else None,
         address=address.host,
         port=address.port if address.port and address.port != 22 else None,

@@ -32,7 +32,7 @@ from homelab.deploy import scripts
 from homelab.deploy.ssh import Endpoint, SshSettings, connect
 from homelab.deploy.target import Target
 from homelab.errors import LabFailure
-from homelab.flakelock import FLAKE_LOCK, Pin, read_lock
+from homelab.labconfig.lock import FLAKE_LOCK, Pin, read_lock
 from homelab.localstate import local_folder
 from homelab.optionindex.model import OptionIndex
 from homelab.optionindex.read import read_index

@@ -27,7 +27,6 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from homelab import flakelock
 from homelab.deploy import fanout
 from homelab.deploy.evalerrors import with_origins
 from homelab.deploy.models import ApplyOptions, Event, HostResult
@@ -39,8 +38,10 @@ from homelab.errors import InvalidInput, LabFailure, Place, Problem
 from homelab.history import check_can_commit, commit_lab
 from homelab.history.commit import managed_paths, state_at
 from homelab.history.records import DeployRecord, unconfirmed
-from homelab.history.repo import NotARepository, open_repository
+from homelab.history.repo import GitSource, LabRepo, NotARepository, open_repository
+from homelab.labconfig import LAB_YAML, lock
 from homelab.labfiles import LabFiles, LabState
+from homelab.source import DiskSource, Source, Unreadable
 
 Note = Callable[[str], None]
 
@@ -99,7 +100,7 @@ def prepare(lab: LabFiles, words: Sequence[str], *, commit: bool = True) -> Read
         if (p := state.hosts[f].profile) is not None and p.deploy.method != "channels"
     ]
     if flake_hosts:
-        _check_pinned(lab)
+        _check_pinned(lab, lr, committing=commit)
     secrets = secrets_of(lab, state, chosen)
     built = lab.build(state, chosen)
     taken = _taken(lab, state, chosen) if commit and lr is not None else set()
@@ -118,21 +119,39 @@ def prepare(lab: LabFiles, words: Sequence[str], *, commit: bool = True) -> Read
     return Ready(lab, state, tuple(chosen), tuple(built.written), commit, secrets)
 
 
-def _check_pinned(lab: LabFiles) -> None:
+def _check_pinned(lab: LabFiles, lr: LabRepo | None, *, committing: bool) -> None:
     """Refuse (exit 2) while an input of lab.yaml is not pinned in flake.lock: every
-    machine would fetch it on its own, maybe each at another revision."""
+    machine would fetch it on its own, maybe each at another revision. Judged on the
+    files that go out, for apply sends a commit: lab.yaml is the working tree's when
+    homelab commits first (the pre-apply commit takes it), HEAD's with --no-commit;
+    flake.lock is always HEAD's (only `homelab lock` commits it)."""
+    head = lr.head() if lr is not None else None
+    committed = GitSource(lr, head) if lr is not None and head else None
+    disk = DiskSource(lab.root)
 
-    def read(name: str) -> str | None:
-        path = lab.root / name
-        return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else None
+    def read(source: Source | None, name: str) -> str | None:
+        if source is None:  # no commit yet: what the first one would take
+            source = disk
+        try:
+            return source.read(name)
+        except (UnicodeDecodeError, Unreadable):
+            return None
 
-    found = flakelock.lock_problems(
-        read(flakelock.LAB_YAML), read(flakelock.FLAKE_LOCK), warning=False
+    lock_text = read(committed, lock.FLAKE_LOCK)
+    found = lock.lock_problems(
+        read(disk if committing else committed, LAB_YAML), lock_text, warning=False
     )
     if found:
+        hint = found[0].hint
+        if read(disk, lock.FLAKE_LOCK) != lock_text:  # a lock made but not committed
+            hint = "commit flake.lock (homelab sends what the commit holds); or " + hint
         raise InvalidInput(
             [
-                replace(p, message=p.message + "; apply waits until flake.lock pins every input")
+                replace(
+                    p,
+                    message=p.message + "; apply waits until flake.lock pins every input",
+                    hint=hint,
+                )
                 for p in found
             ]
         )

@@ -135,6 +135,10 @@ class Session(Generic[L]):
         self.drafts: dict[str, Draft] = {}
         self.state: LabState | None = None  # every host, from a full load (in the background)
         self.catalog: Catalog | None = None
+        # of the lab as a whole (lab.yaml, the catalogue, flake.lock), from the last load:
+        # every host's check shows them
+        self.lab_problems: tuple[Problem, ...] = ()
+        self.lab_warnings: tuple[Problem, ...] = ()
         self.checks: dict[str, Check] = {}
         self.last_generated: dict[str, dict[str, str]] = {}  # last valid preview per host
         self.removed: set[str] = set()
@@ -186,6 +190,7 @@ class Session(Generic[L]):
         """Every host, saved texts with unsaved drafts on top (slow on big labs: a worker's job)."""
         state = self.lab.load(texts=self.unsaved(), index=self.option_index())
         self.state, self.catalog = state, state.catalog
+        self.lab_problems, self.lab_warnings = state.problems, state.warnings
         return state
 
     def check(self, folder: str) -> Check:
@@ -198,14 +203,13 @@ class Session(Generic[L]):
                 index=self.option_index(),
             )
             self.catalog = state.catalog
+            self.lab_problems, self.lab_warnings = state.problems, state.warnings
             host = state.hosts.get(folder) or self.lab.load_host(
                 folder, state.catalog, texts, self.option_index()
             )
-            lab_problems: tuple[Problem, ...] = state.problems
         else:
             host = self.lab.load_host(folder, self.catalog, texts, self.option_index())
-            lab_problems = self.state.problems if self.state is not None else ()
-        problems = [*lab_problems, *host.problems]
+        problems = [*self.lab_problems, *host.problems]
         draft = self.drafts.get(folder)
         if draft is not None and draft.not_utf8 and draft.dirty:
             problems.extend(replaced_characters(draft.rel, draft.text))
@@ -215,7 +219,7 @@ class Session(Generic[L]):
                 generated = self.lab.generated(LabState(self.catalog, {folder: host}), [folder])
             except InvalidInput as err:
                 problems.extend(err.problems)
-        check = Check(host, generated, tuple(problems), host.warnings)
+        check = Check(host, generated, tuple(problems), (*self.lab_warnings, *host.warnings))
         self.checks[folder] = check
         if generated is not None:
             self.last_generated[folder] = generated

@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from homelab import flakelock
 from homelab.history.notes import generated_notes, has_notes
 from homelab.history.paths import host_folder, host_inputs
 from homelab.history.summary import THINGS, host_changes, setting_changes
+from homelab.labconfig import LAB_YAML, lock
 from homelab.labfiles import COMMON, PROFILE, HostState, LabState
 
 SUBJECT_WIDTH = 72
@@ -101,10 +101,10 @@ def input_lines(path: str, old_text: str | None, new_text: str | None) -> list[s
     """lab.yaml and flake.lock said as the inputs they change (`nixpkgs: 26.05 → 26.11`,
     `agenix added`, `nixpkgs pinned anew: ...`); None for another file, or a change
     that touches no input (a comment): then the file is named."""
-    if path == flakelock.LAB_YAML:
-        return flakelock.input_changes(old_text, new_text) or None
-    if path == flakelock.FLAKE_LOCK:
-        return flakelock.pin_changes(old_text, new_text) or None
+    if path == LAB_YAML:
+        return lock.input_changes(old_text, new_text) or None
+    if path == lock.FLAKE_LOCK:
+        return lock.pin_changes(old_text, new_text) or None
     return None
 
 
@@ -118,9 +118,9 @@ def _lab_lines(
     (lab.yaml's, then flake.lock's pins). The flake.nix lab.yaml makes goes unsaid when
     lab.yaml changed: its change is lab.yaml's."""
     paths = list(paths)
-    if flakelock.LAB_YAML in paths:
+    if LAB_YAML in paths:
         paths = [p for p in paths if p != "flake.nix"]
-    order = {flakelock.LAB_YAML: 0, flakelock.FLAKE_LOCK: 1}
+    order = {LAB_YAML: 0, lock.FLAKE_LOCK: 1}
     named: list[str] = []
     said: list[str] = []
     for path in sorted(paths, key=lambda p: order.get(p, -1)):

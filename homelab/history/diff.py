@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from homelab import flakelock
 from homelab.errors import InvalidInput, Place, Problem
 from homelab.history.changes import describe, input_lines
 from homelab.history.commit import state_at
@@ -18,6 +17,7 @@ from homelab.history.notes import generated_notes
 from homelab.history.paths import host_folder, host_inputs
 from homelab.history.records import deployed
 from homelab.history.repo import EmptySource, GitSource, LabRepo, changed_paths, open_repository
+from homelab.labconfig import LAB_YAML, lock
 from homelab.labfiles import LabFiles, LabState
 from homelab.source import DiskSource, Source, Unreadable
 from homelab.write import generated_files
@@ -169,7 +169,7 @@ def flake_input_changes(lab: LabFiles, before: Source) -> list[str]:
     working tree, in the lab's words."""
     now = DiskSource(lab.root)
     lines: list[str] = []
-    for path in (flakelock.LAB_YAML, flakelock.FLAKE_LOCK):
+    for path in (LAB_YAML, lock.FLAKE_LOCK):
         old, new = _read(before, path), _read(now, path)
         if old != new:
             lines.extend(input_lines(path, old, new) or [])

@@ -16,6 +16,7 @@ from typing import Any
 
 import jsonschema_rs
 
+from homelab.catalog import RELEASE
 from homelab.errors import Place, Problem
 from homelab.nix.names import is_identifier
 from homelab.profile.schema import schema_errors, schema_problems
@@ -23,8 +24,9 @@ from homelab.yamlfile import Document, load_text
 
 LAB_YAML = "lab.yaml"
 FLAKE = "flake.nix"
-# the skeleton's release: a new lab's, and a new host's stateVersion when there is no lab.yaml
-DEFAULT_RELEASE = "26.05"
+# homelab's release (the skeleton's): a new lab's, and a new host's stateVersion when
+# there is no lab.yaml
+DEFAULT_RELEASE = RELEASE
 NIXPKGS = "nixpkgs"
 HOME_MANAGER = "home-manager"
 _IDENTIFIER_HINT = "a Nix identifier: letters, digits, _, ' and -, not starting with a digit"
@@ -124,6 +126,58 @@ def release_urls(release: str) -> tuple[str, str]:
         f"github:NixOS/nixpkgs/nixos-{release}",
         f"github:nix-community/home-manager/release-{release}",
     )
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """A flake input as lab.yaml asks for it, with where it asks (read leniently)."""
+
+    name: str
+    url: str
+    place: Place  # where lab.yaml names it (its key), or the release it follows
+    release: str = ""  # nixpkgs and home-manager that follow `release:`
+    follows: bool = True  # follows the lab's nixpkgs (extra inputs only)
+
+
+@dataclass(frozen=True)
+class AsWritten:
+    """lab.yaml as written, read even when it has problems (`parse` reports them):
+    whatever is malformed is left out."""
+
+    release: str
+    inputs: Mapping[str, Wanted]  # nixpkgs and home-manager first, then `inputs:`
+    overlays: tuple[str, ...]
+
+
+def as_written(text: str) -> AsWritten | None:
+    """The release, the inputs with their places and the overlays lab.yaml gives, for
+    the lock checks and for front ends that show lab.yaml beside its problems; None when
+    it is no YAML mapping."""
+    doc, _ = load_text(LAB_YAML, text)
+    if doc is None or not isinstance(doc.data, dict):
+        return None
+    data: Mapping[str, Any] = doc.data
+    top = Place(LAB_YAML, 1, 1)
+    given_release = data.get("release")
+    release = str(given_release) if isinstance(given_release, str | int | float) else ""
+    inputs: dict[str, Wanted] = {}
+    for name, release_url in zip((NIXPKGS, HOME_MANAGER), release_urls(release), strict=True):
+        given = data.get(name)
+        url = given.get("url") if isinstance(given, dict) else None
+        if isinstance(url, str) and url:
+            inputs[name] = Wanted(name, url, doc.marks.key((name,), top))
+        elif release:
+            inputs[name] = Wanted(name, release_url, doc.marks.key(("release",), top), release)
+    extra = data.get("inputs")
+    for name, spec in extra.items() if isinstance(extra, dict) else ():
+        url = spec.get("url") if isinstance(spec, dict) else None
+        if isinstance(name, str) and isinstance(url, str) and url:
+            follows = spec.get("follows", True) is not False
+            place = doc.marks.key(("inputs", name), top)
+            inputs[name] = Wanted(name, url, place, follows=follows)
+    overlays = data.get("overlays")
+    written = [o for o in overlays if isinstance(o, str)] if isinstance(overlays, list) else []
+    return AsWritten(release, inputs, tuple(written))
 
 
 @cache

@@ -7,9 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from homelab import flakelock
 from homelab.errors import Problem
-from homelab.labconfig import LAB_YAML, load
+from homelab.labconfig import HOME_MANAGER, LAB_YAML, NIXPKGS, as_written, load, lock
 
 
 @dataclass(frozen=True)
@@ -37,28 +36,26 @@ def summary(read: Callable[[str], str | None]) -> LabSummary:
     if text is None:
         return LabSummary(present=False)
     _, problems = load(read)
-    lock_text = read(flakelock.FLAKE_LOCK)
-    problems += flakelock.lock_problems(text, lock_text, warning=True)
-    doc = flakelock.read_lab_yaml(text)
-    if doc is None:
+    lock_text = read(lock.FLAKE_LOCK)
+    problems += lock.lock_problems(text, lock_text, warning=True)
+    written = as_written(text)
+    if written is None:
         return LabSummary(True, has_lock=lock_text is not None, problems=tuple(problems))
-    pins = flakelock.read_lock(lock_text) or {}
+    pins = lock.read_lock(lock_text) or {}
     lines = []
-    for name, wanted in flakelock.declared(doc).items():
+    for name, wanted in written.inputs.items():
         pin = pins.get(name)
         said = "" if pin is None else pin.short + (f" ({pin.date})" if pin.date else "")
         other = ""
-        if pin is not None and not flakelock.same_reference(wanted.url, pin.original):
+        if pin is not None and not lock.same_reference(wanted.url, pin.original):
             said, other = "", pin.original
-        extra = name not in ("nixpkgs", "home-manager")
+        extra = name not in (NIXPKGS, HOME_MANAGER)
         lines.append(InputLine(name, wanted.url, wanted.follows if extra else None, said, other))
-    release = doc.data.get("release")
-    overlays = doc.data.get("overlays")
     return LabSummary(
         True,
-        str(release) if isinstance(release, str | int | float) else "",
+        written.release,
         tuple(lines),
-        tuple(str(o) for o in overlays) if isinstance(overlays, list) else (),
+        written.overlays,
         lock_text is not None,
         tuple(problems),
     )

@@ -198,15 +198,50 @@ def groups_to_offer(profile: Profile, catalog: Catalog, nix: Iterable[str] = ())
 
 
 def advise(
-    doc: Document, profile: Profile, catalog: Catalog, read: Callable[[str], str | None]
+    doc: Document,
+    profile: Profile,
+    catalog: Catalog,
+    read: Callable[[str], str | None],
+    release: str | None = None,
 ) -> list[Problem]:
     """The warnings of a host whose profile is valid. `read(lab-relative path)` gives a
-    file's text, or None when it is not there or cannot be read."""
+    file's text, or None when it is not there or cannot be read; `release` is the one the
+    lab follows (lab.yaml's; None when the lab has none, or it is not valid)."""
     nix = raw_nix(profile, read)
     return [
         replace(p, warning=True)
-        for p in (*_unknown_groups(doc, profile, catalog, nix), *_no_root(doc, profile, nix, read))
+        for p in (
+            *_unknown_groups(doc, profile, catalog, nix),
+            *_no_root(doc, profile, nix, read),
+            *_other_release(doc, profile, catalog, release),
+        )
     ]
+
+
+def _other_release(
+    doc: Document, profile: Profile, catalog: Catalog, release: str | None
+) -> list[Problem]:
+    """Services whose catalogue entry was written for another release than the lab's: an
+    option it sets may be named otherwise there, or not be there at all (the build says)."""
+    if release is None:
+        return []
+    out = []
+    for use in profile.services:
+        service = catalog.get(use.name)
+        if service is None or service.nixpkgs == release:
+            continue
+        path: Path_ = ("services", use.name)
+        out.append(
+            Problem(
+                doc.marks.key(path, Place(doc.file)),
+                f"its catalogue entry {service.file} is written for NixOS {service.nixpkgs}, "
+                f"and the lab follows {release} (lab.yaml)",
+                path=format_path(path),
+                hint=f"check the entry's options against nixpkgs nixos-{release}, then set its "
+                f'nixpkgs: "{release}"; or set release: "{service.nixpkgs}" in lab.yaml',
+            )
+        )
+    return out
 
 
 def _unknown_groups(

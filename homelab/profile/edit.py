@@ -591,6 +591,8 @@ _STR_TAG = "tag:yaml.org,2002:str"
 
 def _read_back_as_other(text: str) -> bool:
     """True when the loader (YAML 1.1) would read this plain string as something else."""
+    if text.startswith(("?", ":")):
+        return True  # inside [...] the loader reads a leading ? or : as a key or value mark
     tag = _resolver.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
     return bool(tag != _STR_TAG)
 

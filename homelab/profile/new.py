@@ -14,17 +14,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from homelab.catalog import Catalog
+from homelab.catalog import RELEASE, Catalog
 from homelab.errors import InvalidInput, Place, Problem
 from homelab.profile import edit
 from homelab.profile.schema import profile_schema
 from homelab.profile.validate import HOSTNAME, validate
 from homelab.yamlfile import Path_, load_text
-
-# The NixOS release of the skeleton (its flake.nix pins nixos-26.05 and home-manager's
-# release-26.05): a new host's stateVersion unless its machine or the lab's lab.yaml
-# (`release:`, read by Lab.release and given as NewProfile.release) says otherwise.
-RELEASE = "26.05"
 
 COMMON = "common"  # hosts/common holds the fragments that hosts share: no host is named so
 STATE_NOTE = "host.stateVersion is the NixOS release it was first installed with: keep it."
@@ -43,7 +38,9 @@ class NewProfile:
 
     name: str  # the host's name and its folder under hosts/
     system: str = "x86_64-linux"  # host.system
-    release: str = RELEASE  # host.stateVersion
+    # host.stateVersion: homelab's release unless the machine or the lab's lab.yaml
+    # (`release:`, read by Lab.release) says otherwise
+    release: str = RELEASE
     loader: str | None = None  # hardware.boot.loader
     efi: bool | None = None  # hardware.boot.efi (None: UEFI for systemd-boot and GRUB)
     boot_device: str | None = None  # hardware.boot.device: the disk GRUB installs to (BIOS)

@@ -126,6 +126,11 @@ class HomelabApp(App[None]):
     # ---- quitting never loses an edit ----------------------------------------------------
 
     async def action_quit(self) -> None:
+        held = [str(getattr(s, "unsaved", "")) for s in self.screen_stack]
+        held = [said for said in held if said]
+        if held:  # a screen's own unsaved changes (the Lab screen's lab.yaml): not quit
+            self.notify(f"{held[0]}: save (ctrl+s) or leave that screen (Escape) first")
+            return
         if not self.session.dirty():
             self.main.write_drafts()  # removes those saved since the last write
             self.exit()
@@ -244,7 +249,7 @@ class HomelabApp(App[None]):
         yield SystemCommand("Apply", "Deploy hosts over SSH (f4)", main.action_apply)
         yield SystemCommand(
             "Lab",
-            "lab.yaml: release, inputs and whether flake.lock pins them, overlays (f5)",
+            "Edit lab.yaml: release, inputs and whether flake.lock pins them, overlays (f5)",
             main.action_lab,
         )
         yield SystemCommand(

@@ -10,7 +10,7 @@ from pathlib import Path
 import git
 import pytest
 
-from homelab.flakelock import read_lock
+from homelab.labconfig.lock import read_lock
 from tests.conftest import RunCli
 from tests.deploy.labs import make_lab
 from tests.deploy.test_adopt_lock import nix_or_skip

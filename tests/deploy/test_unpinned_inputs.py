@@ -13,7 +13,7 @@ from tests.conftest import RunCli
 from tests.deploy.labs import make_lab
 from tests.deploy.tidy import homelab
 from tests.sshd.rig import Rig
-from tests.test_flakelock import ALL_PINNED, lock
+from tests.test_lab_lock import ALL_PINNED, lock
 
 LAB_YAML = """\
 release: "26.05"
@@ -121,3 +121,47 @@ def test_once_every_input_is_pinned_apply_goes_on(rig: Rig, tmp_path: Path) -> N
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert machine.generation() == 2
+
+
+def test_apply_judges_the_committed_lock_not_one_git_never_sees(rig: Rig, tmp_path: Path) -> None:
+    """Apply sends a commit: a flake.lock that git ignores pins nothing on the machines,
+    however well it pins on disk; with or without --no-commit."""
+    machine = rig.add("web")
+    lab = make_lab(tmp_path / "lab", [machine])
+    (lab / ".gitignore").write_text("flake.lock\n")
+    with_lab_yaml(lab, dict(ALL_PINNED))  # written, but ignored: not committed
+    assert "flake.lock" not in git.Repo(lab).git.ls_files()
+    before = git.Repo(lab).head.commit.hexsha
+
+    for extra in ([], ["--no-commit"]):
+        done = homelab(rig, lab, "apply", "--yes", *extra)
+
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert "lab.yaml:1:1: there is no flake.lock: no input is pinned" in done.stderr
+        assert "hint: commit flake.lock (homelab sends what the commit holds)" in done.stderr
+        assert git.Repo(lab).head.commit.hexsha == before
+        assert machine.lines("commands.log") == []
+
+
+def test_apply_no_commit_judges_head_s_lab_yaml(rig: Rig, tmp_path: Path) -> None:
+    """With --no-commit apply sends HEAD: an input added to lab.yaml but not committed
+    is no unpinned input of what goes out (the flake.nix it changes is refused instead)."""
+    machine = rig.add("web")
+    lab = make_lab(tmp_path / "lab", [machine])
+    with_lab_yaml(lab, dict(ALL_PINNED))
+    built = homelab(rig, lab, "build")
+    assert built.returncode == 0, built.stdout + built.stderr
+    repo = git.Repo(lab)
+    repo.git.add("--all")
+    repo.index.commit("built")
+    (lab / "lab.yaml").write_text(LAB_YAML + '  nur: {url: "github:nix-community/NUR"}\n')
+
+    done = homelab(rig, lab, "apply", "--yes", "--no-commit")
+
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "not pinned" not in done.stderr
+    assert "flake.nix: changed but not committed" in done.stderr
+    committing = homelab(rig, lab, "apply", "--yes")  # this one would send the new lab.yaml
+    assert committing.returncode == 2
+    assert "input nur is not pinned" in committing.stderr
+    assert machine.lines("commands.log") == []

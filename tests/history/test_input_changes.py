@@ -13,7 +13,7 @@ from homelab.history.records import record_deploy
 from homelab.history.repo import open_repository
 from homelab.lab import Lab
 from tests.history.tools import git, head, message, write
-from tests.test_flakelock import ALL_PINNED, github, lock
+from tests.test_lab_lock import ALL_PINNED, github, lock
 
 RunCli = Callable[..., tuple[int, str, str]]
 
@@ -64,6 +64,27 @@ def test_diff_says_the_release_and_inputs_that_changed(lab: Path, run_cli: RunCl
     )
     # a host never deployed is compared with HEAD: the same edit
     assert "  stylix added\n" in diff(run_cli, lab, "pi")
+
+
+def test_diff_says_an_override_of_nixpkgs_that_changed(lab: Path, run_cli: RunCli) -> None:
+    base = committed(
+        lab,
+        {"lab.yaml": LAB_YAML + 'nixpkgs: {url: "github:NixOS/nixpkgs/nixos-unstable"}\n'},
+        "nixpkgs from nixos-unstable",
+    )
+    write(lab, "lab.yaml", LAB_YAML + 'nixpkgs: {url: "github:NixOS/nixpkgs/nixpkgs-unstable"}\n')
+
+    out = diff(run_cli, lab, base, "lone")
+
+    assert out == (
+        f"lone: changes since {base[:7]}\n"
+        "  nixpkgs: url github:NixOS/nixpkgs/nixos-unstable → "
+        "github:NixOS/nixpkgs/nixpkgs-unstable\n"
+    )
+    write(lab, "lab.yaml", LAB_YAML)  # back to the release's
+    assert "  nixpkgs: github:NixOS/nixpkgs/nixos-unstable → 26.05\n" in diff(
+        run_cli, lab, base, "lone"
+    )
 
 
 def test_diff_says_an_input_pinned_anew_in_flake_lock(lab: Path, run_cli: RunCli) -> None:

@@ -164,3 +164,10 @@ def same(a: object, b: object) -> bool:
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
     return a == b
+
+
+@pytest.mark.parametrize("value", [[{"!force": ["?0"]}], [":0"], {"!default": [":a", "?b"]}])
+def test_a_text_starting_with_a_question_mark_or_colon_stays_text_in_a_list(value: object) -> None:
+    # `[?0]` reads back as [{0: None}]: the edit must quote it, not refuse it
+    text = set_value(PROFILE, ("options", "x.y"), value)
+    assert same(load_plain(text)["options"]["x.y"], value), text

@@ -43,13 +43,16 @@ class CommitDialog(Dialog):
         Binding("ctrl+s", "commit", "Commit", priority=True),
     ]
 
-    def __init__(self, folder: str, subject: str, lines: Sequence[str]) -> None:
+    def __init__(
+        self, folder: str, subject: str, lines: Sequence[str], title: str | None = None
+    ) -> None:
         super().__init__()
         self.folder, self.subject, self.lines = folder, subject, lines
+        self.title_text = title or f"Commit hosts/{folder}"  # the Lab screen: lab.yaml's
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(f"Commit hosts/{self.folder}", classes="dialog-title")
+            yield Static(self.title_text, classes="dialog-title")
             yield Label("Subject")
             yield Input(self.subject, id="commit-subject")
             yield Label("What changed (written into the message)")

@@ -39,7 +39,10 @@ INTROS = {
     "LabScreen": (
         "Lab",
         "The lab's lab.yaml: its release, each flake input and whether flake.lock pins "
-        "it, the overlays, and its problems with their places. Edit lab.yaml as a file.",
+        "it, the overlays, and its problems with their places. Change them here (Tab "
+        "moves between the release, the inputs and the overlays); ctrl+s checks lab.yaml, "
+        "writes it with its comments and flake.nix, and offers a commit. New inputs then "
+        "need `homelab lock`.",
     ),
     "ApplyScreen": (
         "Apply",

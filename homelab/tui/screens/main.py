@@ -620,7 +620,14 @@ class MainScreen(Screen[None]):
     def action_lab(self) -> None:
         from homelab.tui.screens.labview import LabScreen
 
-        self.app.push_screen(LabScreen(self.session.lab))
+        self.app.push_screen(LabScreen(self.session.lab), self._after_lab)
+
+    def _after_lab(self, saved: bool | None) -> None:
+        if saved:  # lab.yaml changed: the lab's problems and every host's check read it
+            self.session.catalog = None
+            self.forget_head()
+            self.load_lab()
+            self.run_check()
 
     def _after_apply(self, _: object) -> None:
         self.take_back()  # a host key the apply pinned in a profile

@@ -66,6 +66,11 @@ class ProblemsPanel(OptionList):
         self.set_class(bool(errors), "-has-problems")
         self.set_class(len(errors) < len(problems), "-has-warnings")
 
+    def on_focus(self) -> None:
+        # the first problem is chosen as the panel is reached: enter jumps to it at once
+        if self.highlighted is None and self.option_count:
+            self.highlighted = 0
+
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
         index = int(event.option.id or 0)

@@ -16,62 +16,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from homelab.errors import Place, Problem
-from homelab.yamlfile import Document, load_text
+from homelab.errors import Problem
+from homelab.labconfig import AsWritten, Wanted, as_written
 
-LAB_YAML = "lab.yaml"
 FLAKE_LOCK = "flake.lock"
 LOCK_HINT = "run `homelab lock` (or `homelab lock HOST` on a machine with Nix), and commit it"
-
-
-@dataclass(frozen=True)
-class Input:
-    """One input of the lab's flake, as lab.yaml asks for it."""
-
-    name: str
-    url: str
-    place: Place  # where lab.yaml names it (its key), or the release it follows
-    release: str = ""  # nixpkgs and home-manager that follow `release:`
-    follows: bool = True  # follows the lab's nixpkgs (extra inputs only)
-
-
-def release_url(name: str, release: str) -> str:
-    if name == "nixpkgs":
-        return f"github:NixOS/nixpkgs/nixos-{release}"
-    return f"github:nix-community/home-manager/release-{release}"
-
-
-def read_lab_yaml(text: str) -> Document | None:
-    """lab.yaml as a document; None when it does not parse (its reader says why)."""
-    doc, _ = load_text(LAB_YAML, text)
-    return doc if doc is not None and isinstance(doc.data, dict) else None
-
-
-def declared(doc: Document) -> dict[str, Input]:
-    """The inputs the generated flake has, by name: nixpkgs and home-manager (from
-    `release:` unless given a url of their own), then those of `inputs:`. Anything
-    malformed is left out: the lab.yaml reader reports it."""
-    data: Mapping[str, Any] = doc.data
-    top = Place(LAB_YAML, 1, 1)
-    release = data.get("release")
-    release = str(release) if isinstance(release, str | int | float) else ""
-    out: dict[str, Input] = {}
-    for name in ("nixpkgs", "home-manager"):
-        given = data.get(name)
-        url = given.get("url") if isinstance(given, dict) else None
-        if isinstance(url, str) and url:
-            out[name] = Input(name, url, doc.marks.key((name,), top))
-        elif release:
-            out[name] = Input(
-                name, release_url(name, release), doc.marks.key(("release",), top), release
-            )
-    inputs = data.get("inputs")
-    for name, spec in inputs.items() if isinstance(inputs, dict) else ():
-        url = spec.get("url") if isinstance(spec, dict) else None
-        if isinstance(name, str) and isinstance(url, str) and url:
-            follows = spec.get("follows", True) is not False
-            out[name] = Input(name, url, doc.marks.key(("inputs", name), top), follows=follows)
-    return out
 
 
 # ---- flake.lock ----------------------------------------------------------------------
@@ -156,7 +105,7 @@ def same_reference(asked: str, pinned: str) -> bool:
     return True
 
 
-def unpinned(inputs: Mapping[str, Input], lock_text: str | None) -> list[Problem]:
+def unpinned(inputs: Mapping[str, Wanted], lock_text: str | None) -> list[Problem]:
     """A problem (at the input in lab.yaml) for each input flake.lock does not pin, or
     pins from another reference than lab.yaml's."""
     pins = read_lock(lock_text)
@@ -189,27 +138,27 @@ def lock_problems(lab_yaml: str | None, lock_text: str | None, *, warning: bool)
     flake.nix is its own business) or whose lab.yaml does not parse."""
     if lab_yaml is None:
         return []
-    doc = read_lab_yaml(lab_yaml)
-    if doc is None:
+    written = as_written(lab_yaml)
+    if written is None:
         return []
-    found = unpinned(declared(doc), lock_text)
+    found = unpinned(written.inputs, lock_text)
     return [Problem(p.place, p.message, hint=p.hint, warning=warning) for p in found]
 
 
 # ---- what changed, in the lab's words ---------------------------------------------------
 
 
-def _said(item: Input) -> str:
+def _said(item: Wanted) -> str:
     return item.release or item.url
 
 
 def input_changes(old_yaml: str | None, new_yaml: str | None) -> list[str]:
     """`nixpkgs: 26.05 → 26.11`, `agenix added`, `agenix removed`,
     `agenix: url github:a → github:b`, from two versions of lab.yaml (None: none)."""
-    old_doc = read_lab_yaml(old_yaml) if old_yaml is not None else None
-    new_doc = read_lab_yaml(new_yaml) if new_yaml is not None else None
-    old = declared(old_doc) if old_doc is not None else {}
-    new = declared(new_doc) if new_doc is not None else {}
+    old_lab = as_written(old_yaml) if old_yaml is not None else None
+    new_lab = as_written(new_yaml) if new_yaml is not None else None
+    old = old_lab.inputs if old_lab is not None else {}
+    new = new_lab.inputs if new_lab is not None else {}
     lines = []
     for name in [*new, *(n for n in old if n not in new)]:
         was, now = old.get(name), new.get(name)
@@ -227,8 +176,8 @@ def input_changes(old_yaml: str | None, new_yaml: str | None) -> list[str]:
                     if now.follows
                     else f"{name}: no longer follows the lab's nixpkgs"
                 )
-    old_overlays = _overlays(old_doc)
-    new_overlays = _overlays(new_doc)
+    old_overlays = _overlays(old_lab)
+    new_overlays = _overlays(new_lab)
     if old_overlays != new_overlays:
         came = [o for o in new_overlays if o not in old_overlays]
         gone = [o for o in old_overlays if o not in new_overlays]
@@ -237,9 +186,8 @@ def input_changes(old_yaml: str | None, new_yaml: str | None) -> list[str]:
     return lines
 
 
-def _overlays(doc: Document | None) -> list[str]:
-    found = doc.data.get("overlays") if doc is not None else None
-    return [o for o in found if isinstance(o, str)] if isinstance(found, list) else []
+def _overlays(lab: AsWritten | None) -> list[str]:
+    return list(lab.overlays) if lab is not None else []
 
 
 def pin_changes(old_lock: str | None, new_lock: str | None) -> list[str]:

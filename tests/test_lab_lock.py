@@ -6,12 +6,11 @@ import json
 from typing import Any
 
 from homelab.errors import Place
-from homelab.flakelock import (
-    declared,
+from homelab.labconfig import as_written
+from homelab.labconfig.lock import (
     input_changes,
     lock_problems,
     pin_changes,
-    read_lab_yaml,
     read_lock,
 )
 
@@ -48,9 +47,9 @@ ALL_PINNED = {
 
 
 def test_the_inputs_are_the_release_s_and_lab_yaml_s_each_at_its_line() -> None:
-    doc = read_lab_yaml(LAB)
-    assert doc is not None
-    found = declared(doc)
+    written = as_written(LAB)
+    assert written is not None
+    found = written.inputs
     assert list(found) == ["nixpkgs", "home-manager", "agenix", "nixos-hardware"]
     assert found["nixpkgs"].url == "github:NixOS/nixpkgs/nixos-26.05"
     assert found["home-manager"].url == "github:nix-community/home-manager/release-26.05"
@@ -162,4 +161,55 @@ def test_pin_changes_say_which_input_moved_and_to_when() -> None:
         "nixpkgs pinned anew: aaaaaaa (2026-05-28) → eeeeeee (2026-09-21)",
         "stylix pinned at fffffff (2026-09-21)",
         "agenix no longer pinned",
+    ]
+
+
+OVERRIDDEN = """\
+release: "26.05"
+nixpkgs: {url: "github:NixOS/nixpkgs/nixos-unstable"}
+home-manager: {url: "github:nix-community/home-manager"}
+"""
+
+
+def test_an_override_is_the_input_the_lock_must_pin_at_its_own_line() -> None:
+    """nixpkgs: {url: ...} replaces the release's: a lock of the release's urls is the
+    wrong lock, said at the override's line, not at `release:`."""
+    release_pins = {k: v for k, v in ALL_PINNED.items() if k in ("nixpkgs", "home-manager")}
+    found = lock_problems(OVERRIDDEN, lock(release_pins), warning=True)
+    assert [(p.place, p.message) for p in found] == [
+        (
+            Place("lab.yaml", 2, 1),
+            "input nixpkgs: flake.lock pins github:NixOS/nixpkgs/nixos-26.05, lab.yaml asks "
+            "for github:NixOS/nixpkgs/nixos-unstable: each machine would fetch it unpinned",
+        ),
+        (
+            Place("lab.yaml", 3, 1),
+            "input home-manager: flake.lock pins github:nix-community/home-manager/"
+            "release-26.05, lab.yaml asks for github:nix-community/home-manager: each "
+            "machine would fetch it unpinned",
+        ),
+    ]
+    override_pins = {
+        "nixpkgs": (github("NixOS", "nixpkgs", "nixos-unstable"), "a" * 40),
+        "home-manager": (github("nix-community", "home-manager"), "b" * 40),
+    }
+    assert lock_problems(OVERRIDDEN, lock(override_pins), warning=True) == []
+
+
+def test_an_override_changing_is_said_in_the_lab_s_words() -> None:
+    plain = 'release: "26.05"\n'
+    unstable = plain + 'nixpkgs: {url: "github:NixOS/nixpkgs/nixos-unstable"}\n'
+    rolling = plain + 'nixpkgs: {url: "github:NixOS/nixpkgs/nixpkgs-unstable"}\n'
+    assert input_changes(plain, unstable) == [
+        "nixpkgs: 26.05 → github:NixOS/nixpkgs/nixos-unstable"
+    ]
+    assert input_changes(unstable, rolling) == [
+        "nixpkgs: url github:NixOS/nixpkgs/nixos-unstable → github:NixOS/nixpkgs/nixpkgs-unstable"
+    ]
+    assert input_changes(rolling, plain) == [
+        "nixpkgs: github:NixOS/nixpkgs/nixpkgs-unstable → 26.05"
+    ]
+    # a new release moves only what follows it: the overridden nixpkgs stays
+    assert input_changes(unstable, unstable.replace("26.05", "26.11")) == [
+        "home-manager: 26.05 → 26.11"
     ]
