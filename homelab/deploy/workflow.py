@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from homelab.deploy import fanout
 from homelab.deploy.evalerrors import with_origins
 from homelab.deploy.models import ApplyOptions, Event, HostResult
+from homelab.deploy.optionupdate import read_cached
 from homelab.deploy.outgoing import check_outgoing
 from homelab.deploy.plan import HostPlan, plan_connection, plan_hosts, secret_sources, secrets_of
 from homelab.deploy.records import ROLLBACK, pin_keys, record
@@ -241,8 +242,10 @@ def look_live(
 
 
 def _valid(lab: LabFiles, words: Sequence[str]) -> tuple[LabState, list[str]]:
-    """The lab's state and the chosen hosts; InvalidInput with every problem at once."""
-    state = lab.load()
+    """The lab's state and the chosen hosts; InvalidInput with every problem at once.
+    With an option index, the options are checked too: a misspelt option is refused here,
+    at its profile line, not minutes later by the machine's evaluation."""
+    state = lab.load(index=read_cached(lab.root))
     chosen = lab.select(state, words)
     problems = state.all_problems(chosen)
     if problems:
