@@ -169,8 +169,8 @@ def _synth_index() -> OptionIndex:
     options: dict[tuple[str, ...], m.Option] = {}
     for module in range(2000):
         for n in range(10):
-            path = ("services", f"module{module}", f"option{n}")
-            options[path] = m.Option(path, kinds[n % 3])
+            synth: tuple[str, ...] = ("services", f"module{module}", f"option{n}")
+            options[synth] = m.Option(synth, kinds[n % 3])
     catalog = LabFiles(ROOT).load().catalog
     for service in catalog.services.values():
         for name, _, _ in catalogcheck._settings(service):
