@@ -27,8 +27,9 @@ from homelab.catalog import (
 )
 from homelab.errors import Place, Problem, format_path
 from homelab.nix.expr import NixValueError, Pkg
-from homelab.optionindex.check import Checked, check, suggestions
+from homelab.optionindex.check import Checked, check
 from homelab.optionindex.model import OptionSet
+from homelab.optionindex.suggest import suggestions
 from homelab.profile.options import NotAnOptionPath, parse_key
 from homelab.yamlfile import Document
 

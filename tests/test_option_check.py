@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from homelab.optionindex import model as m
-from homelab.optionindex.check import Checked, check, check_path, posix_regex, suggestions
+from homelab.optionindex.check import Checked, check, check_path
+from homelab.optionindex.posix import posix_regex
+from homelab.optionindex.suggest import suggestions
 from homelab.profile.options import parse_key
 
 PORT = m.OptionType(m.INT, "port", low=0, high=65535)

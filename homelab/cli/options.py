@@ -11,10 +11,10 @@ import contextlib
 
 from homelab.cli import FAILED, INVALID, OK, err, output
 from homelab.cli.common import open_lab, usage
-from homelab.optionindex.check import suggestions
 from homelab.optionindex.describe import option_lines, summary
 from homelab.optionindex.model import OptionSet
 from homelab.optionindex.search import search
+from homelab.optionindex.suggest import suggestions
 
 NO_INDEX = (
     "this lab has no option index yet: make one with `homelab options update` "

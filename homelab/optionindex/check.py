@@ -10,7 +10,6 @@ of a freeform submodule) is accepted and counted as not checked.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,7 +34,12 @@ from homelab.optionindex.model import (
     Option,
     OptionSet,
     OptionType,
+    concrete,
+    show_name,
+    show_path,
 )
+from homelab.optionindex.posix import posix_regex
+from homelab.optionindex.suggest import below_written, suggestions
 
 Part = str | int  # a key of a map, an index of a list, or a tag ("!force")
 SplitKey = Callable[[str], tuple[str, ...]]  # a key of a map as option names (may raise)
@@ -126,7 +130,7 @@ class _Checker:
             shown = _join(name, full[len(base) : len(found.option.path)])
             self.option(found.option, full, found.rest, value, at, shown)
             return
-        if _below_written(self.options, full):
+        if below_written(self.options, full):
             if value is not _NOT_A_VALUE:
                 self.group(full, value, at, name)
             # raw Nix that leads to a set of options: its leaves are read on their own
@@ -137,7 +141,7 @@ class _Checker:
             self.out.unchecked += 1
             return
         shown = _join(name, parts)
-        prefix = _show(base)
+        prefix = show_path(base)
         guesses = [
             name + g[len(prefix) :] if base and g.startswith(prefix + ".") else g
             for g in suggestions(self.options, full)
@@ -161,11 +165,13 @@ class _Checker:
                 if parts is not None:
                     self.under(path, parts, item, (*at, key), False, name)
         else:
-            below = _below_written(self.options, path)
+            below = below_written(self.options, path)
             self.error(
                 at,
-                f"{_show(path)} is a set of options, not one option",
-                f"set one of them, e.g. {_show(_concrete(below[0].path, path))}" if below else "",
+                f"{show_path(path)} is a set of options, not one option",
+                f"set one of them, e.g. {show_path(concrete(below[0].path, path))}"
+                if below
+                else "",
                 key=True,
             )
 
@@ -195,20 +201,22 @@ class _Checker:
             )
             return
         if option.renamed_to is not None:
-            new = _concrete(option.renamed_to, full)
+            new = concrete(option.renamed_to, full)
             self.out.problems.append(
                 OptionError(
                     at,
-                    f"{shown} was renamed to {_show(new)}",
-                    f"write {_show((*new, *rest))}",
+                    f"{shown} was renamed to {show_path(new)}",
+                    f"write {show_path((*new, *rest))}",
                     key=True,
                     warning=True,
                 )
             )
             target = self.options.find((*new, *rest))
             if target is not None and target.option.renamed_to is None:
-                written = _concrete(target.option.path, (*new, *rest))
-                self.option(target.option, (*new, *rest), target.rest, value, at, _show(written))
+                written = concrete(target.option.path, (*new, *rest))
+                self.option(
+                    target.option, (*new, *rest), target.rest, value, at, show_path(written)
+                )
             return
         if option.read_only:
             self.error(at, f"{shown} is read-only: it cannot be set", key=True)
@@ -238,7 +246,7 @@ class _Checker:
             self.inside(kind.of[0], base, rest, value, at, name)
         elif k == ATTRS:
             inner = kind.of[0] if kind.of else OptionType(ANYTHING)
-            self.inside(inner, (*base, NAME), tail, value, at, f"{name}.{_name(head)}")
+            self.inside(inner, (*base, NAME), tail, value, at, f"{name}.{show_name(head)}")
         elif k == SUBMODULE:
             self.under(base, rest, value, at, kind.freeform, name)
         elif k == EITHER:
@@ -393,7 +401,7 @@ class _Checker:
                 self.under(base, parts, item, (*at, key), kind.freeform, name)
             else:
                 inner = kind.of[0] if kind.of else OptionType(ANYTHING)
-                label = f"{name}.{_name(parts[0])}"
+                label = f"{name}.{show_name(parts[0])}"
                 if len(parts) == 1:
                     self.value(inner, (*base, NAME), item, (*at, key), label)
                 else:
@@ -501,229 +509,10 @@ def _takes_names(kind: OptionType) -> bool:
     return kind.kind in (ATTRS, SUBMODULE, ANYTHING, UNCHECKED)
 
 
-def _name(part: str) -> str:
-    return part if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_'-]*", part) else f'"{part}"'
-
-
-def _show(path: Sequence[str]) -> str:
-    return ".".join(_name(p) if p not in (NAME, ITEM) else p for p in path)
-
-
 def _or(names: Sequence[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def _join(name: str, parts: Sequence[str]) -> str:
-    tail = _show(parts)
+    tail = show_path(parts)
     return f"{name}.{tail}" if name and tail else name or tail
-
-
-def _concrete(declared: Sequence[str], written: Sequence[str]) -> tuple[str, ...]:
-    """A declared path with its placeholders replaced by the names the person wrote."""
-    out = list(declared)
-    for i, part in enumerate(declared[: len(written)]):
-        if part in (NAME, ITEM) and written[i] not in (NAME, ITEM):
-            out[i] = written[i]
-    return tuple(out)
-
-
-# ---- did you mean -------------------------------------------------------------------
-
-
-def suggestions(options: OptionSet, path: Sequence[str], limit: int = 3) -> list[str]:
-    """The options closest to a path that is none: among the options below the longest
-    prefix that exists, by edit distance of the remaining names; then options whose last
-    names are the path's (a prefix left out). Nothing rather than a list of guesses."""
-    path = tuple(path)
-    found: list[str] = []
-
-    def add(candidate: Sequence[str]) -> None:
-        shown = _show(_concrete(candidate, path))
-        if shown not in found and len(found) < limit:
-            found.append(shown)
-
-    def same_last_names() -> None:  # `git.enable` for programs.git.enable
-        n = len(path)
-        for p in sorted((o.path for o in options if o.path[-n:] == path), key=len):
-            if len(p) > n:
-                add(p)
-
-    first_known = len(path) == 1 or bool(_below_written(options, path[:1]))
-    if not first_known:
-        same_last_names()  # a prefix left out is likelier than a misspelt first name
-    # the longest prefix that holds options, and the closest options below it
-    for depth in range(len(path) - 1, -1, -1):
-        if found:
-            break
-        if depth == 0:
-            _first_name_mended(options, path, add)
-            break
-        below = _below_written(options, path[:depth])
-        if not below:
-            continue
-        tail = ".".join(path[depth:])
-        scored = []
-        for option in below:
-            rest = option.path[depth:]
-            text = ".".join(rest[: len(path) - depth])
-            d = _distance(tail, text, max(2, len(tail) // 4))
-            if d is not None:
-                scored.append((d, len(rest), option.path))
-        best = min((s[0] for s in scored), default=None)
-        for d, _, p in sorted(scored):
-            if d == best:  # only the closest: a longer list is noise
-                add(p[: len(path)] if len(p) > len(path) else p)
-        if depth <= 1:
-            break
-    if first_known and len(found) < limit:
-        same_last_names()
-    return found
-
-
-def _first_name_mended(
-    options: OptionSet, path: tuple[str, ...], add: Callable[[Sequence[str]], None]
-) -> None:
-    """A misspelt first name: the closest first names (a few hundred, not every option),
-    each with the rest of the path mended below it."""
-    firsts = {o.path[0] for o in options}
-    scored = [(d, f) for f in firsts if (d := _distance(path[0], f, 2)) is not None]
-    best = min((d for d, _ in scored), default=None)
-    for d, first in sorted(scored):
-        if d != best:
-            continue
-        mended = (first, *path[1:])
-        if len(path) == 1 or options.find(mended) is not None or _below_written(options, mended):
-            add(mended)
-        else:
-            for guess in suggestions(options, mended):
-                add(tuple(guess.split(".")))  # shown names: quoted ones stay whole
-
-
-def _below_written(options: OptionSet, prefix: tuple[str, ...]) -> list[Option]:
-    """The options below a written prefix, placeholders matched (the tree holds `<name>`
-    where the person wrote a name)."""
-    if not prefix:
-        return list(options)
-    found = options.find(prefix)
-    if found is not None and found.rest == ():
-        return [o for o in options.below(found.option.path) if o.path != found.option.path]
-    direct = options.below(prefix)
-    if direct:
-        return direct
-    for i in range(len(prefix)):
-        for holder in (NAME, ITEM):
-            swapped = (*prefix[:i], holder, *prefix[i + 1 :])
-            if options.below(swapped):
-                return _below_written(options, swapped)
-    return []
-
-
-def _distance(a: str, b: str, limit: int) -> int | None:
-    """Edit distance with transpositions (optimal string alignment), None above limit."""
-    if abs(len(a) - len(b)) > limit:
-        return None
-    prev2: list[int] = []
-    prev = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        cur = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = a[i - 1] != b[j - 1]
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                cur[j] = min(cur[j], prev2[j - 2] + 1)
-        if min(cur) > limit:
-            return None
-        prev2, prev = prev, cur
-    return prev[-1] if prev[-1] <= limit else None
-
-
-# ---- POSIX regular expressions -------------------------------------------------------
-
-_CLASSES = {
-    "alpha": "a-zA-Z",
-    "digit": "0-9",
-    "alnum": "a-zA-Z0-9",
-    "upper": "A-Z",
-    "lower": "a-z",
-    "space": r" \t\n\r\f\v",
-    "blank": r" \t",
-    "punct": r"!-/:-@\[-`{-~",
-    "xdigit": "0-9A-Fa-f",
-    "word": "a-zA-Z0-9_",
-    "cntrl": r"\x00-\x1f\x7f",
-    "print": r" -~",
-    "graph": r"!-~",
-}
-
-_CACHE: dict[str, re.Pattern[str] | None] = {}
-
-
-def posix_regex(pattern: str) -> re.Pattern[str] | None:
-    """A strMatching pattern (POSIX extended, as builtins.match reads it) as a Python
-    regular expression, or None where the two could read it differently."""
-    if pattern not in _CACHE:
-        try:
-            _CACHE[pattern] = re.compile(_translate(pattern))
-        except (re.error, ValueError):
-            _CACHE[pattern] = None
-    return _CACHE[pattern]
-
-
-def _translate(pattern: str) -> str:
-    out: list[str] = []
-    i, n = 0, len(pattern)
-    while i < n:
-        c = pattern[i]
-        if c == "\\":
-            if i + 1 >= n or pattern[i + 1].isalnum():
-                raise ValueError("an escape POSIX does not define")  # \d, \w: readings differ
-            out.append(re.escape(pattern[i + 1]))
-            i += 2
-        elif c == "[":
-            end, text = _bracket(pattern, i)
-            out.append(text)
-            i = end
-        elif c == "(" and pattern.startswith("(?", i):
-            raise ValueError("(? means nothing in POSIX")
-        elif c == "{" and not re.match(r"\{\d+(,\d*)?\}", pattern[i:]):
-            out.append(r"\{")
-            i += 1
-        else:
-            out.append(c)
-            i += 1
-    return "".join(out)
-
-
-def _bracket(pattern: str, start: int) -> tuple[int, str]:
-    """A bracket expression from `start` ("[") -> (index after "]", Python's spelling).
-    Inside brackets a backslash is a plain character in POSIX."""
-    i = start + 1
-    out = ["["]
-    if i < len(pattern) and pattern[i] == "^":
-        out.append("^")
-        i += 1
-    first = True
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "]" and not first:
-            out.append("]")
-            return i + 1, "".join(out)
-        if pattern.startswith("[:", i):
-            end = pattern.find(":]", i + 2)
-            if end < 0:
-                raise ValueError("an unclosed class")
-            name = pattern[i + 2 : end]
-            if name not in _CLASSES:
-                raise ValueError(f"the class {name}")
-            out.append(_CLASSES[name])
-            i = end + 2
-        elif pattern.startswith("[=", i) or pattern.startswith("[.", i):
-            raise ValueError("collating elements")
-        elif c in "\\[]^":
-            out.append("\\" + c)
-            i += 1
-        else:
-            out.append(c)
-            i += 1
-        first = False
-    raise ValueError("an unclosed bracket")

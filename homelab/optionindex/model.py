@@ -7,11 +7,13 @@ submodule, `*` for an item of a `listOf` submodule (as `option.loc` spells them)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 NAME = "<name>"  # any key of an attribute set of submodules
 ITEM = "*"  # any item of a list of submodules
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_'-]*")
 
 # kinds of OptionType: what the checker knows how to check
 BOOL = "bool"
@@ -142,3 +144,23 @@ class OptionIndex:
     nixos: OptionSet
     home: OptionSet  # a user's home-manager options (home-manager.users.<name>)
     made_with: str = ""  # the imported modules also indexed, e.g. "agenix.nixosModules.default"
+
+
+def show_path(path: Sequence[str]) -> str:
+    """A path as Nix spells it: names that are not identifiers in quotes, placeholders
+    as they are."""
+    return ".".join(p if p in (NAME, ITEM) else show_name(p) for p in path)
+
+
+def show_name(name: str) -> str:
+    """One name of a path: in quotes unless a Nix identifier."""
+    return name if _IDENTIFIER.fullmatch(name) else f'"{name}"'
+
+
+def concrete(declared: Sequence[str], written: Sequence[str]) -> tuple[str, ...]:
+    """A declared path with its placeholders replaced by the names the person wrote."""
+    out = list(declared)
+    for i, part in enumerate(declared[: len(written)]):
+        if part in (NAME, ITEM) and written[i] not in (NAME, ITEM):
+            out[i] = written[i]
+    return tuple(out)
