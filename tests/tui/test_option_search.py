@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
-from textual.widgets import Input, Select, Switch, TextArea
+from textual.widgets import Input, OptionList, Select, Switch, TextArea
 
 from homelab.optionindex import model as m
 from homelab.optionindex.model import Option, OptionIndex, OptionSet, OptionType
 from homelab.tui.app import HomelabApp
+from homelab.yamlfile import load_plain
 from tests.tui.pilot import SIZE, choose_host, field, run, screen_text, settle
 
 DEMO = "hosts/nixos-demo/profile.yaml"
@@ -101,6 +102,33 @@ def small_index() -> OptionIndex:
     return OptionIndex("nixpkgs-test", "home-manager-test", nixos, home)
 
 
+def more_index() -> OptionIndex:
+    """The small index and a list of text, a list of submodules and a number with a range
+    in a submodule (not in the snapshot's index, which counts its options)."""
+    small = small_index()
+    nixos = _set(
+        *small.nixos,
+        _o(
+            "networking.nameservers",
+            OptionType(m.LIST, "listOf", of=(OptionType(m.STR, "str"),)),
+            "The list of nameservers.",
+            "[ ]",
+        ),
+        _o(
+            "services.nginx.virtualHosts.<name>.listen",
+            OptionType(m.LIST, "listOf", of=(OptionType(m.SUBMODULE, "submodule"),)),
+            "Listen addresses and ports for this virtual host.",
+            "[ ]",
+        ),
+        _o(
+            "services.openssh.settings.MaxAuthTries",
+            OptionType(m.INT, "ints.between", low=1, high=10),
+            "How many times a login may be tried.",
+        ),
+    )
+    return OptionIndex(small.nixpkgs, small.home_manager, nixos, small.home)
+
+
 @asynccontextmanager
 async def running(
     root: Path, index: OptionIndex | None, size: tuple[int, int] = SIZE
@@ -177,7 +205,7 @@ def test_a_number_is_checked_against_the_options_range(lab: Path) -> None:
     assert profile.read_text().endswith("options:\n  boot.loader.timeout: 12\n")
 
 
-def test_a_submodule_gets_a_field_per_option_below_it(lab: Path) -> None:
+def test_a_submodules_options_get_fields_of_their_types_set_by_keys(lab: Path) -> None:
     profile = lab / DEMO
 
     async def scenario() -> None:
@@ -185,14 +213,49 @@ def test_a_submodule_gets_a_field_per_option_below_it(lab: Path) -> None:
             await choose_host(pilot, "nixos-demo")
             await keys(pilot, "ctrl+o", *"services.openssh.settings")
             await keys(pilot, "enter")  # the exact path first
+            # the enum a select, the bool a switch that says it is not set yet
+            choice = app.main.query_one("#option-sub Select", Select)
+            switch = app.main.query_one("#option-sub Switch", Switch)
+            assert app.focused is choice and choice.name == "PermitRootLogin"
+            assert switch.name == "X11Forwarding"
             text = screen_text(app)
             assert "PermitRootLogin" in text and "X11Forwarding" in text, text
-            assert app.focused is not None and app.focused.name == "PermitRootLogin"
-            await keys(pilot, *"no", "tab", *"true", "enter", "ctrl+s")
+            assert "not set  (space: true)" in text, text
+            await keys(pilot, "enter", "end", "enter")  # the last member: no
+            assert choice.value == "no"
+            await keys(pilot, "tab")
+            assert app.focused is switch
+            await keys(pilot, "space")
+            assert "true  (space switches it)" in screen_text(app)
+            await keys(pilot, "ctrl+s")
+
+    run(scenario)
+    written = profile.read_text()
+    assert written.endswith(
+        'options:\n  services.openssh.settings: {PermitRootLogin: "no", X11Forwarding: true}\n'
+    ), written
+    assert load_plain(written)["options"]["services.openssh.settings"] == {
+        "PermitRootLogin": "no",
+        "X11Forwarding": True,
+    }
+
+
+def test_a_submodules_number_is_checked_against_its_range(lab: Path) -> None:
+    profile = lab / DEMO
+
+    async def scenario() -> None:
+        async with running(lab, more_index()) as (app, pilot):
+            await choose_host(pilot, "nixos-demo")
+            await keys(pilot, "ctrl+o", *"services.openssh.settings", "enter")
+            number = app.main.query_one("#option-sub Input", Input)  # the first, by name
+            assert app.focused is number and number.name == "MaxAuthTries"
+            await keys(pilot, *"99")
+            assert "MaxAuthTries: 99 is outside 1 to 10" in screen_text(app)
+            await keys(pilot, "backspace", "enter", "ctrl+s")
 
     run(scenario)
     assert profile.read_text().endswith(
-        'options:\n  services.openssh.settings: {PermitRootLogin: "no", X11Forwarding: true}\n'
+        "options:\n  services.openssh.settings: {MaxAuthTries: 9}\n"
     ), profile.read_text()
 
 
@@ -299,22 +362,65 @@ def test_snapshot_of_the_search(lab: Path, snap_compare: Any) -> None:
     assert snap_compare(app, terminal_size=(140, 42), run_before=ready)
 
 
-def test_a_list_is_typed_between_its_brackets_and_its_items_are_checked(lab: Path) -> None:
+def test_a_list_of_text_gets_an_item_a_row_added_and_removed_by_keys(lab: Path) -> None:
+    profile = lab / DEMO
+
+    async def scenario() -> None:
+        async with running(lab, more_index()) as (app, pilot):
+            await choose_host(pilot, "nixos-demo")
+            await keys(pilot, "ctrl+o", *"nameservers", "enter")
+            new = app.main.query_one("#option-item-new", Input)
+            items = app.main.query_one("#option-items", OptionList)
+            assert app.focused is new  # no item yet: the input that adds one
+            assert "add an item (text), then enter" in screen_text(app)
+            await keys(pilot, *"1.1.1.1", "enter", *"9.9.9.9", "enter", *"8.8.8.8", "enter")
+            assert items.option_count == 3
+            await keys(pilot, "shift+tab")  # to the items
+            assert app.focused is items
+            await keys(pilot, "down", "delete")  # the second one
+            text = screen_text(app)
+            assert "1.1.1.1" in text and "8.8.8.8" in text and "9.9.9.9" not in text, text
+            await keys(pilot, "a")  # back to adding
+            assert app.focused is new
+            await keys(pilot, "ctrl+s")
+
+    run(scenario)
+    written = profile.read_text()
+    assert written.endswith("options:\n  networking.nameservers: [1.1.1.1, 8.8.8.8]\n"), written
+    assert load_plain(written)["options"]["networking.nameservers"] == ["1.1.1.1", "8.8.8.8"]
+
+
+def test_a_list_items_number_outside_its_range_is_refused(lab: Path) -> None:
     profile = lab / DEMO
 
     async def scenario() -> None:
         async with running(lab, small_index()) as (app, pilot):
             await choose_host(pilot, "nixos-demo")
             await keys(pilot, "ctrl+o", *"ssh ports", "enter")
-            box = app.main.query_one("#option-box", TextArea)
-            assert app.focused is box and box.text == "[]"
-            await keys(pilot, *"22, 99999")
-            assert box.text == "[22, 99999]"
+            new = app.main.query_one("#option-item-new", Input)
+            items = app.main.query_one("#option-items", OptionList)
+            assert app.focused is new
+            await keys(pilot, *"22", "enter", *"99999")
             assert "99999 is outside 0 to 65535" in screen_text(app)
-            await keys(pilot, *["backspace"] * 5, *"2222", "escape", "ctrl+s")
+            await keys(pilot, "enter")
+            assert "not added: 99999 is outside 0 to 65535" in screen_text(app)
+            assert items.option_count == 1 and new.value == "99999"  # kept, to be mended
+            await keys(pilot, "ctrl+u", *"2222", "enter", "ctrl+s")
 
     run(scenario)
     assert profile.read_text().endswith("options:\n  services.openssh.ports: [22, 2222]\n")
+
+
+def test_a_list_of_submodules_keeps_the_yaml_box(lab: Path) -> None:
+    async def scenario() -> None:
+        async with running(lab, more_index()) as (app, pilot):
+            await choose_host(pilot, "nixos-demo")
+            await keys(pilot, "ctrl+o", *"nginx listen", "enter")
+            await keys(pilot, "escape")  # off the placeholder in its path
+            assert app.main.query_one("#option-box", TextArea).display
+            assert not app.main.query_one("#option-list").display
+
+    run(scenario)
 
 
 def test_home_options_from_the_real_home_manager_index(lab: Path) -> None:

@@ -20,7 +20,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Input, Select, Switch, TextArea
+from textual.widgets import Input, OptionList, Select, Switch, TextArea
 from textual.widgets.input import Selection as InputSelection
 from textual.widgets.option_list import Option
 
@@ -54,8 +54,19 @@ from homelab.tui.schema import Path, dig
 from homelab.tui.widgets.editors.base import Data, as_map
 from homelab.tui.widgets.editors.entries import EntriesEditor
 from homelab.tui.widgets.editors.listdetail import EntryList, ListDetail
+from homelab.tui.widgets.editors.optionfields import (
+    choice_field,
+    field_for,
+    field_text,
+    read_checked,
+    simple_item,
+    switch_field,
+    switch_note,
+    text_field,
+)
+from homelab.tui.widgets.fields.list import ItemList
+from homelab.tui.widgets.lists import MarkedList
 from homelab.tui.widgets.textbox import TextBox
-from homelab.yamlfile import load_plain
 
 PATH_WIDTH = 32  # the path column of the list, longer paths are cut
 VALUE_WIDTH = 40
@@ -79,14 +90,6 @@ def key_of(path: Sequence[str]) -> str:
     return ".".join(p if NAME.fullmatch(p) else f'"{p}"' for p in path)
 
 
-def _field_text(value: Any) -> str:
-    """A nested field's text: text as it is (its option's type says it is text), others
-    as YAML, none empty."""
-    if value is None:
-        return ""
-    return value if isinstance(value, str) else flow(value)
-
-
 def new_value(path: str) -> Any:
     """What a new entry starts as: `true` for an `enable` (`enableSshSupport` too), else
     empty text."""
@@ -100,6 +103,21 @@ class OptionRows(EntryList):
     ]
     noun = "option"
     filterable = True
+
+
+class OptionItems(ItemList, MarkedList):
+    """The items of a list option, one a row (the highlighted one marked ▶, seen without
+    colour): delete removes one, enter types it again, a adds one (the input under them)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("a", "add", "Add item")]
+    noun = "item"
+    filterable = False
+
+    class Add(Message):
+        pass
+
+    def action_add(self) -> None:
+        self.post_message(self.Add())
 
 
 class OptionRow(Horizontal):
@@ -142,6 +160,12 @@ class OptionsEditor(ListDetail, Vertical):
     OptionsEditor #option-sub { height: auto; }
     OptionsEditor .sub-row { height: 1; }
     OptionsEditor .sub-name { width: 24; color: $text-muted; }
+    OptionsEditor .sub-row .options-bool { width: 1fr; }
+    OptionsEditor .bool-note { width: 1fr; padding: 0 1; }
+    OptionsEditor #option-list { height: auto; }
+    OptionsEditor #option-items { height: auto; max-height: 8; border: none; padding: 0;
+                                  text-wrap: nowrap; text-overflow: ellipsis; }
+    OptionsEditor #option-items:focus { border: none; background-tint: $foreground 5%; }
     OptionsEditor #option-path-says, OptionsEditor #option-value-says {
         color: $text-error; height: auto; }
     """
@@ -165,6 +189,9 @@ class OptionsEditor(ListDetail, Vertical):
         self.kind = "text"  # the type chosen for the highlighted entry
         self.option: IndexOption | None = None  # the index's option of the highlighted entry
         self._nested_shown: tuple[object, ...] = ()  # the entry and options of the nested form
+        self._sub_set: set[str] = set()  # its switches switched: a switch left alone sets nothing
+        self._items: list[Any] = []  # the list editor's items
+        self._editing: int | None = None  # the item being typed again (enter on it)
         self._problems: list[Problem] = []
 
     # ---- the list ----------------------------------------------------------------------
@@ -247,12 +274,13 @@ class OptionsEditor(ListDetail, Vertical):
             with OptionRow(classes="options-row"):
                 yield Static("value", classes="options-label")
                 with Vertical(classes="options-value"):
-                    yield Input(id="option-value", compact=True)
-                    yield Select[Any]([], id="option-enum", compact=True)
+                    yield text_field(None, id="option-value")
+                    yield choice_field((), id="option-enum")
                     yield Vertical(id="option-sub")
-                    with Horizontal(classes="options-bool"):
-                        yield Switch(id="option-bool")
-                        yield Static("", id="option-bool-note")
+                    yield switch_field(False, id="option-bool", note_id="option-bool-note")
+                    with Vertical(id="option-list"):
+                        yield OptionItems(id="option-items")
+                        yield text_field(None, id="option-item-new")
                     yield TextBox("", id="option-box")
                     yield Static("", id="option-value-says")
 
@@ -339,6 +367,33 @@ class OptionsEditor(ListDetail, Vertical):
             return []
         return sub_options(options, option)
 
+    def _item_type(self) -> m.OptionType | None:
+        """The item type of a list option the list editor types (text, number, choice, true
+        or false), when the entry is its list; None for the YAML box."""
+        option = self.option
+        if option is None or self.kind != "list":
+            return None
+        return simple_item(option.type)
+
+    def _fill_list(self, value: Any) -> None:
+        """The list editor's items: one a row, as YAML writes them."""
+        self._items = list(value) if isinstance(value, list) else []
+        self._editing = None
+        self._show_items()
+
+    def _show_items(self) -> None:
+        rows = self.query_one("#option-items", OptionItems)
+        at = rows.highlighted
+        rows.clear_options()
+        rows.add_options([Option(Text(flow(v))) for v in self._items])
+        if self._items:
+            rows.highlighted = min(at or 0, len(self._items) - 1)
+        item = self._item_type()
+        new = self.query_one("#option-item-new", Input)
+        kind = type_text(item) if item is not None else "an item"
+        new.placeholder = f"add an item ({kind}), then enter · a: add · delete: remove"
+        new.type = "integer" if item is not None and item.kind == m.INT else "text"
+
     def _show_kind(self) -> None:
         """The value input that fits the type, the others hidden."""
         enum = self._enum()
@@ -347,8 +402,10 @@ class OptionsEditor(ListDetail, Vertical):
         self.choices.display = enum
         self.query_one(".options-bool").display = self.kind == "bool" and not enum
         self._note()
-        self.box.display = self.kind in BOXED and not nested
+        listed = self._item_type() is not None
+        self.box.display = self.kind in BOXED and not nested and not listed
         self.query_one("#option-sub").display = nested
+        self.query_one("#option-list").display = listed
 
     def _about_option(self) -> None:
         """The option's type and description from the index, under the title."""
@@ -374,65 +431,91 @@ class OptionsEditor(ListDetail, Vertical):
             self.choices.value = value
 
     def _fill_nested(self, value: Any) -> None:
-        """One input per direct option of the submodule, its value as YAML."""
+        """A field per direct option of the submodule, typed by its type as the entry's own
+        value is (switch, choice, number in its range, text)."""
         box = self.query_one("#option-sub", Vertical)
         values = value if isinstance(value, dict) else {}
         nested = self._nested()
         shown = (self.selected, *(sub.path for sub in nested))
         if shown == self._nested_shown and box.children:  # the same fields: their values
-            for field in box.query(Input):
-                typed = _field_text(values.get(field.name or ""))
-                if field.value != typed:
-                    field.value = typed
+            for sub in nested:
+                self._show_sub(sub.path[-1], values.get(sub.path[-1]))
             return
         self._nested_shown = shown
+        self._sub_set = set()
         box.remove_children()
-        rows = []
-        for i, sub in enumerate(nested):
-            key = sub.path[-1]
-            typed = _field_text(values.get(key))
-            rows.append(
-                Horizontal(
-                    Static(key, classes="sub-name"),
-                    Input(
-                        typed,
-                        placeholder=type_text(sub.type),
-                        id=f"option-sub-{i}",
-                        name=key,
-                        compact=True,
-                    ),
-                    classes="sub-row",
-                )
+        rows = [
+            Horizontal(
+                Static(sub.path[-1], classes="sub-name"),
+                field_for(
+                    sub.type, values.get(sub.path[-1]), id=f"option-sub-{i}", name=sub.path[-1]
+                ),
+                classes="sub-row",
             )
+            for i, sub in enumerate(nested)
+        ]
         if rows:
             box.mount_all(rows)
 
-    def _nested_value(self, key: str, text: str) -> Any:
-        """A nested field's text as its option's type reads it: text for a text or a
-        choice of words (`no` stays the word, not YAML's false), YAML for the others."""
-        sub = next((o for o in self._nested() if o.path[-1] == key), None)
-        t = plain_type(sub.type) if sub is not None else None
-        if t is not None and (
-            t.kind in (m.STR, m.PATH)
-            or (t.kind == m.ENUM and all(isinstance(v, str) for v in t.values))
-        ):
-            return text
-        try:
-            return load_plain(text)
-        except Exception:
-            return text
+    def _show_sub(self, key: str, value: Any) -> None:
+        """A nested field showing value again (the profile changed under it)."""
+        for field in self.query_one("#option-sub").query("Input, Select, Switch"):
+            if field.name != key:
+                continue
+            if isinstance(field, Switch):
+                field.value = value is True
+                self._sub_note(field, unset=value is None)
+            elif isinstance(field, Select):
+                if value is None:
+                    field.clear()
+                elif field.value != value:
+                    field.value = value
+            elif isinstance(field, Input) and field.value != field_text(value):
+                field.value = field_text(value)
 
-    def _nested_text(self) -> str:
-        """The nested form's map as YAML flow: its inputs over the keys it has no input for."""
+    def _sub_note(self, switch: Switch, unset: bool = False) -> None:
+        note = switch.parent.query_one(".bool-note", Static) if switch.parent else None
+        if note is not None:
+            note.update(switch_note(switch.value, unset))
+
+    def _sub_fields(self) -> list[tuple[IndexOption, Widget]]:
+        """The submodule's options and their fields."""
+        by_key = {o.path[-1]: o for o in self._nested()}
+        return [
+            (by_key[w.name], w)
+            for w in self.query_one("#option-sub").query("Input, Select, Switch")
+            if w.name in by_key
+        ]
+
+    def _nested_read(self) -> tuple[dict[str, Any], str]:
+        """The nested form's map (its fields over the keys it has no field for), and what
+        is wrong with a field's value ('' when nothing)."""
         value = self.own_options.get(self.selected or "") if self.selected else None
         out = dict(value) if isinstance(value, dict) else {}
-        for field in self.query_one("#option-sub").query(Input):
-            key, text = field.name or "", field.value.strip()
-            if not text:
-                out.pop(key, None)
-                continue
-            out[key] = self._nested_value(key, text)
-        return flow(out)
+        wrongs = []
+        for sub, field in self._sub_fields():
+            key = sub.path[-1]
+            if isinstance(field, Switch):
+                if key in out or key in self._sub_set:  # a switch left alone sets nothing
+                    out[key] = field.value
+            elif isinstance(field, Select):
+                if field.is_blank():
+                    out.pop(key, None)
+                else:
+                    out[key] = field.value
+            elif isinstance(field, Input):
+                text = field.value.strip()
+                if not text:
+                    out.pop(key, None)
+                    continue
+                out[key], wrong = read_checked(sub.type, text)
+                if wrong:
+                    wrongs.append(f"{key}: {wrong}")
+        return out, "\n".join(wrongs)
+
+    def _nested_text(self) -> str:
+        """The nested form's map as YAML flow."""
+        return flow(self._nested_read()[0])
 
     def show_selected(self) -> None:
         form = self.detail()
@@ -445,7 +528,7 @@ class OptionsEditor(ListDetail, Vertical):
         if not self.is_own(name):
             title += "  (from an included fragment: change it there, or set it here to override)"
         self.query_one(".options-title", Static).update(title)
-        for widget in form.query("Input, Select, Switch, TextArea"):
+        for widget in form.query("Input, Select, Switch, TextArea, OptionItems"):
             widget.disabled = not self.is_own(name)
         self.option = self.option_of(name)
         with self.prevent(Input.Changed, Select.Changed, Switch.Changed, TextArea.Changed):
@@ -456,6 +539,7 @@ class OptionsEditor(ListDetail, Vertical):
             if self._enum():
                 self._fill_choices(value)
             self._fill_nested(value)
+            self._fill_list(value)
         self._show_kind()
         self._about_option()
         self._say("#option-path-says", path_problem(name))  # a key in the text may not read
@@ -473,8 +557,7 @@ class OptionsEditor(ListDetail, Vertical):
 
     def _note(self) -> None:
         """The switch's value in words: a switch without colour shows nothing."""
-        said = "true" if self.switch.value else "false"
-        self.query_one("#option-bool-note", Static).update(f"{said}  (space switches it)")
+        self.query_one("#option-bool-note", Static).update(switch_note(self.switch.value))
 
     def _say(self, where: str, text: str) -> None:
         said = self.query_one(where, Static)
@@ -484,9 +567,11 @@ class OptionsEditor(ListDetail, Vertical):
     def _typed(self) -> str:
         if self._enum():
             chosen = self.choices.value
-            return "" if chosen is Select.BLANK else value_text(chosen)
+            return "" if self.choices.is_blank() else value_text(chosen)
         if self._nested():
             return self._nested_text()
+        if self._item_type() is not None:
+            return flow(self._items)
         if self.kind == "bool":
             return "true" if self.switch.value else "false"
         return self.box.text if self.kind in BOXED else self.value_input.value
@@ -542,6 +627,81 @@ class OptionsEditor(ListDetail, Vertical):
         event.stop()
         self.post_pending()
 
+    @on(Select.Changed, "#option-sub Select")
+    def _sub_chosen(self, event: Select.Changed) -> None:
+        event.stop()
+        self._say_value()
+        self.post_pending()
+
+    @on(Switch.Changed, "#option-sub Switch")
+    def _sub_switched(self, event: Switch.Changed) -> None:
+        event.stop()
+        if event.switch.name:
+            self._sub_set.add(event.switch.name)
+        self._sub_note(event.switch)
+        self.post_pending()
+
+    @on(Input.Changed, "#option-item-new")
+    def _item_typed(self, event: Input.Changed) -> None:
+        event.stop()
+        item = self._item_type()
+        text = event.value.strip()
+        wrong = read_checked(item, text)[1] if item is not None and text else ""
+        self._say("#option-value-says", wrong or self._problem_text())
+
+    @on(Input.Submitted, "#option-item-new")
+    def _item_entered(self, event: Input.Submitted) -> None:
+        """An item added (or typed again): read by the item type; one that is not of it is
+        refused, its text kept to be mended."""
+        event.stop()
+        item, text = self._item_type(), event.value.strip()
+        if item is None or not text:
+            return
+        value, wrong = read_checked(item, text)
+        if wrong:
+            self._say("#option-value-says", f"not added: {wrong}")
+            return
+        if self._editing is not None and self._editing < len(self._items):
+            self._items[self._editing] = value
+        else:
+            self._items.append(value)
+        self._editing = None
+        event.input.value = ""
+        self._show_items()
+        self._say_value()
+        self.post_pending()
+
+    @on(OptionItems.Add)
+    def _item_add(self, event: OptionItems.Add) -> None:
+        event.stop()
+        self._editing = None
+        self.query_one("#option-item-new", Input).focus()
+
+    @on(ItemList.Remove)
+    def _item_removed(self, event: ItemList.Remove) -> None:
+        event.stop()
+        if event.index < len(self._items):
+            del self._items[event.index]
+            self._show_items()
+            self._say_value()
+            self.post_pending()
+        if not self._items:
+            self.query_one("#option-item-new", Input).focus()
+
+    @on(ItemList.Edit)
+    def _item_edit(self, event: ItemList.Edit) -> None:
+        event.stop()
+        if event.index < len(self._items):
+            self._editing = event.index
+            new = self.query_one("#option-item-new", Input)
+            new.value = field_text(self._items[event.index])
+            new.focus()
+
+    @on(OptionList.OptionSelected, "#option-items")
+    @on(OptionList.OptionHighlighted, "#option-items")
+    def _item_moved(self, event: Message) -> None:
+        event.stop()  # not the entries' list: the entry stays
+
     @on(Switch.Changed, "#option-bool")
     def _switched(self, event: Switch.Changed) -> None:
         event.stop()
@@ -576,6 +736,8 @@ class OptionsEditor(ListDetail, Vertical):
         value, wrong = read_value(self.kind, self._typed())
         if not wrong and self.option is not None:
             wrong = out_of_range(self.option.type, value)
+        if not wrong and self._nested():
+            wrong = self._nested_read()[1]
         return value, wrong
 
     def _say_value(self) -> None:
@@ -670,9 +832,12 @@ class OptionsEditor(ListDetail, Vertical):
         """The widget the highlighted entry's value is typed into."""
         if self._enum():
             return self.choices
-        nested = self.query("#option-sub Input")
+        nested = self.query("#option-sub Input, #option-sub Select, #option-sub Switch")
         if self._nested() and nested:
             return nested.first()
+        if self._item_type() is not None:
+            items = self.query_one("#option-items", OptionItems)
+            return items if self._items else self.query_one("#option-item-new", Input)
         if self.kind == "bool":
             return self.switch
         return self.box if self.kind in BOXED else self.value_input
@@ -705,7 +870,7 @@ class OptionsEditor(ListDetail, Vertical):
     def _focus_inserted(self, name: str, tries: int = 20) -> None:
         if self.selected != name or not self.is_own(name):
             return
-        if self._nested() and not self.query("#option-sub Input") and tries:
+        if self._nested() and not self.query("#option-sub .sub-row") and tries:
             self.call_after_refresh(self._focus_inserted, name, tries - 1)  # being mounted
             return
         if any(p in (m.NAME, m.ITEM) for p in parse_key(name)):
