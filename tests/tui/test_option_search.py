@@ -121,6 +121,16 @@ def more_index() -> OptionIndex:
             "[ ]",
         ),
         _o(
+            "services.journald.forward",
+            OptionType(
+                m.LIST,
+                "listOf",
+                of=(OptionType(m.ENUM, "enum", values=("syslog", "kmsg", "console")),),
+            ),
+            "Where the journal is forwarded to.",
+            "[ ]",
+        ),
+        _o(
             "services.openssh.settings.MaxAuthTries",
             OptionType(m.INT, "ints.between", low=1, high=10),
             "How many times a login may be tried.",
@@ -409,6 +419,27 @@ def test_a_list_items_number_outside_its_range_is_refused(lab: Path) -> None:
 
     run(scenario)
     assert profile.read_text().endswith("options:\n  services.openssh.ports: [22, 2222]\n")
+
+
+def test_a_list_of_choices_adds_its_items_from_a_select(lab: Path) -> None:
+    profile = lab / DEMO
+
+    async def scenario() -> None:
+        async with running(lab, more_index()) as (app, pilot):
+            await choose_host(pilot, "nixos-demo")
+            await keys(pilot, "ctrl+o", *"journald forward", "enter")
+            chooser = app.main.query_one("#option-item-choose", Select)
+            assert app.focused is chooser
+            assert "add an item: enter chooses it" in screen_text(app), screen_text(app)
+            await keys(pilot, "enter", "end", "enter")  # console
+            await keys(pilot, "enter", "down", "enter")  # syslog: the first after the prompt
+            text = screen_text(app)
+            assert "console" in text and "syslog" in text, text
+            await keys(pilot, "ctrl+s")
+
+    run(scenario)
+    written = profile.read_text()
+    assert written.endswith("options:\n  services.journald.forward: [console, syslog]\n"), written
 
 
 def test_a_list_of_submodules_keeps_the_yaml_box(lab: Path) -> None:

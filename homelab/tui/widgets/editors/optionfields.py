@@ -75,12 +75,15 @@ def choice_field(
     id: str | None = None,
     name: str | None = None,
     blank: bool = True,
+    prompt: str = "Select",
 ) -> Select[Any]:
     """A select of the members of a choice, the chosen one selected."""
     choices = [(Text(value_text(v)), v) for v in values]
     if chosen in values:
-        return Select[Any](choices, value=chosen, id=id, name=name, compact=True, allow_blank=blank)
-    return Select[Any](choices, id=id, name=name, compact=True, allow_blank=True)
+        return Select[Any](
+            choices, value=chosen, id=id, name=name, compact=True, allow_blank=blank, prompt=prompt
+        )
+    return Select[Any](choices, id=id, name=name, compact=True, allow_blank=True, prompt=prompt)
 
 
 def text_field(

@@ -56,6 +56,7 @@ from homelab.tui.widgets.editors.entries import EntriesEditor
 from homelab.tui.widgets.editors.listdetail import EntryList, ListDetail
 from homelab.tui.widgets.editors.optionfields import (
     choice_field,
+    control_kind,
     field_for,
     field_text,
     read_checked,
@@ -68,6 +69,7 @@ from homelab.tui.widgets.fields.list import ItemList
 from homelab.tui.widgets.lists import MarkedList
 from homelab.tui.widgets.textbox import TextBox
 
+CHOOSE_KEYS = "enter chooses it · a: add · delete: remove"
 PATH_WIDTH = 32  # the path column of the list, longer paths are cut
 VALUE_WIDTH = 40
 
@@ -130,7 +132,12 @@ class OptionRow(Horizontal):
 
     @on(events.DescendantBlur)
     def _focus_went(self, event: events.DescendantBlur) -> None:
-        self.remove_class("-focused")
+        # a select's choices closing give the focus back before their blur arrives
+        self.call_after_refresh(self._marked)
+
+    def _marked(self) -> None:
+        focused = self.screen.focused if self.is_attached else None
+        self.set_class(focused is not None and self in focused.ancestors, "-focused")
 
 
 class OptionsEditor(ListDetail, Vertical):
@@ -192,6 +199,7 @@ class OptionsEditor(ListDetail, Vertical):
         self._sub_set: set[str] = set()  # its switches switched: a switch left alone sets nothing
         self._items: list[Any] = []  # the list editor's items
         self._editing: int | None = None  # the item being typed again (enter on it)
+        self._members_shown: tuple[Any, ...] | None = None  # the item chooser's
         self._problems: list[Problem] = []
 
     # ---- the list ----------------------------------------------------------------------
@@ -281,6 +289,9 @@ class OptionsEditor(ListDetail, Vertical):
                     with Vertical(id="option-list"):
                         yield OptionItems(id="option-items")
                         yield text_field(None, id="option-item-new")
+                        yield choice_field(
+                            (), id="option-item-choose", prompt=f"add an item: {CHOOSE_KEYS}"
+                        )
                     yield TextBox("", id="option-box")
                     yield Static("", id="option-value-says")
 
@@ -354,7 +365,7 @@ class OptionsEditor(ListDetail, Vertical):
         option = self.option
         return (
             option is not None
-            and plain_type(option.type).kind == m.ENUM
+            and control_kind(option.type) == "enum"
             and self.kind in ("text", "number", "bool")
         )
 
@@ -393,6 +404,39 @@ class OptionsEditor(ListDetail, Vertical):
         kind = type_text(item) if item is not None else "an item"
         new.placeholder = f"add an item ({kind}), then enter · a: add · delete: remove"
         new.type = "integer" if item is not None and item.kind == m.INT else "text"
+        chooser = self.query_one("#option-item-choose", Select)
+        members = self._item_members()
+        new.display = members is None
+        chooser.display = members is not None
+        if members is not None and members != self._members_shown:
+            self._members_shown = members  # set again, the select would lose its focus
+            with self.prevent(Select.Changed):
+                chooser.set_options([(Text(value_text(v)), v) for v in members])
+
+    def _item_members(self) -> tuple[Any, ...] | None:
+        """The items a list of choices (or of true and false) may hold: they are chosen,
+        not typed; None for typed items."""
+        item = self._item_type()
+        if item is None or item.kind not in (m.ENUM, m.BOOL):
+            return None
+        return tuple(item.values) if item.kind == m.ENUM else (True, False)
+
+    def _item_adder(self) -> Widget:
+        """Where an item is added: the choices of a list of choices, else the input."""
+        if self._item_members() is not None:
+            return self.query_one("#option-item-choose", Select)
+        return self.query_one("#option-item-new", Input)
+
+    def _add_item(self, value: Any) -> None:
+        """An item added at the end, or the one typed again (enter on it) replaced."""
+        if self._editing is not None and self._editing < len(self._items):
+            self._items[self._editing] = value
+        else:
+            self._items.append(value)
+        self._editing = None
+        self._show_items()
+        self._say_value()
+        self.post_pending()
 
     def _show_kind(self) -> None:
         """The value input that fits the type, the others hidden."""
@@ -661,21 +705,26 @@ class OptionsEditor(ListDetail, Vertical):
         if wrong:
             self._say("#option-value-says", f"not added: {wrong}")
             return
-        if self._editing is not None and self._editing < len(self._items):
-            self._items[self._editing] = value
-        else:
-            self._items.append(value)
-        self._editing = None
         event.input.value = ""
-        self._show_items()
-        self._say_value()
-        self.post_pending()
+        self._add_item(value)
+
+    @on(Select.Changed, "#option-item-choose")
+    def _item_chosen(self, event: Select.Changed) -> None:
+        event.stop()
+        chooser = event.select
+        if chooser.is_blank():
+            return
+        value = chooser.value
+        with self.prevent(Select.Changed):
+            chooser.clear()
+        self._add_item(value)
+        self.call_after_refresh(chooser.focus)  # the next one chosen the same way
 
     @on(OptionItems.Add)
     def _item_add(self, event: OptionItems.Add) -> None:
         event.stop()
         self._editing = None
-        self.query_one("#option-item-new", Input).focus()
+        self._item_adder().focus()
 
     @on(ItemList.Remove)
     def _item_removed(self, event: ItemList.Remove) -> None:
@@ -686,16 +735,17 @@ class OptionsEditor(ListDetail, Vertical):
             self._say_value()
             self.post_pending()
         if not self._items:
-            self.query_one("#option-item-new", Input).focus()
+            self._item_adder().focus()
 
     @on(ItemList.Edit)
     def _item_edit(self, event: ItemList.Edit) -> None:
         event.stop()
         if event.index < len(self._items):
             self._editing = event.index
-            new = self.query_one("#option-item-new", Input)
-            new.value = field_text(self._items[event.index])
-            new.focus()
+            adder = self._item_adder()
+            if isinstance(adder, Input):
+                adder.value = field_text(self._items[event.index])
+            adder.focus()
 
     @on(OptionList.OptionSelected, "#option-items")
     @on(OptionList.OptionHighlighted, "#option-items")
@@ -837,7 +887,7 @@ class OptionsEditor(ListDetail, Vertical):
             return nested.first()
         if self._item_type() is not None:
             items = self.query_one("#option-items", OptionItems)
-            return items if self._items else self.query_one("#option-item-new", Input)
+            return items if self._items else self._item_adder()
         if self.kind == "bool":
             return self.switch
         return self.box if self.kind in BOXED else self.value_input
