@@ -5,6 +5,10 @@ The path is checked as it is typed (the notation of profile/options.py); the val
 read for its type (a number, YAML flow for lists and maps, the tag for packages, Nix
 expressions and priorities) and written when typing pauses; what the value means for
 NixOS is the validation's to say, under the value as in every other tab.
+
+With the option index, the value is typed by the option's type (optionfields.py): a
+switch, a choice, a number in its range; a submodule's map a field per option below it;
+a list of text, numbers or choices an item per row.
 """
 
 from __future__ import annotations
