@@ -24,7 +24,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Input, OptionList, Select, Switch, TextArea
+from textual.widgets import Input, Select, Switch, TextArea
 from textual.widgets.input import Selection as InputSelection
 from textual.widgets.option_list import Option
 
@@ -69,11 +69,9 @@ from homelab.tui.widgets.editors.optionfields import (
     switch_note,
     text_field,
 )
-from homelab.tui.widgets.fields.list import ItemList
-from homelab.tui.widgets.lists import MarkedList
+from homelab.tui.widgets.editors.optionitems import ItemsEditor
 from homelab.tui.widgets.textbox import TextBox
 
-CHOOSE_KEYS = "enter chooses it · a: add · delete: remove"
 PATH_WIDTH = 32  # the path column of the list, longer paths are cut
 VALUE_WIDTH = 40
 
@@ -109,21 +107,6 @@ class OptionRows(EntryList):
     ]
     noun = "option"
     filterable = True
-
-
-class OptionItems(ItemList, MarkedList):
-    """The items of a list option, one a row (the highlighted one marked ▶, seen without
-    colour): delete removes one, enter types it again, a adds one (the input under them)."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("a", "add", "Add item")]
-    noun = "item"
-    filterable = False
-
-    class Add(Message):
-        pass
-
-    def action_add(self) -> None:
-        self.post_message(self.Add())
 
 
 class OptionRow(Horizontal):
@@ -173,10 +156,6 @@ class OptionsEditor(ListDetail, Vertical):
     OptionsEditor .sub-name { width: 24; color: $text-muted; }
     OptionsEditor .sub-row .options-bool { width: 1fr; }
     OptionsEditor .bool-note { width: 1fr; padding: 0 1; }
-    OptionsEditor #option-list { height: auto; }
-    OptionsEditor #option-items { height: auto; max-height: 8; border: none; padding: 0;
-                                  text-wrap: nowrap; text-overflow: ellipsis; }
-    OptionsEditor #option-items:focus { border: none; background-tint: $foreground 5%; }
     OptionsEditor #option-path-says, OptionsEditor #option-value-says {
         color: $text-error; height: auto; }
     """
@@ -201,9 +180,6 @@ class OptionsEditor(ListDetail, Vertical):
         self.option: IndexOption | None = None  # the index's option of the highlighted entry
         self._nested_shown: tuple[object, ...] = ()  # the entry and options of the nested form
         self._sub_set: set[str] = set()  # its switches switched: a switch left alone sets nothing
-        self._items: list[Any] = []  # the list editor's items
-        self._editing: int | None = None  # the item being typed again (enter on it)
-        self._members_shown: tuple[Any, ...] | None = None  # the item chooser's
         self._problems: list[Problem] = []
 
     # ---- the list ----------------------------------------------------------------------
@@ -290,12 +266,7 @@ class OptionsEditor(ListDetail, Vertical):
                     yield choice_field((), id="option-enum")
                     yield Vertical(id="option-sub")
                     yield switch_field(False, id="option-bool", note_id="option-bool-note")
-                    with Vertical(id="option-list"):
-                        yield OptionItems(id="option-items")
-                        yield text_field(None, id="option-item-new")
-                        yield choice_field(
-                            (), id="option-item-choose", prompt=f"add an item: {CHOOSE_KEYS}"
-                        )
+                    yield ItemsEditor(id="option-list")
                     yield TextBox("", id="option-box")
                     yield Static("", id="option-value-says")
 
@@ -390,57 +361,9 @@ class OptionsEditor(ListDetail, Vertical):
             return None
         return simple_item(option.type)
 
-    def _fill_list(self, value: Any) -> None:
-        """The list editor's items: one a row, as YAML writes them."""
-        self._items = list(value) if isinstance(value, list) else []
-        self._editing = None
-        self._show_items()
-
-    def _show_items(self) -> None:
-        rows = self.query_one("#option-items", OptionItems)
-        at = rows.highlighted
-        rows.clear_options()
-        rows.add_options([Option(Text(flow(v))) for v in self._items])
-        if self._items:
-            rows.highlighted = min(at or 0, len(self._items) - 1)
-        item = self._item_type()
-        new = self.query_one("#option-item-new", Input)
-        kind = type_text(item) if item is not None else "an item"
-        new.placeholder = f"add an item ({kind}), then enter · a: add · delete: remove"
-        new.type = "integer" if item is not None and item.kind == m.INT else "text"
-        chooser = self.query_one("#option-item-choose", Select)
-        members = self._item_members()
-        new.display = members is None
-        chooser.display = members is not None
-        if members is not None and members != self._members_shown:
-            self._members_shown = members  # set again, the select would lose its focus
-            with self.prevent(Select.Changed):
-                chooser.set_options([(Text(value_text(v)), v) for v in members])
-
-    def _item_members(self) -> tuple[Any, ...] | None:
-        """The items a list of choices (or of true and false) may hold: they are chosen,
-        not typed; None for typed items."""
-        item = self._item_type()
-        if item is None or item.kind not in (m.ENUM, m.BOOL):
-            return None
-        return tuple(item.values) if item.kind == m.ENUM else (True, False)
-
-    def _item_adder(self) -> Widget:
-        """Where an item is added: the choices of a list of choices, else the input."""
-        if self._item_members() is not None:
-            return self.query_one("#option-item-choose", Select)
-        return self.query_one("#option-item-new", Input)
-
-    def _add_item(self, value: Any) -> None:
-        """An item added at the end, or the one typed again (enter on it) replaced."""
-        if self._editing is not None and self._editing < len(self._items):
-            self._items[self._editing] = value
-        else:
-            self._items.append(value)
-        self._editing = None
-        self._show_items()
-        self._say_value()
-        self.post_pending()
+    @property
+    def items_editor(self) -> ItemsEditor:
+        return self.query_one(ItemsEditor)
 
     def _show_kind(self) -> None:
         """The value input that fits the type, the others hidden."""
@@ -587,7 +510,7 @@ class OptionsEditor(ListDetail, Vertical):
             if self._enum():
                 self._fill_choices(value)
             self._fill_nested(value)
-            self._fill_list(value)
+            self.items_editor.show(self._item_type(), value)
         self._show_kind()
         self._about_option()
         self._say("#option-path-says", path_problem(name))  # a key in the text may not read
@@ -619,7 +542,7 @@ class OptionsEditor(ListDetail, Vertical):
         if self._nested():
             return self._nested_text()
         if self._item_type() is not None:
-            return flow(self._items)
+            return flow(self.items_editor.items)
         if self.kind == "bool":
             return "true" if self.switch.value else "false"
         return self.box.text if self.kind in BOXED else self.value_input.value
@@ -689,72 +612,16 @@ class OptionsEditor(ListDetail, Vertical):
         self._sub_note(event.switch)
         self.post_pending()
 
-    @on(Input.Changed, "#option-item-new")
-    def _item_typed(self, event: Input.Changed) -> None:
+    @on(ItemsEditor.Changed)
+    def _items_changed(self, event: ItemsEditor.Changed) -> None:
         event.stop()
-        item = self._item_type()
-        text = event.value.strip()
-        wrong = read_checked(item, text)[1] if item is not None and text else ""
-        self._say("#option-value-says", wrong or self._problem_text())
+        self._say_value()
+        self.post_pending()
 
-    @on(Input.Submitted, "#option-item-new")
-    def _item_entered(self, event: Input.Submitted) -> None:
-        """An item added (or typed again): read by the item type; one that is not of it is
-        refused, its text kept to be mended."""
+    @on(ItemsEditor.Said)
+    def _items_said(self, event: ItemsEditor.Said) -> None:
         event.stop()
-        item, text = self._item_type(), event.value.strip()
-        if item is None or not text:
-            return
-        value, wrong = read_checked(item, text)
-        if wrong:
-            self._say("#option-value-says", f"not added: {wrong}")
-            return
-        event.input.value = ""
-        self._add_item(value)
-
-    @on(Select.Changed, "#option-item-choose")
-    def _item_chosen(self, event: Select.Changed) -> None:
-        event.stop()
-        chooser = event.select
-        if chooser.is_blank():
-            return
-        value = chooser.value
-        with self.prevent(Select.Changed):
-            chooser.clear()
-        self._add_item(value)
-        self.call_after_refresh(chooser.focus)  # the next one chosen the same way
-
-    @on(OptionItems.Add)
-    def _item_add(self, event: OptionItems.Add) -> None:
-        event.stop()
-        self._editing = None
-        self._item_adder().focus()
-
-    @on(ItemList.Remove)
-    def _item_removed(self, event: ItemList.Remove) -> None:
-        event.stop()
-        if event.index < len(self._items):
-            del self._items[event.index]
-            self._show_items()
-            self._say_value()
-            self.post_pending()
-        if not self._items:
-            self._item_adder().focus()
-
-    @on(ItemList.Edit)
-    def _item_edit(self, event: ItemList.Edit) -> None:
-        event.stop()
-        if event.index < len(self._items):
-            self._editing = event.index
-            adder = self._item_adder()
-            if isinstance(adder, Input):
-                adder.value = field_text(self._items[event.index])
-            adder.focus()
-
-    @on(OptionList.OptionSelected, "#option-items")
-    @on(OptionList.OptionHighlighted, "#option-items")
-    def _item_moved(self, event: Message) -> None:
-        event.stop()  # not the entries' list: the entry stays
+        self._say("#option-value-says", event.text or self._problem_text())
 
     @on(Switch.Changed, "#option-bool")
     def _switched(self, event: Switch.Changed) -> None:
@@ -890,8 +757,7 @@ class OptionsEditor(ListDetail, Vertical):
         if self._nested() and nested:
             return nested.first()
         if self._item_type() is not None:
-            items = self.query_one("#option-items", OptionItems)
-            return items if self._items else self._item_adder()
+            return self.items_editor.focus_target()
         if self.kind == "bool":
             return self.switch
         return self.box if self.kind in BOXED else self.value_input
