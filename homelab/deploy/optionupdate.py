@@ -34,6 +34,7 @@ from homelab.deploy.target import Target
 from homelab.errors import LabFailure
 from homelab.labconfig.lock import FLAKE_LOCK, Pin, read_lock
 from homelab.localstate import local_folder
+from homelab.nix.render import string as nix_string
 from homelab.optionindex.model import OptionIndex
 from homelab.optionindex.read import read_index
 from homelab.optionindex.store import IndexUnreadable, dumps, loads
@@ -146,9 +147,10 @@ def expressions() -> dict[str, bytes]:
 
 
 def eval_command(lab_dir: str, host: str, expr_dir: str) -> list[str]:
+    # Nix string literals, not JSON ones: JSON leaves `${` alone, which Nix would evaluate
     call = (
-        f"import {json.dumps(expr_dir + '/fromflake.nix')} "
-        f"{{ lab = {json.dumps('path:' + lab_dir)}; host = {json.dumps(host)}; }}"
+        f"import {nix_string(expr_dir + '/fromflake.nix')} "
+        f"{{ lab = {nix_string('path:' + lab_dir)}; host = {nix_string(host)}; }}"
     )
     return ["nix", *NIX_FLAGS, "eval", "--json", "--impure", "--expr", call]
 

@@ -4,6 +4,7 @@ a machine of the SSH rig, through homelab/optionindex/index.nix."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -12,10 +13,11 @@ from pathlib import Path
 import git
 import pytest
 
-from homelab.deploy.optionupdate import too_small
+from homelab.deploy.optionupdate import eval_command, too_small
 from homelab.lab import Lab
 from tests.conftest import RunCli
 from tests.deploy.labs import make_lab, write_host
+from tests.nixtools import _run
 from tests.optionindex import home_manager_index, use_stand_in_inputs
 from tests.sshd.rig import Rig
 
@@ -201,3 +203,13 @@ def test_a_machine_with_little_memory_is_asked_only_with_small() -> None:
     assert too_small("2009876\n") == 2009876  # a Raspberry Pi with 2 GB
     assert too_small("8000000") is None
     assert too_small("") is None  # not told: asked
+
+
+def test_a_host_name_reaches_nix_as_text_never_as_code() -> None:
+    # the expression `options update` runs names the host inside a Nix string: `${...}`
+    # in a name must stay text (a JSON string would let Nix evaluate it)
+    host = 'web${builtins.abort "evaluated"}"\\'
+    call = eval_command("/tmp/lab dir", host, "/tmp/expr")[-1]
+    arguments = call.split(" ", 2)[2]  # after `import "…/fromflake.nix"`
+    out = _run(["--eval", "--strict", "--json", "-E", f"({arguments}).host"])
+    assert json.loads(out) == host
