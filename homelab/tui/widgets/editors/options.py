@@ -39,7 +39,6 @@ from homelab.tui.optionhelp import (
     out_of_range,
     plain_type,
     start_value,
-    sub_options,
     type_text,
 )
 from homelab.tui.optionvalues import (
@@ -61,15 +60,13 @@ from homelab.tui.widgets.editors.listdetail import EntryList, ListDetail
 from homelab.tui.widgets.editors.optionfields import (
     choice_field,
     control_kind,
-    field_for,
-    field_text,
-    read_checked,
     simple_item,
     switch_field,
     switch_note,
     text_field,
 )
 from homelab.tui.widgets.editors.optionitems import ItemsEditor
+from homelab.tui.widgets.editors.optionsub import SubmoduleFields, nested_options
 from homelab.tui.widgets.textbox import TextBox
 
 PATH_WIDTH = 32  # the path column of the list, longer paths are cut
@@ -151,10 +148,6 @@ class OptionsEditor(ListDetail, Vertical):
     OptionsEditor #option-box { height: 5; }
     OptionsEditor #option-about { color: $text-muted; height: auto; max-height: 2;
                                   text-wrap: nowrap; text-overflow: ellipsis; }
-    OptionsEditor #option-sub { height: auto; }
-    OptionsEditor .sub-row { height: 1; }
-    OptionsEditor .sub-name { width: 24; color: $text-muted; }
-    OptionsEditor .sub-row .options-bool { width: 1fr; }
     OptionsEditor .bool-note { width: 1fr; padding: 0 1; }
     OptionsEditor #option-path-says, OptionsEditor #option-value-says {
         color: $text-error; height: auto; }
@@ -178,8 +171,6 @@ class OptionsEditor(ListDetail, Vertical):
         self.selected: str | None = None
         self.kind = "text"  # the type chosen for the highlighted entry
         self.option: IndexOption | None = None  # the index's option of the highlighted entry
-        self._nested_shown: tuple[object, ...] = ()  # the entry and options of the nested form
-        self._sub_set: set[str] = set()  # its switches switched: a switch left alone sets nothing
         self._problems: list[Problem] = []
 
     # ---- the list ----------------------------------------------------------------------
@@ -264,7 +255,7 @@ class OptionsEditor(ListDetail, Vertical):
                 with Vertical(classes="options-value"):
                     yield text_field(None, id="option-value")
                     yield choice_field((), id="option-enum")
-                    yield Vertical(id="option-sub")
+                    yield SubmoduleFields(id="option-sub")
                     yield switch_field(False, id="option-bool", note_id="option-bool-note")
                     yield ItemsEditor(id="option-list")
                     yield TextBox("", id="option-box")
@@ -346,12 +337,7 @@ class OptionsEditor(ListDetail, Vertical):
 
     def _nested(self) -> list[IndexOption]:
         """The submodule's direct options, when the entry is its map: the nested form."""
-        option, options = self.option, self.option_set()
-        if option is None or options is None or self.kind != "map":
-            return []
-        if plain_type(option.type).kind != m.SUBMODULE:
-            return []
-        return sub_options(options, option)
+        return nested_options(self.option_set(), self.option) if self.kind == "map" else []
 
     def _item_type(self) -> m.OptionType | None:
         """The item type of a list option the list editor types (text, number, choice, true
@@ -401,92 +387,13 @@ class OptionsEditor(ListDetail, Vertical):
         if value in values:
             self.choices.value = value
 
-    def _fill_nested(self, value: Any) -> None:
-        """A field per direct option of the submodule, typed by its type as the entry's own
-        value is (switch, choice, number in its range, text)."""
-        box = self.query_one("#option-sub", Vertical)
-        values = value if isinstance(value, dict) else {}
-        nested = self._nested()
-        shown = (self.selected, *(sub.path for sub in nested))
-        if shown == self._nested_shown and box.children:  # the same fields: their values
-            for sub in nested:
-                self._show_sub(sub.path[-1], values.get(sub.path[-1]))
-            return
-        self._nested_shown = shown
-        self._sub_set = set()
-        box.remove_children()
-        rows = [
-            Horizontal(
-                Static(sub.path[-1], classes="sub-name"),
-                field_for(
-                    sub.type, values.get(sub.path[-1]), id=f"option-sub-{i}", name=sub.path[-1]
-                ),
-                classes="sub-row",
-            )
-            for i, sub in enumerate(nested)
-        ]
-        if rows:
-            box.mount_all(rows)
-
-    def _show_sub(self, key: str, value: Any) -> None:
-        """A nested field showing value again (the profile changed under it)."""
-        for field in self.query_one("#option-sub").query("Input, Select, Switch"):
-            if field.name != key:
-                continue
-            if isinstance(field, Switch):
-                field.value = value is True
-                self._sub_note(field, unset=value is None)
-            elif isinstance(field, Select):
-                if value is None:
-                    field.clear()
-                elif field.value != value:
-                    field.value = value
-            elif isinstance(field, Input) and field.value != field_text(value):
-                field.value = field_text(value)
-
-    def _sub_note(self, switch: Switch, unset: bool = False) -> None:
-        note = switch.parent.query_one(".bool-note", Static) if switch.parent else None
-        if note is not None:
-            note.update(switch_note(switch.value, unset))
-
-    def _sub_fields(self) -> list[tuple[IndexOption, Widget]]:
-        """The submodule's options and their fields."""
-        by_key = {o.path[-1]: o for o in self._nested()}
-        return [
-            (by_key[w.name], w)
-            for w in self.query_one("#option-sub").query("Input, Select, Switch")
-            if w.name in by_key
-        ]
+    @property
+    def sub_fields(self) -> SubmoduleFields:
+        return self.query_one(SubmoduleFields)
 
     def _nested_read(self) -> tuple[dict[str, Any], str]:
-        """The nested form's map (its fields over the keys it has no field for), and what
-        is wrong with a field's value ('' when nothing)."""
-        value = self.own_options.get(self.selected or "") if self.selected else None
-        out = dict(value) if isinstance(value, dict) else {}
-        wrongs = []
-        for sub, field in self._sub_fields():
-            key = sub.path[-1]
-            if isinstance(field, Switch):
-                if key in out or key in self._sub_set:  # a switch left alone sets nothing
-                    out[key] = field.value
-            elif isinstance(field, Select):
-                if field.is_blank():
-                    out.pop(key, None)
-                else:
-                    out[key] = field.value
-            elif isinstance(field, Input):
-                text = field.value.strip()
-                if not text:
-                    out.pop(key, None)
-                    continue
-                out[key], wrong = read_checked(sub.type, text)
-                if wrong:
-                    wrongs.append(f"{key}: {wrong}")
-        return out, "\n".join(wrongs)
-
-    def _nested_text(self) -> str:
-        """The nested form's map as YAML flow."""
-        return flow(self._nested_read()[0])
+        """The nested form's map, and what is wrong with a field's value ('' when nothing)."""
+        return self.sub_fields.read(self.own_options.get(self.selected or ""))
 
     def show_selected(self) -> None:
         form = self.detail()
@@ -509,7 +416,7 @@ class OptionsEditor(ListDetail, Vertical):
             self._fill(value)
             if self._enum():
                 self._fill_choices(value)
-            self._fill_nested(value)
+            self.sub_fields.show(name, self._nested(), value)
             self.items_editor.show(self._item_type(), value)
         self._show_kind()
         self._about_option()
@@ -540,7 +447,7 @@ class OptionsEditor(ListDetail, Vertical):
             chosen = self.choices.value
             return "" if self.choices.is_blank() else value_text(chosen)
         if self._nested():
-            return self._nested_text()
+            return flow(self._nested_read()[0])
         if self._item_type() is not None:
             return flow(self.items_editor.items)
         if self.kind == "bool":
@@ -587,29 +494,17 @@ class OptionsEditor(ListDetail, Vertical):
         self._say_value()
         self.post_pending()
 
-    @on(Input.Changed, "#option-sub Input")
-    def _sub_typed(self, event: Input.Changed) -> None:
+    @on(SubmoduleFields.Typed)
+    def _sub_typed(self, event: SubmoduleFields.Typed) -> None:
         event.stop()
         self._say_value()
         self.wait_for_pause()
 
-    @on(Input.Submitted, "#option-sub Input")
-    def _sub_entered(self, event: Input.Submitted) -> None:
+    @on(SubmoduleFields.Changed)
+    def _sub_changed(self, event: SubmoduleFields.Changed) -> None:
         event.stop()
-        self.post_pending()
-
-    @on(Select.Changed, "#option-sub Select")
-    def _sub_chosen(self, event: Select.Changed) -> None:
-        event.stop()
-        self._say_value()
-        self.post_pending()
-
-    @on(Switch.Changed, "#option-sub Switch")
-    def _sub_switched(self, event: Switch.Changed) -> None:
-        event.stop()
-        if event.switch.name:
-            self._sub_set.add(event.switch.name)
-        self._sub_note(event.switch)
+        if event.say:
+            self._say_value()
         self.post_pending()
 
     @on(ItemsEditor.Changed)
@@ -647,7 +542,9 @@ class OptionsEditor(ListDetail, Vertical):
                 self.value_input.value = typed
             if self._enum():
                 self._fill_choices(typed)
-            self._fill_nested(self.own_options.get(self.selected or ""))
+            self.sub_fields.show(
+                self.selected, self._nested(), self.own_options.get(self.selected or "")
+            )
         self._show_kind()
         self._say_value()
         self.post_pending()
@@ -753,9 +650,9 @@ class OptionsEditor(ListDetail, Vertical):
         """The widget the highlighted entry's value is typed into."""
         if self._enum():
             return self.choices
-        nested = self.query("#option-sub Input, #option-sub Select, #option-sub Switch")
-        if self._nested() and nested:
-            return nested.first()
+        nested = self.sub_fields.first()
+        if self._nested() and nested is not None:
+            return nested
         if self._item_type() is not None:
             return self.items_editor.focus_target()
         if self.kind == "bool":
@@ -790,7 +687,7 @@ class OptionsEditor(ListDetail, Vertical):
     def _focus_inserted(self, name: str, tries: int = 20) -> None:
         if self.selected != name or not self.is_own(name):
             return
-        if self._nested() and not self.query("#option-sub .sub-row") and tries:
+        if self._nested() and not self.sub_fields.mounted() and tries:
             self.call_after_refresh(self._focus_inserted, name, tries - 1)  # being mounted
             return
         if any(p in (m.NAME, m.ITEM) for p in parse_key(name)):
