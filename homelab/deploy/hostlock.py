@@ -99,6 +99,21 @@ def _pairs(text: str) -> list[tuple[str, str]]:
     return out
 
 
+def _rest(chan: Any, wait: float = 10.0) -> bytes:
+    """The output still to come from a command that has ended: OpenSSH sends the exit
+    status when the command exits, which can be before its last lines have been read."""
+    out = b""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        if chan.recv_ready():
+            out += chan.recv(65536)
+        elif chan.eof_received or chan.closed:
+            return out + (chan.recv(65536) if chan.recv_ready() else b"")
+        else:
+            time.sleep(0.01)  # status_event is set already: waiting on it would spin
+    return out
+
+
 class HostLock:
     """The channel that holds the host's lock, with its heartbeat."""
 
@@ -123,7 +138,7 @@ class HostLock:
                 data += chan.recv(65536)
                 continue
             if chan.exit_status_ready():
-                data += chan.recv(65536) if chan.recv_ready() else b""
+                data += _rest(chan)
                 if b"\nready\n" in b"\n" + data:
                     break
                 if not self.target.connection_alive():
