@@ -3,6 +3,9 @@
 It is the lab's files (homelab.labfiles: load, select, build) and, above them, the
 questions and jobs the front ends have about history, deploys and editing, each one call
 here so that the command line and the editor can never drift apart.
+
+Over 500 lines on purpose: a list of one-call methods, each deferring its import for
+start-up; split, the front ends would hold two APIs.
 """
 
 from __future__ import annotations

@@ -1,6 +1,9 @@
 """A lab's files as hosts: read and check the profiles, choose hosts, compile and write.
 
-The layer that history and deploy build on; front ends reach it through homelab.lab.Lab."""
+The layer that history and deploy build on; front ends reach it through homelab.lab.Lab.
+
+Over 500 lines for now: loading (profiles, fragments, the catalogue, lab.yaml, the option
+checks) shares its state with choosing and building; loading is the part to move out next."""
 
 from __future__ import annotations
 

@@ -6,6 +6,9 @@ A value is plain YAML data; a tagged value is a one-key map (`{"!pkg": "hello"}`
 `{"!nix": "..."}`, `{"!force": v}`, `{"!default": v}`), as homelab.profile.options reads
 them. What the index cannot check (a `!nix` value, a type recorded as UNCHECKED, a key
 of a freeform submodule) is accepted and counted as not checked.
+
+Over 500 lines on purpose: one walk over the type structure, with the words of its
+messages beside it; did-you-mean (suggest.py) and patterns (posix.py) live apart.
 """
 
 from __future__ import annotations

@@ -9,6 +9,10 @@ NixOS is the validation's to say, under the value as in every other tab.
 With the option index, the value is typed by the option's type (optionfields.py): a
 switch, a choice, a number in its range; a submodule's map a field per option below it;
 a list of text, numbers or choices an item per row.
+
+Over 500 lines for now: the glue between the path, the value widgets and the index's
+types; the list and submodule editors already live apart (optionitems.py, optionsub.py),
+and the value widgets' show/read pairs are the next to move out.
 """
 
 from __future__ import annotations
