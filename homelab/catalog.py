@@ -18,7 +18,8 @@ from typing import Any
 import jsonschema_rs
 
 from homelab.errors import Place, Problem, format_path
-from homelab.nix.expr import NixValueError, Pkg
+from homelab.nix.expr import NixValueError, Pkg, Raw
+from homelab.nix.render import string as render_string
 from homelab.yamlfile import Document
 
 
@@ -307,9 +308,11 @@ def _truthy(value: Any) -> bool:
     return value not in (None, False, "", [], {}, 0) and value is not OMIT
 
 
-def format_template(text: str, values: Mapping[str, Any]) -> str:
-    """'{name}' replaced by the setting's value; a string, never Nix code."""
-    out = []
+def format_template(text: str, values: Mapping[str, Any]) -> str | Raw:
+    """'{name}' replaced by the setting's value; a string, never Nix code. A value that is
+    already a Nix expression (an encrypted secret's path on the machine) is joined to the
+    text around it with `+`, the text quoted."""
+    out: list[str | Raw] = []
     for literal, name, spec, conversion in string.Formatter().parse(text):
         out.append(literal)
         if name is None:
@@ -317,8 +320,14 @@ def format_template(text: str, values: Mapping[str, Any]) -> str:
         if spec or conversion or name not in values:
             raise TemplateError(f"template {text!r}: no setting named {name!r}")
         value = values[name]
-        out.append(str(value).lower() if isinstance(value, bool) else str(value))
-    return "".join(out)
+        if isinstance(value, Raw):
+            out.append(value)
+        else:
+            out.append(str(value).lower() if isinstance(value, bool) else str(value))
+    if not any(isinstance(part, Raw) for part in out):
+        return "".join(str(part) for part in out)
+    joined = [p.text if isinstance(p, Raw) else render_string(p) for p in out if p != ""]
+    return Raw("(" + " + ".join(joined) + ")")
 
 
 def resolve(template: Any, values: Mapping[str, Any]) -> Any:

@@ -40,9 +40,10 @@ from homelab.nix.expr import (
     SearchPath,
     mk_default,
 )
-from homelab.nix.render import comments, render_file
+from homelab.nix.render import attr_name, comments, render_file
 from homelab.nix.syntax import check_module_body
-from homelab.profile.model import ModuleEntry, Profile, User
+from homelab.profile import secretrefs
+from homelab.profile.model import ModuleEntry, Profile, SecretUse, User
 from homelab.profile.options import module_tree
 
 HEADER_MARK = "homelab-hash:"
@@ -260,7 +261,7 @@ def _user(u: User) -> dict[str, Any]:
         "uid": u.uid,
         "packages": _pkgs(u.packages),
         "hashedPassword": u.hashed_password,
-        "hashedPasswordFile": u.hashed_password_file,
+        "hashedPasswordFile": with_secret_paths(u.hashed_password_file),
     }
     if u.ssh_keys:
         spec["openssh"] = {"authorizedKeys": {"keys": list(u.ssh_keys)}}
@@ -332,6 +333,62 @@ def home_manager(p: Profile) -> dict[str, Any]:
     }
 
 
+def secret_path(name: str) -> Raw:
+    """Where the machine has an encrypted secret once agenix decrypted it."""
+    return Raw(f"config.age.secrets.{attr_name(name)}.path")
+
+
+def with_secret_paths(value: Any) -> Any:
+    """A value with each encrypted secret it names replaced by the secret's path."""
+    if isinstance(value, SecretUse):
+        return secret_path(value.name)
+    if isinstance(value, Mapping):
+        return {k: with_secret_paths(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [with_secret_paths(v) for v in value]
+    return value
+
+
+def installs(p: Profile) -> dict[str, SecretUse]:
+    """Each encrypted secret of a host, once, with how it is installed: every field from
+    the first use that gives it (validation refuses uses that disagree)."""
+    out: dict[str, SecretUse] = {}
+    for use in p.encrypted:
+        was = out.get(use.name)
+        if was is None:
+            out[use.name] = use
+            continue
+        out[use.name] = SecretUse(
+            use.name,
+            was.at,
+            was.owner or use.owner,
+            was.group or use.group,
+            was.mode or use.mode,
+            was.target or use.target,
+        )
+    return out
+
+
+def encrypted_secrets(p: Profile) -> dict[str, Any]:
+    """agenix's `age.secrets`: each encrypted secret the host uses, from the lab's
+    encrypted/ folder (the .age file goes to the machine with the flake; only the machine's
+    host key opens it), decrypted at activation where and as the profile says (agenix's
+    options, ryantm/agenix modules/age.nix at 019784cb: file, path, owner, group, mode;
+    left out: /run/agenix/NAME, root, 0400)."""
+    found = installs(p)
+    if not found:
+        return {}
+    secrets: dict[str, Any] = {}
+    for name, use in sorted(found.items()):
+        rel = posixpath.relpath(secretrefs.file_of(name), f"hosts/{p.folder}")
+        spec = {"file": NixPath(rel), "path": use.target, "owner": use.owner}
+        secrets[name] = _drop_none({**spec, "group": use.group, "mode": use.mode})
+    return {"age": {"secrets": secrets}}
+
+
+AGENIX_MODULE = "agenix.nixosModules.default"
+
+
 def services(
     p: Profile, catalog: Catalog, wanted: set[tuple[str, ...]] | None = None
 ) -> dict[str, Any] | None:
@@ -367,6 +424,7 @@ def _service_block(
     module's default is left out; the rest (catalogue defaults and constants, `requires`)
     at `lib.mkDefault`."""
     tree: dict[str, Any] = {}
+    settings = with_secret_paths(settings)
     try:
         options = _options_of(service.nixos)
         for (path, template), name in zip(options, option_names(service.nixos), strict=True):
@@ -449,6 +507,8 @@ def _proxy_block(
             continue
         values = {**settings, "service": use.name, "port": port}
         name = format_template(str(proxy.proxy["name"]), values)
+        if not isinstance(name, str):
+            raise CompileError(f"catalogue entry {proxy.file}: a proxy's name cannot hold a secret")
         hosts[name] = resolve(proxy.proxy["value"], values)
     if not hosts:
         return {}
@@ -585,6 +645,7 @@ _CONCERNS: tuple[tuple[str, str, Any, tuple[str, ...]], ...] = (
     ("home.nix", "Home-manager", home_manager, ("home-manager",)),
     ("services.nix", "Services from the catalogue", services, ()),
     ("containers.nix", "OCI containers", containers, ("virtualisation",)),
+    ("encrypted-secrets.nix", "Encrypted secrets (agenix)", encrypted_secrets, ("age",)),
     (
         "system.nix",
         "Packages and Nix settings",
@@ -654,9 +715,13 @@ def compile_host(p: Profile, catalog: Catalog) -> dict[str, str]:
         files[f"{folder}/extra.nix"] = with_header(p.file, "Raw Nix from extraConfig", extra)
         imports.append(NixPath("./extra.nix"))
     imports.extend(module_imports(p.modules, p.folder))
+    args = _args(p.modules)
+    if p.encrypted and not any(m.file is None and m.written == AGENIX_MODULE for m in p.modules):
+        imports.append(Ref(f"inputs.{AGENIX_MODULE}"))  # the lab.yaml input secrets add
+        args = (*ARGS, "inputs")
     entry: dict[str, Any] = {"imports": imports, **identity(p)}
     files[f"{folder}/configuration.nix"] = with_header(
-        p.file, f"NixOS configuration of {p.name}", Module(_args(p.modules), entry)
+        p.file, f"NixOS configuration of {p.name}", Module(args, entry)
     )
     return files
 

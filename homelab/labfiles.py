@@ -10,8 +10,8 @@ from __future__ import annotations
 import difflib
 import gc
 import os
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,8 +22,9 @@ from homelab.errors import InvalidInput, Place, Problem
 from homelab.labconfig import lock
 from homelab.optionindex.check import Checked
 from homelab.optionindex.model import OptionIndex
-from homelab.profile import advice, include, model, options, validate
-from homelab.source import DiskSource, Overlay, Source, Unreadable, present
+from homelab.profile import advice, include, model, options, secretrefs, validate
+from homelab.secrets.view import AGENIX, LabSecrets, lab_secrets, names_in
+from homelab.source import DiskSource, Overlay, Source, Unreadable, present, read_bytes
 from homelab.yamlfile import Document, load_text
 
 if TYPE_CHECKING:  # write is imported where it is used: compiling pulls in the compiler
@@ -100,6 +101,7 @@ class LabState:
     # with an index: the option values it checked, and those it could not (!nix values,
     # types it cannot check, raw Nix)
     option_values: Checked | None = None
+    secrets: LabSecrets | None = None  # the lab's encrypted secrets, as they stand
 
     def all_problems(self, folders: Iterable[str] | None = None) -> list[Problem]:
         chosen = self.hosts if folders is None else {f: self.hosts[f] for f in folders}
@@ -210,6 +212,32 @@ def _reader(source: Source) -> Callable[[str], str | None]:
             return None
 
     return read
+
+
+def _secrets(
+    source: Source, hosts: Mapping[str, HostState], config: labconfig.LabConfig | None
+) -> LabSecrets:
+    """The lab's encrypted secrets, checked against the valid hosts that use them."""
+    try:
+        names = names_in(source.listdir(secretrefs.FOLDER))
+    except Unreadable:
+        names = []
+    valid = [
+        (folder, h.profile, h.document)
+        for folder, h in sorted(hosts.items())
+        if h.profile is not None and not h.problems
+    ]
+    admins = [(a.name, a.key) for a in config.admins] if config is not None else []
+    has_input = AGENIX in config.input_names if config is not None else None
+    if config is None and present(source, labconfig.LAB_YAML):
+        has_input = True  # lab.yaml is invalid: it says so itself
+    return lab_secrets(valid, admins, names, lambda rel: read_bytes(source, rel), has_input)
+
+
+def _with_problems(host: HostState, found: Iterable[Problem]) -> HostState:
+    errors = tuple(p for p in found if not p.warning)
+    warnings = tuple(p for p in found if p.warning)
+    return replace(host, problems=(*host.problems, *errors), warnings=(*host.warnings, *warnings))
 
 
 def _module_files(host: HostState) -> tuple[str, ...]:
@@ -326,11 +354,16 @@ class LabFiles:
                     )
                 )
             names[name] = folder
+        said: list[Problem] = []
+        found_secrets = _secrets(source, hosts, config)
+        for folder, extra in found_secrets.host_problems.items():
+            hosts[folder] = _with_problems(hosts[folder], extra)
+        for p in found_secrets.problems:
+            (said if p.warning else lab_problems).append(p)
         unpinned = lock.lock_problems(
             _text(source, labconfig.LAB_YAML), _text(source, lock.FLAKE_LOCK), warning=True
         )
         lab_problems += config_problems
-        said: list[Problem] = []
         if index is not None:
             for p in _entry_problems(catalog, hosts, fetch, index, tally):
                 (said if p.warning else lab_problems).append(p)
@@ -341,6 +374,7 @@ class LabFiles:
             read,
             (*unpinned, *said),
             config=config,
+            secrets=found_secrets,
             options_not_checked=0 if index is not None else tally.unchecked,
             option_values=tally if index is not None else None,
         )
@@ -432,7 +466,11 @@ class LabFiles:
         if not problems:
             data = merged.data
             settings = {
-                name: service.with_defaults((data.get("services") or {}).get(name))
+                name: secretrefs.uses(
+                    service.with_defaults((data.get("services") or {}).get(name)),
+                    service.settings_schema,
+                    ("services", name),
+                )
                 for name in (data.get("services") or {})
                 if (service := catalog.get(name)) is not None
             }

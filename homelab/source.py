@@ -46,6 +46,20 @@ def too_large(size: int) -> tuple[str, str]:
     )
 
 
+def read_bytes(source: Source, rel: str) -> bytes | None:
+    """A file's bytes from a source that can give them (the working tree), else its text
+    as UTF-8: a revision's encrypted secrets are only ever looked at, never opened."""
+    reader = getattr(source, "read_bytes", None)
+    if reader is not None:
+        data: bytes | None = reader(rel)
+        return data
+    try:
+        text = source.read(rel)
+    except (Unreadable, UnicodeDecodeError):
+        return None
+    return None if text is None else text.encode("utf-8", "surrogateescape")
+
+
 def present(source: Source, rel: str) -> bool:
     """Whether the file is there, readable or not (a secret may be any bytes; a profile
     that cannot be read is still a host, whose problem is then reported)."""
@@ -130,6 +144,10 @@ class DiskSource:
         data = read_file(self.root, rel)
         return None if data is None else data.decode("utf-8")
 
+    def read_bytes(self, rel: str) -> bytes | None:
+        """A file as it is (an encrypted secret is not text)."""
+        return read_file(self.root, rel)
+
     def listdir(self, rel: str) -> list[str]:
         try:
             return sorted(os.listdir(self.root / rel))
@@ -149,6 +167,11 @@ class Overlay:
     def read(self, rel: str) -> str | None:
         return self.texts[rel] if rel in self.texts else self.base.read(rel)
 
+    def read_bytes(self, rel: str) -> bytes | None:
+        if rel in self.texts:
+            return self.texts[rel].encode()
+        return read_bytes(self.base, rel)
+
     def listdir(self, rel: str) -> list[str]:
         names = set(self.base.listdir(rel))
         prefix = rel.rstrip("/") + "/"
@@ -167,6 +190,9 @@ class OnlyHosts:
 
     def read(self, rel: str) -> str | None:
         return self.base.read(rel)
+
+    def read_bytes(self, rel: str) -> bytes | None:
+        return read_bytes(self.base, rel)
 
     def listdir(self, rel: str) -> list[str]:
         names = self.base.listdir(rel)

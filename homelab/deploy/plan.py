@@ -164,6 +164,8 @@ def secrets_of(
         document = state.hosts[folder].document
         found: list[SecretFile] = []
         for secret in profile.secrets:
+            if secret.source is None:  # encrypted: agenix installs it on the machine
+                continue
             try:
                 data = _read_regular(lab.root / secret.source)
             except OSError as err:
@@ -204,6 +206,7 @@ def secret_sources(lab: LabFiles, state: LabState, folders: Sequence[str]) -> se
         for f in folders
         if (profile := state.hosts[f].profile) is not None
         for s in profile.secrets
+        if s.source is not None
     ]
     return secret_paths(lab.root, sources)
 

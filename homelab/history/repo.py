@@ -231,6 +231,13 @@ class GitSource:
         data: bytes = item.data_stream.read()
         return data.decode("utf-8")
 
+    def read_bytes(self, rel: str) -> bytes | None:
+        item = self._item(rel)
+        if item is None or item.type != "blob":
+            return None
+        data: bytes = item.data_stream.read()
+        return data
+
     def listdir(self, rel: str) -> list[str]:
         item = self._item(rel)
         if item is None or item.type != "tree":

@@ -20,6 +20,7 @@ from homelab.catalog import RELEASE
 from homelab.errors import Place, Problem
 from homelab.nix.names import is_identifier
 from homelab.profile.schema import schema_errors, schema_problems
+from homelab.secrets.keys import Recipient, parse_recipient
 from homelab.yamlfile import Document, load_text
 
 LAB_YAML = "lab.yaml"
@@ -76,6 +77,17 @@ SCHEMA: dict[str, Any] = {
                 },
             },
         },
+        "admins": {
+            "type": "object",
+            "x-hint": "who may open the lab's encrypted secrets: a name and a public key each, "
+            "e.g. alice: age1... (age-keygen -y FILE prints it) or an ssh-ed25519 key",
+            "additionalProperties": {
+                "type": "string",
+                "minLength": 1,
+                "x-hint": "an age public key (age1...) or an SSH public key "
+                "(ssh-ed25519 AAAA... or ssh-rsa AAAA...)",
+            },
+        },
         "overlays": {
             "type": "array",
             "x-hint": "INPUT.attr.path (e.g. agenix.overlays.default) or ./file.nix of the lab",
@@ -108,12 +120,22 @@ class Overlay:
 
 
 @dataclass(frozen=True)
+class Admin:
+    """A person who may open the lab's encrypted secrets: every secret is encrypted to
+    their key too."""
+
+    name: str
+    key: Recipient
+
+
+@dataclass(frozen=True)
 class LabConfig:
     release: str
     nixpkgs_url: str
     home_manager_url: str
     inputs: tuple[Input, ...] = ()
     overlays: tuple[Overlay, ...] = ()
+    admins: tuple[Admin, ...] = ()
 
     @property
     def input_names(self) -> tuple[str, ...]:
@@ -215,6 +237,14 @@ def parse(
     inputs = tuple(
         Input(name, spec["url"], spec.get("follows", True)) for name, spec in inputs_data.items()
     )
+    admins: list[Admin] = []
+    for name, text in (data.get("admins") or {}).items():
+        key = parse_recipient(text)
+        if isinstance(key, str):
+            place = doc.marks.value(("admins", name), Place(LAB_YAML))
+            problems.append(Problem(place, f"admin {name}'s key {key}", path=f"admins.{name}"))
+        else:
+            admins.append(Admin(str(name), key))
     release = data["release"]
     nixpkgs_url, home_manager_url = release_urls(release)
     config = LabConfig(
@@ -238,6 +268,7 @@ def parse(
         config.home_manager_url,
         config.inputs,
         tuple(overlays),
+        tuple(admins),
     ), []
 
 

@@ -38,6 +38,7 @@ GENERATED_NAMES = frozenset(
         "home.nix",
         "services.nix",
         "containers.nix",
+        "encrypted-secrets.nix",
         "system.nix",
         "options.nix",
         "extra.nix",

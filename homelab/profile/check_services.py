@@ -9,6 +9,7 @@ from typing import Any
 
 from homelab.catalog import Catalog, Port, TemplateError, service_ports
 from homelab.errors import Place, Problem, format_path
+from homelab.profile import secretrefs
 from homelab.profile.schema import as_map as _map
 from homelab.profile.schema import schema_errors, schema_problems
 from homelab.yamlfile import Document, Path_
@@ -50,7 +51,21 @@ def service_problems(
         if settings is not None and not isinstance(settings, dict):
             continue  # the profile schema already said so
         bad = False
-        checked = settings or {}
+        for at, ref, allowed in secretrefs.refs(settings or {}, service.settings_schema, path):
+            place = doc.marks.value(at, top)
+            if not allowed:
+                bad = True
+                yield Problem(
+                    place,
+                    f"{service.name} does not take a secret here",
+                    path=format_path(at),
+                    hint="`secret: NAME` goes where a setting takes a secret's file "
+                    "(format: secret-path in the catalogue entry)",
+                )
+            for problem in secretrefs.ref_problems(ref, at, place):
+                bad = True
+                yield problem
+        checked = secretrefs.placeholders(settings or {}, service.settings_schema)
         for err in schema_errors(service.validator, checked):
             bad = True
             yield from schema_problems(err, doc, checked, service.settings_schema, prefix=path)
@@ -65,7 +80,7 @@ def service_problems(
         if bad:
             continue
         try:
-            ports = service_ports(service, service.with_defaults(settings))
+            ports = service_ports(service, service.with_defaults(checked))
         except TemplateError as err:
             yield Problem(Place(service.file), f"catalogue entry {name}: {err}")
             continue

@@ -135,7 +135,7 @@ class User:
     system: bool = False  # a system user (isSystemUser), not a person
     group: str | None = None  # the primary group
     hashed_password: str | None = None
-    hashed_password_file: str | None = None
+    hashed_password_file: str | SecretUse | None = None
     home: Home | None = None
 
 
@@ -181,9 +181,31 @@ class NixSettings:
 
 
 @dataclass(frozen=True)
-class Secret:
+class SecretUse:
+    """An encrypted secret of the lab (encrypted/NAME.age) that a host uses: named by
+    `secret: NAME` in a setting, or by a `secrets:` entry without a source. The machine
+    decrypts it at activation (agenix) to `target` (else /run/agenix/NAME)."""
+
     name: str
-    source: str
+    at: Path_  # where the profile names it
+    owner: str | None = None
+    group: str | None = None
+    mode: str | None = None
+    target: str | None = None
+
+    @property
+    def install(self) -> tuple[str | None, str | None, str | None, str | None]:
+        """How it is installed: every use of a name on one host must agree."""
+        return (self.owner, self.group, self.mode, self.target)
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A `secrets:` entry: a local file copied at apply (`source`), or, without a source,
+    the lab's encrypted secret of that name installed at `target` by agenix."""
+
+    name: str
+    source: str | None
     target: str
     owner: str | None = None
     group: str | None = None
@@ -199,6 +221,7 @@ class Deploy:
     host_key: str | None = None
     tags: tuple[str, ...] = ()
     method: str = "flake"
+    age_host_key: str | None = None  # the ed25519 host key secrets are encrypted to
     checks: Checks = field(default_factory=Checks)
 
 
@@ -237,6 +260,45 @@ class Profile:
 
     def service(self, name: str) -> ServiceUse | None:
         return next((s for s in self.services if s.name == name), None)
+
+    @property
+    def encrypted(self) -> tuple[SecretUse, ...]:
+        """Every use of an encrypted secret, in the profile's order."""
+        found: list[SecretUse] = []
+        for s in self.services:
+            found.extend(_uses_in(s.settings))
+        found.extend(
+            u.hashed_password_file
+            for u in self.users
+            if isinstance(u.hashed_password_file, SecretUse)
+        )
+        found.extend(
+            SecretUse(s.name, ("secrets", s.name), s.owner, s.group, s.mode, s.target)
+            for s in self.secrets
+            if s.source is None
+        )
+        return tuple(found)
+
+    @property
+    def secret_files(self) -> tuple[str, ...]:
+        """The lab's encrypted files this host uses: they go to the machine with the flake
+        (only these), and only its host key and the admins' open them."""
+        return tuple(f"encrypted/{name}.age" for name in self.secret_names)
+
+    @property
+    def secret_names(self) -> tuple[str, ...]:
+        """The encrypted secrets this host uses, each once, sorted."""
+        return tuple(sorted({u.name for u in self.encrypted}))
+
+
+def _uses_in(value: Any) -> list[SecretUse]:
+    if isinstance(value, SecretUse):
+        return [value]
+    if isinstance(value, Mapping):
+        return [u for v in value.values() for u in _uses_in(v)]
+    if isinstance(value, list | tuple):
+        return [u for v in value for u in _uses_in(v)]
+    return []
 
 
 def _t(value: Any) -> tuple[Any, ...]:
@@ -336,7 +398,7 @@ def build(
                 system=bool(u.get("system", False)),
                 group=u.get("group"),
                 hashed_password=u.get("hashedPassword"),
-                hashed_password_file=u.get("hashedPasswordFile"),
+                hashed_password_file=_password_file(u.get("hashedPasswordFile"), name),
                 home=home,
             )
         )
@@ -375,6 +437,7 @@ def build(
         user=d.get("user"),
         sudo=bool(d.get("sudo", False)),
         host_key=d.get("hostKey"),
+        age_host_key=d.get("ageHostKey"),
         tags=_t(d.get("tags")),
         method=d.get("method", "flake"),
         checks=Checks(_t(c.get("units")), _t(c.get("tcp")), _t(c.get("http"))),
@@ -382,7 +445,7 @@ def build(
     secrets = tuple(
         Secret(
             name,
-            posixpath.normpath(s["source"]),
+            posixpath.normpath(s["source"]) if s.get("source") is not None else None,
             s["target"],
             s.get("owner"),
             s.get("group"),
@@ -414,6 +477,15 @@ def build(
         includes=includes,
         modules=_modules(data.get("modules"), ("modules",), where),
     )
+
+
+def _password_file(value: Any, user: str) -> str | SecretUse | None:
+    if isinstance(value, Mapping):
+        at = ("users", user, "hashedPasswordFile")
+        return SecretUse(
+            str(value["secret"]), at, value.get("owner"), value.get("group"), value.get("mode")
+        )
+    return value if isinstance(value, str) else None
 
 
 def _modules(entries: Any, at: Path_, named_in: Callable[[Path_], str]) -> tuple[ModuleEntry, ...]:

@@ -222,7 +222,8 @@ class HomelabApp(App[None]):
         state = self.session.state
         for host in state.hosts.values() if state is not None else ():
             for secret in host.profile.secrets if host.profile is not None else ():
-                values += _secret_text(self.session.lab.root, secret.source)
+                if secret.source is not None:
+                    values += _secret_text(self.session.lab.root, secret.source)
         return values
 
     # ---- the command palette: every action ---------------------------------------------
