@@ -119,7 +119,8 @@ def _ssh_identity(
                 ) from None
             password = said.encode()
         except ValueError as err:
-            if password is not None and "password" in str(err).lower():
+            # a wrong passphrase decrypts to garbage: cryptography says "broken checksum"
+            if password is not None:
                 raise SecretsError(f"wrong passphrase for {path}") from None
             raise SecretsError(
                 f"{path} is not an SSH private key homelab can read: {err}"

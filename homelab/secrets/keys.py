@@ -69,7 +69,11 @@ def parse_recipient(text: str) -> Recipient | str:
     if kind.startswith("AGE-SECRET-KEY-"):
         return "is an age *secret* key: give its public key (age-keygen -y FILE prints it)"
     if kind.startswith(("ecdsa-", "sk-", "ssh-dss")):
-        return f"is a {kind} key: age can only encrypt to ssh-ed25519 and ssh-rsa keys (or age1...)"
+        article = "an" if kind[0] in "aeiou" else "a"
+        return (
+            f"is {article} {kind} key: age can only encrypt to ssh-ed25519 and ssh-rsa keys "
+            "(or age1...)"
+        )
     if kind not in SSH_KINDS:
         return f"'{shorten(text)}' is not an age key (age1...) or an SSH public key"
     if len(words) < 2:
