@@ -394,9 +394,12 @@ class LabFiles:
         config, _ = _lab_config(source)
         inputs = config.input_names if config is not None else None
         release = config.release if config is not None else None
-        return self._load_host(
+        host = self._load_host(
             folder, fetcher(source), catalog, exists, _reader(source), inputs, release, index
         )
+        # its secrets' problems at its own uses (a secret's file-wide ones need every host)
+        found = _secrets(source, {folder: host}, config).host_problems.get(folder, ())
+        return _with_problems(host, found) if found else host
 
     def _source(self, texts: dict[str, str] | None, source: Source | None = None) -> Source:
         """The working tree (or `source`) with unsaved `texts` laid on top."""
