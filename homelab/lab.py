@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from homelab.deploy.ssh import ConnectError, HostKeyError, SshSettings
     from homelab.deploy.workflow import Outcome, Ready
     from homelab.editing.labyaml import LabYaml
+    from homelab.editing.secrets import SecretsDone
     from homelab.editing.session import Session
     from homelab.history.commit import Committed, Pending
     from homelab.history.diff import HostDiff
@@ -41,10 +42,13 @@ if TYPE_CHECKING:
     from homelab.optionindex.model import OptionIndex
     from homelab.profile.moveable import Moves
     from homelab.profile.new import NewProfile
+    from homelab.secrets.crypt import AdminKey, SecretsError
+    from homelab.secrets.view import LabSecrets
 
 __all__ = [
     "COMMON",
     "PROFILE",
+    "AdminKey",
     "ApplyOptions",
     "ApplyState",
     "Choices",
@@ -61,6 +65,7 @@ __all__ = [
     "HostStatus",
     "Lab",
     "LabNotFound",
+    "LabSecrets",
     "LabState",
     "LabSummary",
     "Mode",
@@ -69,6 +74,8 @@ __all__ = [
     "Pending",
     "Report",
     "Reverted",
+    "SecretsDone",
+    "SecretsError",
     "Shown",
     "SshSettings",
     "Stop",
@@ -94,6 +101,9 @@ _DEFERRED_TYPES = {
     "Choices": "homelab.history.undo",
     "LabSummary": "homelab.labconfig.summary",
     "Report": "homelab.deploy.report",
+    **dict.fromkeys(["AdminKey", "SecretsError"], "homelab.secrets.crypt"),
+    "LabSecrets": "homelab.secrets.view",
+    "SecretsDone": "homelab.editing.secrets",
 }
 
 
@@ -324,6 +334,55 @@ class Lab(LabFiles):
         from homelab.editing.labyaml import LabYaml  # deferred: start-up
 
         return LabYaml(self)
+
+    # ---- encrypted secrets (homelab.editing.secrets) ------------------------------------
+
+    def secrets_state(self) -> LabSecrets:
+        """The lab's encrypted secrets as they stand: who uses each, who can read it."""
+        from homelab.editing.secrets import secrets_state  # deferred: start-up
+
+        return secrets_state(self)
+
+    @staticmethod
+    def open_identity(
+        path: Path | None = None, ask_passphrase: Callable[[str], str | None] | None = None
+    ) -> AdminKey:
+        """The admin's private key (path, else $HOMELAB_AGE_IDENTITY, else
+        ~/.config/homelab/age.key); SecretsError when it cannot be opened."""
+        from homelab.secrets.crypt import load_identity  # deferred: start-up
+
+        return load_identity(path, ask_passphrase)
+
+    def secret_value(self, name: str, key: AdminKey) -> bytes:
+        """A secret's value, opened with the admin's key (in memory only)."""
+        from homelab.editing.secrets import secret_value  # deferred: start-up
+
+        return secret_value(self, name, key)
+
+    def set_secret(self, name: str, plaintext: bytes) -> SecretsDone:
+        """Encrypt a secret to the hosts that use it and every admin, committed (the agenix
+        input added to lab.yaml when it lacks it)."""
+        from homelab.editing.secrets import set_secret  # deferred: start-up
+
+        return set_secret(self, name, plaintext)
+
+    def rekey_secrets(self, names: Sequence[str] = (), key: AdminKey | None = None) -> SecretsDone:
+        """Encrypt the stale secrets (or these) anew to exactly their readers, committed."""
+        from homelab.editing.secrets import rekey_secrets  # deferred: start-up
+
+        return rekey_secrets(self, names, key)
+
+    def add_admin(self, name: str, public_key: str, key: AdminKey | None) -> SecretsDone:
+        """An admin in lab.yaml, every secret rekeyed to include them (with `key`), committed."""
+        from homelab.editing.secrets import add_admin  # deferred: start-up
+
+        return add_admin(self, name, public_key, key)
+
+    def remove_admin(self, name: str, key: AdminKey | None) -> SecretsDone:
+        """An admin out of lab.yaml, every secret rekeyed without them (with `key`), committed."""
+        from homelab.editing.secrets import remove_admin  # deferred: start-up
+
+        return remove_admin(self, name, key)
 
     def _text(self, rel: str) -> str | None:
         from homelab.source import DiskSource, Unreadable

@@ -1,0 +1,517 @@
+"""Changing the lab's encrypted secrets: set a value, rekey, add or remove an admin; each
+written whole (ciphertext only) and committed with the files it changed, in words.
+
+Who reads a secret is worked out here from every host whose profile could be read, valid
+or not: a host with an unrelated mistake in its profile still uses its secrets, and a
+rekey must not drop it (homelab.secrets.view counts valid hosts only, for its checks).
+A host with no ed25519 or RSA host key pinned cannot be encrypted to: that is said, and
+it does not make a secret count as stale here (no rekey could help it).
+
+Plaintext is only ever bytes in memory: never written, never in a message or an error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from homelab import labconfig
+from homelab.editing import labyaml
+from homelab.errors import InvalidInput, Place, Problem
+from homelab.history.commit import commit_paths, state_at
+from homelab.history.repo import check_writable, open_repository
+from homelab.labconfig import edit
+from homelab.labfiles import LabFiles, LabState
+from homelab.profile import secretrefs
+from homelab.profile.edit import EditError, delete_value, set_value
+from homelab.secrets import crypt, store
+from homelab.secrets.crypt import AdminKey, SecretsError
+from homelab.secrets.keys import Recipient, parse_recipient
+from homelab.secrets.view import AGENIX, AGENIX_URL, LabSecrets, Reader, SecretState, host_key
+from homelab.source import DiskSource, Unreadable
+
+__all__ = [
+    "SecretsDone",
+    "add_admin",
+    "check_name",
+    "rekey_secrets",
+    "remove_admin",
+    "secret_value",
+    "secrets_state",
+    "set_secret",
+]
+
+ADMINS = "admins"
+ADMIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
+ROTATE = "the old key's owner may have kept a copy: change the value itself"
+LOCK = "flake.lock needs the new input: run `homelab lock`"
+
+
+@dataclass(frozen=True)
+class SecretsDone:
+    """What a change of secrets did."""
+
+    files: tuple[str, ...]  # lab-relative, changed
+    commit: str | None
+    said: tuple[str, ...]  # lines to tell the person
+    stale: tuple[str, ...]  # secrets left stale (no key at hand, or it could not open them)
+
+
+# ---- reading ---------------------------------------------------------------------------
+
+
+def secrets_state(lab: LabFiles) -> LabSecrets:
+    state = lab.load()
+    assert state.secrets is not None  # load always computes it
+    return state.secrets
+
+
+def check_name(name: str) -> None:
+    """InvalidInput when `name` cannot be a secret's name."""
+    if not secretrefs.NAME.fullmatch(name):
+        raise InvalidInput(
+            [
+                Problem(
+                    Place("secret name"),
+                    f"{name!r} is not a secret's name",
+                    hint=secretrefs.NAME_HINT,
+                )
+            ]
+        )
+
+
+def _ciphertext(lab: LabFiles, name: str) -> bytes | None:
+    try:
+        return DiskSource(lab.root).read_bytes(secretrefs.file_of(name))
+    except Unreadable as err:
+        raise SecretsError(f"cannot read {secretrefs.file_of(name)}: {err}") from None
+
+
+def secret_value(lab: LabFiles, name: str, key: AdminKey) -> bytes:
+    """A secret's plaintext, opened with the admin's key (in memory only)."""
+    check_name(name)
+    data = _ciphertext(lab, name)
+    if data is None:
+        raise SecretsError(
+            f"there is no secret {name} ({secretrefs.file_of(name)})",
+            f"homelab secrets set {name} < FILE, or homelab secrets edit {name}",
+        )
+    from homelab.secrets.agefile import is_age
+
+    if not is_age(data):
+        raise SecretsError(
+            f"{secretrefs.file_of(name)} is not an age file (plaintext under a .age name?)",
+            f"encrypt it: homelab secrets set {name} < {secretrefs.file_of(name)}",
+        )
+    return crypt.decrypt(data, key, secretrefs.file_of(name))
+
+
+def _admins(state: LabState) -> list[tuple[str, Recipient]]:
+    return [(a.name, a.key) for a in state.config.admins] if state.config is not None else []
+
+
+def readers(
+    state: LabState, name: str, admins: Sequence[tuple[str, Recipient]] | None = None
+) -> tuple[Reader, ...]:
+    """Who should open secret `name`: every host whose profile uses it (read, valid or
+    not), then the admins (lab.yaml's, or `admins`)."""
+    hosts = [
+        Reader(h.profile.name, "host", host_key(h.profile), folder)
+        for folder, h in sorted(state.hosts.items())
+        if h.profile is not None and name in h.profile.secret_names
+    ]
+    who = _admins(state) if admins is None else admins
+    return (*hosts, *(Reader(n, "admin", k) for n, k in who))
+
+
+def _state(state: LabState, name: str, wanted: tuple[Reader, ...]) -> SecretState | None:
+    """The file of secret `name` as it stands, judged against `wanted` (keyed readers)."""
+    assert state.secrets is not None
+    found = state.secrets.secrets.get(name)
+    if found is None:
+        return None
+    return dataclasses.replace(found, wanted=tuple(r for r in wanted if r.key is not None))
+
+
+def _names(items: Sequence[str], word: str = "and") -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + f" {word} " + items[-1]
+
+
+def readable_by(wanted: Sequence[Reader]) -> str:
+    """`pi, nixos-demo and admin alice`: who a secret is encrypted to."""
+    hosts = [r.name for r in wanted if r.kind == "host" and r.key is not None]
+    admins = [r.name for r in wanted if r.kind == "admin"]
+    parts = list(hosts)
+    if admins:
+        parts.append(("admin " if len(admins) == 1 else "admins ") + _names(admins))
+    return _names(parts)
+
+
+def _keyless(wanted: Sequence[Reader], name: str) -> list[str]:
+    return [
+        f"{r.name} uses {name} but has no ed25519 host key pinned, so it cannot open it: "
+        f"`homelab apply --accept-new {r.name}` (or adopt) pins one, then `homelab secrets rekey`"
+        for r in wanted
+        if r.kind == "host" and r.key is None
+    ]
+
+
+def _unread(state: LabState) -> list[str]:
+    return [
+        f"hosts/{folder} could not be read: if it uses this secret, fix it, then run "
+        "`homelab secrets rekey`"
+        for folder, h in sorted(state.hosts.items())
+        if h.profile is None
+    ]
+
+
+# ---- committing ------------------------------------------------------------------------
+
+
+def _commit(lab: LabFiles, files: Sequence[str], subject: str, body: Sequence[str]) -> str | None:
+    """Commit exactly these files with this message; the commit, None when none changed."""
+    lr = open_repository(lab.root, create=True)
+    head = lr.head()
+    message = "\n".join(body)
+    done = commit_paths(
+        lab, lr, set(files), state_at(lab, lr, head), lab.load(), head,
+        message=message or None, subject=lambda _: subject,
+    )  # fmt: skip
+    return done[0] if done is not None else None
+
+
+def _writable(lab: LabFiles) -> None:
+    check_writable(open_repository(lab.root, create=True))
+
+
+# ---- set -------------------------------------------------------------------------------
+
+
+def _with_agenix(lab: LabFiles, state: LabState) -> tuple[str | None, str | None]:
+    """lab.yaml's text as it is and with the agenix input added (None, None: it needs no
+    change, or there is no lab.yaml to change, or it is invalid and says so itself)."""
+    if state.config is None or AGENIX in state.config.input_names:
+        return None, None
+    text = labyaml.read(lab.root, labconfig.LAB_YAML)
+    if text is None:
+        return None, None
+    try:
+        return text, edit.set_input(text, AGENIX, AGENIX_URL, True)
+    except EditError as err:
+        raise InvalidInput(
+            [
+                Problem(
+                    Place(labconfig.LAB_YAML),
+                    f"cannot add the {AGENIX} input: {err}",
+                    hint=f'add it by hand: inputs: {{{AGENIX}: {{url: "{AGENIX_URL}"}}}}',
+                )
+            ]
+        ) from None
+
+
+def set_secret(lab: LabFiles, name: str, plaintext: bytes) -> SecretsDone:
+    """Encrypt `plaintext` as secret `name` to the hosts that use it and every admin,
+    adding the agenix input to lab.yaml when it lacks it; commit what changed."""
+    check_name(name)
+    _writable(lab)
+    state = lab.load()
+    wanted = readers(state, name)
+    keys = store.recipients(wanted)
+    said: list[str] = []
+    if not keys:
+        hosts = [r.name for r in wanted if r.kind == "host"]
+        raise SecretsError(
+            f"nobody could open secret {name}: "
+            + (
+                f"{_names(hosts)} {'has' if len(hosts) == 1 else 'have'} no ed25519 host key "
+                "pinned and "
+                if hosts
+                else "no host uses it and "
+            )
+            + "lab.yaml lists no admins",
+            "add yourself: homelab secrets admin add NAME "
+            '"$(age-keygen -y ~/.config/homelab/age.key)"',
+        )
+    data = crypt.encrypt(plaintext, keys)
+    base, text = _with_agenix(lab, state)
+    files: list[str] = []
+    if base is not None and text is not None:
+        saved = labyaml.save(lab, text, base)  # refuses, writing nothing, on a hand-kept flake
+        files.extend(saved.written)
+        said.append(f"lab.yaml: the {AGENIX} input added ({AGENIX_URL}), flake.nix made anew")
+        said.append(LOCK)
+    elif state.config is None and any(r.kind == "host" for r in wanted):
+        said.append(
+            f"this lab's flake.nix is kept by hand: it needs an {AGENIX} input for the hosts "
+            "to open encrypted secrets"
+        )
+    files.insert(0, store.write_encrypted(lab.root, name, data))
+    said.extend(_keyless(wanted, name))
+    if not any(r.kind == "host" for r in wanted):
+        said.append(f"no host uses {name} yet: name it in a setting as {{secret: {name}}}")
+    if not any(r.kind == "admin" for r in wanted):
+        said.append(f"no admin can open {name}: add yourself with `homelab secrets admin add`")
+    if not any(r.kind == "host" for r in wanted):
+        said.extend(_unread(state))
+    subject = f"Secret {name} set: readable by {readable_by(wanted)}"
+    sha = _commit(lab, files, subject, [s for s in said if s != LOCK])
+    said.insert(0, subject)
+    return SecretsDone(tuple(files), sha, tuple(said), ())
+
+
+# ---- rekey -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Rekeyed:
+    files: list[str]
+    said: list[str]
+    stale: list[str]
+
+
+def _rekey(
+    lab: LabFiles,
+    state: LabState,
+    names: Sequence[str],
+    key: AdminKey,
+    admins: Sequence[tuple[str, Recipient]] | None = None,
+) -> tuple[list[tuple[str, bytes, tuple[Reader, ...], int]], list[str], list[str]]:
+    """New ciphertexts for these secrets (nothing written): (name, data, readers, keys
+    dropped) each; lines to say; the names that could not be rekeyed."""
+    out: list[tuple[str, bytes, tuple[Reader, ...], int]] = []
+    said: list[str] = []
+    stale: list[str] = []
+    for name in names:
+        wanted = readers(state, name, admins)
+        found = _state(state, name, wanted)
+        data = _ciphertext(lab, name)
+        if found is None or data is None or not found.encrypted:
+            stale.append(name)
+            said.append(f"{name}: {secretrefs.file_of(name)} is not an age file: not rekeyed")
+            continue
+        keys = store.recipients(wanted)
+        if not keys:
+            stale.append(name)
+            said.append(f"{name}: nobody left to encrypt it to: not rekeyed")
+            continue
+        try:
+            plaintext = crypt.decrypt(data, key, found.file)
+        except SecretsError:
+            stale.append(name)
+            said.append(f"{name}: your key ({key.path}) cannot open it: not rekeyed")
+            continue
+        out.append((name, crypt.encrypt(plaintext, keys), wanted, found.others))
+        del plaintext
+        said.extend(_keyless(wanted, name))
+    return out, said, stale
+
+
+def _stale_names(
+    state: LabState, admins: Sequence[tuple[str, Recipient]] | None = None
+) -> list[str]:
+    assert state.secrets is not None
+    out = []
+    for name in sorted(state.secrets.secrets):
+        found = _state(state, name, readers(state, name, admins))
+        if found is not None and found.stale:
+            out.append(name)
+    return out
+
+
+def _need_key(what: str) -> SecretsError:
+    return SecretsError(f"{what} needs an admin's key", crypt.NO_IDENTITY_HINT)
+
+
+def rekey_secrets(
+    lab: LabFiles, names: Sequence[str] = (), key: AdminKey | None = None
+) -> SecretsDone:
+    """Encrypt anew the stale secrets (or these) to exactly their readers; commit."""
+    for name in names:
+        check_name(name)
+    if key is None:
+        raise _need_key("rekeying")
+    _writable(lab)
+    state = lab.load()
+    assert state.secrets is not None
+    unknown = [
+        n for n in names if n not in state.secrets.secrets or not state.secrets.secrets[n].present
+    ]
+    if unknown:
+        raise SecretsError(
+            f"no secret named {_names(unknown)} in {secretrefs.FOLDER}/",
+            "`homelab secrets list` shows the lab's secrets",
+        )
+    targets = list(dict.fromkeys(names)) if names else _stale_names(state)
+    if not targets:
+        return SecretsDone((), None, ("every secret is encrypted to exactly its readers",), ())
+    made, said, stale = _rekey(lab, state, targets, key)
+    files = [store.write_encrypted(lab.root, n, data) for n, data, _, _ in made]
+    body: list[str] = []
+    for n, _, wanted, dropped in made:
+        body.append(f"{n}: readable by {readable_by(wanted)}")
+        if dropped:
+            body.append(f"{n}: {dropped} key(s) no longer the lab's dropped; {ROTATE}")
+    done = [n for n, _, _, _ in made]
+    subject = (
+        f"Secret {done[0]} rekeyed: readable by {readable_by(made[0][2])}"
+        if len(done) == 1
+        else f"Secrets rekeyed: {_names(done)}"
+    )
+    sha = _commit(lab, files, subject, [*body, *said]) if files else None
+    lines = ([subject] if files else []) + body + said
+    for n in stale:
+        lines.append(f"{n} left stale")
+    return SecretsDone(tuple(files), sha, tuple(lines), tuple(stale))
+
+
+# ---- admins ----------------------------------------------------------------------------
+
+
+def _lab_yaml(lab: LabFiles) -> str:
+    text = labyaml.read(lab.root, labconfig.LAB_YAML)
+    if text is None:
+        raise InvalidInput(
+            [
+                Problem(
+                    Place(labconfig.LAB_YAML),
+                    "the lab has no lab.yaml to list admins in",
+                    hint="make one in the editor's Lab screen (homelab tui, f5)",
+                )
+            ]
+        )
+    return text
+
+
+def _admin_edit(
+    lab: LabFiles, text: str, new: str, subject: str, said: list[str], key: AdminKey | None
+) -> SecretsDone:
+    """Write lab.yaml as `new` and rekey every secret to its readers with the admins it
+    names (with `key`; without, they are left stale and that is said); one commit."""
+
+    def lab_file(rel: str) -> str | None:
+        return new if rel == labconfig.LAB_YAML else labyaml.read(lab.root, rel)
+
+    config, problems = labconfig.parse(new, lab_file)
+    if problems or config is None:
+        raise InvalidInput(
+            problems or [Problem(Place(labconfig.LAB_YAML), "lab.yaml cannot be read")]
+        )
+    _writable(lab)
+    state = lab.load()
+    assert state.secrets is not None
+    admins = [(a.name, a.key) for a in config.admins]
+    everything = [n for n, s in sorted(state.secrets.secrets.items()) if s.encrypted]
+    made: list[tuple[str, bytes, tuple[Reader, ...], int]] = []
+    stale: list[str] = []
+    if key is not None:
+        made, more, stale = _rekey(lab, state, everything, key, admins)
+        said.extend(more)
+    else:
+        stale = _stale_names(state, admins)
+    saved = labyaml.save(lab, new, text)
+    files = list(saved.written)
+    files += [store.write_encrypted(lab.root, n, data) for n, data, _, _ in made]
+    if made:
+        said.append(f"rekeyed: {_names([n for n, _, _, _ in made])}")
+    if stale:
+        said.append(
+            f"left stale: {_names(stale)}: an admin whose key opens them runs "
+            "`homelab secrets rekey`"
+        )
+    sha = _commit(lab, files, subject, said)
+    return SecretsDone(tuple(files), sha, (subject, *said), tuple(stale))
+
+
+def add_admin(lab: LabFiles, name: str, public_key: str, key: AdminKey | None) -> SecretsDone:
+    """lab.yaml's admins with `name` (its key replaced when it is one already), and every
+    secret rekeyed to include it; one commit."""
+    if not ADMIN_NAME.fullmatch(name):
+        raise InvalidInput(
+            [
+                Problem(
+                    Place("admin name"),
+                    f"{name!r} is not an admin's name",
+                    hint="letters, digits, '.', '_', '@' and '-', starting with a letter or digit",
+                )
+            ]
+        )
+    found = parse_recipient(public_key)
+    if isinstance(found, str):
+        raise InvalidInput(
+            [
+                Problem(
+                    Place("admin key"),
+                    f"{name}'s key {found}",
+                    hint="age-keygen -y FILE prints an age key's public key",
+                )
+            ]
+        )
+    text = _lab_yaml(lab)
+    config = labconfig.parse(text, lambda rel: labyaml.read(lab.root, rel))[0]
+    admins = {a.name: a.key for a in config.admins} if config is not None else {}
+    for other, k in admins.items():
+        if k == found and other != name:
+            raise InvalidInput(
+                [Problem(Place(labconfig.LAB_YAML), f"that key is already admin {other}'s")]
+            )
+    said: list[str] = []
+    if admins.get(name) == found:
+        raise InvalidInput(
+            [Problem(Place(labconfig.LAB_YAML), f"{name} is already an admin with that key")]
+        )
+    if name in admins:
+        subject = f"Admin {name}'s key replaced"
+        said.append(f"{name}'s old key is dropped from every secret; {ROTATE}")
+    else:
+        subject = f"Admin {name} added"
+    try:
+        new = set_value(text, (ADMINS, name), found.text)
+    except EditError as err:
+        raise InvalidInput([Problem(Place(labconfig.LAB_YAML), str(err))]) from None
+    return _admin_edit(lab, text, new, subject, said, key)
+
+
+def remove_admin(lab: LabFiles, name: str, key: AdminKey | None) -> SecretsDone:
+    """lab.yaml's admins without `name`, and every secret rekeyed without it; one commit.
+    The values should be changed: the admin may have kept copies."""
+    text = _lab_yaml(lab)
+    config = labconfig.parse(text, lambda rel: labyaml.read(lab.root, rel))[0]
+    names = [a.name for a in config.admins] if config is not None else []
+    if name not in names:
+        raise InvalidInput(
+            [
+                Problem(
+                    Place(labconfig.LAB_YAML),
+                    f"{name} is not an admin"
+                    + (f" (the admins: {_names(names)})" if names else " (lab.yaml lists none)"),
+                )
+            ]
+        )
+    if names == [name]:
+        state = lab.load()
+        assert state.secrets is not None
+        if any(s.encrypted for s in state.secrets.secrets.values()):
+            raise InvalidInput(
+                [
+                    Problem(
+                        Place(labconfig.LAB_YAML),
+                        f"{name} is the last admin: without one nobody could change the "
+                        "lab's secrets or who reads them",
+                        hint="add the new admin first: homelab secrets admin add NAME KEY",
+                    )
+                ]
+            )
+    try:
+        new = delete_value(text, (ADMINS,) if names == [name] else (ADMINS, name))
+    except EditError as err:
+        raise InvalidInput([Problem(Place(labconfig.LAB_YAML), str(err))]) from None
+    said = [
+        f"{name} may have kept copies of the secrets' values: change each value itself "
+        "(homelab secrets edit NAME)"
+    ]
+    return _admin_edit(lab, text, new, f"Admin {name} removed", said, key)
