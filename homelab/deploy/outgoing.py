@@ -2,7 +2,10 @@
 
 A host's upload set is the files of its folder `hosts/<name>/` (but profiles, other YAML
 and dotfiles), the module files its profile imports (`modules:`, beside the profile or in
-hosts/common/) and the lab's `flake.nix` and `flake.lock`. They are read from git at the
+hosts/common/), the encrypted secrets it uses (`encrypted/NAME.age`: only its own, never
+another host's; the generated Nix names them `../../encrypted/NAME.age` from hosts/NAME/,
+so they keep their lab-relative place beside hosts/) and the lab's `flake.nix` and
+`flake.lock`. They are read from git at the
 commit the deploy record names, never from the working tree: an untracked or ignored
 file never goes, a symbolic link is refused (its target is never read), and a file that
 is some secret's source stays out of the flake (secrets are copied at apply, outside the
@@ -27,15 +30,20 @@ FLAKE_FILES = ("flake.nix", "flake.lock")
 LINK_MODE = 0o120000
 
 
-def set_paths(folders: Iterable[str], modules: Iterable[str] = ()) -> list[str]:
+def set_paths(
+    folders: Iterable[str], modules: Iterable[str] = (), encrypted: Iterable[str] = ()
+) -> list[str]:
     """The lab-relative paths (folders end with /) whose files may go out; `modules`: the
-    module files the hosts import."""
-    return [*(f"hosts/{f}/" for f in folders), *FLAKE_FILES, *sorted(set(modules))]
+    module files the hosts import; `encrypted`: the secret files they use."""
+    extra = sorted(set(modules) | set(encrypted))
+    return [*(f"hosts/{f}/" for f in folders), *FLAKE_FILES, *extra]
 
 
-def goes_out(rel: str, folders: Iterable[str], modules: Iterable[str] = ()) -> bool:
-    """Would this lab-relative file be uploaded (secrets aside)?"""
-    if rel in FLAKE_FILES or rel in modules:
+def goes_out(
+    rel: str, folders: Iterable[str], modules: Iterable[str] = (), encrypted: Iterable[str] = ()
+) -> bool:
+    """Would this lab-relative file be uploaded (copy-at-apply secrets aside)?"""
+    if rel in FLAKE_FILES or rel in modules or rel in encrypted:
         return True
     parent, _, name = rel.rpartition("/")
     return (
@@ -78,10 +86,13 @@ def files_at(
     flake: bool,
     secrets: Iterable[str] = (),
     modules: Iterable[str] = (),
+    encrypted: Iterable[str] = (),
 ) -> dict[str, bytes]:
     """The host's upload set at `commit`: {lab-relative path: bytes}, with the module
-    files it imports (`modules`). InvalidInput when a file of the set is a symbolic link
-    or a module file is not in the commit."""
+    files it imports (`modules`) and the encrypted secrets it uses (`encrypted`, as the
+    commit holds them: ciphertext only the host and the admins can open). InvalidInput
+    when a file of the set is a symbolic link or a module or secret file is not in the
+    commit."""
     tree = lr.repo.commit(commit).tree
     skip = set(secrets)
     out: dict[str, bytes] = {}
@@ -102,20 +113,22 @@ def files_at(
     if flake:
         entries += [(name, found) for name in FLAKE_FILES if (found := item(name)) is not None]
     modules = sorted(set(modules) - {rel for rel, _ in entries})
-    for rel in modules:
+    encrypted = sorted(set(encrypted) - {rel for rel, _ in entries} - set(modules))
+    for rel in [*modules, *encrypted]:
         found = item(rel)
         if found is None or found.type != "blob":
+            what = "a secret file {} uses" if rel in encrypted else "a module {} imports"
             problems.append(
                 Problem(
                     Place(rel),
-                    f"is a module {folder} imports, but commit {commit[:7]} does not hold it",
+                    f"is {what.format(folder)}, but commit {commit[:7]} does not hold it",
                     hint=f"commit it (git add {rel} && git commit), then apply again",
                 )
             )
         else:
             entries.append((rel, found))
     for rel, blob in entries:
-        if blob.type != "blob" or not goes_out(rel, [folder], modules) or rel in skip:
+        if blob.type != "blob" or not goes_out(rel, [folder], modules, encrypted) or rel in skip:
             continue  # sub-folders and submodules never went out
         if blob.mode == LINK_MODE:
             problems.append(_link_problem(rel))
@@ -163,25 +176,31 @@ def check_outgoing(
     secrets: Mapping[str, set[str]],
     committing: bool,
     modules: Sequence[str] = (),
+    encrypted: Sequence[str] = (),
 ) -> None:
     """Refuse (InvalidInput, every problem at once) when what would go out is not what
     the person sees: a file of the set changed but not taken by the pre-apply commit (with
     `committing` False: changed at all), a symbolic link, a flake.nix not committed.
     `taken`: the lab paths the pre-apply commit takes from the working tree; `modules`: the
-    module files the hosts import."""
+    module files the hosts import; `encrypted`: the secret files they use (a file that is
+    not committed at all is refused too: the commit would not hold it)."""
     root = Path(lab_root)
     problems: list[Problem] = []
     tracked_head: set[str] = set()
     if lr is not None and lr.head() is not None:
         listed = lr.run("ls-tree", "-r", "-z", "--name-only", "HEAD", "--",
-                        *(lr.path(p) for p in set_paths(folders, modules)))  # fmt: skip
+                        *(lr.path(p) for p in set_paths(folders, modules, encrypted)))  # fmt: skip
         tracked_head = {rel for p in listed.split("\0") if p and (rel := lr.rel(p)) is not None}
-    paths = set_paths(folders, modules)
+    paths = set_paths(folders, modules, encrypted)
     changed = changed_files(lr, paths) if lr is not None else {}
     links = tracked_links(lr, paths) if lr is not None else set()
     skip = set().union(*secrets.values()) if secrets else set()
     for rel, code in sorted(changed.items()):
-        if not goes_out(rel, folders, modules) or rel in skip or (committing and rel in taken):
+        if (
+            not goes_out(rel, folders, modules, encrypted)
+            or rel in skip
+            or (committing and rel in taken)
+        ):
             continue
         what = "deleted" if "D" in code else "changed"
         problems.append(
@@ -195,13 +214,25 @@ def check_outgoing(
             )
         )
     outgoing = (tracked_head | (taken if committing else set())) - skip
+    if lr is not None:
+        for rel in sorted(set(encrypted) - outgoing):
+            if (root / rel).exists() or (root / rel).is_symlink():
+                problems.append(
+                    Problem(
+                        Place(rel),
+                        "is not committed, so it would not go to the machine "
+                        "(homelab sends what the commit holds)",
+                        hint=f"commit it (git add {rel} && git commit), then apply again",
+                    )
+                )
     for rel in sorted(outgoing):
-        if not goes_out(rel, folders, modules):
+        if not goes_out(rel, folders, modules, encrypted):
             continue
         from_tree = committing and rel in taken
         if (from_tree and (root / rel).is_symlink()) or (not from_tree and rel in links):
             problems.append(_link_problem(rel))
-    if flake_hosts and "flake.nix" not in tracked_head and "flake.nix" not in changed:
+    new_flake = committing and "flake.nix" in taken  # generated from lab.yaml, taken now
+    if flake_hosts and not new_flake and "flake.nix" not in tracked_head | set(changed):
         on_disk = (root / "flake.nix").exists()
         problems.append(
             Problem(

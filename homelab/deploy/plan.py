@@ -112,7 +112,13 @@ def plan_hosts(
         flake = method == Method.FLAKE
         try:
             files = files_at(
-                lr, commit, folder, flake=flake, secrets=skip, modules=profile.module_files
+                lr,
+                commit,
+                folder,
+                flake=flake,
+                secrets=skip,
+                modules=profile.module_files,
+                encrypted=profile.secret_files if flake else (),  # only this host's own
             )
         except InvalidInput as err:
             problems += err.problems

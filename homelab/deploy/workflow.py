@@ -116,6 +116,9 @@ def prepare(lab: LabFiles, words: Sequence[str], *, commit: bool = True) -> Read
         modules=[
             m for f in chosen if (p := state.hosts[f].profile) is not None for m in p.module_files
         ],
+        encrypted=[
+            m for f in chosen if (p := state.hosts[f].profile) is not None for m in p.secret_files
+        ],
     )
     return Ready(lab, state, tuple(chosen), tuple(built.written), commit, secrets)
 

@@ -195,10 +195,29 @@ class Machine:
     def running(self) -> bool:
         return standin.listener_pid(self.root) is not None and self.answers()
 
+    @property
+    def host_private_key(self) -> Path:
+        """The private half of the machine's ed25519 host key: what agenix decrypts with."""
+        return self.folder / "ssh_host_ed25519_key"
+
+    def publish_host_key(self) -> None:
+        """The public host key where a NixOS machine keeps it: $R/etc/ssh/, as homelab reads
+        it (over the verified connection) to pin deploy.ageHostKey."""
+        etc = self.root / "etc" / "ssh"
+        etc.mkdir(parents=True, exist_ok=True)
+        pub = self.host_private_key.with_name(self.host_private_key.name + ".pub")
+        shutil.copyfile(pub, etc / "ssh_host_ed25519_key.pub")
+
     def new_host_key(self) -> str:
-        """The machine "reinstalled": a new host key (and sshd restarted with it)."""
+        """The machine "reinstalled": a new host key (and sshd restarted with it). The old
+        private key is kept beside it as ssh_host_ed25519_key.old, to show what it can no
+        longer open."""
         self.stop()
-        self.host_key = keygen(self.folder / "ssh_host_ed25519_key", f"{self.name}-new")
+        key = self.host_private_key
+        if key.exists():
+            shutil.copyfile(key, key.with_name(key.name + ".old"))
+        self.host_key = keygen(key, f"{self.name}-new")
+        self.publish_host_key()
         self.start()
         return self.host_key
 
@@ -392,6 +411,7 @@ class Rig:
             systemd=systemd,
         )
         machine.host_key = keygen(folder / "ssh_host_ed25519_key", name)
+        machine.publish_host_key()
         machine.start()
         self.machines.append(machine)
         with self.ssh_config.open("a") as f:
