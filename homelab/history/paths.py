@@ -18,7 +18,8 @@ def host_folder(folder: str) -> str:
 def host_inputs(state: LabState, folder: str) -> set[str]:
     """The files a host's configuration is made from: its profile, the fragments it
     includes, the catalogue entries of its services, its hardware configuration, the
-    module files it imports (beside the profile or a fragment)."""
+    module files it imports (beside the profile or a fragment), the encrypted secrets it
+    uses."""
     host = state.hosts.get(folder)
     if host is None:
         return set()
@@ -38,6 +39,13 @@ def host_inputs(state: LabState, folder: str) -> set[str]:
         assert document is not None
         top = Place(f"hosts/{folder}/{PROFILE}")
         paths |= modules.files(data, lambda where: document.marks.value(where, top).file)
+    if host.profile is not None and state.secrets is not None:
+        # the encrypted secrets it uses, but never a file that is not age (plaintext
+        # saved under a .age name would go into git for good)
+        for name in host.profile.secret_names:
+            found = state.secrets.secrets.get(name)
+            if found is not None and found.encrypted:
+                paths.add(found.file)
     return paths
 
 
