@@ -353,6 +353,13 @@ class Lab(LabFiles):
 
         return load_identity(path, ask_passphrase)
 
+    @staticmethod
+    def check_secret_name(name: str) -> None:
+        """InvalidInput when `name` cannot be a secret's (it names encrypted/NAME.age)."""
+        from homelab.editing.secrets import check_name  # deferred: start-up
+
+        check_name(name)
+
     def secret_value(self, name: str, key: AdminKey) -> bytes:
         """A secret's value, opened with the admin's key (in memory only)."""
         from homelab.editing.secrets import secret_value  # deferred: start-up

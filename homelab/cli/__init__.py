@@ -249,6 +249,77 @@ def parser() -> argparse.ArgumentParser:
         "and take the values it writes, and it was written for the lab's release",
     )
     p.set_defaults(command_function="options:cmd_catalogue_check")
+    # ---- encrypted secrets (homelab.cli.secrets) ----
+    group = sub.add_parser(
+        "secrets",
+        help="the lab's encrypted secrets (encrypted/NAME.age): list, set, edit, rekey, admin",
+        description="the lab's encrypted secrets (encrypted/NAME.age, opened on each machine "
+        "with its SSH host key): list, set, edit, rekey, admin",
+    )
+    group.set_defaults(command_function="secrets:cmd_help")
+    identity = argparse.ArgumentParser(add_help=False)
+    identity.add_argument(
+        "--identity",
+        metavar="FILE",
+        default=argparse.SUPPRESS,  # given after the command, else as given before it
+        help="your age identity or SSH private key (default: $HOMELAB_AGE_IDENTITY, "
+        "else ~/.config/homelab/age.key)",
+    )
+    group.add_argument("--identity", metavar="FILE", help=argparse.SUPPRESS)
+    secrets = group.add_subparsers(dest="secrets_command", metavar="COMMAND")
+
+    def add_secret(name: str, command: str, help: str) -> argparse.ArgumentParser:
+        """A command of `homelab secrets` (with --identity), run as `add` runs one."""
+        p = secrets.add_parser(name, help=help, description=help, parents=[identity])
+        p.set_defaults(command_function=command)
+        return p
+
+    add_secret(
+        "list",
+        "secrets:cmd_list",
+        "each secret: the hosts that use it, who can open it (read from the file itself), "
+        "where it is used; stale ones marked",
+    )
+    p = add_secret(
+        "set", "secrets:cmd_set", "set a secret's value from standard input (encrypted, committed)"
+    )
+    p.add_argument("name", metavar="NAME")
+    p = add_secret(
+        "edit",
+        "secrets:cmd_edit",
+        "open a secret in $EDITOR (decrypted with your key into a private file, removed "
+        "afterwards), then encrypt and commit it; a new secret starts empty",
+    )
+    p.add_argument("name", metavar="NAME")
+    p = add_secret(
+        "rekey",
+        "secrets:cmd_rekey",
+        "encrypt the stale secrets (or the ones named) to exactly their readers: the hosts "
+        "that use them and the admins",
+    )
+    p.add_argument("names", nargs="*", metavar="NAME")
+    p = add_secret(
+        "admin", "secrets:cmd_admin_help", "add or remove an admin of lab.yaml (secrets rekeyed)"
+    )
+    admins = p.add_subparsers(dest="admin_command", metavar="COMMAND")
+    p = admins.add_parser(
+        "add",
+        help="add an admin (or replace their key), every secret rekeyed to include them",
+        description="add an admin (or replace their key), every secret rekeyed to include them",
+        parents=[identity],
+    )
+    p.set_defaults(command_function="secrets:cmd_admin_add")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("key", nargs="?", metavar="KEY", help="age1... or an ssh-ed25519/ssh-rsa key")
+    p.add_argument("--file", metavar="PUB", help="read the public key from this file")
+    p = admins.add_parser(
+        "remove",
+        help="remove an admin, every secret rekeyed without them (then change the values)",
+        description="remove an admin, every secret rekeyed without them (then change the values)",
+        parents=[identity],
+    )
+    p.set_defaults(command_function="secrets:cmd_admin_remove")
+    p.add_argument("name", metavar="NAME")
     # ---- the editor ----
     p = add("tui", "lab:cmd_tui", "open the editor: edit, preview, commit, review history, apply")
     p.add_argument("--host", metavar="HOST", help="open on this host (its folder name)")
