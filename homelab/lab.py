@@ -391,6 +391,21 @@ class Lab(LabFiles):
 
         return remove_admin(self, name, key)
 
+    def import_agenix(self, path: Path, key: AdminKey | None) -> SecretsDone:
+        """An agenix secrets.nix (read with nix-instantiate in restricted mode) and its
+        .age files into encrypted/, rekeyed to the lab's readers with `key`, committed."""
+        from homelab.editing.secretmoves import import_agenix  # deferred: start-up
+
+        return import_agenix(self, path, key)
+
+    def migrate_secrets(self, key: AdminKey | None = None) -> SecretsDone:
+        """Every copy-at-apply `secrets:` entry encrypted as encrypted/NAME.age and its
+        `source:` taken out of the profile, committed (`key`: to tell whether a file
+        already there holds the same value)."""
+        from homelab.editing.secretmoves import migrate_secrets  # deferred: start-up
+
+        return migrate_secrets(self, key)
+
     def _text(self, rel: str) -> str | None:
         from homelab.source import DiskSource, Unreadable
 

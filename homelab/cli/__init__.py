@@ -252,9 +252,10 @@ def parser() -> argparse.ArgumentParser:
     # ---- encrypted secrets (homelab.cli.secrets) ----
     group = sub.add_parser(
         "secrets",
-        help="the lab's encrypted secrets (encrypted/NAME.age): list, set, edit, rekey, admin",
+        help="the lab's encrypted secrets (encrypted/NAME.age): list, set, edit, rekey, import, "
+        "migrate, admin",
         description="the lab's encrypted secrets (encrypted/NAME.age, opened on each machine "
-        "with its SSH host key): list, set, edit, rekey, admin",
+        "with its SSH host key): list, set, edit, rekey, import, migrate, admin",
     )
     group.set_defaults(command_function="secrets:cmd_help")
     identity = argparse.ArgumentParser(add_help=False)
@@ -298,6 +299,20 @@ def parser() -> argparse.ArgumentParser:
         "that use them and the admins",
     )
     p.add_argument("names", nargs="*", metavar="NAME")
+    p = add_secret(
+        "import",
+        "secrets:cmd_import",
+        "import an agenix secrets.nix and its .age files into encrypted/ (read with "
+        "nix-instantiate, restricted: no network, no files outside its folder); with your "
+        "key, each is encrypted anew to the lab's readers; committed",
+    )
+    p.add_argument("path", metavar="SECRETS_NIX", help="agenix's secrets.nix (or its folder)")
+    add_secret(
+        "migrate",
+        "secrets:cmd_migrate",
+        "encrypt every copy-at-apply secret (secrets: NAME: {source: ...}) as encrypted/NAME.age "
+        "and take its source: line out of the profile (target, owner, mode stay); committed",
+    )
     p = add_secret(
         "admin", "secrets:cmd_admin_help", "add or remove an admin of lab.yaml (secrets rekeyed)"
     )

@@ -1,4 +1,5 @@
-"""The encrypted secrets' commands: secrets list, set, edit, rekey, admin add and remove.
+"""The encrypted secrets' commands: secrets list, set, edit, rekey, import, migrate, admin
+add and remove.
 
 `secrets edit` is the one place a value is ever a file: decrypted into a 0600 file in a
 private 0700 folder (in memory where the system has a runtime folder: $XDG_RUNTIME_DIR,
@@ -312,6 +313,25 @@ def cmd_rekey(args: argparse.Namespace) -> int:
     done = lab.rekey_secrets(args.names, open_key(lab, args))
     _said(done)
     return FAILED if done.stale else OK
+
+
+# ---- import and migrate --------------------------------------------------------------------
+
+
+@reported
+def cmd_import(args: argparse.Namespace) -> int:
+    """An agenix secrets.nix and its .age files into the lab: rekeyed with the admin's
+    key when there is one, else as they are (and said stale)."""
+    lab = open_lab(args)
+    done = lab.import_agenix(Path(args.path), key_if_any(lab, args))
+    return _said(done)
+
+
+@reported
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """The copy-at-apply secrets encrypted, their source: lines out of the profiles."""
+    lab = open_lab(args)
+    return _said(lab.migrate_secrets(key_if_any(lab, args)))
 
 
 def _public_key(args: argparse.Namespace) -> str:

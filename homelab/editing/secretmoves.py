@@ -1,0 +1,766 @@
+"""Secrets moved into the lab's encrypted files: an agenix `secrets.nix` and its .age files
+imported (`homelab secrets import`), and the copy-at-apply `secrets:` entries encrypted
+(`homelab secrets migrate`).
+
+Each checks everything and encrypts in memory before it writes anything, then makes one
+commit. agenix's secrets.nix is a Nix expression, so the real nix-instantiate reads it,
+in restricted mode: it may read files in the folder of secrets.nix only, fetch no URL,
+build nothing (a dummy store: no import from derivation), and sees no nix.conf, NIX_PATH
+or environment of the person's. Plaintext (a copy-at-apply source, a value opened to
+compare or rekey) is only ever bytes in memory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import shutil
+import stat
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from homelab import labconfig
+from homelab.editing import labyaml
+from homelab.editing.drafts import FOLDER as DRAFTS
+from homelab.editing.secrets import (
+    SecretsDone,
+    _commit,
+    _keyless,
+    _names,
+    _with_agenix,
+    _writable,
+    readable_by,
+    readers,
+)
+from homelab.errors import InvalidInput, Place, Problem, format_path
+from homelab.history.repo import open_repository
+from homelab.history.revert import uncommitted
+from homelab.labfiles import PROFILE, LabFiles, LabState
+from homelab.profile import secretrefs
+from homelab.profile.edit import EditError, delete_value, get_value
+from homelab.secrets import crypt, store
+from homelab.secrets.agefile import stanzas
+from homelab.secrets.crypt import AdminKey, SecretsError
+from homelab.secrets.keys import Recipient, parse_recipient, shorten
+from homelab.secrets.view import SecretState
+from homelab.source import DiskSource, Source, Unreadable, read_file
+from homelab.write import apply_plan, atomic_write, generated_files
+
+__all__ = ["AgenixEntry", "import_agenix", "migrate_secrets", "read_secrets_nix"]
+
+NIX = "nix-instantiate"
+NIX_TIMEOUT = 60  # seconds: a list of keys evaluates in a blink
+NIX_MISSING_HINT = (
+    "install Nix (Debian: apt install nix-bin) to read secrets.nix: homelab evaluates it "
+    "with the real nix-instantiate, as agenix does"
+)
+AGE_LIMIT = 16 << 20  # an agenix secret is a password or a key file, not this
+SAID_LIMIT = 2000  # characters of Nix's error shown
+
+
+# ---- reading an agenix secrets.nix -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AgenixEntry:
+    """One secret of secrets.nix: its key there (`wifi.age`, the file's path beside
+    secrets.nix) and the public keys agenix encrypts it to."""
+
+    key: str
+    public_keys: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return posixpath.normpath(self.key).removesuffix(".age")
+
+
+def _nix_env(home: Path) -> dict[str, str]:
+    """Nix's environment: a private HOME and state, no NIX_PATH, no config of the person's
+    (NIX_CONF_DIR points at an empty folder: no nix.conf can turn restrictions off)."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home)}
+    for var, sub in (
+        ("NIX_STATE_DIR", "state"),
+        ("NIX_LOG_DIR", "log"),
+        ("NIX_CONF_DIR", "conf"),
+        ("XDG_CACHE_HOME", "cache"),
+        ("XDG_CONFIG_HOME", "config"),
+        ("XDG_DATA_HOME", "data"),
+        ("XDG_STATE_HOME", "state"),
+    ):
+        (home / sub).mkdir(exist_ok=True)
+        env[var] = str(home / sub)
+    return env
+
+
+def _nix_error(text: str) -> str:
+    lines = [
+        line.rstrip() for line in text.splitlines() if line.strip() and "--show-trace" not in line
+    ]
+    said = "\n    ".join(lines) or "nix-instantiate failed without saying why"
+    return said if len(said) <= SAID_LIMIT else said[: SAID_LIMIT - 1] + "…"
+
+
+def evaluate_secrets_nix(path: Path) -> Any:
+    """secrets.nix evaluated by nix-instantiate (--eval --strict --json), in restricted
+    mode. InvalidInput with Nix's own words when it does not evaluate."""
+    shown = str(path)
+    nix = shutil.which(NIX)
+    if nix is None:
+        raise InvalidInput(
+            [Problem(Place(shown), f"{NIX} is not installed", hint=NIX_MISSING_HINT)]
+        )
+    folder = path.parent
+    with tempfile.TemporaryDirectory(prefix="homelab-nix-") as home:
+        args = [
+            nix,
+            "--store", "dummy://",  # nothing can be built or fetched into a store
+            "--readonly-mode",
+            "--option", "restrict-eval", "true",  # files under -I only
+            "--option", "allowed-uris", "",  # no URL at all
+            "--option", "allow-import-from-derivation", "false",
+            "--option", "allow-unsafe-native-code-during-evaluation", "false",
+            "-I", str(folder),
+            "--eval", "--strict", "--json", str(path),
+        ]  # fmt: skip
+        try:
+            done = subprocess.run(
+                args,
+                capture_output=True,
+                env=_nix_env(Path(home)),
+                cwd=folder,
+                stdin=subprocess.DEVNULL,
+                timeout=NIX_TIMEOUT,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise InvalidInput(
+                [Problem(Place(shown), f"{NIX} did not finish in {NIX_TIMEOUT} seconds")]
+            ) from None
+        except OSError as err:
+            raise InvalidInput(
+                [Problem(Place(shown), f"{NIX} could not run: {err}", hint=NIX_MISSING_HINT)]
+            ) from None
+    if done.returncode != 0:
+        raise InvalidInput(
+            [
+                Problem(
+                    Place(shown),
+                    "does not evaluate (read with nix-instantiate in restricted mode: only "
+                    "files beside it, no network):\n    "
+                    + _nix_error(done.stderr.decode("utf-8", "replace")),
+                    hint="it must be agenix's secrets.nix: "
+                    '{ "NAME.age".publicKeys = [ KEY ... ]; ... }',
+                )
+            ]
+        )
+    try:
+        return json.loads(done.stdout)
+    except ValueError:
+        raise InvalidInput(
+            [Problem(Place(shown), f"{NIX} printed something that is not JSON")]
+        ) from None
+
+
+def read_secrets_nix(path: Path) -> list[AgenixEntry]:
+    """The entries of an agenix secrets.nix. InvalidInput (every problem at once) when it
+    does not evaluate, or is not a set of `NAME.age = { publicKeys = [...]; }`."""
+    shown = str(path)
+    if not path.is_file():
+        why = "there is no such file" if not path.exists() else "it is not a file"
+        raise InvalidInput(
+            [Problem(Place(shown), why, hint="give the path of agenix's secrets.nix")]
+        )
+    data = evaluate_secrets_nix(path)
+    if not isinstance(data, dict):
+        raise InvalidInput(
+            [
+                Problem(
+                    Place(shown),
+                    "is not an attribute set of secrets",
+                    hint='agenix\'s form: { "NAME.age".publicKeys = [ KEY ... ]; }',
+                )
+            ]
+        )
+    entries: list[AgenixEntry] = []
+    problems: list[Problem] = []
+    for key, value in data.items():
+        keys = value.get("publicKeys") if isinstance(value, dict) else None
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+            problems.append(
+                Problem(
+                    Place(shown),
+                    f'"{key}" has no publicKeys list of strings',
+                    hint=f'"{key}".publicKeys = [ "ssh-ed25519 AAAA..." ];',
+                )
+            )
+            continue
+        entries.append(AgenixEntry(key, tuple(keys)))
+    if problems:
+        raise InvalidInput(problems)
+    return entries
+
+
+def _name_problem(entry: AgenixEntry, shown: str) -> Problem | None:
+    if not entry.key.endswith(".age"):
+        return Problem(
+            Place(shown),
+            f'"{entry.key}" does not name a .age file',
+            hint="agenix names each secret by its file, NAME.age",
+        )
+    if not secretrefs.NAME.fullmatch(entry.name):
+        return Problem(
+            Place(shown),
+            f'"{entry.key}": {entry.name!r} cannot be a secret\'s name in the lab',
+            hint=f"{secretrefs.NAME_HINT}: rename the file and its entry (e.g. "
+            f"{posixpath.basename(entry.name) or 'NAME'}.age), then import again",
+        )
+    return None
+
+
+def _read_age(path: Path) -> bytes | str:
+    """The bytes of an .age file of the import, or why it cannot be read."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return "is missing"
+    except OSError as err:
+        return f"cannot be read: {err.strerror or err}"
+    if not stat.S_ISREG(info.st_mode):
+        return "is not a regular file"
+    if info.st_size > AGE_LIMIT:
+        return f"is {info.st_size:,} bytes: not a secret homelab keeps"
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        return f"cannot be read: {err.strerror or err}"
+
+
+# ---- whose keys those are ----------------------------------------------------------------
+
+
+def _lab_keys(state: LabState) -> dict[Recipient, str]:
+    """Every key the lab knows, with whose it is (`host pi`, `admin alice`): each host's
+    pinned host key and age host key, and lab.yaml's admins."""
+    known: dict[Recipient, str] = {}
+    for _, host in sorted(state.hosts.items()):
+        p = host.profile
+        if p is None:
+            continue
+        for text in (p.deploy.age_host_key, p.deploy.host_key):
+            key = parse_recipient(text) if text else None
+            if isinstance(key, Recipient):
+                known.setdefault(key, f"host {p.name}")
+    if state.config is not None:
+        for admin in state.config.admins:
+            known.setdefault(admin.key, f"admin {admin.name}")
+    return known
+
+
+def _judged(state: LabState, name: str, data: bytes) -> SecretState:
+    """An imported file judged against the readers the lab wants for `name`."""
+    wanted = tuple(r for r in readers(state, name) if r.key is not None)
+    return SecretState(name, secretrefs.file_of(name), True, stanzas(data), (), wanted)
+
+
+def _same_value(old: bytes, new: bytes, key: AdminKey | None) -> bool:
+    """Do two age files hold the same value? Equal bytes do; otherwise only an admin's
+    key can tell (opened in memory, compared, dropped)."""
+    if old == new:
+        return True
+    if key is None:
+        return False
+    try:
+        return crypt.decrypt(old, key) == crypt.decrypt(new, key)
+    except SecretsError:
+        return False
+
+
+def _existing(lab: LabFiles, name: str) -> bytes | None:
+    try:
+        return DiskSource(lab.root).read_bytes(secretrefs.file_of(name))
+    except Unreadable as err:
+        raise InvalidInput(
+            [Problem(Place(secretrefs.file_of(name)), err.reason, hint=err.hint)]
+        ) from None
+
+
+def _clash(name: str, key: AdminKey | None, other: str) -> Problem:
+    rel = secretrefs.file_of(name)
+    why = (
+        "its value is not the same (or your key cannot open it)"
+        if key is not None
+        else "without an admin's key homelab cannot tell whether its value is the same"
+    )
+    return Problem(
+        Place(rel),
+        f"the lab already has secret {name}, and {why} as {other}: not overwritten",
+        hint=f"give one of them another name; or, to replace it, `git rm {rel}` first"
+        + ("" if key is not None else " (or point --identity at an admin's key)"),
+    )
+
+
+# ---- import ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Import:
+    name: str
+    data: bytes  # as it will be written
+    readers: str  # who can open it, in words
+    stale: bool
+
+
+def import_agenix(lab: LabFiles, path: Path, key: AdminKey | None = None) -> SecretsDone:
+    """Copy the secrets of an agenix secrets.nix (its .age files beside it) into the lab's
+    encrypted/ folder; with an admin's key, each is encrypted anew to exactly the readers
+    the lab wants (the hosts that use it, the admins), else copied as it is and said
+    stale. Keys of secrets.nix that are neither a host of the lab nor an admin are named.
+    One commit; nothing written when anything is wrong."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        path = path / "secrets.nix"
+    path = path.resolve()
+    shown = str(path)
+    entries = read_secrets_nix(path)
+    _writable(lab)
+    state = lab.load()
+    known = _lab_keys(state)
+    problems: list[Problem] = []
+    sources: list[tuple[AgenixEntry, bytes]] = []
+    for entry in entries:
+        wrong = _name_problem(entry, shown)
+        if wrong is not None:
+            problems.append(wrong)
+            continue
+        file = path.parent / posixpath.normpath(entry.key)
+        data = _read_age(file)
+        if isinstance(data, str):
+            problems.append(
+                Problem(Place(str(file)), f"the file of \"{entry.key}\" {data}",
+                        hint=f"every entry of {path.name} needs its .age file beside it")
+            )  # fmt: skip
+        elif stanzas(data) is None:
+            problems.append(
+                Problem(
+                    Place(str(file)),
+                    "is not an age file: a plaintext secret under a .age name?",
+                    hint="encrypt it first (agenix -e), or leave it out of secrets.nix; "
+                    "homelab imports encrypted files only",
+                )
+            )
+        else:
+            sources.append((entry, data))
+    if not entries:
+        problems.append(Problem(Place(shown), "lists no secrets"))
+    made: list[_Import] = []
+    same: list[str] = []
+    for entry, data in sources:
+        old = _existing(lab, entry.name)
+        if old is not None:
+            if _same_value(old, data, key):
+                same.append(entry.name)
+            else:
+                problems.append(_clash(entry.name, key, str(path.parent / entry.key)))
+            continue
+        made.append(_import_one(state, entry.name, data, key))
+    if problems:
+        raise InvalidInput(problems)
+    said = _unknown_keys(entries, known)
+    if same:
+        said.append(f"already in the lab with the same value, left as it is: {_names(same)}")
+    if not made:
+        return SecretsDone((), None, ("nothing to import", *said), ())
+    base, text = _with_agenix(lab, state)
+    files: list[str] = []
+    if base is not None and text is not None:
+        files.extend(labyaml.save(lab, text, base).written)  # refuses before writing
+        said.append("lab.yaml: the agenix input added; flake.lock needs it: `homelab lock`")
+    files[:0] = [store.write_encrypted(lab.root, m.name, m.data) for m in made]
+    said[:0] = [
+        line
+        for m in made
+        for line in (
+            f"{m.name}: readable by {m.readers}",
+            *_keyless(readers(state, m.name), m.name),
+        )
+    ]
+    stale = [m.name for m in made if m.stale]
+    if stale:
+        said.append(
+            f"stale, imported as they were: {_names(stale)}; an admin whose key opens them "
+            "runs `homelab secrets rekey`"
+        )
+    unused = [m.name for m in made if not any(r.kind == "host" for r in readers(state, m.name))]
+    if unused:
+        said.append(
+            f"no host uses {_names(unused)} yet: name each in a setting as {{secret: NAME}} "
+            "(or a secrets: entry with a target)"
+            + (", then `homelab secrets rekey`" if key is not None else "")
+        )
+    subject = _subject("Secrets imported from agenix: ", [m.name for m in made])
+    sha = _commit(lab, files, subject, [s for s in said if "homelab lock" not in s])
+    return SecretsDone(tuple(files), sha, (subject, *said), tuple(stale))
+
+
+def _import_one(state: LabState, name: str, data: bytes, key: AdminKey | None) -> _Import:
+    judged = _judged(state, name, data)
+    if judged.stale and key is not None and judged.wanted:
+        try:
+            data = store.rekeyed(data, judged, key)
+        except SecretsError:
+            return _Import(name, data, _readers_now(judged) + " (your key cannot open it)", True)
+        return _Import(name, data, readable_by(judged.wanted), False)
+    return _Import(name, data, _readers_now(judged), judged.stale)
+
+
+def _readers_now(judged: SecretState) -> str:
+    """Who of the lab can open the file as it is, and how many keys besides."""
+    can = [r for r in judged.wanted if judged.can_read(r) is not False]
+    said = readable_by(can) if can else "none of the lab's hosts or admins"
+    return said + (f" and {judged.others} other key(s)" if judged.others else "")
+
+
+def _unknown_keys(entries: Sequence[AgenixEntry], known: dict[Recipient, str]) -> list[str]:
+    """A line per key of secrets.nix that is not the lab's: which secrets name it."""
+    unknown: dict[str, list[str]] = {}
+    for entry in entries:
+        for text in entry.public_keys:
+            key = parse_recipient(text)
+            if isinstance(key, Recipient) and key in known:
+                continue
+            shown = key.short if isinstance(key, Recipient) else shorten(text)
+            unknown.setdefault(shown, []).append(entry.name)
+    return [
+        f"{shown} (in secrets.nix for {_names(names)}) is no host or admin of the lab: a "
+        "person? add them under admins: in lab.yaml (homelab secrets admin add NAME KEY); "
+        "a machine? pin its host key in its profile"
+        for shown, names in unknown.items()
+    ]
+
+
+def _subject(start: str, names: Sequence[str]) -> str:
+    said = start + ", ".join(names)
+    for kept in range(len(names) - 1, 0, -1):
+        if len(said) <= labyaml.SUBJECT_WIDTH:
+            break
+        said = start + ", ".join(names[:kept]) + f" and {len(names) - kept} more"
+    return said
+
+
+# ---- migrate -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Copied:
+    """A copy-at-apply `secrets:` entry of a host, and where its source: line is."""
+
+    folder: str
+    host: str
+    name: str
+    source: str
+    place: Place  # of the source: value (in the profile or the fragment that writes it)
+
+
+def _copied(state: LabState) -> list[_Copied]:
+    found: list[_Copied] = []
+    for folder, host in sorted(state.hosts.items()):
+        p, doc = host.profile, host.document
+        if p is None:
+            continue
+        top = Place(f"hosts/{folder}/{PROFILE}")
+        for s in p.secrets:
+            if s.source is None:
+                continue
+            at = ("secrets", s.name, "source")
+            place = doc.marks.value(at, top) if doc is not None else top
+            found.append(_Copied(folder, p.name, s.name, s.source, place))
+    return found
+
+
+class _WithFiles:
+    """The working tree with the encrypted files about to be written (to check the lab
+    as it will be, before a byte is written)."""
+
+    def __init__(self, base: Source, files: dict[str, bytes]) -> None:
+        self.base, self.files = base, files
+
+    def read(self, rel: str) -> str | None:
+        if rel in self.files:
+            return self.files[rel].decode("utf-8")  # age's bytes: UnicodeDecodeError, as on disk
+        return self.base.read(rel)
+
+    def read_bytes(self, rel: str) -> bytes | None:
+        if rel in self.files:
+            return self.files[rel]
+        reader = getattr(self.base, "read_bytes", None)
+        return reader(rel) if reader is not None else None
+
+    def listdir(self, rel: str) -> list[str]:
+        names = set(self.base.listdir(rel))
+        prefix = rel.rstrip("/") + "/"
+        names.update(p[len(prefix) :].split("/", 1)[0] for p in self.files if p.startswith(prefix))
+        return sorted(names)
+
+
+def _refusals(lab: LabFiles, state: LabState, moves: Sequence[_Copied]) -> list[Problem]:
+    """Why these entries cannot move, before anything is read or written."""
+    problems: list[Problem] = []
+    folders = sorted({m.folder for m in moves})
+    problems.extend(state.all_problems(folders))
+    by_name: dict[str, list[_Copied]] = {}
+    for m in moves:
+        by_name.setdefault(m.name, []).append(m)
+    for name, ms in sorted(by_name.items()):
+        if not secretrefs.NAME.fullmatch(name):
+            problems.append(
+                Problem(
+                    ms[0].place,
+                    f"secret {name!r} cannot be an encrypted secret's name",
+                    path=format_path(("secrets", name)),
+                    hint=f"{secretrefs.NAME_HINT}: rename the entry, then migrate",
+                )
+            )
+        first = ms[0]
+        for other in ms[1:]:
+            if other.source != first.source:
+                problems.append(
+                    Problem(
+                        other.place,
+                        f"secret {name} is copied from {other.source} on {other.host}, but "
+                        f"from {first.source} on {first.host} ({first.place}): one encrypted "
+                        "file cannot hold both",
+                        path=format_path(("secrets", name, "source")),
+                        hint="give one of them another name (a secret per value), then migrate",
+                    )
+                )
+    for folder in folders:
+        if (lab.root / DRAFTS / f"{folder}.json").exists():
+            problems.append(
+                Problem(
+                    Place(f"hosts/{folder}/{PROFILE}"),
+                    "has unsaved changes in the editor: not changed under them",
+                    hint="save or discard them in the editor (homelab tui), then migrate",
+                )
+            )
+    return problems
+
+
+def _sources(lab: LabFiles, moves: Sequence[_Copied]) -> tuple[dict[str, bytes], list[Problem]]:
+    """Each secret's plaintext, read from its source (in memory only)."""
+    values: dict[str, bytes] = {}
+    problems: list[Problem] = []
+    for m in moves:
+        if m.name in values:
+            continue
+        try:
+            data = read_file(lab.root, m.source, AGE_LIMIT)
+        except Unreadable as err:
+            problems.append(
+                Problem(m.place, f"secret source {m.source}: {err.reason}", hint=err.hint)
+            )
+            continue
+        if data is None:
+            problems.append(
+                Problem(
+                    m.place,
+                    f"secret source {m.source} is missing: there is nothing to encrypt",
+                    path=format_path(("secrets", m.name, "source")),
+                    hint=f"put the value in {m.source}, then migrate",
+                )
+            )
+            continue
+        values[m.name] = data
+    return values, problems
+
+
+def _edited(lab: LabFiles, moves: Sequence[_Copied]) -> tuple[dict[str, str], list[Problem]]:
+    """The profiles and fragments without the moved entries' source: lines (comments and
+    every other line kept)."""
+    disk = DiskSource(lab.root)
+    texts: dict[str, str] = {}
+    problems: list[Problem] = []
+    for m in moves:
+        rel = m.place.file
+        path = ("secrets", m.name, "source")
+        try:
+            text = texts[rel] if rel in texts else disk.read(rel)
+        except (Unreadable, UnicodeDecodeError) as err:
+            problems.append(Problem(m.place, f"cannot read {rel}: {err}"))
+            continue
+        if text is None:
+            problems.append(Problem(m.place, f"{rel} is gone"))
+            continue
+        try:
+            get_value(text, path)
+        except KeyError:
+            continue  # a fragment of several hosts: taken out for the first of them
+        try:
+            texts[rel] = delete_value(text, path)
+        except EditError as err:
+            problems.append(Problem(m.place, f"cannot take out {format_path(path)}: {err}"))
+    return texts, problems
+
+
+def _left(after: LabState, moves: Sequence[_Copied]) -> list[Problem]:
+    """Entries that would still be copied at apply after the edits (a safety net: the
+    place their source: line was read from must be where it is written)."""
+    still = {(m.folder, m.name) for m in _copied(after)}
+    return [
+        Problem(
+            m.place,
+            f"cannot take out the source of secret {m.name} on {m.host}",
+            path=format_path(("secrets", m.name, "source")),
+            hint="remove its `source:` line by hand, then `homelab secrets set "
+            f"{m.name} < {m.source}`",
+        )
+        for m in moves
+        if (m.folder, m.name) in still
+    ]
+
+
+def _nobody(name: str, hosts: Sequence[str]) -> Problem:
+    return Problem(
+        Place(secretrefs.file_of(name)),
+        f"nobody could open secret {name}: {_names(hosts)} "
+        f"{'has' if len(hosts) == 1 else 'have'} no ed25519 host key pinned and lab.yaml "
+        "lists no admins",
+        hint="add yourself (homelab secrets admin add NAME KEY), or pin the hosts' keys "
+        "(homelab apply --accept-new HOST), then migrate",
+    )
+
+
+def migrate_secrets(lab: LabFiles, key: AdminKey | None = None) -> SecretsDone:
+    """Every copy-at-apply `secrets:` entry (a plaintext file in the lab's secrets/ folder
+    copied by apply) becomes an encrypted secret: the file encrypted to the hosts that use
+    it and the admins as encrypted/NAME.age, and the entry's `source:` taken out (its
+    target, owner, group and mode stay: agenix installs the file there). One commit;
+    nothing written when anything is wrong. An encrypted/NAME.age already there is only
+    replaced when it holds the same value, which takes an admin's `key` to tell."""
+    _writable(lab)
+    state = lab.load()
+    moves = _copied(state)
+    if not moves:
+        return SecretsDone((), None, ("no secret is copied at apply: nothing to migrate",), ())
+    problems = _refusals(lab, state, moves)
+    if problems:
+        raise InvalidInput(problems)
+    values, problems = _sources(lab, moves)
+    texts, more = _edited(lab, moves)
+    problems += more
+    if problems:
+        raise InvalidInput(problems)
+    base, lab_yaml = _with_agenix(lab, state)
+    if base is not None and lab_yaml is not None:
+        texts[labconfig.LAB_YAML] = lab_yaml
+    after = lab.load(texts=texts)  # the hosts as they will be: who reads each secret
+    problems = _left(after, moves)
+    encrypted: dict[str, bytes] = {}
+    said: list[str] = []
+    for name, value in sorted(values.items()):
+        wanted = readers(after, name)
+        keys = store.recipients(wanted)
+        if not keys:
+            problems.append(_nobody(name, sorted({m.host for m in moves if m.name == name})))
+            continue
+        old = _existing(lab, name)
+        if old is not None and _opens(old, key) != value:
+            problems.append(_clash(name, key, f"its source {_source_of(moves, name)}"))
+            continue
+        encrypted[secretrefs.file_of(name)] = crypt.encrypt(value, keys)
+        said.append(
+            f"{name}: readable by {readable_by(wanted)}"
+            + (" (encrypted/ held the same value: encrypted anew)" if old is not None else "")
+        )
+        said.extend(_keyless(wanted, name))
+    del values
+    if problems:
+        raise InvalidInput(problems)
+    return _write_migration(lab, state, moves, texts, encrypted, base, said)
+
+
+def _source_of(moves: Sequence[_Copied], name: str) -> str:
+    return next(m.source for m in moves if m.name == name)
+
+
+def _opens(data: bytes, key: AdminKey | None) -> bytes | None:
+    """The value of an age file, when the admin's key opens it."""
+    if key is None:
+        return None
+    try:
+        return crypt.decrypt(data, key)
+    except SecretsError:
+        return None
+
+
+def _write_migration(
+    lab: LabFiles,
+    state: LabState,
+    moves: Sequence[_Copied],
+    texts: dict[str, str],
+    encrypted: dict[str, bytes],
+    base: str | None,
+    said: list[str],
+) -> SecretsDone:
+    """Check the lab as it will be (texts and encrypted files on top of the working tree),
+    then write it all and make one commit."""
+    folders = sorted({m.folder for m in moves})
+    checked = lab.load(texts=texts, source=_WithFiles(DiskSource(lab.root), encrypted))
+    problems = checked.all_problems(folders)
+    if problems:
+        raise InvalidInput(
+            [*problems, Problem(Place(str(lab.root)), "the lab would not be valid: nothing moved")]
+        )
+    plan = lab.plan_build(checked, folders, lab.generated(checked, folders))
+    lr = open_repository(lab.root, create=True)
+    dirty = uncommitted(lr, set(texts)) if lr.head() else []
+    if dirty:
+        raise InvalidInput(
+            [
+                replace(
+                    p,
+                    message="has changes that are not committed: not changed under them",
+                    hint="commit them (`homelab build --commit`) or discard them, then migrate",
+                )
+                for p in dirty
+            ]
+        )
+    if plan.edited:
+        apply_plan(lab.root, plan)  # refuses, naming the hand-edited files; writes nothing
+    # from here on, write: lab.yaml (and its flake.nix), the encrypted files, the
+    # profiles, their generated Nix
+    lab_yaml = texts.pop(labconfig.LAB_YAML, None)
+    files: list[str] = []
+    if base is not None and lab_yaml is not None:
+        files.extend(labyaml.save(lab, lab_yaml, base).written)
+        said.append("lab.yaml: the agenix input added; flake.lock needs it: `homelab lock`")
+    elif state.config is None:
+        said.append(
+            "this lab's flake.nix is kept by hand: it needs an agenix input (passed to the "
+            "hosts as `inputs`) for the machines to open encrypted secrets"
+        )
+    before = {p for f in folders for p in generated_files(DiskSource(lab.root), f)}
+    for rel, data in encrypted.items():
+        name = posixpath.basename(rel).removesuffix(".age")
+        files.append(store.write_encrypted(lab.root, name, data))
+    for rel, text in texts.items():
+        atomic_write(lab.root / rel, text)
+        files.append(rel)
+    built = apply_plan(lab.root, plan)
+    files += [*built.written, *built.deleted]
+    names = sorted({m.name for m in moves})
+    sources = sorted({m.source for m in moves})
+    hosts = sorted({m.host for m in moves})
+    said.append(
+        f"the plaintext {_names(sources)} {'is' if len(sources) == 1 else 'are'} untouched: "
+        f"delete {'it' if len(sources) == 1 else 'them'} once {_names(hosts)} "
+        f"{'is' if len(hosts) == 1 else 'are'} deployed (homelab apply)"
+    )
+    subject = _subject("Secrets encrypted, no longer copied at apply: ", names)
+    body = [s for s in said if "homelab lock" not in s]
+    sha = _commit(lab, sorted({*files, *before}), subject, body)
+    return SecretsDone(tuple(dict.fromkeys(files)), sha, (subject, *said), ())
