@@ -39,7 +39,14 @@ from homelab.deploy.models import (
     generation_number,
 )
 from homelab.deploy.plan import HostPlan
-from homelab.deploy.ssh import ConnectError, Connection, HostKeyError, connect, fingerprint
+from homelab.deploy.ssh import (
+    ConnectError,
+    Connection,
+    HostKeyError,
+    connect,
+    ed25519_line,
+    fingerprint,
+)
 from homelab.deploy.steps import Machine
 from homelab.deploy.target import Cancelled, ConnectionLost, Target, parse_facts
 from homelab.deploy.upload import Upload, UploadFailed, upload
@@ -70,6 +77,7 @@ class HostRun:
         self.nix_error: list[str] = []  # Nix's last error, whole: the tail may cut it
         self.notes: list[str] = []
         self.pinned: str | None = None
+        self.age_key: str | None = None  # the ed25519 host key, read once a key is accepted
         self.facts = Facts()
         self.machine = Machine()
         self.uploaded: tuple[str, ...] = ()
@@ -173,6 +181,7 @@ class HostRun:
             details=(*self.notes, *details),
             nix_error="\n".join(self.nix_error) if state != State.DONE else "",
             pinned_key=self.pinned,
+            age_key=self.age_key if self.pinned else None,
             confirmed=self.confirmed,
             started=self.started,
             finished=datetime.now(UTC),
@@ -188,9 +197,18 @@ class HostRun:
     def _apply(self) -> HostResult:
         mode = self.options.mode
         self._check_cancel()
+        if self.plan.refused is not None:  # never reached: not even connected to
+            refused = self.plan.refused
+            return self._result(
+                State.FAILED,
+                refused.summary,
+                details=refused.details,
+                unknown_key=refused.unknown_key,
+            )
         self.set(State.CONNECTING)
         self.target.connection  # noqa: B018 - connect now: failures say so here
         before = self._probe(staging=True).generation_now
+        self._read_age_key()
         if self.plan.earlier_run:
             self.confirmed = self.runs.how_it_ended(self.plan.earlier_run)
         self.set(State.UPLOADING)
@@ -278,6 +296,7 @@ class HostRun:
         self.set(State.CONNECTING)
         self.target.connection  # noqa: B018
         before = self._probe(staging=False).generation_now
+        self._read_age_key()
         if self.plan.earlier_run:
             self.confirmed = self.runs.how_it_ended(self.plan.earlier_run)
         self.set(State.ROLLING_BACK)
@@ -350,6 +369,17 @@ class HostRun:
         if found.get("user", "root") != "root" or self.plan.sudo:
             self._sudo_mode(found)
         return facts
+
+    def _read_age_key(self) -> None:
+        """With a host key accepted now: the machine's ed25519 host key too, over this
+        verified connection (age decrypts with it; the key negotiated may be ECDSA). A
+        machine without one only goes without (its secrets say so when it uses some)."""
+        if not self.pinned or self.age_key:
+            return
+        ran = self.target.run(steps.host_key().line(), timeout=30)
+        self.age_key = ed25519_line(ran.out) if ran.code == 0 else None
+        if self.age_key is None:
+            self.line(f"no ed25519 host key at {steps.ED25519_HOST_KEY}: none pinned for age")
 
     def _machine(self, machine: Machine) -> None:
         self.machine = self.runs.machine = machine

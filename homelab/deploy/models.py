@@ -183,6 +183,7 @@ class HostResult:
     details: tuple[str, ...] = ()  # the longer story of a failure, and last output lines
     nix_error: str = ""  # a failed rebuild: Nix's error, from its first `error:` line on
     pinned_key: str | None = None  # an unknown host key accepted with --accept-new
+    age_key: str | None = None  # with pinned_key: the machine's ed25519 host key, read then
     unknown_key: str | None = None  # refused as unknown: the key a person may check and accept
     rolled_back: bool = False  # the machine was switched back to where it was
     run: str = ""  # interrupted: the run left going on the machine

@@ -29,6 +29,15 @@ from homelab.yamlfile import Document
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """Why a host is not applied at all (others go on): its result says so."""
+
+    summary: str
+    details: tuple[str, ...] = ()
+    unknown_key: str | None = None  # a host key shown to be checked and accepted
+
+
+@dataclass(frozen=True)
 class HostPlan:
     """What to send to one machine and how to reach it."""
 
@@ -44,6 +53,7 @@ class HostPlan:
     profile_file: str = ""
     commit: str = ""
     earlier_run: str = ""  # a run an interrupted apply left going: confirm how it ended
+    refused: Refusal | None = None  # not applied: e.g. its secrets are stale
 
 
 def endpoint_of(profile: Profile) -> Endpoint:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from homelab.deploy.hostkeys import age_pin, pin_profile
 from homelab.deploy.models import ApplyState, HostResult, Mode
 from homelab.deploy.plan import HostPlan
 from homelab.deploy.ssh import fingerprint
@@ -17,8 +18,7 @@ from homelab.errors import InvalidInput, LabFailure
 from homelab.history import commit_lab
 from homelab.history.records import DeployAttempt, DeployRecord, record_deploys
 from homelab.labfiles import LabFiles
-from homelab.profile.edit import EditError, set_value
-from homelab.write import atomic_write
+from homelab.profile.edit import EditError
 
 ROLLBACK = "rollback"  # the mode a rollback's record names
 
@@ -86,12 +86,11 @@ def record(
     record_deploys(lab_root, attempts(results, commit, mode, earlier))
 
 
-def pin_host_key(lab_root: Path, profile_file: str, key: str) -> None:
+def pin_host_key(lab_root: Path, profile_file: str, key: str, age_key: str | None = None) -> None:
     """Write an accepted host key into the profile's deploy.hostKey, keeping the person's
-    comments and layout."""
-    path = lab_root / profile_file
-    text = path.read_text(encoding="utf-8")
-    atomic_write(path, set_value(text, ("deploy", "hostKey"), key))
+    comments and layout; with the machine's ed25519 key (`age_key`, read over the same
+    connection) deploy.ageHostKey too, when hostKey is not that key."""
+    pin_profile(lab_root, profile_file, key, age_key)
 
 
 def pin_keys(
@@ -109,12 +108,15 @@ def pin_keys(
         if not r.pinned_key:
             continue
         try:
-            pin_host_key(lab.root, files[r.folder], r.pinned_key)
+            pin_host_key(lab.root, files[r.folder], r.pinned_key, r.age_key)
         except (OSError, EditError) as err:
             note(f"note: the host key of {r.host} could not be pinned: {err}")
             continue
         pinned.append(r)
         note(f"pinned the host key of {r.host} ({fingerprint(r.pinned_key)}) in {files[r.folder]}")
+        if age_pin(r.pinned_key, r.age_key) is not None:
+            assert r.age_key is not None
+            note(f"pinned {r.host}'s ed25519 host key for its secrets ({fingerprint(r.age_key)})")
     if not (pinned and commit):
         return
     folders = [r.folder for r in pinned]

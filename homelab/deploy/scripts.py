@@ -43,6 +43,14 @@ def sudo_command(script: str, *args: str, sudo: str = "") -> str:
     return shlex.join(["sudo", sudo, "sh", "-c", body, "homelab", *args])
 
 
+# $1 the machine's ed25519 host public key (/etc/ssh/ssh_host_ed25519_key.pub): the key
+# agenix decrypts the host's secrets with. Read over the verified connection; world-readable.
+HOST_KEY = r"""
+R="${HOMELAB_MACHINE_ROOT:-}"
+exec cat -- "$R$1"
+"""
+
+
 # $1 who is applying, $2 seconds to wait for the lock, $3 check sudo (1/0), $4 run id
 # (make a staging folder for it), $5 the heartbeat in whole seconds. Prints facts, then
 # `ready`, then holds the lock until homelab closes the channel, touching lock.owner at

@@ -177,6 +177,30 @@ def key_line(key: paramiko.PKey) -> str:
     return f"{key.get_name()} {key.get_base64()}"
 
 
+def ed25519_line(text: str) -> str | None:
+    """`ssh-ed25519 AAAA...` from a .pub file's text (its comment dropped); None when the
+    text is not one ed25519 public key."""
+    words = text.split()
+    if len(words) < 2 or words[0] != "ssh-ed25519":
+        return None
+    try:
+        blob = base64.b64decode(words[1], validate=True)
+    except ValueError:
+        return None
+    # the wire form: a string "ssh-ed25519" then the 32-byte key, each length-prefixed
+    if blob != b"\0\0\0\x0bssh-ed25519\0\0\0\x20" + blob[19:] or len(blob) != 51:
+        return None
+    return f"{words[0]} {words[1]}"
+
+
+def same_key(a: str | None, b: str | None) -> bool:
+    """Do two key lines name the same key (type family and blob; comments aside)?"""
+    if not a or not b:
+        return False
+    (ka, ba), (kb, bb) = _parts(a), _parts(b)
+    return (_family(ka), ba) == (_family(kb), bb)
+
+
 def fingerprint(line_or_key: str | paramiko.PKey) -> str:
     """SHA256:... as `ssh-keygen -l` prints it."""
     if isinstance(line_or_key, str):

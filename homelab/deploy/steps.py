@@ -73,6 +73,14 @@ def make_state(machine: Machine, user: str) -> Remote:
     return machine.as_root(scripts.MAKE_STATE, machine.root, user)
 
 
+ED25519_HOST_KEY = "/etc/ssh/ssh_host_ed25519_key.pub"
+
+
+def host_key() -> Remote:
+    """The machine's ed25519 host public key, under its root (the rig's simulated "/")."""
+    return Remote(scripts.HOST_KEY, (ED25519_HOST_KEY,))
+
+
 def sudo_works(password: Masked) -> Remote:
     """Does sudo take this password?"""
     return Remote("true", (), Sudo.PASSWORD, password)

@@ -27,12 +27,19 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from homelab.deploy import fanout
+from homelab.deploy import fanout, hostkeys
 from homelab.deploy.evalerrors import with_origins
 from homelab.deploy.models import ApplyOptions, Event, HostResult
 from homelab.deploy.optionupdate import read_cached
 from homelab.deploy.outgoing import check_outgoing
-from homelab.deploy.plan import HostPlan, plan_connection, plan_hosts, secret_sources, secrets_of
+from homelab.deploy.plan import (
+    HostPlan,
+    Refusal,
+    plan_connection,
+    plan_hosts,
+    secret_sources,
+    secrets_of,
+)
 from homelab.deploy.records import ROLLBACK, pin_keys, record
 from homelab.deploy.upload import SecretFile
 from homelab.errors import InvalidInput, LabFailure, Place, Problem
@@ -186,11 +193,18 @@ def send(
         done = commit_lab(lab, hosts=list(ready.chosen))
         if done is not None:
             note(f"committed {done.short} {done.subject}")
+    # hosts whose secrets need their key first: pinned and re-encrypted in a commit of
+    # their own before the upload sets are read, so that one run deploys them
+    settled = hostkeys.settle(
+        lab, ready.state, ready.chosen, options, committing=ready.committing, note=note, stop=stop
+    )
+    state = _reloaded(lab, ready.state) if settled.changed else ready.state
+    refused = {**hostkeys.refusals(state, ready.chosen), **settled.refused}
     commit = _head(lab)
-    plans = plan_hosts(lab, ready.state, ready.chosen, commit, ready.secrets)
+    plans = plan_hosts(lab, state, ready.chosen, commit, ready.secrets)
     earlier = _unconfirmed(lab, note)
-    plans = [_with_earlier(p, earlier) for p in plans]
-    results = with_origins(fanout.apply(plans, options, on_event, stop), plans, ready.state)
+    plans = [_with_earlier(_settled(p, settled.verified, refused), earlier) for p in plans]
+    results = with_origins(fanout.apply(plans, options, on_event, stop), plans, state)
     pin_keys(lab, plans, results, ready.committing, note)
     _record(lab, results, commit, options.mode, earlier, note)
     return Outcome(tuple(results), commit, stopped=stop.is_set())
@@ -284,6 +298,24 @@ def _unconfirmed(lab: LabFiles, note: Note) -> Mapping[str, DeployRecord]:
     except (InvalidInput, LabFailure) as err:
         note(f"note: earlier deploy records could not be read: {err}")
         return {}
+
+
+def _reloaded(lab: LabFiles, was: LabState) -> LabState:
+    """The lab after host keys were pinned (and secrets re-encrypted) for this apply."""
+    try:
+        return lab.load()
+    except (InvalidInput, LabFailure):
+        return was
+
+
+def _settled(
+    plan: HostPlan, verified: Mapping[str, str], refused: Mapping[str, Refusal]
+) -> HostPlan:
+    """The plan with the key its host was verified with before (that key and no other is
+    accepted now) and why it is refused, if it is."""
+    if plan.folder in verified:
+        plan = replace(plan, endpoint=replace(plan.endpoint, host_key=verified[plan.folder]))
+    return replace(plan, refused=refused.get(plan.folder))
 
 
 def _with_earlier(plan: HostPlan, earlier: Mapping[str, DeployRecord]) -> HostPlan:

@@ -6,6 +6,11 @@ refused while the others deploy."""
 
 from __future__ import annotations
 
+import re
+import shutil
+import subprocess
+import threading
+import time
 from pathlib import Path
 
 import git
@@ -18,6 +23,7 @@ from tests.conftest import RunCli
 from tests.deploy.secretlabs import (
     admin_identity,
     age_open,
+    encrypt_to,
     make_secret_lab,
     need_age,
 )
@@ -83,3 +89,90 @@ def test_each_host_gets_exactly_its_own_secrets_which_its_host_key_opens(
             assert p.files[rel] == tree[rel].data_stream.read()
     # the other machine's key cannot open pi's tailscale key either (from the lab's copy)
     assert age_open(lab / "encrypted" / "tailscale-authkey.age", nas.host_private_key) is None
+
+
+def sampling_ps(stop: threading.Event, seen: list[str]) -> threading.Thread:
+    """Every command line on this computer (the rig machines' too), every few ms."""
+
+    def sample() -> None:
+        while not stop.is_set():
+            done = subprocess.run(["ps", "-ww", "-eo", "args"], capture_output=True, text=True)
+            seen.append(done.stdout)
+            time.sleep(0.01)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_no_plaintext_on_a_command_line_in_the_output_or_in_the_records(
+    rig: Rig, tmp_path: Path, run_cli: RunCli, home: Path, admin: tuple[Path, str]
+) -> None:
+    if shutil.which("ps") is None:
+        pytest.skip("ps is missing (Debian: procps)")
+    lab, pi, nas = two_hosts(rig, tmp_path, admin[1])
+    pi.fault("rebuild-seconds", "1")  # a window for the samples
+    stop, seen = threading.Event(), []
+    sampler = sampling_ps(stop, seen)
+    try:
+        code, out, err = run_cli("--lab", str(lab), "apply", "--yes")
+    finally:
+        stop.set()
+        sampler.join()
+
+    assert code == 0, out + err
+    assert len(seen) > 10
+    assert any("nixos-rebuild" in s or "homelab" in s for s in seen)  # it saw the apply
+    written = [p.read_bytes() for p in (lab / ".homelab").rglob("*") if p.is_file()]
+    assert written  # the deploy records
+    commands = [*pi.lines("commands.log"), *nas.lines("commands.log")]
+    for value in VALUES.values():
+        text = value.decode()
+        assert not any(text in s for s in seen)
+        assert text not in out + err
+        assert not any(value in w for w in written)
+        assert not any(text in c for c in commands)
+
+
+def test_a_host_whose_secrets_are_stale_is_refused_while_the_other_deploys(
+    rig: Rig, tmp_path: Path, run_cli: RunCli, home: Path, admin: tuple[Path, str]
+) -> None:
+    lab, pi, nas = two_hosts(rig, tmp_path, admin[1])
+    # tailscale-authkey encrypted by hand to the admin only: pi could not open it
+    encrypt_to(lab, "tailscale-authkey", VALUES["tailscale-authkey"], [admin[1]])
+    repo = git.Repo(lab)
+    repo.git.add("--all")
+    repo.index.commit("tailscale key encrypted to the admin only")
+
+    code, out, err = run_cli("--lab", str(lab), "apply", "--yes")
+
+    assert code == 1, out + err
+    assert re.search(
+        r"^pi\s+FAILED.*secrets not encrypted to its current host key: tailscale-authkey; "
+        r"not touched",
+        out,
+        re.M,
+    ), out
+    assert "run `homelab secrets rekey`" in out
+    assert re.search(r"^nas\s+ok\s", out, re.M), out
+    assert nas.generation() == 2
+    assert pi.generation() == 1
+    assert pi.lines("commands.log") == []  # never reached
+    assert (nas.state() / "config" / "encrypted" / "restic-password.age").exists()
+
+
+def test_a_host_that_uses_secrets_without_a_host_key_is_refused_with_what_to_run(
+    rig: Rig, tmp_path: Path, run_cli: RunCli, home: Path, admin: tuple[Path, str]
+) -> None:
+    pi = rig.add("pi", known=False)
+    lab = make_secret_lab(
+        tmp_path / "lab", [pi], {"pi": ["wifi-psk"]}, {"wifi-psk": b"v"}, admin[1], pinned=False
+    )
+
+    code, out, err = run_cli("--lab", str(lab), "apply", "--yes")
+
+    assert code == 1, out + err
+    assert re.search(r"^pi\s+FAILED\s+\S+\s+unknown host key SHA256:", out, re.M), out
+    assert "uses encrypted secrets (wifi-psk) and has no ed25519 host key pinned" in out
+    assert "then run again with --accept-new" in out
+    assert pi.generation() == 1
