@@ -280,7 +280,8 @@ def cmd_edit(args: argparse.Namespace) -> int:
         with private_file(name, old or b"") as path:
             code = run_editor(path)
             if code != 0:
-                err(f"error: the editor ended with status {code}: nothing saved")
+                how = f"by {signal.Signals(-code).name}" if code < 0 else f"with status {code}"
+                err(f"error: the editor ended {how}: nothing saved")
                 return FAILED
             new = path.read_bytes()
         if new == old:
