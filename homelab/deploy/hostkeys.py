@@ -303,10 +303,11 @@ def _commit(
 ) -> dict[str, Refusal]:
     """The pins and the re-encrypted secrets in one commit; hosts refused when it fails
     (HEAD would not hold their secrets as they are now)."""
-    count = sum(len(v) for v in done.values())
+    count = len({n for names in done.values() for n in names})
     subject = f"{', '.join(folders)}: host key pinned"
     if count:
-        subject += f"; re-encrypted {count} secret{'s' if count != 1 else ''} to the new key"
+        whose = f"{next(iter(done))}'s new host key" if len(done) == 1 else "their new host keys"
+        subject += f"; re-encrypted {count} secret{'s' if count != 1 else ''} to {whose}"
     try:
         lr = open_repository(lab.root)
         head = lr.head()

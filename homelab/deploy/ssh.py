@@ -298,6 +298,13 @@ def _refuse(endpoint: Endpoint, route: Route, presented: str, verdict: Verdict) 
             "    its own console (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) and put it\n"
             f"    in deploy.hostKey of {pin_file}"
             + (" (and remove the old known_hosts entry)." if verdict.source != "profile" else ".")
+            + (
+                "\n    Or remove deploy.hostKey (and deploy.ageHostKey) there and run apply"
+                "\n    with --accept-new: it pins the key it is shown and re-encrypts the"
+                "\n    host's secrets to it."
+                if verdict.source == "profile"
+                else ""
+            )
         )
         return HostKeyError("changed", message, f"HOST KEY CHANGED ({fp}): refused", presented)
     message = (

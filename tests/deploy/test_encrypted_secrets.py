@@ -17,6 +17,7 @@ import git
 import pytest
 
 from homelab.deploy.plan import plan_hosts
+from homelab.deploy.ssh import fingerprint
 from homelab.history.repo import open_repository
 from homelab.labfiles import LabFiles
 from tests.conftest import RunCli
@@ -176,3 +177,118 @@ def test_a_host_that_uses_secrets_without_a_host_key_is_refused_with_what_to_run
     assert "uses encrypted secrets (wifi-psk) and has no ed25519 host key pinned" in out
     assert "then run again with --accept-new" in out
     assert pi.generation() == 1
+
+
+def reinstalled(lab: Path, machine: Machine, *, new_key: bool = True) -> tuple[Path, str]:
+    """The machine gets a new host key (unless it has already); the person removes the
+    old pin from its profile (as HOST KEY CHANGED says). Returns the old private key and
+    the new public key."""
+    new = machine.new_host_key() if new_key else machine.host_key
+    old = machine.host_private_key.with_name(machine.host_private_key.name + ".old")
+    profile = lab / "hosts" / machine.name / "profile.yaml"
+    text = profile.read_text()
+    assert "  hostKey: " in text
+    profile.write_text("".join(line for line in text.splitlines(True) if "hostKey:" not in line))
+    return old, new
+
+
+def test_a_reinstalled_host_gets_its_new_key_pinned_and_its_secrets_re_encrypted_in_one_run(
+    rig: Rig, tmp_path: Path, run_cli: RunCli, home: Path, admin: tuple[Path, str]
+) -> None:
+    pi, nas = rig.add("pi", known=False), rig.add("nas")
+    lab = make_secret_lab(tmp_path / "lab", [pi, nas], USES, VALUES, admin[1])
+    code, out, err = run_cli("--lab", str(lab), "apply", "--yes")
+    assert code == 0, out + err
+
+    pi.new_host_key()
+    code, out, err = run_cli("--lab", str(lab), "apply", "--yes", "pi")
+    assert code == 1
+    assert "HOST KEY CHANGED for pi" in out
+    assert "Or remove deploy.hostKey (and deploy.ageHostKey)" in out
+    old, new = reinstalled(lab, pi, new_key=False)
+    assert age_open(lab / "encrypted" / "wifi-psk.age", old) == VALUES["wifi-psk"]  # as it was
+
+    # without --accept-new: the new key's fingerprint, for the person to check
+    code, out, err = run_cli("--lab", str(lab), "apply", "--yes")
+    assert code == 1
+    assert re.search(
+        rf"^pi\s+FAILED\s+\S+\s+unknown host key {re.escape(fingerprint(new))}", out, re.M
+    ), out
+    assert pi.generation() == 2 and nas.generation() == 2
+    before = git.Repo(lab).head.commit.hexsha
+
+    # the person checked it on the console, and accepts it
+    code, out, err = run_cli("--lab", str(lab), "apply", "--yes", "--accept-new")
+
+    assert code == 0, out + err
+    assert f"pinned the host key of pi ({fingerprint(new)}) in hosts/pi/profile.yaml" in out
+    assert "re-encrypted 2 secrets to pi's new host key (tailscale-authkey, wifi-psk)" in out
+    pin = next(
+        c for c in git.Repo(lab).iter_commits(f"{before}..HEAD") if "host key pinned" in c.message
+    )
+    assert pin.message.splitlines()[0] == (
+        "pi: host key pinned; re-encrypted 2 secrets to pi's new host key"
+    )
+    assert set(pin.stats.files) == {
+        "hosts/pi/profile.yaml",
+        "encrypted/tailscale-authkey.age",
+        "encrypted/wifi-psk.age",
+    }
+    assert f"  hostKey: {new}\n" in (lab / "hosts" / "pi" / "profile.yaml").read_text()
+    assert "ageHostKey" not in (lab / "hosts" / "pi" / "profile.yaml").read_text()  # the same key
+    # the same run deployed pi with the re-encrypted files
+    assert pi.generation() == 3
+    config = pi.state() / "config" / "encrypted"
+    for name in USES["pi"]:
+        assert (config / f"{name}.age").read_bytes() == (
+            lab / "encrypted" / f"{name}.age"
+        ).read_bytes()
+        assert age_open(config / f"{name}.age", pi.host_private_key) == VALUES[name]
+        assert age_open(config / f"{name}.age", old) is None  # the old key: no more
+        assert age_open(config / f"{name}.age", admin[0]) == VALUES[name]
+    # nas shares wifi-psk: the new file still opens with nas's key, and went to nas too
+    shared = nas.state() / "config" / "encrypted" / "wifi-psk.age"
+    assert shared.read_bytes() == (lab / "encrypted" / "wifi-psk.age").read_bytes()
+    assert age_open(shared, nas.host_private_key) == VALUES["wifi-psk"]
+    # restic-password is nas's alone: untouched
+    assert "encrypted/restic-password.age" not in pin.stats.files
+    for value in VALUES.values():
+        assert value.decode() not in out + err
+
+
+def test_without_an_admin_key_the_new_key_is_pinned_and_the_host_fails_with_what_to_run(
+    rig: Rig,
+    tmp_path: Path,
+    run_cli: RunCli,
+    home: Path,
+    admin: tuple[Path, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pi, nas = rig.add("pi", known=False), rig.add("nas")
+    lab = make_secret_lab(tmp_path / "lab", [pi, nas], USES, VALUES, admin[1])
+    _, new = reinstalled(lab, pi)
+    monkeypatch.setenv("HOMELAB_AGE_IDENTITY", str(tmp_path / "nowhere" / "age.key"))
+    before = {n: (lab / "encrypted" / f"{n}.age").read_bytes() for n in VALUES}
+
+    code, out, err = run_cli("--lab", str(lab), "apply", "--yes", "--accept-new")
+
+    assert code == 1, out + err
+    assert re.search(
+        r"^pi\s+FAILED\s+\S+\s+its new host key is pinned, but its secrets are not encrypted to "
+        r"it: tailscale-authkey, wifi-psk; not touched",
+        out,
+        re.M,
+    ), out
+    assert f"no age identity at {tmp_path / 'nowhere' / 'age.key'}" in out
+    assert "run `homelab secrets rekey` (with an admin's key), then apply again" in out
+    assert re.search(r"^nas\s+ok\s", out, re.M), out
+    assert pi.generation() == 1 and nas.generation() == 2
+    head = git.Repo(lab).head.commit
+    profile = (head.tree / "hosts/pi/profile.yaml").data_stream.read().decode()
+    assert f"  hostKey: {new}\n" in profile  # pinned, and committed
+    assert {n: (lab / "encrypted" / f"{n}.age").read_bytes() for n in VALUES} == before
+    # next time (the key pinned, the secrets still stale): refused with what to run
+    monkeypatch.setenv("HOMELAB_AGE_IDENTITY", str(admin[0]))
+    code, out, err = run_cli("--lab", str(lab), "apply", "--yes", "pi")
+    assert code == 1
+    assert "secrets not encrypted to its current host key: tailscale-authkey, wifi-psk" in out
