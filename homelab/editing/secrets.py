@@ -178,8 +178,10 @@ def _commit(lab: LabFiles, files: Sequence[str], subject: str, body: Sequence[st
     lr = open_repository(lab.root, create=True)
     head = lr.head()
     message = "\n".join(body)
+    before = state_at(lab, lr, head)
+    # no host in scope: the body says the lab's files, never a profile edit left uncommitted
     done = commit_paths(
-        lab, lr, set(files), state_at(lab, lr, head), lab.load(), head,
+        lab, lr, set(files), before, before, head, folders=[],
         message=message or None, subject=lambda _: subject,
     )  # fmt: skip
     return done[0] if done is not None else None
@@ -353,7 +355,8 @@ def rekey_secrets(
     files = [store.write_encrypted(lab.root, n, data) for n, data, _, _ in made]
     body: list[str] = []
     for n, _, wanted, dropped in made:
-        body.append(f"{n}: readable by {readable_by(wanted)}")
+        if len(made) > 1:
+            body.append(f"{n}: readable by {readable_by(wanted)}")
         if dropped:
             body.append(f"{n}: {dropped} key(s) no longer the lab's dropped; {ROTATE}")
     done = [n for n, _, _, _ in made]
@@ -379,8 +382,10 @@ def _lab_yaml(lab: LabFiles) -> str:
             [
                 Problem(
                     Place(labconfig.LAB_YAML),
-                    "the lab has no lab.yaml to list admins in",
-                    hint="make one in the editor's Lab screen (homelab tui, f5)",
+                    "the lab has no lab.yaml to list admins in, and its flake.nix is kept "
+                    "by hand (a lab.yaml would make it anew)",
+                    hint="make a lab.yaml in the editor's Lab screen (homelab tui, f5), or keep "
+                    "the secrets' readers by hand",
                 )
             ]
         )
@@ -388,7 +393,12 @@ def _lab_yaml(lab: LabFiles) -> str:
 
 
 def _admin_edit(
-    lab: LabFiles, text: str, new: str, subject: str, said: list[str], key: AdminKey | None
+    lab: LabFiles,
+    text: str | None,
+    new: str,
+    subject: str,
+    said: list[str],
+    key: AdminKey | None,
 ) -> SecretsDone:
     """Write lab.yaml as `new` and rekey every secret to its readers with the admins it
     names (with `key`; without, they are left stale and that is said); one commit."""
@@ -451,7 +461,14 @@ def add_admin(lab: LabFiles, name: str, public_key: str, key: AdminKey | None) -
                 )
             ]
         )
-    text = _lab_yaml(lab)
+    said: list[str] = []
+    base = labyaml.read(lab.root, labconfig.LAB_YAML)
+    release = labyaml.release_offer(lab) if base is None else None
+    if base is None and release is not None:  # a lab made before lab.yaml: make it one
+        text = labyaml.new_text(release)
+        said.append(f"lab.yaml created (release {release}); flake.nix is made from it now")
+    else:
+        text = _lab_yaml(lab)
     config = labconfig.parse(text, lambda rel: labyaml.read(lab.root, rel))[0]
     admins = {a.name: a.key for a in config.admins} if config is not None else {}
     for other, k in admins.items():
@@ -459,7 +476,6 @@ def add_admin(lab: LabFiles, name: str, public_key: str, key: AdminKey | None) -
             raise InvalidInput(
                 [Problem(Place(labconfig.LAB_YAML), f"that key is already admin {other}'s")]
             )
-    said: list[str] = []
     if admins.get(name) == found:
         raise InvalidInput(
             [Problem(Place(labconfig.LAB_YAML), f"{name} is already an admin with that key")]
@@ -473,13 +489,17 @@ def add_admin(lab: LabFiles, name: str, public_key: str, key: AdminKey | None) -
         new = set_value(text, (ADMINS, name), found.text)
     except EditError as err:
         raise InvalidInput([Problem(Place(labconfig.LAB_YAML), str(err))]) from None
-    return _admin_edit(lab, text, new, subject, said, key)
+    return _admin_edit(lab, base, new, subject, said, key)
 
 
 def remove_admin(lab: LabFiles, name: str, key: AdminKey | None) -> SecretsDone:
     """lab.yaml's admins without `name`, and every secret rekeyed without it; one commit.
     The values should be changed: the admin may have kept copies."""
-    text = _lab_yaml(lab)
+    text = labyaml.read(lab.root, labconfig.LAB_YAML)
+    if text is None:
+        raise InvalidInput(
+            [Problem(Place(labconfig.LAB_YAML), f"{name} is not an admin: the lab has no lab.yaml")]
+        )
     config = labconfig.parse(text, lambda rel: labyaml.read(lab.root, rel))[0]
     names = [a.name for a in config.admins] if config is not None else []
     if name not in names:

@@ -159,6 +159,8 @@ def _no_plaintext_anywhere(lab: SecretLab, *values: bytes) -> None:
 
 def test_set_encrypts_to_the_hosts_that_use_it_and_every_admin(lab: SecretLab) -> None:
     before = lab.head()
+    alpha = lab.root / "hosts" / "alpha" / "profile.yaml"
+    alpha.write_text(alpha.read_text().replace("packages: [htop]", "packages: [htop, tmux]"))
     done = lab.run("secrets", "set", "ts", data=VALUE)
     said = _said(done)
     assert done.returncode == 0, said
@@ -180,7 +182,11 @@ def test_set_encrypts_to_the_hosts_that_use_it_and_every_admin(lab: SecretLab) -
     )
     changed = set(lab.git("show", "--name-only", "--format=", "HEAD").split())
     assert changed == {"encrypted/ts.age", "lab.yaml", "flake.nix"}
-    assert lab.git("status", "--porcelain") == ""
+    # a profile edit left uncommitted stays so, and the message does not claim it
+    assert lab.git("status", "--porcelain") == " M hosts/alpha/profile.yaml\n"
+    message = lab.git("log", "-1", "--format=%B")
+    assert "tmux" not in message and "alpha" not in message
+    assert "agenix added" in message
     _no_plaintext_anywhere(lab, VALUE)
 
     # set again: encrypted anew, lab.yaml left alone
