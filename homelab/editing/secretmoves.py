@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import posixpath
+import re
 import shutil
 import stat
 import subprocess
@@ -217,9 +218,14 @@ def _name_problem(entry: AgenixEntry, shown: str) -> Problem | None:
             Place(shown),
             f'"{entry.key}": {entry.name!r} cannot be a secret\'s name in the lab',
             hint=f"{secretrefs.NAME_HINT}: rename the file and its entry (e.g. "
-            f"{posixpath.basename(entry.name) or 'NAME'}.age), then import again",
+            f"{_fitting(entry.name)}.age), then import again",
         )
     return None
+
+
+def _fitting(name: str) -> str:
+    """A name like this one that the lab can have."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip(".-_")[:100] or "NAME"
 
 
 def _read_age(path: Path) -> bytes | str:
@@ -292,13 +298,14 @@ def _existing(lab: LabFiles, name: str) -> bytes | None:
 def _clash(name: str, key: AdminKey | None, other: str) -> Problem:
     rel = secretrefs.file_of(name)
     why = (
-        "its value is not the same (or your key cannot open it)"
+        f"it does not hold the same value as {other} (or your key cannot open it)"
         if key is not None
-        else "without an admin's key homelab cannot tell whether its value is the same"
+        else f"without an admin's key homelab cannot tell whether it holds the same value as "
+        f"{other}"
     )
     return Problem(
         Place(rel),
-        f"the lab already has secret {name}, and {why} as {other}: not overwritten",
+        f"the lab already has secret {name}, and {why}: not overwritten",
         hint=f"give one of them another name; or, to replace it, `git rm {rel}` first"
         + ("" if key is not None else " (or point --identity at an admin's key)"),
     )
@@ -467,19 +474,28 @@ class _Copied:
 
 
 def _copied(state: LabState) -> list[_Copied]:
+    """Every copy-at-apply entry, read from the hosts' merged documents: a host with a
+    problem still shows its entries (and the problem then refuses the move)."""
     found: list[_Copied] = []
     for folder, host in sorted(state.hosts.items()):
-        p, doc = host.profile, host.document
-        if p is None:
+        doc = host.document
+        data = doc.data if doc is not None else None
+        entries = data.get("secrets") if isinstance(data, dict) else None
+        if doc is None or not isinstance(entries, dict):
             continue
+        named = host.profile.name if host.profile is not None else folder
         top = Place(f"hosts/{folder}/{PROFILE}")
-        for s in p.secrets:
-            if s.source is None:
-                continue
-            at = ("secrets", s.name, "source")
-            place = doc.marks.value(at, top) if doc is not None else top
-            found.append(_Copied(folder, p.name, s.name, s.source, place))
+        for name, spec in entries.items():
+            source = spec.get("source") if isinstance(spec, dict) else None
+            if isinstance(source, str) and source:
+                place = doc.marks.value(("secrets", name, "source"), top)
+                found.append(_Copied(folder, named, str(name), posixpath.normpath(source), place))
     return found
+
+
+def _unread(state: LabState) -> list[str]:
+    """Host folders whose profile could not be read at all: their secrets are unknown."""
+    return [folder for folder, host in sorted(state.hosts.items()) if host.document is None]
 
 
 class _WithFiles:
@@ -510,7 +526,7 @@ class _WithFiles:
 def _refusals(lab: LabFiles, state: LabState, moves: Sequence[_Copied]) -> list[Problem]:
     """Why these entries cannot move, before anything is read or written."""
     problems: list[Problem] = []
-    folders = sorted({m.folder for m in moves})
+    folders = sorted({m.folder for m in moves} | set(_unread(state)))
     problems.extend(state.all_problems(folders))
     by_name: dict[str, list[_Copied]] = {}
     for m in moves:
@@ -644,7 +660,7 @@ def migrate_secrets(lab: LabFiles, key: AdminKey | None = None) -> SecretsDone:
     _writable(lab)
     state = lab.load()
     moves = _copied(state)
-    if not moves:
+    if not moves and not _unread(state):
         return SecretsDone((), None, ("no secret is copied at apply: nothing to migrate",), ())
     problems = _refusals(lab, state, moves)
     if problems:
