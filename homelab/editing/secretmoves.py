@@ -39,6 +39,7 @@ from homelab.editing.secrets import (
     readers,
 )
 from homelab.errors import InvalidInput, Place, Problem, format_path
+from homelab.history.commit import commit_paths, state_at
 from homelab.history.repo import open_repository
 from homelab.history.revert import uncommitted
 from homelab.labfiles import PROFILE, LabFiles, LabState
@@ -713,6 +714,20 @@ def _opens(data: bytes, key: AdminKey | None) -> bytes | None:
         return None
 
 
+def _commit_hosts(
+    lab: LabFiles, files: Sequence[str], folders: Sequence[str], subject: str, body: list[str]
+) -> str | None:
+    """Commit these files; the message also says what changed in these hosts' profiles
+    (their source: lines: nothing else of theirs was uncommitted, that was refused)."""
+    lr = open_repository(lab.root, create=True)
+    head = lr.head()
+    done = commit_paths(
+        lab, lr, set(files), state_at(lab, lr, head), lab.load(), head, folders=folders,
+        message="\n".join(body) or None, subject=lambda _: subject,
+    )  # fmt: skip
+    return done[0] if done is not None else None
+
+
 def _write_migration(
     lab: LabFiles,
     state: LabState,
@@ -778,5 +793,5 @@ def _write_migration(
     )
     subject = _subject("Secrets encrypted, no longer copied at apply: ", names)
     body = [s for s in said if "homelab lock" not in s]
-    sha = _commit(lab, sorted({*files, *before}), subject, body)
+    sha = _commit_hosts(lab, sorted({*files, *before}), folders, subject, body)
     return SecretsDone(tuple(dict.fromkeys(files)), sha, (subject, *said), ())

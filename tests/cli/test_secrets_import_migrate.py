@@ -345,6 +345,8 @@ def test_migrate_encrypts_the_copied_secret_and_keeps_the_rest_of_the_profile(
     assert git(root, "rev-list", "--count", f"{head}..HEAD").strip() == "1"
     subject, *files = git(root, "show", "--name-only", "--format=%s", "HEAD").splitlines()
     assert "tailscale-authkey" in subject
+    body = git(root, "show", "-s", "--format=%b", "HEAD")
+    assert "secrets.tailscale-authkey.source: removed" in body
     assert {
         "encrypted/tailscale-authkey.age",
         PI,
