@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from homelab.errors import Place, Problem, format_path
+from homelab.profile import secretrefs
 from homelab.profile.schema import as_map as _map
 from homelab.profile.schema import shown
 from homelab.yamlfile import Document, Path_
@@ -97,6 +98,14 @@ def file_problems(
     top = Place(doc.file)
     for name, spec in _map(doc.data.get("secrets")).items():
         src = spec.get("source") if isinstance(spec, dict) else None
+        if isinstance(spec, dict) and "source" not in spec and not secretrefs.NAME.fullmatch(name):
+            # without a source, the name is the file: encrypted/NAME.age, never another
+            yield Problem(
+                doc.marks.key(("secrets", name), top),
+                f"'{shown(name)}' is not a secret's name",
+                path=format_path(("secrets", name)),
+                hint=secretrefs.NAME_HINT,
+            )
         if not isinstance(src, str) or "\x00" in src:  # a NUL is reported on its own
             continue
         path: Path_ = ("secrets", name, "source")

@@ -51,10 +51,12 @@ def service_problems(
         if settings is not None and not isinstance(settings, dict):
             continue  # the profile schema already said so
         bad = False
+        refused: set[str] = set()  # said once: not again as a map where the schema wants text
         for at, ref, allowed in secretrefs.refs(settings or {}, service.settings_schema, path):
             place = doc.marks.value(at, top)
             if not allowed:
                 bad = True
+                refused.add(format_path(at))
                 yield Problem(
                     place,
                     f"{service.name} does not take a secret here",
@@ -62,13 +64,15 @@ def service_problems(
                     hint="`secret: NAME` goes where a setting takes a secret's file "
                     "(format: secret-path in the catalogue entry)",
                 )
-            for problem in secretrefs.ref_problems(ref, at, place):
+            for problem in secretrefs.ref_problems(ref, at, place, doc.marks):
                 bad = True
                 yield problem
         checked = secretrefs.placeholders(settings or {}, service.settings_schema)
         for err in schema_errors(service.validator, checked):
             bad = True
-            yield from schema_problems(err, doc, checked, service.settings_schema, prefix=path)
+            for problem in schema_problems(err, doc, checked, service.settings_schema, prefix=path):
+                if problem.path not in refused:
+                    yield problem
         for other, reason in service.conflicts:
             if other in services and name < other:
                 yield Problem(

@@ -238,6 +238,23 @@ def schema_problems(
             hint=hint or "e.g. /var/lib/secrets/tailscale-authkey",
         )
         return
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.AnyOf):
+        # the one choice that takes this kind of value says what is wrong inside it (a
+        # {secret: ...} with a misspelt key), not "valid under none of the schemas"
+        fits = [
+            branch
+            for branch in kind.context
+            if branch
+            and not any(
+                isinstance(e.kind, jsonschema_rs.ValidationErrorKind.Type)
+                and tuple(e.instance_path) == rel
+                for e in branch
+            )
+        ]
+        if len(fits) == 1:
+            for sub in fits[0]:
+                yield from schema_problems(sub, doc, checked, root, prefix)
+            return
     yield Problem(place, _said(err, value), path=format_path(path), hint=hint)
 
 

@@ -9,13 +9,14 @@ a path still is), and the profile model carries a SecretUse in its place.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from homelab.errors import Place, Problem, format_path
 from homelab.profile.model import SecretUse
-from homelab.yamlfile import Path_
+from homelab.yamlfile import Marks, Path_
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 NAME_HINT = "a secret's name is letters, digits, '.', '_' and '-' (it names encrypted/NAME.age)"
@@ -27,6 +28,14 @@ SECRETS_DIR = "/run/agenix"  # agenix's age.secretsDir default
 def is_ref(value: Any) -> bool:
     """Is this `{secret: NAME, ...}`?"""
     return isinstance(value, Mapping) and "secret" in value and set(value) <= KEYS
+
+
+def _ref_at(value: Any, schema: Any) -> bool:
+    """A `{secret: ...}` here: exactly one, or a map naming a secret where the setting takes
+    one (its misspelt key is then said as such, not as "expected text, got a map")."""
+    if is_ref(value):
+        return True
+    return isinstance(value, Mapping) and "secret" in value and takes_secret(schema)
 
 
 def takes_secret(schema: Any) -> bool:
@@ -55,7 +64,7 @@ def refs(
     value: Any, schema: Any, at: Path_ = ()
 ) -> Iterator[tuple[Path_, Mapping[str, Any], bool]]:
     """Every `{secret: ...}` in a settings value: (path, the reference, may it stand there)."""
-    if is_ref(value):
+    if _ref_at(value, schema):
         yield at, value, takes_secret(schema)
         return
     for key, sub, sub_schema in _children(value, schema):
@@ -63,7 +72,7 @@ def refs(
 
 
 def _replace(value: Any, schema: Any, at: Path_, make: Any) -> Any:
-    if is_ref(value) and takes_secret(schema):
+    if _ref_at(value, schema) and takes_secret(schema):
         return make(value, at)
     if isinstance(value, Mapping):
         return {k: _replace(sub, s, (*at, k), make) for k, sub, s in _children(value, schema)}
@@ -87,21 +96,47 @@ def use(ref: Mapping[str, Any], at: Path_) -> SecretUse:
     return SecretUse(str(ref["secret"]), at, ref.get("owner"), ref.get("group"), ref.get("mode"))
 
 
-def ref_problems(ref: Mapping[str, Any], at: Path_, place: Place) -> list[Problem]:
-    """What is wrong inside one `{secret: ...}`."""
+def ref_problems(
+    ref: Mapping[str, Any], at: Path_, place: Place, marks: Marks | None = None
+) -> list[Problem]:
+    """What is wrong inside one `{secret: ...}` (at `place`; with the document's `marks`,
+    each at the key or value it is about)."""
     out: list[Problem] = []
+
+    def key_at(key: Any) -> Place:
+        return marks.key((*at, key), place) if marks is not None else place
+
+    def value_at(key: Any) -> Place:
+        return marks.value((*at, key), place) if marks is not None else place
+
     name = ref.get("secret")
     path = format_path(at)
+    for key in sorted(set(ref) - KEYS, key=str):
+        close = difflib.get_close_matches(str(key), sorted(KEYS - set(ref)), n=1, cutoff=0.6)
+        out.append(
+            Problem(
+                key_at(key),
+                f"unknown key '{key}' in a secret",
+                path=format_path((*at, key)),
+                hint=f"did you mean '{close[0]}'?"
+                if close
+                else "a secret takes: secret, owner, group, mode",
+            )
+        )
     if not isinstance(name, str) or not NAME.fullmatch(name):
-        out.append(Problem(place, f"'{name}' is not a secret's name", path=path, hint=NAME_HINT))
+        out.append(
+            Problem(
+                value_at("secret"), f"'{name}' is not a secret's name", path=path, hint=NAME_HINT
+            )
+        )
     for key in ("owner", "group"):
         if key in ref and (not isinstance(ref[key], str) or not ref[key]):
-            out.append(Problem(place, f"{key} must be a user or group name", path=path))
+            out.append(Problem(value_at(key), f"{key} must be a user or group name", path=path))
     mode = ref.get("mode")
     if "mode" in ref and (not isinstance(mode, str) or not MODE.fullmatch(mode)):
         out.append(
             Problem(
-                place,
+                value_at("mode"),
                 f"mode {mode!r} is not a file mode",
                 path=path,
                 hint='four octal digits in quotes, e.g. "0400"',
