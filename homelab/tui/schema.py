@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from homelab.profile import secretrefs
+
 Path = tuple[str | int, ...]
 
 MISSING: Any = object()
@@ -36,8 +38,22 @@ def types(schema: Mapping[str, Any]) -> list[str]:
     return [k for k in kind or [] if isinstance(k, str)]
 
 
+def takes_secret(schema: Mapping[str, Any]) -> bool:
+    """A secret's file: a catalogue setting of `format: secret-path`, or a profile value
+    that is a path or `{secret: NAME}` (users.NAME.hashedPasswordFile)."""
+    if secretrefs.takes_secret(schema):
+        return True
+    return any(
+        isinstance(s, Mapping) and s.get("$ref") == "#/$defs/secretRef"
+        for s in schema.get("anyOf") or ()
+    )
+
+
 def kind_of(schema: Mapping[str, Any], root: Mapping[str, Any]) -> str:
-    """choice, bool, number, text, list, group, map or yaml (anything else, as YAML text)."""
+    """choice, bool, number, text, list, group, map, secret or yaml (anything else, as
+    YAML text)."""
+    if takes_secret(schema):
+        return "secret"
     if "enum" in schema:
         return "choice"
     wanted = [t for t in types(schema) if t != "null"]

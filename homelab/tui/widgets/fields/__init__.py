@@ -1,5 +1,5 @@
 """Form fields that fit their values, made from a JSON Schema: one module per kind
-(text, number, toggle, select, list, yaml), the base they share, and the form that
+(text, number, toggle, select, list, yaml, secret), the base they share, and the form that
 builds and fills them (with groups and maps of entries, which hold fields of every kind).
 """
 
@@ -18,6 +18,7 @@ from homelab.tui.widgets.fields.form import (
 )
 from homelab.tui.widgets.fields.list import ItemList, ListField
 from homelab.tui.widgets.fields.number import NumberField
+from homelab.tui.widgets.fields.secret import SecretField
 from homelab.tui.widgets.fields.select import ChoiceField
 from homelab.tui.widgets.fields.text import TextField
 from homelab.tui.widgets.fields.toggle import BoolField
@@ -34,6 +35,7 @@ __all__ = [
     "ListField",
     "MapField",
     "NumberField",
+    "SecretField",
     "Spec",
     "TextField",
     "YamlField",

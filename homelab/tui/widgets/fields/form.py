@@ -24,6 +24,7 @@ from homelab.tui.schema import MISSING, FieldSpec, Path, dig, fields
 from homelab.tui.widgets.fields.base import Field
 from homelab.tui.widgets.fields.list import ListField
 from homelab.tui.widgets.fields.number import NumberField
+from homelab.tui.widgets.fields.secret import SecretField
 from homelab.tui.widgets.fields.select import ChoiceField
 from homelab.tui.widgets.fields.text import TextField
 from homelab.tui.widgets.fields.toggle import BoolField
@@ -197,6 +198,7 @@ FIELD_TYPES: dict[str, type[Field]] = {
     "list": ListField,
     "yaml": YamlField,
     "map": MapField,
+    "secret": SecretField,
 }
 
 
