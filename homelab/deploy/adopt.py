@@ -1,8 +1,10 @@
 """Bringing a running NixOS machine into the lab: `homelab adopt NAME user@address[:port]`.
 
 Reads the machine's system, NixOS release, hostname and hardware-configuration.nix over
-SSH, and makes hosts/NAME/ with a starting profile that pins the host key. Nothing is
-written until the new host is known to be valid.
+SSH, and makes hosts/NAME/ with a starting profile that pins the host key (and, when the
+key negotiated is not the machine's ed25519 one, that one too as deploy.ageHostKey: age
+encrypts the host's secrets to it). Nothing is written until the new host is known to be
+valid.
 """
 
 from __future__ import annotations
@@ -14,10 +16,19 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from homelab.catalog import RELEASE
-from homelab.deploy import scripts
-from homelab.deploy.ssh import Endpoint, HostKeyError, SshSettings, connect, key_line
+from homelab.deploy import scripts, steps
+from homelab.deploy.hostkeys import age_pin
+from homelab.deploy.ssh import (
+    Endpoint,
+    HostKeyError,
+    SshSettings,
+    connect,
+    ed25519_line,
+    key_line,
+)
 from homelab.deploy.target import Target, parse_facts
 from homelab.errors import InvalidInput, Place, Problem
+from homelab.profile.edit import set_value
 from homelab.profile.new import NewProfile, new_profile
 
 if TYPE_CHECKING:
@@ -70,6 +81,7 @@ class Adopted:
     files: dict[str, str]  # lab-relative path -> text
     facts: dict[str, str]
     host_key: str
+    age_host_key: str | None = None  # the machine's ed25519 host key, when hostKey is another
 
 
 def read_machine(
@@ -104,15 +116,18 @@ def read_machine(
             hardware = target.read_file(facts.get("hardware", "")).decode("utf-8", "replace")
         except (FileNotFoundError, PermissionError):
             hardware = ""
+        read = target.run(steps.host_key().line(), timeout=30)  # over the verified connection
+        age_key = age_pin(key, ed25519_line(read.out) if read.code == 0 else None)
     finally:
         target.close()
     user = conn.route.user
-    files = {
-        f"hosts/{name}/profile.yaml": starting_profile(name, address, user, facts, key, release)
-    }
+    profile = starting_profile(name, address, user, facts, key, release)
+    if age_key is not None:
+        profile = set_value(profile, ("deploy", "ageHostKey"), age_key)
+    files = {f"hosts/{name}/profile.yaml": profile}
     if hardware:
         files[f"hosts/{name}/{HARDWARE}"] = hardware
-    return Adopted(name, files, facts, key)
+    return Adopted(name, files, facts, key, age_key)
 
 
 def system_of(facts: dict[str, str]) -> str:

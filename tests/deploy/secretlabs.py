@@ -117,6 +117,7 @@ def make_secret_lab(
     keys = {m.name: m.host_key for m in machines}
     for name, value in values.items():
         readers = [keys[h] for h, used in uses.items() if name in used]
+        readers = [k for k in readers if not isinstance(parse_recipient(k), str)]  # no ECDSA
         encrypt_to(lab, name, value, [*readers, admin])
     repo = git.Repo.init(lab)
     with repo.config_writer() as config:

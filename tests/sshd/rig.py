@@ -87,13 +87,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def keygen(path: Path, comment: str) -> str:
-    """A new ed25519 key pair at path; returns the public key line (type and base64)."""
+def keygen(path: Path, comment: str, kind: str = "ed25519") -> str:
+    """A new key pair at path (ed25519, or `kind`); returns the public key line (type and
+    base64)."""
     if path.exists():
         path.unlink()
     path.with_name(path.name + ".pub").unlink(missing_ok=True)
     subprocess.run(
-        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)],
+        ["ssh-keygen", "-q", "-t", kind, "-N", "", "-C", comment, "-f", str(path)],
         check=True,
     )
     words = path.with_name(path.name + ".pub").read_text().split()
@@ -112,7 +113,8 @@ class Machine:
     bin: Path
     authorized: str  # the public key line allowed to log in
     systemd: bool = True
-    host_key: str = ""
+    host_key: str = ""  # the key its sshd presents
+    ecdsa: bool = False  # sshd presents an ECDSA key; the ed25519 one is only in $R/etc/ssh
     started: list[int] = field(default_factory=list)
     mounts: list[Path] = field(default_factory=list)
 
@@ -134,7 +136,14 @@ class Machine:
                 [
                     f"Port {self.port}",
                     "ListenAddress 127.0.0.1",
-                    f"HostKey {self.folder / 'ssh_host_ed25519_key'}",
+                    *(
+                        [
+                            f"HostKey {self.folder / 'ssh_host_ecdsa_key'}",
+                            "HostKeyAlgorithms ecdsa-sha2-nistp256",
+                        ]
+                        if self.ecdsa
+                        else [f"HostKey {self.folder / 'ssh_host_ed25519_key'}"]
+                    ),
                     f"AuthorizedKeysFile {self.folder / 'authorized_keys'}",
                     f"PidFile {self.root / '.rig' / 'sshd.pid'}",
                     "UsePAM no",
@@ -196,6 +205,13 @@ class Machine:
         return standin.listener_pid(self.root) is not None and self.answers()
 
     @property
+    def ed25519_key(self) -> str:
+        """The public ed25519 host key (the one age encrypts to), as a key line."""
+        pub = self.host_private_key.with_name(self.host_private_key.name + ".pub")
+        words = pub.read_text().split()
+        return f"{words[0]} {words[1]}"
+
+    @property
     def host_private_key(self) -> Path:
         """The private half of the machine's ed25519 host key: what agenix decrypts with."""
         return self.folder / "ssh_host_ed25519_key"
@@ -218,6 +234,8 @@ class Machine:
             shutil.copyfile(key, key.with_name(key.name + ".old"))
         self.host_key = keygen(key, f"{self.name}-new")
         self.publish_host_key()
+        if self.ecdsa:
+            self.host_key = keygen(self.folder / "ssh_host_ecdsa_key", self.name, "ecdsa")
         self.start()
         return self.host_key
 
@@ -372,8 +390,12 @@ class Rig:
     def ssh_config(self) -> Path:
         return self.home / ".ssh" / "config"
 
-    def add(self, name: str, *, systemd: bool = True, known: bool = True) -> Machine:
-        """A new machine on generation 1, with an alias `name` in the ssh_config."""
+    def add(
+        self, name: str, *, systemd: bool = True, known: bool = True, ecdsa: bool = False
+    ) -> Machine:
+        """A new machine on generation 1, with an alias `name` in the ssh_config. With
+        `ecdsa`, its sshd presents an ECDSA host key (what homelab pins as deploy.hostKey)
+        while its ed25519 key is only in $R/etc/ssh (pinned as deploy.ageHostKey)."""
         folder = self.base / "machines" / name
         root = folder / "root"
         for sub in (".rig", "etc/nixos", "run", "nix/store", "nix/var/nix/profiles", "root"):
@@ -409,9 +431,12 @@ class Rig:
             bin=self.bin,
             authorized=self.public,
             systemd=systemd,
+            ecdsa=ecdsa,
         )
         machine.host_key = keygen(folder / "ssh_host_ed25519_key", name)
         machine.publish_host_key()
+        if ecdsa:
+            machine.host_key = keygen(folder / "ssh_host_ecdsa_key", name, "ecdsa")
         machine.start()
         self.machines.append(machine)
         with self.ssh_config.open("a") as f:
