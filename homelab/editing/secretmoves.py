@@ -321,6 +321,7 @@ class _Import:
     data: bytes  # as it will be written
     readers: str  # who can open it, in words
     stale: bool
+    rekeyed: bool = False
 
 
 def import_agenix(lab: LabFiles, path: Path, key: AdminKey | None = None) -> SecretsDone:
@@ -389,11 +390,13 @@ def import_agenix(lab: LabFiles, path: Path, key: AdminKey | None = None) -> Sec
         files.extend(labyaml.save(lab, text, base).written)  # refuses before writing
         said.append("lab.yaml: the agenix input added; flake.lock needs it: `homelab lock`")
     files[:0] = [store.write_encrypted(lab.root, m.name, m.data) for m in made]
+    by_name = {e.name: e for e in entries}
     said[:0] = [
         line
         for m in made
         for line in (
             f"{m.name}: readable by {m.readers}",
+            *_dropped(state, by_name[m.name], known, m.rekeyed),
             *_keyless(readers(state, m.name), m.name),
         )
     ]
@@ -422,7 +425,7 @@ def _import_one(state: LabState, name: str, data: bytes, key: AdminKey | None) -
             data = store.rekeyed(data, judged, key)
         except SecretsError:
             return _Import(name, data, _readers_now(judged) + " (your key cannot open it)", True)
-        return _Import(name, data, readable_by(judged.wanted), False)
+        return _Import(name, data, readable_by(judged.wanted), False, rekeyed=True)
     return _Import(name, data, _readers_now(judged), judged.stale)
 
 
@@ -433,6 +436,17 @@ def _readers_now(judged: SecretState) -> str:
     return said + (f" and {judged.others} other key(s)" if judged.others else "")
 
 
+def _shown(text: str, key: Recipient | str) -> str:
+    """A key of secrets.nix as a person finds it again: an age key whole, an SSH key by
+    its end and comment."""
+    if isinstance(key, str):
+        return f"'{shorten(text)}' (no key age can encrypt to)"
+    if key.kind == "X25519":
+        return key.text
+    comment = " ".join(text.split()[2:])
+    return key.short + (f" ({comment})" if comment else "")
+
+
 def _unknown_keys(entries: Sequence[AgenixEntry], known: dict[Recipient, str]) -> list[str]:
     """A line per key of secrets.nix that is not the lab's: which secrets name it."""
     unknown: dict[str, list[str]] = {}
@@ -441,13 +455,34 @@ def _unknown_keys(entries: Sequence[AgenixEntry], known: dict[Recipient, str]) -
             key = parse_recipient(text)
             if isinstance(key, Recipient) and key in known:
                 continue
-            shown = key.short if isinstance(key, Recipient) else shorten(text)
-            unknown.setdefault(shown, []).append(entry.name)
+            unknown.setdefault(_shown(text, key), []).append(entry.name)
     return [
         f"{shown} (in secrets.nix for {_names(names)}) is no host or admin of the lab: a "
         "person? add them under admins: in lab.yaml (homelab secrets admin add NAME KEY); "
         "a machine? pin its host key in its profile"
         for shown, names in unknown.items()
+    ]
+
+
+def _dropped(
+    state: LabState, entry: AgenixEntry, known: dict[Recipient, str], rekeyed: bool
+) -> list[str]:
+    """Hosts of the lab that secrets.nix gave this secret, and a rekey to the lab's
+    readers did not (their profile does not use it yet)."""
+    if not rekeyed:
+        return []
+    using = {r.name for r in readers(state, entry.name) if r.kind == "host"}
+    hosts = []
+    for text in entry.public_keys:
+        key = parse_recipient(text)
+        who = known.get(key) if isinstance(key, Recipient) else None
+        if who and who.startswith("host ") and who[5:] not in using:
+            hosts.append(who[5:])
+    return [
+        f"{entry.name}: {host} had it in secrets.nix, but its profile does not use it, so it "
+        f"is not encrypted to {host} now: name it there as {{secret: {entry.name}}} (or a "
+        "secrets: entry with a target), then `homelab secrets rekey`"
+        for host in dict.fromkeys(hosts)
     ]
 
 

@@ -162,10 +162,12 @@ def test_import_with_the_admins_key_rekeys_to_the_labs_readers(
     assert "wifi: readable by dns and admin alice" in out
     assert "grafana-key: readable by admin alice" in out
     # the keys that are neither a host nor an admin of the lab are named, with what to do
-    bob_short = "X25519 …" + agenix.public["bob"][-12:]
-    assert bob_short in out and "admins: in lab.yaml" in out
+    assert f"{agenix.public['bob']} (in secrets.nix for wifi) is no host or admin" in out
+    assert "admins: in lab.yaml" in out
     oldbox_short = "ssh-ed25519 …" + agenix.public["oldbox"].split()[1][-12:]
-    assert oldbox_short in out
+    assert f"{oldbox_short} (oldbox@test) (in secrets.nix for wifi)" in out
+    # dns had grafana-key in secrets.nix; the lab's dns does not use it, and is told so
+    assert "grafana-key: dns had it in secrets.nix, but its profile does not use it" in out
     assert "stale" not in out
     # one commit: the two files, lab.yaml with the agenix input and the flake.nix it makes
     assert git(lab, "rev-list", "--count", f"{head}..HEAD").strip() == "1"
@@ -189,6 +191,8 @@ def test_import_without_a_key_copies_the_files_and_says_they_are_stale(
         ).read_bytes()
     assert opens(lab / "encrypted/wifi.age", agenix.keys["dns"]) == WIFI
     assert "stale, imported as they were: grafana-key and wifi" in out
+    assert "had it in secrets.nix" not in out  # as they were: dns still opens grafana-key
+    assert opens(lab / "encrypted/grafana-key.age", agenix.keys["dns"]) == GRAFANA
     assert "homelab secrets rekey" in out
     # imported again: the same files are there, nothing to do, nothing overwritten
     code, out, _ = run_cli("--lab", str(lab), "secrets", "import", str(agenix.secrets_nix))
