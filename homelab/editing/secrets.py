@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from homelab import labconfig
 from homelab.editing import labyaml
@@ -28,7 +29,7 @@ from homelab.profile import secretrefs
 from homelab.profile.edit import EditError, delete_value, set_value
 from homelab.secrets import crypt, store
 from homelab.secrets.crypt import AdminKey, SecretsError
-from homelab.secrets.keys import Recipient, parse_recipient
+from homelab.secrets.keys import SSH_KINDS, Recipient, parse_recipient
 from homelab.secrets.view import AGENIX, AGENIX_URL, LabSecrets, Reader, SecretState, host_key
 from homelab.source import DiskSource, Unreadable
 
@@ -112,16 +113,54 @@ def _admins(state: LabState) -> list[tuple[str, Recipient]]:
     return [(a.name, a.key) for a in state.config.admins] if state.config is not None else []
 
 
+def _uses_in(value: Any, name: str) -> bool:
+    """Does a profile's data (one that did not validate) name secret `name` anywhere?"""
+    if secretrefs.is_ref(value):
+        return bool(value.get("secret") == name)
+    if isinstance(value, Mapping):
+        return any(_uses_in(v, name) for v in value.values())
+    if isinstance(value, list):
+        return any(_uses_in(v, name) for v in value)
+    return False
+
+
+def _invalid_reader(folder: str, data: Any, name: str) -> Reader | None:
+    """A host whose profile has a mistake still uses its secrets: read from its data as
+    written, so that a rekey does not drop it."""
+    if not isinstance(data, Mapping):
+        return None
+    listed = data.get("secrets")
+    entry = listed.get(name) if isinstance(listed, Mapping) else None
+    encrypted = isinstance(entry, Mapping) and "source" not in entry
+    if not (encrypted or _uses_in(data, name)):
+        return None
+    deploy = data.get("deploy")
+    key = None
+    for field in ("ageHostKey", "hostKey"):
+        text = deploy.get(field) if isinstance(deploy, Mapping) else None
+        found = parse_recipient(text) if isinstance(text, str) else None
+        if isinstance(found, Recipient) and found.kind in SSH_KINDS:
+            key = found
+            break
+    host = data.get("host")
+    called = host.get("name") if isinstance(host, Mapping) else None
+    return Reader(called if isinstance(called, str) else folder, "host", key, folder)
+
+
 def readers(
     state: LabState, name: str, admins: Sequence[tuple[str, Recipient]] | None = None
 ) -> tuple[Reader, ...]:
-    """Who should open secret `name`: every host whose profile uses it (read, valid or
-    not), then the admins (lab.yaml's, or `admins`)."""
-    hosts = [
-        Reader(h.profile.name, "host", host_key(h.profile), folder)
-        for folder, h in sorted(state.hosts.items())
-        if h.profile is not None and name in h.profile.secret_names
-    ]
+    """Who should open secret `name`: every host whose profile uses it (valid or not),
+    then the admins (lab.yaml's, or `admins`)."""
+    hosts: list[Reader] = []
+    for folder, h in sorted(state.hosts.items()):
+        if h.profile is not None:
+            if name in h.profile.secret_names:
+                hosts.append(Reader(h.profile.name, "host", host_key(h.profile), folder))
+        elif h.document is not None:
+            found = _invalid_reader(folder, h.document.data, name)
+            if found is not None:
+                hosts.append(found)
     who = _admins(state) if admins is None else admins
     return (*hosts, *(Reader(n, "admin", k) for n, k in who))
 
@@ -162,11 +201,12 @@ def _keyless(wanted: Sequence[Reader], name: str) -> list[str]:
 
 
 def _unread(state: LabState) -> list[str]:
+    """Hosts whose profile is not even YAML: whether they use a secret cannot be told."""
     return [
-        f"hosts/{folder} could not be read: if it uses this secret, fix it, then run "
-        "`homelab secrets rekey`"
+        f"hosts/{folder} could not be read: if it uses these secrets, its key is not among "
+        "their readers: fix it, then run `homelab secrets rekey`"
         for folder, h in sorted(state.hosts.items())
-        if h.profile is None
+        if h.profile is None and h.document is None
     ]
 
 
@@ -258,8 +298,7 @@ def set_secret(lab: LabFiles, name: str, plaintext: bytes) -> SecretsDone:
         said.append(f"no host uses {name} yet: name it in a setting as {{secret: {name}}}")
     if not any(r.kind == "admin" for r in wanted):
         said.append(f"no admin can open {name}: add yourself with `homelab secrets admin add`")
-    if not any(r.kind == "host" for r in wanted):
-        said.extend(_unread(state))
+    said.extend(_unread(state))
     subject = f"Secret {name} set: readable by {readable_by(wanted)}"
     sha = _commit(lab, files, subject, [s for s in said if s != LOCK])
     said.insert(0, subject)
@@ -365,6 +404,8 @@ def rekey_secrets(
         if len(done) == 1
         else f"Secrets rekeyed: {_names(done)}"
     )
+    if files:
+        said.extend(_unread(state))
     sha = _commit(lab, files, subject, [*body, *said]) if files else None
     lines = ([subject] if files else []) + body + said
     for n in stale:
@@ -428,6 +469,7 @@ def _admin_edit(
     files += [store.write_encrypted(lab.root, n, data) for n, data, _, _ in made]
     if made:
         said.append(f"rekeyed: {_names([n for n, _, _, _ in made])}")
+        said.extend(_unread(state))
     if stale:
         said.append(
             f"left stale: {_names(stale)}: an admin whose key opens them runs "

@@ -535,3 +535,19 @@ def test_a_passphrase_protected_ssh_key_is_asked_for_on_the_terminal(
     assert asked == [f"passphrase for {locked}: "]
     assert lab.opens(lab.host_key("beta"), "ts") == b"changed"
     assert "open sesame" not in out + err
+
+
+def test_a_host_with_a_mistake_in_its_profile_keeps_its_secrets(lab: SecretLab) -> None:
+    beta = lab.root / "hosts" / "beta" / "profile.yaml"
+    beta.write_text(beta.read_text().replace("  tailscale:", "  nosuchservice: {}\n  tailscale:"))
+    done = lab.run("secrets", "set", "ts", data=VALUE)
+    assert done.returncode == 0, _said(done)
+    assert "readable by beta and admin alice" in _said(done)
+    assert lab.opens(lab.host_key("beta"), "ts") == VALUE
+
+    _, bob_public = age_key(lab.keys, "bob")
+    done = lab.run("secrets", "admin", "add", "bob", bob_public, "--identity", str(lab.alice))
+    assert done.returncode == 0, _said(done)
+    assert "rekeyed: ts" in _said(done)
+    assert lab.opens(lab.host_key("beta"), "ts") == VALUE  # not dropped by the rekey
+    lab.cannot_open(lab.host_key("alpha"), "ts")
