@@ -433,6 +433,11 @@ in
         enable = bool false;
         openFirewall = bool true;
         ports = opt (types.listOf types.port) [ 22 ];
+        # read by agenix's identityPaths default (sshd.nix: its default key files)
+        hostKeys = opt (types.listOf types.attrs) [
+          { type = "rsa"; bits = 4096; path = "/etc/ssh/ssh_host_rsa_key"; }
+          { type = "ed25519"; path = "/etc/ssh/ssh_host_ed25519_key"; }
+        ];
         settings = settings keyValue {
           PasswordAuthentication = opt (types.nullOr types.bool) true;
           KbdInteractiveAuthentication = opt (types.nullOr types.bool) true;
