@@ -292,3 +292,57 @@ def test_without_an_admin_key_the_new_key_is_pinned_and_the_host_fails_with_what
     code, out, err = run_cli("--lab", str(lab), "apply", "--yes", "pi")
     assert code == 1
     assert "secrets not encrypted to its current host key: tailscale-authkey, wifi-psk" in out
+
+
+def test_a_secret_file_changed_or_added_but_not_committed_stops_the_apply(
+    rig: Rig, tmp_path: Path, run_cli: RunCli, home: Path, admin: tuple[Path, str]
+) -> None:
+    lab, pi, nas = two_hosts(rig, tmp_path, admin[1])
+    code, out, err = run_cli("--lab", str(lab), "apply", "--yes")
+    assert code == 0, out + err
+    # a new value, encrypted but not committed: the machine would get the old one
+    encrypt_to(lab, "wifi-psk", b"a new value", [pi.host_key, nas.host_key, admin[1]])
+    before = git.Repo(lab).head.commit.hexsha
+
+    code, out, err = run_cli("--lab", str(lab), "apply", "--yes", "--no-commit", "pi")
+
+    assert code == 2, out + err
+    assert re.search(r"^error: encrypted/wifi-psk\.age: changed but not committed", err, re.M)
+    assert git.Repo(lab).head.commit.hexsha == before
+    assert pi.generation() == 2
+    git.Repo(lab).git.restore("encrypted/wifi-psk.age")
+
+    # a new secret pi uses, whose file is not committed at all
+    profile = lab / "hosts" / "pi" / "profile.yaml"
+    profile.write_text(profile.read_text() + "  mqtt: {target: /run/keys/mqtt}\n")
+    encrypt_to(lab, "mqtt", b"mqtt-PLAIN", [pi.host_key, admin[1]])
+    code, out, err = run_cli("--lab", str(lab), "apply", "--yes", "--no-commit", "pi")
+    assert code == 2, out + err
+    assert re.search(r"^error: encrypted/mqtt\.age: is not committed", err, re.M), err
+    assert pi.generation() == 2
+    # the pre-apply commit takes it with the profile that names it, and it goes out
+    code, out, err = run_cli("--lab", str(lab), "apply", "--yes", "pi")
+    assert code == 0, out + err
+    assert "encrypted/mqtt.age" in git.Repo(lab).head.commit.stats.files
+    assert age_open(pi.state() / "config" / "encrypted" / "mqtt.age", pi.host_private_key) == (
+        b"mqtt-PLAIN"
+    )
+
+
+def test_a_secret_the_host_no_longer_uses_leaves_its_machine(
+    rig: Rig, tmp_path: Path, run_cli: RunCli, home: Path, admin: tuple[Path, str]
+) -> None:
+    lab, pi, _ = two_hosts(rig, tmp_path, admin[1])
+    code, out, err = run_cli("--lab", str(lab), "apply", "--yes")
+    assert code == 0, out + err
+    sent = pi.state() / "config" / "encrypted"
+    assert (sent / "tailscale-authkey.age").exists()
+    profile = lab / "hosts" / "pi" / "profile.yaml"
+    text = profile.read_text()
+    profile.write_text("".join(x for x in text.splitlines(True) if "tailscale-authkey" not in x))
+
+    code, out, err = run_cli("--lab", str(lab), "apply", "--yes", "pi")
+
+    assert code == 0, out + err
+    assert not (sent / "tailscale-authkey.age").exists()
+    assert (sent / "wifi-psk.age").exists()
