@@ -389,7 +389,11 @@ def rekey_secrets(
         )
     targets = list(dict.fromkeys(names)) if names else _stale_names(state)
     if not targets:
-        return SecretsDone((), None, ("every secret is encrypted to exactly its readers",), ())
+        keyless = [
+            line for n in sorted(state.secrets.secrets) for line in _keyless(readers(state, n), n)
+        ]
+        fine = "every secret is encrypted to exactly its readers that have a key"
+        return SecretsDone((), None, (fine, *keyless), ())
     made, said, stale = _rekey(lab, state, targets, key)
     files = [store.write_encrypted(lab.root, n, data) for n, data, _, _ in made]
     body: list[str] = []
