@@ -419,21 +419,33 @@ def import_agenix(lab: LabFiles, path: Path, key: AdminKey | None = None) -> Sec
 
 
 def _import_one(state: LabState, name: str, data: bytes, key: AdminKey | None) -> _Import:
+    """One file as it will be written: encrypted anew to the lab's readers when it is
+    stale and the admin's key opens it; else as it is. An age key's stanza does not say
+    whose it is, so the key is tried even when the file does not look stale."""
     judged = _judged(state, name, data)
-    if judged.stale and key is not None and judged.wanted:
-        try:
-            data = store.rekeyed(data, judged, key)
-        except SecretsError:
-            return _Import(name, data, _readers_now(judged) + " (your key cannot open it)", True)
-        return _Import(name, data, readable_by(judged.wanted), False, rekeyed=True)
-    return _Import(name, data, _readers_now(judged), judged.stale)
+    if key is None or not judged.wanted:
+        return _Import(name, data, _readers_now(judged), judged.stale)
+    try:
+        crypt.decrypt(data, key, name)
+    except SecretsError:
+        mine = any(r.key == key.public for r in judged.wanted)
+        said = _readers_now(judged, key.public) + f"; your key ({key.path}) cannot open it"
+        return _Import(name, data, said, judged.stale or mine)
+    if not judged.stale:
+        return _Import(name, data, readable_by(judged.wanted), False)
+    return _Import(name, store.rekeyed(data, judged, key), readable_by(judged.wanted), False, True)
 
 
-def _readers_now(judged: SecretState) -> str:
-    """Who of the lab can open the file as it is, and how many keys besides."""
-    can = [r for r in judged.wanted if judged.can_read(r) is not False]
-    said = readable_by(can) if can else "none of the lab's hosts or admins"
-    return said + (f" and {judged.others} other key(s)" if judged.others else "")
+def _readers_now(judged: SecretState, cannot: Recipient | None = None) -> str:
+    """Who of the lab can open the file as it is (an age key only perhaps: its stanza does
+    not say whose), and how many keys besides; `cannot`: a key known not to open it."""
+    sure = [r for r in judged.wanted if judged.can_read(r) is True]
+    maybe = [r for r in judged.wanted if judged.can_read(r) is None and r.key != cannot]
+    parts = [readable_by(sure)] if sure else []
+    if maybe:
+        parts.append(f"perhaps {readable_by(maybe)} (an age key's stanza does not say whose)")
+    said = " and ".join(parts) or "none of the lab's hosts or admins"
+    return said + (f", and {judged.others} key(s) not among them" if judged.others else "")
 
 
 def _shown(text: str, key: Recipient | str) -> str:

@@ -199,6 +199,27 @@ def test_import_without_a_key_copies_the_files_and_says_they_are_stale(
     assert code == 0 and "nothing to import" in out
 
 
+def test_import_keeps_as_it_is_a_file_the_admins_key_cannot_open(
+    agenix: Agenix, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOMELAB_AGE_IDENTITY", str(agenix.keys["alice"]))
+    text = agenix.secrets_nix.read_text()
+    agenix.secrets_nix.write_text(
+        text.replace("in\n{", 'in\n{\n  "mqtt.age".publicKeys = [ bob ];')
+    )
+    mqtt = age("-r", agenix.public["bob"], data=b"mqtt password\n")
+    (agenix.tree / "mqtt.age").write_bytes(mqtt)
+    code, out, err = run_cli("--lab", str(agenix.lab), "secrets", "import", str(agenix.tree))
+    assert code == 0, err
+    assert (agenix.lab / "encrypted/mqtt.age").read_bytes() == mqtt
+    assert "mqtt: readable by none of the lab's hosts or admins" in out
+    assert f"your key ({agenix.keys['alice']}) cannot open it" in out
+    assert "stale, imported as they were: mqtt;" in out
+    assert (
+        opens(agenix.lab / "encrypted/wifi.age", agenix.keys["alice"]) == WIFI
+    )  # the others go on
+
+
 def refused(run_cli: RunCli, lab: Path, *args: str) -> str:
     """The command exits 2 and writes nothing in the lab (nor commits)."""
     before, head = tree_hash(lab), git(lab, "rev-parse", "HEAD")
