@@ -551,3 +551,22 @@ def test_a_host_with_a_mistake_in_its_profile_keeps_its_secrets(lab: SecretLab) 
     assert "rekeyed: ts" in _said(done)
     assert lab.opens(lab.host_key("beta"), "ts") == VALUE  # not dropped by the rekey
     lab.cannot_open(lab.host_key("alpha"), "ts")
+
+
+def test_a_plaintext_file_under_a_secret_name_is_marked_and_never_opened(lab: SecretLab) -> None:
+    (lab.root / "encrypted").mkdir()
+    (lab.root / "encrypted" / "ts.age").write_bytes(VALUE)
+    listed = lab.run("secrets", "list")
+    assert listed.returncode == 0, _said(listed)
+    assert "ts (NOT ENCRYPTED)" in listed.stdout.decode()
+    assert VALUE.decode() not in _said(listed)
+
+    done = lab.run("secrets", "edit", "ts", "--identity", str(lab.alice), env={"EDITOR": "true"})
+    assert done.returncode == 2
+    assert "is not an age file" in _said(done)
+    assert "homelab secrets set ts" in _said(done)
+    assert VALUE.decode() not in _said(done)
+
+    done = lab.run("secrets", "set", "ts", data=NEW_VALUE)  # what the hint says: encrypt it
+    assert done.returncode == 0, _said(done)
+    assert lab.opens(lab.host_key("beta"), "ts") == NEW_VALUE
