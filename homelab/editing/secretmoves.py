@@ -63,6 +63,10 @@ NIX_MISSING_HINT = (
 )
 AGE_LIMIT = 16 << 20  # an agenix secret is a password or a key file, not this
 SAID_LIMIT = 2000  # characters of Nix's error shown
+HAND_KEPT = (
+    "this lab's flake.nix is kept by hand: it needs an agenix input (passed to the hosts as "
+    "`inputs`) for the machines to open encrypted secrets"
+)
 
 
 # ---- reading an agenix secrets.nix -------------------------------------------------------
@@ -341,8 +345,13 @@ def import_agenix(lab: LabFiles, path: Path, key: AdminKey | None = None) -> Sec
     known = _lab_keys(state)
     problems: list[Problem] = []
     sources: list[tuple[AgenixEntry, bytes]] = []
+    seen: dict[str, str] = {}
     for entry in entries:
         wrong = _name_problem(entry, shown)
+        if wrong is None and seen.setdefault(entry.name, entry.key) != entry.key:
+            wrong = Problem(
+                Place(shown), f'"{entry.key}" and "{seen[entry.name]}" are the same file'
+            )
         if wrong is not None:
             problems.append(wrong)
             continue
@@ -389,6 +398,8 @@ def import_agenix(lab: LabFiles, path: Path, key: AdminKey | None = None) -> Sec
     if base is not None and text is not None:
         files.extend(labyaml.save(lab, text, base).written)  # refuses before writing
         said.append("lab.yaml: the agenix input added; flake.lock needs it: `homelab lock`")
+    elif state.config is None:
+        said.append(HAND_KEPT)
     files[:0] = [store.write_encrypted(lab.root, m.name, m.data) for m in made]
     by_name = {e.name: e for e in entries}
     said[:0] = [
@@ -817,10 +828,7 @@ def _write_migration(
         files.extend(labyaml.save(lab, lab_yaml, base).written)
         said.append("lab.yaml: the agenix input added; flake.lock needs it: `homelab lock`")
     elif state.config is None:
-        said.append(
-            "this lab's flake.nix is kept by hand: it needs an agenix input (passed to the "
-            "hosts as `inputs`) for the machines to open encrypted secrets"
-        )
+        said.append(HAND_KEPT)
     before = {p for f in folders for p in generated_files(DiskSource(lab.root), f)}
     for rel, data in encrypted.items():
         name = posixpath.basename(rel).removesuffix(".age")
