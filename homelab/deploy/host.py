@@ -376,7 +376,11 @@ class HostRun:
         machine without one only goes without (its secrets say so when it uses some)."""
         if not self.pinned or self.age_key:
             return
-        ran = self.target.run(steps.host_key().line(), timeout=30)
+        try:
+            ran = self.target.run(steps.host_key().line(), timeout=30)
+        except (ConnectionLost, ConnectError, OSError) as err:
+            self.line(f"could not read the ed25519 host key ({err}): none pinned for age")
+            return
         self.age_key = ed25519_line(ran.out) if ran.code == 0 else None
         if self.age_key is None:
             self.line(f"no ed25519 host key at {steps.ED25519_HOST_KEY}: none pinned for age")

@@ -9,9 +9,12 @@ Front ends only choose options and show what happens:
 
 `prepare` refuses early when git could not commit, when a profile or a secret is bad, or
 when a file that goes out has changes the pre-apply commit would not take; then builds.
-`send` commits what goes out, plans from that commit (what a machine gets is exactly what
-the commit holds), fans out (`stop`: homelab.deploy.models.Stop), pins accepted host keys
-(in a commit of their own), and records every host, confirming first how runs left going
+`send` commits what goes out, settles the keys of hosts whose encrypted secrets need their
+machine's key first (homelab.deploy.hostkeys: pinned and the secrets re-encrypted, in a
+commit of their own), plans from the commit (what a machine gets is exactly what the
+commit holds; a host whose secrets its machine could not open is refused, the others go
+on), fans out (`stop`: homelab.deploy.models.Stop), pins accepted host keys (in a commit
+of their own), and records every host, confirming first how runs left going
 by an earlier interrupted apply ended. Once the fan-out is over, a failure to pin or
 record is a note: the machines are what they are, and the summary must still be shown.
 

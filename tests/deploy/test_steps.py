@@ -58,6 +58,10 @@ NO_DIGESTS = Step(("keep_secret_digests", f"{STATE}/secrets.json", "{}"), check=
             Remote(scripts.PROBE, ("me", "10", "0", "", "5")),
         ),
         (
+            steps.host_key(),  # under the machine's root, which the script itself reads
+            Remote(scripts.HOST_KEY, ("/etc/ssh/ssh_host_ed25519_key.pub",)),
+        ),
+        (
             steps.clean_staging(MACHINE, f"{STATE}/uploads/{RUN}.partial"),
             Remote(scripts.CLEAN_STAGING, (ROOT, f"{STATE}/uploads/{RUN}.partial")),
         ),
@@ -91,6 +95,7 @@ NO_DIGESTS = Step(("keep_secret_digests", f"{STATE}/secrets.json", "{}"), check=
         "probe",
         "probe-waiting",
         "relock",
+        "host-key",
         "clean-staging",
         "start-install",
         "start-sudo",
