@@ -99,7 +99,8 @@ def make_secret_lab(
 ) -> Path:
     """A lab with one host per machine, each using the secrets `uses` names; every
     secret encrypted to the host keys of the hosts that use it and to the admin. With
-    `pinned`, each profile pins its machine's host key (deploy.hostKey)."""
+    `pinned`, each profile pins its machine's host key (deploy.hostKey); without, the
+    secrets are encrypted to the admin alone (no host key is known)."""
     more = {}
     for m in machines:
         text = (extra or {}).get(m.name, "")
@@ -114,9 +115,9 @@ def make_secret_lab(
     text = lab_yaml(admin)
     (lab / "lab.yaml").write_text(text)
     (lab / "flake.lock").write_text(fake_lock(text))
-    keys = {m.name: m.host_key for m in machines}
+    keys = {m.name: m.host_key for m in machines} if pinned else {}  # no pin: admin only
     for name, value in values.items():
-        readers = [keys[h] for h, used in uses.items() if name in used]
+        readers = [keys[h] for h, used in uses.items() if name in used and h in keys]
         readers = [k for k in readers if not isinstance(parse_recipient(k), str)]  # no ECDSA
         encrypt_to(lab, name, value, [*readers, admin])
     repo = git.Repo.init(lab)

@@ -13,7 +13,10 @@ import git
 import pytest
 
 from homelab.deploy.hostkeys import age_pin, pin_profile
+from homelab.deploy.models import ApplyOptions
 from homelab.deploy.ssh import ed25519_line
+from homelab.deploy.workflow import prepare, send
+from homelab.lab import Lab
 from tests.conftest import RunCli
 from tests.deploy.labs import make_lab
 from tests.deploy.secretlabs import admin_identity, age_open, make_secret_lab, need_age
@@ -139,3 +142,38 @@ def test_a_host_pinned_by_its_ecdsa_key_gets_its_ed25519_key_and_its_secrets_in_
     sent = pi.state() / "config" / "encrypted" / "wifi-psk.age"
     assert age_open(sent, pi.host_private_key) == b"psk-PLAIN-7"
     assert re.search(r"^pi\s+ok\s", out, re.M), out
+
+
+def test_the_editor_way_a_checked_key_is_accepted_and_no_other(
+    rig: Rig, tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The editor shows the fingerprint of the refused host's key, the person trusts it,
+    and the next apply accepts exactly that key (accept_keys): pinned, secrets re-encrypted,
+    deployed; a key the person did not check is still refused."""
+    need_age()
+    identity, admin = admin_identity(tmp_path / "admin")
+    monkeypatch.setenv("HOMELAB_AGE_IDENTITY", str(identity))
+    pi = rig.add("pi", known=False)
+    lab = make_secret_lab(
+        tmp_path / "lab", [pi], {"pi": ["wifi-psk"]}, {"wifi-psk": b"psk-PLAIN-8"}, admin,
+        pinned=False,
+    )  # fmt: skip
+    notes: list[str] = []
+
+    first = send(prepare(Lab(lab), []), ApplyOptions(ssh=rig.settings()), on_note=notes.append)
+    assert [r.unknown_key for r in first.results] == [pi.host_key]  # shown to be checked
+
+    other = {"pi": ED_A}  # not the machine's key
+    again = send(prepare(Lab(lab), []), ApplyOptions(ssh=rig.settings(accept_keys=other)))
+    assert not again.results[0].ok and "unknown host key" in again.results[0].summary
+
+    checked = {"pi": pi.host_key}
+    done = send(
+        prepare(Lab(lab), []),
+        ApplyOptions(ssh=rig.settings(accept_keys=checked)),
+        on_note=notes.append,
+    )
+    assert done.results[0].ok, done.results[0]
+    assert "re-encrypted 1 secret to pi's new host key (wifi-psk)" in notes
+    sent = pi.state() / "config" / "encrypted" / "wifi-psk.age"
+    assert age_open(sent, pi.host_private_key) == b"psk-PLAIN-8"
