@@ -449,3 +449,38 @@ def test_migrate_refuses_while_a_host_with_a_copied_secret_has_problems(
     commit_all(demo.root, "a mistake")
     err = refused(run_cli, demo.root, "migrate")
     assert f"{PI}:" in err and "deploy.sudo" in err
+
+
+def test_migrate_takes_the_source_out_of_a_fragment_shared_by_two_hosts(
+    demo: Demo, run_cli: RunCli, tmp_path: Path
+) -> None:
+    """The entry is written once, in hosts/common/admin.yaml, which pi and homeserver
+    include: one encrypted file both machines open, the fragment edited once."""
+    root = demo.root
+    entry = (
+        "secrets:\n  tailscale-authkey:\n    # the auth key from the Tailscale admin console\n"
+        + SOURCE_LINE
+        + f"    target: {TARGET}  # tailscale reads it here\n"
+    )
+    demo.edit(PI, entry, "")
+    fragment = root / "hosts/common/admin.yaml"
+    fragment.write_text(fragment.read_text() + entry)
+    server_key, line = ssh_key(tmp_path / "keys", "server_host_key")
+    demo.edit(
+        "hosts/homeserver/profile.yaml",
+        "  tags: [server]\n",
+        f"  tags: [server]\n  hostKey: {' '.join(line.split()[:2])}\n",
+    )
+    commit_all(root, "the auth key for both")
+    before = fragment.read_text()
+    code, out, err = run_cli("--lab", str(root), "secrets", "migrate")
+    assert code == 0, err
+    assert fragment.read_text() == before.replace(SOURCE_LINE, "")
+    secret = root / "encrypted/tailscale-authkey.age"
+    plaintext = (root / "secrets/tailscale-authkey.example").read_bytes()
+    assert opens(secret, demo.host_key) == plaintext
+    assert opens(secret, server_key) == plaintext
+    assert "readable by homeserver, pi and admin alice" in out
+    for host in ("homeserver", "pi"):
+        assert (root / f"hosts/{host}/encrypted-secrets.nix").is_file()
+    assert run_cli("--lab", str(root), "validate")[0] == 0
