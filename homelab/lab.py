@@ -381,20 +381,20 @@ class Lab(LabFiles):
 
     def add_admin(self, name: str, public_key: str, key: AdminKey | None) -> SecretsDone:
         """An admin in lab.yaml, every secret rekeyed to include them (with `key`), committed."""
-        from homelab.editing.secrets import add_admin  # deferred: start-up
+        from homelab.editing.admins import add_admin  # deferred: start-up
 
         return add_admin(self, name, public_key, key)
 
     def remove_admin(self, name: str, key: AdminKey | None) -> SecretsDone:
         """An admin out of lab.yaml, every secret rekeyed without them (with `key`), committed."""
-        from homelab.editing.secrets import remove_admin  # deferred: start-up
+        from homelab.editing.admins import remove_admin  # deferred: start-up
 
         return remove_admin(self, name, key)
 
     def import_agenix(self, path: Path, key: AdminKey | None) -> SecretsDone:
         """An agenix secrets.nix (read with nix-instantiate in restricted mode) and its
         .age files into encrypted/, rekeyed to the lab's readers with `key`, committed."""
-        from homelab.editing.secretmoves import import_agenix  # deferred: start-up
+        from homelab.editing.agenix import import_agenix  # deferred: start-up
 
         return import_agenix(self, path, key)
 

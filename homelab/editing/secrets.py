@@ -1,5 +1,5 @@
-"""Changing the lab's encrypted secrets: set a value, rekey, add or remove an admin; each
-written whole (ciphertext only) and committed with the files it changed, in words.
+"""Changing the lab's encrypted secrets: set a value, rekey (admins: homelab.editing.admins);
+each written whole (ciphertext only) and committed with the files it changed, in words.
 
 Who reads a secret is worked out here from every host whose profile could be read, valid
 or not: a host with an unrelated mistake in its profile still uses its secrets, and a
@@ -13,7 +13,6 @@ Plaintext is only ever bytes in memory: never written, never in a message or an 
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +25,7 @@ from homelab.history.repo import check_writable, open_repository
 from homelab.labconfig import edit
 from homelab.labfiles import LabFiles, LabState
 from homelab.profile import secretrefs
-from homelab.profile.edit import EditError, delete_value, set_value
+from homelab.profile.edit import EditError
 from homelab.secrets import crypt, store
 from homelab.secrets.crypt import AdminKey, SecretsError
 from homelab.secrets.keys import SSH_KINDS, Recipient, parse_recipient
@@ -35,17 +34,13 @@ from homelab.source import DiskSource, Unreadable
 
 __all__ = [
     "SecretsDone",
-    "add_admin",
     "check_name",
     "rekey_secrets",
-    "remove_admin",
     "secret_value",
     "secrets_state",
     "set_secret",
 ]
 
-ADMINS = "admins"
-ADMIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 ROTATE = "the old key's owner may have kept a copy: change the value itself"
 LOCK = "flake.lock needs the new input: run `homelab lock`"
 
@@ -308,14 +303,7 @@ def set_secret(lab: LabFiles, name: str, plaintext: bytes) -> SecretsDone:
 # ---- rekey -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Rekeyed:
-    files: list[str]
-    said: list[str]
-    stale: list[str]
-
-
-def _rekey(
+def rekey_each(
     lab: LabFiles,
     state: LabState,
     names: Sequence[str],
@@ -352,7 +340,7 @@ def _rekey(
     return out, said, stale
 
 
-def _stale_names(
+def stale_names(
     state: LabState, admins: Sequence[tuple[str, Recipient]] | None = None
 ) -> list[str]:
     assert state.secrets is not None
@@ -387,14 +375,14 @@ def rekey_secrets(
             f"no secret named {_names(unknown)} in {secretrefs.FOLDER}/",
             "`homelab secrets list` shows the lab's secrets",
         )
-    targets = list(dict.fromkeys(names)) if names else _stale_names(state)
+    targets = list(dict.fromkeys(names)) if names else stale_names(state)
     if not targets:
         keyless = [
             line for n in sorted(state.secrets.secrets) for line in _keyless(readers(state, n), n)
         ]
         fine = "every secret is encrypted to exactly its readers that have a key"
         return SecretsDone((), None, (fine, *keyless), ())
-    made, said, stale = _rekey(lab, state, targets, key)
+    made, said, stale = rekey_each(lab, state, targets, key)
     files = [store.write_encrypted(lab.root, n, data) for n, data, _, _ in made]
     body: list[str] = []
     for n, _, wanted, dropped in made:
@@ -415,169 +403,3 @@ def rekey_secrets(
     for n in stale:
         lines.append(f"{n} left stale")
     return SecretsDone(tuple(files), sha, tuple(lines), tuple(stale))
-
-
-# ---- admins ----------------------------------------------------------------------------
-
-
-def _lab_yaml(lab: LabFiles) -> str:
-    text = labyaml.read(lab.root, labconfig.LAB_YAML)
-    if text is None:
-        raise InvalidInput(
-            [
-                Problem(
-                    Place(labconfig.LAB_YAML),
-                    "the lab has no lab.yaml to list admins in, and its flake.nix is kept "
-                    "by hand (a lab.yaml would make it anew)",
-                    hint="make a lab.yaml in the editor's Lab screen (homelab tui, f5), or keep "
-                    "the secrets' readers by hand",
-                )
-            ]
-        )
-    return text
-
-
-def _admin_edit(
-    lab: LabFiles,
-    text: str | None,
-    new: str,
-    subject: str,
-    said: list[str],
-    key: AdminKey | None,
-) -> SecretsDone:
-    """Write lab.yaml as `new` and rekey every secret to its readers with the admins it
-    names (with `key`; without, they are left stale and that is said); one commit."""
-
-    def lab_file(rel: str) -> str | None:
-        return new if rel == labconfig.LAB_YAML else labyaml.read(lab.root, rel)
-
-    config, problems = labconfig.parse(new, lab_file)
-    if problems or config is None:
-        raise InvalidInput(
-            problems or [Problem(Place(labconfig.LAB_YAML), "lab.yaml cannot be read")]
-        )
-    _writable(lab)
-    state = lab.load()
-    assert state.secrets is not None
-    admins = [(a.name, a.key) for a in config.admins]
-    everything = [n for n, s in sorted(state.secrets.secrets.items()) if s.encrypted]
-    made: list[tuple[str, bytes, tuple[Reader, ...], int]] = []
-    stale: list[str] = []
-    if key is not None:
-        made, more, stale = _rekey(lab, state, everything, key, admins)
-        said.extend(more)
-    else:
-        stale = _stale_names(state, admins)
-    saved = labyaml.save(lab, new, text)
-    files = list(saved.written)
-    files += [store.write_encrypted(lab.root, n, data) for n, data, _, _ in made]
-    if made:
-        said.append(f"rekeyed: {_names([n for n, _, _, _ in made])}")
-        said.extend(_unread(state))
-    if stale:
-        said.append(
-            f"left stale: {_names(stale)}: an admin whose key opens them runs "
-            "`homelab secrets rekey`"
-        )
-    sha = _commit(lab, files, subject, said)
-    return SecretsDone(tuple(files), sha, (subject, *said), tuple(stale))
-
-
-def add_admin(lab: LabFiles, name: str, public_key: str, key: AdminKey | None) -> SecretsDone:
-    """lab.yaml's admins with `name` (its key replaced when it is one already), and every
-    secret rekeyed to include it; one commit."""
-    if not ADMIN_NAME.fullmatch(name):
-        raise InvalidInput(
-            [
-                Problem(
-                    Place("admin name"),
-                    f"{name!r} is not an admin's name",
-                    hint="letters, digits, '.', '_', '@' and '-', starting with a letter or digit",
-                )
-            ]
-        )
-    found = parse_recipient(public_key)
-    if isinstance(found, str):
-        raise InvalidInput(
-            [
-                Problem(
-                    Place("admin key"),
-                    f"{name}'s key {found}",
-                    hint="age-keygen -y FILE prints an age key's public key",
-                )
-            ]
-        )
-    said: list[str] = []
-    base = labyaml.read(lab.root, labconfig.LAB_YAML)
-    release = labyaml.release_offer(lab) if base is None else None
-    if base is None and release is not None:  # a lab made before lab.yaml: make it one
-        text = labyaml.new_text(release)
-        said.append(f"lab.yaml created (release {release}); flake.nix is made from it now")
-    else:
-        text = _lab_yaml(lab)
-    config = labconfig.parse(text, lambda rel: labyaml.read(lab.root, rel))[0]
-    admins = {a.name: a.key for a in config.admins} if config is not None else {}
-    for other, k in admins.items():
-        if k == found and other != name:
-            raise InvalidInput(
-                [Problem(Place(labconfig.LAB_YAML), f"that key is already admin {other}'s")]
-            )
-    if admins.get(name) == found:
-        raise InvalidInput(
-            [Problem(Place(labconfig.LAB_YAML), f"{name} is already an admin with that key")]
-        )
-    if name in admins:
-        subject = f"Admin {name}'s key replaced"
-        said.append(f"{name}'s old key is dropped from every secret; {ROTATE}")
-    else:
-        subject = f"Admin {name} added"
-    try:
-        new = set_value(text, (ADMINS, name), found.text)
-    except EditError as err:
-        raise InvalidInput([Problem(Place(labconfig.LAB_YAML), str(err))]) from None
-    return _admin_edit(lab, base, new, subject, said, key)
-
-
-def remove_admin(lab: LabFiles, name: str, key: AdminKey | None) -> SecretsDone:
-    """lab.yaml's admins without `name`, and every secret rekeyed without it; one commit.
-    The values should be changed: the admin may have kept copies."""
-    text = labyaml.read(lab.root, labconfig.LAB_YAML)
-    if text is None:
-        raise InvalidInput(
-            [Problem(Place(labconfig.LAB_YAML), f"{name} is not an admin: the lab has no lab.yaml")]
-        )
-    config = labconfig.parse(text, lambda rel: labyaml.read(lab.root, rel))[0]
-    names = [a.name for a in config.admins] if config is not None else []
-    if name not in names:
-        raise InvalidInput(
-            [
-                Problem(
-                    Place(labconfig.LAB_YAML),
-                    f"{name} is not an admin"
-                    + (f" (the admins: {_names(names)})" if names else " (lab.yaml lists none)"),
-                )
-            ]
-        )
-    if names == [name]:
-        state = lab.load()
-        assert state.secrets is not None
-        if any(s.encrypted for s in state.secrets.secrets.values()):
-            raise InvalidInput(
-                [
-                    Problem(
-                        Place(labconfig.LAB_YAML),
-                        f"{name} is the last admin: without one nobody could change the "
-                        "lab's secrets or who reads them",
-                        hint="add the new admin first: homelab secrets admin add NAME KEY",
-                    )
-                ]
-            )
-    try:
-        new = delete_value(text, (ADMINS,) if names == [name] else (ADMINS, name))
-    except EditError as err:
-        raise InvalidInput([Problem(Place(labconfig.LAB_YAML), str(err))]) from None
-    said = [
-        f"{name} may have kept copies of the secrets' values: change each value itself "
-        "(homelab secrets edit NAME)"
-    ]
-    return _admin_edit(lab, text, new, f"Admin {name} removed", said, key)
