@@ -570,3 +570,21 @@ def test_a_plaintext_file_under_a_secret_name_is_marked_and_never_opened(lab: Se
     done = lab.run("secrets", "set", "ts", data=NEW_VALUE)  # what the hint says: encrypt it
     assert done.returncode == 0, _said(done)
     assert lab.opens(lab.host_key("beta"), "ts") == NEW_VALUE
+
+
+def test_admin_add_makes_lab_yaml_for_a_lab_that_has_none(lab: SecretLab) -> None:
+    (lab.root / "lab.yaml").unlink()
+    (lab.root / "flake.nix").unlink()
+    lab.git("commit", "-qam", "a lab from before lab.yaml")
+    _, public = age_key(lab.keys, "me")
+    done = lab.run("secrets", "admin", "add", "me", public)
+    said = _said(done)
+    assert done.returncode == 0, said
+    assert "lab.yaml created (release" in said
+    assert f"  me: {public}" in (lab.root / "lab.yaml").read_text()
+    assert (lab.root / "flake.nix").is_file()
+    assert set(lab.git("show", "--name-only", "--format=", "HEAD").split()) == {
+        "lab.yaml",
+        "flake.nix",
+    }
+    assert lab.git("log", "-1", "--format=%s") == "Admin me added\n"
