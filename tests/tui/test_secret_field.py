@@ -112,6 +112,7 @@ def test_switching_to_a_path_writes_a_path(lab: seclab.SecretsLab) -> None:
             await pilot.press(*"/var/lib/tailscale/key")
             await settle(pilot)
             assert secret.problems == []
+            assert not secret.query_one(".field-note").display  # no empty line under a path
             assert "config.age.secrets.tailscale-authkey" not in preview(app)
             assert 'authKeyFile = "/var/lib/tailscale/key";' in preview(app)
             await save(pilot)

@@ -88,6 +88,8 @@ class SecretField(Field):
         return out
 
     def _prompt(self) -> str:
+        if self.own is not MISSING:
+            return "(not set)"  # the blank choice: what choosing it makes of the value
         inherited = secret_of(self.inherited)
         if inherited is not None:
             return f"inherited: secret {inherited}"
@@ -127,7 +129,9 @@ class SecretField(Field):
             )
             new.display = self.mode == NEW
             yield new
-            yield Label(self._note(), classes="field-note")
+            note = Label(self._note(), classes="field-note")
+            note.display = bool(self._note())
+            yield note
 
     def _path_placeholder(self) -> str:
         if isinstance(self.inherited, str) or self.inherited is MISSING:
@@ -173,7 +177,9 @@ class SecretField(Field):
     def _show_mode(self) -> None:
         self.path_input.display = self.mode in (PATH, "")
         self.new_input.display = self.mode == NEW
-        self.query_one(".field-note", Label).update(self._note())
+        note = self.query_one(".field-note", Label)
+        note.update(self._note())
+        note.display = bool(self._note())
 
     # ---- what a person does ---------------------------------------------------------
 
