@@ -254,6 +254,12 @@ class HomelabApp(App[None]):
             main.action_lab,
         )
         yield SystemCommand(
+            "Secrets",
+            "The encrypted secrets: who uses each, who can open it; set, show, rekey (f9)",
+            main.action_secrets,
+        )
+        yield from _secrets_commands(screen)
+        yield SystemCommand(
             "Find an option",
             "Search the option index; add the option chosen to options: (ctrl+o)",
             main.action_option_search,
@@ -284,6 +290,35 @@ class HomelabApp(App[None]):
                 lambda folder=folder: _go_to(main, folder),
                 discover=False,
             )
+
+
+def _secrets_commands(screen: Screen[object]) -> Iterable[SystemCommand]:
+    """The Secrets screen's actions, while it is shown."""
+    from homelab.tui.screens.secrets import SecretsScreen
+
+    if not isinstance(screen, SecretsScreen):
+        return
+    yield SystemCommand(
+        "Secret: set value",
+        "Type a new value, masked; it is encrypted and committed (s)",
+        screen.action_set_value,
+    )
+    yield SystemCommand(
+        "Secret: new", "A new secret: its name and value (n)", screen.action_new_secret
+    )
+    yield SystemCommand(
+        "Secret: show value",
+        "Decrypt with your key and show it, after asking (v)",
+        screen.action_show_value,
+    )
+    yield SystemCommand(
+        "Secret: rekey", "Encrypt it anew to who should open it now (r)", screen.action_rekey
+    )
+    yield SystemCommand(
+        "Secret: rekey all stale",
+        "Every stale secret, encrypted anew (shift+r)",
+        screen.action_rekey_stale,
+    )
 
 
 def _kept_line(kept: Kept) -> str:

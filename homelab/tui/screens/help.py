@@ -44,6 +44,13 @@ INTROS = {
         "writes it with its comments and flake.nix, and offers a commit. New inputs then "
         "need `homelab lock`.",
     ),
+    "SecretsScreen": (
+        "Secrets",
+        "The lab's encrypted secrets (encrypted/NAME.age): the hosts that use each, who "
+        "should open it and whether they can, read from the file itself; below, the chosen "
+        "one's settings and problems. Each action commits at once. A value is shown only "
+        "when asked for, and only until its dialog closes.",
+    ),
     "ApplyScreen": (
         "Apply",
         "Choose hosts (or a tag) and a mode, review what goes out, then apply: each "
@@ -72,6 +79,12 @@ GROUPS = {
     "history": "Other screens",
     "apply": "Other screens",
     "lab": "Other screens",
+    "secrets": "Other screens",
+    "set_value": "Secrets",
+    "new_secret": "Secrets",
+    "show_value": "Secrets",
+    "rekey": "Secrets",
+    "rekey_stale": "Secrets",
     "back": "Other screens",
     "revert": "Changes",
     "undo": "Changes",
@@ -97,6 +110,7 @@ ORDER = [
     "Hosts",
     "What you see",
     "Changes",
+    "Secrets",
     "Other screens",
     "Search",
     "Moving around",

@@ -68,6 +68,7 @@ class MainScreen(Screen[None]):
         Binding("f6", "problems", "Problems", priority=True),
         Binding("f7", "toggle_preview", "Preview", show=False, priority=True),
         Binding("f8", "widen_preview", "Wide preview"),
+        Binding("f9", "secrets", "Secrets", show=False),  # the footer is full, as for f5
         Binding("ctrl+n", "new_host", "New host"),
         Binding("ctrl+o", "option_search", "Find an option and add it", show=False, priority=True),
         Binding("alt+down", "next_host(1)", "Next host", show=False),
@@ -624,6 +625,13 @@ class MainScreen(Screen[None]):
         from homelab.tui.screens.labview import LabScreen
 
         self.app.push_screen(LabScreen(self.session.lab), self._after_lab)
+
+    def action_secrets(self) -> None:
+        from homelab.tui.screens.secrets import SecretsScreen
+
+        self.flush_editors()
+        screen = SecretsScreen(self.session.lab, self.session.state, self.session.unsaved)
+        self.app.push_screen(screen, self._after_lab)  # a commit: reload as after lab.yaml
 
     def _after_lab(self, saved: bool | None) -> None:
         if saved:  # lab.yaml changed: the lab's problems and every host's check read it
