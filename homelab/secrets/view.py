@@ -164,7 +164,7 @@ def lab_secrets(
         top = Place(profile.file)
         first: dict[str, tuple[SecretUse, Place]] = {}
         for secret in found:
-            place = doc.marks.value(secret.at, top) if doc is not None else top
+            place = _place(doc, secret, top)
             uses.setdefault(secret.name, []).append(Use(folder, profile.name, secret, place))
             per_host.setdefault(folder, []).extend(_disagree(first, secret, place))
         per_host.setdefault(folder, []).extend(_lab_problems(profile, doc, agenix_input))
@@ -192,6 +192,15 @@ def lab_secrets(
     return LabSecrets(
         states, tuple(problems), keys, {f: tuple(p) for f, p in per_host.items() if p}
     )
+
+
+def _place(doc: Document | None, secret: SecretUse, top: Place) -> Place:
+    """Where a use stands: a setting's value, or a `secrets:` entry's name."""
+    if doc is None:
+        return top
+    if len(secret.at) == 2 and secret.at[0] == "secrets":
+        return doc.marks.key(secret.at, top)
+    return doc.marks.value(secret.at, top)
 
 
 def _disagree(
@@ -222,7 +231,7 @@ def _lab_problems(
 ) -> list[Problem]:
     top = Place(profile.file)
     at = profile.encrypted[0].at
-    place = doc.marks.value(at, top) if doc is not None else top
+    place = _place(doc, profile.encrypted[0], top)
     if profile.deploy.method == "channels":
         return [
             Problem(

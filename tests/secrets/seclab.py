@@ -43,7 +43,7 @@ AT = {
     "tailscale-authkey": "hosts/dns/profile.yaml:8:18",
     "grafana-key": "hosts/dns/profile.yaml:10:20",
     "ops-password": "hosts/dns/profile.yaml:13:25",
-    "wifi": "hosts/dns/profile.yaml:16:5",
+    "wifi": "hosts/dns/profile.yaml:15:3",
 }
 
 LAB_YAML = """\
