@@ -80,6 +80,7 @@ def test_a_secret_shows_by_name_and_another_is_chosen(lab: seclab.SecretsLab) ->
             secret = field(app, AUTHKEY, f.SecretField)
             assert secret.control.value == "secret:tailscale-authkey"
             assert secret.problems == []
+            assert not app.session.dirty()  # showing the secret writes nothing
             text = screen_text(app)
             # the choice is cut to the narrow form; the note under it has the file whole
             assert "secret tailscale-auth…" in text
@@ -89,12 +90,17 @@ def test_a_secret_shows_by_name_and_another_is_chosen(lab: seclab.SecretsLab) ->
             await choose(pilot, secret, "secret other")
             assert "config.age.secrets.other.path" in preview(app)
             assert app.session.dirty() == ["dns"]
+            # another secret for grafana's key: its owner stays
+            await services_of(pilot, "grafana")
+            grafana = field(app, ("services", "grafana", "secretKeyFile"), f.SecretField)
+            assert note(grafana) == "encrypted/grafana-key.age; owner grafana"
+            await choose(pilot, grafana, "secret tailscale-authkey")
             await save(pilot)
 
     run(scenario)
     text = lab.profile.read_text()
     assert f"  tailscale:  {COMMENT}\n    authKeyFile: {{secret: other}}\n" in text
-    assert "secretKeyFile: {secret: grafana-key, owner: grafana}" in text
+    assert "secretKeyFile: {secret: tailscale-authkey, owner: grafana}" in text
 
 
 def test_switching_to_a_path_writes_a_path(lab: seclab.SecretsLab) -> None:
