@@ -113,6 +113,7 @@ def test_switching_to_a_path_writes_a_path(lab: seclab.SecretsLab) -> None:
             # the secret stays until a path is typed in its place
             assert not app.session.dirty()
             assert secret.path_input.display
+            assert "secret tailscale-authkey stays" in secret.path_input.placeholder
             await pilot.press("tab")
             assert app.focused is secret.path_input
             await pilot.press(*"/var/lib/tailscale/key")

@@ -134,6 +134,9 @@ class SecretField(Field):
             yield note
 
     def _path_placeholder(self) -> str:
+        name = secret_of(self.own)
+        if name is not None:
+            return f"a path: secret {name} stays until one is typed"
         if isinstance(self.inherited, str) or self.inherited is MISSING:
             return inherited_hint(self.inherited, self.spec.default) or "a path on the machine"
         return "a path on the machine"
