@@ -190,7 +190,7 @@ def schema_problems(
         names = [expected] if isinstance(expected, str) else list(expected)
         words = " or ".join(_TYPE_WORDS.get(n, n) for n in names)
         message = f"expected {words}, got {_kind(value)}"
-        if not isinstance(value, dict | list):
+        if not isinstance(value, dict | list) and value is not None:  # null says itself
             message += f" ({json.dumps(value, ensure_ascii=False)})"
         if "string" in names and isinstance(value, int | float | bool):
             hint = hint or "YAML read this as a number or true/false: put it in quotes"

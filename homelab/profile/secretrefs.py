@@ -10,6 +10,7 @@ a path still is), and the profile model carries a SecretUse in its place.
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -35,7 +36,9 @@ def _ref_at(value: Any, schema: Any) -> bool:
     one (its misspelt key is then said as such, not as "expected text, got a map")."""
     if is_ref(value):
         return True
-    return isinstance(value, Mapping) and "secret" in value and takes_secret(schema)
+    if not isinstance(value, Mapping) or not takes_secret(schema):
+        return False
+    return "secret" in value or set(value) <= KEYS  # {owner: x} alone: its name is missing
 
 
 def takes_secret(schema: Any) -> bool:
@@ -84,7 +87,7 @@ def _replace(value: Any, schema: Any, at: Path_, make: Any) -> Any:
 def placeholders(settings: Any, schema: Any) -> Any:
     """The settings with each secret replaced by the path agenix will give it: what the
     schema checks."""
-    return _replace(settings, schema, (), lambda ref, at: f"{SECRETS_DIR}/{ref['secret']}")
+    return _replace(settings, schema, (), lambda ref, at: f"{SECRETS_DIR}/{ref.get('secret')}")
 
 
 def uses(settings: Any, schema: Any, at: Path_) -> Any:
@@ -93,7 +96,9 @@ def uses(settings: Any, schema: Any, at: Path_) -> Any:
 
 
 def use(ref: Mapping[str, Any], at: Path_) -> SecretUse:
-    return SecretUse(str(ref["secret"]), at, ref.get("owner"), ref.get("group"), ref.get("mode"))
+    return SecretUse(
+        str(ref.get("secret")), at, ref.get("owner"), ref.get("group"), ref.get("mode")
+    )
 
 
 def ref_problems(
@@ -123,11 +128,14 @@ def ref_problems(
                 else "a secret takes: secret, owner, group, mode",
             )
         )
-    if not isinstance(name, str) or not NAME.fullmatch(name):
+    if "secret" not in ref:
         out.append(
-            Problem(
-                value_at("secret"), f"'{name}' is not a secret's name", path=path, hint=NAME_HINT
-            )
+            Problem(place, "a secret needs its name: {secret: NAME}", path=path, hint=NAME_HINT)
+        )
+    elif not isinstance(name, str) or not NAME.fullmatch(name):
+        said = f"'{name}'" if isinstance(name, str) else json.dumps(name)
+        out.append(
+            Problem(value_at("secret"), f"{said} is not a secret's name", path=path, hint=NAME_HINT)
         )
     for key in ("owner", "group"):
         if key in ref and (not isinstance(ref[key], str) or not ref[key]):
