@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import ClassVar
 
@@ -253,12 +253,7 @@ class HomelabApp(App[None]):
             "Edit lab.yaml: release, inputs and whether flake.lock pins them, overlays (f5)",
             main.action_lab,
         )
-        yield SystemCommand(
-            "Secrets",
-            "The encrypted secrets: who uses each, who can open it; set, show, rekey (f9)",
-            main.action_secrets,
-        )
-        yield from _secrets_commands(screen)
+        yield from _secrets_commands(screen, main.action_secrets)
         yield SystemCommand(
             "Find an option",
             "Search the option index; add the option chosen to options: (ctrl+o)",
@@ -292,11 +287,18 @@ class HomelabApp(App[None]):
             )
 
 
-def _secrets_commands(screen: Screen[object]) -> Iterable[SystemCommand]:
-    """The Secrets screen's actions, while it is shown."""
+def _secrets_commands(
+    screen: Screen[object], open_it: Callable[[], object]
+) -> Iterable[SystemCommand]:
+    """The Secrets screen, or its actions while it is shown."""
     from homelab.tui.screens.secrets import SecretsScreen
 
     if not isinstance(screen, SecretsScreen):
+        yield SystemCommand(
+            "Secrets",
+            "The encrypted secrets: who uses each, who can open it; set, show, rekey (f9)",
+            open_it,
+        )
         return
     yield SystemCommand(
         "Secret: set value",

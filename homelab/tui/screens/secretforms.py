@@ -58,16 +58,14 @@ class SecretValueForm(Dialog):
                 yield Input(placeholder="tailscale-key", id="secret-name")
             else:
                 yield Static(f"New value of {self.secret}", classes="dialog-title")
-            yield Label(
-                "Value (hidden as you type; one line: a file's contents go with "
-                "`homelab secrets set NAME < FILE`)"
-            )
+            yield Label("Value (hidden as you type)")
             yield Input(password=True, placeholder="the value", id="secret-value")
             yield Static(
                 "Enter encrypts it to "
                 + (self.readers or "the hosts that use it and the lab's admins")
                 + ", writes the .age file and commits it. The value itself is never "
-                "written or shown.",
+                "written or shown. One line: a file's contents go with "
+                "`homelab secrets set NAME < FILE`.",
                 classes="form-note",
             )
             yield Static("", classes="form-error", id="secret-error")

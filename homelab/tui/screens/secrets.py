@@ -40,6 +40,12 @@ NOTE = (
 )
 LEGEND = "✓ can open it · ✗ cannot · ? an age key: the file only says how many can"
 CAN = {True: "✓", False: "✗", None: "?"}
+COLUMNS = (
+    ("name", "Secret"),
+    ("hosts", "Used by"),
+    ("readers", "Who can open it"),
+    ("state", "State"),
+)
 CAN_SAID = {
     True: "can open it",
     False: "CANNOT open it",
@@ -71,6 +77,8 @@ def reader_name(r: Reader) -> str:
 
 
 def readers_text(s: SecretState) -> Text:
+    if not s.encrypted:  # no file, or not age's: nobody reads it the way it should be
+        return Text(", ".join(reader_name(r) for r in s.wanted) or "-", style="dim")
     text = Text()
     for n, (reader, can) in enumerate(s.readers()):
         if n:
@@ -111,12 +119,21 @@ def details(s: SecretState, secrets: LabSecrets) -> Text:
         text.append("  nobody: no host uses it and lab.yaml lists no admins\n")
     for reader, can in s.readers():
         name = reader_name(reader) if reader.kind == "admin" else f"{reader.name} (host)"
-        said = CAN_SAID[can] if reader.key is not None else "has no key to encrypt to"
-        text.append(f"  {CAN[can]} {name}: {said}\n")
+        if reader.key is None:
+            text.append(f"  ✗ {name}: has no ed25519 or RSA host key pinned to encrypt to\n")
+        elif not s.encrypted:
+            text.append(f"  - {name}\n")
+        else:
+            text.append(f"  {CAN[can]} {name}: {CAN_SAID[can]}\n")
     if s.others:
         text.append(
             f"  ! {s.others} key(s) that are no longer the lab's can still open it\n",
             style="yellow",
+        )
+    if not s.encrypted:
+        text.append(
+            "  (the file is " + ("not an age file" if s.present else "not there") + ": s "
+            "encrypts a value to them)\n"
         )
     text.append("\nProblems\n", style="bold")
     found = problems_of(s, secrets)
@@ -183,6 +200,7 @@ class SecretsScreen(Screen[bool]):
         self._held: list[str] = []  # a value typed, while it is being encrypted
         self._texts: dict[str, str] = {}  # taken on the screen's thread for a worker's load
         self._keep: str | None = None  # the secret to highlight after a reload
+        self._no_passphrase = False  # the person closed the passphrase dialog
 
     @property
     def secrets(self) -> LabSecrets | None:
@@ -207,22 +225,20 @@ class SecretsScreen(Screen[bool]):
 
     def on_mount(self) -> None:
         table = self.query_one(SecretsTable)
-        table.add_column(Text("Secret"), key="name")
-        table.add_column(Text("Used by"), key="hosts")
-        table.add_column(Text("Who can open it"), key="readers")
-        table.add_column(Text("State"), key="state")
         table.focus()
         if self.state is None:
             self.say("loading the lab…")
-            self.reload()
         else:
-            self.show()
+            self.show()  # the editor's last load at once, then the files as they are now
+        self.reload()
 
     def show(self, keep: str | None = None) -> None:
         """The table from the state, the highlight kept on `keep` (else where it was)."""
         table = self.query_one(SecretsTable)
         at = keep or self.chosen_name()
-        table.clear()
+        table.clear(columns=True)  # the columns as wide as what they show now
+        for key, title in COLUMNS:
+            table.add_column(Text(title), key=key)
         secrets = self.secrets
         for s in secrets.secrets.values() if secrets is not None else ():
             table.add_row(
@@ -266,6 +282,7 @@ class SecretsScreen(Screen[bool]):
     @on(DataTable.RowHighlighted)
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.show_details()
+        self.refresh_bindings()  # show and rekey: only for a file there is
 
     @on(DataTable.RowSelected)
     def _selected(self, event: DataTable.RowSelected) -> None:
@@ -278,8 +295,11 @@ class SecretsScreen(Screen[bool]):
         status.set_class(error, "-error")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("set_value", "show_value", "rekey"):
+        if action == "set_value":
             return self.chosen() is not None
+        if action in ("show_value", "rekey"):
+            chosen = self.chosen()
+            return None if chosen is None or not chosen.encrypted else True  # None: greyed
         if action == "rekey_stale":
             secrets = self.secrets
             return secrets is not None and any(s.stale for s in secrets.secrets.values())
@@ -292,6 +312,7 @@ class SecretsScreen(Screen[bool]):
             self.notify(f"wait: {self.busy} is not finished", severity="warning")
             return False
         self.busy = what
+        self._no_passphrase = False
         self._texts = self.texts()
         self.say(what + "…")
         return True
@@ -358,7 +379,13 @@ class SecretsScreen(Screen[bool]):
 
         self.app.call_from_thread(self.app.push_screen, Passphrase(prompt), take)
         answered.wait()
+        self._no_passphrase = said[0] is None
         return said[0]
+
+    def _failed(self, err: SecretsError) -> str:
+        if self._no_passphrase:  # Escape in the passphrase dialog: not a missing terminal
+            return "cancelled: the key's passphrase was not given; nothing changed"
+        return str(err)
 
     def _key(self) -> Any:
         return self.lab.open_identity(ask_passphrase=self._ask_passphrase)
@@ -382,7 +409,7 @@ class SecretsScreen(Screen[bool]):
             said = done_text(job())
             self.changed = True
         except SecretsError as err:
-            said, error = str(err), True
+            said, error = self._failed(err), True
         except InvalidInput as err:
             said = "; ".join(f"{p.place}: {p.message}" for p in err.problems) or str(err)
             error = True
@@ -395,7 +422,7 @@ class SecretsScreen(Screen[bool]):
         try:
             data = self.lab.secret_value(name, self._key())
         except SecretsError as err:
-            self.app.call_from_thread(self._done, str(err), True)
+            self.app.call_from_thread(self._done, self._failed(err), True)
             return
         except Exception as err:
             self.app.call_from_thread(self._done, f"{type(err).__name__}: {err}", True)
