@@ -217,8 +217,15 @@ def test_a_reinstalled_host_gets_its_new_key_pinned_and_its_secrets_re_encrypted
     assert pi.generation() == 2 and nas.generation() == 2
     before = git.Repo(lab).head.commit.hexsha
 
-    # the person checked it on the console, and accepts it
-    code, out, err = run_cli("--lab", str(lab), "apply", "--yes", "--accept-new")
+    # the person checked it on the console, and accepts it; the re-encryption decrypts in
+    # memory only: never a command line with the value on it
+    stop, seen = threading.Event(), []
+    sampler = sampling_ps(stop, seen)
+    try:
+        code, out, err = run_cli("--lab", str(lab), "apply", "--yes", "--accept-new")
+    finally:
+        stop.set()
+        sampler.join()
 
     assert code == 0, out + err
     assert f"pinned the host key of pi ({fingerprint(new)}) in hosts/pi/profile.yaml" in out
@@ -252,8 +259,12 @@ def test_a_reinstalled_host_gets_its_new_key_pinned_and_its_secrets_re_encrypted
     assert age_open(shared, nas.host_private_key) == VALUES["wifi-psk"]
     # restic-password is nas's alone: untouched
     assert "encrypted/restic-password.age" not in pin.stats.files
+    records = [p.read_bytes() for p in (lab / ".homelab").rglob("*") if p.is_file()]
+    assert seen and records
     for value in VALUES.values():
         assert value.decode() not in out + err
+        assert not any(value.decode() in s for s in seen)
+        assert not any(value in r for r in records)
 
 
 def test_without_an_admin_key_the_new_key_is_pinned_and_the_host_fails_with_what_to_run(
