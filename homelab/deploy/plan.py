@@ -3,8 +3,9 @@
 `plan_hosts` makes the plans of an apply from a loaded lab and the commit that goes out
 (a machine gets exactly what the commit holds, never the working tree); `plan_connection`
 one that only says how to reach a host (a rollback, `homelab status --live`, `homelab
-lock HOST`: nothing is sent). Secrets are read from their sources here, never through git
-or the Nix store. Bad input is InvalidInput with every problem at once.
+lock HOST`: nothing is sent). Copy-at-apply secrets are read from their sources here, never
+through git or the Nix store; encrypted secrets (`encrypted/NAME.age`, only the host's
+own) go with the flake, as the commit holds them. Bad input is InvalidInput with every problem at once.
 """
 
 from __future__ import annotations
