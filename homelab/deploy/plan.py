@@ -5,7 +5,8 @@
 one that only says how to reach a host (a rollback, `homelab status --live`, `homelab
 lock HOST`: nothing is sent). Copy-at-apply secrets are read from their sources here, never
 through git or the Nix store; encrypted secrets (`encrypted/NAME.age`, only the host's
-own) go with the flake, as the commit holds them. Bad input is InvalidInput with every problem at once.
+own) go with the flake, as the commit holds them. Bad input is InvalidInput with every
+problem at once.
 """
 
 from __future__ import annotations
