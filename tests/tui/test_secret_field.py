@@ -158,6 +158,9 @@ def test_a_users_hashed_password_file(lab: seclab.SecretsLab) -> None:
             password = field(app, ("users", "ops", "hashedPasswordFile"), f.SecretField)
             assert password.control.value == "secret:ops-password"
             assert password.problems == []
+            await focus(pilot, password.control)
+            # the help under the form says what it takes, not "any YAML value"
+            assert "a path on the machine, or {secret: NAME}" in screen_text(app)
             await choose(pilot, password, "secret other")
             assert "config.age.secrets.other.path" in preview(app)
             await save(pilot)

@@ -20,7 +20,7 @@ from homelab.catalog import Catalog
 from homelab.lab import Lab
 from homelab.tui.optionhelp import lookup, option_line
 from homelab.tui.plain import Static
-from homelab.tui.schema import MISSING, FieldSpec, resolve, shown, types
+from homelab.tui.schema import MISSING, FieldSpec, resolve, shown, takes_secret, types
 from homelab.tui.widgets.fields import Field
 
 IDLE = (
@@ -59,6 +59,8 @@ def range_text(schema: Mapping[str, Any]) -> str:
 def kind_text(schema: Mapping[str, Any], root: Mapping[str, Any]) -> str:
     """The kind of value a schema takes, in words: 'whole number, 1 to 65535',
     'one of: grub, systemd-boot', 'list of text'."""
+    if takes_secret(schema):
+        return "a path on the machine, or {secret: NAME}: the lab's encrypted/NAME.age"
     choices = schema.get("enum")
     if choices:
         return "one of: " + ", ".join(shown(c) for c in choices)
