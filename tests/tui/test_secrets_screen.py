@@ -15,7 +15,7 @@ from textual.widgets import Input
 from homelab.secrets.crypt import encrypt
 from homelab.secrets.keys import Recipient, parse_recipient
 from homelab.secrets.store import write_encrypted
-from homelab.tui.screens.secretforms import SecretValueForm, ShownValue
+from homelab.tui.screens.secretforms import Passphrase, SecretValueForm, ShownValue
 from homelab.tui.screens.secrets import SecretsScreen, SecretsTable
 from tests.secrets.keyfiles import age, age_fails, age_key, ssh_key
 from tests.tui.conftest import REPO, commit_all, git
@@ -304,3 +304,76 @@ def test_without_an_admin_key_the_screen_says_why_and_what_to_do(
 
     run(scenario)
     assert (secrets_lab.root / "encrypted" / "wifi.age").read_bytes() == before
+
+
+async def asked(pilot) -> None:  # type: ignore[no-untyped-def]
+    """Wait for the passphrase dialog (settle would wait for the worker that asks)."""
+    for _ in range(200):
+        if isinstance(pilot.app.screen, Passphrase):
+            await pilot.pause()
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("no passphrase was asked for")
+
+
+def test_an_admin_ssh_key_with_a_passphrase_is_unlocked_from_a_masked_dialog(
+    secrets_lab: SecretsLab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = secrets_lab.root
+    bob, bob_pub = ssh_key(root.parent / "keys", "bob", passphrase="bobs passphrase")
+    lab_yaml = root / "lab.yaml"
+    lab_yaml.write_text(lab_yaml.read_text() + f"  bob: {' '.join(bob_pub.split()[:2])}\n")
+    write_encrypted(root, "bobs", encrypt(b"only bob reads this", [recipient(bob_pub)]))
+    commit_all(root, "bob, an admin with an SSH key")
+    monkeypatch.setenv("HOMELAB_AGE_IDENTITY", str(bob))
+
+    async def scenario() -> None:
+        async with running(root) as (app, pilot):
+            screen = await open_secrets(pilot)
+            await choose(pilot, "bobs")
+            await pilot.press("v", "tab", "enter")
+            await asked(pilot)
+            field = app.screen.query_one("#passphrase", Input)
+            assert field.password and app.focused is field
+            await pilot.press("escape")
+            await settle(pilot)
+            assert app.screen is screen
+            assert "cancelled: the key's passphrase was not given" in screen_text(app)
+            await pilot.press("v", "tab", "enter")
+            await asked(pilot)
+            await pilot.press(*"bobs passphrase")
+            assert "bobs passphrase" in app._sensitive()
+            await pilot.press("enter")
+            await settle(pilot)
+            assert isinstance(app.screen, ShownValue)
+            assert "only bob reads this" in screen_text(app)
+            assert "bobs passphrase" not in screen_text(app)
+
+    run(scenario)
+
+
+def test_a_secret_a_setting_names_but_that_does_not_exist_is_set_from_the_screen(
+    secrets_lab: SecretsLab,
+) -> None:
+    (secrets_lab.root / "encrypted" / "ops-password.age").unlink()
+    commit_all(secrets_lab.root, "ops-password lost")
+
+    async def scenario() -> None:
+        async with running(secrets_lab.root) as (app, pilot):
+            screen = await open_secrets(pilot)
+            text = screen_text(app)
+            assert "MISSING" in row_of(text, "ops-password")
+            assert "box, alice (admin)" in row_of(text, "ops-password")
+            assert "secret ops-password does not exist" in text
+            assert screen.check_action("show_value", ()) is None  # greyed: no file
+            await pilot.press("enter")  # Enter on a row sets its value, as s
+            await settle(pilot)
+            assert isinstance(app.screen, SecretValueForm)
+            await pilot.press(*"back again", "enter")
+            await settle(pilot)
+            assert app.screen is screen
+            assert row_of(screen_text(app), "ops-password").rstrip().endswith("ok")
+
+    run(scenario)
+    data = (secrets_lab.root / "encrypted" / "ops-password.age").read_bytes()
+    assert age("-d", "-i", str(secrets_lab.host_key), data=data) == b"back again"
