@@ -8,13 +8,16 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import Input
 
 from homelab.secrets.crypt import encrypt
 from homelab.secrets.keys import Recipient, parse_recipient
 from homelab.secrets.store import write_encrypted
+from homelab.tui.app import HomelabApp
 from homelab.tui.screens.secretforms import Passphrase, SecretValueForm, ShownValue
 from homelab.tui.screens.secrets import SecretsScreen, SecretsTable
 from tests.secrets.keyfiles import age, age_fails, age_key, ssh_key
@@ -377,3 +380,15 @@ def test_a_secret_a_setting_names_but_that_does_not_exist_is_set_from_the_screen
     run(scenario)
     data = (secrets_lab.root / "encrypted" / "ops-password.age").read_bytes()
     assert age("-d", "-i", str(secrets_lab.host_key), data=data) == b"back again"
+
+
+def test_snapshot(secrets_lab: SecretsLab, snap_compare: Any) -> None:
+    """The screen as drawn, a stale secret chosen (the keys are made anew each run; the
+    screen shows none of them)."""
+
+    async def ready(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await open_secrets(pilot)
+        await choose(pilot, "wifi")
+
+    assert snap_compare(HomelabApp(secrets_lab.root), terminal_size=(140, 42), run_before=ready)
