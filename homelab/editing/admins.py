@@ -11,12 +11,12 @@ from homelab.editing import labyaml
 from homelab.editing.secrets import (
     ROTATE,
     SecretsDone,
-    _commit,
-    _names,
-    _unread,
-    _writable,
+    commit_files,
+    names_text,
     rekey_each,
+    repo_writable,
     stale_names,
+    unread_hosts,
 )
 from homelab.errors import InvalidInput, Place, Problem
 from homelab.labfiles import LabFiles
@@ -68,7 +68,7 @@ def _admin_edit(
         raise InvalidInput(
             problems or [Problem(Place(labconfig.LAB_YAML), "lab.yaml cannot be read")]
         )
-    _writable(lab)
+    repo_writable(lab)
     state = lab.load()
     assert state.secrets is not None
     admins = [(a.name, a.key) for a in config.admins]
@@ -84,14 +84,14 @@ def _admin_edit(
     files = list(saved.written)
     files += [store.write_encrypted(lab.root, n, data) for n, data, _, _ in made]
     if made:
-        said.append(f"rekeyed: {_names([n for n, _, _, _ in made])}")
-        said.extend(_unread(state))
+        said.append(f"rekeyed: {names_text([n for n, _, _, _ in made])}")
+        said.extend(unread_hosts(state))
     if stale:
         said.append(
-            f"left stale: {_names(stale)}: an admin whose key opens them runs "
+            f"left stale: {names_text(stale)}: an admin whose key opens them runs "
             "`homelab secrets rekey`"
         )
-    sha = _commit(lab, files, subject, said)
+    sha = commit_files(lab, files, subject, said)
     return SecretsDone(tuple(files), sha, (subject, *said), tuple(stale))
 
 
@@ -166,7 +166,7 @@ def remove_admin(lab: LabFiles, name: str, key: AdminKey | None) -> SecretsDone:
                 Problem(
                     Place(labconfig.LAB_YAML),
                     f"{name} is not an admin"
-                    + (f" (the admins: {_names(names)})" if names else ": lab.yaml lists none"),
+                    + (f" (the admins: {names_text(names)})" if names else ": lab.yaml lists none"),
                 )
             ]
         )

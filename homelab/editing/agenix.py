@@ -28,13 +28,13 @@ from homelab.editing import labyaml
 from homelab.editing.secretmoves import HAND_KEPT, clash, commit_subject, existing
 from homelab.editing.secrets import (
     SecretsDone,
-    _commit,
-    _keyless,
-    _names,
-    _with_agenix,
-    _writable,
+    commit_files,
+    keyless,
+    names_text,
     readable_by,
     readers,
+    repo_writable,
+    with_agenix,
 )
 from homelab.errors import InvalidInput, Place, Problem
 from homelab.labfiles import LabFiles, LabState
@@ -303,7 +303,7 @@ def import_agenix(lab: LabFiles, path: Path, key: AdminKey | None = None) -> Sec
     path = path.resolve()
     shown = str(path)
     entries = read_secrets_nix(path)
-    _writable(lab)
+    repo_writable(lab)
     state = lab.load()
     known = _lab_keys(state)
     problems: list[Problem] = []
@@ -353,10 +353,10 @@ def import_agenix(lab: LabFiles, path: Path, key: AdminKey | None = None) -> Sec
         raise InvalidInput(problems)
     said = _unknown_keys(entries, known)
     if same:
-        said.append(f"already in the lab with the same value, left as it is: {_names(same)}")
+        said.append(f"already in the lab with the same value, left as it is: {names_text(same)}")
     if not made:
         return SecretsDone((), None, ("nothing to import", *said), ())
-    base, text = _with_agenix(lab, state)
+    base, text = with_agenix(lab, state)
     files: list[str] = []
     if base is not None and text is not None:
         files.extend(labyaml.save(lab, text, base).written)  # refuses before writing
@@ -371,24 +371,24 @@ def import_agenix(lab: LabFiles, path: Path, key: AdminKey | None = None) -> Sec
         for line in (
             f"{m.name}: readable by {m.readers}",
             *_dropped(state, by_name[m.name], known, m.rekeyed),
-            *_keyless(readers(state, m.name), m.name),
+            *keyless(readers(state, m.name), m.name),
         )
     ]
     stale = [m.name for m in made if m.stale]
     if stale:
         said.append(
-            f"stale, imported as they were: {_names(stale)}; an admin whose key opens them "
+            f"stale, imported as they were: {names_text(stale)}; an admin whose key opens them "
             "runs `homelab secrets rekey`"
         )
     unused = [m.name for m in made if not any(r.kind == "host" for r in readers(state, m.name))]
     if unused:
         said.append(
-            f"no host uses {_names(unused)} yet: name each in a setting as {{secret: NAME}} "
+            f"no host uses {names_text(unused)} yet: name each in a setting as {{secret: NAME}} "
             "(or a secrets: entry with a target)"
             + (", then `homelab secrets rekey`" if key is not None else "")
         )
     subject = commit_subject("Secrets imported from agenix: ", [m.name for m in made])
-    sha = _commit(lab, files, subject, [s for s in said if "homelab lock" not in s])
+    sha = commit_files(lab, files, subject, [s for s in said if "homelab lock" not in s])
     return SecretsDone(tuple(files), sha, (subject, *said), tuple(stale))
 
 
@@ -443,7 +443,7 @@ def _unknown_keys(entries: Sequence[AgenixEntry], known: dict[Recipient, str]) -
                 continue
             unknown.setdefault(_shown(text, key), []).append(entry.name)
     return [
-        f"{shown} (in secrets.nix for {_names(names)}) is no host or admin of the lab: a "
+        f"{shown} (in secrets.nix for {names_text(names)}) is no host or admin of the lab: a "
         "person? add them under admins: in lab.yaml (homelab secrets admin add NAME KEY); "
         "a machine? pin its host key in its profile"
         for shown, names in unknown.items()

@@ -19,12 +19,12 @@ from homelab.editing import labyaml
 from homelab.editing.drafts import FOLDER as DRAFTS
 from homelab.editing.secrets import (
     SecretsDone,
-    _keyless,
-    _names,
-    _with_agenix,
-    _writable,
+    keyless,
+    names_text,
     readable_by,
     readers,
+    repo_writable,
+    with_agenix,
 )
 from homelab.errors import InvalidInput, Place, Problem, format_path
 from homelab.history.commit import commit_paths, state_at
@@ -118,7 +118,7 @@ def _copied(state: LabState) -> list[_Copied]:
     return found
 
 
-def _unread(state: LabState) -> list[str]:
+def unread_hosts(state: LabState) -> list[str]:
     """Host folders whose profile could not be read at all: their secrets are unknown."""
     return [folder for folder, host in sorted(state.hosts.items()) if host.document is None]
 
@@ -151,7 +151,7 @@ class _WithFiles:
 def _refusals(lab: LabFiles, state: LabState, moves: Sequence[_Copied]) -> list[Problem]:
     """Why these entries cannot move, before anything is read or written."""
     problems: list[Problem] = []
-    folders = sorted({m.folder for m in moves} | set(_unread(state)))
+    folders = sorted({m.folder for m in moves} | set(unread_hosts(state)))
     problems.extend(state.all_problems(folders))
     by_name: dict[str, list[_Copied]] = {}
     for m in moves:
@@ -267,7 +267,7 @@ def _left(after: LabState, moves: Sequence[_Copied]) -> list[Problem]:
 def _nobody(name: str, hosts: Sequence[str]) -> Problem:
     return Problem(
         Place(secretrefs.file_of(name)),
-        f"nobody could open secret {name}: {_names(hosts)} "
+        f"nobody could open secret {name}: {names_text(hosts)} "
         f"{'has' if len(hosts) == 1 else 'have'} no ed25519 host key pinned and lab.yaml "
         "lists no admins",
         hint="add yourself (homelab secrets admin add NAME KEY), or pin the hosts' keys "
@@ -282,10 +282,10 @@ def migrate_secrets(lab: LabFiles, key: AdminKey | None = None) -> SecretsDone:
     target, owner, group and mode stay: agenix installs the file there). One commit;
     nothing written when anything is wrong. An encrypted/NAME.age already there is only
     replaced when it holds the same value, which takes an admin's `key` to tell."""
-    _writable(lab)
+    repo_writable(lab)
     state = lab.load()
     moves = _copied(state)
-    if not moves and not _unread(state):
+    if not moves and not unread_hosts(state):
         return SecretsDone((), None, ("no secret is copied at apply: nothing to migrate",), ())
     problems = _refusals(lab, state, moves)
     if problems:
@@ -295,7 +295,7 @@ def migrate_secrets(lab: LabFiles, key: AdminKey | None = None) -> SecretsDone:
     problems += more
     if problems:
         raise InvalidInput(problems)
-    base, lab_yaml = _with_agenix(lab, state)
+    base, lab_yaml = with_agenix(lab, state)
     if base is not None and lab_yaml is not None:
         texts[labconfig.LAB_YAML] = lab_yaml
     after = lab.load(texts=texts)  # the hosts as they will be: who reads each secret
@@ -317,7 +317,7 @@ def migrate_secrets(lab: LabFiles, key: AdminKey | None = None) -> SecretsDone:
             f"{name}: readable by {readable_by(wanted)}"
             + (" (encrypted/ held the same value: encrypted anew)" if old is not None else "")
         )
-        said.extend(_keyless(wanted, name))
+        said.extend(keyless(wanted, name))
     del values
     if problems:
         raise InvalidInput(problems)
@@ -408,8 +408,8 @@ def _write_migration(
     sources = sorted({m.source for m in moves})
     hosts = sorted({m.host for m in moves})
     said.append(
-        f"the plaintext {_names(sources)} {'is' if len(sources) == 1 else 'are'} untouched: "
-        f"delete {'it' if len(sources) == 1 else 'them'} once {_names(hosts)} "
+        f"the plaintext {names_text(sources)} {'is' if len(sources) == 1 else 'are'} untouched: "
+        f"delete {'it' if len(sources) == 1 else 'them'} once {names_text(hosts)} "
         f"{'is' if len(hosts) == 1 else 'are'} deployed (homelab apply)"
     )
     subject = commit_subject("Secrets encrypted, no longer copied at apply: ", names)

@@ -169,7 +169,7 @@ def _state(state: LabState, name: str, wanted: tuple[Reader, ...]) -> SecretStat
     return dataclasses.replace(found, wanted=tuple(r for r in wanted if r.key is not None))
 
 
-def _names(items: Sequence[str], word: str = "and") -> str:
+def names_text(items: Sequence[str], word: str = "and") -> str:
     items = list(items)
     if len(items) <= 1:
         return "".join(items)
@@ -182,11 +182,11 @@ def readable_by(wanted: Sequence[Reader]) -> str:
     admins = [r.name for r in wanted if r.kind == "admin"]
     parts = list(hosts)
     if admins:
-        parts.append(("admin " if len(admins) == 1 else "admins ") + _names(admins))
-    return _names(parts)
+        parts.append(("admin " if len(admins) == 1 else "admins ") + names_text(admins))
+    return names_text(parts)
 
 
-def _keyless(wanted: Sequence[Reader], name: str) -> list[str]:
+def keyless(wanted: Sequence[Reader], name: str) -> list[str]:
     return [
         f"{r.name} uses {name} but has no ed25519 host key pinned, so it cannot open it: "
         f"`homelab apply --accept-new {r.name}` (or adopt) pins one, then `homelab secrets rekey`"
@@ -195,7 +195,7 @@ def _keyless(wanted: Sequence[Reader], name: str) -> list[str]:
     ]
 
 
-def _unread(state: LabState) -> list[str]:
+def unread_hosts(state: LabState) -> list[str]:
     """Hosts whose profile is not even YAML: whether they use a secret cannot be told."""
     return [
         f"hosts/{folder} could not be read: if it uses these secrets, its key is not among "
@@ -208,7 +208,9 @@ def _unread(state: LabState) -> list[str]:
 # ---- committing ------------------------------------------------------------------------
 
 
-def _commit(lab: LabFiles, files: Sequence[str], subject: str, body: Sequence[str]) -> str | None:
+def commit_files(
+    lab: LabFiles, files: Sequence[str], subject: str, body: Sequence[str]
+) -> str | None:
     """Commit exactly these files with this message; the commit, None when none changed."""
     lr = open_repository(lab.root, create=True)
     head = lr.head()
@@ -222,14 +224,14 @@ def _commit(lab: LabFiles, files: Sequence[str], subject: str, body: Sequence[st
     return done[0] if done is not None else None
 
 
-def _writable(lab: LabFiles) -> None:
+def repo_writable(lab: LabFiles) -> None:
     check_writable(open_repository(lab.root, create=True))
 
 
 # ---- set -------------------------------------------------------------------------------
 
 
-def _with_agenix(lab: LabFiles, state: LabState) -> tuple[str | None, str | None]:
+def with_agenix(lab: LabFiles, state: LabState) -> tuple[str | None, str | None]:
     """lab.yaml's text as it is and with the agenix input added (None, None: it needs no
     change, or there is no lab.yaml to change, or it is invalid and says so itself)."""
     if state.config is None or AGENIX in state.config.input_names:
@@ -255,7 +257,7 @@ def set_secret(lab: LabFiles, name: str, plaintext: bytes) -> SecretsDone:
     """Encrypt `plaintext` as secret `name` to the hosts that use it and every admin,
     adding the agenix input to lab.yaml when it lacks it; commit what changed."""
     check_name(name)
-    _writable(lab)
+    repo_writable(lab)
     state = lab.load()
     wanted = readers(state, name)
     keys = store.recipients(wanted)
@@ -265,7 +267,7 @@ def set_secret(lab: LabFiles, name: str, plaintext: bytes) -> SecretsDone:
         raise SecretsError(
             f"nobody could open secret {name}: "
             + (
-                f"{_names(hosts)} {'has' if len(hosts) == 1 else 'have'} no ed25519 host key "
+                f"{names_text(hosts)} {'has' if len(hosts) == 1 else 'have'} no ed25519 host key "
                 "pinned and "
                 if hosts
                 else "no host uses it and "
@@ -275,7 +277,7 @@ def set_secret(lab: LabFiles, name: str, plaintext: bytes) -> SecretsDone:
             '"$(age-keygen -y ~/.config/homelab/age.key)"',
         )
     data = crypt.encrypt(plaintext, keys)
-    base, text = _with_agenix(lab, state)
+    base, text = with_agenix(lab, state)
     files: list[str] = []
     if base is not None and text is not None:
         saved = labyaml.save(lab, text, base)  # refuses, writing nothing, on a hand-kept flake
@@ -288,14 +290,14 @@ def set_secret(lab: LabFiles, name: str, plaintext: bytes) -> SecretsDone:
             "to open encrypted secrets"
         )
     files.insert(0, store.write_encrypted(lab.root, name, data))
-    said.extend(_keyless(wanted, name))
+    said.extend(keyless(wanted, name))
     if not any(r.kind == "host" for r in wanted):
         said.append(f"no host uses {name} yet: name it in a setting as {{secret: {name}}}")
     if not any(r.kind == "admin" for r in wanted):
         said.append(f"no admin can open {name}: add yourself with `homelab secrets admin add`")
-    said.extend(_unread(state))
+    said.extend(unread_hosts(state))
     subject = f"Secret {name} set: readable by {readable_by(wanted)}"
-    sha = _commit(lab, files, subject, [s for s in said if s != LOCK])
+    sha = commit_files(lab, files, subject, [s for s in said if s != LOCK])
     said.insert(0, subject)
     return SecretsDone(tuple(files), sha, tuple(said), ())
 
@@ -336,7 +338,7 @@ def rekey_each(
             continue
         out.append((name, crypt.encrypt(plaintext, keys), wanted, found.others))
         del plaintext
-        said.extend(_keyless(wanted, name))
+        said.extend(keyless(wanted, name))
     return out, said, stale
 
 
@@ -364,7 +366,7 @@ def rekey_secrets(
         check_name(name)
     if key is None:
         raise _need_key("rekeying")
-    _writable(lab)
+    repo_writable(lab)
     state = lab.load()
     assert state.secrets is not None
     unknown = [
@@ -372,16 +374,16 @@ def rekey_secrets(
     ]
     if unknown:
         raise SecretsError(
-            f"no secret named {_names(unknown)} in {secretrefs.FOLDER}/",
+            f"no secret named {names_text(unknown)} in {secretrefs.FOLDER}/",
             "`homelab secrets list` shows the lab's secrets",
         )
     targets = list(dict.fromkeys(names)) if names else stale_names(state)
     if not targets:
-        keyless = [
-            line for n in sorted(state.secrets.secrets) for line in _keyless(readers(state, n), n)
+        no_key = [
+            line for n in sorted(state.secrets.secrets) for line in keyless(readers(state, n), n)
         ]
         fine = "every secret is encrypted to exactly its readers that have a key"
-        return SecretsDone((), None, (fine, *keyless), ())
+        return SecretsDone((), None, (fine, *no_key), ())
     made, said, stale = rekey_each(lab, state, targets, key)
     files = [store.write_encrypted(lab.root, n, data) for n, data, _, _ in made]
     body: list[str] = []
@@ -394,11 +396,11 @@ def rekey_secrets(
     subject = (
         f"Secret {done[0]} rekeyed: readable by {readable_by(made[0][2])}"
         if len(done) == 1
-        else f"Secrets rekeyed: {_names(done)}"
+        else f"Secrets rekeyed: {names_text(done)}"
     )
     if files:
-        said.extend(_unread(state))
-    sha = _commit(lab, files, subject, [*body, *said]) if files else None
+        said.extend(unread_hosts(state))
+    sha = commit_files(lab, files, subject, [*body, *said]) if files else None
     lines = ([subject] if files else []) + body + said
     for n in stale:
         lines.append(f"{n} left stale")
