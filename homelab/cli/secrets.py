@@ -212,6 +212,14 @@ def editor_command() -> list[str]:
     return words or ["vi"]
 
 
+def _forgetful(editor: str) -> list[str]:
+    """Options that keep vim and neovim from copying the text elsewhere: ~/.viminfo (or
+    neovim's shada) keeps deleted lines and registers, a swap file its own copy."""
+    found = shutil.which(editor)
+    real = os.path.basename(os.path.realpath(found)) if found else ""
+    return ["-i", "NONE", "-n"] if real.startswith(("vim", "nvim", "gvim")) else []
+
+
 class Ended(Exception):
     """The command was told to end (SIGTERM, SIGHUP) while the editor ran."""
 
@@ -224,7 +232,7 @@ def run_editor(path: Path) -> int:
     """The editor on `path` (its only argument besides the editor's own words); its exit
     status. Ctrl-C is the editor's while it runs; SIGTERM and SIGHUP are passed on to it
     and raise Ended once it has ended."""
-    words = editor_command()
+    words = [*editor_command(), *_forgetful(editor_command()[0])]
     try:
         child = subprocess.Popen([*words, str(path)])
     except OSError as error:
@@ -269,6 +277,14 @@ def _end_on_signals() -> dict[int, Any]:
 @reported
 def cmd_edit(args: argparse.Namespace) -> int:
     """Decrypt into $EDITOR, encrypt again when it changed, commit."""
+    try:
+        return _edit(args)
+    except KeyboardInterrupt:  # while the key was asked for or the secret decrypted
+        err("error: interrupted: nothing saved")
+        return 128 + signal.SIGINT
+
+
+def _edit(args: argparse.Namespace) -> int:
     name = args.name
     lab = open_lab(args)
     lab.check_secret_name(name)

@@ -295,6 +295,23 @@ def test_edit_opens_the_value_in_a_private_file_and_commits_the_new_one(lab: Sec
     _no_plaintext_anywhere(lab, VALUE, NEW_VALUE)
 
 
+def test_edit_keeps_vim_from_copying_the_value_into_viminfo_or_a_swap_file(
+    lab: SecretLab,
+) -> None:
+    # a script named vim stands for vim: homelab decides by the editor's real file name
+    assert lab.run("secrets", "set", "ts", data=VALUE).returncode == 0
+    script = _editor(lab, 'eval "f=\\${$#}"; printf changed > "$f"\n')
+    vim = script.parent / "bin" / "vim"
+    vim.parent.mkdir()
+    vim.write_text(script.read_text())
+    vim.chmod(0o755)
+    done = lab.run("secrets", "edit", "ts", "--identity", str(lab.alice), env={"EDITOR": str(vim)})
+    assert done.returncode == 0, _said(done)
+    log = (lab.keys.parent / "editor.log").read_text().splitlines()
+    assert log[0] == "args 4:-i"  # -i NONE -n, then the file
+    assert lab.opens(lab.alice, "ts") == b"changed"
+
+
 def test_edit_of_a_new_secret_starts_empty_and_unchanged_writes_nothing(lab: SecretLab) -> None:
     editor = _editor(lab, "printf 'hunter2-hash' > \"$1\"\n")
     done = lab.run(
