@@ -168,6 +168,8 @@ def lab_secrets(
             uses.setdefault(secret.name, []).append(Use(folder, profile.name, secret, place))
             per_host.setdefault(folder, []).extend(_disagree(first, secret, place))
         per_host.setdefault(folder, []).extend(_lab_problems(profile, doc, agenix_input))
+        if not _runs_sshd(profile):
+            per_host[folder].append(_no_sshd(profile, doc))
     states: dict[str, SecretState] = {}
     admin_readers = tuple(Reader(n, "admin", k) for n, k in admins)
     for name in sorted({*names, *uses}):
@@ -224,6 +226,36 @@ def _disagree(
                 )
             )
     return out
+
+
+def _runs_sshd(profile: Profile) -> bool:
+    """Does the host run sshd, so that agenix decrypts with its host keys (age.identityPaths
+    defaults to openssh's host keys, else to none)? The openssh service, or the options
+    that say so; raw Nix and modules are not read (the warning names them)."""
+    if profile.service("openssh") is not None:
+        return True
+    for s in profile.options:
+        if s.option[:2] == ("age", "identityPaths"):
+            return True
+        if s.option == ("services", "openssh", "enable") and s.value is True:
+            return True
+        if s.option == ("services", "openssh") and isinstance(s.value, Mapping):
+            return s.value.get("enable") is True
+    return False
+
+
+def _no_sshd(profile: Profile, doc: Document | None) -> Problem:
+    first = profile.encrypted[0]
+    return Problem(
+        _place(doc, first, Place(profile.file)),
+        "the machine opens encrypted secrets with its SSH host key, but this host does not "
+        "run sshd: agenix would have no key (age.identityPaths is empty) and NixOS refuses "
+        "the configuration",
+        path=format_path(first.at),
+        hint="add `openssh: {}` under services: (or set age.identityPaths under options:), "
+        "unless a module or extraConfig of the host does",
+        warning=True,
+    )
 
 
 def _lab_problems(

@@ -213,3 +213,26 @@ def test_a_host_without_encrypted_secrets_does_not_get_agenix(tmp_path: Path) ->
     files = generated(lab)
     assert "hosts/example/encrypted-secrets.nix" not in files
     assert "agenix" not in files["hosts/example/configuration.nix"]
+
+
+def test_a_host_without_sshd_leaves_agenix_no_key_and_validate_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lab, _ = secrets_lab(tmp_path)
+    base = lab / "hosts/common/base.yaml"
+    text = base.read_text(encoding="utf-8")
+    assert "services:\n  openssh: {}\n" in text
+    base.write_text(text.replace("services:\n  openssh: {}\n", ""), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["--lab", str(lab), "validate"]) == 0  # a warning: a module may run sshd
+    assert "this host does not run sshd" in capsys.readouterr().err
+    assert main(["--lab", str(lab), "build"]) == 0
+    got = eval_flake(
+        lab,
+        {"example": ["age.identityPaths", "assertions"]},
+        packages=["rage"],
+        inputs={"agenix": AGENIX.replace("STAND_IN", render(str(STAND_IN)))},
+    )["example"]
+    # what the warning foretells: agenix's own assertion fails the machine's rebuild
+    assert got["age.identityPaths"] == []
+    assert {"assertion": False, "message": "age.identityPaths must be set."} in got["assertions"]

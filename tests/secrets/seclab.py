@@ -22,6 +22,7 @@ hardware:
   fileSystems:
     /: {device: /dev/disk/by-label/nixos, fsType: ext4}
 services:
+  openssh: {}
   tailscale:
     authKeyFile: {secret: tailscale-authkey}
   grafana:
@@ -40,10 +41,10 @@ deploy:
 """
 # where each use stands in PROFILE (line, column of its value)
 AT = {
-    "tailscale-authkey": "hosts/dns/profile.yaml:8:18",
-    "grafana-key": "hosts/dns/profile.yaml:10:20",
-    "ops-password": "hosts/dns/profile.yaml:13:25",
-    "wifi": "hosts/dns/profile.yaml:15:3",
+    "tailscale-authkey": "hosts/dns/profile.yaml:9:18",
+    "grafana-key": "hosts/dns/profile.yaml:11:20",
+    "ops-password": "hosts/dns/profile.yaml:14:25",
+    "wifi": "hosts/dns/profile.yaml:16:3",
 }
 
 LAB_YAML = """\

@@ -181,7 +181,7 @@ def test_uses_on_one_host_that_disagree_on_the_owner_are_an_error(lab: SecretsLa
     )
     state, _ = load(lab)
     assert said(state) == [
-        "error: hosts/dns/profile.yaml:15:25: users.grafana.hashedPasswordFile: secret "
+        "error: hosts/dns/profile.yaml:16:25: users.grafana.hashedPasswordFile: secret "
         "grafana-key is installed with owner 'root' here, but with 'grafana' at "
         f"{AT['grafana-key']}\n    hint: a host has one copy of each secret: give it one "
         "owner, or use two secrets"
@@ -263,3 +263,26 @@ def test_a_secret_used_by_two_hosts_must_open_for_both(lab: SecretsLab) -> None:
     assert [x.name for x in secrets.stale_for("nas")] == sorted(NAMES)
     stale = [w for w in state.all_warnings() if "current host key" in w.message]
     assert {str(w.place).split(":")[0] for w in stale} == {"hosts/nas/profile.yaml"}
+
+
+def test_a_host_that_runs_no_sshd_is_warned_agenix_has_no_key(lab: SecretsLab) -> None:
+    lab.edit("hosts/dns/profile.yaml", "  openssh: {}\n", "")
+    state, _ = load(lab)
+    assert said(state) == [
+        "warning: hosts/dns/profile.yaml:8:18: services.tailscale.authKeyFile: the machine "
+        "opens encrypted secrets with its SSH host key, but this host does not run sshd: "
+        "agenix would have no key (age.identityPaths is empty) and NixOS refuses the "
+        "configuration\n    hint: add `openssh: {}` under services: (or set "
+        "age.identityPaths under options:), unless a module or extraConfig of the host does"
+    ]
+    # sshd enabled as a NixOS option, or agenix's keys named: no warning
+    for options in (
+        "options:\n  services.openssh.enable: true\n",
+        "options:\n  services.openssh: {enable: true}\n",
+        'options:\n  age.identityPaths: ["/etc/ssh/ssh_host_ed25519_key"]\n',
+    ):
+        text = lab.profile.read_text(encoding="utf-8")
+        lab.profile.write_text(text + options, encoding="utf-8")
+        state, _ = load(lab)
+        assert said(state) == [], options
+        lab.profile.write_text(text, encoding="utf-8")
