@@ -205,3 +205,45 @@ def test_a_secret_on_a_setting_that_takes_none(run_cli: RunCli, demo: Demo) -> N
         "    hint: `secret: NAME` goes where a setting takes a secret's file (format: "
         "secret-path in the catalogue entry)"
     ]
+
+
+def test_a_host_deployed_with_channels(run_cli: RunCli, demo: Demo) -> None:
+    demo.edit(PI, "  tags: [dns, pi]\n", "  tags: [dns, pi]\n  method: channels\n")
+    code, _, said = validate(run_cli, demo)
+    assert code == 2
+    assert said == [
+        f"error: {USE}: services.tailscale.authKeyFile: encrypted secrets need a flake (the "
+        "agenix input): this host deploys with channels\n    hint: set deploy.method: flake, "
+        "or copy the file at apply: secrets: NAME: {source: ...}"
+    ]
+
+
+def test_two_uses_on_one_host_that_disagree_on_the_owner(run_cli: RunCli, demo: Demo) -> None:
+    demo.edit(PI, NEW, "  tailscale: {authKeyFile: {secret: tailscale-authkey, owner: nobody}}\n")
+    demo.edit(
+        PI,
+        "deploy:\n",
+        "secrets:\n  tailscale-authkey: {target: /var/lib/ts-key, owner: root}\ndeploy:\n",
+    )
+    code, _, said = validate(run_cli, demo)
+    assert code == 2
+    assert said == [
+        f"error: {PI}:26:3: secrets.tailscale-authkey: secret tailscale-authkey is installed "
+        f"with owner 'root' here, but with 'nobody' at {USE}\n    hint: a host has one copy "
+        "of each secret: give it one owner, or use two secrets"
+    ]
+
+
+def test_a_host_without_an_ed25519_key_pinned(run_cli: RunCli, demo: Demo) -> None:
+    demo.edit(PI, f"  hostKey: {demo.host_pub}\n", "")
+    code, _, said = validate(run_cli, demo)
+    assert code == 0
+    assert said == [
+        "warning: encrypted/tailscale-authkey.age:1:1: 1 key(s) that are no longer the lab's "
+        "can still open tailscale-authkey\n    hint: run `homelab secrets rekey` (it needs an "
+        "admin's key: see `homelab secrets list`); then change the value itself: the old "
+        "key's owner may have kept a copy",
+        f"warning: {USE}: services.tailscale.authKeyFile: pi has no ed25519 host key pinned, "
+        "so secret tailscale-authkey cannot be encrypted to it\n    hint: homelab apply "
+        "--accept-new pi (or homelab adopt) pins it",
+    ]
