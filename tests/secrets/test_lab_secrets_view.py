@@ -10,7 +10,7 @@ import pytest
 
 from homelab.errors import Problem
 from homelab.labfiles import LabFiles, LabState
-from homelab.secrets.view import LabSecrets, SecretState
+from homelab.secrets.view import LabSecrets, SecretState, names_in
 from tests.secrets.keyfiles import age_key, ssh_key
 from tests.secrets.seclab import AT, NAMES, SecretsLab, make
 
@@ -286,3 +286,16 @@ def test_a_host_that_runs_no_sshd_is_warned_agenix_has_no_key(lab: SecretsLab) -
         state, _ = load(lab)
         assert said(state) == [], options
         lab.profile.write_text(text, encoding="utf-8")
+
+
+def test_only_age_files_in_encrypted_are_secrets(lab: SecretsLab) -> None:
+    assert names_in(["b.age", "a.age", ".age", "README.md", ".b.x1y2.tmp", "secrets.nix"]) == [
+        "a",
+        "b",
+    ]
+    # a half-written temporary file beside them is no secret, and no warning
+    (lab.root / "encrypted/.wifi.abc123.tmp").write_bytes(b"partial")
+    (lab.root / "encrypted/secrets.nix").write_text("{ }\n")
+    state, secrets = load(lab)
+    assert sorted(secrets.secrets) == sorted(NAMES)
+    assert said(state) == []
