@@ -358,7 +358,7 @@ def import_agenix(lab: LabFiles, path: Path, key: AdminKey | None = None) -> Sec
         return SecretsDone((), None, ("nothing to import", *said), ())
     base, text = with_agenix(lab, state)
     files: list[str] = []
-    if base is not None and text is not None:
+    if text is not None:
         files.extend(labyaml.save(lab, text, base).written)  # refuses before writing
         said.append("lab.yaml: the agenix input added; flake.lock needs it: `homelab lock`")
     elif state.config is None:

@@ -296,7 +296,7 @@ def migrate_secrets(lab: LabFiles, key: AdminKey | None = None) -> SecretsDone:
     if problems:
         raise InvalidInput(problems)
     base, lab_yaml = with_agenix(lab, state)
-    if base is not None and lab_yaml is not None:
+    if lab_yaml is not None:
         texts[labconfig.LAB_YAML] = lab_yaml
     after = lab.load(texts=texts)  # the hosts as they will be: who reads each secret
     problems = _left(after, moves)
@@ -390,7 +390,7 @@ def _write_migration(
     # profiles, their generated Nix
     lab_yaml = texts.pop(labconfig.LAB_YAML, None)
     files: list[str] = []
-    if base is not None and lab_yaml is not None:
+    if lab_yaml is not None:
         files.extend(labyaml.save(lab, lab_yaml, base).written)
         said.append("lab.yaml: the agenix input added; flake.lock needs it: `homelab lock`")
     elif state.config is None:

@@ -232,12 +232,19 @@ def repo_writable(lab: LabFiles) -> None:
 
 
 def with_agenix(lab: LabFiles, state: LabState) -> tuple[str | None, str | None]:
-    """lab.yaml's text as it is and with the agenix input added (None, None: it needs no
-    change, or there is no lab.yaml to change, or it is invalid and says so itself)."""
-    if state.config is None or AGENIX in state.config.input_names:
+    """lab.yaml's text as it is (None: there is none yet) and with the agenix input added
+    (None: it needs no change, or it is invalid and says so itself, or the lab's flake.nix
+    is kept by hand). A lab made before lab.yaml, whose flake.nix is still homelab's own,
+    gets one: the flake it makes has the input."""
+    if state.config is not None and AGENIX in state.config.input_names:
         return None, None
     text = labyaml.read(lab.root, labconfig.LAB_YAML)
     if text is None:
+        release = labyaml.release_offer(lab)
+        if release is None:
+            return None, None
+        return None, edit.set_input(labyaml.new_text(release), AGENIX, AGENIX_URL, True)
+    if state.config is None:
         return None, None
     try:
         return text, edit.set_input(text, AGENIX, AGENIX_URL, True)
@@ -279,10 +286,16 @@ def set_secret(lab: LabFiles, name: str, plaintext: bytes) -> SecretsDone:
     data = crypt.encrypt(plaintext, keys)
     base, text = with_agenix(lab, state)
     files: list[str] = []
-    if base is not None and text is not None:
+    if text is not None:
         saved = labyaml.save(lab, text, base)  # refuses, writing nothing, on a hand-kept flake
         files.extend(saved.written)
-        said.append(f"lab.yaml: the {AGENIX} input added ({AGENIX_URL}), flake.nix made anew")
+        if base is None:
+            said.append(
+                f"lab.yaml created with the {AGENIX} input ({AGENIX_URL}); flake.nix is "
+                "made from it now"
+            )
+        else:
+            said.append(f"lab.yaml: the {AGENIX} input added ({AGENIX_URL}), flake.nix made anew")
         said.append(LOCK)
     elif state.config is None and any(r.kind == "host" for r in wanted):
         said.append(

@@ -605,3 +605,23 @@ def test_admin_add_makes_lab_yaml_for_a_lab_that_has_none(lab: SecretLab) -> Non
         "flake.nix",
     }
     assert lab.git("log", "-1", "--format=%s") == "Admin me added\n"
+
+
+def test_set_makes_lab_yaml_with_the_agenix_input_for_a_lab_that_has_none(
+    lab: SecretLab,
+) -> None:
+    (lab.root / "lab.yaml").unlink()
+    (lab.root / "flake.nix").unlink()
+    lab.git("commit", "-qam", "a lab from before lab.yaml")
+    done = lab.run("secrets", "set", "ts", data=VALUE)
+    said = _said(done)
+    assert done.returncode == 0, said
+    assert "lab.yaml created with the agenix input" in said
+    assert "agenix" in (lab.root / "lab.yaml").read_text()
+    assert 'url = "github:ryantm/agenix";' in (lab.root / "flake.nix").read_text()
+    assert set(lab.git("show", "--name-only", "--format=", "HEAD").split()) == {
+        "encrypted/ts.age",
+        "lab.yaml",
+        "flake.nix",
+    }
+    assert lab.opens(lab.host_key("beta"), "ts") == VALUE
