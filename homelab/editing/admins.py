@@ -12,6 +12,7 @@ from homelab.editing.secrets import (
     ROTATE,
     SecretsDone,
     commit_files,
+    lab_yaml_committed,
     names_text,
     rekey_each,
     repo_writable,
@@ -69,6 +70,7 @@ def _admin_edit(
             problems or [Problem(Place(labconfig.LAB_YAML), "lab.yaml cannot be read")]
         )
     repo_writable(lab)
+    lab_yaml_committed(lab)
     state = lab.load()
     assert state.secrets is not None
     admins = [(a.name, a.key) for a in config.admins]

@@ -30,6 +30,7 @@ from homelab.editing.secrets import (
     SecretsDone,
     commit_files,
     keyless,
+    lab_yaml_committed,
     names_text,
     readable_by,
     readers,
@@ -359,6 +360,7 @@ def import_agenix(lab: LabFiles, path: Path, key: AdminKey | None = None) -> Sec
     base, text = with_agenix(lab, state)
     files: list[str] = []
     if text is not None:
+        lab_yaml_committed(lab)
         files.extend(labyaml.save(lab, text, base).written)  # refuses before writing
         said.append("lab.yaml: the agenix input added; flake.lock needs it: `homelab lock`")
     elif state.config is None:

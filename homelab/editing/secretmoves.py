@@ -20,6 +20,7 @@ from homelab.editing.drafts import FOLDER as DRAFTS
 from homelab.editing.secrets import (
     SecretsDone,
     keyless,
+    lab_yaml_committed,
     names_text,
     readable_by,
     readers,
@@ -386,6 +387,8 @@ def _write_migration(
         )
     if plan.edited:
         apply_plan(lab.root, plan)  # refuses, naming the hand-edited files; writes nothing
+    if labconfig.LAB_YAML in texts:
+        lab_yaml_committed(lab)
     # from here on, write: lab.yaml (and its flake.nix), the encrypted files, the
     # profiles, their generated Nix
     lab_yaml = texts.pop(labconfig.LAB_YAML, None)

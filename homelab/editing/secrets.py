@@ -228,6 +228,30 @@ def repo_writable(lab: LabFiles) -> None:
     check_writable(open_repository(lab.root, create=True))
 
 
+def lab_yaml_committed(lab: LabFiles) -> None:
+    """Refuse to change lab.yaml (and the flake.nix made from it) while it has changes of
+    the person's that are not committed: they would go into this commit unreviewed."""
+    lr = open_repository(lab.root, create=True)
+    if lr.head() is None:
+        return
+    files = (labconfig.LAB_YAML, labconfig.FLAKE)
+    out = lr.run("status", "--porcelain", "-z", "--", *(lr.path(f) for f in files))
+    changed = sorted({rel for e in out.split("\0") if len(e) > 3 and (rel := lr.rel(e[3:]))})
+    if changed:
+        raise InvalidInput(
+            [
+                Problem(
+                    Place(rel),
+                    "has changes that are not committed: homelab would commit them with "
+                    "the secrets, unreviewed",
+                    hint="commit them (homelab build --commit) or put them aside "
+                    "(git stash), then run this again",
+                )
+                for rel in changed
+            ]
+        )
+
+
 # ---- set -------------------------------------------------------------------------------
 
 
@@ -287,6 +311,7 @@ def set_secret(lab: LabFiles, name: str, plaintext: bytes) -> SecretsDone:
     base, text = with_agenix(lab, state)
     files: list[str] = []
     if text is not None:
+        lab_yaml_committed(lab)
         saved = labyaml.save(lab, text, base)  # refuses, writing nothing, on a hand-kept flake
         files.extend(saved.written)
         if base is None:

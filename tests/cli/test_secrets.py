@@ -625,3 +625,24 @@ def test_set_makes_lab_yaml_with_the_agenix_input_for_a_lab_that_has_none(
         "flake.nix",
     }
     assert lab.opens(lab.host_key("beta"), "ts") == VALUE
+
+
+def test_a_change_to_lab_yaml_not_committed_is_never_swept_into_a_secrets_commit(
+    lab: SecretLab,
+) -> None:
+    text = (lab.root / "lab.yaml").read_text()
+    if "agenix" in text:  # the lab must need the input, so that set would edit lab.yaml
+        lab.git("rm", "-q", "lab.yaml")
+        text = 'release: "26.05"\n'
+        (lab.root / "lab.yaml").write_text(text)
+        lab.git("add", "lab.yaml")
+        lab.git("commit", "-qm", "no agenix yet")
+    (lab.root / "lab.yaml").write_text(text + "# my note, not ready\n")
+    head = lab.git("rev-parse", "HEAD")
+    done = lab.run("secrets", "set", "ts", data=VALUE)
+    said = _said(done)
+    assert done.returncode == 2, said
+    assert "lab.yaml: has changes that are not committed" in said
+    assert lab.git("rev-parse", "HEAD") == head
+    assert not (lab.root / "encrypted" / "ts.age").exists()
+    assert (lab.root / "lab.yaml").read_text().endswith("# my note, not ready\n")
