@@ -91,6 +91,23 @@ def row_of(text: str, name: str) -> str:
     return next(line for line in text.splitlines() if line.startswith(f"  {name} "))
 
 
+async def seen(pilot) -> str:  # type: ignore[no-untyped-def]
+    """The screen's text, once the table shows each row it holds (a table is drawn anew
+    a frame after it is filled)."""
+    text = screen_text(pilot.app)
+    for _ in range(100):
+        screen = pilot.app.screen
+        if not isinstance(screen, SecretsScreen):
+            return text
+        names = [str(key.value) for key in screen.query_one(SecretsTable).rows]
+        lines = text.splitlines()
+        if all(any(line.startswith(f"  {n} ") for line in lines) for n in names):
+            return text
+        await pilot.pause(0.05)
+        text = screen_text(pilot.app)
+    return text
+
+
 async def open_secrets(pilot) -> SecretsScreen:  # type: ignore[no-untyped-def]
     await pilot.press("f9")
     await settle(pilot)
@@ -111,7 +128,7 @@ def test_the_table_shows_secrets_their_hosts_and_who_can_open_them(
     async def scenario() -> None:
         async with running(secrets_lab.root) as (app, pilot):
             await open_secrets(pilot)
-            text = screen_text(app)
+            text = await seen(pilot)
             ops = next(line for line in text.splitlines() if "ops-password" in line)
             assert "box" in ops and "✓ box" in ops and "? alice (admin)" in ops, ops
             assert ops.rstrip().endswith("ok"), ops
@@ -122,7 +139,7 @@ def test_the_table_shows_secrets_their_hosts_and_who_can_open_them(
             assert "users.ops.hashedPasswordFile" in text
             assert "Problems" in text and "  none" in text
             await choose(pilot, "wifi")
-            text = screen_text(app)
+            text = await seen(pilot)
             assert "users.guest.hashedPasswordFile" in text
             assert "✗ box (host): CANNOT open it" in text
             assert "1 key(s) that are no longer the lab's can still open it" in text
@@ -150,7 +167,7 @@ def test_its_keys_are_in_the_help_and_the_palette_opens_it(secrets_lab: SecretsL
             assert isinstance(app.screen, SecretsScreen)
             await pilot.press("f1")
             await settle(pilot)
-            text = screen_text(app)
+            text = await seen(pilot)
             for said in ("Set value", "New secret", "Show value", "Rekey all stale"):
                 assert said in text, said
             await pilot.press("escape")
@@ -177,14 +194,14 @@ def test_a_value_set_in_its_masked_dialog_opens_with_the_real_age(
             assert field.password and app.focused is field
             await pilot.press(*new)
             await pilot.pause()
-            assert new not in screen_text(app)  # masked as it is typed
+            assert new not in await seen(pilot)  # masked as it is typed
             assert new in app._sensitive()  # and left out of a crash report
             await pilot.press("enter")
             await settle(pilot)
             screen = app.screen
             assert isinstance(screen, SecretsScreen)
             assert field.value == ""  # not left in the dialog's field
-            text = screen_text(app)
+            text = await seen(pilot)
             assert "Secret ops-password" in text or "ops-password" in text
             assert new not in text
             assert app.focused is screen.query_one(SecretsTable)
@@ -214,14 +231,14 @@ def test_a_new_secret_by_its_name_and_masked_value(secrets_lab: SecretsLab) -> N
             await pilot.press(*"wifi", "enter")
             await pilot.press(*"abc", "enter")
             await settle(pilot)
-            assert "wifi exists already" in screen_text(app)  # said, nothing written
+            assert "wifi exists already" in await seen(pilot)  # said, nothing written
             name = app.screen.query_one("#secret-name", Input)
             assert app.focused is name
             await pilot.press("end", "ctrl+u", *"tailscale-key", "enter")
             await pilot.press(*"tskey-auth-123", "enter")
             await settle(pilot)
             assert app.screen is screen
-            text = screen_text(app)
+            text = await seen(pilot)
             assert "tailscale-key" in row_of(text, "tailscale-key")
             assert "unused" in row_of(text, "tailscale-key")
             assert "tskey-auth-123" not in text
@@ -237,26 +254,26 @@ def test_a_value_is_shown_only_when_asked_for_and_dropped_after(
     async def scenario() -> None:
         async with running(secrets_lab.root) as (app, pilot):
             screen = await open_secrets(pilot)
-            assert OPS.decode() not in screen_text(app)
+            assert OPS.decode() not in await seen(pilot)
             await pilot.press("v")
             await settle(pilot)
-            assert "Show the value of ops-password?" in screen_text(app)
-            assert OPS.decode() not in screen_text(app)
+            assert "Show the value of ops-password?" in await seen(pilot)
+            assert OPS.decode() not in await seen(pilot)
             await pilot.press("enter")  # Cancel has the focus: nothing is shown
             await settle(pilot)
-            assert app.screen is screen and OPS.decode() not in screen_text(app)
+            assert app.screen is screen and OPS.decode() not in await seen(pilot)
             await pilot.press("v")
             await settle(pilot)
             await pilot.press("tab", "enter")  # Show it
             await settle(pilot)
             shown = app.screen
             assert isinstance(shown, ShownValue)
-            assert OPS.decode() in screen_text(app)
+            assert OPS.decode() in await seen(pilot)
             assert OPS.decode() in app._sensitive()  # never in a crash report
             await pilot.press("escape")
             await settle(pilot)
             assert app.screen is screen
-            assert OPS.decode() not in screen_text(app)
+            assert OPS.decode() not in await seen(pilot)
             assert shown.value == ""
             assert OPS.decode() not in repr(vars(screen))
             assert app.focused is screen.query_one(SecretsTable)
@@ -268,12 +285,12 @@ def test_rekeying_the_stale_secret_makes_it_open_for_the_host(
     secrets_lab: SecretsLab, identity: Path
 ) -> None:
     async def scenario() -> None:
-        async with running(secrets_lab.root) as (app, pilot):
+        async with running(secrets_lab.root) as (_app, pilot):
             await open_secrets(pilot)
-            assert "STALE" in row_of(screen_text(app), "wifi")
+            assert "STALE" in row_of(await seen(pilot), "wifi")
             await pilot.press("R")
             await settle(pilot)
-            text = screen_text(app)
+            text = await seen(pilot)
             assert "Secret wifi rekeyed" in text, text
             assert "STALE" not in row_of(text, "wifi") and "✓ box" in row_of(text, "wifi")
             assert "+1" not in row_of(text, "wifi")
@@ -295,14 +312,14 @@ def test_without_an_admin_key_the_screen_says_why_and_what_to_do(
             screen = await open_secrets(pilot)
             await pilot.press("down", "r")
             await settle(pilot)
-            text = screen_text(app)
+            text = await seen(pilot)
             assert "no age identity at" in text and "no-such.key" in text, text
             assert "hint: make one with `age-keygen -o" in text
             assert app.screen is screen and "STALE" in row_of(text, "wifi")
             await pilot.press("v", "tab", "enter")
             await settle(pilot)
             assert app.screen is screen
-            assert "no age identity at" in screen_text(app)
+            assert "no age identity at" in await seen(pilot)
             assert app.focused is screen.query_one(SecretsTable)
 
     run(scenario)
@@ -341,7 +358,7 @@ def test_an_admin_ssh_key_with_a_passphrase_is_unlocked_from_a_masked_dialog(
             await pilot.press("escape")
             await settle(pilot)
             assert app.screen is screen
-            assert "cancelled: the key's passphrase was not given" in screen_text(app)
+            assert "cancelled: the key's passphrase was not given" in await seen(pilot)
             await pilot.press("v", "tab", "enter")
             await asked(pilot)
             await pilot.press(*"bobs passphrase")
@@ -349,8 +366,8 @@ def test_an_admin_ssh_key_with_a_passphrase_is_unlocked_from_a_masked_dialog(
             await pilot.press("enter")
             await settle(pilot)
             assert isinstance(app.screen, ShownValue)
-            assert "only bob reads this" in screen_text(app)
-            assert "bobs passphrase" not in screen_text(app)
+            assert "only bob reads this" in await seen(pilot)
+            assert "bobs passphrase" not in await seen(pilot)
 
     run(scenario)
 
@@ -364,7 +381,7 @@ def test_a_secret_a_setting_names_but_that_does_not_exist_is_set_from_the_screen
     async def scenario() -> None:
         async with running(secrets_lab.root) as (app, pilot):
             screen = await open_secrets(pilot)
-            text = screen_text(app)
+            text = await seen(pilot)
             assert "MISSING" in row_of(text, "ops-password")
             assert "box, alice (admin)" in row_of(text, "ops-password")
             assert "secret ops-password does not exist" in text
@@ -375,7 +392,7 @@ def test_a_secret_a_setting_names_but_that_does_not_exist_is_set_from_the_screen
             await pilot.press(*"back again", "enter")
             await settle(pilot)
             assert app.screen is screen
-            assert row_of(screen_text(app), "ops-password").rstrip().endswith("ok")
+            assert row_of(await seen(pilot), "ops-password").rstrip().endswith("ok")
 
     run(scenario)
     data = (secrets_lab.root / "encrypted" / "ops-password.age").read_bytes()
@@ -390,5 +407,6 @@ def test_snapshot(secrets_lab: SecretsLab, snap_compare: Any) -> None:
         await settle(pilot)
         await open_secrets(pilot)
         await choose(pilot, "wifi")
+        await seen(pilot)
 
     assert snap_compare(HomelabApp(secrets_lab.root), terminal_size=(140, 42), run_before=ready)

@@ -442,6 +442,8 @@ class SecretsScreen(Screen[bool]):
 
     def _done(self, said: str, error: bool) -> None:
         self.busy = ""
+        if not self.is_attached:  # left by then: the editor reloads the lab anyway
+            return
         self.say(said, error)
         if error:
             self.notify(said.split("\n")[0], severity="error")
@@ -467,6 +469,8 @@ class SecretsScreen(Screen[bool]):
             self.post_message(SecretsLoaded(state, said, error))
 
     def on_secrets_loaded(self, message: SecretsLoaded) -> None:
+        if not self.is_attached:
+            return
         self.state = message.state
         self.show(self._keep)
         self._done(message.said, message.error)
@@ -475,4 +479,7 @@ class SecretsScreen(Screen[bool]):
     # ---- leaving -------------------------------------------------------------------------
 
     def action_back(self) -> None:
+        if self.busy:
+            self.notify(f"wait: {self.busy} is not finished (it commits)", severity="warning")
+            return
         self.dismiss(self.changed)
