@@ -229,9 +229,25 @@ def _secrets(
     ]
     admins = [(a.name, a.key) for a in config.admins] if config is not None else []
     has_input = AGENIX in config.input_names if config is not None else None
-    if config is None and present(source, labconfig.LAB_YAML):
+    invalid_yaml = config is None and present(source, labconfig.LAB_YAML)
+    if invalid_yaml:
         has_input = True  # lab.yaml is invalid: it says so itself
-    return lab_secrets(valid, admins, names, lambda rel: read_bytes(source, rel), has_input)
+    # a host with a mistake still uses its secrets: they are not "unused" meanwhile
+    elsewhere = {
+        name
+        for h in hosts.values()
+        if (h.profile is None or h.problems) and h.document is not None
+        for name in secretrefs.names_in_data(h.document.data)
+    }
+    return lab_secrets(
+        valid,
+        admins,
+        names,
+        lambda rel: read_bytes(source, rel),
+        has_input,
+        named_elsewhere=elsewhere,
+        admins_known=not invalid_yaml,
+    )
 
 
 def _with_problems(host: HostState, found: Iterable[Problem]) -> HostState:

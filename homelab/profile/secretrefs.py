@@ -159,3 +159,27 @@ FOLDER = "encrypted"  # the lab's encrypted secrets: encrypted/NAME.age, committ
 def file_of(name: str) -> str:
     """The lab-relative file of an encrypted secret."""
     return f"{FOLDER}/{name}.age"
+
+
+def names_in_data(data: Any) -> set[str]:
+    """The secrets a profile's data names, read without a schema (a profile with mistakes
+    has no model): every `{secret: NAME}` and every `secrets:` entry without a source."""
+    found: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if is_ref(value) and isinstance(value.get("secret"), str):
+            found.add(value["secret"])
+        elif isinstance(value, Mapping):
+            for sub in value.values():
+                walk(sub)
+        elif isinstance(value, list):
+            for sub in value:
+                walk(sub)
+
+    walk(data)
+    entries = data.get("secrets") if isinstance(data, Mapping) else None
+    if isinstance(entries, Mapping):
+        found.update(
+            str(n) for n, e in entries.items() if isinstance(e, Mapping) and "source" not in e
+        )
+    return found

@@ -147,10 +147,15 @@ def lab_secrets(
     names: Iterable[str],
     read: Callable[[str], bytes | None],
     agenix_input: bool | None,
+    named_elsewhere: Iterable[str] = (),
+    admins_known: bool = True,
 ) -> LabSecrets:
     """The lab's secrets from its valid hosts `(folder, profile, merged document)`, lab.yaml's
     admins, the names in encrypted/ and a reader of their bytes; `agenix_input`: does
-    lab.yaml have the agenix input (None: there is no lab.yaml)."""
+    lab.yaml have the agenix input (None: there is no lab.yaml). `named_elsewhere`: names
+    that hosts with mistakes in their profiles use (never said to be unused);
+    `admins_known`: False while lab.yaml cannot be read (no key is then said to be one
+    that is no longer the lab's)."""
     problems: list[Problem] = []
     per_host: dict[str, list[Problem]] = {}
     uses: dict[str, list[Use]] = {}
@@ -171,6 +176,7 @@ def lab_secrets(
         if not _runs_sshd(profile):
             per_host[folder].append(_no_sshd(profile, doc))
     states: dict[str, SecretState] = {}
+    elsewhere = set(named_elsewhere)
     admin_readers = tuple(Reader(n, "admin", k) for n, k in admins)
     for name in sorted({*names, *uses}):
         rel = secretrefs.file_of(name)
@@ -189,7 +195,12 @@ def lab_secrets(
             (*host_readers, *admin_readers),
         )
         states[name] = state
-        for owner, problem in _problems(state):
+        said = _problems(state)
+        if name in elsewhere and not used:
+            said = [(o, p) for o, p in said if not p.message.startswith("no host uses")]
+        if not admins_known:
+            said = [(o, p) for o, p in said if o is not None or not p.warning]
+        for owner, problem in said:
             (problems if owner is None else per_host.setdefault(owner, [])).append(problem)
     return LabSecrets(
         states, tuple(problems), keys, {f: tuple(p) for f, p in per_host.items() if p}

@@ -247,3 +247,25 @@ def test_a_host_without_an_ed25519_key_pinned(run_cli: RunCli, demo: Demo) -> No
         "so secret tailscale-authkey cannot be encrypted to it\n    hint: homelab apply "
         "--accept-new pi (or homelab adopt) pins it",
     ]
+
+
+def test_a_host_with_an_unrelated_mistake_still_uses_its_secrets(
+    run_cli: RunCli, demo: Demo
+) -> None:
+    # the pi's profile fails for another reason: its secret is not said to be unused
+    demo.edit(PI, "  tags: [dns, pi]\n", "  tags: [dns, pi]\n  port: many\n")
+    code, _, said = validate(run_cli, demo)
+    assert code == 2
+    assert not [b for b in said if "no host uses" in b]
+    assert [b for b in said if "deploy.port" in b]
+
+
+def test_an_invalid_lab_yaml_says_nothing_of_keys_no_longer_the_labs(
+    run_cli: RunCli, demo: Demo
+) -> None:
+    # its admins cannot be read meanwhile: alice's stanza is not a stranger's
+    demo.edit("lab.yaml", "release:", "relase:")
+    code, _, said = validate(run_cli, demo)
+    assert code == 2
+    assert not [b for b in said if "no longer the lab's" in b]
+    assert [b for b in said if b.startswith("error: lab.yaml")]
