@@ -101,7 +101,10 @@ async def seen(pilot) -> str:  # type: ignore[no-untyped-def]
             return text
         names = [str(key.value) for key in screen.query_one(SecretsTable).rows]
         lines = text.splitlines()
-        if all(any(line.startswith(f"  {n} ") for line in lines) for n in names):
+        # the columns are as wide as their cells once the table has measured them
+        head = next((line for line in lines if "  Secret " in line), "")
+        wide = head.find("Used by") - head.find("Secret") > max(map(len, names), default=0)
+        if wide and all(any(line.startswith(f"  {n} ") for line in lines) for n in names):
             return text
         await pilot.pause(0.05)
         text = screen_text(pilot.app)

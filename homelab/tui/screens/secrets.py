@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -236,18 +237,19 @@ class SecretsScreen(Screen[bool]):
         """The table from the state, the highlight kept on `keep` (else where it was)."""
         table = self.query_one(SecretsTable)
         at = keep or self.chosen_name()
-        table.clear(columns=True)  # the columns as wide as what they show now
-        for key, title in COLUMNS:
-            table.add_column(Text(title), key=key)
         secrets = self.secrets
-        for s in secrets.secrets.values() if secrets is not None else ():
-            table.add_row(
-                Text(s.name),
-                Text(", ".join(s.hosts) or "-"),
-                readers_text(s),
-                state_word(s),
-                key=s.name,
-            )
+        rows = {
+            s.name: (Text(s.name), Text(", ".join(s.hosts) or "-"), readers_text(s), state_word(s))
+            for s in (secrets.secrets.values() if secrets is not None else ())
+        }
+        # widths given, not measured: a table measures new rows later, and a table
+        # cleared and filled again at once was seen to keep its columns cut short
+        table.clear(columns=True)
+        for n, (key, title) in enumerate(COLUMNS):
+            width = max([cell_len(title), *(r[n].cell_len for r in rows.values())])
+            table.add_column(Text(title), key=key, width=width)
+        for name, cells in rows.items():
+            table.add_row(*cells, key=name)
         if at is not None and secrets is not None and at in secrets.secrets:
             table.move_cursor(row=table.get_row_index(at))
         self.show_details()
