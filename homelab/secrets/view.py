@@ -310,6 +310,15 @@ def _lab_problems(
     return []
 
 
+def _no_admin_opens(s: SecretState) -> bool:
+    """Is it sure that no admin's key opens the file: none of their SSH keys has a
+    stanza, and it has no age-key stanza at all (those do not say whose they are)?"""
+    for r in s.wanted:
+        if r.kind == "admin" and r.key is not None and r.key.kind in SSH_KINDS and s.can_read(r):
+            return False
+    return not any(st.kind == "X25519" for st in s.stanzas or ())
+
+
 def _problems(s: SecretState) -> list[tuple[str | None, Problem]]:
     """Each problem with the host folder it belongs to (None: the lab's file)."""
     here = Place(s.file, 1, 1) if s.present else Place(s.file)
@@ -390,7 +399,10 @@ def _problems(s: SecretState) -> list[tuple[str | None, Problem]]:
                 Problem(
                     here,
                     f"admin {', '.join(admins)} cannot open {s.name}",
-                    hint=REKEY_HINT,
+                    hint="no admin's key opens it, so no rekey can: set its value again "
+                    f"(homelab secrets set {s.name} < FILE)"
+                    if _no_admin_opens(s)
+                    else REKEY_HINT,
                     warning=True,
                 ),
             )

@@ -299,3 +299,14 @@ def test_only_age_files_in_encrypted_are_secrets(lab: SecretsLab) -> None:
     state, secrets = load(lab)
     assert sorted(secrets.secrets) == sorted(NAMES)
     assert said(state) == []
+
+
+def test_a_secret_no_admin_can_open_says_to_set_it_again_not_to_rekey(lab: SecretsLab) -> None:
+    # encrypted to the host alone: no admin's key can ever open it, so no rekey can help
+    lab.encrypt("wifi", lab.host_pub)
+    state, _ = load(lab)
+    lines = [p for p in said(state) if p.startswith("warning: encrypted/wifi.age")]
+    assert lines == [
+        "warning: encrypted/wifi.age:1:1: admin alice cannot open wifi\n    hint: no admin's "
+        "key opens it, so no rekey can: set its value again (homelab secrets set wifi < FILE)"
+    ]
