@@ -189,7 +189,8 @@ def readable_by(wanted: Sequence[Reader]) -> str:
 def keyless(wanted: Sequence[Reader], name: str) -> list[str]:
     return [
         f"{r.name} uses {name} but has no ed25519 host key pinned, so it cannot open it: "
-        f"`homelab apply --accept-new {r.name}` (or adopt) pins one, then `homelab secrets rekey`"
+        f"`homelab apply --accept-new {r.name}` (or adopt) pins one and, with your key at "
+        f"hand, encrypts {r.name}'s secrets to it in the same run"
         for r in wanted
         if r.kind == "host" and r.key is None
     ]
