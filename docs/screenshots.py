@@ -1,4 +1,5 @@
-"""Make the README's screenshots with the app itself: docs/main.svg and docs/apply.svg.
+"""Make the README's screenshots with the app itself: docs/main.svg, docs/apply.svg and
+docs/secrets.svg.
 
 The demo lab (hosts/, services/, flake.nix, secrets/) is copied to a temporary folder
 and committed there, so the pictures never depend on this checkout's git state; for the
@@ -54,7 +55,24 @@ def main() -> None:
         homelab("--lab", str(lab), "build", "nixos-demo")
         homelab("--lab", str(lab), "tui", "--host", "nixos-demo", "--screen", "apply",
                 "--size", SIZE, "--screenshot", str(DOCS / "apply.svg"))  # fmt: skip
-    print(f"wrote {DOCS / 'main.svg'} and {DOCS / 'apply.svg'}")
+
+        # the Secrets screen: an admin, and the pi's copy-at-apply auth key encrypted
+        import pyrage
+
+        identity = Path(tmp) / "age.key"
+        key = pyrage.x25519.Identity.generate()
+        identity.write_text(f"{key}\n")
+        os.environ.update(IDENTITY, HOMELAB_AGE_IDENTITY=str(identity))
+        (lab / "flake.nix").unlink()  # this checkout's flake is kept by hand: lab.yaml's is not
+        (lab / "lab.yaml").write_text('release: "26.05"\n')
+        homelab("--lab", str(lab), "build")
+        subprocess.run(["git", "add", "--all"], cwd=lab, check=True)
+        subprocess.run(["git", "commit", "-qm", "jellyfin, lab.yaml"], cwd=lab, check=True)
+        homelab("--lab", str(lab), "secrets", "admin", "add", "ada", str(key.to_public()))
+        homelab("--lab", str(lab), "secrets", "migrate")
+        homelab("--lab", str(lab), "tui", "--screen", "secrets", "--size", SIZE,
+                "--screenshot", str(DOCS / "secrets.svg"))  # fmt: skip
+    print(f"wrote {DOCS / 'main.svg'}, {DOCS / 'apply.svg'} and {DOCS / 'secrets.svg'}")
 
 
 if __name__ == "__main__":

@@ -341,7 +341,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--screenshot", metavar="FILE", help="save the screen as an SVG and exit")
     p.add_argument(
         "--screen",
-        choices=["main", "apply"],
+        choices=["main", "apply", "secrets"],
         default="main",
         help="with --screenshot: which screen to save (default: main)",
     )

@@ -175,6 +175,8 @@ class MainScreen(Screen[None]):
         self.loaded = True
         if first and getattr(self.app, "first_screen", "main") == "apply":
             self.action_apply(review=True)
+        elif first and getattr(self.app, "first_screen", "main") == "secrets":
+            self.action_secrets()
         hosts = self.query_one(HostList)
         for folder in hosts.rows:
             self.update_row(folder)
