@@ -716,7 +716,9 @@ def compile_host(p: Profile, catalog: Catalog) -> dict[str, str]:
         imports.append(NixPath("./extra.nix"))
     imports.extend(module_imports(p.modules, p.folder))
     args = _args(p.modules)
-    if p.encrypted and not any(m.file is None and m.written == AGENIX_MODULE for m in p.modules):
+    # a person's own `modules: [agenix.nixosModules.age]` is the same module: never twice
+    mine = any(m.file is None and m.written.startswith("agenix.nixosModules.") for m in p.modules)
+    if p.encrypted and not mine:
         imports.append(Ref(f"inputs.{AGENIX_MODULE}"))  # the lab.yaml input secrets add
         args = (*ARGS, "inputs")
     entry: dict[str, Any] = {"imports": imports, **identity(p)}

@@ -236,3 +236,18 @@ def test_a_host_without_sshd_leaves_agenix_no_key_and_validate_says_so(
     # what the warning foretells: agenix's own assertion fails the machine's rebuild
     assert got["age.identityPaths"] == []
     assert {"assertion": False, "message": "age.identityPaths must be set."} in got["assertions"]
+
+
+def test_a_persons_own_agenix_module_is_not_imported_twice(tmp_path: Path) -> None:
+    # agenix.nixosModules.age is the module default names: importing both would declare
+    # agenix's options twice
+    lab, _ = secrets_lab(tmp_path)
+    profile = lab / "hosts/example/profile.yaml"
+    profile.write_text(
+        "modules: [agenix.nixosModules.age]\n" + profile.read_text(encoding="utf-8"),
+        encoding="utf-8",
+    )
+    assert main(["--lab", str(lab), "build"]) == 0
+    entry = generated(lab)["hosts/example/configuration.nix"]
+    assert "inputs.agenix.nixosModules.age" in entry
+    assert "inputs.agenix.nixosModules.default" not in entry
