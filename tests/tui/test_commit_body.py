@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from homelab.tui.screens.commit import CommitDialog
 from tests.tui.conftest import git
 from tests.tui.pilot import (
     choose_host,
@@ -24,7 +25,12 @@ def test_the_commit_dialog_and_message_list_the_settings_changed(lab: Path) -> N
             await choose_host(pilot, "nixos-demo")
             await type_in_yaml_before(pilot, "  demouser:", ALICE)
             await pilot.press("ctrl+s")
-            await settle(pilot)
+            # the save and the commit's summary run in a worker settle does not wait for
+            # (it waits for the person's answer): wait for the dialog itself
+            for _ in range(200):
+                await settle(pilot)
+                if isinstance(app.screen, CommitDialog):
+                    break
             text = screen_text(app)
             assert "- users.alice: added" in text
             assert "    groups: [wheel, audio]" in text
