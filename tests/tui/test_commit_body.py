@@ -32,7 +32,8 @@ def test_the_commit_dialog_and_message_list_the_settings_changed(lab: Path) -> N
                 if isinstance(app.screen, CommitDialog):
                     break
             text = screen_text(app)
-            assert "- users.alice: added" in text
+            said = [n.message for n in app._notifications]  # what the person was told
+            assert "- users.alice: added" in text, said
             assert "    groups: [wheel, audio]" in text
             await pilot.press("ctrl+s")  # commit
             await settle(pilot)
