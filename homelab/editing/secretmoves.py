@@ -119,7 +119,7 @@ def _copied(state: LabState) -> list[_Copied]:
     return found
 
 
-def unread_hosts(state: LabState) -> list[str]:
+def _unreadable_folders(state: LabState) -> list[str]:
     """Host folders whose profile could not be read at all: their secrets are unknown."""
     return [folder for folder, host in sorted(state.hosts.items()) if host.document is None]
 
@@ -152,7 +152,7 @@ class _WithFiles:
 def _refusals(lab: LabFiles, state: LabState, moves: Sequence[_Copied]) -> list[Problem]:
     """Why these entries cannot move, before anything is read or written."""
     problems: list[Problem] = []
-    folders = sorted({m.folder for m in moves} | set(unread_hosts(state)))
+    folders = sorted({m.folder for m in moves} | set(_unreadable_folders(state)))
     problems.extend(state.all_problems(folders))
     by_name: dict[str, list[_Copied]] = {}
     for m in moves:
@@ -286,7 +286,7 @@ def migrate_secrets(lab: LabFiles, key: AdminKey | None = None) -> SecretsDone:
     repo_writable(lab)
     state = lab.load()
     moves = _copied(state)
-    if not moves and not unread_hosts(state):
+    if not moves and not _unreadable_folders(state):
         return SecretsDone((), None, ("no secret is copied at apply: nothing to migrate",), ())
     problems = _refusals(lab, state, moves)
     if problems:
