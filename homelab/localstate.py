@@ -12,8 +12,8 @@ LOCAL = ".homelab"
 def local_folder(root: Path, name: str = "") -> Path:
     """`.homelab/` (or `.homelab/<name>`) in the lab, made when missing."""
     local = Path(root) / LOCAL
-    if not local.is_dir():
-        local.mkdir(mode=0o700)
+    # Two commands started together may both find it missing: the second one is not an error.
+    local.mkdir(mode=0o700, exist_ok=True)
     ignore = local / ".gitignore"
     if not ignore.exists():
         ignore.write_text("*\n")
