@@ -183,6 +183,12 @@ let
   };
 in
 {
+  # one file a catalogue entry (or a few options of a service), written from its module's
+  # source in nixpkgs: tests/nixos-options/<entry>.nix (see the README there)
+  imports = map (name: ./nixos-options + "/${name}")
+    (builtins.filter (lib.hasSuffix ".nix")
+      (builtins.attrNames (builtins.readDir ./nixos-options)));
+
   options = {
     # nixos/modules/misc/assertions.nix
     assertions = opt (types.listOf types.unspecified) [ ];

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from homelab.lab import Lab
-from tests.compiled import REPO, copy_lab, evaluate_host, host_files
+from tests.compiled import copy_lab, evaluate_host, host_files
 from tests.nixtools import nix_parse
 
 FULL = Path(__file__).resolve().parents[1] / "labs" / "full"
@@ -32,13 +32,6 @@ def beta(lab: Lab) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def gamma(lab: Lab) -> dict[str, Any]:
     return evaluate_host(lab, "gamma")
-
-
-def test_every_catalogue_entry_is_used(lab: Lab) -> None:
-    state = lab.load()
-    used = {s.name for p in state.profiles() for s in p.services}
-    catalogue = {p.stem for p in (REPO / "services").glob("*.yaml")}
-    assert used == catalogue
 
 
 def test_every_file_parses(lab: Lab) -> None:
