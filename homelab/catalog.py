@@ -73,6 +73,7 @@ ENTRY_SCHEMA: dict[str, Any] = {
             },
         },
         "groups": {"type": "array", "items": {"type": "string"}},
+        "state": {"type": "array", "items": _TEMPLATE},
         "web": {
             "type": "object",
             "additionalProperties": False,
@@ -136,6 +137,7 @@ class Service:
     # option path -> the NixOS module's own default (services/README.md, "Priorities")
     nixos_defaults: Mapping[str, Any] = field(default_factory=dict)
     merges: frozenset[str] = frozenset()  # lists that join other modules' (never mkDefault)
+    state: tuple[Any, ...] = ()  # folders holding what the service keeps (what to back up)
 
     @cached_property
     def validator(self) -> jsonschema_rs.Validator:
@@ -257,6 +259,7 @@ def service_from_document(name: str, doc: Document) -> tuple[Service | None, lis
             conflicts=tuple((c["service"], c["reason"]) for c in data.get("conflicts") or []),
             ports=tuple(data.get("ports") or []),
             groups=tuple(data.get("groups") or []),
+            state=tuple(data.get("state") or []),
             web=data.get("web"),
             checks=data.get("checks") or {},
             proxy=data.get("proxy"),
@@ -424,6 +427,12 @@ def service_checks(service: Service, settings: Mapping[str, Any]) -> Checks:
         tcp=tuple(int(p) for p in checks.get("tcp", []) if isinstance(p, int)),
         http=tuple(str(u) for u in checks.get("http", [])),
     )
+
+
+def service_state(service: Service, settings: Mapping[str, Any]) -> tuple[str, ...]:
+    """The folders on the machine that hold what the service keeps, settings put in."""
+    found = (resolve(item, settings) for item in service.state)
+    return tuple(str(path) for path in found if isinstance(path, str) and path)
 
 
 def web_port(service: Service, settings: Mapping[str, Any]) -> int | None:

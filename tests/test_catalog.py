@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from homelab.catalog import Service, service_state
 from tests.conftest import RunCli, tree_hash
 
 
@@ -140,3 +141,25 @@ def test_a_nixos_default_or_merge_that_names_no_option_of_the_entry_is_refused(
     assert f"error: services/jellyfin.yaml:{said}\n" in err
     assert "hint: name an option of nixos: as it is written there" in err
     assert "Traceback" not in err
+
+
+def test_an_entrys_state_folders_follow_its_settings() -> None:
+    service = Service(
+        name="mealie",
+        file="services/mealie.yaml",
+        description="Recipes",
+        nixpkgs="26.05",
+        settings_schema={},
+        nixos={},
+        state=("/var/lib/mealie", {"setting": "mediaDir"}, {"template": "{root}/backups"}),
+    )
+    assert service_state(service, {"mediaDir": "/srv/media", "root": "/srv"}) == (
+        "/var/lib/mealie",
+        "/srv/media",
+        "/srv/backups",
+    )
+    # a folder the person did not set is not one to back up
+    assert service_state(service, {"mediaDir": None, "root": "/srv"}) == (
+        "/var/lib/mealie",
+        "/srv/backups",
+    )
