@@ -72,7 +72,7 @@ ENTRY_SCHEMA: dict[str, Any] = {
                 "properties": {"port": _TEMPLATE, "protocol": {"enum": ["tcp", "udp"]}},
             },
         },
-        "groups": {"type": "array", "items": {"type": "string"}},
+        "groups": {"type": "array", "items": _TEMPLATE},
         "state": {"type": "array", "items": _TEMPLATE},
         "web": {
             "type": "object",
@@ -130,7 +130,9 @@ class Service:
     requires: Mapping[str, Any] = field(default_factory=dict)
     conflicts: tuple[tuple[str, str], ...] = ()
     ports: tuple[Mapping[str, Any], ...] = ()
-    groups: tuple[str, ...] = ()
+    # a name: a group the NixOS module creates; a template (`{setting: group}`): the group
+    # the person chose for the service, which homelab creates when nothing else does
+    groups: tuple[Any, ...] = ()
     web: Mapping[str, Any] | None = None
     checks: Mapping[str, Any] = field(default_factory=dict)
     proxy: Mapping[str, Any] | None = None
@@ -217,7 +219,8 @@ class Catalog:
         out: dict[str, list[str]] = {}
         for service in self.services.values():
             for group in service.groups:
-                out.setdefault(group, []).append(service.name)
+                if isinstance(group, str):
+                    out.setdefault(group, []).append(service.name)
         return out
 
 
@@ -427,6 +430,21 @@ def service_checks(service: Service, settings: Mapping[str, Any]) -> Checks:
         tcp=tuple(int(p) for p in checks.get("tcp", []) if isinstance(p, int)),
         http=tuple(str(u) for u in checks.get("http", [])),
     )
+
+
+def service_groups(service: Service, settings: Mapping[str, Any]) -> tuple[str, ...]:
+    """The groups the service brings on this host: its module's own, and the ones its
+    settings name (`chosen_groups`)."""
+    found = (resolve(item, settings) for item in service.groups)
+    return tuple(dict.fromkeys(g for g in found if isinstance(g, str) and g))
+
+
+def chosen_groups(service: Service, settings: Mapping[str, Any]) -> tuple[str, ...]:
+    """The groups a setting of the service names (a shared `media` group for the services
+    that write one downloads folder): NixOS modules create only their default group, so
+    homelab creates these."""
+    found = (resolve(item, settings) for item in service.groups if not isinstance(item, str))
+    return tuple(dict.fromkeys(g for g in found if isinstance(g, str) and g))
 
 
 def service_state(service: Service, settings: Mapping[str, Any]) -> tuple[str, ...]:

@@ -19,6 +19,7 @@ from homelab.catalog import (
     OMIT,
     Catalog,
     Service,
+    chosen_groups,
     format_template,
     is_plain_map,
     option_names,
@@ -445,6 +446,9 @@ def _service_block(
             value = resolve(template, settings)
             if value is not OMIT:
                 _set(tree, option_path(opt), mk_default(value))
+        for group in chosen_groups(service, settings):
+            # modules create only their default group; `{ }` merges with any other's
+            _set(tree, ["users", "groups", group], {})
     except (ValueError, KeyError) as err:
         raise CompileError(f"catalogue entry {service.file}: {err}") from err
     return _blocks_at_depth_two(tree)

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 
-from homelab.catalog import Catalog
+from homelab.catalog import Catalog, service_groups
 from homelab.errors import Place, Problem, format_path
 from homelab.profile.created import groups_in_options, groups_in_raw_nix
 from homelab.profile.model import Profile
@@ -176,7 +176,7 @@ def known_groups(profile: Profile, catalog: Catalog, nix: Iterable[str] = ()) ->
     for use in profile.services:
         service = catalog.get(use.name)
         if service is not None:
-            known.update(service.groups)
+            known.update(service_groups(service, use.settings))
     return known | created_groups(profile, nix)
 
 

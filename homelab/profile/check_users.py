@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from homelab.catalog import Catalog
+from homelab.catalog import Catalog, TemplateError, service_groups
 from homelab.errors import Place, Problem, format_path
 from homelab.profile.created import groups_in_options, groups_in_raw_nix, users_given_a_group
 from homelab.profile.options import SECTION
@@ -81,6 +81,7 @@ def user_problems(doc: Document, data: Mapping[str, Any], catalog: Catalog) -> l
     raw = [extra_text] if isinstance(extra_text, str) else []
     written = option_settings(data.get(SECTION), (SECTION,))[0]
     created = set(_map(data.get("groups"))) | groups_in_options(written) | groups_in_raw_nix(raw)
+    created |= _groups_of_services(services, catalog)
     problems.extend(
         _account_problems(doc, users, _map(data.get("groups")), users_given_a_group(written, raw))
     )
@@ -142,6 +143,20 @@ def user_problems(doc: Document, data: Mapping[str, Any], catalog: Catalog) -> l
                     )
                 )
     return problems
+
+
+def _groups_of_services(services: Mapping[str, Any], catalog: Catalog) -> set[str]:
+    """The groups the host's services bring with the settings it gives them."""
+    found: set[str] = set()
+    for name, settings in services.items():
+        service = catalog.get(name)
+        if service is None or not isinstance(settings, (dict, type(None))):
+            continue
+        try:
+            found.update(service_groups(service, service.with_defaults(settings)))
+        except (TemplateError, ValueError, KeyError, TypeError):
+            continue  # settings the schema refuses: their own problem says so
+    return found
 
 
 def host_key_problems(doc: Document, data: Mapping[str, Any]) -> list[Problem]:

@@ -1,0 +1,62 @@
+"""What one service needs from the rest of the machine, and what two services on one
+host share: groups a setting names, databases, ports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from homelab.lab import Lab
+from tests.hosts import problems_of, with_host
+from tests.modulesystem import eval_nixos
+
+BASE = """\
+host: {stateVersion: "24.05"}
+hardware:
+  boot: {loader: systemd-boot, efi: true}
+  fileSystems:
+    /: {device: /dev/disk/by-label/nixos, fsType: ext4}
+"""
+
+# an entry whose service runs in a group the person chooses, as the *arr modules' do
+DOWNLOADER = """\
+description: A downloader that writes into a shared folder
+nixpkgs: "26.05"
+settings:
+  type: object
+  additionalProperties: false
+  properties:
+    group: {type: string, default: downloader}
+nixos:
+  systemd.services.downloader.serviceConfig.Group: {setting: group}
+groups: [{setting: group}]
+"""
+
+
+def _lab(lab: Path) -> Path:
+    (lab / "services" / "downloader.yaml").write_text(DOWNLOADER)
+    return lab
+
+
+def test_a_group_the_person_gives_a_service_is_created_and_users_may_join_it(
+    basic_lab: Path,
+) -> None:
+    lab = _lab(basic_lab)
+    text = BASE + (
+        "services:\n  downloader: {group: media}\nusers:\n  bob: {groups: [media], sshKeys: []}\n"
+    )
+    assert problems_of(lab, text) == []
+    state = with_host(lab, text)
+    files = Lab(lab).generated(state, ["gamma"])
+    found = eval_nixos(files, ["users.groups", "users.users.bob.extraGroups"])
+    assert "media" in found["users.groups"]
+    assert found["users.users.bob.extraGroups"] == ["media"]
+
+
+def test_a_group_no_service_of_the_host_brings_is_not_taken_for_created(
+    basic_lab: Path,
+) -> None:
+    lab = _lab(basic_lab)
+    text = BASE + "services:\n  downloader: {}\nusers:\n  bob: {groups: [media], sshKeys: []}\n"
+    state = with_host(lab, text)
+    files = Lab(lab).generated(state, ["gamma"])
+    assert "media" not in eval_nixos(files, ["users.groups"])["users.groups"]
