@@ -60,3 +60,47 @@ def test_a_group_no_service_of_the_host_brings_is_not_taken_for_created(
     state = with_host(lab, text)
     files = Lab(lab).generated(state, ["gamma"])
     assert "media" not in eval_nixos(files, ["users.groups"])["users.groups"]
+
+
+def _needs_database(name: str) -> str:
+    """An entry whose service needs its own PostgreSQL database, as services/README.md
+    says to write one whose NixOS module does not create it."""
+    return f"""\
+description: {name}, with its data in PostgreSQL
+nixpkgs: "26.05"
+nixos:
+  systemd.services.{name}.after: [postgresql.service]
+  services.postgresql.enable: true
+  services.postgresql.ensureDatabases: [{name}]
+  services.postgresql.ensureUsers: [{{name: {name}, ensureDBOwnership: true}}]
+merges:
+  - systemd.services.{name}.after
+  - services.postgresql.ensureDatabases
+  - services.postgresql.ensureUsers
+"""
+
+
+def test_two_services_needing_postgresql_get_one_server_with_both_databases(
+    basic_lab: Path,
+) -> None:
+    for name in ("recipes", "papers"):
+        (basic_lab / "services" / f"{name}.yaml").write_text(_needs_database(name))
+    # the person's own database, beside the services' ones
+    text = BASE + (
+        "services:\n  recipes: {}\n  papers: {}\n"
+        "options:\n  services.postgresql.ensureDatabases: [notes]\n"
+    )
+    assert problems_of(basic_lab, text) == []
+    files = Lab(basic_lab).generated(with_host(basic_lab, text), ["gamma"])
+    found = eval_nixos(
+        files,
+        [
+            "services.postgresql.enable",
+            "services.postgresql.ensureDatabases",
+            "services.postgresql.ensureUsers",
+        ],
+    )
+    assert found["services.postgresql.enable"] is True
+    assert sorted(found["services.postgresql.ensureDatabases"]) == ["notes", "papers", "recipes"]
+    owners = {u["name"] for u in found["services.postgresql.ensureUsers"] if u["ensureDBOwnership"]}
+    assert owners == {"papers", "recipes"}
