@@ -139,6 +139,7 @@ class Service:
     # option path -> the NixOS module's own default (services/README.md, "Priorities")
     nixos_defaults: Mapping[str, Any] = field(default_factory=dict)
     merges: frozenset[str] = frozenset()  # lists that join other modules' (never mkDefault)
+    module: str = ""  # where in nixpkgs its NixOS module is (for reviewers)
     state: tuple[Any, ...] = ()  # folders holding what the service keeps (what to back up)
 
     @cached_property
@@ -256,6 +257,7 @@ def service_from_document(name: str, doc: Document) -> tuple[Service | None, lis
             file=doc.file,
             description=data["description"],
             nixpkgs=str(data["nixpkgs"]),
+            module=str(data.get("module") or ""),
             settings_schema=settings,
             nixos=data["nixos"],
             requires=data.get("requires") or {},

@@ -431,6 +431,11 @@ class LabFiles:
             return None
         return os.path.relpath(real, root)
 
+    def catalogue(self) -> tuple[Catalog, list[Problem]]:
+        """The lab's catalogue alone (services/*.yaml), without its hosts."""
+        source = self._source(None)
+        return self._load_catalog(fetcher(source), source)
+
     def _load_catalog(self, fetch: include.Fetch, source: Source) -> tuple[Catalog, list[Problem]]:
         services: dict[str, Service] = {}
         problems: list[Problem] = []

@@ -156,7 +156,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=3600.0, metavar="SECONDS",
                    help="stop a rebuild that runs longer (default: 3600)")  # fmt: skip
     p.add_argument("--check-timeout", type=float, default=30.0, metavar="SECONDS",
-                   help="how long health checks may take to pass (default: 30)")  # fmt: skip
+                   help="how long a health check may keep failing before it counts as failed, "
+                   "when the profile's deploy.checks gives no grace (default: 30)")  # fmt: skip
+    p.add_argument("--no-checks", action="store_true",
+                   help="run no health check after activation (the summary says they were "
+                   "skipped)")  # fmt: skip
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                    help="wait this long for another apply to the same host to end "
                    "(default: refuse at once)")  # fmt: skip
@@ -237,10 +241,26 @@ def parser() -> argparse.ArgumentParser:
     p = add(
         "catalogue",
         "options:cmd_help",
-        "the lab's service catalogue (services/*.yaml): check",
+        "the lab's service catalogue (services/*.yaml): list, show, check",
     )
     p.set_defaults(help_of="catalogue")
     entries = p.add_subparsers(dest="catalogue_command", metavar="COMMAND")
+    p = entries.add_parser(
+        "list",
+        help="the services a host can enable, with their descriptions",
+        description="the services a host can enable (services/*.yaml), with their "
+        "descriptions; WORDS keep only the entries whose name or description holds them all",
+    )
+    p.add_argument("words", nargs="*", metavar="WORD", help="e.g. dns, or backup")
+    p.set_defaults(command_function="catalogue:cmd_list")
+    p = entries.add_parser(
+        "show",
+        help="one entry: its settings with their defaults, ports, web UI, data and checks",
+        description="one entry: its settings with their types, defaults and what each "
+        "sets in NixOS, and the ports, web UI, data folders and health checks it brings",
+    )
+    p.add_argument("name", metavar="NAME", help="an entry, e.g. jellyfin")
+    p.set_defaults(command_function="catalogue:cmd_show")
     p = entries.add_parser(
         "check",
         help="check every entry against the option index: the options it sets exist and "
