@@ -416,6 +416,80 @@ def option_names(templates: Mapping[str, Any], at: str = "") -> list[str]:
     return names
 
 
+@dataclass(frozen=True)
+class Clash:
+    """Two settings that would give one NixOS option two values: a free-form passthrough
+    (`config`) holding a key that a named setting (`port`) sets too."""
+
+    setting: str  # the one whose map holds the key: where the person wrote it
+    key: tuple[str, ...]  # inside that setting's map
+    other: str  # the named setting that sets the same option
+    option: str
+
+
+def setting_clashes(service: Service, settings: Mapping[str, Any]) -> list[Clash]:
+    """Where two of the service's settings would set one option to different values.
+    The module system would refuse the host ("defined multiple times"); validation says
+    which setting to change instead."""
+    leaves: dict[tuple[str, ...], tuple[Any, frozenset[str], tuple[str, ...]]] = {}
+    clashes: list[Clash] = []
+    for path, template in _templates(service.nixos, ()):
+        value = resolve(template, settings)
+        if value is OMIT:
+            continue
+        read = template_settings(template)
+        for leaf, leaf_value in _leaves(path, value):
+            seen = leaves.get(leaf)
+            if seen is None:
+                leaves[leaf] = (leaf_value, read, path)
+                continue
+            if seen[0] == leaf_value or not (seen[1] and read):
+                continue
+            # the passthrough is the one whose option path is the shorter (the map's root)
+            (mine, root), (theirs, _) = sorted(
+                [(seen[1], seen[2]), (read, path)], key=lambda pair: len(pair[1])
+            )
+            clashes.append(Clash(min(mine), leaf[len(root) :], min(theirs), ".".join(leaf)))
+    return clashes
+
+
+def _templates(
+    templates: Mapping[str, Any], at: tuple[str, ...]
+) -> list[tuple[tuple[str, ...], Any]]:
+    out: list[tuple[tuple[str, ...], Any]] = []
+    for key, template in templates.items():
+        path = (*at, *_dotted(str(key))) if not at else (*at, str(key))
+        if is_plain_map(template) and template:
+            out.extend(_templates(template, path))
+        else:
+            out.append((path, template))
+    return out
+
+
+def _dotted(key: str) -> list[str]:
+    """An option path's parts; a quoted part keeps its dots ('virtualHosts."a.b"')."""
+    parts, current, quoted = [], "", False
+    for char in key:
+        if char == '"':
+            quoted = not quoted
+        elif char == "." and not quoted:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current)
+    return parts
+
+
+def _leaves(path: tuple[str, ...], value: Any) -> list[tuple[tuple[str, ...], Any]]:
+    if isinstance(value, dict) and value and all(isinstance(k, str) for k in value):
+        out: list[tuple[tuple[str, ...], Any]] = []
+        for key, inner in value.items():
+            out.extend(_leaves((*path, key), inner))
+        return out
+    return [(path, value)]
+
+
 def service_ports(service: Service, settings: Mapping[str, Any]) -> list[Port]:
     out = []
     for item in service.ports:

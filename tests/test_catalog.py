@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from homelab.catalog import Service, service_state
+from homelab.catalog import Service, service_state, setting_clashes
 from tests.conftest import RunCli, tree_hash
 
 
@@ -163,3 +163,23 @@ def test_an_entrys_state_folders_follow_its_settings() -> None:
         "/var/lib/mealie",
         "/srv/backups",
     )
+
+
+def test_a_passthrough_key_clashes_with_a_named_setting_only_when_the_values_differ() -> None:
+    service = Service(
+        name="blocky",
+        file="services/blocky.yaml",
+        description="DNS",
+        nixpkgs="26.05",
+        settings_schema={},
+        nixos={
+            "services.blocky.settings": {"setting": "settings"},
+            'services.blocky.settings.ports."dns.port"': {"setting": "port"},
+            "services.blocky.enable": True,
+        },
+    )
+    same = {"settings": {"ports": {"dns.port": 53}}, "port": 53}
+    assert setting_clashes(service, same) == []
+    other = {"settings": {"ports": {"dns.port": 5353}, "upstreams": ["9.9.9.9"]}, "port": 53}
+    (clash,) = setting_clashes(service, other)
+    assert (clash.setting, clash.key, clash.other) == ("settings", ("ports", "dns.port"), "port")

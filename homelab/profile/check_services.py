@@ -7,7 +7,7 @@ import difflib
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from homelab.catalog import Catalog, Port, TemplateError, service_ports
+from homelab.catalog import Catalog, Port, Service, TemplateError, service_ports, setting_clashes
 from homelab.errors import Place, Problem, format_path
 from homelab.profile import secretrefs
 from homelab.profile.schema import as_map as _map
@@ -90,6 +90,7 @@ def service_problems(
             continue
         for port in ports:
             yield from claim(port, f"service {name}", path)
+        yield from _clashes(doc, service, checked, path)
 
     containers = _map(data.get("containers"))
     for cname, spec in containers.items():
@@ -119,3 +120,21 @@ def container_host_port(mapping: str) -> Port | None:
     if len(parts) < 2 or not parts[-2].isdigit():
         return None
     return Port(int(parts[-2]), proto or "tcp")
+
+
+def _clashes(doc: Document, service: Service, settings: Any, path: Path_) -> Iterator[Problem]:
+    """A key of a free-form passthrough that a named setting sets too: NixOS would refuse
+    the two values; the named setting is the one the entry's checks and proxy follow."""
+    try:
+        found = setting_clashes(service, service.with_defaults(settings))
+    except (TemplateError, ValueError, KeyError, TypeError):
+        return
+    for clash in found:
+        at = (*path, clash.setting, *clash.key)
+        yield Problem(
+            doc.marks.key(at, Place(doc.file)),
+            f"{format_path((clash.setting, *clash.key))} sets {clash.option}, "
+            f"which the setting {clash.other} sets too",
+            path=format_path(at),
+            hint=f"remove it here and give {clash.other}: instead",
+        )
