@@ -430,7 +430,9 @@ def _service_block(
         options = _options_of(service.nixos)
         for (path, template), name in zip(options, option_names(service.nixos), strict=True):
             value = resolve(template, settings)
-            if value is OMIT:
+            if value is OMIT or (value == {} and template_settings(template)):
+                # an empty passthrough sets nothing: as a value it would replace the
+                # module's default set, and keys the entry sets inside it could not join
                 continue
             if (
                 template_settings(template) & given

@@ -104,3 +104,33 @@ def test_two_services_needing_postgresql_get_one_server_with_both_databases(
     assert sorted(found["services.postgresql.ensureDatabases"]) == ["notes", "papers", "recipes"]
     owners = {u["name"] for u in found["services.postgresql.ensureUsers"] if u["ensureDBOwnership"]}
     assert owners == {"papers", "recipes"}
+
+
+PASSTHROUGH = """\
+description: A resolver with its config.yml as a passthrough beside a named port
+nixpkgs: "26.05"
+settings:
+  type: object
+  additionalProperties: false
+  properties:
+    port: {type: integer, default: 53}
+    settings: {type: object, default: {}}
+nixos:
+  services.resolver.enable: true
+  services.resolver.settings: {setting: settings}
+  services.resolver.settings.ports.dns: {setting: port}
+"""
+
+
+def test_an_empty_passthrough_sets_nothing_and_the_named_settings_still_apply(
+    basic_lab: Path,
+) -> None:
+    (basic_lab / "services" / "resolver.yaml").write_text(PASSTHROUGH)
+    for written in ("{}", "{port: 5353}", "{settings: {}, port: 5353}"):
+        text = BASE + f"services:\n  resolver: {written}\n"
+        assert problems_of(basic_lab, text) == []
+        files = Lab(basic_lab).generated(with_host(basic_lab, text), ["gamma"])
+        services = files["hosts/gamma/services.nix"]
+        assert "settings = lib.mkDefault { }" not in services
+        port = "5353" if "5353" in written else "lib.mkDefault 53"
+        assert f"settings.ports.dns = {port};" in services, services
