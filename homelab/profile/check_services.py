@@ -74,7 +74,7 @@ def service_problems(
                 if problem.path not in refused:
                     yield problem
         for other, reason in service.conflicts:
-            if other in services and name < other:
+            if other in services and (name < other or not _lists(catalog, other, name)):
                 yield Problem(
                     doc.marks.key(path, top),
                     f"{name} and {other} cannot run together: {reason}",
@@ -120,6 +120,13 @@ def container_host_port(mapping: str) -> Port | None:
     if len(parts) < 2 or not parts[-2].isdigit():
         return None
     return Port(int(parts[-2]), proto or "tcp")
+
+
+def _lists(catalog: Catalog, service: str, other: str) -> bool:
+    """Whether `service`'s entry names `other` among its conflicts (then the pair is
+    said once, from the first of the two names)."""
+    entry = catalog.get(service)
+    return entry is not None and any(name == other for name, _ in entry.conflicts)
 
 
 def _clashes(doc: Document, service: Service, settings: Any, path: Path_) -> Iterator[Problem]:
