@@ -350,8 +350,14 @@ def resolve(template: Any, values: Mapping[str, Any]) -> Any:
         if len(template) == 1 and "template" in template:
             return format_template(str(template["template"]), values)
         if len(template) == 1 and "pkgs" in template:
+            # {pkgs: {template: "nextcloud{version}"}}: a package a setting chooses; the
+            # entry's schema keeps the setting to names (an enum), Pkg refuses any other
+            read = template_settings(template["pkgs"])
+            if any(values.get(setting) is None for setting in read):
+                return OMIT  # the setting left unset: the module's own choice
+            name = resolve(template["pkgs"], values)
             try:
-                return Pkg(str(template["pkgs"]))
+                return Pkg(str(name))
             except NixValueError as err:
                 raise TemplateError(str(err)) from err
         if "if" in template and set(template) <= {"if", "then", "else"}:
@@ -380,7 +386,7 @@ def template_settings(template: Any) -> frozenset[str]:
             fields = string.Formatter().parse(str(template["template"]))
             return frozenset(name for _, name, _, _ in fields if name is not None)
         if len(template) == 1 and "pkgs" in template:
-            return frozenset()
+            return template_settings(template["pkgs"])
         names = frozenset([str(template["if"])]) if _is_if(template) else frozenset()
         for key, sub in template.items():
             if key != "if":

@@ -6,7 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from homelab.catalog import Service, service_state, setting_clashes
+from homelab.catalog import (
+    OMIT,
+    Service,
+    TemplateError,
+    resolve,
+    service_state,
+    setting_clashes,
+    template_settings,
+)
+from homelab.nix.expr import Pkg
 from tests.conftest import RunCli, tree_hash
 
 
@@ -183,3 +192,14 @@ def test_a_passthrough_key_clashes_with_a_named_setting_only_when_the_values_dif
     other = {"settings": {"ports": {"dns.port": 5353}, "upstreams": ["9.9.9.9"]}, "port": 53}
     (clash,) = setting_clashes(service, other)
     assert (clash.setting, clash.key, clash.other) == ("settings", ("ports", "dns.port"), "port")
+
+
+def test_a_package_a_setting_chooses_is_a_package_name_or_refused() -> None:
+    template = {"pkgs": {"template": "postgresql_{version}"}}
+    assert resolve(template, {"version": "17"}) == Pkg("postgresql_17")
+    with pytest.raises(TemplateError):
+        resolve(template, {"version": '17"; rm -rf /; "'})
+    assert resolve({"pkgs": {"setting": "package"}}, {"package": None}) is OMIT
+    assert template_settings(template) == frozenset({"version"})
+    # unset, the option is left out: the module chooses (never pkgs.postgresql_None)
+    assert resolve(template, {"version": None}) is OMIT
