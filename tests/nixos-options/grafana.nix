@@ -1,6 +1,6 @@
-# nixos/modules/services/monitoring/grafana.nix (the revision without lib.mdDoc, whose
-# provision options are the same as nixpkgs 17640616's later ones): provision.*; enable,
-# openFirewall and settings are in tests/nixos-options.nix
+# nixos/modules/services/monitoring/grafana.nix, a revision after lib.mdDoc was dropped (with
+# provision.alerting and without provision.notifiers): provision.*; enable, openFirewall and
+# settings are in tests/nixos-options.nix
 { lib, pkgs, ... }:
 let
   inherit (lib) mkOption mkEnableOption types;
