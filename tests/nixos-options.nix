@@ -175,6 +175,7 @@ let
     };
   };
   portRange = types.attrsOf types.port;
+  upsAtom = types.nullOr (types.oneOf [ types.bool types.float types.int types.str ]);
   firewallPorts = {
     allowedTCPPorts = ports;
     allowedUDPPorts = ports;
@@ -232,7 +233,10 @@ in
       extraModulePackages = opt (types.listOf types.package) [ ];
       blacklistedKernelModules = strs;
       kernelPackages = mkOption { type = types.raw; };
-      supportedFilesystems = opt (types.either (types.listOf types.str) (types.attrsOf types.bool)) { };
+      # nixos/modules/tasks/filesystems.nix: a list is coerced to a set of names
+      supportedFilesystems = opt (types.coercedTo (types.listOf types.str)
+        (names: lib.listToAttrs (map (name: lib.nameValuePair name true) names))
+        (types.attrsOf types.bool)) { };
       kernel.sysctl = opt (types.attrsOf (types.nullOr (types.oneOf [ types.bool types.str types.int ]))) { };
       tmp.cleanOnBoot = bool false;
     };
@@ -485,7 +489,17 @@ in
         nmbd.enable = bool true;
         winbindd.enable = bool true;
         smbd.enable = bool true;
-        settings = opt (types.attrsOf (types.attrsOf (types.nullOr (types.oneOf [ (types.listOf types.str) types.str types.bool types.int ])))) { };
+        settings = mkOption {
+          type = types.submodule {
+            freeformType = types.attrsOf (types.attrsOf (types.nullOr (types.oneOf [ (types.listOf types.str) types.str types.bool types.int ])));
+            options.global = {
+              security = opt (types.enum [ "auto" "user" "domain" "ads" ]) "user";
+              "invalid users" = opt (types.listOf types.str) [ "root" ];
+              "passwd program" = opt types.str "/run/wrappers/bin/passwd %u";
+            };
+          };
+          default = { };
+        };
       };
       samba-wsdd = {
         enable = bool false;
@@ -494,10 +508,16 @@ in
       };
       nfs.server = {
         enable = bool false;
-        exports = lines;
-        statdPort = optional types.int;
-        lockdPort = optional types.int;
-        mountdPort = optional types.int;
+        # a set of paths -> clients -> options is coerced to the lines of /etc/exports
+        exports = opt (types.coercedTo
+          (types.attrsOf (types.attrsOf (types.listOf types.str)))
+          (paths: lib.concatStringsSep "\n" (lib.mapAttrsToList (path: clients:
+            path + " " + lib.concatStringsSep " " (lib.mapAttrsToList
+              (client: options: "${client}(${lib.concatStringsSep "," options})") clients)) paths))
+          types.lines) "";
+        statdPort = optional types.port;
+        lockdPort = optional types.port;
+        mountdPort = optional types.port;
       };
 
       resolved = {
@@ -546,23 +566,56 @@ in
       };
       pihole-web = {
         enable = bool false;
-        hostName = opt types.str "localhost";
-        ports = opt (types.listOf (types.oneOf [ types.port types.str ])) [ ];
+        hostName = opt types.str "pi.hole";
+        # joined into the webserver.port text pihole-FTL reads ("80o,443os")
+        ports = mkOption {
+          type = types.listOf (types.oneOf [
+            types.port
+            types.str
+            (types.submodule {
+              options = {
+                port = mkOption { type = types.port; };
+                optional = bool false;
+                redirectSSL = bool false;
+                ssl = bool false;
+              };
+            })
+          ]);
+          default = [ ];
+          apply = ports: lib.concatStringsSep "," (map (p:
+            if builtins.isAttrs p then
+              toString p.port + lib.optionalString p.optional "o"
+              + lib.optionalString p.redirectSSL "r" + lib.optionalString p.ssl "s"
+            else toString p) ports);
+        };
       };
 
       postgresql = {
         enable = bool false;
-        package = optional types.package;
+        # by system.stateVersion in nixpkgs: postgresql_17 from 25.11
+        package = mkOption { type = types.package; default = pkgs.postgresql_17; defaultText = "pkgs.postgresql_17"; };
         ensureDatabases = strs;
         ensureUsers = opt (types.listOf (types.submodule {
           options = {
             name = mkOption { type = types.str; };
             ensureDBOwnership = bool false;
-            ensureClauses = opt (types.attrsOf types.anything) { };
+            ensureClauses = mkOption {
+              type = types.submodule {
+                options = lib.genAttrs
+                  [ "superuser" "createrole" "createdb" "inherit" "login" "replication" "bypassrls" ]
+                  (_: optional types.bool);
+              };
+              default = { };
+            };
           };
         })) [ ];
         authentication = lines;
-        settings = settings keyValue { };
+        settings = mkOption {
+          type = types.submodule {
+            freeformType = types.attrsOf (types.oneOf [ types.bool types.float types.int types.str ]);
+          };
+          default = { };
+        };
       };
 
       wiki-js = {
@@ -572,10 +625,9 @@ in
           port = opt types.port 3000;
           bindIP = opt types.str "0.0.0.0";
           db = {
-            type = opt (types.enum [ "mysql" "postgres" "mariadb" "mssql" "sqlite" ]) "postgres";
-            host = optional types.str;
+            type = opt (types.enum [ "mysql" "postgres" "mariadb" "mssql" ]) "postgres";
+            host = mkOption { type = types.str; };
             db = optional types.str;
-            user = optional types.str;
           };
         };
       };
@@ -695,8 +747,9 @@ in
         };
       })) { };
       upsmon = {
-        enable = bool false;
-        settings = opt (types.attrsOf (types.oneOf [ types.int types.str (types.listOf (types.listOf types.str)) (types.listOf types.str) ])) { };
+        enable = opt types.bool (outer.power.ups.enable
+          && builtins.elem outer.power.ups.mode [ "standalone" "netserver" "netclient" ]);
+        settings = opt (types.attrsOf (types.oneOf [ upsAtom (types.listOf (types.nonEmptyListOf upsAtom)) ])) { };
         monitor = opt (types.attrsOf (types.submodule ({ name, config, ... }: {
           options = {
             system = opt types.str name;
@@ -710,7 +763,8 @@ in
         }))) { };
       };
       upsd = {
-        enable = bool false;
+        enable = opt types.bool (outer.power.ups.enable
+          && builtins.elem outer.power.ups.mode [ "standalone" "netserver" ]);
         listen = opt (types.listOf (types.submodule {
           options = {
             address = mkOption { type = types.str; };

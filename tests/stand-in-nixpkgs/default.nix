@@ -82,6 +82,9 @@ let
     "less"
     "glibcLocales"
     "nix-zsh-completions"
+    # the defaults of NixOS options tests/nixos-options/ declares (mkPackageOption's)
+    "transmission_4"
+    "postgresql_17"
   ];
 
   # (types spelled out: `path` is the argument here)
