@@ -360,6 +360,8 @@ def resolve(template: Any, values: Mapping[str, Any]) -> Any:
                 return Pkg(str(name))
             except NixValueError as err:
                 raise TemplateError(str(err)) from err
+        if _is_packages(template):
+            return _packages(template, values)
         if "if" in template and set(template) <= {"if", "then", "else"}:
             name = template["if"]
             if name not in values:
@@ -377,6 +379,30 @@ def resolve(template: Any, values: Mapping[str, Any]) -> Any:
     return template
 
 
+def _packages(template: Mapping[str, Any], values: Mapping[str, Any]) -> Any:
+    """`{packages: NAME}`: a list setting of package names as packages (`pkgs.NAME`, or
+    `pkgs.UNDER.NAME`); with `function: true` the function of a package set that NixOS
+    modules take for Python packages (`ps: [ ps.NAME ]`). Every name must be a Nix
+    identifier: never code."""
+    setting = template["packages"]
+    if setting not in values:
+        raise TemplateError(f"no setting named {setting!r}")
+    names = values[setting]
+    if names is None:
+        return OMIT
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise TemplateError(f"setting {setting!r} must be a list of package names")
+    under = str(template.get("under") or "")
+    try:
+        if template.get("function"):
+            for name in names:
+                Pkg(name)  # one identifier each: ps.NAME
+            return Raw("ps: [ " + " ".join(f"ps.{n}" for n in names) + " ]")
+        return [Pkg(f"{under}.{n}" if under else n) for n in names]
+    except NixValueError as err:
+        raise TemplateError(str(err)) from err
+
+
 def template_settings(template: Any) -> frozenset[str]:
     """The names of the settings a template reads (its value depends on them)."""
     if isinstance(template, dict):
@@ -387,6 +413,8 @@ def template_settings(template: Any) -> frozenset[str]:
             return frozenset(name for _, name, _, _ in fields if name is not None)
         if len(template) == 1 and "pkgs" in template:
             return template_settings(template["pkgs"])
+        if _is_packages(template):
+            return frozenset([str(template["packages"])])
         names = frozenset([str(template["if"])]) if _is_if(template) else frozenset()
         for key, sub in template.items():
             if key != "if":
@@ -403,9 +431,13 @@ def _is_if(template: Mapping[str, Any]) -> bool:
 
 def is_plain_map(template: Any) -> bool:
     """A template map that is a set of options, not one of the special one-key forms."""
-    if not isinstance(template, dict) or _is_if(template):
+    if not isinstance(template, dict) or _is_if(template) or _is_packages(template):
         return False
     return not (len(template) == 1 and set(template) & {"setting", "template", "pkgs"})
+
+
+def _is_packages(template: Mapping[str, Any]) -> bool:
+    return "packages" in template and set(template) <= {"packages", "under", "function"}
 
 
 def option_names(templates: Mapping[str, Any], at: str = "") -> list[str]:

@@ -538,7 +538,12 @@ in
         enable = bool false;
         openFirewall = bool false;
         configDir = opt types.path "/var/lib/hass";
-        extraComponents = strs;
+        extraComponents = opt (types.listOf types.str) [ "default_config" "met" "esphome" ];
+        # home-assistant.nix at 00b9d1f7: customComponents also checks isHomeAssistantComponent,
+        # which the stand-in's fake packages do not carry
+        extraPackages = opt (types.functionTo (types.listOf types.package)) (_: [ ]);
+        customComponents = opt (types.listOf types.package) [ ];
+        customLovelaceModules = opt (types.listOf types.package) [ ];
         config = mkOption {
           type = types.nullOr (types.submodule {
             freeformType = json.type;

@@ -15,7 +15,7 @@ from homelab.catalog import (
     setting_clashes,
     template_settings,
 )
-from homelab.nix.expr import Pkg
+from homelab.nix.expr import Pkg, Raw
 from tests.conftest import RunCli, tree_hash
 
 
@@ -203,3 +203,20 @@ def test_a_package_a_setting_chooses_is_a_package_name_or_refused() -> None:
     assert template_settings(template) == frozenset({"version"})
     # unset, the option is left out: the module chooses (never pkgs.postgresql_None)
     assert resolve(template, {"version": None}) is OMIT
+
+
+def test_a_list_of_package_names_becomes_packages_or_a_package_set_function() -> None:
+    under = {"packages": "cards", "under": "home-assistant-custom-lovelace-modules"}
+    assert resolve(under, {"cards": ["mini-graph-card"]}) == [
+        Pkg("home-assistant-custom-lovelace-modules.mini-graph-card")
+    ]
+    function = {"packages": "python", "function": True}
+    assert resolve(function, {"python": ["psycopg2", "numpy"]}) == Raw(
+        "ps: [ ps.psycopg2 ps.numpy ]"
+    )
+    assert resolve(function, {"python": None}) is OMIT
+    assert template_settings(function) == frozenset({"python"})
+    # a name is one Nix identifier: never code
+    for bad in (["numpy ]; x = [ 1"], ["a b"], [1]):
+        with pytest.raises(TemplateError):
+            resolve(function, {"python": bad})
