@@ -147,6 +147,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
             rollback_on_failure=args.rollback_on_failure,
             timeout=args.timeout,
             check_timeout=args.check_timeout,
+            checks=not args.no_checks,
             lock_wait=args.wait,
             reconnect_timeout=args.reconnect,
         )

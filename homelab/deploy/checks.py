@@ -1,6 +1,7 @@
 """Health checks after activation: systemd units active, TCP ports listening, HTTP URLs
 answering. They come from the catalogue entries of the host's services plus the checks
-its profile adds (`deploy.checks`).
+its profile adds (`deploy.checks`), which also turns them off (all, or a service's) and
+says how long each may keep failing (its grace; a longer one for a service's first start).
 
 Ports and URLs are tried from the machine itself, through the SSH connection (as
 `ssh -L` does), so nothing needs to be installed there and nothing needs to be open to
@@ -14,30 +15,100 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from homelab.catalog import Catalog, Checks, service_checks
 from homelab.deploy import scripts
-from homelab.deploy.models import Check, CheckResult
+from homelab.deploy.models import (
+    Check,
+    CheckPlan,
+    CheckResult,
+    PlannedCheck,
+    SkippedChecks,
+)
 from homelab.deploy.target import ConnectionLost, Target
 from homelab.profile.model import Profile
 
-__all__ = ["Check", "CheckResult", "checks_for", "run_checks"]
+__all__ = [
+    "Check",
+    "CheckPlan",
+    "CheckResult",
+    "checks_for",
+    "first_starts",
+    "plan_checks",
+    "run_checks",
+]
+
+OFF = "off in deploy.checks"
 
 
 def checks_for(profile: Profile, catalog: Catalog) -> tuple[Check, ...]:
-    """Pure: the checks of the host's services (catalogue) and of its profile, each once."""
-    found = [
-        service_checks(service, use.settings)
-        for use in profile.services
-        if (service := catalog.get(use.name)) is not None
-    ]
-    out: list[Check] = []
-    for checks in [*found, profile.deploy.checks]:
+    """Pure: the checks the host runs, each once."""
+    return tuple(p.check for p in plan_checks(profile, catalog).checks)
+
+
+def plan_checks(profile: Profile, catalog: Catalog) -> CheckPlan:
+    """Pure: the checks of the host's services (catalogue, plus `deploy.checks.services`)
+    and of its profile (`deploy.checks`), each once with its grace, and those the profile
+    turned off. A check two services share runs once, with the longer grace."""
+    own = profile.deploy.checks
+    groups: list[tuple[str, Checks, bool]] = []  # whose, which, turned on
+    for use in profile.services:
+        service = catalog.get(use.name)
+        settings = own.of(use.name)
+        found = service_checks(service, use.settings) if service is not None else Checks()
+        groups.append((use.name, found, settings.enable))
+        groups.append((use.name, settings.extra, settings.enable))
+    groups.append(("", own.extra, True))
+    planned: dict[Check, PlannedCheck] = {}
+    for whose, checks, on in groups:
+        if not on:
+            continue
         for check in _each(checks):
-            if check not in out:
-                out.append(check)
-    return tuple(out)
+            planned[check] = _merged(planned.get(check), _planned(check, whose, profile))
+    skipped = _skipped(groups, planned)
+    if not own.enable:
+        total = len(planned) + sum(s.count for s in skipped)
+        return CheckPlan((), (SkippedChecks("", total, OFF),) if total else ())
+    return CheckPlan(tuple(planned.values()), skipped)
+
+
+def _planned(check: Check, whose: str, profile: Profile) -> PlannedCheck:
+    own = profile.deploy.checks
+    settings = own.of(whose)
+    grace = settings.grace if settings.grace is not None else own.grace
+    first = settings.first_grace if settings.first_grace is not None else own.first_grace
+    if not whose:  # the host's own checks belong to no service that starts
+        first = None
+    return PlannedCheck(check, whose, grace, first)
+
+
+def _merged(old: PlannedCheck | None, new: PlannedCheck) -> PlannedCheck:
+    if old is None:
+        return new
+    return PlannedCheck(
+        old.check,
+        old.service,
+        _longer(old.grace, new.grace),
+        _longer(old.first_grace, new.first_grace),
+    )
+
+
+def _longer(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def _skipped(
+    groups: Sequence[tuple[str, Checks, bool]], planned: dict[Check, PlannedCheck]
+) -> tuple[SkippedChecks, ...]:
+    """The services turned off, with how many of their checks no one else runs (one whose
+    checks all run for another is not said to be skipped)."""
+    off: dict[str, set[Check]] = {}
+    for whose, checks, on in groups:
+        if not on:
+            off.setdefault(whose, set()).update(c for c in _each(checks) if c not in planned)
+    return tuple(SkippedChecks(whose, len(checks), OFF) for whose, checks in off.items() if checks)
 
 
 def _each(checks: Checks) -> list[Check]:
@@ -48,53 +119,86 @@ def _each(checks: Checks) -> list[Check]:
     ]
 
 
+def first_starts(target: Target, plan: CheckPlan) -> frozenset[str]:
+    """The services that start for the first time with this switch: none of their checked
+    units is active yet. Asked of the machine before the switch, and only for services
+    given a longer first grace (one command)."""
+    wanted = plan.units_to_see_first()
+    if not wanted:
+        return frozenset()
+    states = unit_states(target, sorted({u for units in wanted.values() for u in units}))
+    return frozenset(
+        service
+        for service, units in wanted.items()
+        if not any(states.get(u) == "active" for u in units)
+    )
+
+
+def unit_states(target: Target, units: Sequence[str]) -> dict[str, str]:
+    """Unit -> `systemctl is-active` (active, activating, failed, inactive, unknown)."""
+    ran = target.run(scripts.command(scripts.UNITS, *units), timeout=60)
+    states: dict[str, str] = {}
+    for line in ran.out.splitlines():
+        name, _, state = line.rpartition(" ")
+        states[name] = state or "unknown"
+    return states
+
+
 def run_checks(
     target: Target,
-    checks: Sequence[Check],
+    checks: Sequence[PlannedCheck | Check],
     *,
     within: float = 30.0,
+    first: frozenset[str] = frozenset(),
     sudo: str = "",
     cancel: threading.Event | None = None,
     on_line: Callable[[str], None] | None = None,
 ) -> list[CheckResult]:
-    """Every check, failing ones tried again each second until `within` seconds passed
-    (services take a moment to start after activation)."""
-    deadline = time.monotonic() + within
-    results: dict[Check, CheckResult] = {}
-    pending = list(checks)
+    """Every check, failing ones tried again each second until their grace ran out
+    (services take a moment to start after activation): `within` seconds unless the
+    profile gives one, its first grace for a service in `first`. Once one check has
+    failed for good the others are not waited for: the host has failed."""
+    planned = [c if isinstance(c, PlannedCheck) else PlannedCheck(c) for c in checks]
+    start = time.monotonic()
+    deadline = {p: start + p.wait(within, p.service in first) for p in planned}
+    results: dict[PlannedCheck, CheckResult] = {}
+    pending = list(planned)
+    given_up = False
     while pending:
-        for result in _once(target, pending):
-            results[result.check] = result
-        pending = [c for c in pending if not results[c].ok]
-        if not pending or time.monotonic() + 1 > deadline:
+        for p, result in zip(pending, _once(target, [p.check for p in pending]), strict=True):
+            results[p] = replace(result, service=p.service)
+        pending = [p for p in pending if not results[p].ok]
+        now = time.monotonic()
+        if any(now + 1 > deadline[p] for p in pending):
+            given_up = True
             break
-        if cancel is not None and cancel.is_set():
+        if not pending or (cancel is not None and cancel.is_set()):
             break
         time.sleep(1)
-    out = [results[c] for c in checks]
+    if given_up:
+        for p in pending:
+            if time.monotonic() + 1 <= deadline[p]:
+                results[p] = replace(results[p], given_up=True)
+    out = [results[p] for p in planned]
     if on_line is not None:
         for result in out:
-            on_line(f"check {result.check}: {'ok' if result.ok else 'FAILED'} ({result.detail})")
+            verdict = "ok" if result.ok else "not waited for" if result.given_up else "FAILED"
+            on_line(f"check {result.check}: {verdict} ({result.detail})")
     return out
 
 
 def _once(target: Target, checks: Sequence[Check]) -> list[CheckResult]:
-    out: list[CheckResult] = []
+    """One try of each check, in their order."""
     units = [c.what for c in checks if c.kind == "unit"]
-    if units:
-        ran = target.run(scripts.command(scripts.UNITS, *units), timeout=60)
-        states = {}
-        for line in ran.out.splitlines():
-            name, _, state = line.rpartition(" ")
-            states[name] = state or "unknown"
-        for check in checks:
-            if check.kind == "unit":
-                state = states.get(check.what, "unknown") or "unknown"
-                out.append(CheckResult(check, state == "active", state))
+    states = unit_states(target, units) if units else {}
+    out: list[CheckResult] = []
     for check in checks:
-        if check.kind == "tcp":
+        if check.kind == "unit":
+            state = states.get(check.what, "unknown") or "unknown"
+            out.append(CheckResult(check, state == "active", state))
+        elif check.kind == "tcp":
             out.append(_tcp(target, check))
-        elif check.kind == "http":
+        else:
             out.append(_http(target, check))
     return out
 

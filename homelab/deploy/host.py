@@ -23,13 +23,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from homelab.deploy import scripts, steps
-from homelab.deploy.checks import run_checks
+from homelab.deploy.checks import first_starts, run_checks
 from homelab.deploy.command import Masked, Sudo
 from homelab.deploy.follow import Run, Runs, interrupted
 from homelab.deploy.hostlock import Facts, Failed, HostLock, Interrupted
 from homelab.deploy.models import (
     ApplyOptions,
     ApplyState,
+    CheckPlan,
     CheckResult,
     Confirmed,
     Event,
@@ -214,6 +215,18 @@ class HostRun:
         self.set(State.UPLOADING)
         self._upload()
         self._check_cancel()
+        checking = self._check_plan()
+        first = first_starts(self.target, checking) if mode.activates else frozenset()
+        for service in sorted(first):
+            wait = max(
+                c.wait(self.options.check_timeout, True)
+                for c in checking.checks
+                if c.service == service
+            )
+            self.line(
+                f"{service} starts here for the first time (none of its units is active yet): "
+                f"its checks may take up to {wait:g} s"
+            )
         self.set(State.BUILDING)
         job = steps.apply_job(
             self.plan, self.options, self.machine, before, self.upload_result, self.id
@@ -225,13 +238,15 @@ class HostRun:
             run = self.runs.confirm(run, before, self.id)
         after = run.after or before
         checks: list[CheckResult] = []
-        if mode.activates and self.plan.checks:
+        skipped = checking.skipped if mode.activates else ()
+        if mode.activates and checking.checks:
             self.set(State.CHECKING)
             try:
                 checks = run_checks(
                     self.target,
-                    self.plan.checks,
+                    checking.checks,
                     within=self.options.check_timeout,
+                    first=first,
                     cancel=self.cancel,
                     on_line=self.line,
                 )
@@ -240,7 +255,7 @@ class HostRun:
                 return self._result(
                     State.DONE, f"{line}; stopped before the health checks ended", after=after
                 )
-            failed = [c for c in checks if not c.ok]
+            failed = [c for c in checks if not c.ok and not c.given_up]
             if failed:
                 summary = "health check failed: " + "; ".join(str(c) for c in failed)
                 rolled = False
@@ -251,15 +266,27 @@ class HostRun:
                 else:
                     summary += f" (still on {after}; --rollback-on-failure switches back)"
                 return self._result(
-                    State.FAILED, summary, after=after, checks=tuple(checks), rolled_back=rolled
+                    State.FAILED,
+                    summary,
+                    after=after,
+                    checks=tuple(checks),
+                    checks_skipped=skipped,
+                    rolled_back=rolled,
                 )
         return self._result(
             State.DONE,
             self._success_line(before, after, run),
             after=after,
             checks=tuple(checks),
+            checks_skipped=skipped,
             closure_diff=tuple(run.closure_diff),
         )
+
+    def _check_plan(self) -> CheckPlan:
+        """The host's checks for this apply: none with --no-checks (they count as skipped)."""
+        if not self.options.checks:
+            return self.plan.checks.none_run("--no-checks")
+        return self.plan.checks
 
     def _success_line(self, before: Generation, after: Generation, run: Run) -> str:
         mode = self.options.mode

@@ -109,7 +109,8 @@ class ApplyOptions:
     confirm: float | None = None  # magic rollback: seconds to reach the machine again
     rollback_on_failure: bool = False
     timeout: float = 3600.0  # for the rebuild on the machine
-    check_timeout: float = 30.0
+    check_timeout: float = 30.0  # the grace of checks whose profile gives none
+    checks: bool = True  # False: --no-checks, no health check runs
     reconnect_timeout: float = 120.0
     lock_wait: float = 0.0  # 0: refuse at once when another apply holds the host
     heartbeat: float = 10.0  # seconds between the signs of life that keep the host's lock
@@ -149,10 +150,71 @@ class Check:
 
 
 @dataclass(frozen=True)
+class PlannedCheck:
+    """A check as one host runs it: whose it is, and how long it may keep failing."""
+
+    check: Check
+    service: str = ""  # the catalogue service it is for; "": the host's own (deploy.checks)
+    grace: float | None = None  # seconds; None: the apply's check_timeout
+    first_grace: float | None = None  # seconds on the service's first start; None: grace
+
+    def wait(self, default: float, first_start: bool) -> float:
+        grace = default if self.grace is None else self.grace
+        if first_start and self.first_grace is not None:
+            return max(grace, self.first_grace)
+        return grace
+
+
+@dataclass(frozen=True)
+class SkippedChecks:
+    """Checks that were not run, and why: "off in deploy.checks", "--no-checks"."""
+
+    service: str  # "": all of the host's
+    count: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.service or 'all'}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class CheckPlan:
+    """The health checks of one host: those to run, and those its profile turned off."""
+
+    checks: tuple[PlannedCheck, ...] = ()
+    skipped: tuple[SkippedChecks, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.checks or self.skipped)
+
+    @property
+    def count(self) -> int:
+        return len(self.checks) + sum(s.count for s in self.skipped)
+
+    def units_to_see_first(self) -> dict[str, tuple[str, ...]]:
+        """Service -> its checked units, for the services whose first start gets a longer
+        grace: whether those were active before the switch says if the start is a first."""
+        out: dict[str, list[str]] = {}
+        for planned in self.checks:
+            longer = planned.first_grace is not None and (
+                planned.grace is None or planned.first_grace > planned.grace
+            )
+            if planned.service and longer and planned.check.kind == "unit":
+                out.setdefault(planned.service, []).append(planned.check.what)
+        return {service: tuple(units) for service, units in out.items()}
+
+    def none_run(self, reason: str) -> CheckPlan:
+        """All of them skipped, for this reason (`--no-checks`)."""
+        return CheckPlan((), (SkippedChecks("", self.count, reason),) if self.count else ())
+
+
+@dataclass(frozen=True)
 class CheckResult:
     check: Check
     ok: bool
     detail: str  # "active", "listening", "HTTP 200", or why not
+    service: str = ""  # whose check it is ("": the host's own)
+    given_up: bool = False  # still failing when another check had failed for good
 
     def __str__(self) -> str:
         return f"{self.check}: {self.detail}"
@@ -179,6 +241,7 @@ class HostResult:
     after: Generation | None = None
     uploaded: tuple[str, ...] = ()
     checks: tuple[CheckResult, ...] = ()
+    checks_skipped: tuple[SkippedChecks, ...] = ()  # not run: turned off, --no-checks
     closure_diff: tuple[str, ...] = ()
     details: tuple[str, ...] = ()  # the longer story of a failure, and last output lines
     nix_error: str = ""  # a failed rebuild: Nix's error, from its first `error:` line on

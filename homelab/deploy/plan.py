@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from homelab.deploy.checks import Check, checks_for
+from homelab.deploy.checks import CheckPlan, plan_checks
 from homelab.deploy.models import Method
 from homelab.deploy.outgoing import files_at, secret_paths
 from homelab.deploy.ssh import Endpoint
@@ -48,7 +48,7 @@ class HostPlan:
     endpoint: Endpoint
     files: Mapping[str, bytes] = field(repr=False)  # machine-relative paths in the upload
     secrets: tuple[SecretFile, ...] = ()
-    checks: tuple[Check, ...] = ()
+    checks: CheckPlan = field(default_factory=CheckPlan)
     method: Method = Method.FLAKE
     attr: str = ""  # the flake's nixosConfigurations attribute (the host folder)
     sudo: bool = False
@@ -152,7 +152,7 @@ def plan_hosts(
                 endpoint=endpoint_of(profile),
                 files=files,
                 secrets=tuple(secrets.get(folder, ())),
-                checks=checks_for(profile, state.catalog),
+                checks=plan_checks(profile, state.catalog),
                 method=method,
                 attr=folder,
                 sudo=profile.deploy.sudo,

@@ -44,9 +44,37 @@ class Report:
         return table + list(self.reasons)
 
 
+def checks_line(result: HostResult) -> str:
+    """The health checks of one host in a line: "checks: 4 ran (4 ok), 2 skipped (immich:
+    off in deploy.checks)"; empty when it had none."""
+    ran, skipped = result.checks, result.checks_skipped
+    if not ran and not skipped:
+        return ""
+    counts = {
+        "ok": sum(c.ok for c in ran),
+        "failed": sum(not c.ok and not c.given_up for c in ran),
+        "not waited for": sum(c.given_up for c in ran),
+    }
+    verdicts = ", ".join(f"{n} {word}" for word, n in counts.items() if n)
+    text = f"checks: {len(ran)} ran ({verdicts})" if ran else "checks: none ran"
+    if skipped:
+        why: dict[str, list[str]] = {}
+        for s in skipped:
+            why.setdefault(s.reason, []).append(s.service)
+        reasons = "; ".join(
+            reason if "" in whose else f"{', '.join(whose)}: {reason}"
+            for reason, whose in why.items()
+        )
+        text += f", {sum(s.count for s in skipped)} skipped ({reasons})"
+    return text
+
+
 def report(results: Sequence[HostResult]) -> Report:
     rows = tuple((r.host, result_word(r.state), f"{r.elapsed:.1f}s", r.summary) for r in results)
     reasons: list[str] = []
+    checked = [f"{r.host}: {line}" for r in results if (line := checks_line(r))]
+    if checked:
+        reasons += ["", *checked]
     for r in results:
         if r.ok or not r.details:
             continue

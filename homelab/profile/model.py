@@ -213,6 +213,30 @@ class Secret:
 
 
 @dataclass(frozen=True)
+class ServiceChecks:
+    """`deploy.checks.services.NAME`: how one service's health checks run on this host."""
+
+    enable: bool = True
+    grace: int | None = None  # seconds; None: the host's
+    first_grace: int | None = None  # seconds, on its first start here; None: the host's
+    extra: Checks = field(default_factory=Checks)  # checks beside the catalogue's
+
+
+@dataclass(frozen=True)
+class HostChecks:
+    """`deploy.checks`: the host's own checks, and how all of its checks run."""
+
+    enable: bool = True
+    grace: int | None = None  # seconds; None: the apply's --check-timeout
+    first_grace: int | None = None  # seconds, for a service's first start; None: grace
+    extra: Checks = field(default_factory=Checks)  # units, tcp, http of the host itself
+    services: Mapping[str, ServiceChecks] = field(default_factory=dict)
+
+    def of(self, service: str) -> ServiceChecks:
+        return self.services.get(service) or ServiceChecks()
+
+
+@dataclass(frozen=True)
 class Deploy:
     address: str | None = None
     port: int | None = None
@@ -222,7 +246,7 @@ class Deploy:
     tags: tuple[str, ...] = ()
     method: str = "flake"
     age_host_key: str | None = None  # the ed25519 host key secrets are encrypted to
-    checks: Checks = field(default_factory=Checks)
+    checks: HostChecks = field(default_factory=HostChecks)
 
 
 @dataclass(frozen=True)
@@ -440,7 +464,7 @@ def build(
         age_host_key=d.get("ageHostKey"),
         tags=_t(d.get("tags")),
         method=d.get("method", "flake"),
-        checks=Checks(_t(c.get("units")), _t(c.get("tcp")), _t(c.get("http"))),
+        checks=_host_checks(c),
     )
     secrets = tuple(
         Secret(
@@ -476,6 +500,29 @@ def build(
         options=_options(data.get(SECTION), (SECTION,)),
         includes=includes,
         modules=_modules(data.get("modules"), ("modules",), where),
+    )
+
+
+def _checks(c: Mapping[str, Any]) -> Checks:
+    return Checks(_t(c.get("units")), _t(c.get("tcp")), _t(c.get("http")))
+
+
+def _host_checks(c: Mapping[str, Any]) -> HostChecks:
+    return HostChecks(
+        enable=c.get("enable", True) is not False,
+        grace=c.get("grace"),
+        first_grace=c.get("firstGrace"),
+        extra=_checks(c),
+        services={
+            name: ServiceChecks(
+                enable=s.get("enable", True) is not False,
+                grace=s.get("grace"),
+                first_grace=s.get("firstGrace"),
+                extra=_checks(s),
+            )
+            for name, s in (c.get("services") or {}).items()
+            if isinstance(s, Mapping)
+        },
     )
 
 

@@ -2,7 +2,7 @@
 
 JSON Schema checks the shape; the checks below it look across fields (groups that need a
 service, ports two services want, keys that are not keys, Nix that does not parse), each
-concern in its own module (check_users, check_services, check_files, check_boot,
+concern in its own module (check_users, check_services, check_health, check_files, check_boot,
 check_extra_config, check_options, check_modules), called here in the order their problems
 are shown.
 """
@@ -20,6 +20,7 @@ from homelab.optionindex.model import OptionIndex
 from homelab.profile.check_boot import boot_problems
 from homelab.profile.check_extra_config import extra_config_problems
 from homelab.profile.check_files import file_problems, hardware_file_problems
+from homelab.profile.check_health import health_check_problems
 from homelab.profile.check_modules import input_problems, module_problems
 from homelab.profile.check_options import option_problems
 from homelab.profile.check_services import service_problems
@@ -117,6 +118,7 @@ def validate(
     problems.extend(user_problems(doc, data, catalog))
     problems.extend(host_key_problems(doc, data))
     problems.extend(service_problems(doc, _map(data.get("services")), catalog, data))
+    problems.extend(health_check_problems(doc, data, catalog))
     problems.extend(hardware_file_problems(doc, data, folder, exists, real_path))
     problems.extend(boot_problems(doc, data))
     problems.extend(file_problems(doc, folder, exists, real_path))
