@@ -143,6 +143,11 @@ class Service:
     state: tuple[Any, ...] = ()  # folders holding what the service keeps (what to back up)
 
     @cached_property
+    def option_templates(self) -> list[tuple[tuple[str, ...], Any]]:
+        """(option path, template) of each option `nixos:` sets, dotted keys split."""
+        return _templates(self.nixos, ())
+
+    @cached_property
     def validator(self) -> jsonschema_rs.Validator:
         """The settings' validator (one per schema text, kept across loads of the lab)."""
         return settings_validator(self.settings_schema)
@@ -469,9 +474,11 @@ def setting_clashes(service: Service, settings: Mapping[str, Any]) -> list[Clash
     """Where two of the service's settings would set one option to different values.
     The module system would refuse the host ("defined multiple times"); validation says
     which setting to change instead."""
+    if not any(isinstance(v, dict) and v for v in settings.values()):
+        return []  # no map among the settings: nothing to clash with a named one
     leaves: dict[tuple[str, ...], tuple[Any, frozenset[str], tuple[str, ...]]] = {}
     clashes: list[Clash] = []
-    for path, template in _templates(service.nixos, ()):
+    for path, template in service.option_templates:
         value = resolve(template, settings)
         if value is OMIT:
             continue

@@ -84,13 +84,14 @@ def service_problems(
         if bad:
             continue
         try:
-            ports = service_ports(service, service.with_defaults(checked))
+            filled = service.with_defaults(checked)
+            ports = service_ports(service, filled)
         except TemplateError as err:
             yield Problem(Place(service.file), f"catalogue entry {name}: {err}")
             continue
         for port in ports:
             yield from claim(port, f"service {name}", path)
-        yield from _clashes(doc, service, checked, path)
+        yield from _clashes(doc, service, filled, path)
 
     containers = _map(data.get("containers"))
     for cname, spec in containers.items():
@@ -129,11 +130,13 @@ def _lists(catalog: Catalog, service: str, other: str) -> bool:
     return entry is not None and any(name == other for name, _ in entry.conflicts)
 
 
-def _clashes(doc: Document, service: Service, settings: Any, path: Path_) -> Iterator[Problem]:
+def _clashes(
+    doc: Document, service: Service, filled: Mapping[str, Any], path: Path_
+) -> Iterator[Problem]:
     """A key of a free-form passthrough that a named setting sets too: NixOS would refuse
     the two values; the named setting is the one the entry's checks and proxy follow."""
     try:
-        found = setting_clashes(service, service.with_defaults(settings))
+        found = setting_clashes(service, filled)
     except (TemplateError, ValueError, KeyError, TypeError):
         return
     for clash in found:

@@ -152,6 +152,9 @@ def _groups_of_services(services: Mapping[str, Any], catalog: Catalog) -> set[st
         service = catalog.get(name)
         if service is None or not isinstance(settings, (dict, type(None))):
             continue
+        if all(isinstance(group, str) for group in service.groups):
+            found.update(service.groups)  # the module's own: no setting to read
+            continue
         try:
             found.update(service_groups(service, service.with_defaults(settings)))
         except (TemplateError, ValueError, KeyError, TypeError):
