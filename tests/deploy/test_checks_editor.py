@@ -57,9 +57,9 @@ def test_deploy_checks_survive_an_edit_of_the_deploy_fields(lab: Path) -> None:
             await choose_host(pilot, "nixos-demo")
             await open_tab(pilot, "networking")
             grace = field(app, ("deploy", "checks", "grace"), f.TextField)
-            seen["grace"] = grace.control.value  # type: ignore[attr-defined]
+            seen["grace"] = grace.control.value
             pihole = field(app, ("deploy", "checks", "services", "pihole", "grace"), f.TextField)
-            seen["pihole"] = pihole.control.value  # type: ignore[attr-defined]
+            seen["pihole"] = pihole.control.value
             port = field(app, ("deploy", "port"), f.TextField)
             await type_into(pilot, port.control, "2222")
             await pilot.press("ctrl+s")

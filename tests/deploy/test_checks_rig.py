@@ -7,7 +7,8 @@ from __future__ import annotations
 import http.server
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,8 @@ from tests.deploy.labs import make_lab
 from tests.deploy.test_apply import committed_plans
 from tests.sshd.rig import Rig, free_port
 
-LATE = 2.0  # seconds after the checks start that the late service answers
+LATE = 3.0  # seconds after the checks start that the late service answers (a first try
+# of every check fits well within it, even on a loaded machine)
 
 
 class _Answer(http.server.BaseHTTPRequestHandler):
@@ -52,10 +54,10 @@ class Service:
         self.server = Server(("127.0.0.1", self.port), _Answer)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def start_later(self, seconds: float, then: object = None) -> None:
+    def start_later(self, seconds: float, then: Callable[[], None] | None = None) -> None:
         def later() -> None:
             time.sleep(seconds)
-            if callable(then):
+            if then is not None:
                 then()
             self.start()
 
@@ -86,7 +88,7 @@ def host_with(services_yaml: str, checks_yaml: str) -> str:
 
 
 def apply_late(
-    lab: Path, rig: Rig, host: str, late: Service, before_answer: object = None
+    lab: Path, rig: Rig, host: str, late: Service, before_answer: Callable[[], None] | None = None
 ) -> tuple[HostResult, list[str]]:
     """Apply to the host; `late` starts answering LATE seconds after its checks begin."""
     lines: list[str] = []
@@ -97,7 +99,7 @@ def apply_late(
         if event.state == ApplyState.CHECKING and late.server is None and not event.line:
             late.start_later(LATE, before_answer)
 
-    opts = ApplyOptions(ssh=rig.settings(), check_timeout=1, reconnect_timeout=20)
+    opts = ApplyOptions(ssh=rig.settings(), check_timeout=1, reconnect_timeout=20)  # type: ignore[arg-type]
     [result] = apply(committed_plans(lab, [host]), opts, watch)
     return result, lines
 
@@ -186,7 +188,7 @@ def test_a_first_start_gets_its_longer_grace_and_a_restart_does_not(
         if new:  # not running before the switch; it comes up with the service
             machine.fault("failed-units", unit)
         result, lines = apply_late(
-            lab, rig, machine.name, late, lambda m=machine: m.clear("failed-units")
+            lab, rig, machine.name, late, partial(machine.clear, "failed-units")
         )
         outcomes[new] = (result, lines)
     result, lines = outcomes[True]
