@@ -15,7 +15,7 @@ from textual.pilot import Pilot
 from homelab.tui.app import HomelabApp
 from homelab.tui.widgets.editors.services import ServiceList
 from homelab.tui.widgets.hostlist import HostList
-from tests.tui.pilot import open_tab, run, running, screen_text, settle
+from tests.tui.pilot import field, open_tab, run, running, screen_text, settle
 
 
 def row(text: str, name: str) -> str:
@@ -230,5 +230,24 @@ def test_with_no_color_the_markers_show_and_the_editor_runs(
             await keys(pilot, "tab", "tab")
             assert "Name             ▌" in row(screen_text(app), "│ Name ")
             assert marked_host(app).startswith("▷")
+
+    run(scenario)
+
+
+def test_tab_from_the_catalogue_reaches_the_first_setting_of_a_long_form(lab: Path) -> None:
+    """Immich's form is taller than the screen: its scroll area is no stop of its own,
+    where a digit typed would have switched tabs instead of going into the port."""
+
+    async def scenario() -> None:
+        async with running(lab, size=(140, 30)) as (app, pilot):
+            services = await catalogue(app, pilot)
+            await keys(pilot, "slash", *"immich", "enter", "space")
+            await keys(pilot, "tab")
+            assert app.focused is not services
+            await keys(pilot, *"2300")
+            assert app.main.query_one(ServiceList) is services and services.display
+            port = field(app, ("services", "immich", "port"))
+            assert "2300" in screen_text(app), row(screen_text(app), "Port")
+            assert port.has_focus_within
 
     run(scenario)

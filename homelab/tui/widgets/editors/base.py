@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from textual.containers import VerticalScroll
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widget import Widget
@@ -21,6 +22,12 @@ from homelab.tui.widgets.fields import YamlField
 from homelab.tui.widgets.typing import TypingPause
 
 Data = Mapping[str, Any]
+
+
+class FieldsScroll(VerticalScroll, can_focus=False):
+    """The scrolling side of an editor that holds fields: Tab goes from the list straight
+    to the first field (a focusable scroll area was a stop that took no typing, where a
+    digit switched tabs instead). A focused field scrolls itself into view."""
 
 
 def as_map(data: Any) -> dict[str, Any]:

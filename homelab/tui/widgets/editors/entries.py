@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input
@@ -21,7 +21,7 @@ from homelab.tui.messages import EditAfterYes, FieldEdited
 from homelab.tui.plain import Static, plain
 from homelab.tui.schema import MISSING, Path, dig, fields
 from homelab.tui.widgets import fields as f
-from homelab.tui.widgets.editors.base import Data, as_map
+from homelab.tui.widgets.editors.base import Data, FieldsScroll, as_map
 from homelab.tui.widgets.editors.listdetail import EntryList, ListDetail
 
 
@@ -95,7 +95,7 @@ class EntriesEditor(ListDetail, Horizontal):
             yield Input(
                 placeholder=self._add_hint(), classes="entries-input detail-add", compact=True
             )
-        with VerticalScroll(classes="entries-form"):
+        with FieldsScroll(classes="entries-form"):
             yield Static("", classes="entries-title")
             yield Static(
                 f"No {self.noun}s here. Type a name under the list and press enter.",

@@ -12,7 +12,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.suggester import SuggestFromList
 from textual.widget import Widget
@@ -25,7 +25,7 @@ from homelab.tui.messages import FieldEdited
 from homelab.tui.plain import Label, Static
 from homelab.tui.schema import Path, dig, fields
 from homelab.tui.widgets import fields as f
-from homelab.tui.widgets.editors.base import Data, as_map
+from homelab.tui.widgets.editors.base import Data, FieldsScroll, as_map
 from homelab.tui.widgets.editors.listdetail import EntryList, ListDetail
 from homelab.tui.widgets.editors.options import OptionsEditor
 from homelab.yamlfile import load_plain
@@ -104,7 +104,7 @@ class HomeEditor(ListDetail, Vertical):
                 compact=True,
             )
         yield Static("No users on this host: add one in the Users tab.", classes="home-empty")
-        with VerticalScroll(classes="home-body"):
+        with FieldsScroll(classes="home-body"):
             with Vertical(classes="home-fields"):
                 yield from f.build(
                     self.specs,

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets.option_list import Option
 
@@ -20,7 +20,7 @@ from homelab.tui.messages import FieldEdited
 from homelab.tui.plain import Static
 from homelab.tui.schema import Path, dig, fields
 from homelab.tui.widgets import fields as f
-from homelab.tui.widgets.editors.base import Data, as_map
+from homelab.tui.widgets.editors.base import Data, FieldsScroll, as_map
 from homelab.tui.widgets.editors.listdetail import EntryList, ListDetail
 
 
@@ -79,7 +79,7 @@ class ServicesEditor(ListDetail, Horizontal):
         services.border_title = "Catalogue"
         services.border_subtitle = "space: enable/disable"
         yield services
-        with VerticalScroll(classes="service-side"):
+        with FieldsScroll(classes="service-side"):
             yield Static("", classes="service-title")
             yield Static("", classes="service-about")
             yield Static("", classes="service-state")
