@@ -116,3 +116,12 @@ def test_catalogue_check_passes_on_every_entry_against_the_declarations(
     code, out, _ = run_cli("--lab", str(lab.root), "catalogue", "check")
     assert code == 0, out
     assert out.splitlines()[-1].startswith(f"{len(ENTRIES)} entries setting ")
+
+
+def test_the_readme_lists_every_entry_of_the_catalogue() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## The service catalogue", 1)[1].split("\n## ", 1)[0]
+    table = " ".join(line for line in section.splitlines() if line.startswith("| "))
+    listed = {word.strip(" ,|") for word in table.split()}
+    assert [e for e in ENTRIES if e not in listed] == []
+    assert f"{len(ENTRIES)} services home labs run" in section
