@@ -8,6 +8,15 @@ from homelab.lab import Lab, LabState
 
 PROFILE = "hosts/gamma/profile.yaml"
 
+# the least a host needs to be valid: a boot loader and a root file system
+BASE = """\
+host: {stateVersion: "24.05"}
+hardware:
+  boot: {loader: systemd-boot, efi: true}
+  fileSystems:
+    /: {device: /dev/disk/by-label/nixos, fsType: ext4}
+"""
+
 
 def with_host(lab: Path, text: str, folder: str = "gamma") -> LabState:
     """The lab loaded with one more host whose profile is `text`."""

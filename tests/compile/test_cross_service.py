@@ -6,16 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from homelab.lab import Lab
-from tests.hosts import problems_of, with_host
+from tests.hosts import BASE, problems_of, with_host
 from tests.modulesystem import eval_nixos
-
-BASE = """\
-host: {stateVersion: "24.05"}
-hardware:
-  boot: {loader: systemd-boot, efi: true}
-  fileSystems:
-    /: {device: /dev/disk/by-label/nixos, fsType: ext4}
-"""
 
 # an entry whose service runs in a group the person chooses, as the *arr modules' do
 DOWNLOADER = """\

@@ -11,19 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from homelab.lab import Lab
-from tests.hosts import PROFILE, problems_of, with_host
+from tests.hosts import BASE, PROFILE, problems_of, with_host
 from tests.modulesystem import Case, eval_many
 from tests.nixtools import nix_eval_modules
 
 DEFAULT = 1000  # lib.mkDefault
-
-BASE = """\
-host: {stateVersion: "24.05"}
-hardware:
-  boot: {loader: systemd-boot, efi: true}
-  fileSystems:
-    /: {device: /dev/disk/by-label/nixos, fsType: ext4}
-"""
 
 
 def _files(lab: Path, text: str) -> dict[str, str]:
