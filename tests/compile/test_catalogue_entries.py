@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from homelab.catalog import service_state
 from homelab.lab import Lab
 from homelab.labfiles import LabState
 from homelab.profile.options import parse_key
@@ -125,3 +126,27 @@ def test_the_readme_lists_every_entry_of_the_catalogue() -> None:
     listed = {word.strip(" ,|") for word in table.split()}
     assert [e for e in ENTRIES if e not in listed] == []
     assert f"{len(ENTRIES)} services home labs run" in section
+
+
+# entries whose service keeps nothing a backup needs: what they run on is declared
+STATELESS = {
+    "blocky": "its lists are downloaded again at start",
+    "homepage-dashboard": "its dashboard is the profile's settings",
+    "nfs": "it serves folders other entries or the person own",
+    "nut": "it watches a UPS; its settings are the profile's",
+    "prometheus-node-exporter": "it reads the machine's figures as they are",
+    "smartd": "it watches disks",
+    "zfs": "the pools are the data themselves, backed up as what they hold",
+}
+
+
+@pytest.mark.parametrize("entry", ENTRIES)
+def test_an_entry_names_the_folders_a_backup_of_it_needs(entry: str, state: LabState) -> None:
+    service = state.catalog.get(entry)
+    assert service is not None
+    folders = service_state(service, service.with_defaults({}))
+    if entry in STATELESS:
+        assert folders == (), f"{entry} keeps {folders}: remove it from STATELESS"
+    else:
+        assert folders, f"{entry}: give `state:` the folders it keeps, or say why it has none"
+        assert all(f.startswith("/") for f in folders), folders
