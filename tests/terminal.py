@@ -109,13 +109,20 @@ class Terminal:
         """Until the screen stops changing for `quiet` seconds: the last key took effect.
         A full-screen app reads keys that come together as one burst, and a key bound
         above the focused widget (Tab) then moves the focus after the keys behind it
-        were already given to the old one: a person sees each key's effect first."""
+        were already given to the old one: a person sees each key's effect first.
+
+        A focused text field's cursor blinks: it redraws the field every 0.5 s, the same
+        two frames in turn. A redraw already seen during this wait changes nothing on the
+        screen: it does not count (else the wait raced the blink's timer)."""
         deadline = time.monotonic() + within
+        drawn: set[bytes] = set()
         while time.monotonic() < deadline:
             before = len(self.seen)
             self._read(quiet)
-            if len(self.seen) == before:
+            new = self.seen[before:]
+            if not new or new in drawn:
                 return
+            drawn.add(new)
         raise AssertionError(f"the screen kept changing for {within} s")
 
     @property
