@@ -131,12 +131,12 @@ def test_a_settings_ref_to_a_file_outside_the_lab_is_refused_without_reading_it(
         (
             "  services.jellyfin.user: jellyfin\n",
             "  services.jellyfin.usr: jellyfin\n",
-            '32:3: nixosDefaults."services.jellyfin.usr": not an option that nixos: sets',
+            '3: nixosDefaults."services.jellyfin.usr": not an option that nixos: sets',
         ),
         (
             "\nports:",
             "\nmerges: [services.jellyfin.users]\n\nports:",
-            "34:10: merges[0]: services.jellyfin.users is not an option that nixos: sets",
+            "10: merges[0]: services.jellyfin.users is not an option that nixos: sets",
         ),
     ],
 )
@@ -145,9 +145,12 @@ def test_a_nixos_default_or_merge_that_names_no_option_of_the_entry_is_refused(
 ) -> None:
     entry = basic_lab / "services/jellyfin.yaml"
     _edit(entry, old, new)
+    # the line the edit wrote (said gives the column and the rest)
+    written = new.strip().splitlines()[0].strip()
+    line = 1 + next(i for i, t in enumerate(entry.read_text().splitlines()) if written in t)
     code, out, err = run_cli("--lab", str(basic_lab), "validate")
     assert code == 2, out + err
-    assert f"error: services/jellyfin.yaml:{said}\n" in err
+    assert f"error: services/jellyfin.yaml:{line}:{said}\n" in err
     assert "hint: name an option of nixos: as it is written there" in err
     assert "Traceback" not in err
 
