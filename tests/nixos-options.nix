@@ -277,7 +277,12 @@ in
         allowPing = bool true;
         trustedInterfaces = strs;
         logRefusedConnections = bool true;
+        # firewall-iptables.nix (0d953321): shell lines run before the final refuse rule;
+        # firewall-nftables.nix (040b4eb6) refuses both when networking.nftables.enable is set
         extraCommands = lines;
+        extraStopCommands = lines;
+        # firewall-nftables.nix (040b4eb6): nftables rules appended to the input-allow chain
+        extraInputRules = lines;
         interfaces = opt (types.attrsOf (types.submodule { options = firewallPorts; })) { };
       };
     };
@@ -645,16 +650,35 @@ in
         dataDir = opt types.path "/var/lib/jellyfin";
       };
 
+      # web-servers/caddy/default.nix at 0145c6da, vhost-options.nix at 0b8aa77d: a vhost's
+      # logFormat is nullOr there (default.nix 0145c6da writes no log block for null)
       caddy = {
         enable = bool false;
+        user = opt types.str "caddy";
+        group = opt types.str "caddy";
+        dataDir = opt types.path "/var/lib/caddy";
+        logDir = opt types.path "/var/log/caddy";
+        logFormat = opt types.lines "level ERROR\n";
+        adapter = optional types.str;
+        resume = bool false;
         openFirewall = bool false;
         email = optional types.str;
+        acmeCA = optional types.str;
+        httpPort = opt (types.nullOr types.port) 80;
+        httpsPort = opt (types.nullOr types.port) 443;
+        enableReload = bool true;
+        environmentFile = optional types.path;
         globalConfig = lines;
         extraConfig = lines;
-        virtualHosts = opt (types.attrsOf (types.submodule ({ name, ... }: {
+        virtualHosts = opt (types.attrsOf (types.submodule ({ name, config, ... }: {
           options = {
             hostName = opt types.str name;
             serverAliases = strs;
+            listenAddresses = strs;
+            useACMEHost = optional types.str;
+            logFormat = opt (types.nullOr types.lines) ''
+              output file ${outer.services.caddy.logDir}/access-${config.hostName}.log
+            '';
             extraConfig = lines;
           };
         }))) { };
@@ -702,29 +726,72 @@ in
         })) { };
       };
 
+      # web-servers/nginx/default.nix at 5bba330b, vhost-options.nix at 9c571847,
+      # location-options.nix at e0741f86. Not declared: a vhost's sslCertificate(Key), which
+      # have no default (the module fills them in for enableACME/useACMEHost), and listen
       nginx = {
         enable = bool false;
+        user = opt types.str "nginx";
+        group = opt types.str "nginx";
+        statusPage = bool false;
         recommendedProxySettings = bool false;
         recommendedTlsSettings = bool false;
         recommendedGzipSettings = bool false;
         recommendedOptimisation = bool false;
+        recommendedBrotliSettings = bool false;
+        recommendedZstdSettings = bool false;
+        proxyTimeout = opt types.str "60s";
+        clientMaxBodySize = opt types.str "10m";
+        enableReload = bool false;
+        defaultHTTPListenPort = opt types.port 80;
+        defaultSSLListenPort = opt types.port 443;
+        commonHttpConfig = lines;
+        appendHttpConfig = lines;
         virtualHosts = opt (types.attrsOf (types.submodule {
           options = {
             serverName = optional types.str;
-            forceSSL = bool false;
+            serverAliases = strs;
+            listenAddresses = strs;
             enableACME = bool false;
             useACMEHost = optional types.str;
+            acmeRoot = opt (types.nullOr types.str) "/var/lib/acme/acme-challenge";
+            acmeFallbackHost = optional types.str;
+            addSSL = bool false;
+            onlySSL = bool false;
+            forceSSL = bool false;
+            rejectSSL = bool false;
+            kTLS = bool false;
+            sslTrustedCertificate = optional types.path;
+            http2 = bool true;
+            http3 = bool true;
+            http3_hq = bool false;
+            quic = bool false;
+            reuseport = bool false;
+            root = optional types.path;
+            default = bool false;
             extraConfig = lines;
+            globalRedirect = optional types.str;
+            basicAuth = opt (types.attrsOf types.str) { };
+            basicAuthFile = optional types.path;
             locations = opt (types.attrsOf (types.submodule {
               options = {
+                basicAuth = opt (types.attrsOf types.str) { };
+                basicAuthFile = optional types.path;
                 proxyPass = optional types.str;
                 proxyWebsockets = bool false;
+                index = optional types.str;
+                tryFiles = optional types.str;
                 root = optional types.path;
+                alias = optional types.path;
+                return = optional (types.oneOf [ types.str types.int ]);
+                fastcgiParams = opt (types.attrsOf (types.either types.str types.path)) { };
                 extraConfig = lines;
+                priority = opt types.int 1000;
+                recommendedProxySettings = bool outer.services.nginx.recommendedProxySettings;
               };
             })) { };
           };
-        })) { };
+        })) { localhost = { }; };
       };
     };
 
