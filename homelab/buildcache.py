@@ -74,6 +74,8 @@ def host_inputs(root: Path, folder: str, includes: Iterable[str], catalogue: str
         inputs[rel] = _file(root, rel)
     inputs[f"{base}/"] = _listing(root, base)
     inputs["services/"] = catalogue
+    # lab.yaml's domain and proxy reach into every host's modules (web.nix)
+    inputs["lab.yaml"] = _file(root, "lab.yaml")
     return inputs
 
 
@@ -81,8 +83,12 @@ def record(
     root: Path,
     hosts: Mapping[str, tuple[Iterable[str], Iterable[str]]],
     all_folders: Iterable[str],
+    lab_wide: bool = False,
 ) -> None:
-    """After a build: hosts maps folder -> (files it included, files it wrote)."""
+    """After a build: hosts maps folder -> (files it included, files it wrote).
+    `lab_wide`: each host's modules read the other hosts' profiles too (the lab's names:
+    the proxy's virtual hosts, the backends' ports opened to it), so any host's change is
+    every host's."""
     catalogue = _catalogue(root)
     previous = _read(root)
     entries = dict(previous.get("hosts", {})) if previous else {}
@@ -90,6 +96,7 @@ def record(
         entries[folder] = {
             "inputs": host_inputs(root, folder, includes, catalogue),
             "outputs": {rel: _file(root, rel) for rel in sorted(outputs)},
+            "lab": lab_wide,
         }
     data = {
         "version": __version__,
@@ -128,6 +135,11 @@ def unchanged(root: Path, folders: Iterable[str] | None, current_folders: Iterab
         if data.get("folders") != current:
             return False  # a host came or went
         folders = current
+    folders = list(folders)
+    if any(isinstance(hosts.get(f), dict) and hosts[f].get("lab") for f in folders):
+        if data.get("folders") != current:
+            return False
+        folders = current  # one host's names are in the others' modules
     catalogue = _catalogue(root)
     for folder in folders:
         entry = hosts.get(folder)

@@ -78,7 +78,18 @@ ENTRY_SCHEMA: dict[str, Any] = {
             "type": "object",
             "additionalProperties": False,
             "required": ["port"],
-            "properties": {"port": _TEMPLATE, "path": {"type": "string"}},
+            "properties": {
+                "port": _TEMPLATE,
+                "path": {"type": "string"},
+                # the proxy passes websocket upgrades (nginx needs to be told)
+                "websockets": {"type": "boolean"},
+                # the setting holding the address it listens on: a proxy on another host
+                # needs it to listen beyond 127.0.0.1
+                "listen": {"type": "string"},
+                # options a service needs behind the lab's proxy (trusted proxies, its
+                # own URL): templates that also read {fqdn}, {url} and {proxy}
+                "behindProxy": {"type": "object"},
+            },
         },
         "checks": {
             "type": "object",
@@ -256,6 +267,9 @@ def service_from_document(name: str, doc: Document) -> tuple[Service | None, lis
     problems = _unknown_options(doc)
     if problems:
         return None, problems
+    if data.get("web"):  # a web UI may be named under the lab's domain
+        properties = {**(settings.get("properties") or {}), "web": WEB_SETTING}
+        settings = {**settings, "properties": properties}
     return (
         Service(
             name=name,
@@ -498,6 +512,11 @@ def setting_clashes(service: Service, settings: Mapping[str, Any]) -> list[Clash
     return clashes
 
 
+def templates_of(templates: Mapping[str, Any]) -> list[tuple[tuple[str, ...], Any]]:
+    """(option path, template) of each option a `nixos:`-like map sets, dotted keys split."""
+    return _templates(templates, ())
+
+
 def _templates(
     templates: Mapping[str, Any], at: tuple[str, ...]
 ) -> list[tuple[tuple[str, ...], Any]]:
@@ -572,6 +591,31 @@ def service_state(service: Service, settings: Mapping[str, Any]) -> tuple[str, .
     """The folders on the machine that hold what the service keeps, settings put in."""
     found = (resolve(item, settings) for item in service.state)
     return tuple(str(path) for path in found if isinstance(path, str) and path)
+
+
+WEB_NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+# what a profile writes under a service that has a web UI: `web: {name: wiki}`
+WEB_SETTING: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name"],
+    "description": "Its name under the lab's domain (lab.yaml): wiki gives wiki.DOMAIN",
+    "properties": {
+        "name": {
+            "type": "string",
+            "pattern": WEB_NAME_PATTERN,
+            "x-hint": "one DNS label: lowercase letters, digits and -, e.g. wiki",
+            "description": "one DNS label (wiki gives wiki.DOMAIN)",
+        }
+    },
+}
+
+
+def web_name(settings: Mapping[str, Any]) -> str | None:
+    """The name a profile gives a service under the lab's domain (`web: {name: wiki}`)."""
+    web = settings.get("web")
+    name = web.get("name") if isinstance(web, Mapping) else None
+    return name if isinstance(name, str) else None
 
 
 def web_port(service: Service, settings: Mapping[str, Any]) -> int | None:

@@ -46,6 +46,9 @@ from homelab.nix.syntax import check_module_body
 from homelab.profile import secretrefs
 from homelab.profile.model import ModuleEntry, Profile, SecretUse, User
 from homelab.profile.options import module_tree
+from homelab.webnix import TITLE as WEB_TITLE
+from homelab.webnix import web_module
+from homelab.webplan import HostWeb, listen_override
 
 HEADER_MARK = "homelab-hash:"
 SHELL_PROGRAMS = {"zsh": "zsh", "fish": "fish"}  # NixOS asserts programs.<shell>.enable
@@ -391,10 +394,14 @@ AGENIX_MODULE = "agenix.nixosModules.default"
 
 
 def services(
-    p: Profile, catalog: Catalog, wanted: set[tuple[str, ...]] | None = None
+    p: Profile,
+    catalog: Catalog,
+    wanted: set[tuple[str, ...]] | None = None,
+    web: HostWeb | None = None,
 ) -> dict[str, Any] | None:
     """The catalogue's services of a host; with `wanted` (see `concerns`), only those that
-    may set one of those options."""
+    may set one of those options. `web`: the host's part of the lab's names (a service the
+    proxy reaches from another host listens beyond loopback)."""
     blocks: list[NixValue] = []
     proxies = []
     for use in p.services:
@@ -403,12 +410,14 @@ def services(
             raise CompileError(f"unknown service {use.name}")
         if wanted is not None and not wanted & _prefixes(service):
             continue
-        block = _service_block(service, use.settings, use.given)
+        site = web.site_of(use.name) if web is not None else None
+        settings = {**use.settings, **listen_override(site, use, catalog)}
+        block = _service_block(service, settings, use.given)
         blocks.append(Comment(block, f"services.{use.name}"))
         if service.proxy:
             proxies.append((service, use.settings))
-    for proxy, settings in proxies:
-        block = _proxy_block(proxy, settings, p, catalog)
+    for proxy, own in proxies:
+        block = _proxy_block(proxy, own, p, catalog)
         if block:
             blocks.append(Comment(block, f"services.{proxy.name}: a virtual host per service"))
     if not blocks:
@@ -663,17 +672,23 @@ _CONCERNS: tuple[tuple[str, str, Any, tuple[str, ...]], ...] = (
 
 
 def concerns(
-    p: Profile, catalog: Catalog, wanted: set[tuple[str, ...]] | None = None
+    p: Profile,
+    catalog: Catalog,
+    wanted: set[tuple[str, ...]] | None = None,
+    web: HostWeb | None = None,
 ) -> list[tuple[str, str, NixValue | None]]:
     """(file, title, module body) of each module a host gets besides its entry module;
     with `wanted` (option paths and all their prefixes), only the modules that may set one
-    of them (and never options.nix: what the profile's own options: are compared with)."""
+    of them (and never options.nix: what the profile's own options: are compared with).
+    `web`: the host's part of the lab's names (web.nix, derived from lab.yaml)."""
     out: list[tuple[str, str, NixValue | None]] = []
     for file, title, make, made in _CONCERNS:
         if make is services:
-            out.append((file, title, services(p, catalog, wanted)))
+            out.append((file, title, services(p, catalog, wanted, web)))
         elif wanted is None or any((top,) in wanted for top in made):
             out.append((file, title, make(p)))
+    if wanted is None:
+        out.append(("web.nix", WEB_TITLE, web_module(web, p, catalog) or None))
     return out
 
 
@@ -693,8 +708,8 @@ def identity(p: Profile) -> dict[str, Any]:
     return entry
 
 
-def compile_host(p: Profile, catalog: Catalog) -> dict[str, str]:
-    """{lab-relative path: text} for one host."""
+def compile_host(p: Profile, catalog: Catalog, web: HostWeb | None = None) -> dict[str, str]:
+    """{lab-relative path: text} for one host; `web`: its part of the lab's names."""
     folder = f"hosts/{p.folder}"
     files: dict[str, str] = {}
     imports: list[NixValue] = []
@@ -703,11 +718,12 @@ def compile_host(p: Profile, catalog: Catalog) -> dict[str, str]:
     if p.deploy.method == "channels" and any(u.home for u in p.users):
         imports.append(SearchPath("home-manager/nixos"))
     homes = [m for u in p.users if u.home is not None for m in u.home.modules]
-    for name, title, body in concerns(p, catalog):
+    for name, title, body in concerns(p, catalog, web=web):
         if not body:
             continue
         args = _args(homes) if name == "home.nix" else ARGS
-        files[f"{folder}/{name}"] = with_header(p.file, title, Module(args, body))
+        source = f"lab.yaml and {p.file}" if name == "web.nix" else p.file
+        files[f"{folder}/{name}"] = with_header(source, title, Module(args, body))
         imports.append(NixPath("./" + name))
     if p.extra_config and p.extra_config.strip():
         kind, errors = check_module_body(p.extra_config)

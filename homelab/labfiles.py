@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from homelab import labconfig
+from homelab import labconfig, webplan
 from homelab.catalog import Catalog, Service, service_from_document
 from homelab.doubled import doubled
 from homelab.errors import InvalidInput, Place, Problem
@@ -25,7 +25,8 @@ from homelab.optionindex.model import OptionIndex
 from homelab.profile import advice, include, model, options, secretrefs, validate
 from homelab.secrets.view import AGENIX, LabSecrets, lab_secrets, names_in
 from homelab.source import DiskSource, Overlay, Source, Unreadable, present, read_bytes
-from homelab.yamlfile import Document, load_text
+from homelab.webplan import WebPlan
+from homelab.yamlfile import Document, Path_, load_text
 
 if TYPE_CHECKING:  # write is imported where it is used: compiling pulls in the compiler
     from homelab.write import BuildResult, Plan
@@ -102,6 +103,7 @@ class LabState:
     # types it cannot check, raw Nix)
     option_values: Checked | None = None
     secrets: LabSecrets | None = None  # the lab's encrypted secrets, as they stand
+    web: WebPlan | None = None  # the lab's names under its domain (lab.yaml)
 
     def all_problems(self, folders: Iterable[str] | None = None) -> list[Problem]:
         chosen = self.hosts if folders is None else {f: self.hosts[f] for f in folders}
@@ -250,6 +252,47 @@ def _secrets(
     )
 
 
+def _web_plan(
+    source: Source,
+    hosts: dict[str, HostState],
+    config: labconfig.LabConfig | None,
+    catalog: Catalog,
+    lab_problems: list[Problem],
+) -> WebPlan | None:
+    """The lab's names (lab.yaml's domain, the profiles' `web: {name: ...}`) from the valid
+    hosts; its problems go to their hosts (or the lab's), and the proxy's DNS credentials
+    join the proxy host's secrets. Hosts change in place."""
+    if config is None and present(source, labconfig.LAB_YAML):
+        return None  # lab.yaml cannot be read: it says why, and names wait for it
+    if getattr(source, "partial", False):
+        return None  # some hosts only: the proxy or a name's other holder may be elsewhere
+    valid = {
+        folder: h.profile for folder, h in hosts.items() if h.profile is not None and not h.problems
+    }
+
+    def place_of(folder: str, path: Path_) -> Place:
+        doc = hosts[folder].document
+        top = Place(f"hosts/{folder}/{PROFILE}")
+        return doc.marks.value(path, top) if doc is not None else top
+
+    found, problems = webplan.plan(
+        config.domain if config is not None else None, valid, catalog, place_of
+    )
+    for folder, problem in problems:
+        if folder is None:
+            lab_problems.append(problem)
+        else:
+            hosts[folder] = _with_problems(hosts[folder], [problem])
+    if found is None:
+        return None
+    for folder, part in found.hosts.items():
+        uses = webplan.secret_uses(part)
+        profile = hosts[folder].profile
+        if uses and profile is not None:
+            hosts[folder] = replace(hosts[folder], profile=replace(profile, lab_secrets=uses))
+    return found
+
+
 def _with_problems(host: HostState, found: Iterable[Problem]) -> HostState:
     errors = tuple(p for p in found if not p.warning)
     warnings = tuple(p for p in found if p.warning)
@@ -371,6 +414,7 @@ class LabFiles:
                 )
             names[name] = folder
         said: list[Problem] = []
+        web = _web_plan(source, hosts, config, catalog, lab_problems)
         found_secrets = _secrets(source, hosts, config)
         for folder, extra in found_secrets.host_problems.items():
             hosts[folder] = _with_problems(hosts[folder], extra)
@@ -391,6 +435,7 @@ class LabFiles:
             (*unpinned, *said),
             config=config,
             secrets=found_secrets,
+            web=web,
             options_not_checked=0 if index is not None else tally.unchecked,
             option_values=tally if index is not None else None,
         )
@@ -568,7 +613,8 @@ class LabFiles:
             if profile is None:
                 continue
             try:
-                out.update(compile_host(profile, state.catalog))
+                web = state.web.hosts.get(folder) if state.web is not None else None
+                out.update(compile_host(profile, state.catalog, web))
             except (CompileError, ValueError) as err:
                 problems.append(
                     Problem(Place(f"hosts/{folder}/{PROFILE}"), f"cannot compile: {err}")
@@ -650,6 +696,7 @@ class LabFiles:
                 for f in folders
             },
             state.hosts,
+            lab_wide=state.web is not None,
         )
         return result
 

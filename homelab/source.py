@@ -185,6 +185,8 @@ class OnlyHosts:
     """Another source showing only some host folders (and the shared fragments of
     hosts/common): one host checks without reading all the others."""
 
+    partial = True  # what needs every host (the lab's names) waits for the whole lab
+
     def __init__(self, base: Source, keep: set[str]) -> None:
         self.base, self.keep = base, keep
 

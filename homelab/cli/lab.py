@@ -11,6 +11,7 @@ from homelab.cli.common import load_valid, open_lab, option_index
 from homelab.errors import InvalidInput
 from homelab.lab import Lab, LabNotFound, LabState
 from homelab.profile.schema import profile_schema
+from homelab.webplan import WebPlan
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -24,11 +25,12 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_hosts(args: argparse.Namespace) -> int:
     lab = open_lab(args)
     state = lab.load()
-    rows = [("HOST", "SYSTEM", "ADDRESS", "TAGS", "SERVICES")]
+    web = state.web
+    rows = [("HOST", "SYSTEM", "ADDRESS", "TAGS", "SERVICES", *(("NAMES",) if web else ()))]
     for folder, host in sorted(state.hosts.items()):
         p = host.profile
         if p is None:
-            rows.append((folder, "(invalid)", "", ",".join(host.tags), ""))
+            rows.append((folder, "(invalid)", "", ",".join(host.tags), "", *([""] if web else [])))
             continue
         rows.append(
             (
@@ -37,6 +39,7 @@ def cmd_hosts(args: argparse.Namespace) -> int:
                 p.deploy.address or "",
                 ",".join(p.deploy.tags),
                 ", ".join(s.name for s in p.services),
+                *([_names(web, folder)] if web else []),
             )
         )
     output.table(rows, marks={"(invalid)": "bold red"})
@@ -44,6 +47,16 @@ def cmd_hosts(args: argparse.Namespace) -> int:
     if bad:
         err(f"{len(bad)} invalid host(s): run `homelab validate` for the reasons")
     return OK
+
+
+def _names(web: WebPlan, folder: str) -> str:
+    """The host's names, and what it fronts when it is the lab's proxy."""
+    said = list(web.names_of(folder))
+    part = web.hosts.get(folder)
+    fronted = len(part.fronts) if part is not None else 0
+    if fronted and fronted != len(said):
+        said.append(f"(proxy for {fronted} name{'s' if fronted != 1 else ''})")
+    return ", ".join(said)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -131,7 +144,12 @@ def cmd_show(args: argparse.Namespace) -> int:
     lab, state, chosen = load_valid(args, [args.host])
     files = lab.generated(state, chosen)
     for path, text in sorted(files.items()):
-        print(f"# ==> {path} <==")
+        derived = (
+            " (derived from the lab: lab.yaml's domain and proxy)"
+            if path.endswith("/web.nix")
+            else ""
+        )
+        print(f"# ==> {path} <=={derived}")
         print(text, end="")
     return OK
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -26,6 +26,7 @@ from homelab.optionindex.model import OptionIndex
 from homelab.profile import edit
 from homelab.profile.edit import EditError
 from homelab.source import DiskSource, OnlyHosts, Unreadable, read_file
+from homelab.webplan import secret_uses
 from homelab.write import apply_plan, atomic_write, plan
 from homelab.yamlfile import load_plain
 
@@ -215,8 +216,16 @@ class Session(Generic[L]):
             problems.extend(replaced_characters(draft.rel, draft.text))
         generated = None
         if host.profile is not None and not host.problems:
+            # the lab's names as the last load of the whole lab saw them
+            web = self.state.web if self.state is not None else None
+            part = web.hosts.get(folder) if web is not None else None
+            if part is not None and part.secrets:
+                uses = secret_uses(part)
+                host = replace(host, profile=replace(host.profile, lab_secrets=uses))
             try:
-                generated = self.lab.generated(LabState(self.catalog, {folder: host}), [folder])
+                generated = self.lab.generated(
+                    LabState(self.catalog, {folder: host}, web=web), [folder]
+                )
             except InvalidInput as err:
                 problems.extend(err.problems)
         check = Check(host, generated, tuple(problems), (*self.lab_warnings, *host.warnings))

@@ -20,7 +20,10 @@ from homelab.catalog import RELEASE
 from homelab.errors import Place, Problem
 from homelab.nix.names import is_identifier
 from homelab.profile.schema import schema_errors, schema_problems
+from homelab.profile.secretrefs import NAME as SECRET_NAME
+from homelab.profile.secretrefs import NAME_HINT
 from homelab.secrets.keys import Recipient, parse_recipient
+from homelab.webplan import Domain
 from homelab.yamlfile import Document, load_text
 
 LAB_YAML = "lab.yaml"
@@ -32,6 +35,7 @@ NIXPKGS = "nixpkgs"
 HOME_MANAGER = "home-manager"
 _IDENTIFIER_HINT = "a Nix identifier: letters, digits, _, ' and -, not starting with a digit"
 
+DOMAIN_PATTERN = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$"
 _URL: dict[str, Any] = {
     "type": "string",
     "minLength": 1,
@@ -88,6 +92,71 @@ SCHEMA: dict[str, Any] = {
                 "(ssh-ed25519 AAAA... or ssh-rsa AAAA...)",
             },
         },
+        "domain": {
+            "type": "object",
+            "x-hint": "the lab's domain and its certificates: {name: home.example.org, "
+            "email: you@example.org, challenge: dns, dnsProvider: cloudflare, "
+            "credentials: {secret: NAME}}",
+            "additionalProperties": False,
+            "required": ["name", "email"],
+            "properties": {
+                "name": {
+                    "type": "string",
+                    "pattern": DOMAIN_PATTERN,
+                    "x-hint": "a DNS name the lab owns, e.g. home.example.org",
+                },
+                "email": {
+                    "type": "string",
+                    "pattern": r"^[^@\s]+@[^@\s]+$",
+                    "x-hint": "the ACME account's e-mail address (Let's Encrypt writes "
+                    "to it before a certificate expires)",
+                },
+                "challenge": {
+                    "enum": ["http", "dns"],
+                    "x-hint": "http: HTTP-01, the names face the internet; dns: DNS-01, "
+                    "a certificate for *.DOMAIN even when no name faces the internet",
+                },
+                "dnsProvider": {
+                    "type": "string",
+                    "pattern": r"^[a-z0-9][a-z0-9._-]*$",
+                    "x-hint": "lego's name of the DNS provider, e.g. cloudflare, "
+                    "digitalocean, ovh (go-acme.github.io/lego/dns)",
+                },
+                "credentials": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["secret"],
+                    "x-hint": "credentials are an encrypted secret, never a value: "
+                    "{secret: NAME} (homelab secrets set NAME < provider.env)",
+                    "properties": {
+                        "secret": {
+                            "type": "string",
+                            "pattern": "^" + SECRET_NAME.pattern + "$",
+                            "x-hint": NAME_HINT,
+                        }
+                    },
+                },
+                "public": {
+                    "type": "boolean",
+                    "x-hint": "true: the names resolve on the internet and port 80 reaches "
+                    "the proxy (HTTP-01 works); false (default): only inside the lab",
+                },
+            },
+        },
+        "proxy": {
+            "type": "object",
+            "x-hint": "the host fronting every named service: {host: gateway, server: caddy}",
+            "additionalProperties": False,
+            "properties": {
+                "host": {
+                    "type": "string",
+                    "minLength": 1,
+                    "x-hint": "a host of the lab (its name or folder); without it each "
+                    "host fronts its own named services",
+                },
+                "server": {"enum": ["caddy", "nginx"], "x-hint": "caddy (default) or nginx"},
+            },
+        },
         "overlays": {
             "type": "array",
             "x-hint": "INPUT.attr.path (e.g. agenix.overlays.default) or ./file.nix of the lab",
@@ -136,6 +205,7 @@ class LabConfig:
     inputs: tuple[Input, ...] = ()
     overlays: tuple[Overlay, ...] = ()
     admins: tuple[Admin, ...] = ()
+    domain: Domain | None = None  # the lab's domain, certificates and proxy
 
     @property
     def input_names(self) -> tuple[str, ...]:
@@ -260,6 +330,8 @@ def parse(
             problems.append(problem)
         elif overlay is not None:
             overlays.append(overlay)
+    domain, found = _domain(data, doc)
+    problems += found
     if problems:
         return None, problems
     return LabConfig(
@@ -269,7 +341,65 @@ def parse(
         config.inputs,
         tuple(overlays),
         tuple(admins),
+        domain,
     ), []
+
+
+def _domain(data: Mapping[str, Any], doc: Document) -> tuple[Domain | None, list[Problem]]:
+    """`domain:` and `proxy:` (the schema has checked their shapes)."""
+    spec = data.get("domain")
+    proxy = data.get("proxy") or {}
+    top = Place(LAB_YAML)
+    if spec is None:
+        if data.get("proxy") is not None:
+            return None, [
+                Problem(
+                    doc.marks.key(("proxy",), top),
+                    "a proxy needs the lab's domain, which lab.yaml does not give",
+                    "proxy",
+                    hint="add  domain: {name: home.example.org, email: you@example.org}",
+                )
+            ]
+        return None, []
+    public = bool(spec.get("public", False))
+    challenge = spec.get("challenge") or ("http" if public else "dns")
+    problems: list[Problem] = []
+    if challenge == "http" and not public:
+        problems.append(
+            Problem(
+                doc.marks.value(("domain", "challenge"), top),
+                "an HTTP-01 challenge needs names that face the internet, and these are "
+                "only inside the lab (public: false)",
+                "domain.challenge",
+                hint="challenge: dns (a DNS-01 challenge with your DNS provider), or "
+                "public: true when port 80 of the proxy is reachable from the internet",
+            )
+        )
+    credentials = (spec.get("credentials") or {}).get("secret")
+    if challenge == "dns":
+        for key, what in (("dnsProvider", "a DNS provider"), ("credentials", "credentials")):
+            if key not in spec:
+                problems.append(
+                    Problem(
+                        doc.marks.key(("domain",), top),
+                        f"a DNS-01 challenge needs {what}: domain.{key} is missing",
+                        "domain",
+                        hint="dnsProvider: lego's name of it (e.g. cloudflare); credentials: "
+                        "{secret: NAME}, an encrypted secret with the provider's variables",
+                    )
+                )
+    return Domain(
+        name=spec["name"],
+        email=spec["email"],
+        challenge=challenge,
+        public=public,
+        dns_provider=spec.get("dnsProvider"),
+        credentials=credentials,
+        proxy_host=proxy.get("host"),
+        server=proxy.get("server", "caddy"),
+        proxy_place=doc.marks.value(("proxy", "host"), top),
+        credentials_place=doc.marks.value(("domain", "credentials"), top),
+    ), problems
 
 
 def _overlay(

@@ -50,6 +50,15 @@ def service_problems(
             continue
         if settings is not None and not isinstance(settings, dict):
             continue  # the profile schema already said so
+        if settings and "web" in settings and not service.web:
+            at = (*path, "web")
+            yield Problem(
+                doc.marks.key(at, top),
+                f"{name} has no web port, so it cannot have a name under the lab's domain",
+                path=format_path(at),
+                hint="names go to services with a web UI: homelab catalogue list shows them",
+            )
+            settings = {k: v for k, v in settings.items() if k != "web"}
         bad = False
         refused: set[str] = set()  # said once: not again as a map where the schema wants text
         for at, ref, allowed in secretrefs.refs(settings or {}, service.settings_schema, path):

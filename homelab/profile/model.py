@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from homelab.catalog import Checks
+from homelab.errors import Place
 from homelab.profile import modules as module_entries
 from homelab.profile.options import SECTION, Setting, settings
 from homelab.yamlfile import Path_
@@ -192,6 +193,7 @@ class SecretUse:
     group: str | None = None
     mode: str | None = None
     target: str | None = None
+    place: Place | None = None  # where it is named outside the profile (lab.yaml)
 
     @property
     def install(self) -> tuple[str | None, str | None, str | None, str | None]:
@@ -270,6 +272,9 @@ class Profile:
     options: tuple[Setting, ...] = ()  # NixOS options written as YAML (`options:`)
     includes: tuple[str, ...] = ()  # lab-relative fragment files this profile pulled in
     modules: tuple[ModuleEntry, ...] = ()  # NixOS modules to import
+    # secrets the lab gives the host beside its profile's (the DNS credentials of the
+    # lab's proxy, lab.yaml)
+    lab_secrets: tuple[SecretUse, ...] = ()
 
     @property
     def name(self) -> str:
@@ -301,6 +306,7 @@ class Profile:
             for s in self.secrets
             if s.source is None
         )
+        found.extend(self.lab_secrets)
         return tuple(found)
 
     @property

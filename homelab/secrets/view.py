@@ -209,6 +209,8 @@ def lab_secrets(
 
 def _place(doc: Document | None, secret: SecretUse, top: Place) -> Place:
     """Where a use stands: a setting's value, or a `secrets:` entry's name."""
+    if secret.place is not None:
+        return secret.place
     if doc is None:
         return top
     if len(secret.at) == 2 and secret.at[0] == "secrets":
