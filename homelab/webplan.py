@@ -237,6 +237,7 @@ def plan(
         sites = [s if not s.remote else _with_proxy_address(s, address) for s in sites]
     for site in sites:
         problems += [(site.folder, p) for p in _listen_problems(site, profiles, catalog, place_of)]
+        problems += [(site.folder, p) for p in _open_to_all(site, profiles, place_of)]
     for front in sorted({s.proxy_folder for s in sites}):
         problems += [
             (front, p) for p in _port_clashes(front, profiles[front], catalog, domain, place_of)
@@ -300,6 +301,34 @@ def _listen_problems(
             format_path(at),
             hint=f"leave {setting} out (homelab then listens on every address and opens the "
             "port to the proxy alone), or set it to this host's address",
+        )
+    ]
+
+
+def _open_to_all(site: Site, profiles: Mapping[str, Profile], place_of: PlaceOf) -> list[Problem]:
+    """A named service whose own openFirewall opens its port to everyone: the proxy does
+    not need that (homelab opens it to the proxy alone), and the name's HTTPS is bypassed."""
+    use = profiles[site.folder].service(site.service)
+    if (
+        use is None
+        or "openFirewall" not in use.given
+        or use.settings.get("openFirewall") is not True
+    ):
+        return []
+    at = ("services", site.service, "openFirewall")
+    whom = (
+        f"the proxy's address ({site.proxy_address}) alone"
+        if site.remote
+        else "nobody: the proxy is on this host"
+    )
+    return [
+        Problem(
+            place_of(site.folder, at),
+            f"{site.service} is reached as {site.fqdn} through the proxy, but openFirewall "
+            f"opens port {site.port} to every address, around HTTPS",
+            format_path(at),
+            hint=f"leave openFirewall out: homelab opens the port to {whom}",
+            warning=True,
         )
     ]
 
