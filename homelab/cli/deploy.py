@@ -123,6 +123,11 @@ def cmd_apply(args: argparse.Namespace) -> int:
             ready = lab.prepare_apply(args.hosts, commit=not args.no_commit)
             for path in ready.written:
                 print(f"wrote {path}")
+            for folder in ready.also:
+                err(
+                    f"note: {folder}'s names under the lab's domain change with this apply "
+                    f"(hosts/{folder}/web.nix): apply {folder} too"
+                )
             _show_changes(lab, ready.chosen, args.diff)
             if not args.yes:
                 if not sys.stdin.isatty():

@@ -67,6 +67,9 @@ class Ready:
     written: tuple[str, ...]  # generated files the build wrote
     committing: bool  # the pre-apply commit is made (else: HEAD goes out as it is)
     secrets: Mapping[str, tuple[SecretFile, ...]] = field(repr=False)
+    # hosts left out whose modules the lab's names changed (the proxy serving a new name):
+    # they need an apply of their own
+    also: tuple[str, ...] = ()
 
     @property
     def names(self) -> list[str]:
@@ -130,7 +133,21 @@ def prepare(lab: LabFiles, words: Sequence[str], *, commit: bool = True) -> Read
             m for f in chosen if (p := state.hosts[f].profile) is not None for m in p.secret_files
         ],
     )
-    return Ready(lab, state, tuple(chosen), tuple(built.written), commit, secrets)
+    return Ready(
+        lab, state, tuple(chosen), tuple(built.written), commit, secrets, _also(lab, state, chosen)
+    )
+
+
+def _also(lab: LabFiles, state: LabState, chosen: Sequence[str]) -> tuple[str, ...]:
+    """The hosts outside this apply whose web.nix the lab's names now change: a name
+    added on a backend is served by the proxy only once the proxy is applied too."""
+    if state.web is None:
+        return ()
+    others = [f for f in sorted(state.web.hosts) if f not in chosen]
+    if not others:
+        return ()
+    stale = lab.plan_build(state, others).stale
+    return tuple(f for f in others if f"hosts/{f}/web.nix" in stale)
 
 
 def _check_pinned(lab: LabFiles, lr: LabRepo | None, *, committing: bool) -> None:
