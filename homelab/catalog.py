@@ -264,7 +264,7 @@ def service_from_document(name: str, doc: Document) -> tuple[Service | None, lis
                 else "",
             )
         ]
-    problems = _unknown_options(doc)
+    problems = _bad_paths(doc) or _unknown_options(doc)
     if problems:
         return None, problems
     if data.get("web"):  # a web UI may be named under the lab's domain
@@ -292,6 +292,27 @@ def service_from_document(name: str, doc: Document) -> tuple[Service | None, lis
         ),
         [],
     )
+
+
+def _bad_paths(doc: Document) -> list[Problem]:
+    """Option paths of `nixos:` and `requires:` that cannot be split into names."""
+    problems = []
+    for section in ("nixos", "requires"):
+        for key in doc.data.get(section) or {}:
+            try:
+                option_path(str(key))
+            except TemplateError as err:
+                path = (section, key)
+                problems.append(
+                    Problem(
+                        doc.marks.key(path, Place(doc.file)),
+                        str(err),
+                        path=format_path(path),
+                        hint="names joined by dots, e.g. services.caddy.enable; quote a name "
+                        'that holds a dot: virtualHosts."a.b"',
+                    )
+                )
+    return problems
 
 
 def _unknown_options(doc: Document) -> list[Problem]:
@@ -522,7 +543,7 @@ def _templates(
 ) -> list[tuple[tuple[str, ...], Any]]:
     out: list[tuple[tuple[str, ...], Any]] = []
     for key, template in templates.items():
-        path = (*at, *_dotted(str(key))) if not at else (*at, str(key))
+        path = (*at, *option_path(str(key))) if not at else (*at, str(key))
         if is_plain_map(template) and template:
             out.extend(_templates(template, path))
         else:
@@ -530,18 +551,27 @@ def _templates(
     return out
 
 
-def _dotted(key: str) -> list[str]:
-    """An option path's parts; a quoted part keeps its dots ('virtualHosts."a.b"')."""
-    parts, current, quoted = [], "", False
-    for char in key:
-        if char == '"':
+def option_path(text: str) -> list[str]:
+    """'services.caddy.virtualHosts."a.b".x' -> its parts; quotes keep dots in a name.
+    TemplateError for a path with an empty part or an unclosed quote."""
+    parts: list[str] = []
+    current = ""
+    quoted = False
+    was_quoted = False
+    for ch in text:
+        if ch == '"':
             quoted = not quoted
-        elif char == "." and not quoted:
+            was_quoted = True
+        elif ch == "." and not quoted:
             parts.append(current)
-            current = ""
+            current, was_quoted = "", False
         else:
-            current += char
+            current += ch
+    if quoted or (not current and not was_quoted):
+        raise TemplateError(f"option path {text!r} is not a dotted path")
     parts.append(current)
+    if any(not p for p in parts[:-1]):
+        raise TemplateError(f"option path {text!r} has an empty part")
     return parts
 
 

@@ -21,8 +21,8 @@ from homelab.catalog import (
     Service,
     chosen_groups,
     format_template,
-    is_plain_map,
     option_names,
+    option_path,
     resolve,
     template_settings,
     web_port,
@@ -110,29 +110,6 @@ def _set(tree: dict[str, Any], path: Sequence[str], value: Any) -> None:
         raise CompileError(f"option {'.'.join(path)} is set twice with different values")
     else:
         node[last] = value
-
-
-def option_path(text: str) -> list[str]:
-    """'services.caddy.virtualHosts."a.b".x' -> its parts; quotes keep dots in a name."""
-    parts: list[str] = []
-    current = ""
-    quoted = False
-    was_quoted = False
-    for ch in text:
-        if ch == '"':
-            quoted = not quoted
-            was_quoted = True
-        elif ch == "." and not quoted:
-            parts.append(current)
-            current, was_quoted = "", False
-        else:
-            current += ch
-    if quoted or (not current and not was_quoted):
-        raise CompileError(f"option path {text!r} is not a dotted path")
-    parts.append(current)
-    if any(not p for p in parts[:-1]):
-        raise CompileError(f"option path {text!r} has an empty part")
-    return parts
 
 
 def _pkgs(names: Iterable[str]) -> list[Pkg]:
@@ -411,8 +388,11 @@ def services(
         if wanted is not None and not wanted & _prefixes(service):
             continue
         site = web.site_of(use.name) if web is not None else None
-        settings = {**use.settings, **listen_override(site, use, catalog)}
-        block = _service_block(service, settings, use.given)
+        # written at the person's priority: modules often set their own listen address
+        # at mkDefault (uptime-kuma's HOST), which a second mkDefault would conflict with
+        listen = listen_override(site, use, catalog)
+        settings = {**use.settings, **listen}
+        block = _service_block(service, settings, use.given | frozenset(listen))
         blocks.append(Comment(block, f"services.{use.name}"))
         if service.proxy:
             proxies.append((service, use.settings))
@@ -436,7 +416,7 @@ def _service_block(
     tree: dict[str, Any] = {}
     settings = with_secret_paths(settings)
     try:
-        options = _options_of(service.nixos)
+        options = service.option_templates
         for (path, template), name in zip(options, option_names(service.nixos), strict=True):
             value = resolve(template, settings)
             if value is OMIT or (value == {} and template_settings(template)):
@@ -463,18 +443,6 @@ def _service_block(
     except (ValueError, KeyError) as err:
         raise CompileError(f"catalogue entry {service.file}: {err}") from err
     return _blocks_at_depth_two(tree)
-
-
-def _options_of(
-    templates: Mapping[str, Any], at: tuple[str, ...] = ()
-) -> Iterable[tuple[list[str], Any]]:
-    """(option path, template) for each option an entry's `nixos:` sets (`option_names`)."""
-    for opt, template in templates.items():
-        path = [*at, *(option_path(opt) if not at else [opt])]
-        if is_plain_map(template) and template:
-            yield from _options_of(template, tuple(path))
-        else:
-            yield path, template
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -31,6 +31,7 @@ def _edit(path: Path, old: str, new: str) -> None:
         ("type: object", "type: objekt", "settings is not a valid JSON Schema"),
         ("description:", "descripton:", "'descripton' was unexpected"),
         ("nixpkgs:", "nixpkgz:", "'nixpkgs' is a required property"),
+        ("services.jellyfin.enable:", "services..jellyfin.enable:", "has an empty part"),
     ],
 )
 def test_a_broken_entry_is_named_with_its_line(

@@ -21,7 +21,9 @@ from homelab.lab import Lab
 from homelab.labfiles import LabState
 from homelab.nix.expr import Apply, Block
 from homelab.webnix import web_module
+from tests.compile.test_catalogue_entries import value_at
 from tests.compiled import REPO, copy_lab
+from tests.modulesystem import DEFINED, Case, eval_many
 
 DOMAIN = "home.example.org"
 PROXY = "192.168.1.2"  # the gateway's address, as the services see the proxy
@@ -107,15 +109,15 @@ EXPECTED: dict[str, dict[str, tuple[Any, str]]] = {
 
 # what a listen address reads as in services.nix, by entry (syncthing's is host:port)
 LISTENS_EVERYWHERE = {
-    "vaultwarden": 'config.ROCKET_ADDRESS = lib.mkDefault "0.0.0.0";',
-    "grafana": 'settings.server.http_addr = lib.mkDefault "0.0.0.0";',
-    "paperless-ngx": 'address = lib.mkDefault "0.0.0.0";',
-    "transmission": 'settings.rpc-bind-address = lib.mkDefault "0.0.0.0";',
-    "syncthing": 'guiAddress = lib.mkDefault "0.0.0.0:8384";',
-    "audiobookshelf": 'host = lib.mkDefault "0.0.0.0";',
-    "immich": 'host = lib.mkDefault "0.0.0.0";',
-    "uptime-kuma": 'settings.HOST = lib.mkDefault "0.0.0.0";',
-    "esphome": 'address = lib.mkDefault "0.0.0.0";',
+    "vaultwarden": 'config.ROCKET_ADDRESS = "0.0.0.0";',
+    "grafana": 'settings.server.http_addr = "0.0.0.0";',
+    "paperless-ngx": 'address = "0.0.0.0";',
+    "transmission": 'settings.rpc-bind-address = "0.0.0.0";',
+    "syncthing": 'guiAddress = "0.0.0.0:8384";',
+    "audiobookshelf": 'host = "0.0.0.0";',
+    "immich": 'host = "0.0.0.0";',
+    "uptime-kuma": 'settings.HOST = "0.0.0.0";',
+    "esphome": 'address = "0.0.0.0";',
 }
 
 ENTRIES = sorted(p.stem for p in (REPO / "services").glob("*.yaml"))
@@ -289,3 +291,36 @@ def test_what_the_person_wrote_outranks_what_the_entry_sets_behind_a_proxy(
     assert 'domain = "vw.home.arpa";' in services_nix  # beside web.nix's lib.mkDefault
     assert 'config.ROCKET_ADDRESS = "192.168.1.7";' in services_nix
     assert _behind_proxy(state, "vault") == EXPECTED["vaultwarden"]
+
+
+def test_every_named_service_behind_the_remote_proxy_evaluates_with_its_listen_address(
+    lab: Lab, state: LabState
+) -> None:
+    """Through the real module system: the listen address and the behindProxy options
+    merge with what each module sets itself (a module's own mkDefault listen address and
+    a second mkDefault would be a conflict), and the gateway's nginx serves every name."""
+    folders = ["gateway", *sorted(NAMED)]
+    listen = {s: _listen_option(s) for s in sorted(LISTENS_EVERYWHERE)}
+    attrs = {
+        f: [DEFINED] if f == "gateway" else [listen[f]] if f in listen else [DEFINED]
+        for f in folders
+    }
+    values = eval_many([Case(lab.generated(state, [f]), attrs[f]) for f in folders])
+    got = dict(zip(folders, values, strict=True))
+    for service, option in listen.items():
+        value = got[service][option]
+        assert str(value).startswith("0.0.0.0"), f"{service}: {option} = {value!r}"
+    hosts = value_at(got["gateway"][DEFINED], "services.nginx.virtualHosts", "gateway")
+    assert sorted(hosts) == sorted(f"{name}.{DOMAIN}" for name, _ in NAMED.values())
+
+
+def _listen_option(service: str) -> str:
+    """The option a listen line of LISTENS_EVERYWHERE sets, as a path."""
+    entry = _entry(service)
+    line = LISTENS_EVERYWHERE[service].split(" = ")[0]
+    prefix = next(
+        ".".join(path[:2])
+        for path, _ in templates_of(entry["nixos"])
+        if len(path) > 2 and path[0] == "services"
+    )
+    return f"{prefix}.{line}"
