@@ -92,6 +92,11 @@ def record(
     catalogue = _catalogue(root)
     previous = _read(root)
     entries = dict(previous.get("hosts", {})) if previous else {}
+    for folder, entry in list(entries.items()):
+        # the lab's names join the hosts: this build may have changed what another host's
+        # modules should say (the proxy's virtual hosts), so its next build is a real one
+        if folder not in hosts and (lab_wide or (isinstance(entry, dict) and entry.get("lab"))):
+            del entries[folder]
     for folder, (includes, outputs) in hosts.items():
         entries[folder] = {
             "inputs": host_inputs(root, folder, includes, catalogue),

@@ -445,12 +445,6 @@ def test_a_new_name_on_a_backend_rewrites_the_proxys_web_nix(
     assert (code, out) == (0, "nothing to do: generated files are up to date\n")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="homelab/buildcache.py: `homelab build nas` records nas's new profile, and no "
-    "host's recorded inputs hold another host's profile, so the next `homelab build` (and "
-    "`build --check`) finds every host unchanged and leaves gateway's web.nix stale",
-)
 def test_building_the_backend_alone_still_leaves_the_proxy_to_rebuild(
     tmp_path: Path, run_cli: RunCli
 ) -> None:
