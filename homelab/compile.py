@@ -49,6 +49,9 @@ from homelab.profile.options import module_tree
 from homelab.webnix import TITLE as WEB_TITLE
 from homelab.webnix import web_module
 from homelab.webplan import HostWeb, listen_override
+from homelab.wiring import Wiring
+from homelab.wiringnix import TITLE as WIRING_TITLE
+from homelab.wiringnix import wiring_module
 
 HEADER_MARK = "homelab-hash:"
 SHELL_PROGRAMS = {"zsh": "zsh", "fish": "fish"}  # NixOS asserts programs.<shell>.enable
@@ -644,6 +647,7 @@ def concerns(
     catalog: Catalog,
     wanted: set[tuple[str, ...]] | None = None,
     web: HostWeb | None = None,
+    wiring: Wiring | None = None,
 ) -> list[tuple[str, str, NixValue | None]]:
     """(file, title, module body) of each module a host gets besides its entry module;
     with `wanted` (option paths and all their prefixes), only the modules that may set one
@@ -657,6 +661,7 @@ def concerns(
             out.append((file, title, make(p)))
     if wanted is None:
         out.append(("web.nix", WEB_TITLE, web_module(web, p, catalog) or None))
+        out.append(("wiring.nix", WIRING_TITLE, wiring_module(wiring, p, catalog) or None))
     return out
 
 
@@ -676,8 +681,11 @@ def identity(p: Profile) -> dict[str, Any]:
     return entry
 
 
-def compile_host(p: Profile, catalog: Catalog, web: HostWeb | None = None) -> dict[str, str]:
-    """{lab-relative path: text} for one host; `web`: its part of the lab's names."""
+def compile_host(
+    p: Profile, catalog: Catalog, web: HostWeb | None = None, wiring: Wiring | None = None
+) -> dict[str, str]:
+    """{lab-relative path: text} for one host; `web`: its part of the lab's names;
+    `wiring`: the lab's roles (its wiring.nix)."""
     folder = f"hosts/{p.folder}"
     files: dict[str, str] = {}
     imports: list[NixValue] = []
@@ -686,11 +694,11 @@ def compile_host(p: Profile, catalog: Catalog, web: HostWeb | None = None) -> di
     if p.deploy.method == "channels" and any(u.home for u in p.users):
         imports.append(SearchPath("home-manager/nixos"))
     homes = [m for u in p.users if u.home is not None for m in u.home.modules]
-    for name, title, body in concerns(p, catalog, web=web):
+    for name, title, body in concerns(p, catalog, web=web, wiring=wiring):
         if not body:
             continue
         args = _args(homes) if name == "home.nix" else ARGS
-        source = f"lab.yaml and {p.file}" if name == "web.nix" else p.file
+        source = f"lab.yaml and {p.file}" if name in ("web.nix", "wiring.nix") else p.file
         files[f"{folder}/{name}"] = with_header(source, title, Module(args, body))
         imports.append(NixPath("./" + name))
     if p.extra_config and p.extra_config.strip():

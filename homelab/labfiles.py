@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from homelab import labconfig, webplan
+from homelab import labconfig, webplan, wiring
 from homelab.catalog import Catalog, Service, service_from_document
 from homelab.doubled import doubled
 from homelab.errors import InvalidInput, Place, Problem
@@ -26,6 +26,7 @@ from homelab.profile import advice, include, model, options, secretrefs, validat
 from homelab.secrets.view import AGENIX, LabSecrets, lab_secrets, names_in
 from homelab.source import DiskSource, Overlay, Source, Unreadable, present, read_bytes
 from homelab.webplan import WebPlan
+from homelab.wiring import Wiring
 from homelab.yamlfile import Document, Path_, load_text
 
 if TYPE_CHECKING:  # write is imported where it is used: compiling pulls in the compiler
@@ -104,6 +105,7 @@ class LabState:
     option_values: Checked | None = None
     secrets: LabSecrets | None = None  # the lab's encrypted secrets, as they stand
     web: WebPlan | None = None  # the lab's names under its domain (lab.yaml)
+    wiring: Wiring | None = None  # the lab's roles: DNS, monitoring, backups, MQTT
 
     def all_problems(self, folders: Iterable[str] | None = None) -> list[Problem]:
         chosen = self.hosts if folders is None else {f: self.hosts[f] for f in folders}
@@ -253,44 +255,87 @@ def _secrets(
 
 
 def _web_plan(
-    source: Source,
     hosts: dict[str, HostState],
     config: labconfig.LabConfig | None,
     catalog: Catalog,
     lab_problems: list[Problem],
 ) -> WebPlan | None:
     """The lab's names (lab.yaml's domain, the profiles' `web: {name: ...}`) from the valid
-    hosts; its problems go to their hosts (or the lab's), and the proxy's DNS credentials
-    join the proxy host's secrets. Hosts change in place."""
-    if config is None and present(source, labconfig.LAB_YAML):
-        return None  # lab.yaml cannot be read: it says why, and names wait for it
-    if getattr(source, "partial", False):
-        return None  # some hosts only: the proxy or a name's other holder may be elsewhere
-    valid = {
-        folder: h.profile for folder, h in hosts.items() if h.profile is not None and not h.problems
-    }
-
-    def place_of(folder: str, path: Path_) -> Place:
-        doc = hosts[folder].document
-        top = Place(f"hosts/{folder}/{PROFILE}")
-        return doc.marks.value(path, top) if doc is not None else top
-
+    hosts; its problems go to their hosts (or the lab's). Hosts change in place."""
     found, problems = webplan.plan(
-        config.domain if config is not None else None, valid, catalog, place_of
+        config.domain if config is not None else None, _valid(hosts), catalog, _place_of(hosts)
     )
+    _said(hosts, problems, lab_problems)
+    return found
+
+
+def _wiring(
+    hosts: dict[str, HostState],
+    config: labconfig.LabConfig | None,
+    catalog: Catalog,
+    web: WebPlan | None,
+    lab_problems: list[Problem],
+) -> Wiring | None:
+    """The lab's roles (lab.yaml's wiring:) from the valid hosts; problems as _web_plan's."""
+    if config is None or not config.wiring:
+        return None
+    found, problems = wiring.plan(
+        config.wiring,
+        _valid(hosts),
+        catalog,
+        _place_of(hosts),
+        web,
+        config.domain.name if config.domain is not None else None,
+        frozenset(
+            name
+            for h in hosts.values()
+            if (h.profile is None or h.problems)
+            and h.document is not None
+            and isinstance(h.document.data, dict)
+            for name in h.document.data.get("services") or {}
+        ),
+    )
+    _said(hosts, problems, lab_problems)
+    return found
+
+
+def _said(
+    hosts: dict[str, HostState],
+    problems: Iterable[tuple[str | None, Problem]],
+    lab_problems: list[Problem],
+) -> None:
     for folder, problem in problems:
         if folder is None:
             lab_problems.append(problem)
         else:
             hosts[folder] = _with_problems(hosts[folder], [problem])
-    if found is None:
-        return None
-    for folder, part in found.hosts.items():
-        uses = webplan.secret_uses(part)
-        profile = hosts[folder].profile
-        if uses and profile is not None:
-            hosts[folder] = replace(hosts[folder], profile=replace(profile, lab_secrets=uses))
-    return found
+
+
+def _valid(hosts: Mapping[str, HostState]) -> dict[str, model.Profile]:
+    return {f: h.profile for f, h in hosts.items() if h.profile is not None and not h.problems}
+
+
+def _place_of(hosts: Mapping[str, HostState]) -> webplan.PlaceOf:
+    def place_of(folder: str, path: Path_) -> Place:
+        doc = hosts[folder].document
+        top = Place(f"hosts/{folder}/{PROFILE}")
+        return doc.marks.value(path, top) if doc is not None else top
+
+    return place_of
+
+
+def _lab_secret_uses(
+    hosts: dict[str, HostState], web: WebPlan | None, wired: Wiring | None
+) -> None:
+    """The secrets the lab gives hosts (the proxy's DNS credentials, the backup and MQTT
+    passwords) join their profiles' own: encrypted to them, sent to them."""
+    for folder, host in list(hosts.items()):
+        if host.profile is None:
+            continue
+        part = web.hosts.get(folder) if web is not None else None
+        uses = (*webplan.secret_uses(part), *(wired.secrets_of(folder) if wired else ()))
+        if uses:
+            hosts[folder] = replace(host, profile=replace(host.profile, lab_secrets=uses))
 
 
 def _with_problems(host: HostState, found: Iterable[Problem]) -> HostState:
@@ -414,7 +459,14 @@ class LabFiles:
                 )
             names[name] = folder
         said: list[Problem] = []
-        web = _web_plan(source, hosts, config, catalog, lab_problems)
+        web = wired = None
+        # lab.yaml that cannot be read says why, and names and roles wait for it; with
+        # some hosts only (the editor's first check), a peer may be among the others
+        whole = not getattr(source, "partial", False)
+        if whole and (config is not None or not present(source, labconfig.LAB_YAML)):
+            web = _web_plan(hosts, config, catalog, lab_problems)
+            wired = _wiring(hosts, config, catalog, web, lab_problems)
+            _lab_secret_uses(hosts, web, wired)
         found_secrets = _secrets(source, hosts, config)
         for folder, extra in found_secrets.host_problems.items():
             hosts[folder] = _with_problems(hosts[folder], extra)
@@ -436,6 +488,7 @@ class LabFiles:
             config=config,
             secrets=found_secrets,
             web=web,
+            wiring=wired,
             options_not_checked=0 if index is not None else tally.unchecked,
             option_values=tally if index is not None else None,
         )
@@ -614,7 +667,7 @@ class LabFiles:
                 continue
             try:
                 web = state.web.hosts.get(folder) if state.web is not None else None
-                out.update(compile_host(profile, state.catalog, web))
+                out.update(compile_host(profile, state.catalog, web, state.wiring))
             except (CompileError, ValueError) as err:
                 problems.append(
                     Problem(Place(f"hosts/{folder}/{PROFILE}"), f"cannot compile: {err}")
@@ -696,7 +749,7 @@ class LabFiles:
                 for f in folders
             },
             state.hosts,
-            lab_wide=state.web is not None,
+            lab_wide=state.web is not None or state.wiring is not None,
         )
         return result
 

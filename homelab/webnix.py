@@ -22,7 +22,7 @@ from homelab.webplan import Domain, HostWeb, Site
 TITLE = "Names under the lab's domain, derived from the lab (lab.yaml: domain, proxy)"
 
 
-def _put(tree: dict[str, Any], path: Sequence[str], value: Any) -> None:
+def put(tree: dict[str, Any], path: Sequence[str], value: Any) -> None:
     node = tree
     for part in path[:-1]:
         node = node.setdefault(part, {})
@@ -45,6 +45,12 @@ def web_module(web: HostWeb | None, p: Profile, catalog: Catalog) -> dict[str, A
         if site.remote:
             _open_to_proxy(tree, site)
         _behind_proxy(tree, site, p, catalog)
+    return finish(tree)
+
+
+def finish(tree: dict[str, Any]) -> dict[str, Any]:
+    """A module body from a tree `put` and `open_port` filled: firewall rules joined into
+    their scripts, a block per service."""
     _firewall_scripts(tree)
     return _blocks(tree)
 
@@ -55,10 +61,10 @@ def _acme(tree: dict[str, Any], domain: Domain) -> None:
     enableACME makes one certificate per name, DNS-01 one for DOMAIN and *.DOMAIN that every
     virtual host uses (useACMEHost)."""
     if domain.server == "caddy" and not domain.wildcard:
-        _put(tree, ["services", "caddy", "email"], domain.email)
+        put(tree, ["services", "caddy", "email"], domain.email)
         return
-    _put(tree, ["security", "acme", "acceptTerms"], True)
-    _put(tree, ["security", "acme", "defaults", "email"], domain.email)
+    put(tree, ["security", "acme", "acceptTerms"], True)
+    put(tree, ["security", "acme", "defaults", "email"], domain.email)
     if not domain.wildcard:
         return
     cert: dict[str, Any] = {
@@ -70,7 +76,7 @@ def _acme(tree: dict[str, Any], domain: Domain) -> None:
     if domain.server == "nginx":
         # nginx's module asserts that a certificate it reads is in a group it runs as
         cert["group"] = Ref("config.services.nginx.group")
-    _put(tree, ["security", "acme", "certs", domain.name], Block(cert))
+    put(tree, ["security", "acme", "certs", domain.name], Block(cert))
 
 
 def _proxy(tree: dict[str, Any], domain: Domain, sites: Sequence[Site]) -> None:
@@ -93,16 +99,16 @@ def _proxy(tree: dict[str, Any], domain: Domain, sites: Sequence[Site]) -> None:
                 vhost["enableACME"] = True
         hosts[site.fqdn] = Block(vhost)
     server = domain.server
-    _put(tree, ["services", server, "enable"], True)
+    put(tree, ["services", server, "enable"], True)
     if server == "nginx":
         # X-Forwarded-For/-Proto and Host, which the backends' trusted-proxy settings read
-        _put(tree, ["services", "nginx", "recommendedProxySettings"], True)
-        _put(tree, ["services", "nginx", "recommendedTlsSettings"], True)
-    _put(tree, ["services", server, "virtualHosts"], hosts)
+        put(tree, ["services", "nginx", "recommendedProxySettings"], True)
+        put(tree, ["services", "nginx", "recommendedTlsSettings"], True)
+    put(tree, ["services", server, "virtualHosts"], hosts)
     ports = [80, 443]
-    _put(tree, ["networking", "firewall", "allowedTCPPorts"], ports)
+    put(tree, ["networking", "firewall", "allowedTCPPorts"], ports)
     if server == "caddy":
-        _put(tree, ["networking", "firewall", "allowedUDPPorts"], [443])  # HTTP/3
+        put(tree, ["networking", "firewall", "allowedUDPPorts"], [443])  # HTTP/3
 
 
 def _host_port(address: str, port: int) -> str:
@@ -114,19 +120,23 @@ def _host_port(address: str, port: int) -> str:
 
 
 def _open_to_proxy(tree: dict[str, Any], site: Site) -> None:
-    """The backend port, to the proxy's address only. The iptables firewall accepts through
-    its nixos-fw chain's nixos-fw-accept target; the nftables one takes extraInputRules
-    (and refuses extraCommands), so each is set only when that firewall is the one used."""
-    v6 = ":" in site.proxy_address
+    open_port(tree, site.proxy_address, site.port)
+
+
+def open_port(tree: dict[str, Any], source: str, port: int, protocol: str = "tcp") -> None:
+    """A port opened to one address alone. The iptables firewall accepts through its
+    nixos-fw chain's nixos-fw-accept target; the nftables one takes extraInputRules (and
+    refuses extraCommands), so each is set only when that firewall is the one in use
+    (`finish` joins the rules)."""
+    v6 = ":" in source
     tool = "ip6tables" if v6 else "iptables"
     family = "ip6" if v6 else "ip"
-    rule = (
-        f"{tool} -A nixos-fw -p tcp -s {site.proxy_address} --dport {site.port} -j nixos-fw-accept"
-    )
-    nft = f"{family} saddr {site.proxy_address} tcp dport {site.port} accept"
+    rule = f"{tool} -A nixos-fw -p {protocol} -s {source} --dport {port} -j nixos-fw-accept"
+    nft = f"{family} saddr {source} {protocol} dport {port} accept"
     firewall = tree.setdefault("networking", {}).setdefault("firewall", {})
-    firewall.setdefault("extraCommands", []).append(rule)
-    firewall.setdefault("extraInputRules", []).append(nft)
+    if rule not in firewall.setdefault("extraCommands", []):
+        firewall["extraCommands"].append(rule)
+        firewall.setdefault("extraInputRules", []).append(nft)
 
 
 def _behind_proxy(tree: dict[str, Any], site: Site, p: Profile, catalog: Catalog) -> None:
@@ -141,7 +151,7 @@ def _behind_proxy(tree: dict[str, Any], site: Site, p: Profile, catalog: Catalog
     for path, template in templates_of(templates):
         value = resolve(template, values)
         if value is not OMIT:
-            _put(tree, list(path), value if isinstance(value, list) else mk_default(value))
+            put(tree, list(path), value if isinstance(value, list) else mk_default(value))
 
 
 def _firewall_scripts(tree: dict[str, Any]) -> None:

@@ -138,17 +138,19 @@ def _commit_after_build(lab: Lab, state: LabState, chosen: list[str], message: s
     return OK
 
 
+_DERIVED = {
+    "web.nix": " (derived from the lab: lab.yaml's domain and proxy)",
+    "wiring.nix": " (derived from the lab: lab.yaml's wiring)",
+}
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     if getattr(args, "extra", False):
         return _show_extra(args)
     lab, state, chosen = load_valid(args, [args.host])
     files = lab.generated(state, chosen)
     for path, text in sorted(files.items()):
-        derived = (
-            " (derived from the lab: lab.yaml's domain and proxy)"
-            if path.endswith("/web.nix")
-            else ""
-        )
+        derived = _DERIVED.get(path.rsplit("/", 1)[-1], "")
         print(f"# ==> {path} <=={derived}")
         print(text, end="")
     return OK

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -24,6 +24,7 @@ from homelab.profile.secretrefs import NAME as SECRET_NAME
 from homelab.profile.secretrefs import NAME_HINT
 from homelab.secrets.keys import Recipient, parse_recipient
 from homelab.webplan import Domain
+from homelab.wiring import RoleSpec
 from homelab.yamlfile import Document, load_text
 
 LAB_YAML = "lab.yaml"
@@ -47,6 +48,26 @@ _SOURCE: dict[str, Any] = {
     "additionalProperties": False,
     "required": ["url"],
     "properties": {"url": _URL},
+}
+_SECRET_REF: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["secret"],
+    "properties": {
+        "secret": {
+            "type": "string",
+            "pattern": "^" + SECRET_NAME.pattern + "$",
+            "x-hint": NAME_HINT,
+        }
+    },
+}
+_IP = r"^([0-9]{1,3}\.){3}[0-9]{1,3}$|^[0-9a-fA-F:]+$"  # a nameserver: an address
+_ROLE: dict[str, Any] = {"type": ["object", "null"], "additionalProperties": False}
+_ROLE_HOST: dict[str, Any] = {
+    "type": "string",
+    "minLength": 1,
+    "x-hint": "the host that plays it (its name or folder); left out: the host that runs "
+    "its service",
 }
 SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -157,6 +178,67 @@ SCHEMA: dict[str, Any] = {
                 "server": {"enum": ["caddy", "nginx"], "x-hint": "caddy (default) or nginx"},
             },
         },
+        "wiring": {
+            "type": "object",
+            "x-hint": "what one host does for the others: dns, monitoring, backups, mqtt, "
+            "e.g. wiring: {dns: {}, monitoring: {}} (README: The lab's wiring)",
+            "additionalProperties": False,
+            "properties": {
+                "dns": {
+                    **_ROLE,
+                    "properties": {
+                        "host": _ROLE_HOST,
+                        "fallback": {
+                            "type": "array",
+                            "items": {"type": "string", "pattern": _IP},
+                            "x-hint": "nameservers every host asks after the lab's, e.g. [9.9.9.9]",
+                        },
+                    },
+                },
+                "monitoring": {**_ROLE, "properties": {"host": _ROLE_HOST}},
+                "backups": {
+                    **_ROLE,
+                    "type": "object",
+                    "required": ["host", "password"],
+                    "properties": {
+                        "host": {
+                            **_ROLE_HOST,
+                            "x-hint": "the host that keeps every host's backups (the NAS)",
+                        },
+                        "schedule": {
+                            "type": "string",
+                            "pattern": r"^[A-Za-z0-9 *:,./~-]+$",
+                            "x-hint": "when each host backs up: a systemd calendar, e.g. "
+                            "daily or *-*-* 03:00:00",
+                        },
+                        "keep": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "x-hint": "how many to keep: {daily: 7, weekly: 4, monthly: 6}",
+                            "properties": {
+                                k: {"type": "integer", "minimum": 1}
+                                for k in ("last", "daily", "weekly", "monthly", "yearly")
+                            },
+                        },
+                        "password": {
+                            **_SECRET_REF,
+                            "x-hint": "the repository's password: "
+                            "{secret: NAME} (homelab secrets set NAME)",
+                        },
+                    },
+                },
+                "mqtt": {
+                    **_ROLE,
+                    "properties": {
+                        "host": _ROLE_HOST,
+                        "password": {
+                            **_SECRET_REF,
+                            "x-hint": "the lab's MQTT user's password: {secret: NAME}",
+                        },
+                    },
+                },
+            },
+        },
         "overlays": {
             "type": "array",
             "x-hint": "INPUT.attr.path (e.g. agenix.overlays.default) or ./file.nix of the lab",
@@ -206,6 +288,7 @@ class LabConfig:
     overlays: tuple[Overlay, ...] = ()
     admins: tuple[Admin, ...] = ()
     domain: Domain | None = None  # the lab's domain, certificates and proxy
+    wiring: Mapping[str, RoleSpec] = field(default_factory=dict)  # roles by name
 
     @property
     def input_names(self) -> tuple[str, ...]:
@@ -342,7 +425,29 @@ def parse(
         tuple(overlays),
         tuple(admins),
         domain,
+        _wiring(data, doc),
     ), []
+
+
+def _wiring(data: Mapping[str, Any], doc: Document) -> dict[str, RoleSpec]:
+    """`wiring:` (the schema has checked its shape): each role written, even empty."""
+    top = Place(LAB_YAML)
+    out: dict[str, RoleSpec] = {}
+    for role, spec in (data.get("wiring") or {}).items():
+        spec = spec or {}
+        at = ("wiring", role)
+        out[role] = RoleSpec(
+            role,
+            host=spec.get("host"),
+            place=doc.marks.key(at, top),
+            host_place=doc.marks.value((*at, "host"), top),
+            fallback=tuple(spec.get("fallback") or ()),
+            schedule=spec.get("schedule", "daily"),
+            keep=dict(spec.get("keep") or {"daily": 7, "weekly": 4, "monthly": 6}),
+            password=(spec.get("password") or {}).get("secret"),
+            password_place=doc.marks.value((*at, "password"), top),
+        )
+    return out
 
 
 def _domain(data: Mapping[str, Any], doc: Document) -> tuple[Domain | None, list[Problem]]:
