@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from homelab.history.labwiring import lab_wiring_lines
 from homelab.history.notes import generated_notes, has_notes
 from homelab.history.paths import host_folder, host_inputs
 from homelab.history.summary import THINGS, host_changes, setting_changes
@@ -178,6 +179,8 @@ def describe(
                     "include " + " ".join([*(f"+ {i}" for i in came), *(f"- {i}" for i in gone)])
                 )
             lines.extend(_file_lines([p for p in mine if p.startswith("services/")], old, new))
+        if any(p.endswith(("/web.nix", "/wiring.nix")) for p in mine):
+            lines.extend(lab_wiring_lines(old, new, folder))
         if not lines and mine:
             own = [
                 p
