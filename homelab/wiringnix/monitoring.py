@@ -1,6 +1,16 @@
 """The lab's monitoring: every host runs Prometheus's node exporter, opened to the
 monitoring host alone, which scrapes every one of them; a Grafana of the lab gets that
-Prometheus as a data source."""
+Prometheus as a data source.
+
+Option paths and shapes as nixpkgs declares them (faukah/nixpkgs
+3b20077cd82fd1f099e92e2792d73e3176d4869d): prometheus/default.nix `scrapeConfigs` is a list
+of scrape_config submodules (job_name, static_configs: [{targets, labels}]), joined with the
+catalogue entry's own list; prometheus/exporters/node.nix and exporters.nix: `enable`,
+`port` (9100), `listenAddress` ("0.0.0.0"), `openFirewall` (false, kept so: the port is
+opened to the Prometheus host alone); grafana.nix: `provision.enable` and
+`provision.datasources.settings` (apiVersion 1, a `datasources` list joined with the
+entry's).
+"""
 
 from __future__ import annotations
 
@@ -9,39 +19,79 @@ from typing import Any
 from homelab.catalog import Catalog
 from homelab.profile.model import Profile
 from homelab.webnix import open_port, put
-from homelab.wiring import NODE_EXPORTER_PORT, PROMETHEUS_PORT, Role, Wiring
+from homelab.wiring import NODE_EXPORTER_PORT, PROMETHEUS_PORT, Peer, Role, Wiring
+
+# not "node": a scrape job the person writes in the prometheus entry is often called that,
+# and Prometheus refuses two jobs of one name
+JOB = "lab-node"
+DATASOURCE = "Prometheus (lab)"
 
 
 def host_part(
     tree: dict[str, Any], wiring: Wiring, role: Role, p: Profile, catalog: Catalog
 ) -> None:
     server = role.provider
-    put(tree, ["services", "prometheus", "exporters", "node", "enable"], True)
-    put(tree, ["services", "prometheus", "exporters", "node", "port"], NODE_EXPORTER_PORT)
-    if p.folder != server.folder:
-        open_port(tree, server.address, NODE_EXPORTER_PORT)
-    if p.folder == server.folder:
-        targets = [
-            f"{'127.0.0.1' if peer.folder == server.folder else peer.address}:{NODE_EXPORTER_PORT}"
-            for peer in wiring.peers.values()
-        ]
-        put(
-            tree,
-            ["services", "prometheus", "scrapeConfigs"],
-            [{"job_name": "node", "static_configs": [{"targets": targets}]}],
-        )
-    if p.service("grafana") is not None:
-        url = (
-            f"http://127.0.0.1:{PROMETHEUS_PORT}"
-            if p.folder == server.folder
-            else f"http://{server.address}:{PROMETHEUS_PORT}"
-        )
-        put(
-            tree,
-            ["services", "grafana", "provision", "datasources", "settings", "datasources"],
-            [{"name": "Prometheus (lab)", "type": "prometheus", "url": url}],
-        )
-    if p.folder == server.folder:
+    here = p.folder == server.folder
+    _exporter(tree, p, server, here)
+    if here:
+        _scrape_targets(tree, wiring, server, _exporter_port(p))
         for peer in wiring.peers.values():
             if peer.folder != server.folder and wiring.runs(peer.folder, "grafana"):
-                open_port(tree, peer.address, PROMETHEUS_PORT)
+                open_port(tree, peer.address, _prometheus_port(p))
+    if p.service("grafana") is not None:
+        _datasource(tree, p, server, here)
+
+
+def _exporter(tree: dict[str, Any], p: Profile, server: Peer, here: bool) -> None:
+    """The host's node exporter. The port stays the module's (9100) unless the host's own
+    prometheus-node-exporter entry says otherwise: setting it here would conflict with it."""
+    put(tree, ["services", "prometheus", "exporters", "node", "enable"], True)
+    if not here:
+        open_port(tree, server.address, _exporter_port(p))
+
+
+def _exporter_port(p: Profile) -> int:
+    use = p.service("prometheus-node-exporter")
+    return int(use.settings.get("port", NODE_EXPORTER_PORT)) if use else NODE_EXPORTER_PORT
+
+
+def _prometheus_port(p: Profile) -> int:
+    use = p.service("prometheus")
+    return int(use.settings.get("port", PROMETHEUS_PORT)) if use else PROMETHEUS_PORT
+
+
+def _scrape_targets(tree: dict[str, Any], wiring: Wiring, server: Peer, own_port: int) -> None:
+    """One static config a host, labelled with its name (the target is only an address).
+    The other hosts' exporters are at the module's port: the plan knows their services,
+    not their settings."""
+
+    def target(peer: Peer) -> str:
+        if peer.folder == server.folder:
+            return f"127.0.0.1:{own_port}"
+        return f"{peer.address}:{NODE_EXPORTER_PORT}"
+
+    configs = [
+        {"targets": [target(peer)], "labels": {"host": peer.name}}
+        for peer in sorted(wiring.peers.values(), key=lambda peer: peer.name)
+    ]
+    put(
+        tree,
+        ["services", "prometheus", "scrapeConfigs"],
+        [{"job_name": JOB, "static_configs": configs}],
+    )
+
+
+def _datasource(tree: dict[str, Any], p: Profile, server: Peer, here: bool) -> None:
+    """Grafana provisions the lab's Prometheus; not as the default data source, which the
+    person may have chosen (Grafana refuses two)."""
+    url = (
+        f"http://127.0.0.1:{_prometheus_port(p)}"
+        if here
+        else f"http://{server.address}:{PROMETHEUS_PORT}"
+    )
+    put(tree, ["services", "grafana", "provision", "enable"], True)
+    put(
+        tree,
+        ["services", "grafana", "provision", "datasources", "settings", "datasources"],
+        [{"name": DATASOURCE, "type": "prometheus", "url": url}],
+    )
