@@ -51,7 +51,7 @@ from homelab.webnix import web_module
 from homelab.webplan import HostWeb, listen_override
 from homelab.wiring import Wiring
 from homelab.wiringnix import TITLE as WIRING_TITLE
-from homelab.wiringnix import wiring_module
+from homelab.wiringnix import mqtt, wiring_module
 
 HEADER_MARK = "homelab-hash:"
 SHELL_PROGRAMS = {"zsh": "zsh", "fish": "fish"}  # NixOS asserts programs.<shell>.enable
@@ -378,6 +378,7 @@ def services(
     catalog: Catalog,
     wanted: set[tuple[str, ...]] | None = None,
     web: HostWeb | None = None,
+    wiring: Wiring | None = None,
 ) -> dict[str, Any] | None:
     """The catalogue's services of a host; with `wanted` (see `concerns`), only those that
     may set one of those options. `web`: the host's part of the lab's names (a service the
@@ -394,8 +395,9 @@ def services(
         # written at the person's priority: modules often set their own listen address
         # at mkDefault (uptime-kuma's HOST), which a second mkDefault would conflict with
         listen = listen_override(site, use, catalog)
-        settings = {**use.settings, **listen}
-        block = _service_block(service, settings, use.given | frozenset(listen))
+        lab = mqtt.broker_settings(wiring, p, use)  # the lab's MQTT user in the one listener
+        settings = {**use.settings, **listen, **lab}
+        block = _service_block(service, settings, use.given | frozenset(listen) | frozenset(lab))
         blocks.append(Comment(block, f"services.{use.name}"))
         if service.proxy:
             proxies.append((service, use.settings))
@@ -656,7 +658,7 @@ def concerns(
     out: list[tuple[str, str, NixValue | None]] = []
     for file, title, make, made in _CONCERNS:
         if make is services:
-            out.append((file, title, services(p, catalog, wanted, web)))
+            out.append((file, title, services(p, catalog, wanted, web, wiring)))
         elif wanted is None or any((top,) in wanted for top in made):
             out.append((file, title, make(p)))
     if wanted is None:

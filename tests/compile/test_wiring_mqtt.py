@@ -11,8 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from homelab.lab import Lab
 from homelab.profile.model import SecretUse, ServiceUse
 from homelab.secrets import crypt
@@ -227,10 +225,6 @@ def test_broker_settings_add_the_lab_user_beside_the_persons(tmp_path: Path) -> 
     assert broker_settings(state.wiring, zig, _mosquitto({})) == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="compile.services does not pass the mosquitto entry broker_settings yet",
-)
 def test_the_brokers_one_listener_holds_the_lab_user(tmp_path: Path, run_cli: RunCli) -> None:
     lab = make_lab(tmp_path)
     code, _, err = run_cli("--lab", str(lab.root), "build")
