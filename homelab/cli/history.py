@@ -4,10 +4,14 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from homelab.cli import OK, err, output
 from homelab.cli.common import open_lab, refusal, ssh_settings
 from homelab.lab import Lab
+
+if TYPE_CHECKING:
+    from homelab.deploy.models import HostResult
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -179,5 +183,11 @@ def _ask_machines(lab: Lab, args: argparse.Namespace) -> dict[str, str]:
     for r in results:
         if r.confirmed is not None and r.confirmed.result:
             print(f"{r.folder}: {r.confirmed.summary}: recorded as {r.confirmed.result}")
-    return {r.folder: str(r.after) if r.ok and r.after else f"unreachable: {r.summary}"
-            for r in results}  # fmt: skip
+    return {r.folder: _machine_words(r) for r in results}
+
+
+def _machine_words(r: HostResult) -> str:
+    """What the machine runs, and how the lab's backup job last ran there when it has one."""
+    if not (r.ok and r.after):
+        return f"unreachable: {r.summary}"
+    return f"{r.after}; {r.last_backup}" if r.last_backup else str(r.after)

@@ -27,6 +27,7 @@ from homelab.deploy.checks import first_starts, run_checks
 from homelab.deploy.command import Masked, Sudo
 from homelab.deploy.follow import Run, Runs, interrupted
 from homelab.deploy.hostlock import Facts, Failed, HostLock, Interrupted
+from homelab.deploy.lastbackup import last_backup
 from homelab.deploy.models import (
     ApplyOptions,
     ApplyState,
@@ -317,7 +318,15 @@ class HostRun:
         else:
             found = parse_facts(self.target.run(steps.run_state().line()).out)
             now = Generation(generation_number(found.get("profile", "")), found.get("current", ""))
-        return self._result(State.DONE, f"runs {now}", after=now)
+        backup = self._last_backup()
+        return self._result(State.DONE, f"runs {now}", after=now, last_backup=backup)
+
+    def _last_backup(self) -> str:
+        """How the lab's backup job last ran ("" for a host the lab does not back up)."""
+        if not self.plan.backup_unit:
+            return ""
+        ran = self.target.run(steps.unit_run(self.plan.backup_unit).line())
+        return last_backup(parse_facts(ran.out))
 
     def _undo(self) -> HostResult:
         self.set(State.CONNECTING)

@@ -251,6 +251,7 @@ class HostResult:
     rolled_back: bool = False  # the machine was switched back to where it was
     run: str = ""  # interrupted: the run left going on the machine
     confirmed: Confirmed | None = None  # the end of an earlier interrupted run, seen now
+    last_backup: str = ""  # status --live: how the lab's backup job last ran ("" not asked)
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
     finished: datetime = field(default_factory=lambda: datetime.now(UTC))
     elapsed: float = 0.0

@@ -27,6 +27,7 @@ from homelab.errors import InvalidInput, Place, Problem
 from homelab.history.repo import open_repository
 from homelab.labfiles import LabFiles, LabState
 from homelab.profile.model import Profile
+from homelab.wiringnix.backups import UNIT as BACKUP_UNIT
 from homelab.yamlfile import Document
 
 
@@ -56,6 +57,7 @@ class HostPlan:
     commit: str = ""
     earlier_run: str = ""  # a run an interrupted apply left going: confirm how it ended
     refused: Refusal | None = None  # not applied: e.g. its secrets are stale
+    backup_unit: str = ""  # the lab's backup job on this host: status --live reads its last run
 
 
 def endpoint_of(profile: Profile) -> Endpoint:
@@ -88,7 +90,16 @@ def plan_connection(state: LabState, folder: str) -> HostPlan:
         attr=folder,
         sudo=profile.deploy.sudo,
         profile_file=profile.file,
+        backup_unit=backup_unit(state, folder),
     )
+
+
+def backup_unit(state: LabState, folder: str) -> str:
+    """The systemd unit of the lab's backup job on this host ("" when it has none)."""
+    wiring = state.wiring
+    if wiring is None or wiring.role("backups") is None or folder not in wiring.backups:
+        return ""
+    return BACKUP_UNIT
 
 
 def plan_hosts(

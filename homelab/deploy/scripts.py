@@ -202,6 +202,14 @@ rm "$1/var/lib/homelab/runs/$2/confirm-armed" 2>/dev/null && exit 0
 exit 3
 """
 
+# $1 a systemd unit (the lab's backup job): whether the machine has it and how its last
+# run ended, as systemctl's KEY=VALUE lines; nothing on a machine without systemctl.
+# Reading a unit's properties needs no root.
+UNIT_RUN = r"""
+command -v systemctl >/dev/null 2>&1 || exit 0
+exec systemctl show "$1" -p LoadState,ActiveState,Result,ExecMainExitTimestamp
+"""
+
 # $1 run id ("" for none): how that run ended (an apply that was interrupted left it
 # going), and what the machine runs now
 RUN_STATE = r"""

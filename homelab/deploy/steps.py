@@ -128,6 +128,11 @@ def run_state(run_id: str = "") -> Remote:
     return Remote(scripts.RUN_STATE, (run_id,))
 
 
+def unit_run(unit: str) -> Remote:
+    """How a unit's last run ended (`homelab status --live`: the lab's backup job)."""
+    return Remote(scripts.UNIT_RUN, (unit,))
+
+
 # ---- the detached job -------------------------------------------------------------------
 
 

@@ -86,6 +86,10 @@ NO_DIGESTS = Step(("keep_secret_digests", f"{STATE}/secrets.json", "{}"), check=
         (steps.state_now(MACHINE, RUN), Remote(scripts.STATE_NOW, (ROOT, RUN))),
         (steps.run_state(), Remote(scripts.RUN_STATE, ("",))),
         (steps.run_state(RUN), Remote(scripts.RUN_STATE, (RUN,))),
+        (  # no root: a unit's properties are anyone's to read
+            steps.unit_run("restic-backups-lab.service"),
+            Remote(scripts.UNIT_RUN, ("restic-backups-lab.service",)),
+        ),
         (
             steps.make_state(Machine(ROOT, sudo=Sudo.NO_PASSWORD), "alice"),
             Remote(scripts.MAKE_STATE, (ROOT, "alice"), Sudo.NO_PASSWORD),
@@ -106,6 +110,7 @@ NO_DIGESTS = Step(("keep_secret_digests", f"{STATE}/secrets.json", "{}"), check=
         "state-now",
         "run-state",
         "run-state-of-a-run",
+        "unit-run",
         "make-state",
     ],
 )

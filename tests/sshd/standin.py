@@ -8,7 +8,8 @@ wrappers into its bin/ folder, first on each simulated machine's PATH):
                   generations in $R/nix/var/nix/profiles, and activates
   nix-env         --set / --switch-generation / --rollback / --list-generations of a profile
   systemd-run     (a shell script the rig writes, see rig.py) runs a command detached
-  systemctl       is-active (units listed in $R/.rig/failed-units are "failed"), stop
+  systemctl       is-active (units listed in $R/.rig/failed-units are "failed"), stop,
+                  show (a unit's properties from $R/.rig/units/UNIT.show)
   sudo            runs the command; with $R/.rig/sudo-password, needs that password (-S)
   nvd             `nvd diff OLD NEW`: packages added or removed between two fake systems
   rig-sftp        the sftp subsystem; can cut the connection in the middle of an upload,
@@ -376,7 +377,9 @@ def systemctl(args: list[str]) -> int:
             if "--quiet" not in args:
                 print(state)
         return worst
-    if verb == "show":  # only `show -p Result --value UNIT`
+    if verb == "show" and "--value" not in args:  # show UNIT -p A,B: KEY=VALUE lines
+        return _show(r, names, args)
+    if verb == "show":  # `show -p Result --value UNIT`
         for name in names:
             unit = name.removesuffix(".service")
             result, pid = units(r) / f"{unit}.result", units(r) / f"{unit}.pid"
@@ -394,6 +397,22 @@ def systemctl(args: list[str]) -> int:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(int(pid_file.read_text()), signal.SIGTERM)
         return 0
+    return 0
+
+
+def _show(r: Path, names: list[str], args: list[str]) -> int:
+    """A unit's properties as `$R/.rig/units/UNIT.show` holds them (KEY=VALUE lines a test
+    wrote); a unit without that file is one the machine does not have (LoadState=not-found,
+    the other properties empty, as systemd prints them)."""
+    log(r, "commands.log", "systemctl " + " ".join(args))
+    wanted = [p for i, a in enumerate(args) if args[i - 1 : i] == ["-p"] for p in a.split(",")]
+    for name in names:
+        path = units(r) / f"{name}.show"
+        known: dict[str, str] = {"LoadState": "not-found"}
+        if path.exists():
+            known = dict(line.partition("=")[::2] for line in path.read_text().splitlines())
+        for prop in wanted:
+            print(f"{prop}={known.get(prop, '')}")
     return 0
 
 
