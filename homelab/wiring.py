@@ -15,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from homelab.catalog import Catalog, service_state
 from homelab.errors import Place, Problem, format_path
@@ -79,10 +80,16 @@ class Wiring:
     backups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # folder -> paths
     own_nameservers: frozenset[str] = frozenset()  # hosts whose profile names its own
     mqtt_users: tuple[str, ...] = ()  # hosts running an MQTT client service
-    services: Mapping[str, frozenset[str]] = field(default_factory=dict)  # folder -> names
+    # folder -> service -> its settings (defaults filled): a peer's ports, as it set them
+    settings: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
 
     def runs(self, folder: str, service: str) -> bool:
-        return service in self.services.get(folder, frozenset())
+        return service in self.settings.get(folder, {})
+
+    def port(self, folder: str, service: str, default: int, setting: str = "port") -> int:
+        """A port a peer's service listens on, as its settings say (else `default`)."""
+        value = self.settings.get(folder, {}).get(service, {}).get(setting)
+        return value if isinstance(value, int) and not isinstance(value, bool) else default
 
     def role(self, name: str) -> Role | None:
         return self.roles.get(name)
@@ -197,9 +204,9 @@ def plan(
     )
     own = frozenset(f for f, p in profiles.items() if p.networking.nameservers)
     records = [(n, a) for n, a in records if _is_ip(a)]  # a name is no A record
-    services = {f: frozenset(u.name for u in p.services) for f, p in profiles.items()}
+    settings = {f: {u.name: u.settings for u in p.services} for f, p in profiles.items()}
     return Wiring(
-        roles, peers, tuple(sorted(set(records))), backups, own, users, services
+        roles, peers, tuple(sorted(set(records))), backups, own, users, settings
     ), problems
 
 

@@ -39,7 +39,8 @@ def host_part(
             if peer.folder != server.folder and wiring.runs(peer.folder, "grafana"):
                 open_port(tree, peer.address, _prometheus_port(p))
     if p.service("grafana") is not None:
-        _datasource(tree, p, server, here)
+        port = wiring.port(server.folder, "prometheus", PROMETHEUS_PORT)
+        _datasource(tree, p, server, here, port)
 
 
 def _exporter(tree: dict[str, Any], p: Profile, server: Peer, here: bool) -> None:
@@ -61,14 +62,14 @@ def _prometheus_port(p: Profile) -> int:
 
 
 def _scrape_targets(tree: dict[str, Any], wiring: Wiring, server: Peer, own_port: int) -> None:
-    """One static config a host, labelled with its name (the target is only an address).
-    The other hosts' exporters are at the module's port: the plan knows their services,
-    not their settings."""
+    """One static config a host, labelled with its name (the target is only an address),
+    at the port its own prometheus-node-exporter entry says, else the module's."""
 
     def target(peer: Peer) -> str:
         if peer.folder == server.folder:
             return f"127.0.0.1:{own_port}"
-        return f"{peer.address}:{NODE_EXPORTER_PORT}"
+        port = wiring.port(peer.folder, "prometheus-node-exporter", NODE_EXPORTER_PORT)
+        return f"{peer.address}:{port}"
 
     configs = [
         {"targets": [target(peer)], "labels": {"host": peer.name}}
@@ -81,14 +82,10 @@ def _scrape_targets(tree: dict[str, Any], wiring: Wiring, server: Peer, own_port
     )
 
 
-def _datasource(tree: dict[str, Any], p: Profile, server: Peer, here: bool) -> None:
+def _datasource(tree: dict[str, Any], p: Profile, server: Peer, here: bool, port: int) -> None:
     """Grafana provisions the lab's Prometheus; not as the default data source, which the
     person may have chosen (Grafana refuses two)."""
-    url = (
-        f"http://127.0.0.1:{_prometheus_port(p)}"
-        if here
-        else f"http://{server.address}:{PROMETHEUS_PORT}"
-    )
+    url = f"http://{'127.0.0.1' if here else server.address}:{port}"
     put(tree, ["services", "grafana", "provision", "enable"], True)
     put(
         tree,

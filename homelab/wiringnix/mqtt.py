@@ -43,7 +43,7 @@ def host_part(
 ) -> None:
     broker = role.provider
     here = p.folder == broker.folder
-    port = _broker_port(p) if here else MQTT_PORT
+    port = wiring.port(role.provider.folder, "mosquitto", MQTT_PORT)
     if here:
         for folder in wiring.mqtt_users:
             if folder != broker.folder:
@@ -74,11 +74,6 @@ def broker_settings(wiring: Wiring | None, p: Profile, use: ServiceUse) -> dict[
     )
     users[USER] = {"passwordFile": secret, "acl": list(ACL)}
     return {"users": users}
-
-
-def _broker_port(p: Profile) -> int:
-    use = p.service("mosquitto")
-    return int(use.settings.get("port", MQTT_PORT)) if use else MQTT_PORT
 
 
 def _zigbee2mqtt(tree: dict[str, Any], use: ServiceUse, server: str, secret: str | None) -> None:
