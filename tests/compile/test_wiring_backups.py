@@ -63,6 +63,7 @@ OFFSITE = """\
     passwordFile: /var/lib/secrets/offsite-password
 """
 
+FIREWALL = ["networking.firewall.extraCommands", "networking.firewall.extraInputRules"]
 READS = [
     "services.restic.backups",
     "services.restic.server",
@@ -202,3 +203,15 @@ def test_the_password_is_encrypted_to_exactly_the_backing_up_hosts(
     (row,) = [line for line in out.splitlines() if line.startswith("restic")]
     assert row.split()[1] == "ha,nas" or row.split()[1:3] == ["ha,", "nas"], row
     assert "lab.yaml" in row  # where it is used: wiring.backups.password
+
+
+def test_with_nftables_the_repository_port_opens_in_its_input_chain(tmp_path: Path) -> None:
+    lab = backups_lab(tmp_path)
+    nas = lab.root / "hosts/nas/profile.yaml"
+    text = nas.read_text(encoding="utf-8")
+    nas.write_text(text + "options:\n  networking.nftables.enable: true\n", encoding="utf-8")
+    assert cli.main(["--lab", str(lab.root), "build"]) == 0
+    got = eval_flake(lab.root, {"nas": FIREWALL}, packages=["rage"])["nas"]
+    assert got["networking.firewall.extraCommands"] == ""
+    rules = [r for r in got["networking.firewall.extraInputRules"].splitlines() if "8000" in r]
+    assert rules == [f"ip saddr {HA} tcp dport 8000 accept"]
