@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from homelab.catalog import Catalog, service_state
+from homelab.catalog import Catalog, service_ports, service_state
 from homelab.errors import Place, Problem, format_path
 from homelab.profile.model import Profile, SecretUse
 from homelab.webplan import PlaceOf, WebPlan, stable_address
@@ -179,6 +179,25 @@ def plan(
         )
         del roles["dns"]
         dns = None
+    if dns is not None and dns.service is not None:
+        service = catalog.get(dns.service)
+        use = profiles[dns.provider.folder].service(dns.service)
+        ports = service_ports(service, use.settings) if service and use else []
+        if ports and not any(x.port == 53 and x.protocol == "udp" for x in ports):
+            problems.append(
+                (
+                    dns.provider.folder,
+                    Problem(
+                        place_of(dns.provider.folder, ("services", dns.service)),
+                        f"{dns.service} answers DNS on port {ports[0].port}, and hosts ask "
+                        "their nameservers on port 53 only",
+                        format_path(("services", dns.service)),
+                        hint="let it answer on 53, or name another DNS server in lab.yaml",
+                    ),
+                )
+            )
+            del roles["dns"]
+            dns = None
     if dns is not None:
         for peer in peers.values():
             records.append((peer.name, peer.address))

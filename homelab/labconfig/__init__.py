@@ -190,7 +190,12 @@ SCHEMA: dict[str, Any] = {
                         "host": _ROLE_HOST,
                         "fallback": {
                             "type": "array",
-                            "items": {"type": "string", "pattern": _IP},
+                            "items": {
+                                "type": "string",
+                                "pattern": _IP,
+                                "x-hint": "an address, e.g. 9.9.9.9: a nameserver is asked "
+                                "by its address",
+                            },
                             "x-hint": "nameservers every host asks after the lab's, e.g. [9.9.9.9]",
                         },
                     },
