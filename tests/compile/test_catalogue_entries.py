@@ -135,6 +135,7 @@ STATELESS = {
     "nfs": "it serves folders other entries or the person own",
     "nut": "it watches a UPS; its settings are the profile's",
     "prometheus-node-exporter": "it reads the machine's figures as they are",
+    "restic": "its cache is rebuilt from the repository, which is the backup itself",
     "smartd": "it watches disks",
     "zfs": "the pools are the data themselves, backed up as what they hold",
 }

@@ -49,13 +49,9 @@ wiring:
 
 # the state folders each backing-up host's services name (services/*.yaml state:)
 NAS_STATE = ["/var/lib/grafana", "/var/lib/vaultwarden", "/var/lib/jellyfin"]
-# home-assistant's, node-red's, uptime-kuma's, and the catalogue restic job's cache
-HA_STATE = [
-    "/var/lib/hass",
-    "/var/lib/node-red",
-    "/var/lib/private/uptime-kuma",
-    "/var/cache/restic-backups-main",
-]
+# home-assistant's, node-red's and uptime-kuma's (not the catalogue restic job's cache,
+# which its repository rebuilds)
+HA_STATE = ["/var/lib/hass", "/var/lib/node-red", "/var/lib/private/uptime-kuma"]
 # ha also runs the catalogue's own restic job (`main`), beside the lab's
 OFFSITE = """\
   restic:
