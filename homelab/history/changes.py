@@ -181,6 +181,8 @@ def describe(
             lines.extend(_file_lines([p for p in mine if p.startswith("services/")], old, new))
         if any(p.endswith(("/web.nix", "/wiring.nix")) for p in mine):
             lines.extend(lab_wiring_lines(old, new, folder))
+        if lines:  # a secret it reads changed too: said with the rest, not only alone
+            lines.extend(_file_lines([p for p in mine if p.startswith("encrypted/")], old, new))
         if not lines and mine:
             own = [
                 p

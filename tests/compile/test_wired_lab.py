@@ -407,12 +407,6 @@ def test_a_fourth_host_rewires_the_others_in_one_commit(tmp_path: Path, run_cli:
     assert f"iptables -A nixos-fw -p tcp -s {BOX} --dport 8000 -j nixos-fw-accept" in nas
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="homelab/history/changes.py `describe` says a changed input file "
-    "(encrypted/restic.age) only for a host with nothing else to say: nas, whose wiring "
-    "lines are said, loses its line, while app keeps it",
-)
 def test_every_reader_of_the_reencrypted_password_says_so(tmp_path: Path, run_cli: RunCli) -> None:
     root, _ = add_box(tmp_path, run_cli)
     sections: dict[str, list[str]] = {}
