@@ -25,13 +25,17 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_hosts(args: argparse.Namespace) -> int:
     lab = open_lab(args)
     state = lab.load()
-    web = state.web
-    rows = [("HOST", "SYSTEM", "ADDRESS", "TAGS", "SERVICES", *(("NAMES",) if web else ()))]
+    web, wiring = state.web, state.wiring
+    extra = [*(["NAMES"] if web else []), *(["ROLES"] if wiring else [])]
+    rows = [("HOST", "SYSTEM", "ADDRESS", "TAGS", "SERVICES", *extra)]
     for folder, host in sorted(state.hosts.items()):
         p = host.profile
         if p is None:
-            rows.append((folder, "(invalid)", "", ",".join(host.tags), "", *([""] if web else [])))
+            rows.append((folder, "(invalid)", "", ",".join(host.tags), "", *[""] * len(extra)))
             continue
+        roles = sorted(
+            n for n, r in (wiring.roles if wiring else {}).items() if r.provider.folder == folder
+        )
         rows.append(
             (
                 p.name,
@@ -40,6 +44,7 @@ def cmd_hosts(args: argparse.Namespace) -> int:
                 ",".join(p.deploy.tags),
                 ", ".join(s.name for s in p.services),
                 *([_names(web, folder)] if web else []),
+                *([", ".join(roles)] if wiring else []),
             )
         )
     output.table(rows, marks={"(invalid)": "bold red"})

@@ -310,17 +310,21 @@ def test_each_port_opens_to_the_peers_that_need_it_alone(evaluated: Evaluated) -
 # ---- what the command line shows of it ------------------------------------------------------
 
 
-def test_hosts_lists_each_host_with_its_services_and_names(built: Lab, run_cli: RunCli) -> None:
+def test_hosts_lists_each_host_with_its_services_names_and_roles(
+    built: Lab, run_cli: RunCli
+) -> None:
     code, out, err = run_cli("--lab", str(built.root), "hosts")
     assert code == 0, err
+    assert re.split(r"\s{2,}", out.splitlines()[0])[-2:] == ["NAMES", "ROLES"]
     rows = {line.split()[0]: line for line in out.splitlines()[1:]}
     assert sorted(rows) == ["app", "nas", "router"]
-    for host, address, services, names in (
-        ("router", ROUTER, "blocky", "(proxy for 2 names)"),
-        ("nas", NAS, "openssh, prometheus, grafana", f"grafana.{DOMAIN}"),
-        ("app", APP, "openssh, home-assistant, mosquitto, zigbee2mqtt", f"home.{DOMAIN}"),
+    for host, address, services, names, roles in (
+        ("router", ROUTER, "blocky", "(proxy for 2 names)", "dns"),
+        ("nas", NAS, "openssh, prometheus, grafana", f"grafana.{DOMAIN}", "backups, monitoring"),
+        ("app", APP, "openssh, home-assistant, mosquitto, zigbee2mqtt", f"home.{DOMAIN}", "mqtt"),
     ):
-        assert re.split(r"\s{2,}", rows[host])[2:] == [address, services, names], rows[host]
+        got = re.split(r"\s{2,}", rows[host])[2:]
+        assert got == [address, services, names, roles], rows[host]
 
 
 def test_show_marks_the_routers_files_derived_from_the_lab(built: Lab, run_cli: RunCli) -> None:
