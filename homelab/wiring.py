@@ -198,6 +198,8 @@ def plan(
             )
             del roles["dns"]
             dns = None
+    if dns is not None and dns.service == "adguardhome":
+        problems += _adguard_wizard(dns, profiles, place_of)
     if dns is not None:
         for peer in peers.values():
             records.append((peer.name, peer.address))
@@ -227,6 +229,33 @@ def plan(
     return Wiring(
         roles, peers, tuple(sorted(set(records))), backups, own, users, settings
     ), problems
+
+
+def _adguard_wizard(
+    dns: Role, profiles: Mapping[str, Profile], place_of: PlaceOf
+) -> list[tuple[str | None, Problem]]:
+    """AdGuard Home runs its setup wizard (where its first account is made) only while it
+    has no configuration; the lab's records give it one."""
+    folder = dns.provider.folder
+    use = profiles[folder].service("adguardhome")
+    given = use.settings.get("settings") if use is not None else None
+    if isinstance(given, Mapping) and given.get("users"):
+        return []
+    at = ("services", "adguardhome")
+    return [
+        (
+            folder,
+            Problem(
+                place_of(folder, at),
+                "the lab's DNS records give AdGuard Home a configuration, so its setup "
+                "wizard (which makes its first account) will not run",
+                format_path(at),
+                hint="give its account in settings: {users: [{name: admin, password: "
+                "BCRYPT-HASH}]} (htpasswd -nbB admin PASSWORD prints one)",
+                warning=True,
+            ),
+        )
+    ]
 
 
 def _is_ip(text: str) -> bool:
