@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from homelab.history.status import DeployMark, HostStatus
     from homelab.history.undo import Choices
     from homelab.labconfig.summary import LabSummary
+    from homelab.labmap import LabMap
     from homelab.optionindex.model import OptionIndex
     from homelab.profile.moveable import Moves
     from homelab.profile.new import NewProfile
@@ -334,6 +335,14 @@ class Lab(LabFiles):
         from homelab.editing.labyaml import LabYaml  # deferred: start-up
 
         return LabYaml(self)
+
+    @staticmethod
+    def lab_map(state: LabState) -> LabMap:
+        """The lab drawn as data (homelab map, the editor's map screen): hosts with their
+        services, ports and names, and every link between machines."""
+        from homelab.labmap import lab_map  # deferred: start-up
+
+        return lab_map(state)
 
     # ---- encrypted secrets (homelab.editing.secrets) ------------------------------------
 

@@ -1,7 +1,7 @@
 """The command line: argument parsing and printing only; the work is in homelab.lab.Lab.
 
 This module holds the parser (every command and its options), main and the exit codes.
-The commands are in lab (init, hosts, validate, schema, build, show, tui), history
+The commands are in lab (init, hosts, validate, schema, build, show, tui), map, history
 (history, diff, revert, undo, status) and deploy (apply, rollback, adopt, lock), with common
 (the lab, questions); they draw through output (colours, tables, the summary of an apply)
 and live (the live view of an apply).
@@ -84,6 +84,22 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="list the extraConfig settings that could move into options:, as the YAML to "
         "paste, and those that must stay Nix, with why",
+    )
+    p = add(
+        "map",
+        "map:cmd_map",
+        "draw the lab: hosts, services, names under the domain, ports and the links between "
+        "machines (proxy, DNS, scrape, backup, MQTT), as SVG or Mermaid text",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="where to write it (default: map.svg; with --mermaid, standard output); - for "
+        "standard output",
+    )
+    p.add_argument(
+        "--mermaid", action="store_true", help="Mermaid text (a flowchart) instead of SVG"
     )
     # ---- history (homelab.cli.history) ----
     p = add(
@@ -361,7 +377,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--screenshot", metavar="FILE", help="save the screen as an SVG and exit")
     p.add_argument(
         "--screen",
-        choices=["main", "apply", "secrets"],
+        choices=["main", "apply", "secrets", "map"],
         default="main",
         help="with --screenshot: which screen to save (default: main)",
     )

@@ -255,6 +255,11 @@ class HomelabApp(App[None]):
         )
         yield from _secrets_commands(screen, main.action_secrets)
         yield SystemCommand(
+            "Map",
+            "The lab drawn: hosts, services, names and the links between machines (f10)",
+            main.action_map,
+        )
+        yield SystemCommand(
             "Find an option",
             "Search the option index; add the option chosen to options: (ctrl+o)",
             main.action_option_search,

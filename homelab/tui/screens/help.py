@@ -51,6 +51,12 @@ INTROS = {
         "one's settings and problems. Each action commits at once. A value is shown only "
         "when asked for, and only until its dialog closes.",
     ),
+    "MapScreen": (
+        "Map",
+        "The lab's hosts with their addresses, roles, services, ports and names under the "
+        "domain, then every link between two machines: the proxy to its backends, DNS, "
+        "Prometheus scrapes, backups and MQTT. `homelab map` draws the same as SVG or Mermaid.",
+    ),
     "ApplyScreen": (
         "Apply",
         "Choose hosts (or a tag) and a mode, review what goes out, then apply: each "
@@ -80,6 +86,7 @@ GROUPS = {
     "apply": "Other screens",
     "lab": "Other screens",
     "secrets": "Other screens",
+    "map": "The lab drawn",  # its own: f10 would widen the key column of Other screens
     "set_value": "Secrets",
     "new_secret": "Secrets",
     "show_value": "Secrets",
@@ -112,6 +119,7 @@ ORDER = [
     "Changes",
     "Secrets",
     "Other screens",
+    "The lab drawn",
     "Search",
     "Moving around",
     "More keys",

@@ -69,6 +69,7 @@ class MainScreen(Screen[None]):
         Binding("f7", "toggle_preview", "Preview", show=False, priority=True),
         Binding("f8", "widen_preview", "Wide preview"),
         Binding("f9", "secrets", "Secrets", show=False),  # the footer is full, as for f5
+        Binding("f10", "map", "Map", show=False),  # the footer is full, as for f5
         Binding("ctrl+n", "new_host", "New host"),
         Binding("ctrl+o", "option_search", "Find an option and add it", show=False, priority=True),
         Binding("alt+down", "next_host(1)", "Next host", show=False),
@@ -177,6 +178,8 @@ class MainScreen(Screen[None]):
             self.action_apply(review=True)
         elif first and getattr(self.app, "first_screen", "main") == "secrets":
             self.action_secrets()
+        elif first and getattr(self.app, "first_screen", "main") == "map":
+            self.action_map()
         hosts = self.query_one(HostList)
         for folder in hosts.rows:
             self.update_row(folder)
@@ -634,6 +637,12 @@ class MainScreen(Screen[None]):
         self.flush_editors()
         screen = SecretsScreen(self.session.lab, self.session.state, self.session.unsaved)
         self.app.push_screen(screen, self._after_lab)  # a commit: reload as after lab.yaml
+
+    def action_map(self) -> None:
+        from homelab.tui.screens.map import MapScreen
+
+        self.flush_editors()
+        self.app.push_screen(MapScreen(self.session.lab, self.session.state, self.session.unsaved))
 
     def _after_lab(self, saved: bool | None) -> None:
         if saved:  # lab.yaml changed: the lab's problems and every host's check read it
