@@ -38,6 +38,7 @@ from homelab.tui.widgets.editors import EntriesEditor, YamlEditor
 from homelab.tui.widgets.hints import unused_key
 from homelab.tui.widgets.hosteditor import TABS, HostEditor, changes_lists
 from homelab.tui.widgets.hostlist import LEGEND, HostList
+from homelab.tui.widgets.hostnames import HostNames
 from homelab.tui.widgets.preview import Preview
 from homelab.tui.widgets.textbox import typing
 
@@ -128,6 +129,7 @@ class MainScreen(Screen[None]):
                 hosts = HostList(self.session, id="hosts")
                 hosts.border_title = "Hosts"
                 yield hosts
+                yield HostNames(id="host-names")
                 yield Static(LEGEND, id="legend")
             yield self.host_editor
             yield Preview(self.session.lab, id="preview")
@@ -183,6 +185,8 @@ class MainScreen(Screen[None]):
         hosts = self.query_one(HostList)
         for folder in hosts.rows:
             self.update_row(folder)
+        self.show_names()
+        self.host_editor.lab_loaded()
         # a big lab is many long-lived objects: leave them out of garbage collection,
         # whose full passes over them would stall keystrokes for a quarter second
         gc.unfreeze()
@@ -211,6 +215,11 @@ class MainScreen(Screen[None]):
         self.folder = folder
         self.reshow()
         self.update_row(folder)
+        self.show_names()
+
+    def show_names(self) -> None:
+        """The shown host's names under the lab's domain, as the last full load saw them."""
+        self.query_one(HostNames).show(self.session.state, self.folder)
 
     def action_next_host(self, step: int) -> None:
         self.query_one(HostList).step(step)

@@ -196,7 +196,9 @@ class HostEditor(Vertical):
             return HomeEditor(own, merged, id="ed-home")
         if tab == "services":
             assert self.session.catalog is not None
-            return ServicesEditor(self.session.catalog, own, merged, id="ed-services")
+            return ServicesEditor(
+                self.session.catalog, own, merged, domain=self.lab_domain, id="ed-services"
+            )
         if tab == "containers":
             return ContainersEditor(own, merged, id="ed-containers")
         if tab == "options":
@@ -204,6 +206,20 @@ class HostEditor(Vertical):
         if tab == "nix":
             return RawNixEditor(own, merged, self.profile_text, id="ed-nix")
         return YamlEditor(self.session.text(self.folder), id="ed-yaml")
+
+    def lab_domain(self) -> tuple[str | None, bool]:
+        """lab.yaml's domain, and whether the lab is loaded (before, none is known)."""
+        state = self.session.state
+        if state is None:
+            return None, False
+        domain = state.config.domain if state.config is not None else None
+        return (domain.name if domain is not None else None), True
+
+    def lab_loaded(self) -> None:
+        """The whole lab is loaded: the Services tab learns the lab's domain."""
+        editor = self.editors.get("services")
+        if isinstance(editor, ServicesEditor) and editor.composed:
+            editor.show_domain()
 
     # ---- an option from the option search ----------------------------------------------
 

@@ -4,7 +4,7 @@ JSON Schema, so a new catalogue entry needs no new code here."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -22,6 +22,10 @@ from homelab.tui.schema import Path, dig, fields
 from homelab.tui.widgets import fields as f
 from homelab.tui.widgets.editors.base import Data, FieldsScroll, as_map
 from homelab.tui.widgets.editors.listdetail import EntryList, ListDetail
+from homelab.tui.widgets.fields.webname import WebNameField, web_spec
+
+# the lab's domain as the editor knows it: (domain or None, whether the lab is loaded)
+DomainOf = Callable[[], tuple[str | None, bool]]
 
 
 def _short(description: str, width: int = 30) -> str:
@@ -51,9 +55,18 @@ class ServicesEditor(ListDetail, Horizontal):
     ServicesEditor .service-error { color: $text-error; }
     """
 
-    def __init__(self, catalog: Catalog, own: Data, merged: Data, *, id: str | None = None) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        own: Data,
+        merged: Data,
+        *,
+        domain: DomainOf = lambda: (None, False),
+        id: str | None = None,
+    ) -> None:
         super().__init__(id=id)
         self.catalog = catalog
+        self.domain = domain
         self.own, self.merged = own, merged
         self.selected: str | None = None
         self._built_for: str | None = None
@@ -146,11 +159,29 @@ class ServicesEditor(ListDetail, Horizontal):
         if self._built_for != name:
             box.remove_children()
             if service is not None:
-                specs = fields(service.settings_schema, service.settings_schema)
-                box.mount_all(list(f.build(specs, base, *values)))
+                box.mount_all(self._fields(service.settings_schema, base, *values))
             self._built_for = name
         else:
             f.fill(box, base, *values)
+        self.show_domain()
+
+    def _fields(self, schema: Mapping[str, Any], base: Path, own: Any, merged: Any) -> list[Widget]:
+        """The settings' fields, then the name under the lab's domain, a field of its own
+        (last, where the generic `web` group was: Tab into a form still reaches its first
+        setting)."""
+        web = (schema.get("properties") or {}).get("web")
+        specs = fields(schema, schema, skip=frozenset({"web"}))
+        widgets = list(f.build(specs, base, own, merged))
+        if isinstance(web, dict):
+            spec = web_spec(web, schema)
+            widgets.append(WebNameField(spec, base, dig(own, spec.rel), dig(merged, spec.rel)))
+        return widgets
+
+    def show_domain(self) -> None:
+        """The lab's domain on the name field (known once the whole lab is loaded)."""
+        domain, known = self.domain()
+        for field in self.query(WebNameField):
+            field.show_domain(domain, known=known)
 
     def act(self, what: str) -> None:
         name = self.entries.highlighted_option
