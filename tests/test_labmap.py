@@ -129,6 +129,16 @@ def test_a_link_follows_its_role_to_the_host_that_plays_it_now(lab: Lab) -> None
     assert "ha → gateway: dns" not in link_lines(drawn)
 
 
+def test_a_container_is_on_the_map_with_the_ports_its_host_publishes(lab: Lab) -> None:
+    with (lab.root / "hosts/ha/profile.yaml").open("a", encoding="utf-8") as f:
+        f.write('containers:\n  whoami:\n    image: traefik/whoami\n'
+                '    ports: ["127.0.0.1:8088:80", "5353:53/udp", "9000"]\n')  # fmt: skip
+    ha = lab_map(lab.load()).host("ha")
+    assert ha is not None
+    container = ha.service("whoami (container)")
+    assert container == MapService("whoami (container)", ("8088/tcp", "5353/udp"))
+
+
 def test_a_role_no_host_plays_has_no_links(lab: Lab) -> None:
     edit(lab.root / "hosts/nas/profile.yaml", "  prometheus: {}\n", "")
     drawn = lab_map(lab.load())

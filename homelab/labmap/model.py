@@ -96,6 +96,9 @@ def _host(folder: str, host: HostState, state: LabState) -> MapHost:
         MapService(u.name, _ports(state.catalog, u.name, u.settings), names.get(u.name, ()))
         for u in p.services
     )
+    services += tuple(
+        MapService(f"{c.name} (container)", _published(c.ports)) for c in p.containers
+    )
     services += _wired_services(state.wiring, folder, {s.name for s in services})
     peer = state.wiring.peers.get(folder) if state.wiring is not None else None
     address = peer.address if peer is not None else (p.deploy.address or "")
@@ -115,6 +118,17 @@ def _wired_services(wiring: Wiring | None, folder: str, own: set[str]) -> tuple[
     if backups is not None and backups.provider.folder == folder:
         found.append(MapService(REPOSITORY, (f"{REPOSITORY_PORT}/tcp",), wired="backups"))
     return tuple(found)
+
+
+def _published(ports: tuple[str, ...]) -> tuple[str, ...]:
+    """A container's ports as the host publishes them: "8080:80/udp" -> "8080/udp"."""
+    out = []
+    for spec in ports:
+        mapping, _, protocol = spec.partition("/")
+        parts = mapping.rsplit(":", 2)
+        if len(parts) >= 2:  # a container port alone gets a random host port: none to say
+            out.append(f"{parts[-2]}/{protocol or 'tcp'}")
+    return tuple(out)
 
 
 def _ports(catalog: Catalog, name: str, settings: Mapping[str, object]) -> tuple[str, ...]:
