@@ -11,7 +11,7 @@ from homelab.cli.common import open_lab, refusal, ssh_settings
 from homelab.lab import Lab
 
 if TYPE_CHECKING:
-    from homelab.deploy.models import HostResult
+    from homelab.lab import HostResult
 
 
 def cmd_history(args: argparse.Namespace) -> int:
