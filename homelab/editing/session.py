@@ -361,11 +361,33 @@ class Session(Generic[L]):
         draft.base, draft.not_utf8 = draft.text, False
         state = self.state or self.load_all()
         state = dataclasses.replace(state, hosts={**state.hosts, folder: check.host})
+        folders = [folder]
+        if state.web is not None or state.wiring is not None or _joined(state):
+            # the lab's names and roles read every host: this host's change may be in the
+            # others' modules (the proxy's virtual hosts, the DNS records). Read from disk,
+            # so no other host's unsaved draft is built.
+            whole = self.lab.load(index=self.option_index())
+            peers = {
+                *(whole.web.hosts if whole.web else ()),
+                *(whole.wiring.peers if whole.wiring else ()),
+            }
+            folders += sorted(f for f in peers if f != folder)
+            state = dataclasses.replace(
+                state, hosts={**state.hosts, **{f: whole.hosts[f] for f in folders}},
+                web=whole.web, wiring=whole.wiring,
+            )  # fmt: skip
         self.state = state
-        result = self.lab.build(state, [folder])
+        result = self.lab.build(state, folders)
         written.extend(result.written)
         written.extend(result.deleted)
         return written
+
+
+def _joined(state: LabState) -> bool:
+    """Does lab.yaml join the hosts (a domain for names, or roles)?"""
+    return state.config is not None and (
+        state.config.domain is not None or bool(state.config.wiring)
+    )
 
 
 def _remove_if_empty(folder: Path) -> None:

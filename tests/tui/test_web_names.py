@@ -4,6 +4,7 @@ names show under the host list, with the proxy's count. Driven by keys only."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +116,14 @@ def test_a_name_typed_and_saved_is_web_name_with_comments_kept(named: Path) -> N
     assert "  wikijs: {web: {name: wiki}}   # the wiki\n" in text
     assert text.startswith("# yaml-language-server")
     assert "# An old desktop in the closet" in text
+    # the save built what the name means on both hosts, and the commit holds it
+    assert "--dport 3000 -j nixos-fw-accept" in (named / "hosts/homeserver/web.nix").read_text()
+    proxy = (named / "hosts/pi/web.nix").read_text()
+    assert 'virtualHosts."wiki.home.example.org"' in proxy
+    status = subprocess.run(
+        ["git", "status", "--porcelain"], cwd=named, capture_output=True, text=True, check=True
+    )
+    assert "web.nix" not in status.stdout
 
 
 def test_a_bad_name_shows_its_error_and_an_empty_one_removes_web(named: Path) -> None:

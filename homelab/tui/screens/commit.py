@@ -83,22 +83,33 @@ class CommitDialog(Dialog):
 
 
 async def offer_commit(
-    app: App[Any], lab: Lab, folder: str, host: HostState, catalog: Catalog
+    app: App[Any],
+    lab: Lab,
+    folder: str,
+    host: HostState,
+    catalog: Catalog,
+    others: Sequence[str] = (),
 ) -> bool:
     """After a save: what a commit of the host would say, the person's words, the commit.
-    True when a commit was asked for (made, or nothing to commit)."""
+    `others`: hosts whose modules the save rebuilt too (the lab's names and roles), which
+    the commit holds with it. True when a commit was asked for (made, or nothing to commit)."""
     try:
         pending = lab.pending_commit(host, catalog)
     except Exception as err:
         app.notify(f"cannot prepare a commit: {err}", severity="warning")
         return False
-    if pending is None:
+    if pending is None and not others:
         return False
-    choice = await app.push_screen_wait(CommitDialog(folder, pending.subject, pending.lines))
+    lines = list(pending.lines) if pending is not None else []
+    lines += [f"{other}: its modules, rebuilt for the lab's names and roles" for other in others]
+    subject = pending.subject if pending is not None else f"{folder}: the lab's names and roles"
+    choice = await app.push_screen_wait(CommitDialog(folder, subject, tuple(lines)))
     if not isinstance(choice, CommitChoice):
         return False
     try:
-        done = lab.commit([folder], message=choice.words or None, subject=choice.subject or None)
+        done = lab.commit(
+            [folder, *others], message=choice.words or None, subject=choice.subject or None
+        )
     except InvalidInput as err:
         await app.push_screen_wait(Refused("Not committed", err.problems))
         return False

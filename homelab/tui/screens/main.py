@@ -468,15 +468,18 @@ class MainScreen(Screen[None]):
             + (", ".join(p.rsplit("/", 1)[-1] for p in written) or "nothing changed")
         )
         if commit:
-            await self.offer_commit(folder)
+            # the lab's names and roles: other hosts' modules the save rebuilt go in too
+            others = sorted({p.split("/")[1] for p in written if p.startswith("hosts/")} - {folder})
+            await self.offer_commit(folder, others)
         return True
 
-    async def offer_commit(self, folder: str) -> None:
+    async def offer_commit(self, folder: str, others: Sequence[str] = ()) -> None:
         check = self.session.checks.get(folder)
         catalog = self.session.catalog
         if check is None or catalog is None:
             return
-        if await offer_commit(self.app, self.session.lab, folder, check.host, catalog):
+        lab = self.session.lab
+        if await offer_commit(self.app, lab, folder, check.host, catalog, others):
             self.forget_head()
             self.load_lab()
             if folder == self.folder:
