@@ -125,8 +125,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
                 print(f"wrote {path}")
             for folder in ready.also:
                 err(
-                    f"note: the lab's names change hosts/{folder}/web.nix too, and {folder} "
-                    f"is not in this apply: apply {folder} too"
+                    f"note: the lab's names and roles change {folder}'s modules too, and "
+                    f"{folder} is not in this apply: apply {folder} too"
                 )
             _show_changes(lab, ready.chosen, args.diff)
             if not args.yes:

@@ -139,15 +139,18 @@ def prepare(lab: LabFiles, words: Sequence[str], *, commit: bool = True) -> Read
 
 
 def _also(lab: LabFiles, state: LabState, chosen: Sequence[str]) -> tuple[str, ...]:
-    """The hosts outside this apply whose web.nix the lab's names now change: a name
-    added on a backend is served by the proxy only once the proxy is applied too."""
-    if state.web is None:
-        return ()
-    others = [f for f in sorted(state.web.hosts) if f not in chosen]
+    """The hosts outside this apply whose web.nix or wiring.nix the lab's names and roles
+    now change: a name added on a backend is served by the proxy only once the proxy is
+    applied too, a new host answered by the DNS server once the server is."""
+    joined = {
+        *(state.web.hosts if state.web else ()),
+        *(state.wiring.peers if state.wiring else ()),
+    }
+    others = [f for f in sorted(joined) if f not in chosen]
     if not others:
         return ()
-    stale = lab.plan_build(state, others).stale
-    return tuple(f for f in others if f"hosts/{f}/web.nix" in stale)
+    stale = set(lab.plan_build(state, others).stale)
+    return tuple(f for f in others if {f"hosts/{f}/web.nix", f"hosts/{f}/wiring.nix"} & stale)
 
 
 def _check_pinned(lab: LabFiles, lr: LabRepo | None, *, committing: bool) -> None:
