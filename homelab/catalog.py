@@ -74,6 +74,12 @@ ENTRY_SCHEMA: dict[str, Any] = {
         },
         "groups": {"type": "array", "items": _TEMPLATE},
         "state": {"type": "array", "items": _TEMPLATE},
+        "metrics": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["port"],
+            "properties": {"port": _TEMPLATE, "path": {"type": "string"}},
+        },
         "web": {
             "type": "object",
             "additionalProperties": False,
@@ -145,6 +151,8 @@ class Service:
     # the person chose for the service, which homelab creates when nothing else does
     groups: tuple[Any, ...] = ()
     web: Mapping[str, Any] | None = None
+    # where it serves Prometheus metrics itself: {port: template, path: /metrics}
+    metrics: Mapping[str, Any] | None = None
     checks: Mapping[str, Any] = field(default_factory=dict)
     proxy: Mapping[str, Any] | None = None
     # option path -> the NixOS module's own default (services/README.md, "Priorities")
@@ -285,6 +293,7 @@ def service_from_document(name: str, doc: Document) -> tuple[Service | None, lis
             groups=tuple(data.get("groups") or []),
             state=tuple(data.get("state") or []),
             web=data.get("web"),
+            metrics=data.get("metrics"),
             checks=data.get("checks") or {},
             proxy=data.get("proxy"),
             nixos_defaults=data.get("nixosDefaults") or {},
@@ -646,6 +655,16 @@ def web_name(settings: Mapping[str, Any]) -> str | None:
     web = settings.get("web")
     name = web.get("name") if isinstance(web, Mapping) else None
     return name if isinstance(name, str) else None
+
+
+def metrics_endpoint(service: Service, settings: Mapping[str, Any]) -> tuple[int, str] | None:
+    """The port and path it serves Prometheus metrics on, settings put in."""
+    if not service.metrics:
+        return None
+    port = resolve(service.metrics["port"], settings)
+    if not isinstance(port, int) or isinstance(port, bool):
+        return None
+    return port, str(service.metrics.get("path") or "/metrics")
 
 
 def web_port(service: Service, settings: Mapping[str, Any]) -> int | None:

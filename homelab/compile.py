@@ -49,7 +49,7 @@ from homelab.profile.options import module_tree
 from homelab.webnix import TITLE as WEB_TITLE
 from homelab.webnix import web_module
 from homelab.webplan import HostWeb, listen_override
-from homelab.wiring import Wiring
+from homelab.wiring import Wiring, metrics_listen
 from homelab.wiringnix import TITLE as WIRING_TITLE
 from homelab.wiringnix import mqtt, wiring_module
 
@@ -394,7 +394,10 @@ def services(
         site = web.site_of(use.name) if web is not None else None
         # written at the person's priority: modules often set their own listen address
         # at mkDefault (uptime-kuma's HOST), which a second mkDefault would conflict with
-        listen = listen_override(site, use, catalog)
+        listen = {
+            **metrics_listen(wiring, p.folder, use, catalog),  # scraped from another host
+            **listen_override(site, use, catalog),
+        }
         lab = mqtt.broker_settings(wiring, p, use)  # the lab's MQTT user in the one listener
         settings = {**use.settings, **listen, **lab}
         block = _service_block(service, settings, use.given | frozenset(listen) | frozenset(lab))

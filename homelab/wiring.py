@@ -17,9 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from homelab.catalog import Catalog, service_ports, service_state
+from homelab.catalog import Catalog, metrics_endpoint, service_ports, service_state
 from homelab.errors import Place, Problem, format_path
-from homelab.profile.model import Profile, SecretUse
+from homelab.profile.model import Profile, SecretUse, ServiceUse
 from homelab.webplan import PlaceOf, WebPlan, stable_address
 
 # the services that play each role, in the order a role looks for them
@@ -80,6 +80,8 @@ class Wiring:
     backups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # folder -> paths
     own_nameservers: frozenset[str] = frozenset()  # hosts whose profile names its own
     mqtt_users: tuple[str, ...] = ()  # hosts running an MQTT client service
+    # monitoring: (folder, service, port, path) of each service serving its own metrics
+    scrapes: tuple[tuple[str, str, int, str], ...] = ()
     # folder -> service -> its settings (defaults filled): a peer's ports, as it set them
     settings: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
 
@@ -226,9 +228,71 @@ def plan(
     own = frozenset(f for f, p in profiles.items() if p.networking.nameservers)
     records = [(n, a) for n, a in records if _is_ip(a)]  # a name is no A record
     settings = {f: {u.name: u.settings for u in p.services} for f, p in profiles.items()}
+    scrapes = []
+    monitoring = roles.get("monitoring")
+    if monitoring is not None:
+        for folder, p in sorted(profiles.items()):
+            for use in p.services:
+                service = catalog.get(use.name)
+                found = metrics_endpoint(service, use.settings) if service else None
+                if found is None or service is None:
+                    continue
+                listen = str((service.web or {}).get("listen") or "")
+                if (
+                    folder != monitoring.provider.folder
+                    and listen in use.given
+                    and str(use.settings.get(listen)) in ("127.0.0.1", "::1", "localhost")
+                ):
+                    at = ("services", use.name, listen)
+                    problems.append(
+                        (
+                            folder,
+                            Problem(
+                                place_of(folder, at),
+                                f"{use.name} listens on {use.settings.get(listen)} only, so "
+                                f"the lab's Prometheus on {monitoring.provider.name} cannot "
+                                "scrape its metrics: it is left out",
+                                format_path(at),
+                                hint=f"leave {listen} out (it then listens on every address, "
+                                "its port opened to the Prometheus host alone)",
+                                warning=True,
+                            ),
+                        )
+                    )
+                    continue
+                scrapes.append((folder, use.name, *found))
     return Wiring(
-        roles, peers, tuple(sorted(set(records))), backups, own, users, settings
+        roles,
+        peers,
+        tuple(sorted(set(records))),
+        backups,
+        own,
+        users,
+        tuple(scrapes),
+        settings,
     ), problems
+
+
+def metrics_listen(
+    wiring: Wiring | None, folder: str, use: ServiceUse, catalog: Catalog
+) -> dict[str, str]:
+    """The listen setting of a service whose metrics the monitoring host scrapes from
+    another host, when the person left it out: every address (its port is opened to the
+    Prometheus host alone), as for a name behind the lab's proxy."""
+    role = wiring.role("monitoring") if wiring is not None else None
+    service = catalog.get(use.name)
+    if role is None or role.provider.folder == folder or service is None:
+        return {}
+    if not service.metrics or not service.web or not service.web.get("listen"):
+        return {}
+    setting = str(service.web["listen"])
+    if setting in use.given or str(use.settings.get(setting)) not in (
+        "127.0.0.1",
+        "::1",
+        "localhost",
+    ):
+        return {}
+    return {setting: "0.0.0.0"}
 
 
 def _adguard_wizard(

@@ -33,8 +33,12 @@ def host_part(
     server = role.provider
     here = p.folder == server.folder
     _exporter(tree, p, server, here)
+    for folder, _service, port, _path in wiring.scrapes:
+        if folder == p.folder and not here:
+            open_port(tree, server.address, port)  # its own metrics, to Prometheus alone
     if here:
         _scrape_targets(tree, wiring, server, _exporter_port(p))
+        _service_jobs(tree, wiring, server)
         for peer in wiring.peers.values():
             if peer.folder != server.folder and wiring.runs(peer.folder, "grafana"):
                 open_port(tree, peer.address, _prometheus_port(p))
@@ -80,6 +84,25 @@ def _scrape_targets(tree: dict[str, Any], wiring: Wiring, server: Peer, own_port
         ["services", "prometheus", "scrapeConfigs"],
         [{"job_name": JOB, "static_configs": configs}],
     )
+
+
+def _service_jobs(tree: dict[str, Any], wiring: Wiring, server: Peer) -> None:
+    """A job per service that serves its own metrics (the entry's `metrics:`), each target
+    labelled with its host: lab-grafana, lab-loki, ..."""
+    jobs: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for folder, service, port, path in wiring.scrapes:
+        peer = wiring.peers[folder]
+        address = "127.0.0.1" if folder == server.folder else peer.address
+        jobs.setdefault((service, path), []).append(
+            {"targets": [f"{address}:{port}"], "labels": {"host": peer.name}}
+        )
+    configs = [
+        {"job_name": f"lab-{service}", "metrics_path": path, "static_configs": targets}
+        for (service, path), targets in sorted(jobs.items())
+    ]
+    if configs:
+        found = tree["services"]["prometheus"]["scrapeConfigs"]
+        found.extend(configs)
 
 
 def _datasource(tree: dict[str, Any], p: Profile, server: Peer, here: bool, port: int) -> None:

@@ -175,9 +175,13 @@ def test_every_host_asks_the_router_first_and_the_fallback_after(evaluated: Eval
 
 
 def test_prometheus_on_the_nas_scrapes_every_hosts_exporter(evaluated: Evaluated) -> None:
-    (job,) = evaluated["nas"]["services.prometheus.scrapeConfigs"]
-    assert job["job_name"] == "lab-node"
-    targets = {c["labels"]["host"]: c["targets"] for c in job["static_configs"]}
+    jobs = {j["job_name"]: j for j in evaluated["nas"]["services.prometheus.scrapeConfigs"]}
+    # Prometheus and Grafana on the nas serve metrics of their own, scraped on loopback
+    assert sorted(jobs) == ["lab-grafana", "lab-node", "lab-prometheus"]
+    for service, port in (("grafana", 3000), ("prometheus", 9090)):
+        (config,) = jobs[f"lab-{service}"]["static_configs"]
+        assert config == {"targets": [f"127.0.0.1:{port}"], "labels": {"host": "nas"}}
+    targets = {c["labels"]["host"]: c["targets"] for c in jobs["lab-node"]["static_configs"]}
     assert targets == {
         "router": [f"{ROUTER}:9100"],
         "nas": ["127.0.0.1:9100"],

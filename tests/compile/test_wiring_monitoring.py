@@ -137,7 +137,9 @@ def test_prometheus_scrapes_every_host_beside_its_own_jobs(monitored: dict[str, 
     jobs = {
         job["job_name"]: job for job in monitored["router"]["services.prometheus.scrapeConfigs"]
     }
-    assert sorted(jobs) == ["lab-node", "node"]  # the entry's job is kept
+    # the entry's job is kept; Grafana and Prometheus serve metrics of their own, each
+    # scraped in a job of its own (tests/compile/test_wiring_metrics.py)
+    assert sorted(jobs) == ["lab-grafana", "lab-node", "lab-prometheus", "node"]
     targets = {
         config["labels"]["host"]: config["targets"] for config in jobs["lab-node"]["static_configs"]
     }
