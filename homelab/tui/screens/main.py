@@ -38,7 +38,7 @@ from homelab.tui.widgets.editors import EntriesEditor, YamlEditor
 from homelab.tui.widgets.hints import unused_key
 from homelab.tui.widgets.hosteditor import TABS, HostEditor, changes_lists
 from homelab.tui.widgets.hostlist import LEGEND, HostList
-from homelab.tui.widgets.hostnames import HostNames
+from homelab.tui.widgets.hostnames import HostNames, HostWiring
 from homelab.tui.widgets.preview import Preview
 from homelab.tui.widgets.textbox import typing
 
@@ -130,6 +130,7 @@ class MainScreen(Screen[None]):
                 hosts.border_title = "Hosts"
                 yield hosts
                 yield HostNames(id="host-names")
+                yield HostWiring(id="host-wiring")
                 yield Static(LEGEND, id="legend")
             yield self.host_editor
             yield Preview(self.session.lab, id="preview")
@@ -218,8 +219,10 @@ class MainScreen(Screen[None]):
         self.show_names()
 
     def show_names(self) -> None:
-        """The shown host's names under the lab's domain, as the last full load saw them."""
+        """The shown host's names under the lab's domain and its part in the lab's wiring,
+        as the last full load saw them."""
         self.query_one(HostNames).show(self.session.state, self.folder)
+        self.query_one(HostWiring).show(self.session.state, self.folder)
 
     def action_next_host(self, step: int) -> None:
         self.query_one(HostList).step(step)

@@ -25,6 +25,7 @@ from homelab.editing.session import Session, profile_rel
 from homelab.errors import Problem
 from homelab.lab import Lab
 from homelab.optionindex.model import Option
+from homelab.tui.labpart import HostPart
 from homelab.tui.widgets import fields as f
 from homelab.tui.widgets.editors import (
     ContainersEditor,
@@ -189,7 +190,7 @@ class HostEditor(Vertical):
         if tab == "system":
             return SystemEditor(own, merged, id="ed-system")
         if tab == "networking":
-            return NetworkEditor(own, merged, id="ed-networking")
+            return NetworkEditor(own, merged, lab=self.lab_part, id="ed-networking")
         if tab == "users":
             return UsersEditor(own, merged, id="ed-users")
         if tab == "home":
@@ -197,7 +198,12 @@ class HostEditor(Vertical):
         if tab == "services":
             assert self.session.catalog is not None
             return ServicesEditor(
-                self.session.catalog, own, merged, domain=self.lab_domain, id="ed-services"
+                self.session.catalog,
+                own,
+                merged,
+                domain=self.lab_domain,
+                lab=self.lab_part,
+                id="ed-services",
             )
         if tab == "containers":
             return ContainersEditor(own, merged, id="ed-containers")
@@ -215,11 +221,21 @@ class HostEditor(Vertical):
         domain = state.config.domain if state.config is not None else None
         return (domain.name if domain is not None else None), True
 
+    def lab_part(self) -> HostPart:
+        """The shown host's part in the lab's wiring, as the last full load planned it."""
+        state = self.session.state
+        return HostPart(state.wiring if state is not None else None, self.folder)
+
     def lab_loaded(self) -> None:
-        """The whole lab is loaded: the Services tab learns the lab's domain."""
+        """The whole lab is loaded: the Services tab learns the lab's domain, and the
+        Network and Services tabs what the lab's wiring sets."""
         editor = self.editors.get("services")
         if isinstance(editor, ServicesEditor) and editor.composed:
             editor.show_domain()
+            editor.show_lab()
+        network = self.editors.get("networking")
+        if isinstance(network, NetworkEditor) and network.composed:
+            network.show_lab()
 
     # ---- an option from the option search ----------------------------------------------
 

@@ -1,10 +1,12 @@
-"""The selected host's names under the lab's domain, under the host list: its services'
-names (wiki.home.example.org) and, on the lab's proxy, how many names it fronts. Hidden
-when the host has none (or the lab no domain)."""
+"""The selected host's boxes under the host list: its names under the lab's domain (its
+services' names, wiki.home.example.org, and on the lab's proxy how many names it fronts),
+and its part in the lab's wiring (the roles it plays, what it gets from the others). Each
+hidden when it has nothing to say."""
 
 from __future__ import annotations
 
 from homelab.lab import LabState
+from homelab.tui.labpart import HostPart
 from homelab.tui.plain import Static, plain
 
 
@@ -36,4 +38,21 @@ class HostNames(Static):
         self.border_title = plain("Names")
         self.update("\n".join(lines))
         self.tooltip = plain("\n".join(lines)) if lines else None  # names cut at the edge
+        self.set_class(bool(lines), "-shown")
+
+
+class HostWiring(Static):
+    """The host's part in the lab's wiring: "plays: dns", "from the lab: nameserver pi;
+    scraped by nas" (wrapped: the box is narrow, and each part is worth reading whole)."""
+
+    DEFAULT_CSS = """
+    HostWiring { height: auto; max-height: 12; padding: 0 1; border: round $primary 40%;
+                 border-title-color: $text-primary; display: none; }
+    HostWiring.-shown { display: block; }
+    """
+
+    def show(self, state: LabState | None, folder: str | None) -> None:
+        lines = HostPart(state.wiring if state is not None else None, folder).lines()
+        self.border_title = plain("Wiring")
+        self.update("\n".join(lines))
         self.set_class(bool(lines), "-shown")

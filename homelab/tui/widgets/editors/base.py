@@ -18,6 +18,8 @@ from textual.message import Message
 from textual.widget import Widget
 
 from homelab.errors import Problem
+from homelab.tui.labpart import LabNote
+from homelab.tui.schema import Path
 from homelab.tui.widgets.fields import YamlField
 from homelab.tui.widgets.typing import TypingPause
 
@@ -39,6 +41,8 @@ class Editor(TypingPause):
 
     holds_problems = True  # fields mounted late take theirs from here
     problems: list[Problem] = []  # noqa: RUF012 - replaced per instance
+    # the lab's notes beside values its wiring sets, by path (fields mounted late read them)
+    lab_notes: Mapping[Path, LabNote] = {}
 
     def set_problems(self, problems: Sequence[Problem], *, again: bool = False) -> None:
         """Show problems now, or once the editor's widgets exist."""

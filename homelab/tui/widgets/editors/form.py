@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -12,6 +12,7 @@ from textual.widget import Widget
 
 from homelab.errors import Problem
 from homelab.profile.schema import profile_schema
+from homelab.tui.labpart import HostPart
 from homelab.tui.schema import fields
 from homelab.tui.widgets import fields as f
 from homelab.tui.widgets.editors.base import Data, Editor
@@ -31,8 +32,17 @@ class FormEditor(Editor, VerticalScroll):
 
     sections: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, own: Data, merged: Data, *, id: str | None = None):
+    def __init__(
+        self,
+        own: Data,
+        merged: Data,
+        *,
+        lab: Callable[[], HostPart] = lambda: HostPart(None, None),
+        id: str | None = None,
+    ):
         super().__init__(id=id)
+        self.lab = lab  # the shown host's part in the lab's wiring, as last loaded
+        self.lab_notes = lab().notes()
         root = profile_schema()
         wanted = set(self.sections)
         specs = fields(root, root, skip=frozenset(k for k in root["properties"] if k not in wanted))
@@ -48,6 +58,14 @@ class FormEditor(Editor, VerticalScroll):
     def show(self, own: Data, merged: Data) -> None:
         self.own, self.merged = own, merged
         f.fill(self, (), own, merged)
+        self.show_lab()
+
+    def show_lab(self) -> None:
+        """The notes beside the values the lab's wiring sets (the host's, or the lab's
+        newly loaded)."""
+        self.lab_notes = self.lab().notes()
+        for field in self.query(f.Field):
+            field.show_lab(self.lab_notes.get(field.path))
 
     def show_problems(self, problems: Sequence[Problem]) -> None:
         f.show_problems(self, problems)

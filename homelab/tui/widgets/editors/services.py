@@ -16,6 +16,7 @@ from textual.widgets.option_list import Option
 
 from homelab.catalog import Catalog
 from homelab.errors import Problem
+from homelab.tui.labpart import HostPart
 from homelab.tui.messages import FieldEdited
 from homelab.tui.plain import Static
 from homelab.tui.schema import Path, dig, fields
@@ -51,6 +52,7 @@ class ServicesEditor(ListDetail, Horizontal):
     ServicesEditor .service-title { text-style: bold; }
     ServicesEditor .service-about { color: $text-muted; padding: 0 0 1 0; }
     ServicesEditor .service-state { height: auto; padding: 0 0 1 0; }
+    ServicesEditor .service-lab { color: $text-muted; height: auto; }
     ServicesEditor .service-fields.-off { opacity: 60%; }
     ServicesEditor .service-error { color: $text-error; }
     """
@@ -62,11 +64,13 @@ class ServicesEditor(ListDetail, Horizontal):
         merged: Data,
         *,
         domain: DomainOf = lambda: (None, False),
+        lab: Callable[[], HostPart] = lambda: HostPart(None, None),
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
         self.catalog = catalog
         self.domain = domain
+        self.lab = lab  # the shown host's part in the lab's wiring, as last loaded
         self.own, self.merged = own, merged
         self.selected: str | None = None
         self._built_for: str | None = None
@@ -95,6 +99,7 @@ class ServicesEditor(ListDetail, Horizontal):
         with FieldsScroll(classes="service-side"):
             yield Static("", classes="service-title")
             yield Static("", classes="service-about")
+            yield Static("", classes="service-lab")
             yield Static("", classes="service-state")
             yield Static("", classes="service-error")
             yield Vertical(classes="service-fields")
@@ -164,6 +169,7 @@ class ServicesEditor(ListDetail, Horizontal):
         else:
             f.fill(box, base, *values)
         self.show_domain()
+        self.show_lab()
 
     def _fields(self, schema: Mapping[str, Any], base: Path, own: Any, merged: Any) -> list[Widget]:
         """The settings' fields, then the name under the lab's domain, a field of its own
@@ -182,6 +188,17 @@ class ServicesEditor(ListDetail, Horizontal):
         domain, known = self.domain()
         for field in self.query(WebNameField):
             field.show_domain(domain, known=known)
+
+    def show_lab(self) -> None:
+        """The line saying which of the service's options the lab's wiring sets."""
+        name = self.selected
+        if name is None:
+            return
+        merged = self.enabled(self.merged)
+        line = self.lab().service_line(name, as_map(merged.get(name)), name in merged)
+        said = self.query_one(".service-lab", Static)
+        said.update(line)
+        said.display = bool(line)
 
     def act(self, what: str) -> None:
         name = self.entries.highlighted_option

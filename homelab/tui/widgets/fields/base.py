@@ -19,6 +19,7 @@ from textual.css.query import NoMatches
 from textual.widget import Widget
 
 from homelab.errors import Problem, format_path
+from homelab.tui.labpart import LabNote
 from homelab.tui.messages import FieldEdited
 from homelab.tui.plain import Label, Static, plain
 from homelab.tui.schema import MISSING, FieldSpec, Path, shown
@@ -66,12 +67,15 @@ class Field(Vertical):
     Field.-problem.-warning .field-name { color: $text-warning; }
     Field.-problem.-warning Input { background: $warning 15%; }
     Field .field-note { color: $text-muted; padding: 0 0 0 1; width: auto; }
+    Field > .field-lab { color: $text-muted; column-span: 2; padding: 0 0 0 18; height: 1;
+                         text-wrap: nowrap; text-overflow: ellipsis; }
     Field Switch { border: none; height: 1; padding: 0; width: 6; }
     Field Switch:focus { border: none; background-tint: $foreground 10%; }
     Field Input { background: $boost; }
     """
 
     holds_fields: ClassVar[bool] = False  # its entries' fields show the problems inside it
+    lab_note: LabNote | None = None  # the lab's wiring sets this value (a note under it)
 
     def __init__(self, spec: FieldSpec, base: Path, own: Any = MISSING, inherited: Any = MISSING):
         super().__init__()
@@ -108,6 +112,7 @@ class Field(Vertical):
             self.show_value()
         except NoMatches:  # mounted, its control not yet: once it is
             self.call_after_refresh(self.show_value)
+        self._show_lab()
 
     def show_value(self) -> None:
         raise NotImplementedError
@@ -121,6 +126,7 @@ class Field(Vertical):
             self.post_message(FieldEdited(self.path, remove=True))
         else:
             self.post_message(FieldEdited(self.path, value))
+        self._show_lab()  # a value of the host's own: the lab's is no longer used
 
     def show_problems(self, problems: Sequence[Problem]) -> None:
         problems = list(problems)
@@ -134,6 +140,9 @@ class Field(Vertical):
         if not hasattr(self, "problems"):
             self.problems = self._problems_from_editor()
         self._show_problems()
+        if self.lab_note is None:  # mounted after its editor showed the lab's notes
+            self.lab_note = self._lab_note_from_editor()
+        self._show_lab()
 
     def _problems_from_editor(self) -> list[Problem]:
         """For a field mounted after its editor showed the problems (a lazy section)."""
@@ -146,6 +155,37 @@ class Field(Vertical):
                     if p.path == mine or (not self.holds_fields and under(p.path, mine))
                 ]
         return []
+
+    def _lab_note_from_editor(self) -> LabNote | None:
+        for node in self.ancestors:
+            notes = getattr(node, "lab_notes", None)
+            if notes is not None:
+                return notes.get(self.path)  # type: ignore[no-any-return]
+        return None
+
+    def show_lab(self, note: LabNote | None) -> None:
+        """The lab's wiring sets this value (None: it does not)."""
+        self.lab_note = note
+        if self.is_mounted:
+            self._show_lab()
+
+    def _gives_own(self) -> bool:
+        """The host gives this value itself (its profile or an included fragment)."""
+        return any(
+            v is not MISSING and v not in (None, "", [], {}) for v in (self.own, self.inherited)
+        )
+
+    def _show_lab(self) -> None:
+        note = self.lab_note
+        text = note.text(self._gives_own()) if note is not None else ""
+        shown_note = next((c for c in self.children if c.has_class("field-lab")), None)
+        if shown_note is None and text:
+            shown_note = Static(classes="field-lab")  # made when first needed
+            self.mount(shown_note)
+        if isinstance(shown_note, Static):
+            shown_note.update(text)
+            shown_note.tooltip = plain(text) if text else None  # cut at a narrow pane's edge
+            shown_note.display = bool(text)
 
     def _show_problems(self) -> None:
         problems = getattr(self, "problems", [])
