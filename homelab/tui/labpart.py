@@ -109,7 +109,23 @@ class HostPart:
             role = self._role(name)
             if role is not None and self._here(role) and role.service == service:
                 return f"set by the lab: {name} — {self._provides(name, role)}"
-        return self._client(service, settings)
+        said = self._client(service, settings)
+        scraped = self._scraped(service)
+        return "; ".join(x for x in (said, scraped) if x).replace("; set by the lab: ", "; ")
+
+    def _scraped(self, service: str) -> str:
+        """A service whose own metrics the lab's Prometheus scrapes (the entry's metrics:)."""
+        role = self._role("monitoring")
+        if role is None:
+            return ""
+        found = [s for s in self.wiring_of().scrapes if s[0] == self.folder and s[1] == service]
+        if not found:
+            return ""
+        where = "this host's" if self._here(role) else f"{role.provider.name}'s"
+        _, _, port, path = found[0]
+        return (
+            f"set by the lab: monitoring — its metrics ({port}{path}) scraped by {where} Prometheus"
+        )
 
     def _exporter(self, enabled: bool) -> str:
         """Every host of a monitored lab runs the node exporter, its entry enabled or not."""

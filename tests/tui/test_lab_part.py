@@ -125,3 +125,24 @@ def test_a_broker_without_the_lab_password_has_no_lab_user() -> None:
     assert HostPart(wiring, "app").service_line("zigbee2mqtt", {}, True) == (
         "set by the lab: mqtt — the broker's address"
     )
+
+
+def test_a_service_whose_own_metrics_are_scraped_says_so() -> None:
+    wiring = lab()
+    scraped = Wiring(
+        wiring.roles,
+        PEERS,
+        wiring.records,
+        wiring.backups,
+        mqtt_users=wiring.mqtt_users,
+        scrapes=(("ha", "grafana", 3000, "/metrics"), ("ha", "loki", 3100, "/metrics")),
+    )
+    ha = HostPart(scraped, "ha")
+    assert ha.service_line("grafana", {}, True) == (
+        "set by the lab: monitoring — the data source nas's Prometheus; monitoring — its "
+        "metrics (3000/metrics) scraped by nas's Prometheus"
+    )
+    assert ha.service_line("loki", {}, True) == (
+        "set by the lab: monitoring — its metrics (3100/metrics) scraped by nas's Prometheus"
+    )
+    assert HostPart(scraped, "app").service_line("loki", {}, True) == ""
