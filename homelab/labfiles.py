@@ -243,6 +243,8 @@ def _secrets(
         if (h.profile is None or h.problems) and h.document is not None
         for name in secretrefs.names_in_data(h.document.data)
     }
+    if getattr(source, "partial", False):
+        elsewhere = set(names)  # some hosts only: another may use any of them
     return lab_secrets(
         valid,
         admins,

@@ -174,6 +174,10 @@ class MainScreen(Screen[None]):
     def on_lab_loaded(self, message: LabLoaded) -> None:
         self.session.state = message.state
         self.session.catalog = message.state.catalog
+        # the lab's own problems as the whole lab says them (the first check saw one host)
+        said = (message.state.problems, message.state.warnings)
+        renewed = said != (self.session.lab_problems, self.session.lab_warnings)
+        self.session.lab_problems, self.session.lab_warnings = said
         self.query_one(HostList).marks = message.marks
         first = not self.loaded
         self.loaded = True
@@ -187,6 +191,8 @@ class MainScreen(Screen[None]):
         for folder in hosts.rows:
             self.update_row(folder)
         self.show_names()
+        if renewed and self.folder is not None:
+            self.run_check()  # the problems panel shows the lab's problems anew
         self.host_editor.lab_loaded()
         # a big lab is many long-lived objects: leave them out of garbage collection,
         # whose full passes over them would stall keystrokes for a quarter second
