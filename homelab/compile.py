@@ -41,13 +41,13 @@ from homelab.nix.expr import (
     SearchPath,
     mk_default,
 )
-from homelab.nix.render import attr_name, comments, render_file
+from homelab.nix.render import comments, render_file
 from homelab.nix.syntax import check_module_body
 from homelab.profile import secretrefs
 from homelab.profile.model import ModuleEntry, Profile, SecretUse, User
 from homelab.profile.options import module_tree
 from homelab.webnix import TITLE as WEB_TITLE
-from homelab.webnix import web_module
+from homelab.webnix import secret_path, web_module
 from homelab.webplan import HostWeb, listen_override
 from homelab.wiring import Wiring, metrics_listen
 from homelab.wiringnix import TITLE as WIRING_TITLE
@@ -315,11 +315,6 @@ def home_manager(p: Profile) -> dict[str, Any]:
             }
         )
     }
-
-
-def secret_path(name: str) -> Raw:
-    """Where the machine has an encrypted secret once agenix decrypted it."""
-    return Raw(f"config.age.secrets.{attr_name(name)}.path")
 
 
 def with_secret_paths(value: Any) -> Any:

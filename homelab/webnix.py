@@ -29,7 +29,8 @@ def put(tree: dict[str, Any], path: Sequence[str], value: Any) -> None:
     node[path[-1]] = value
 
 
-def _secret_path(name: str) -> Raw:
+def secret_path(name: str) -> Raw:
+    """Where the machine has an encrypted secret once agenix decrypted it."""
     return Raw(f"config.age.secrets.{attr_name(name)}.path")
 
 
@@ -72,7 +73,7 @@ def _acme(tree: dict[str, Any], domain: Domain) -> None:
         "dnsProvider": domain.dns_provider,
     }
     if domain.credentials:
-        cert["environmentFile"] = _secret_path(domain.credentials)
+        cert["environmentFile"] = secret_path(domain.credentials)
     if domain.server == "nginx":
         # nginx's module asserts that a certificate it reads is in a group it runs as
         cert["group"] = Ref("config.services.nginx.group")

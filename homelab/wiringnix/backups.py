@@ -26,10 +26,8 @@ from __future__ import annotations
 from typing import Any
 
 from homelab.catalog import Catalog
-from homelab.nix.expr import Raw
-from homelab.nix.render import attr_name
 from homelab.profile.model import Profile
-from homelab.webnix import open_port, put
+from homelab.webnix import open_port, put, secret_path
 from homelab.wiring import REPOSITORY_PORT, Role, Wiring
 
 # the wiring's own job (restic-backups-lab.service): the catalogue's restic entry is `main`
@@ -65,7 +63,7 @@ def _job(role: Role, p: Profile, paths: tuple[str, ...]) -> dict[str, Any]:
     return {
         # one repository a host, named by the host (rest-server keeps it in dataDir/NAME)
         "repository": f"rest:http://{server}:{REPOSITORY_PORT}/{p.name}",
-        "passwordFile": Raw(f"config.age.secrets.{attr_name(role.spec.password)}.path"),
+        "passwordFile": secret_path(role.spec.password),
         "paths": list(paths),
         "initialize": True,
         # written whole: the module's default {OnCalendar; Persistent} is one value

@@ -28,9 +28,8 @@ from typing import Any
 
 from homelab.catalog import Catalog
 from homelab.nix.expr import Apply, Raw, Ref
-from homelab.nix.render import attr_name
 from homelab.profile.model import Profile, SecretUse, ServiceUse
-from homelab.webnix import open_port, put
+from homelab.webnix import open_port, put, secret_path
 from homelab.wiring import MQTT_PORT, Role, Wiring
 
 USER = "homelab"  # the lab's MQTT user, on the broker and in every client
@@ -87,7 +86,7 @@ def _zigbee2mqtt(tree: dict[str, Any], use: ServiceUse, server: str, secret: str
     put(tree, [*base, "user"], USER)
     put(tree, [*base, "password"], f"!{CREDENTIAL} password")
     unit = ["systemd", "services", "zigbee2mqtt"]
-    path = f"config.age.secrets.{attr_name(secret)}.path"
+    path = secret_path(secret).text
     put(tree, [*unit, "serviceConfig", "LoadCredential"], [Raw(f'"{CREDENTIAL}:${{{path}}}"')])
     # jq writes the password as a JSON string, which YAML reads as it is (quotes, colons)
     put(
