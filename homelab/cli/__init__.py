@@ -185,6 +185,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--diff", action="store_true", help="show the generated Nix that changes too")
     p.add_argument("--no-commit", action="store_true",
                    help="do not commit what goes out (deploy records then name HEAD)")  # fmt: skip
+    p.add_argument("--force", action="store_true",
+                   help="rebuild machines that already run what would be sent (else they are "
+                   "left alone as up to date)")  # fmt: skip
     p = add("rollback", "deploy:cmd_rollback", "switch a machine back to its previous generation")
     p.add_argument("host", metavar="HOST")
     p.add_argument("-y", "--yes", action="store_true", help="do not ask first")
