@@ -1,29 +1,43 @@
-"""Fan-out: how long homelab takes to apply to 20 machines, against the floor.
+"""Fan-out: homelab's apply to 20 and 50 machines, side by side with the floor.
 
-Stands up 20 simulated machines of the SSH test rig (tests/sshd/: a real sshd each; the
-rebuild is the rig's test double, told to take 1 s) and prints, for the same rebuild on
-all 20:
+Stands up machines of the SSH test rig (tests/sshd/: a real sshd each; the rebuild is the
+rig's test double, told to take --seconds) and times, in interleaved rounds (every line
+once per round, in turn, so the machine's noise hits them alike):
 
-- homelab: `apply()` to 20 hosts (connect, lock, upload, detached rebuild, follow), and
-  the whole `homelab apply --yes` command (with validating, building and diffing first);
-- the floor: 20 plain OpenSSH `ssh` clients started at once, each running the rebuild;
-- Ansible: `ansible all -m raw` with 20 forks running the same command, when an `ansible`
-  program is next to this Python (its own venv) or given with --ansible.
+- the floor: one OpenSSH client per machine, all at once, each uploading the host's files
+  (scp, the same set homelab's upload sends to a machine that has none) and running the
+  same rebuild over the same connection (ControlMaster: one handshake, as homelab makes);
+- OpenSSH, the handshake alone (`ssh HOST true` to every machine at once: the floor of an
+  apply that finds nothing to do);
+- Ansible: `ansible all -m raw` with one fork per machine running the same rebuild, when an
+  `ansible` program is found (on PATH, next to this Python, or --ansible);
+- homelab's fan-out: `apply()` on the plans, to machines that have none of the files;
+- `homelab apply --yes`, everything changed: every host's hardware file edited and every
+  machine without homelab's files, so it validates, builds, diffs, commits, uploads all,
+  rebuilds everywhere and records;
+- `homelab apply --yes` again right after, nothing changed: how long, how many rebuilds ran
+  on the machines (the stand-in logs each call), how many hosts said "up to date".
 
-Each figure is the median of --rounds runs. Usage:
-    .venv/bin/python bench/fanout.py [--hosts 20] [--rounds 3] [--ansible PATH]
+Ratios are to the floor of the same round (median over rounds). Usage:
+    .venv/bin/python bench/fanout.py [--hosts 20,50] [--rounds 5] [--seconds 1]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import getpass
 import os
+import re
+import shlex
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,143 +45,386 @@ sys.path.insert(0, str(ROOT))
 
 from homelab.deploy.fanout import apply  # noqa: E402
 from homelab.deploy.models import ApplyOptions  # noqa: E402
-from homelab.deploy.plan import plan_hosts  # noqa: E402
+from homelab.deploy.plan import HostPlan, plan_hosts  # noqa: E402
 from homelab.deploy.workflow import prepare  # noqa: E402
 from homelab.history import commit_lab  # noqa: E402
 from homelab.history.repo import open_repository  # noqa: E402
 from homelab.lab import Lab  # noqa: E402
 from tests.deploy.labs import make_lab  # noqa: E402
-from tests.sshd.rig import Rig  # noqa: E402
+from tests.sshd.rig import Machine, Rig  # noqa: E402
 
-REBUILD = 'nixos-rebuild switch --flake "$HOMELAB_MACHINE_ROOT/var/lib/homelab/config#{host}"'
-
-
-def homelab_api(lab_root: Path, rig: Rig) -> float:
-    lab = Lab(lab_root)
-    ready = prepare(lab, [])
-    commit_lab(lab, hosts=list(ready.chosen))  # homelab sends what a commit holds
-    head = open_repository(lab_root).head() or ""
-    plans = plan_hosts(lab, ready.state, ready.chosen, head)
-    options = ApplyOptions(ssh=rig.settings())  # type: ignore[arg-type]
-    start = time.perf_counter()
-    results = apply(plans, options)
-    took = time.perf_counter() - start
-    failed = [r for r in results if not r.ok]
-    if failed:
-        raise SystemExit(f"homelab failed on {failed[0].host}: {failed[0].summary}")
-    return took
+REBUILD = "nixos-rebuild switch --flake {folder}#{attr}"
+STATE = "var/lib/homelab"  # homelab's folder on a machine, under its root
+FLOOR = "var/lib/floor"  # where the floor's clients upload, beside homelab's own
+NOTHING_AIM = 0.5 * 3.5  # seconds at 20 hosts: half of what it took before the skip
+TIMEOUT = 600.0
 
 
-def homelab_cli(lab_root: Path, rig: Rig) -> float:
-    env = {**os.environ, "HOME": str(rig.home)}
-    env.pop("SSH_AUTH_SOCK", None)
-    start = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "homelab", "--lab", str(lab_root), "apply", "--yes"],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    took = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(f"homelab apply failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-    return took
+@dataclass(frozen=True)
+class Line:
+    key: str
+    label: str
 
 
-def plain_ssh(rig: Rig) -> float:
-    base = [
-        "ssh", "-F", str(rig.ssh_config), "-i", str(rig.key),
-        "-o", f"UserKnownHostsFile={rig.known_hosts}", "-o", "StrictHostKeyChecking=yes",
-        "-o", "BatchMode=yes",
+@dataclass
+class Figures:
+    """Seconds per line, one entry per round, and what the nothing-changed rounds did."""
+
+    times: dict[str, list[float]] = field(default_factory=dict)
+    rebuilds_first: list[int] = field(default_factory=list)
+    rebuilds_same: list[int] = field(default_factory=list)
+    up_to_date: list[int] = field(default_factory=list)
+
+    def add(self, key: str, seconds: float) -> None:
+        self.times.setdefault(key, []).append(seconds)
+
+
+class Stage:
+    """One size: its machines, its lab, and the client side."""
+
+    def __init__(self, base: Path, hosts: int, seconds: float) -> None:
+        self.base = base
+        self.rig = Rig(base / "rig")
+        self.machines = [self.rig.add(f"host{i:02d}") for i in range(1, hosts + 1)]
+        for machine in self.machines:
+            machine.fault("rebuild-seconds", str(seconds))
+        self.lab = make_lab(base / "lab", self.machines)
+        self.uploads = base / "uploads"  # the floor's local copy of each host's files
+        self.control = base / "cm"  # OpenSSH control sockets (short: a socket path is short)
+        self.control.mkdir()
+        self.plans: list[HostPlan] = []
+
+    def close(self) -> None:
+        self.rig.close()
+
+    # ---- homelab ---------------------------------------------------------------------
+
+    def plan(self) -> None:
+        """The plans of an apply of every host at HEAD (committed first, as apply does)."""
+        lab = Lab(self.lab)
+        ready = prepare(lab, [])
+        commit_lab(lab, hosts=list(ready.chosen))
+        head = open_repository(self.lab).head() or ""
+        self.plans = list(plan_hosts(lab, ready.state, ready.chosen, head))
+
+    def fan_out(self) -> float:
+        options = ApplyOptions(ssh=self.rig.settings())  # type: ignore[arg-type]
+        start = time.perf_counter()
+        results = apply(self.plans, options)
+        took = time.perf_counter() - start
+        failed = [r for r in results if not r.ok]
+        if failed:
+            raise SystemExit(f"homelab failed on {failed[0].host}: {failed[0].summary}")
+        return took
+
+    def command(self, *extra: str) -> tuple[float, str]:
+        """`homelab apply --yes` as a person runs it, from this checkout."""
+        env = {**os.environ, "HOME": str(self.rig.home), "PYTHONPATH": str(ROOT)}
+        env.pop("SSH_AUTH_SOCK", None)
+        argv = [sys.executable, "-m", "homelab", "--lab", str(self.lab), "apply", "--yes"]
+        start = time.perf_counter()
+        done = subprocess.run(
+            [*argv, *extra], env=env, capture_output=True, text=True, timeout=TIMEOUT
+        )
+        took = time.perf_counter() - start
+        if done.returncode != 0:
+            raise SystemExit(f"homelab apply failed:\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}")
+        return took, done.stdout
+
+    def forget_uploads(self) -> None:
+        """Every machine without homelab's files: the next apply sends them all."""
+        for machine in self.machines:
+            state = machine.root / STATE
+            for name in ("config", "uploads"):
+                path = state / name
+                if path.is_symlink() or path.is_file():
+                    path.unlink()
+                else:
+                    shutil.rmtree(path, ignore_errors=True)
+            (state / "secrets.json").unlink(missing_ok=True)
+
+    def edit_every_host(self, round_number: int) -> None:
+        """A change in every host's hardware file (a comment the configuration keeps)."""
+        for machine in self.machines:
+            path = self.lab / "hosts" / machine.name / "hardware-configuration.nix"
+            text = re.sub(r"\n# bench round \d+\n?$", "\n", path.read_text())
+            path.write_text(text.rstrip("\n") + f"\n# bench round {round_number}\n")
+
+    def rebuilds(self) -> int:
+        """How many times the stand-in nixos-rebuild ran, on all machines together."""
+        count = 0
+        for machine in self.machines:
+            log = machine.root / ".rig" / "commands.log"
+            if log.exists():
+                count += sum(
+                    1 for ln in log.read_text().splitlines() if ln.startswith("nixos-rebuild ")
+                )
+        return count
+
+    def said_up_to_date(self, output: str) -> int:
+        lines = [ln for ln in output.splitlines() if "up to date" in ln]
+        return sum(1 for m in self.machines if any(re.search(rf"\b{m.name}\b", ln) for ln in lines))
+
+    # ---- OpenSSH -----------------------------------------------------------------------
+
+    def ssh_options(self) -> list[str]:
+        return [
+            "-F", str(self.rig.ssh_config), "-i", str(self.rig.key),
+            "-o", f"UserKnownHostsFile={self.rig.known_hosts}", "-o", "StrictHostKeyChecking=yes",
+            "-o", "BatchMode=yes",
+        ]  # fmt: skip
+
+    def shared(self) -> list[str]:
+        """One connection per machine for scp and ssh (the floor makes one handshake)."""
+        return [
+            "-o", "ControlMaster=auto", "-o", f"ControlPath={self.control}/%C",
+            "-o", "ControlPersist=120",
+        ]  # fmt: skip
+
+    def floor_folder(self, machine: Machine) -> Path:
+        return machine.root / FLOOR
+
+    def rebuild_line(self, machine: Machine, plan: HostPlan) -> str:
+        folder = shlex.quote(str(self.floor_folder(machine)))
+        return REBUILD.format(folder=folder, attr=plan.attr or plan.folder)
+
+    def stage_floor(self) -> tuple[int, int]:
+        """Each host's files in a local folder, nothing of them on its machine; (files,
+        bytes) of one host."""
+        shutil.rmtree(self.uploads, ignore_errors=True)
+        for machine, plan in zip(self.machines, self.plans, strict=True):
+            local = self.uploads / machine.name
+            for rel, data in plan.files.items():
+                (local / rel).parent.mkdir(parents=True, exist_ok=True)
+                (local / rel).write_bytes(data)
+            shutil.rmtree(self.floor_folder(machine), ignore_errors=True)
+            self.floor_folder(machine).parent.mkdir(parents=True, exist_ok=True)
+        first = self.plans[0]
+        return len(first.files), sum(len(d) for d in first.files.values())
+
+    def floor(self) -> float:
+        """scp of the host's files, then its rebuild over the same connection; all at once."""
+        ssh = [*self.ssh_options(), *self.shared()]
+        scripts = []
+        for machine, plan in zip(self.machines, self.plans, strict=True):
+            local = str(self.uploads / machine.name)
+            remote = f"{machine.name}:{self.floor_folder(machine)}"
+            scp = shlex.join(["scp", "-q", "-r", *ssh, local, remote])
+            run = shlex.join(["ssh", *ssh, machine.name, self.rebuild_line(machine, plan)])
+            scripts.append(f"{scp} && exec {run}")
+        try:
+            return self.all_at_once([["sh", "-c", s] for s in scripts], "the floor")
+        finally:
+            self.close_connections()
+
+    def close_connections(self) -> None:
+        stops = [
+            subprocess.Popen(
+                ["ssh", *self.ssh_options(), *self.shared(), "-O", "exit", m.name],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for m in self.machines
+        ]
+        for stop in stops:
+            stop.wait(timeout=30)
+
+    def handshake(self) -> float:
+        argv = [["ssh", *self.ssh_options(), m.name, "true"] for m in self.machines]
+        return self.all_at_once(argv, "ssh true")
+
+    def all_at_once(self, commands: Sequence[Sequence[str]], what: str) -> float:
+        with contextlib.ExitStack() as stack:
+            # stderr to files, not pipes: a control master left running keeps a pipe open
+            logs = [stack.enter_context(tempfile.TemporaryFile()) for _ in commands]
+            start = time.perf_counter()
+            processes = [
+                subprocess.Popen(c, stdout=subprocess.DEVNULL, stderr=log, stdin=subprocess.DEVNULL)
+                for c, log in zip(commands, logs, strict=True)
+            ]
+            codes = [p.wait(timeout=TIMEOUT) for p in processes]
+            took = time.perf_counter() - start
+            for code, log in zip(codes, logs, strict=True):
+                if code:
+                    log.seek(0)
+                    text = log.read().decode(errors="replace")[-2000:]
+                    raise SystemExit(f"{what} failed: {text}")
+        return took
+
+    # ---- Ansible -----------------------------------------------------------------------
+
+    def ansible(self, program: str) -> float:
+        inventory = self.base / "inventory.ini"
+        user = getpass.getuser()
+        lines = ["[all]"]
+        for m in self.machines:
+            lines.append(
+                f"{m.name} ansible_host=127.0.0.1 ansible_port={m.port} ansible_user={user} "
+                f"ansible_ssh_private_key_file={self.rig.key}"
+            )
+        lines += [
+            "[all:vars]",
+            f"ansible_ssh_common_args='-o UserKnownHostsFile={self.rig.known_hosts} "
+            "-o StrictHostKeyChecking=yes'",
+        ]
+        inventory.write_text("\n".join(lines) + "\n")
+        forks = str(len(self.machines))
+        env = {**os.environ, "ANSIBLE_HOST_KEY_CHECKING": "True", "ANSIBLE_FORKS": forks}
+        env.pop("SSH_AUTH_SOCK", None)
+        # the same rebuild of the floor's upload: the machine's root is in its sessions' env
+        folder = f'"$HOMELAB_MACHINE_ROOT/{FLOOR}"'
+        rebuild = REBUILD.format(folder=folder, attr="{{ inventory_hostname }}")
+        argv = [program, "all", "-i", str(inventory), "-f", forks, "-m", "raw", "-a", rebuild]
+        start = time.perf_counter()
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=TIMEOUT)
+        took = time.perf_counter() - start
+        if done.returncode != 0:
+            raise SystemExit(f"ansible failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+        return took
+
+
+def one_round(stage: Stage, number: int, figures: Figures, ansible: str | None) -> None:
+    """Every line once, in the same order each round."""
+    stage.plan()
+    stage.stage_floor()
+    figures.add("handshake", stage.handshake())
+    figures.add("floor", stage.floor())
+    if ansible:
+        figures.add("ansible", stage.ansible(ansible))
+    stage.forget_uploads()
+    figures.add("fanout", stage.fan_out())
+    stage.edit_every_host(number)
+    stage.forget_uploads()
+    before = stage.rebuilds()
+    took, _ = stage.command()
+    figures.add("first", took)
+    figures.rebuilds_first.append(stage.rebuilds() - before)
+    before = stage.rebuilds()
+    took, said = stage.command()
+    figures.add("same", took)
+    figures.rebuilds_same.append(stage.rebuilds() - before)
+    figures.up_to_date.append(stage.said_up_to_date(said))
+
+
+def ratio(figures: Figures, key: str, to: str = "floor") -> float:
+    pairs = zip(figures.times[key], figures.times[to], strict=True)
+    return statistics.median(a / b for a, b in pairs)
+
+
+def report(stage: Stage, figures: Figures, seconds: float, ansible_note: str) -> None:
+    hosts, rounds = len(stage.machines), len(figures.times["floor"])
+    files, size = len(stage.plans[0].files), sum(len(d) for d in stage.plans[0].files.values())
+    lines = [
+        Line("floor", f"floor: {hosts} OpenSSH clients, scp {files} files ({size / 1024:.1f} KiB) "
+                      "+ rebuild, one connection each"),
+        Line("handshake", f"OpenSSH, the handshake alone ({hosts} x ssh HOST true)"),
+        Line("ansible", f"ansible all -m raw, {hosts} forks, the rebuild alone"),
+        Line("fanout", "homelab apply() fan-out, machines without the files"),
+        Line("first", "homelab apply --yes, everything changed (whole command)"),
+        Line("same", "homelab apply --yes, nothing changed (right after)"),
     ]  # fmt: skip
-    start = time.perf_counter()
-    processes = [
-        subprocess.Popen(
-            [*base, m.name, REBUILD.format(host=m.name)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+    print(f"\n{hosts} rig machines, rebuild {seconds:g} s each, {rounds} interleaved rounds")
+    print(f"  {'min':>7} {'median':>7} {'x floor':>8}  (ratio: median of per-round ratios)")
+    for line in lines:
+        values = figures.times.get(line.key)
+        if not values:
+            print(f"  {'-':>7} {'-':>7} {'-':>8}  {line.label}: {ansible_note}")
+            continue
+        print(
+            f"  {min(values):6.2f}s {statistics.median(values):6.2f}s "
+            f"{ratio(figures, line.key):7.2f}x  {line.label}"
         )
-        for m in rig.machines
-    ]
-    codes = [p.wait() for p in processes]
-    took = time.perf_counter() - start
-    if any(codes):
-        bad = next(p for p, c in zip(processes, codes, strict=True) if c)
-        raise SystemExit(f"ssh failed: {bad.stderr.read().decode() if bad.stderr else ''}")
-    return took
-
-
-def ansible(program: str, rig: Rig, folder: Path) -> float:
-    inventory = folder / "inventory.ini"
-    lines = ["[all]"]
-    for m in rig.machines:
-        lines.append(
-            f"{m.name} ansible_host=127.0.0.1 ansible_port={m.port} ansible_user=root "
-            f"ansible_ssh_private_key_file={rig.key}"
-        )
-    lines += [
-        "[all:vars]",
-        f"ansible_ssh_common_args='-o UserKnownHostsFile={rig.known_hosts} "
-        "-o StrictHostKeyChecking=yes'",
-    ]
-    inventory.write_text("\n".join(lines) + "\n")
-    env = {**os.environ, "ANSIBLE_HOST_KEY_CHECKING": "True", "ANSIBLE_FORKS": "20"}
-    env.pop("SSH_AUTH_SOCK", None)
-    command = REBUILD.format(host="{{ inventory_hostname }}")
-    start = time.perf_counter()
-    done = subprocess.run(
-        [program, "all", "-i", str(inventory), "-f", "20", "-m", "raw", "-a", command],
-        env=env,
-        capture_output=True,
-        text=True,
+    first, same = figures.rebuilds_first, figures.rebuilds_same
+    print(
+        f"  rebuilds on the machines per round: everything changed {_counts(first)}, "
+        f"nothing changed {_counts(same)}; hosts that said up to date: "
+        f"{_counts(figures.up_to_date)}"
     )
-    took = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(f"ansible failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-    return took
+    aims(hosts, figures)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hosts", type=int, default=20)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=1.0, help="how long a rebuild takes")
-    parser.add_argument("--ansible", help="an ansible program (default: next to this Python)")
-    args = parser.parse_args()
+def _counts(values: list[int]) -> str:
+    return "/".join(str(v) for v in values)
+
+
+def aims(hosts: int, figures: Figures) -> None:
+    first = ratio(figures, "first")
+    print("  aims:")
+    print(f"    everything changed <= 1.00x the floor: {first:.2f}x  {_met(first <= 1.0)}")
+    same = statistics.median(figures.times["same"])
+    no_rebuild = not any(figures.rebuilds_same)
+    runs = f"{sum(figures.rebuilds_same)} rebuild(s) ran"
+    if hosts == 20:
+        fits = same <= NOTHING_AIM
+        print(
+            f"    nothing changed: no rebuild, <= {NOTHING_AIM:.2f} s (0.5 x 3.5 s): {same:.2f} s, "
+            f"{runs}  {_met(fits and no_rebuild)}"
+        )
+    else:
+        print(f"    nothing changed: no rebuild ({runs})  {_met(no_rebuild)}")
+    print(
+        "    nothing changed vs one handshake per machine: "
+        f"{ratio(figures, 'same', 'handshake'):.2f}x"
+    )
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def find_ansible(given: str | None) -> tuple[str | None, str]:
+    """The ansible program, or None and why."""
+    if given:
+        return given, ""
     here = Path(sys.executable).parent / "ansible"
-    program = args.ansible or (str(here) if here.exists() else None)
+    found = str(here) if here.exists() else shutil.which("ansible")
+    if found:
+        return found, ""
+    return None, "skipped: no ansible program on PATH or next to this Python (--ansible PATH)"
 
-    base = Path(tempfile.mkdtemp(prefix="homelab-fanout-"))
-    rig = Rig(base / "rig")
+
+def run_size(hosts: int, rounds: int, seconds: float, ansible: str | None, note: str) -> None:
+    base = Path(tempfile.mkdtemp(prefix="hl-fan-"))
+    started = time.perf_counter()
+    stage = Stage(base, hosts, seconds)
     try:
-        machines = [rig.add(f"host{i:02d}") for i in range(1, args.hosts + 1)]
-        for m in machines:
-            m.fault("rebuild-seconds", str(args.seconds))
-        lab = make_lab(base / "lab", machines)
-        figures: dict[str, list[float]] = {"api": [], "cli": [], "ssh": [], "ansible": []}
-        for _ in range(args.rounds):
-            figures["api"].append(homelab_api(lab, rig))
-            figures["cli"].append(homelab_cli(lab, rig))
-            figures["ssh"].append(plain_ssh(rig))
-            if program:
-                figures["ansible"].append(ansible(program, rig, base))
-        print(f"{args.hosts} simulated machines, rebuild {args.seconds:g} s each, "
-              f"median of {args.rounds} round(s), {os.cpu_count()} CPU(s)")  # fmt: skip
-        show = {
-            "api": "homelab apply() (connect, lock, upload, rebuild, follow)",
-            "cli": "homelab apply --yes (whole command: validate, build, diff, apply)",
-            "ssh": f"{args.hosts} parallel OpenSSH ssh clients (the floor)",
-            "ansible": f"ansible all -m raw, {args.hosts} forks",
-        }
-        for key, label in show.items():
-            if figures[key]:
-                value = statistics.median(figures[key])
-                print(f"  {value:6.2f} s  {label}")
-            else:
-                print(f"     n/a   {label}: no ansible program in this venv (--ansible PATH)")
+        figures = Figures()
+        for number in range(1, rounds + 1):
+            one_round(stage, number, figures, ansible)
+        report(stage, figures, seconds, note)
+        print(f"  ({time.perf_counter() - started:.0f} s for this size, machines set up included)")
     finally:
-        rig.close()
+        stage.close()
         shutil.rmtree(base, ignore_errors=True)
+
+
+def checkout() -> str:
+    """Which homelab is measured: its commit, and whether homelab/ has changes on top."""
+
+    def git(*words: str) -> str:
+        done = subprocess.run(["git", "-C", str(ROOT), *words], capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    head = git("rev-parse", "--short", "HEAD")
+    if not head:
+        return f"{ROOT} (not a git checkout)"
+    edits = git("status", "--porcelain", "--", "homelab")
+    return f"commit {head}" + (" with uncommitted changes in homelab/" if edits else "")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--hosts", default="20,50", help="machine counts, comma-separated")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=1.0, help="how long a rebuild takes")
+    parser.add_argument("--ansible", help="an ansible program (default: on PATH or in this venv)")
+    args = parser.parse_args(argv)
+    program, note = find_ansible(args.ansible)
+    print(f"{os.cpu_count()} CPU(s); homelab at {checkout()}")
+    if not program:
+        print(f"ansible: {note}")
+    for hosts in (int(h) for h in args.hosts.split(",")):
+        run_size(hosts, args.rounds, args.seconds, program, note)
     return 0
 
 
