@@ -155,6 +155,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
             checks=not args.no_checks,
             lock_wait=args.wait,
             reconnect_timeout=args.reconnect,
+            force=args.force,
         )
         outcome, signalled = _with_progress(
             lambda emit, stop, note: lab.send(ready, options, emit, stop, note), ready.names

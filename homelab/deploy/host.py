@@ -52,6 +52,7 @@ from homelab.deploy.ssh import (
 from homelab.deploy.steps import Machine
 from homelab.deploy.target import Cancelled, ConnectionLost, Target, parse_facts
 from homelab.deploy.upload import Upload, UploadFailed, upload
+from homelab.deploy.uptodate import judge
 
 State = ApplyState
 NIX_ERROR_LINES = 200  # of one Nix error: without --show-trace, its trace is short
@@ -213,6 +214,18 @@ class HostRun:
         self._read_age_key()
         if self.plan.earlier_run:
             self.confirmed = self.runs.how_it_ended(self.plan.earlier_run)
+        verdict = judge(self.plan, self.facts, self.options)
+        if verdict.note:
+            self.line(verdict.note)
+        if verdict.up_to_date:
+            self._clean_staging()
+            self.line("up to date: it runs what its last deploy switched to, and nothing changed")
+            return self._result(
+                State.DONE,
+                f"up to date: still on {before} (--force rebuilds it)",
+                after=before,
+                up_to_date=True,
+            )
         self.set(State.UPLOADING)
         self._upload()
         self._check_cancel()

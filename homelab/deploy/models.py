@@ -114,6 +114,7 @@ class ApplyOptions:
     reconnect_timeout: float = 120.0
     lock_wait: float = 0.0  # 0: refuse at once when another apply holds the host
     heartbeat: float = 10.0  # seconds between the signs of life that keep the host's lock
+    force: bool = False  # rebuild even a machine that already runs what would be sent
 
     def __post_init__(self) -> None:
         # a front end may hand over the word it was given: ValueError when it is no mode
@@ -252,6 +253,7 @@ class HostResult:
     run: str = ""  # interrupted: the run left going on the machine
     confirmed: Confirmed | None = None  # the end of an earlier interrupted run, seen now
     last_backup: str = ""  # status --live: how the lab's backup job last ran ("" not asked)
+    up_to_date: bool = False  # it already ran what would be sent: no rebuild, no record
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
     finished: datetime = field(default_factory=lambda: datetime.now(UTC))
     elapsed: float = 0.0

@@ -24,6 +24,7 @@ from homelab.deploy.outgoing import files_at, secret_paths
 from homelab.deploy.ssh import Endpoint
 from homelab.deploy.upload import SecretFile
 from homelab.errors import InvalidInput, Place, Problem
+from homelab.history.records import DeployRecord
 from homelab.history.repo import open_repository
 from homelab.labfiles import LabFiles, LabState
 from homelab.profile.model import Profile
@@ -58,6 +59,7 @@ class HostPlan:
     earlier_run: str = ""  # a run an interrupted apply left going: confirm how it ended
     refused: Refusal | None = None  # not applied: e.g. its secrets are stale
     backup_unit: str = ""  # the lab's backup job on this host: status --live reads its last run
+    last: DeployRecord | None = None  # its newest deploy record: is the machine up to date?
 
 
 def endpoint_of(profile: Profile) -> Endpoint:

@@ -16,7 +16,7 @@ from homelab.deploy.plan import HostPlan
 from homelab.deploy.ssh import fingerprint
 from homelab.errors import InvalidInput, LabFailure
 from homelab.history import commit_lab
-from homelab.history.records import DeployAttempt, DeployRecord, record_deploys
+from homelab.history.records import SYSTEM_LINE, DeployAttempt, DeployRecord, record_deploys
 from homelab.labfiles import LabFiles
 from homelab.profile.edit import EditError
 
@@ -43,7 +43,7 @@ def attempts(
             r.confirmed.result,
             was.when,
             r.confirmed.when,
-            f"{r.confirmed.summary}\nsystem: {r.confirmed.now.system}",
+            f"{r.confirmed.summary}\n{SYSTEM_LINE}{r.confirmed.now.system}",
         )
         for r in results
         if r.confirmed is not None
@@ -53,11 +53,11 @@ def attempts(
     for r in results:
         if r.state == ApplyState.CANCELLED and r.before is None:
             continue  # never reached: nothing to say about the machine
-        if not commit:
-            continue
+        if not commit or r.up_to_date:
+            continue  # an up-to-date machine was left as its last record says
         details = r.summary
         if r.after is not None:
-            details += f"\nsystem: {r.after.system}"
+            details += f"\n{SYSTEM_LINE}{r.after.system}"
         out.append(
             DeployAttempt(
                 r.folder, commit, str(mode), _outcome(r, mode), r.started, r.finished, details,

@@ -18,6 +18,7 @@ RESULT_WORDS = {
     "cancelled": "cancelled",
     "interrupted": "INTERRUPTED",
 }
+UP_TO_DATE = "up to date"  # done without a rebuild: it already ran what would be sent
 HEADER = ("HOST", "RESULT", "TIME", "WHAT HAPPENED")
 
 
@@ -70,7 +71,15 @@ def checks_line(result: HostResult) -> str:
 
 
 def report(results: Sequence[HostResult]) -> Report:
-    rows = tuple((r.host, result_word(r.state), f"{r.elapsed:.1f}s", r.summary) for r in results)
+    rows = tuple(
+        (
+            r.host,
+            UP_TO_DATE if r.up_to_date else result_word(r.state),
+            f"{r.elapsed:.1f}s",
+            r.summary,
+        )
+        for r in results
+    )
     reasons: list[str] = []
     checked = [f"{r.host}: {line}" for r in results if (line := checks_line(r))]
     if checked:

@@ -48,7 +48,7 @@ from homelab.deploy.upload import SecretFile
 from homelab.errors import InvalidInput, LabFailure, Place, Problem
 from homelab.history import check_can_commit, commit_lab
 from homelab.history.commit import managed_paths, state_at
-from homelab.history.records import DeployRecord, unconfirmed
+from homelab.history.records import INTERRUPTED, DeployRecord, last_attempts
 from homelab.history.repo import GitSource, LabRepo, NotARepository, open_repository
 from homelab.labconfig import LAB_YAML, lock
 from homelab.labfiles import LabFiles, LabState
@@ -225,8 +225,14 @@ def send(
     refused = {**hostkeys.refusals(state, ready.chosen), **settled.refused}
     commit = _head(lab)
     plans = plan_hosts(lab, state, ready.chosen, commit, ready.secrets)
-    earlier = _unconfirmed(lab, note)
-    plans = [_with_earlier(_settled(p, settled.verified, refused), earlier) for p in plans]
+    last = _last_attempts(lab, note)
+    earlier = {h: r for h, r in last.items() if r.result == INTERRUPTED}
+    plans = [
+        replace(
+            _with_earlier(_settled(p, settled.verified, refused), earlier), last=last.get(p.folder)
+        )
+        for p in plans
+    ]
     results = with_origins(fanout.apply(plans, options, on_event, stop), plans, state)
     pin_keys(lab, plans, results, ready.committing, note)
     _record(lab, results, commit, options.mode, earlier, note)
@@ -316,8 +322,15 @@ def _head(lab: LabFiles) -> str:
 
 
 def _unconfirmed(lab: LabFiles, note: Note) -> Mapping[str, DeployRecord]:
+    last = _last_attempts(lab, note)
+    return {h: r for h, r in last.items() if r.result == INTERRUPTED}
+
+
+def _last_attempts(lab: LabFiles, note: Note) -> Mapping[str, DeployRecord]:
+    """Each host's newest deploy record: an interrupted one is confirmed first, a switch
+    that landed may make the machine up to date."""
     try:
-        return unconfirmed(lab.root)
+        return last_attempts(lab.root)
     except (InvalidInput, LabFailure) as err:
         note(f"note: earlier deploy records could not be read: {err}")
         return {}

@@ -37,6 +37,7 @@ INTERRUPTED = "interrupted"
 # modes that never change what a machine runs
 DRY_MODES = frozenset({"dry-activate", "dry-run", "dry-build", "build", "check"})
 
+SYSTEM_LINE = "system: "  # in a record's details: the system path the machine ran after it
 _FIELDS = ("host", "commit", "mode", "result", "started", "finished", "run")
 _SEP, _END = "\x1f", "\x1e"
 
@@ -50,6 +51,7 @@ class DeployRecord:
     when: datetime  # when the deploy finished (timezone-aware)
     run: str = ""  # an interrupted deploy: the run it left going on the machine
     summary: str = ""  # the first line of what the attempt said (why it failed)
+    system: str = ""  # the system the machine ran when the attempt ended, as it said
 
     @property
     def succeeded(self) -> bool:
@@ -94,6 +96,9 @@ def _parse(message: str, commit: str) -> DeployRecord | None:
         fields[key] = value.strip()
         lines.pop(0)
     summary = next((line.strip() for line in lines if line.strip()), "")  # of the details
+    systems = [
+        line.removeprefix(SYSTEM_LINE).strip() for line in lines if line.startswith(SYSTEM_LINE)
+    ]
     try:
         when = datetime.fromisoformat(fields["finished"])
         return DeployRecord(
@@ -104,6 +109,7 @@ def _parse(message: str, commit: str) -> DeployRecord | None:
             _aware(when),
             fields.get("run", ""),
             summary,
+            systems[-1] if systems else "",
         )
     except (KeyError, ValueError):
         return None

@@ -144,7 +144,7 @@ def test_no_checks_runs_none_even_when_they_would_fail(
     assert "web: checks: none ran, 4 skipped (--no-checks)" in out
     assert machine.generation() == 2
 
-    code, out, err = run_cli("--lab", str(lab), "apply", "--yes", "--check-timeout", "0")
+    code, out, err = run_cli("--lab", str(lab), "apply", "--yes", "--force", "--check-timeout", "0")
     assert code == 1, out + err  # without the flag they run, and fail
     assert "web: checks: 4 ran (1 ok, 3 failed)" in out
 
