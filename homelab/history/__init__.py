@@ -8,10 +8,11 @@ commit, log (history per host), diff, revert, records (deploy records and status
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from homelab.history.commit import commit_lab
-from homelab.history.records import DeployRecord, deployed, record_deploy
+if TYPE_CHECKING:
+    from homelab.history.commit import commit_lab
+    from homelab.history.records import DeployRecord, deployed, record_deploy
 
 __all__ = [
     "DeployRecord",
@@ -21,6 +22,24 @@ __all__ = [
     "init_repository",
     "record_deploy",
 ]
+
+
+# loaded when first asked for: `homelab history` reads the log through homelab.history.log
+# and must not pay for the profiles and the compiler behind commit_lab
+_LATER = {
+    "commit_lab": "homelab.history.commit",
+    "DeployRecord": "homelab.history.records",
+    "deployed": "homelab.history.records",
+    "record_deploy": "homelab.history.records",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LATER:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(_LATER[name]), name)
 
 
 def check_can_commit(root: Path) -> None:

@@ -1,9 +1,10 @@
 """History per host: the commits that touched it, newest first, with where each is deployed.
 
-The lab is never loaded at each commit: the host's paths (its folder, the fragments it
-includes, the catalogue entries of its services) come from the current state, and git
-filters the log by them. Deploy marks come from one read of the deploy refs and one walk
-of the commits between the deployed ones and the oldest commit shown.
+The lab is never loaded at each commit, nor checked now: the host's paths (its folder, the
+fragments it includes, the catalogue entries of its services) come from a sketch of the
+current state (homelab.history.sketch), and git filters the log by them. Deploy marks come
+from one read of the deploy refs and one walk of the commits between the deployed ones and
+the oldest commit shown.
 """
 
 from __future__ import annotations
@@ -11,17 +12,23 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from homelab.errors import InvalidInput, Place, Problem
-from homelab.history.changes import describe
-from homelab.history.commit import state_at
-from homelab.history.nixdiff import unified
-from homelab.history.paths import find_host, host_folder, host_pathspec, sketch
 from homelab.history.records import DeployRecord, deployed
-from homelab.history.repo import EmptySource, GitSource, LabRepo, changed_paths, open_repository
-from homelab.labfiles import LabFiles, LabState
-from homelab.source import DiskSource, Source
-from homelab.write import generated_files
+from homelab.history.repo import LabRepo, open_repository
+from homelab.history.sketch import (
+    PROFILE,
+    find_folder,
+    host_folder,
+    host_pathspec,
+    sketch_hosts,
+)
+from homelab.source import DiskSource
+
+if TYPE_CHECKING:
+    from homelab.labfiles import LabFiles, LabState
 
 _SEP, _END = "\x1f", "\x1e"
 
@@ -54,36 +61,72 @@ class Shown:
     nix: tuple[str, ...]  # unified diff of the host's generated Nix
 
 
-def _folder(lab: LabFiles, state: LabState, lr: LabRepo, host: str) -> str | None:
+def _folder(root: Path, lr: LabRepo, host: str) -> str | None:
     """The folder of a host by name; for a host no longer in the lab, None when the
     history has its folder (then only that folder is followed)."""
+    if "/" not in host and (root / host_folder(host) / PROFILE).is_file():
+        return host  # its folder: no need to read every profile for the names
+    found = find_folder(sketch_hosts(DiskSource(root)), host)
+    if found is not None:
+        return found
+    if lr.head() is None:  # no commit yet: no history to find it in (and none to show)
+        return None
+    spec = lr.path(host_folder(host))
+    if "/" not in host and lr.run("log", "-1", "--format=%H", "HEAD", "--", spec).strip():
+        return None
+    raise _unknown(root, host)
+
+
+def _unknown(root: Path, word: str) -> InvalidInput:
+    """LabFiles.select's refusal of a host or @tag it does not know (its words, its hint)."""
+    from homelab.history.paths import sketch  # deferred: the lab's checks, for the refusal
+    from homelab.labfiles import LabFiles
+
     try:
-        return find_host(lab, state, host)
-    except InvalidInput:
-        spec = lr.path(host_folder(host))
-        if "/" not in host and lr.run("log", "-1", "--format=%H", "HEAD", "--", spec).strip():
-            return None
-        raise
+        LabFiles(root).select(sketch(DiskSource(root)), [word])
+    except InvalidInput as refused:
+        return refused
+    raise AssertionError(f"{word} names a host, yet it was not found")
+
+
+def _tagged(root: Path, tag: str) -> list[str]:
+    """The paths of every host with an @tag."""
+    from homelab.history.paths import sketch  # deferred: tags are read from full hosts
+    from homelab.labfiles import LabFiles
+
+    state = sketch(DiskSource(root))
+    return sorted({p for f in LabFiles(root).select(state, [tag]) for p in host_pathspec(state, f)})
 
 
 def host_history(lab: LabFiles, host: str | None = None, limit: int | None = None) -> list[Entry]:
     """Commits that touched the host (or any host with an @tag; every lab commit
     without one), newest first."""
-    lr = open_repository(lab.root)
-    if lr.head() is None:
-        return []
+    return history_of(lab.root, host, limit)
+
+
+def history_of(root: Path, host: str | None = None, limit: int | None = None) -> list[Entry]:
+    """host_history from the lab's folder alone: what `homelab history` runs, without
+    loading the lab (see the module's words)."""
+    lr = open_repository(root)
     if host is None:
         paths = ["hosts/", "services/"]
     elif host.startswith("@"):
-        state = sketch(DiskSource(lab.root))
-        paths = sorted({p for f in lab.select(state, [host]) for p in host_pathspec(state, f)})
+        if lr.head() is None:  # no commit yet: nothing to show, whatever the tag
+            return []
+        paths = _tagged(root, host)
     else:
-        state = sketch(DiskSource(lab.root))
-        folder = _folder(lab, state, lr, host)
-        paths = host_pathspec(state, folder) if folder else [host_folder(host)]
+        folder = _folder(root, lr, host)
+        paths = [host_folder(host)]
+        if folder is not None:
+            paths = host_pathspec(sketch_hosts(DiskSource(root), only=folder), folder)
     count = [f"--max-count={limit}"] if limit else []
     fmt = "%H%x1f%at%x1f%an%x1f%s%x1e"
-    out = lr.run("log", f"--format={fmt}", *count, "HEAD", "--", *(lr.path(p) for p in paths))
+    log = ("log", f"--format={fmt}", *count, "HEAD", "--", *(lr.path(p) for p in paths))
+    out = lr.run(*log, ok=(0, 128))
+    if not out:  # nothing, no commit yet (git refuses to read HEAD), or git's own failure
+        if lr.head() is None:
+            return []
+        out = lr.run(*log)
     rows = []
     for chunk in out.split(_END):
         parts = chunk.strip("\n").split(_SEP)
@@ -92,7 +135,7 @@ def host_history(lab: LabFiles, host: str | None = None, limit: int | None = Non
             rows.append(
                 (sha, datetime.fromtimestamp(int(stamp), UTC).astimezone(), author, subject)
             )
-    marks = _deployed_marks(lr, deployed(lab.root), [r[0] for r in rows])
+    marks = _deployed_marks(lr, deployed(root), [r[0] for r in rows])
     return [
         Entry(sha, when, author, subject, marks.get(sha, ())) for sha, when, author, subject in rows
     ]
@@ -105,29 +148,26 @@ def _deployed_marks(
     if not records or not shown:
         return {}
     tips = sorted({r.commit for r in records.values()})
-    # one walk: every commit reachable from a deployed one, down to the oldest shown
-    out = lr.run("rev-list", "--parents", *tips, "--not", f"{shown[-1]}^@", "--")
-    parents: dict[str, list[str]] = {}
+    # one walk: every commit reachable from a deployed one, down to the oldest shown,
+    # children before parents; each passes on to its parents the deployed commits it is
+    # reached from (one bit each)
+    out = lr.run("rev-list", "--topo-order", "--parents", *tips, "--not", f"{shown[-1]}^@", "--")
+    bit = {tip: 1 << n for n, tip in enumerate(tips)}
+    reached = dict(bit)
+    walked = set()
     for line in out.splitlines():
-        sha, *rest = line.split()
-        parents[sha] = rest
-    wanted = set(shown)
-    reached: dict[str, set[str]] = {}
-    for tip in tips:
-        seen: set[str] = set()
-        todo = [tip]
-        while todo:
-            sha = todo.pop()
-            if sha in seen or sha not in parents:
-                continue
-            seen.add(sha)
-            todo.extend(parents[sha])
-        reached[tip] = seen & wanted
-    marks: dict[str, list[str]] = {}
-    for host, record in sorted(records.items()):
-        for sha in reached[record.commit]:
-            marks.setdefault(sha, []).append(host)
-    return {sha: tuple(hosts) for sha, hosts in marks.items()}
+        sha, *parents = line.split()
+        walked.add(sha)
+        bits = reached.get(sha, 0)
+        for parent in parents:
+            reached[parent] = reached.get(parent, 0) | bits
+    marks: dict[str, tuple[str, ...]] = {}
+    for sha in shown:
+        bits = reached.get(sha, 0) if sha in walked else 0
+        hosts = tuple(h for h, r in sorted(records.items()) if bits & bit[r.commit])
+        if hosts:
+            marks[sha] = hosts
+    return marks
 
 
 def _predates(lr: LabRepo, host: str, sha: str) -> InvalidInput:
@@ -144,6 +184,14 @@ def _predates(lr: LabRepo, host: str, sha: str) -> InvalidInput:
 def show_commit(lab: LabFiles, host: str, rev: str) -> Shown:
     """A commit as it concerns one host: its profile-level changes and the diff of the
     host's generated Nix (the committed files, as they were deployed)."""
+    # deferred: the lab's checks and the compiler, which the log itself never needs
+    from homelab.history.changes import describe
+    from homelab.history.commit import state_at
+    from homelab.history.nixdiff import unified
+    from homelab.history.repo import EmptySource, GitSource, changed_paths
+    from homelab.source import Source
+    from homelab.write import generated_files
+
     lr = open_repository(lab.root)
     sha = lr.resolve(rev)
     commit = lr.repo.commit(sha)

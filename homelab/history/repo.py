@@ -133,6 +133,13 @@ def open_repository(root: Path, *, create: bool = False, dry_run: bool = False) 
     one gets its own (git init; with `dry_run`, only the checks); otherwise that is a
     refusal (exit 2)."""
     root = Path(root).resolve()
+    # the usual case in one git run (a command like `history` runs few others)
+    found = _git(
+        root, ["rev-parse", "--is-bare-repository", "--absolute-git-dir", "--show-toplevel"]
+    )
+    lines = found.stdout.splitlines()
+    if found.returncode == 0 and len(lines) == 3 and lines[0] == "false" and lines[2]:
+        return _inside(root, lines[2], lines[1])
     found = _git(root, ["rev-parse", "--is-bare-repository", "--absolute-git-dir"])
     if found.returncode != 0:
         if not create:
@@ -159,6 +166,11 @@ def open_repository(root: Path, *, create: bool = False, dry_run: bool = False) 
             f"the lab is inside a bare git repository ({git_dir}), which has no working tree",
             hint="clone it (`git clone <bare> <folder>`) and work in the clone",
         )
+    return _inside(root, top, git_dir)
+
+
+def _inside(root: Path, top: str, git_dir: str) -> LabRepo:
+    """The lab at `root` in the working tree `top`."""
     try:
         inside = root.relative_to(Path(top).resolve()).as_posix()
     except ValueError:

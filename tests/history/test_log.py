@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from homelab.history.records import record_deploy
-from tests.history.tools import edit, git, head, snapshot, write
+from tests.history.tools import edit, git, head, make_lab, snapshot, write
 
 RunCli = Callable[..., tuple[int, str, str]]
 
@@ -187,3 +187,19 @@ def test_a_tag_follows_every_host_that_has_it(
         tagged,
         *(past[k] for k in ("lone", "openssh", "fragment", "pi", "first")),
     ]
+
+
+def test_a_host_is_found_by_its_name_as_well_as_its_folder(
+    lab: Path, past: dict[str, str], run_cli: RunCli
+) -> None:
+    edit(lab, "hosts/lone/profile.yaml", "host:\n", "host:\n  name: jukebox\n")
+    named = build_commit(run_cli, lab)
+    assert shown(run_cli, lab, "jukebox") == shown(run_cli, lab, "lone")
+    assert shown(run_cli, lab, "jukebox")[:2] == [named, past["lone"]]
+
+
+def test_a_lab_with_no_commit_yet_has_no_history(tmp_path: Path, run_cli: RunCli) -> None:
+    root = make_lab(tmp_path / "lab")
+    for word in ("pi", "ghost", "@media"):
+        code, out, err = run_cli("--lab", str(root), "history", word)
+        assert (code, out, err) == (0, f"no commits yet touching {word}\n", "")
