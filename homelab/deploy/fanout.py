@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+from homelab.deploy import ssh
 from homelab.deploy.host import HostRun
 from homelab.deploy.models import MAX_JOBS, ApplyOptions, ApplyState, Event, HostResult
 from homelab.deploy.plan import HostPlan
@@ -76,6 +77,7 @@ def _fan_out(
     if not plans:
         return []
     stop = cancel or threading.Event()
+    ssh.load()
     jobs = options.jobs if options.jobs > 0 else MAX_JOBS
     with ThreadPoolExecutor(max_workers=min(jobs, len(plans)), thread_name_prefix=name) as pool:
         futures = [pool.submit(work, HostRun(plan, options, emit, stop)) for plan in plans]

@@ -17,6 +17,8 @@ import hashlib
 import os
 import re
 import socket
+import stat
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,10 +144,8 @@ def resolve(endpoint: Endpoint, settings: SshSettings) -> Route:
             "not a user name: refused",
         )
     found: dict[str, Any] = {}
-    if settings.config_file is not None and settings.config_file.is_file():
-        import paramiko  # deferred: start-up (paramiko takes a while to import)
-
-        config = paramiko.SSHConfig.from_path(str(settings.config_file))
+    config = _ssh_config(settings.config_file)
+    if config is not None:
         found = dict(config.lookup(endpoint.address))
     port = endpoint.port or int(found.get("port", 22))
     user = endpoint.user or found.get("user") or getpass.getuser()
@@ -167,6 +167,37 @@ def resolve(endpoint: Endpoint, settings: SshSettings) -> Route:
         key_alias=found.get("hostkeyalias"),
         connect_timeout=timeout,
     )
+
+
+_configs: dict[tuple[str, int, int], paramiko.SSHConfig] = {}
+_configs_lock = threading.Lock()
+
+
+def _ssh_config(path: Path | None) -> paramiko.SSHConfig | None:
+    """The ssh_config, parsed once for all the hosts of an apply (read again only when
+    the file changed)."""
+    if path is None:
+        return None
+    try:
+        seen = path.stat()
+    except OSError:
+        return None
+    if not stat.S_ISREG(seen.st_mode):
+        return None
+    key = (str(path), seen.st_mtime_ns, seen.st_size)
+    with _configs_lock:
+        if key not in _configs:
+            import paramiko  # deferred: start-up (paramiko takes a while to import)
+
+            _configs.clear()
+            _configs[key] = paramiko.SSHConfig.from_path(str(path))
+        return _configs[key]
+
+
+def load() -> None:
+    """Import paramiko now, once: threads that each reach a lazy import first queue on
+    Python's import lock, one after another."""
+    import paramiko  # noqa: F401
 
 
 # ---- host keys ------------------------------------------------------------------------
