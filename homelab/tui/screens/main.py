@@ -2,7 +2,7 @@
 
 Every edit goes into the profile text through the session (round-trip YAML edits), then
 the host alone is checked and compiled again, at most every CHECK_EVERY seconds while
-typing. The other hosts are loaded once, in a worker, for their marks.
+typing. The other hosts are loaded in the background, for their marks (labload.py).
 
 Over 500 lines for now: its workers, tab switching and the save flow share the screen's
 state; the save flow is the part to move out next.
@@ -29,6 +29,7 @@ from homelab.editing.drafts import Kept
 from homelab.editing.session import ChangedOnDisk, Check, EditError, Session, profile_rel
 from homelab.errors import InvalidInput
 from homelab.lab import Lab, LabState
+from homelab.tui import labload
 from homelab.tui.messages import EditAfterYes, FieldEdited
 from homelab.tui.plain import Static
 from homelab.tui.screens.commit import offer_commit
@@ -157,19 +158,30 @@ class MainScreen(Screen[None]):
     # ---- the lab in the background ---------------------------------------------------
 
     def load_lab(self) -> None:
-        """Every host, in a worker; the unsaved texts are taken here, on the UI's thread."""
-        self._load_lab(self.session.unsaved())
+        """Every host, in the background (homelab/tui/labload.py); the unsaved texts are
+        taken here, on the UI's thread."""
+        texts = self.session.unsaved()
+        if len(self.query_one(HostList).rows) < labload.IN_PROCESS_BELOW:
+            self._load_here(texts)
+        else:
+            self._load_apart(texts)
 
     @work(thread=True, exclusive=True, group="load")
-    def _load_lab(self, texts: dict[str, str]) -> None:
+    def _load_here(self, texts: dict[str, str]) -> None:
         worker = get_current_worker()
-        state = self.session.lab.load(texts=texts)
-        try:
-            marks: dict[str, str] = dict(self.session.lab.deploy_marks())
-        except Exception:
-            marks = {}
+        loaded = labload.load_here(self.session.lab, texts)
         if not worker.is_cancelled:
-            self.post_message(LabLoaded(state, marks))
+            self.post_message(LabLoaded(loaded.state, loaded.marks))
+
+    @work(exclusive=True, group="load")
+    async def _load_apart(self, texts: dict[str, str]) -> None:
+        last_key = lambda: getattr(self.app, "last_key", 0.0)  # noqa: E731
+        try:
+            loaded = await labload.load_apart(self.session.lab.root, texts, last_key)
+        except labload.LoadFailed:
+            self._load_here(texts)  # as a small lab: what went wrong shows there, if real
+            return
+        self.post_message(LabLoaded(loaded.state, loaded.marks))
 
     def on_lab_loaded(self, message: LabLoaded) -> None:
         self.session.state = message.state
@@ -195,9 +207,9 @@ class MainScreen(Screen[None]):
             self.run_check()  # the problems panel shows the lab's problems anew
         self.host_editor.lab_loaded()
         # a big lab is many long-lived objects: leave them out of garbage collection,
-        # whose full passes over them would stall keystrokes for a quarter second
-        gc.unfreeze()
-        gc.collect()
+        # whose full passes over them would stall keystrokes for a quarter second. No
+        # collection first: a lab's state holds no cycles, the one it replaces is freed as
+        # it is dropped (a full collection here stalled the editor as the marks came in)
         gc.freeze()
         self.host_editor.make_ahead()
 
