@@ -8,11 +8,27 @@ With --options, each host also has an options: section of 20 entries (synthlab.O
 the per-host figures of the two runs compare options: with the profile's sections.
 
     python bench/build.py [N] [--options]
+
+`growth` prints how the commands grow with the lab instead: for 10, 100 and 1000 hosts
+(or --sizes), the bare YAML-load floor (a new process reading and yaml.load-ing every
+YAML file the lab reads, profiles, fragments and catalogue, with CSafeLoader, the loader
+homelab parses with), a cold `homelab build`, `homelab validate` and `homelab hosts`, each
+as a new process, and their ratio to the floor; then the cost of one more host between
+two sizes, which stays flat when a command grows linearly. Rounds are interleaved (one
+of each command, then again) and each figure is the median, in CPU seconds (user +
+system, steadier on a shared machine) and wall seconds. --source DIR times the homelab
+of another checkout (an older commit, for before and after figures).
+
+    python bench/build.py growth [--sizes 10,100,1000] [--rounds 3] [--source DIR]
 """
 
 from __future__ import annotations
 
+import itertools
 import os
+import resource
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -53,7 +69,92 @@ def mtimes(root: Path) -> dict[str, int]:
     return {str(p): p.stat().st_mtime_ns for p in root.rglob("*.nix")}
 
 
+FLOOR = (
+    "import sys\n"
+    "from pathlib import Path\n"
+    "import yaml\n"
+    "root = Path(sys.argv[1])\n"
+    "for pattern in ('hosts/*/profile.yaml', 'hosts/common/*.yaml', 'services/*.yaml'):\n"
+    "    for path in sorted(root.glob(pattern)):\n"
+    "        yaml.load(path.read_text(), Loader=yaml.CSafeLoader)\n"
+)
+COMMANDS = ("floor", "build", "validate", "hosts")
+
+
+def timed_process(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(CPU seconds, wall seconds) of a new process running `command`."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return cpu, wall
+
+
+def growth(sizes: list[int], rounds: int, source: str | None) -> None:
+    env = dict(os.environ)
+    if source is not None:  # its homelab before the installed one
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, (source, env.get("PYTHONPATH"))))
+    homelab = [sys.executable, "-m", "homelab", "--lab"]
+    # {size: {command: [(cpu, wall), ...]}}
+    times: dict[int, dict[str, list[tuple[float, float]]]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in sizes:
+            lab = make_lab(Path(tmp) / f"lab{size}", size)
+            times[size] = {c: [] for c in COMMANDS}
+            for r in range(rounds):
+                fresh = Path(tmp) / f"build{size}-{r}"
+                shutil.copytree(lab, fresh)  # nothing generated yet: a cold build
+                runs = {
+                    "floor": [sys.executable, "-c", FLOOR, str(lab)],
+                    "build": [*homelab, str(fresh), "build"],
+                    "validate": [*homelab, str(lab), "validate"],
+                    "hosts": [*homelab, str(lab), "hosts"],
+                }
+                for name in COMMANDS:
+                    times[size][name].append(timed_process(runs[name], env))
+                shutil.rmtree(fresh)
+    median = {
+        size: {c: (statistics.median(t[0] for t in ts), statistics.median(t[1] for t in ts))
+               for c, ts in by.items()}
+        for size, by in times.items()
+    }  # fmt: skip
+    print(f"homelab from {source or 'this checkout'}; median of {rounds} interleaved rounds")
+    print(f"{'hosts':>6} {'command':9} {'cpu s':>8} {'wall s':>8} {'x floor cpu':>12} {'wall':>6}")
+    for size in sizes:
+        floor = median[size]["floor"]
+        for name in COMMANDS:
+            cpu, wall = median[size][name]
+            print(
+                f"{size:6} {name:9} {cpu:8.3f} {wall:8.3f} "
+                f"{cpu / floor[0]:11.2f}x {wall / floor[1]:5.2f}x"
+            )
+    print("one more host costs (cpu ms, from the medians):")
+    for small, large in itertools.pairwise(sizes):
+        more = {n: median[large][n][0] - median[small][n][0] for n in COMMANDS}
+        said = ", ".join(f"{n} {1000 * more[n] / (large - small):.2f}" for n in COMMANDS)
+        print(f"  {small:5} -> {large:5} hosts: {said}")
+    print(f"cpus: {os.cpu_count()}")
+
+
+def option(name: str, default: str | None) -> str | None:
+    if name in sys.argv:
+        at = sys.argv.index(name)
+        value = sys.argv[at + 1]
+        del sys.argv[at : at + 2]
+        return value
+    return default
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["growth"]:
+        sizes = option("--sizes", "10,100,1000") or ""
+        rounds = int(option("--rounds", "3") or 3)
+        growth([int(n) for n in sizes.split(",")], rounds, option("--source", None))
+        return
     args = [a for a in sys.argv[1:] if a != "--options"]
     options = "--options" in sys.argv[1:]
     hosts = int(args[0]) if args else 200

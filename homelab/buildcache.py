@@ -13,7 +13,7 @@ import functools
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -67,16 +67,53 @@ def _catalogue(root: Path) -> str:
     return _hash("\n".join(parts).encode())
 
 
-def host_inputs(root: Path, folder: str, includes: Iterable[str], catalogue: str) -> dict[str, str]:
+def host_inputs(
+    root: Path,
+    folder: str,
+    includes: Iterable[str],
+    catalogue: str,
+    file: Callable[[str], str] | None = None,
+) -> dict[str, str]:
+    """The hashes of what a build of the host reads; `file` hashes a lab file (one that
+    remembers, when many hosts share fragments)."""
+    if file is None:
+        file = functools.partial(_file, root)
     base = f"hosts/{folder}"
-    inputs = {f"{base}/profile.yaml": _file(root, f"{base}/profile.yaml")}
+    inputs = {f"{base}/profile.yaml": file(f"{base}/profile.yaml")}
     for rel in includes:
-        inputs[rel] = _file(root, rel)
+        inputs[rel] = file(rel)
     inputs[f"{base}/"] = _listing(root, base)
     inputs["services/"] = catalogue
     # lab.yaml's domain and proxy reach into every host's modules (web.nix)
-    inputs["lab.yaml"] = _file(root, "lab.yaml")
+    inputs["lab.yaml"] = file("lab.yaml")
     return inputs
+
+
+def _recorded_includes(folder: str, inputs: Mapping[str, Any]) -> list[str]:
+    own = f"hosts/{folder}/profile.yaml"
+    return [rel for rel in inputs if not rel.endswith("/") and rel != own and rel != "lab.yaml"]
+
+
+def valid_at_last_build(root: Path, folders: Iterable[str]) -> set[str]:
+    """The host folders that the last build checked and whose inputs are as it read
+    them: still valid, as validation reads nothing else (the build records only valid
+    hosts). Their generated files may differ; this is not what `unchanged` answers."""
+    data = _read(root)
+    hosts = data.get("hosts") if data is not None else None
+    if not isinstance(hosts, dict):
+        return set()
+    catalogue = _catalogue(root)
+    file = functools.cache(functools.partial(_file, root))  # fragments are shared
+    out = set()
+    for folder in folders:
+        entry = hosts.get(folder)
+        recorded = entry.get("inputs") if isinstance(entry, dict) else None
+        if not isinstance(recorded, dict):
+            continue
+        includes = _recorded_includes(folder, recorded)
+        if host_inputs(root, folder, includes, catalogue, file) == recorded:
+            out.add(folder)
+    return out
 
 
 def record(
@@ -151,8 +188,7 @@ def unchanged(root: Path, folders: Iterable[str] | None, current_folders: Iterab
         if not isinstance(entry, dict):
             return False
         recorded_inputs = entry.get("inputs", {})
-        own = f"hosts/{folder}/profile.yaml"
-        includes = [rel for rel in recorded_inputs if not rel.endswith("/") and rel != own]
+        includes = _recorded_includes(folder, recorded_inputs)
         if host_inputs(root, folder, includes, catalogue) != recorded_inputs:
             return False
         for rel, digest in entry.get("outputs", {}).items():

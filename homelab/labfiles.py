@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import gc
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -350,6 +350,39 @@ def _module_files(host: HostState) -> tuple[str, ...]:
     return host.profile.module_files if host.profile is not None else ()
 
 
+def _profile(
+    folder: str, merged: Document, catalog: Catalog, used: tuple[str, ...]
+) -> model.Profile:
+    """The profile of a host's merged document, once it is known valid."""
+    rel = f"hosts/{folder}/{PROFILE}"
+    data = merged.data
+    settings = {
+        name: secretrefs.uses(
+            service.with_defaults((data.get("services") or {}).get(name)),
+            service.settings_schema,
+            ("services", name),
+        )
+        for name in (data.get("services") or {})
+        if (service := catalog.get(name)) is not None
+    }
+    top = Place(rel)
+    return model.build(
+        data, folder, rel, settings, used, lambda path: merged.marks.value(path, top).file
+    )
+
+
+def _by_host(files: Iterable[str]) -> dict[str, list[str]]:
+    """Generated files by host folder (hosts/FOLDER/...), in one pass over them: asking
+    each host for its own files would read every file once per host."""
+    out: dict[str, list[str]] = {}
+    for path in files:
+        top, _, rest = path.partition("/")
+        folder, sep, _ = rest.partition("/")
+        if top == "hosts" and sep:
+            out.setdefault(folder, []).append(path)
+    return out
+
+
 def _entry_problems(
     catalog: Catalog,
     hosts: dict[str, HostState],
@@ -416,10 +449,29 @@ class LabFiles:
         the options every host sets are checked against (None: they are not)."""
         # thousands of small objects stay alive while a lab loads: collecting them midway
         # costs a third of the time and frees nothing
+        return self._paused(lambda: self._load(texts, source, index))
+
+    def overview(self) -> LabState:
+        """Every host with its profile, and the lab's names and roles, as `homelab hosts`
+        lists them; quicker than load: the hosts the last build checked and that have not
+        changed since are not checked again (their profiles are built as they are), and
+        no host is given warnings. A host with problems has them, as in load."""
+        from homelab import buildcache  # deferred: start-up, as the compiler
+
+        def overview() -> LabState:
+            folders = self.host_folders()
+            return self._load(checked=buildcache.valid_at_last_build(self.root, folders))
+
+        return self._paused(overview)
+
+    @staticmethod
+    def _paused(load: Callable[[], LabState]) -> LabState:
+        # thousands of small objects stay alive while a lab loads: collecting them midway
+        # costs a third of the time and frees nothing
         enabled = gc.isenabled()
         gc.disable()
         try:
-            return self._load(texts, source, index)
+            return load()
         finally:
             if enabled:
                 gc.enable()
@@ -429,9 +481,11 @@ class LabFiles:
         texts: dict[str, str] | None = None,
         source: Source | None = None,
         index: OptionIndex | None = None,
+        checked: Collection[str] = (),
     ) -> LabState:
         """Read and check every host from the working tree (or `source`, e.g. a git
-        revision); `texts` lays unsaved edits on top (the TUI's)."""
+        revision); `texts` lays unsaved edits on top (the TUI's). The `checked` hosts are
+        known valid (see overview): their profiles are built unchecked, without warnings."""
         source = self._source(texts, source)
         read: dict[str, str] = {}
         fetch = fetcher(source, read)
@@ -444,8 +498,9 @@ class LabFiles:
         tally = Checked()  # without an index: the settings it would have checked
         for folder in self.host_folders(source):
             hosts[folder] = self._load_host(
-                folder, fetch, catalog, exists, _reader(source), inputs, release, index, tally
-            )
+                folder, fetch, catalog, exists, _reader(source), inputs, release, index, tally,
+                checked=folder in checked,
+            )  # fmt: skip
         names: dict[str, str] = {}
         for folder, state in sorted(hosts.items()):
             if state.profile is None:
@@ -567,6 +622,7 @@ class LabFiles:
         release: str | None = None,  # lab.yaml's: entries written for another are warned of
         index: OptionIndex | None = None,
         tally: Checked | None = None,
+        checked: bool = False,  # known valid: build its profile, give no warnings
     ) -> HostState:
         rel = f"hosts/{folder}/{PROFILE}"
         doc, problems = fetch(rel)
@@ -580,6 +636,8 @@ class LabFiles:
 
         merged, found = include.resolve(doc, tracking)
         problems = [*problems, *found, *_without_host(merged)]
+        if checked and not problems:
+            return self._checked_host(folder, merged, catalog, tuple(used))
         found = validate.validate(
             merged, folder, catalog, exists, self._real_path, read, inputs, index, tally
         )
@@ -588,21 +646,7 @@ class LabFiles:
         problems.extend(p for p in found if not p.warning)
         profile = None
         if not problems:
-            data = merged.data
-            settings = {
-                name: secretrefs.uses(
-                    service.with_defaults((data.get("services") or {}).get(name)),
-                    service.settings_schema,
-                    ("services", name),
-                )
-                for name in (data.get("services") or {})
-                if (service := catalog.get(name)) is not None
-            }
-            top = Place(rel)
-            profile = model.build(
-                data, folder, rel, settings, tuple(used),
-                lambda path: merged.marks.value(path, top).file,
-            )  # fmt: skip
+            profile = _profile(folder, merged, catalog, tuple(used))
             twice = doubled(merged, profile, catalog)
             if twice:
                 return HostState(folder, merged, tuple(twice), None, tuple(used))
@@ -610,6 +654,12 @@ class LabFiles:
             groups = advice.groups_to_offer(profile, catalog, advice.raw_nix(profile, read))
             return HostState(folder, merged, (), profile, tuple(used), warnings, tuple(groups))
         return HostState(folder, merged, tuple(problems), profile, tuple(used))
+
+    @staticmethod
+    def _checked_host(
+        folder: str, merged: Document, catalog: Catalog, used: tuple[str, ...]
+    ) -> HostState:
+        return HostState(folder, merged, (), _profile(folder, merged, catalog, used), used)
 
     # ---- choosing hosts ------------------------------------------------------------
 
@@ -740,15 +790,19 @@ class LabFiles:
         if check:
             return BuildResult(stale=tuple(the_plan.stale))
         result = apply_plan(self.root, the_plan, force=force)
+        written = _by_host(wanted)
         buildcache.record(
             self.root,
             {
                 # module files are read by validation too: a change to one is a change
                 f: (
                     (*state.hosts[f].includes, *_module_files(state.hosts[f])),
-                    [p for p in wanted if p.startswith(f"hosts/{f}/")],
+                    written.get(f, []),
                 )
                 for f in folders
+                # what the cache says of a host is taken as checked (overview): a host
+                # saved with problems (the editor saves drafts) is not recorded
+                if state.hosts[f].valid
             },
             state.hosts,
             lab_wide=state.web is not None or state.wiring is not None,

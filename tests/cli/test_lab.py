@@ -108,6 +108,48 @@ def test_hosts_shows_an_invalid_host_and_says_so(basic_lab: Path, run_cli: RunCl
     assert "1 invalid host(s)" in err and "homelab validate" in err
 
 
+def test_hosts_after_a_build_lists_the_same_table(basic_lab: Path, run_cli: RunCli) -> None:
+    before = run_cli("--lab", str(basic_lab), "hosts")
+    assert run_cli("--lab", str(basic_lab), "build")[0] == 0
+    assert run_cli("--lab", str(basic_lab), "hosts") == before
+
+
+def hosts_column(run_cli: RunCli, lab: Path) -> tuple[list[list[str]], str]:
+    code, out, err = run_cli("--lab", str(lab), "hosts")
+    assert code == 0
+    return [r.split()[:2] for r in out.splitlines()[1:]], err
+
+
+def test_hosts_shows_a_host_broken_since_the_last_build(basic_lab: Path, run_cli: RunCli) -> None:
+    assert run_cli("--lab", str(basic_lab), "build")[0] == 0
+    profile = basic_lab / "hosts" / "beta" / "profile.yaml"
+    profile.write_text(profile.read_text().replace('"23.11"', "23.11"))
+    rows, err = hosts_column(run_cli, basic_lab)
+    assert rows == [["alpha", "x86_64-linux"], ["beta", "(invalid)"]]
+    assert "1 invalid host(s)" in err
+
+
+def test_hosts_shows_hosts_broken_by_a_fragment_since_the_last_build(
+    basic_lab: Path, run_cli: RunCli
+) -> None:
+    assert run_cli("--lab", str(basic_lab), "build")[0] == 0
+    base = basic_lab / "hosts" / "common" / "base.yaml"
+    base.write_text(base.read_text().replace("automatic: true", "automatic: sometimes"))
+    rows, err = hosts_column(run_cli, basic_lab)
+    assert rows == [["alpha", "(invalid)"], ["beta", "(invalid)"]]
+    assert "2 invalid host(s)" in err
+
+
+def test_hosts_shows_a_host_whose_service_left_the_catalogue_since_the_last_build(
+    basic_lab: Path, run_cli: RunCli
+) -> None:
+    assert run_cli("--lab", str(basic_lab), "build")[0] == 0
+    (basic_lab / "services" / "tailscale.yaml").unlink()  # beta's
+    rows, err = hosts_column(run_cli, basic_lab)
+    assert rows == [["alpha", "x86_64-linux"], ["beta", "(invalid)"]]
+    assert "1 invalid host(s)" in err
+
+
 # ---- schema -------------------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@ entry points, and a light start."""
 from __future__ import annotations
 
 import argparse
+import gc
 import subprocess
 import sys
 import tomllib
@@ -45,6 +46,39 @@ def test_no_command_prints_the_help(run_cli: RunCli) -> None:
     code, out, _ = run_cli()
     assert code == 0
     assert "validate" in out and "usage: homelab" in out
+
+
+def test_the_commands_that_pause_the_garbage_collector_are_commands() -> None:
+    runs = set()
+    for action in cli.parser()._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                runs.add(sub.get_default("command_function"))
+                for inner in sub._actions:
+                    if isinstance(inner, argparse._SubParsersAction):
+                        runs |= {s.get_default("command_function") for s in inner.choices.values()}
+    assert runs >= cli._SHORT
+    assert "lab:cmd_tui" not in cli._SHORT and "deploy:cmd_apply" not in cli._SHORT
+
+
+def test_a_short_command_leaves_the_garbage_collector_as_it_found_it(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    from tests.conftest import copy_lab
+
+    lab = copy_lab("basic", tmp_path / "lab")
+    assert gc.isenabled()
+    assert run_cli("--lab", str(lab), "validate")[0] == 0
+    assert gc.isenabled()
+    (lab / "hosts" / "beta" / "profile.yaml").write_text("host: [")
+    assert run_cli("--lab", str(lab), "validate")[0] == 2  # ended by an error: still on
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        run_cli("--lab", str(lab), "hosts")
+        assert not gc.isenabled()  # off before: not turned on
+    finally:
+        gc.enable()
 
 
 def test_an_unknown_command_is_refused_with_exit_2() -> None:
