@@ -118,11 +118,12 @@ def valid_at_last_build(root: Path, folders: Iterable[str]) -> set[str]:
 
 def record(
     root: Path,
-    hosts: Mapping[str, tuple[Iterable[str], Iterable[str]]],
+    hosts: Mapping[str, tuple[Iterable[str], Mapping[str, str]]],
     all_folders: Iterable[str],
     lab_wide: bool = False,
 ) -> None:
-    """After a build: hosts maps folder -> (files it included, files it wrote).
+    """After a build: hosts maps folder -> (files it included, {file it wrote: its text,
+    as it now is on disk}).
     `lab_wide`: each host's modules read the other hosts' profiles too (the lab's names:
     the proxy's virtual hosts, the backends' ports opened to it), so any host's change is
     every host's."""
@@ -134,10 +135,12 @@ def record(
         # modules should say (the proxy's virtual hosts), so its next build is a real one
         if folder not in hosts and (lab_wide or (isinstance(entry, dict) and entry.get("lab"))):
             del entries[folder]
+    file = functools.cache(functools.partial(_file, root))  # fragments are shared
     for folder, (includes, outputs) in hosts.items():
         entries[folder] = {
-            "inputs": host_inputs(root, folder, includes, catalogue),
-            "outputs": {rel: _file(root, rel) for rel in sorted(outputs)},
+            "inputs": host_inputs(root, folder, includes, catalogue, file),
+            # hashed from the text: reading back every file just written cost more
+            "outputs": {rel: _hash(outputs[rel].encode()) for rel in sorted(outputs)},
             "lab": lab_wide,
         }
     data = {

@@ -371,15 +371,15 @@ def _profile(
     )
 
 
-def _by_host(files: Iterable[str]) -> dict[str, list[str]]:
+def _by_host(files: Mapping[str, str]) -> dict[str, dict[str, str]]:
     """Generated files by host folder (hosts/FOLDER/...), in one pass over them: asking
     each host for its own files would read every file once per host."""
-    out: dict[str, list[str]] = {}
-    for path in files:
+    out: dict[str, dict[str, str]] = {}
+    for path, text in files.items():
         top, _, rest = path.partition("/")
         folder, sep, _ = rest.partition("/")
         if top == "hosts" and sep:
-            out.setdefault(folder, []).append(path)
+            out.setdefault(folder, {})[path] = text
     return out
 
 
@@ -790,14 +790,14 @@ class LabFiles:
         if check:
             return BuildResult(stale=tuple(the_plan.stale))
         result = apply_plan(self.root, the_plan, force=force)
-        written = _by_host(wanted)
+        written = _by_host(wanted)  # all of them as wanted now (apply_plan wrote or kept)
         buildcache.record(
             self.root,
             {
                 # module files are read by validation too: a change to one is a change
                 f: (
                     (*state.hosts[f].includes, *_module_files(state.hosts[f])),
-                    written.get(f, []),
+                    written.get(f, {}),
                 )
                 for f in folders
                 # what the cache says of a host is taken as checked (overview): a host

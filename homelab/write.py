@@ -85,16 +85,33 @@ def plan(root: Path, wanted: Mapping[str, str], folders: Iterable[str]) -> Plan:
 
 
 def atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """The file holds `text` whole, or is as it was: written beside it, then moved over it."""
+    fd, tmp = _beside(path)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
+        with open(fd, "wb") as handle:
+            handle.write(text.encode("utf-8"))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _beside(path: Path) -> tuple[int, str]:
+    """A new file for `path`'s text, in its folder (made if missing), readable by all.
+    Named after this process (a build writes thousands: mkstemp's random names and a
+    mkdir each cost more than the writing), else, when that name is taken (another
+    thread, a leftover of a stopped build), a random one."""
+    tmp = f"{path.parent}/.{path.name}.{os.getpid()}.tmp"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(tmp, flags, 0o600)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return _beside(path)
+    except FileExistsError:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.fchmod(fd, 0o644)  # as given, whatever the umask
+    return fd, tmp
 
 
 _EDITED_HINT = (

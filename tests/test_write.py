@@ -133,6 +133,25 @@ def test_writes_are_atomic_no_temporary_files_left(lab: Path) -> None:
     assert mode == 0o644
 
 
+def test_a_leftover_of_a_stopped_write_does_not_block_the_next(lab: Path) -> None:
+    from homelab.write import atomic_write
+
+    target = lab / "hosts" / "alpha" / "new" / "x.nix"  # its folder made on the way
+    target.parent.mkdir()
+    leftover = target.parent / f".x.nix.{os.getpid()}.tmp"
+    leftover.write_text("half a file")
+    old = os.umask(0o077)
+    try:
+        atomic_write(target, "{ }\n")
+        atomic_write(lab / "hosts" / "alpha" / "deeper" / "y.nix", "é\r\n")
+    finally:
+        os.umask(old)
+    assert target.read_text() == "{ }\n"
+    assert (target.stat().st_mode & 0o777) == 0o644  # readable, whatever the umask
+    assert (lab / "hosts" / "alpha" / "deeper" / "y.nix").read_bytes() == "é\r\n".encode()
+    assert sorted(p.name for p in target.parent.iterdir()) == [leftover.name, "x.nix"]
+
+
 def test_invalid_lab_builds_nothing(lab: Path) -> None:
     profile = lab / "hosts/alpha/profile.yaml"
     profile.write_text(profile.read_text().replace("cpu: intel", "cpu: intle"))
