@@ -70,6 +70,7 @@ class Ready:
     # hosts left out whose modules the lab's names changed (the proxy serving a new name):
     # they need an apply of their own
     also: tuple[str, ...] = ()
+    nothing_to_commit: bool = False  # the lab is as HEAD holds it: the commit is skipped
 
     @property
     def names(self) -> list[str]:
@@ -117,7 +118,8 @@ def prepare(lab: LabFiles, words: Sequence[str], *, commit: bool = True) -> Read
         _check_pinned(lab, lr, committing=commit)
     secrets = secrets_of(lab, state, chosen)
     built = lab.build(state, chosen)
-    taken = _taken(lab, state, chosen) if commit and lr is not None else set()
+    clean = commit and lr is not None and _unchanged_since_head(lr)
+    taken = _taken(lab, state, chosen) if commit and lr is not None and not clean else set()
     check_outgoing(
         lab.root,
         lr,
@@ -134,7 +136,25 @@ def prepare(lab: LabFiles, words: Sequence[str], *, commit: bool = True) -> Read
         ],
     )
     return Ready(
-        lab, state, tuple(chosen), tuple(built.written), commit, secrets, _also(lab, state, chosen)
+        lab,
+        state,
+        tuple(chosen),
+        tuple(built.written),
+        commit,
+        secrets,
+        _also(lab, state, chosen),
+        nothing_to_commit=clean,
+    )
+
+
+def _unchanged_since_head(lr: LabRepo) -> bool:
+    """Does the lab's working tree hold exactly what HEAD holds (after the build)? Then
+    the pre-apply commit has nothing to take, and nothing is loaded to find that out."""
+    if lr.head() is None:
+        return False
+    return (
+        lr.run("status", "--porcelain", "--untracked-files=all", "--", lr.prefix.rstrip("/") or ".")
+        == ""
     )
 
 
@@ -212,7 +232,7 @@ def send(
     lab = ready.lab
     if stop.is_set():
         return Outcome((), "", stopped=True)
-    if ready.committing:
+    if ready.committing and not ready.nothing_to_commit:
         done = commit_lab(lab, hosts=list(ready.chosen))
         if done is not None:
             note(f"committed {done.short} {done.subject}")
