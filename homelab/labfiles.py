@@ -447,8 +447,6 @@ class LabFiles:
     ) -> LabState:
         """Read and check every host (see _load); `index`: the lab's option index, which
         the options every host sets are checked against (None: they are not)."""
-        # thousands of small objects stay alive while a lab loads: collecting them midway
-        # costs a third of the time and frees nothing
         return self._paused(lambda: self._load(texts, source, index))
 
     def overview(self) -> LabState:
@@ -458,11 +456,11 @@ class LabFiles:
         no host is given warnings. A host with problems has them, as in load."""
         from homelab import buildcache  # deferred: start-up, as the compiler
 
-        def overview() -> LabState:
+        def load() -> LabState:
             folders = self.host_folders()
             return self._load(checked=buildcache.valid_at_last_build(self.root, folders))
 
-        return self._paused(overview)
+        return self._paused(load)
 
     @staticmethod
     def _paused(load: Callable[[], LabState]) -> LabState:
@@ -637,7 +635,8 @@ class LabFiles:
         merged, found = include.resolve(doc, tracking)
         problems = [*problems, *found, *_without_host(merged)]
         if checked and not problems:
-            return self._checked_host(folder, merged, catalog, tuple(used))
+            known = _profile(folder, merged, catalog, tuple(used))
+            return HostState(folder, merged, (), known, tuple(used))
         found = validate.validate(
             merged, folder, catalog, exists, self._real_path, read, inputs, index, tally
         )
@@ -654,12 +653,6 @@ class LabFiles:
             groups = advice.groups_to_offer(profile, catalog, advice.raw_nix(profile, read))
             return HostState(folder, merged, (), profile, tuple(used), warnings, tuple(groups))
         return HostState(folder, merged, tuple(problems), profile, tuple(used))
-
-    @staticmethod
-    def _checked_host(
-        folder: str, merged: Document, catalog: Catalog, used: tuple[str, ...]
-    ) -> HostState:
-        return HostState(folder, merged, (), _profile(folder, merged, catalog, used), used)
 
     # ---- choosing hosts ------------------------------------------------------------
 
