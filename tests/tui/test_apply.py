@@ -430,3 +430,48 @@ def test_an_unexpected_error_during_an_apply_reports_without_the_sudo_password(
     text = report.read_text()
     assert "sudo on web wanted [hidden]" in text
     assert "hunter22" not in text
+
+
+@pytest.mark.sshd
+def test_a_second_apply_leaves_an_up_to_date_machine_alone_unless_told_to_rebuild(
+    rig: Rig, tmp_path: Path, git_env: None
+) -> None:
+    from tests.deploy.test_apply import rebuilds
+
+    machine = rig.add("web")
+    lab = make_lab(tmp_path / "lab", [machine], commit=False)
+    git(lab, "init", "-q", "-b", "main")
+    commit_all(lab, "one machine")
+
+    async def apply_once(pilot: Pilot[None], screen: ApplyScreen) -> str:
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        await pilot.click("#answer-apply")
+        await settle(pilot)
+        assert not screen.running
+        return str(screen.query_one("#apply-summary").render())
+
+    async def scenario() -> None:
+        async with running(lab) as (app, pilot):
+            await pilot.press("f4")
+            await settle(pilot)
+            screen = app.screen
+            assert isinstance(screen, ApplyScreen)
+            screen.query_one("#apply-hosts", SelectionList).select_all()
+            assert "web   ok" in await apply_once(pilot, screen)
+            assert len(rebuilds(machine)) == 1
+
+            summary = await apply_once(pilot, screen)
+
+            assert "web   up to date" in summary
+            assert len(rebuilds(machine)) == 1
+            pane = next(iter(screen.query(HostPane)))
+            assert "up to date: it runs what its last deploy switched to" in "\n".join(
+                pane.query_one(Log).lines
+            )
+            await pilot.click("#apply-force")
+            summary = await apply_once(pilot, screen)
+            assert "web   ok" in summary
+            assert len(rebuilds(machine)) == 2
+
+    run(scenario)

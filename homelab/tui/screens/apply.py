@@ -61,6 +61,7 @@ class Asked:
     mode: Mode
     sudo_password: str | None = field(default=None, repr=False)
     accepted: dict[str, str] = field(default_factory=dict)  # host name -> key checked
+    force: bool = False  # rebuild machines that already run what would be sent
 
 
 def count(hosts: list[str]) -> str:
@@ -151,6 +152,7 @@ class ApplyScreen(Screen[None]):
                     compact=True,
                 )
                 yield TickBox("Ask for the sudo password", id="apply-sudo", compact=True)
+                yield TickBox("Rebuild hosts that are up to date", id="apply-force", compact=True)
                 with Horizontal():
                     yield Button("Review (f5)", id="apply-review-button", compact=True)
                     yield Button("Apply (^r)", id="apply-go", variant="warning", compact=True)
@@ -304,7 +306,8 @@ class ApplyScreen(Screen[None]):
             if password is None:
                 self.notify("nothing applied: no sudo password given", severity="warning")
                 return
-        asked: Asked | None = Asked(tuple(chosen), mode, password)
+        force = self.query_one("#apply-force", TickBox).value
+        asked: Asked | None = Asked(tuple(chosen), mode, password, force=force)
         while asked is not None:
             applied = await self.start(asked)
             asked = await self.trust_keys(asked, applied) if applied else None
@@ -359,6 +362,7 @@ class ApplyScreen(Screen[None]):
                     mode=asked.mode,
                     ssh=SshSettings.from_home(accept_keys=asked.accepted),
                     sudo_password=asked.sudo_password,
+                    force=asked.force,
                 )
                 outcome = lab.send(ready, options, self._emit, self.cancel, notes.append)
         except InvalidInput as err:
@@ -386,7 +390,7 @@ class ApplyScreen(Screen[None]):
                 folders.append(result.folder)
         if not trusted:
             return None
-        return Asked(tuple(folders), asked.mode, asked.sudo_password, trusted)
+        return Asked(tuple(folders), asked.mode, asked.sudo_password, trusted, asked.force)
 
     def _emit(self, event: Event) -> None:
         self.post_message(ApplyEvent(event))
