@@ -152,7 +152,7 @@ class ApplyScreen(Screen[None]):
                     compact=True,
                 )
                 yield TickBox("Ask for the sudo password", id="apply-sudo", compact=True)
-                yield TickBox("Rebuild hosts that are up to date", id="apply-force", compact=True)
+                yield TickBox("Rebuild up-to-date hosts", id="apply-force", compact=True)
                 with Horizontal():
                     yield Button("Review (f5)", id="apply-review-button", compact=True)
                     yield Button("Apply (^r)", id="apply-go", variant="warning", compact=True)
