@@ -17,10 +17,11 @@ a lab never built, and on the one just built), each as a new process, and their 
 the floor; then the cost of one more host between
 two sizes, which stays flat when a command grows linearly. Rounds are interleaved (one
 of each command, then again) and each figure is the median, in CPU seconds (user +
-system, steadier on a shared machine) and wall seconds. --source DIR times the homelab
-of another checkout (an older commit, for before and after figures).
+system, steadier on a shared machine) and wall seconds. --against DIR times the homelab
+of another checkout too (an older commit, for before and after figures), in the same
+rounds, and prints the ratios of the two.
 
-    python bench/build.py growth [--sizes 10,100,1000] [--rounds 3] [--source DIR]
+    python bench/build.py growth [--sizes 10,100,1000] [--rounds 3] [--against DIR]
 """
 
 from __future__ import annotations
@@ -97,50 +98,67 @@ def timed_process(command: list[str], env: dict[str, str]) -> tuple[float, float
     return cpu, wall
 
 
-def growth(sizes: list[int], rounds: int, source: str | None) -> None:
-    env = dict(os.environ)
-    if source is not None:  # its homelab before the installed one
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, (source, env.get("PYTHONPATH"))))
+def growth(sizes: list[int], rounds: int, against: str | None) -> None:
+    """The figures of this checkout; with `against`, of that checkout too, in the same
+    rounds, and the ratio of the two."""
+    sources: list[str | None] = [None] if against is None else [None, against]
+    envs = [dict(os.environ) for _ in sources]
+    for env, source in zip(envs, sources, strict=True):
+        if source is not None:  # its homelab before the installed one
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, (source, env.get("PYTHONPATH"))))
     homelab = [sys.executable, "-m", "homelab", "--lab"]
-    # {size: {command: [(cpu, wall), ...]}}
-    times: dict[int, dict[str, list[tuple[float, float]]]] = {}
+    # {(size, source index, command): [(cpu, wall), ...]}; the floor under index 0
+    times: dict[tuple[int, int, str], list[tuple[float, float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for size in sizes:
             lab = make_lab(Path(tmp) / f"lab{size}", size)
-            times[size] = {c: [] for c in COMMANDS}
             for r in range(rounds):
-                fresh = Path(tmp) / f"build{size}-{r}"
-                shutil.copytree(lab, fresh)  # nothing generated yet: a cold build
-                runs = {
-                    "floor": [sys.executable, "-c", FLOOR, str(lab)],
-                    "build": [*homelab, str(fresh), "build"],
-                    "validate": [*homelab, str(lab), "validate"],
-                    "hosts": [*homelab, str(lab), "hosts"],
-                    "hosts-built": [*homelab, str(fresh), "hosts"],
-                }
-                for name in COMMANDS:
-                    times[size][name].append(timed_process(runs[name], env))
-                shutil.rmtree(fresh)
+                floor = timed_process([sys.executable, "-c", FLOOR, str(lab)], envs[0])
+                times.setdefault((size, 0, "floor"), []).append(floor)
+                for i, env in enumerate(envs):
+                    fresh = Path(tmp) / f"build{size}-{r}-{i}"
+                    shutil.copytree(lab, fresh)  # nothing generated yet: a cold build
+                    runs = {
+                        "build": [*homelab, str(fresh), "build"],
+                        "validate": [*homelab, str(lab), "validate"],
+                        "hosts": [*homelab, str(lab), "hosts"],
+                        "hosts-built": [*homelab, str(fresh), "hosts"],
+                    }
+                    for name, command in runs.items():
+                        times.setdefault((size, i, name), []).append(timed_process(command, env))
+                    shutil.rmtree(fresh)
     median = {
-        size: {c: (statistics.median(t[0] for t in ts), statistics.median(t[1] for t in ts))
-               for c, ts in by.items()}
-        for size, by in times.items()
-    }  # fmt: skip
-    print(f"homelab from {source or 'this checkout'}; median of {rounds} interleaved rounds")
-    print(f"{'hosts':>6} {'command':11} {'cpu s':>8} {'wall s':>8} {'x floor cpu':>12} {'wall':>6}")
-    for size in sizes:
-        floor = median[size]["floor"]
-        for name in COMMANDS:
-            cpu, wall = median[size][name]
-            print(
-                f"{size:6} {name:11} {cpu:8.3f} {wall:8.3f} "
-                f"{cpu / floor[0]:11.2f}x {wall / floor[1]:5.2f}x"
+        key: (statistics.median(t[0] for t in ts), statistics.median(t[1] for t in ts))
+        for key, ts in times.items()
+    }
+    names = ["this checkout", *([against] if against else [])]
+    print(f"homelab of {' and of '.join(map(str, names))}; median of {rounds} interleaved rounds")
+    for i, name in enumerate(names):
+        print(f"\n{name}:")
+        print(f"{'hosts':>6} {'command':11} {'cpu s':>8} {'wall s':>8} {'x floor cpu':>12}  wall")
+        for size in sizes:
+            floor = median[(size, 0, "floor")]
+            for command in COMMANDS:
+                cpu, wall = median[(size, 0 if command == "floor" else i, command)]
+                print(
+                    f"{size:6} {command:11} {cpu:8.3f} {wall:8.3f} "
+                    f"{cpu / floor[0]:11.2f}x {wall / floor[1]:5.2f}x"
+                )
+        print("one more host costs (cpu ms, from the medians):")
+        for small, large in itertools.pairwise(sizes):
+            cpu = {c: median[(large, j, c)][0] - median[(small, j, c)][0]
+                   for c in COMMANDS for j in [0 if c == "floor" else i]}  # fmt: skip
+            said = ", ".join(f"{c} {1000 * cpu[c] / (large - small):.2f}" for c in COMMANDS)
+            print(f"  {small:5} -> {large:5} hosts: {said}")
+    if against:
+        print(f"\nthis checkout / {against}, cpu (wall):")
+        for size in sizes:
+            said = ", ".join(
+                f"{c} {median[(size, 0, c)][0] / median[(size, 1, c)][0]:.2f}"
+                f" ({median[(size, 0, c)][1] / median[(size, 1, c)][1]:.2f})"
+                for c in COMMANDS[1:]
             )
-    print("one more host costs (cpu ms, from the medians):")
-    for small, large in itertools.pairwise(sizes):
-        more = {n: median[large][n][0] - median[small][n][0] for n in COMMANDS}
-        said = ", ".join(f"{n} {1000 * more[n] / (large - small):.2f}" for n in COMMANDS)
-        print(f"  {small:5} -> {large:5} hosts: {said}")
+            print(f"  {size:5} hosts: {said}")
     print(f"cpus: {os.cpu_count()}")
 
 
@@ -157,7 +175,7 @@ def main() -> None:
     if sys.argv[1:2] == ["growth"]:
         sizes = option("--sizes", "10,100,1000") or ""
         rounds = int(option("--rounds", "3") or 3)
-        growth([int(n) for n in sizes.split(",")], rounds, option("--source", None))
+        growth([int(n) for n in sizes.split(",")], rounds, option("--against", None))
         return
     args = [a for a in sys.argv[1:] if a != "--options"]
     options = "--options" in sys.argv[1:]
