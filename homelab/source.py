@@ -63,6 +63,9 @@ def read_bytes(source: Source, rel: str) -> bytes | None:
 def present(source: Source, rel: str) -> bool:
     """Whether the file is there, readable or not (a secret may be any bytes; a profile
     that cannot be read is still a host, whose problem is then reported)."""
+    has = getattr(source, "has", None)
+    if has is not None:  # a git revision knows without reading the file
+        return bool(has(rel))
     try:
         return source.read(rel) is not None
     except (UnicodeDecodeError, Unreadable):
@@ -195,6 +198,9 @@ class OnlyHosts:
 
     def read_bytes(self, rel: str) -> bytes | None:
         return read_bytes(self.base, rel)
+
+    def has(self, rel: str) -> bool:
+        return present(self.base, rel)
 
     def listdir(self, rel: str) -> list[str]:
         names = self.base.listdir(rel)

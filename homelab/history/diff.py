@@ -10,16 +10,16 @@ from dataclasses import dataclass
 
 from homelab.errors import InvalidInput, Place, Problem
 from homelab.history.changes import describe, input_lines
-from homelab.history.commit import state_at
 from homelab.history.log import _predates
 from homelab.history.nixdiff import unified
 from homelab.history.notes import generated_notes
-from homelab.history.paths import host_folder, host_inputs
 from homelab.history.records import deployed
 from homelab.history.repo import EmptySource, GitSource, LabRepo, changed_paths, open_repository
+from homelab.history.sketch import find_folder, host_folder, host_inputs, sketch_hosts
+from homelab.history.sketch import host_folders as sketch_folders
 from homelab.labconfig import LAB_YAML, lock
 from homelab.labfiles import LabFiles, LabState
-from homelab.source import DiskSource, Source, Unreadable
+from homelab.source import DiskSource, OnlyHosts, Source, Unreadable
 from homelab.write import generated_files
 
 
@@ -75,8 +75,12 @@ def split_words(lab: LabFiles, words: Sequence[str]) -> tuple[str | None, list[s
     if not words:
         return None, []
     first, rest = words[0], list(words[1:])
-    state = lab.load()
-    if first.startswith("@") or first in state.hosts or _is_host_name(state, first):
+    # a host folder or a tag is known without loading the lab; a host.name needs its
+    # profiles, read only when some profile is called so (a sketch, unchecked, says)
+    folders = sketch_hosts(DiskSource(lab.root))
+    if first.startswith("@") or first in folders.hosts:
+        return None, list(words)
+    if find_folder(folders, first) is not None and _is_host_name(lab.load(), first):
         return None, list(words)
     lr = open_repository(lab.root)
     if lr.succeeds("rev-parse", "--verify", "--quiet", "--end-of-options", f"{first}^{{commit}}"):
@@ -86,7 +90,7 @@ def split_words(lab: LabFiles, words: Sequence[str]) -> tuple[str | None, list[s
             Problem(
                 Place(str(lab.root)),
                 f"'{first}' is neither a revision nor a host",
-                hint="hosts: " + ", ".join(sorted(state.hosts)),
+                hint="hosts: " + ", ".join(sorted(folders.hosts)),
             )
         ]
     )
@@ -94,6 +98,67 @@ def split_words(lab: LabFiles, words: Sequence[str]) -> tuple[str | None, list[s
 
 def _is_host_name(state: LabState, word: str) -> bool:
     return any(h.profile is not None and h.profile.name == word for h in state.hosts.values())
+
+
+class _Past:
+    """The lab at the commits a diff starts from, read as little as it can be: which
+    hosts were there from git's listing alone, and a host's state from a load of that
+    host only (its profile, fragments, the catalogue and secrets of the time). The whole
+    lab is loaded at a commit only for what needs every host: the wiring and names under
+    the domain, when the host's web.nix or wiring.nix changed. Each state is loaded once
+    (the hosts that start from one commit together)."""
+
+    def __init__(self, lab: LabFiles, lr: LabRepo) -> None:
+        self.lab, self.lr = lab, lr
+        self._sources: dict[str, Source] = {}
+        self._partial: dict[tuple[str | None, frozenset[str]], LabState] = {}
+        self._whole: dict[str | None, LabState] = {}
+
+    def source(self, sha: str | None) -> Source:
+        if sha is None:
+            return EmptySource()
+        if sha not in self._sources:
+            self._sources[sha] = GitSource(self.lr, sha)
+        return self._sources[sha]
+
+    def hosts(self, sha: str | None) -> set[str]:
+        """The host folders at a commit."""
+        return set(sketch_folders(self.source(sha)))
+
+    def some(self, sha: str | None, folders: frozenset[str]) -> LabState:
+        """The lab at `sha` with only these hosts loaded."""
+        key = (sha, folders)
+        if key not in self._partial:
+            self._partial[key] = self.lab.load(source=OnlyHosts(self.source(sha), set(folders)))
+        return self._partial[key]
+
+    def whole(self, sha: str | None) -> LabState:
+        if sha not in self._whole:
+            self._whole[sha] = self.lab.load(source=self.source(sha))
+        return self._whole[sha]
+
+    def loads(self, sha: str | None, together: dict[str | None, set[str]]) -> _At:
+        """The lab at one commit, for the hosts `together` says start from it."""
+        return _At(self, sha, frozenset(together.get(sha, ())))
+
+
+@dataclass(frozen=True)
+class _At:
+    """The lab at one commit, as a host's diff asks for it."""
+
+    past: _Past
+    sha: str | None
+    folders: frozenset[str]  # the hosts loaded together there
+
+    @property
+    def source(self) -> Source:
+        return self.past.source(self.sha)
+
+    def some(self, folder: str) -> LabState:
+        return self.past.some(self.sha, self.folders | {folder})
+
+    def whole(self) -> LabState:
+        return self.past.whole(self.sha)
 
 
 def diff_lab(lab: LabFiles, rev: str | None = None, hosts: Sequence[str] = ()) -> list[HostDiff]:
@@ -114,45 +179,54 @@ def diff_lab(lab: LabFiles, rev: str | None = None, hosts: Sequence[str] = ()) -
             return records[folder].commit, "deployed"
         return head, "HEAD"
 
-    states: dict[str | None, LabState] = {}
-
-    def at(sha: str | None) -> LabState:
-        if sha not in states:
-            states[sha] = state_at(lab, lr, sha)
-        return states[sha]
-
+    past = _Past(lab, lr)
     if fixed and hosts:
         for folder in chosen:
-            if folder not in at(fixed).hosts:
+            if folder not in past.hosts(fixed):
                 raise _predates(lr, folder, fixed)
     if not hosts:  # hosts gone from the working tree still have a difference to show
         gone: set[str] = set()
         for base in {fixed} if fixed else {head, *(r.commit for r in records.values())}:
-            gone |= set(at(base).hosts) - set(new.hosts)
-        chosen = sorted({*chosen, *(f for f in gone if f in at(base_of(f)[0]).hosts)})
+            gone |= past.hosts(base) - set(new.hosts)
+        chosen = sorted({*chosen, *(f for f in gone if f in past.hosts(base_of(f)[0]))})
+    # the hosts that start from each commit, loaded together there
+    together: dict[str | None, set[str]] = {}
+    for folder in chosen:
+        together.setdefault(base_of(folder)[0], set()).add(folder)
     out = []
     for folder in chosen:
         base, kind = base_of(folder)
-        old = at(base)
-        out.append(_host_diff(lab, lr, folder, base, kind, old, new))
+        out.append(_host_diff(lab, lr, folder, (base, kind), past.loads(base, together), new))
     return out
+
+
+WIRED = ("/web.nix", "/wiring.nix")
 
 
 def _host_diff(
     lab: LabFiles,
     lr: LabRepo,
     folder: str,
-    base: str | None,
-    kind: str,
-    old: LabState,
+    since: tuple[str | None, str],
+    past: _At,
     new: LabState,
 ) -> HostDiff:
+    """The host's diff since a commit (and how that commit was chosen)."""
+    base, kind = since
+    after = lab.generated(new, [folder]) if folder in new.hosts else {}
+    was = generated_files(past.source, folder)
+    old = past.some(folder)
     paths = sorted({host_folder(folder), *host_inputs(old, folder), *host_inputs(new, folder)})
     changed = changed_paths(lr, base, None, paths)
+    # what the host serves the others changed: said from the whole lab of the time, as
+    # is a secret the lab gave it then (that shows in its web.nix or wiring.nix too)
+    if any(p.endswith(WIRED) for p in changed) or any(
+        p.endswith(WIRED) and was.get(p) != after.get(p) for p in {*was, *after}
+    ):
+        old = past.whole()
+        paths = sorted({*paths, *host_inputs(old, folder)})
+        changed = changed_paths(lr, base, None, paths)
     changes = describe(old, new, changed, [folder]).hosts.get(folder, [])
-    before: Source = GitSource(lr, base) if base else EmptySource()
-    after = lab.generated(new, [folder]) if folder in new.hosts else {}
-    was = generated_files(before, folder)
     nix = unified(was, after)
     if not nix:  # the same Nix: a catalogue or fragment change that compiles the same
         changes = [c for c in changes if c != "generated files rebuilt"]
@@ -160,7 +234,7 @@ def _host_diff(
     for path in sorted(set(was) & set(after)):
         changes.extend(n for n in generated_notes(path, was[path], after[path]) if n not in changes)
     if folder in new.hosts:  # every host builds from the lab's flake: its inputs too
-        changes.extend(flake_input_changes(lab, before))
+        changes.extend(flake_input_changes(lab, past.source))
     return HostDiff(folder, base, kind, tuple(changes), tuple(nix))
 
 

@@ -220,41 +220,104 @@ def nobody(root: Path) -> InvalidInput:
 
 
 class GitSource:
-    """A lab's files as they were at one commit (implements lab.Source)."""
+    """A lab's files as they were at one commit (implements lab.Source).
+
+    git names the commit's files once (`ls-tree`); reading a file reads every small file
+    of its folder in one `cat-file --batch` run, since a load reads a folder's files
+    together (the catalogue, a host's folder): a few git runs per revision, not one per
+    file, and no GitPython to load."""
 
     def __init__(self, lr: LabRepo, commit: str) -> None:
         self.lr = lr
         self.commit = commit
-        self.tree = lr.repo.commit(commit).tree
+        self._texts: dict[str, bytes] = {}
 
-    def _item(self, rel: str) -> Any:
-        path = self.lr.path(rel).strip("/")
-        if not path:
-            return self.tree
-        try:
-            return self.tree[path]
-        except KeyError:
-            return None
+    @cached_property
+    def _entries(self) -> dict[str, tuple[str, str, int]]:
+        """Every path under the lab at the commit (folders too): (type, object id, size)."""
+        spec = [self.lr.prefix] if self.lr.prefix else []
+        out = self.lr.run(
+            "ls-tree", "-r", "-t", "-l", "-z", "--full-tree", self.commit, "--", *spec
+        )
+        entries: dict[str, tuple[str, str, int]] = {"": ("tree", "", 0)}
+        for item in out.split("\0"):
+            if not item:
+                continue
+            meta, _, path = item.partition("\t")
+            _, kind, oid, size = meta.split()
+            entries[path] = (kind, oid, int(size) if size.isdigit() else 0)
+        return entries
 
-    def read(self, rel: str) -> str | None:
-        item = self._item(rel)
-        if item is None or item.type != "blob":
-            return None
-        data: bytes = item.data_stream.read()
-        return data.decode("utf-8")
+    @cached_property
+    def _children(self) -> dict[str, list[str]]:
+        """The names in each folder (git paths, "" at the top), sorted."""
+        names: dict[str, list[str]] = {}
+        for path in self._entries:
+            if path:
+                parent, _, name = path.rpartition("/")
+                names.setdefault(parent, []).append(name)
+        return {folder: sorted(found) for folder, found in names.items()}
+
+    def _path(self, rel: str) -> str:
+        return self.lr.path(rel).strip("/")
 
     def read_bytes(self, rel: str) -> bytes | None:
-        item = self._item(rel)
-        if item is None or item.type != "blob":
+        path = self._path(rel)
+        if self._entries.get(path, ("",))[0] != "blob":
             return None
-        data: bytes = item.data_stream.read()
-        return data
+        if path not in self._texts:
+            folder = path.rpartition("/")[0]
+            together = [
+                f"{folder}/{name}" if folder else name for name in self._children.get(folder, [])
+            ]
+            small = [
+                p
+                for p in together
+                if p not in self._texts
+                and self._entries[p][0] == "blob"
+                and self._entries[p][2] <= _TOGETHER_BYTES
+            ]
+            self._read_all(small if path in small else [path])
+        return self._texts[path]
+
+    def _read_all(self, paths: Sequence[str]) -> None:
+        """The blobs of `paths`, in one git run."""
+        ids = [self._entries[p][1] for p in paths]
+        done = subprocess.run(
+            ["git", "cat-file", "--batch"],
+            cwd=self.lr.top,
+            input="".join(f"{oid}\n" for oid in ids).encode(),
+            capture_output=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            detail = done.stderr.decode(errors="replace").strip()
+            raise LabFailure(f"git cat-file failed: {detail}")
+        data, at = done.stdout, 0
+        for path in paths:
+            end = data.index(b"\n", at)
+            size = int(data[at:end].split()[2])
+            self._texts[path] = data[end + 1 : end + 1 + size]
+            at = end + 1 + size + 1
+
+    def has(self, rel: str) -> bool:
+        """Whether the file is there (source.present), without reading it."""
+        return self._entries.get(self._path(rel), ("",))[0] == "blob"
+
+    def read(self, rel: str) -> str | None:
+        data = self.read_bytes(rel)
+        return None if data is None else data.decode("utf-8")
 
     def listdir(self, rel: str) -> list[str]:
-        item = self._item(rel)
-        if item is None or item.type != "tree":
+        path = self._path(rel)
+        if self._entries.get(path, ("",))[0] != "tree":
             return []
-        return sorted(child.name for child in item)
+        return list(self._children.get(path, []))
+
+
+# files read with the others of their folder up to this size (a lab's files are a few KiB;
+# a big one is read alone, when asked for)
+_TOGETHER_BYTES = 1 << 20
 
 
 class EmptySource:

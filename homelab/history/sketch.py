@@ -56,7 +56,7 @@ def sketch_hosts(source: Source, only: str | None = None) -> Sketch:
     """Every host of the source, sketched; with `only`, that host folder alone."""
     fetch = _fetcher(source)
     hosts: dict[str, HostSketch] = {}
-    for folder in _host_folders(source) if only is None else [only]:
+    for folder in host_folders(source) if only is None else [only]:
         doc, _ = fetch(f"hosts/{folder}/{PROFILE}")
         used: list[str] = []
 
@@ -69,7 +69,7 @@ def sketch_hosts(source: Source, only: str | None = None) -> Sketch:
     return Sketch(hosts)
 
 
-def _host_folders(source: Source) -> list[str]:
+def host_folders(source: Source) -> list[str]:
     """As homelab.labfiles.host_folders: the folders under hosts/ holding a profile."""
     try:
         names = source.listdir("hosts")

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from homelab.history.records import record_deploy
-from tests.history.tools import edit, head, snapshot, write
+from tests.compiled import copy_lab
+from tests.history.tools import edit, git, head, identify, snapshot, write
 
 RunCli = Callable[..., tuple[int, str, str]]
 DEMO = "hosts/nixos-demo/profile.yaml"
@@ -113,3 +114,97 @@ def test_a_revision_before_the_host_existed_is_refused(lab: Path, run_cli: RunCl
     assert (code, out) == (2, "")
     assert f"host 'nas' did not exist at {first[:7]}" in err
     assert snapshot(lab) == before
+
+
+def many_hosts(lab: Path, run_cli: RunCli, count: int = 12) -> list[str]:
+    """More hosts beside the three (each with its own port), built and committed."""
+    names = [f"box{n:02}" for n in range(count)]
+    for n, name in enumerate(names):
+        write(
+            lab,
+            f"hosts/{name}/profile.yaml",
+            f'include: [../common/base.yaml]\nhost:\n  stateVersion: "24.11"\n'
+            f"services:\n  openssh: {{}}\n  pihole: {{webPort: {8100 + n}}}\n",
+        )
+    code, _, err = run_cli("--lab", str(lab), "build", "--commit", "-m", "more hosts")
+    assert code == 0, err
+    return names
+
+
+def test_in_a_lab_of_many_hosts_only_the_asked_hosts_change_shows(
+    lab: Path, run_cli: RunCli
+) -> None:
+    names = many_hosts(lab, run_cli)
+    edit(lab, "hosts/box03/profile.yaml", "webPort: 8103", "webPort: 8203")
+    edit(lab, "hosts/box07/profile.yaml", "webPort: 8107", "webPort: 8207")
+    out = diff(run_cli, lab, "box03")
+    assert out.startswith(
+        f"box03: never deployed: everything is new; edits since HEAD {head(lab)[:7]}:\n"
+        "  service pihole: webPort 8103 -> 8203\n"
+    )
+    assert "8203" in out and "8207" not in out
+    assert not [n for n in names if n != "box03" and n in out]
+    # asked for both: both, in the order asked, each with its own change only
+    first, second = diff(run_cli, lab, "box07", "box03").split("\nbox03: ")
+    assert first.startswith("box07: ") and "8107 -> 8207" in first and "8103" not in first
+    assert "8103 -> 8203" in second and "8107" not in second
+
+
+def test_a_host_deployed_at_an_older_commit_than_the_others(lab: Path, run_cli: RunCli) -> None:
+    many_hosts(lab, run_cli, count=4)
+    older = head(lab)
+    edit(lab, "hosts/common/base.yaml", "Europe/Berlin", "Europe/Paris")
+    edit(lab, "hosts/box01/profile.yaml", "webPort: 8101", "webPort: 8201")
+    code, _, err = run_cli("--lab", str(lab), "build", "--commit")
+    assert code == 0, err
+    newer = head(lab)
+    now = datetime.now().astimezone()
+    for host in ("box00", "box02", "pi"):
+        record_deploy(lab, host, newer, "switch", "ok", now, now)
+    record_deploy(lab, "box01", older, "switch", "ok", now, now)
+    out = diff(run_cli, lab)
+    box01 = out.split("box01: ", 1)[1].split("\nbox02: ", 1)[0]
+    assert box01.startswith(f"changes since deployed {older[:7]}\n")
+    assert "  host.timezone Europe/Berlin -> Europe/Paris\n" in box01
+    assert "  service pihole: webPort 8101 -> 8201\n" in box01
+    for host in ("box00", "box02", "pi"):
+        assert f"{host}: no changes since deployed {newer[:7]}\n" in out
+    # the one host alone says the same as in the whole lab's diff
+    assert diff(run_cli, lab, "box01") == f"box01: {box01}\n"
+
+
+PROXIED = Path(__file__).resolve().parents[1] / "labs" / "proxied"
+BOX = """\
+host: {name: box, stateVersion: "26.05"}
+hardware: {fileSystems: {/: {device: /dev/vda1}}}
+networking: {interfaces: {eth0: {addresses: [192.168.1.50/24]}}}
+services:
+  uptime-kuma: {web: {name: status}}
+"""
+
+
+def test_what_a_new_host_changes_in_the_others_wiring_is_said_in_the_labs_words(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    root = copy_lab(PROXIED, tmp_path / "lab")
+    git(root, "init", "-q", "-b", "main")
+    identify(root)
+    with (root / "lab.yaml").open("a", encoding="utf-8") as f:
+        f.write("wiring:\n  monitoring: {host: nas}\n")
+    edit(root, "hosts/nas/profile.yaml", "services:\n", "services:\n  prometheus: {}\n")
+    code, _, err = run_cli("--lab", str(root), "build", "--commit")
+    assert code == 0, err
+    now = datetime.now().astimezone()
+    for host in ("gateway", "ha", "nas"):
+        record_deploy(root, host, head(root), "switch", "ok", now, now)
+    write(root, "hosts/box/profile.yaml", BOX)
+    code, _, err = run_cli("--lab", str(root), "build")  # built, not committed
+    assert code == 0, err
+    deployed = f"changes since deployed {head(root)[:7]}\n"
+    assert diff(run_cli, root, "nas").startswith(
+        f"nas: {deployed}  wiring: monitoring scrapes + box\n"
+    )
+    assert diff(run_cli, root, "gateway").startswith(
+        f"gateway: {deployed}  wiring: proxy serves + status.home.example.org\n"
+    )
+    assert diff(run_cli, root, "ha") == f"ha: no changes since deployed {head(root)[:7]}\n"
