@@ -437,11 +437,19 @@ class Lab(LabFiles):
 
         return only_apply(self.root, what)
 
-    def prepare_apply(self, words: Sequence[str], *, commit: bool = True) -> Ready:
-        """Check everything that can be checked before a commit is made, and build."""
+    def prepare_apply(
+        self,
+        words: Sequence[str],
+        *,
+        commit: bool = True,
+        ssh: SshSettings | None = None,
+        jobs: int = 0,
+    ) -> Ready:
+        """Check everything that can be checked before a commit is made, and build; with
+        `ssh`, connecting to the chosen hosts meanwhile (Ready.close closes what is not sent)."""
         from homelab.deploy.workflow import prepare  # deferred: start-up (deploy)
 
-        return prepare(self, words, commit=commit)
+        return prepare(self, words, commit=commit, ssh=ssh, jobs=jobs)
 
     def send(
         self,

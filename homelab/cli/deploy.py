@@ -8,6 +8,7 @@ line, the person is asked, and the events are shown.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import os
 import signal
@@ -118,9 +119,14 @@ def cmd_apply(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise usage("--jobs needs at least 1")
     lab = open_lab(args)
-    with lab.only_apply():
+    ssh = ssh_settings(args)
+    with lab.only_apply(), contextlib.ExitStack() as leftovers:
         try:
-            ready = lab.prepare_apply(args.hosts, commit=not args.no_commit)
+            # the machines are connected to while the lab is built, committed and shown
+            ready = lab.prepare_apply(
+                args.hosts, commit=not args.no_commit, ssh=ssh, jobs=args.jobs or 0
+            )
+            leftovers.callback(ready.close)  # the connections no host took (or none sent)
             for path in ready.written:
                 print(f"wrote {path}")
             for folder in ready.also:
@@ -146,7 +152,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
         options = ApplyOptions(
             mode=args.mode,
             jobs=args.jobs or 0,
-            ssh=ssh_settings(args),
+            ssh=ssh,
             sudo_password=password,
             confirm=args.confirm,
             rollback_on_failure=args.rollback_on_failure,

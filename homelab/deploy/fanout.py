@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from homelab.deploy import ssh
+from homelab.deploy.early import NONE, Early
 from homelab.deploy.host import HostRun
 from homelab.deploy.models import MAX_JOBS, ApplyOptions, ApplyState, Event, HostResult
 from homelab.deploy.plan import HostPlan
@@ -33,12 +34,14 @@ def apply(
     options: ApplyOptions,
     on_event: OnEvent | None = None,
     cancel: threading.Event | None = None,
+    early: Early = NONE,
 ) -> list[HostResult]:
-    """Apply every plan, in parallel."""
+    """Apply every plan, in parallel; a host takes its connection from `early` when one
+    was started for it."""
     emit = on_event or _nothing
     for plan in plans:
         emit(Event(plan.name, ApplyState.WAITING))
-    return _fan_out(plans, options, emit, cancel, HostRun.apply, "apply")
+    return _fan_out(plans, options, emit, cancel, HostRun.apply, "apply", early)
 
 
 def look(
@@ -73,6 +76,7 @@ def _fan_out(
     cancel: threading.Event | None,
     work: Callable[[HostRun], HostResult],
     name: str,
+    early: Early = NONE,
 ) -> list[HostResult]:
     if not plans:
         return []
@@ -80,5 +84,9 @@ def _fan_out(
     ssh.load()
     jobs = options.jobs if options.jobs > 0 else MAX_JOBS
     with ThreadPoolExecutor(max_workers=min(jobs, len(plans)), thread_name_prefix=name) as pool:
-        futures = [pool.submit(work, HostRun(plan, options, emit, stop)) for plan in plans]
+        runs = [
+            HostRun(plan, options, emit, stop, early.take(plan.folder, plan.endpoint, options.ssh))
+            for plan in plans
+        ]
+        futures = [pool.submit(work, run) for run in runs]
         return [f.result() for f in futures]

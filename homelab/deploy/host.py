@@ -18,6 +18,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -67,8 +68,10 @@ class HostRun:
         options: ApplyOptions,
         emit: Callable[[Event], None],
         cancel: threading.Event,
+        early: Future[Connection] | None = None,
     ) -> None:
         self.plan = plan
+        self._early = early  # a connection started before the fan-out (homelab.deploy.early)
         self.options = options
         self._emit = emit
         self.cancel = cancel
@@ -114,7 +117,10 @@ class HostRun:
         self._emit(Event(self.plan.name, self._state, text, self.elapsed()))
 
     def _open(self) -> Connection:
-        conn = connect(self.plan.endpoint, self.options.ssh)
+        early, self._early = self._early, None  # a reconnect always connects anew
+        conn = (
+            early.result() if early is not None else connect(self.plan.endpoint, self.options.ssh)
+        )
         if conn.accepted_key and not self.pinned:
             self.pinned = conn.accepted_key
             self.line(

@@ -31,6 +31,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from homelab.deploy import fanout, hostkeys
+from homelab.deploy.early import NONE, Early
 from homelab.deploy.evalerrors import with_origins
 from homelab.deploy.models import ApplyOptions, Event, HostResult
 from homelab.deploy.optionupdate import read_cached
@@ -38,12 +39,14 @@ from homelab.deploy.outgoing import check_outgoing
 from homelab.deploy.plan import (
     HostPlan,
     Refusal,
+    endpoint_of,
     plan_connection,
     plan_hosts,
     secret_sources,
     secrets_of,
 )
 from homelab.deploy.records import ROLLBACK, pin_keys, record
+from homelab.deploy.ssh import SshSettings
 from homelab.deploy.upload import SecretFile
 from homelab.errors import InvalidInput, LabFailure, Place, Problem
 from homelab.history import check_can_commit, commit_lab
@@ -71,6 +74,11 @@ class Ready:
     # they need an apply of their own
     also: tuple[str, ...] = ()
     nothing_to_commit: bool = False  # the lab is as HEAD holds it: the commit is skipped
+    early: Early = field(default=NONE, repr=False)  # connections started while preparing
+
+    def close(self) -> None:
+        """Close the early connections no host took (an apply not sent, or sent)."""
+        self.early.close()
 
     @property
     def names(self) -> list[str]:
@@ -89,10 +97,32 @@ class Outcome:
         return [r for r in self.results if not r.ok]
 
 
-def prepare(lab: LabFiles, words: Sequence[str], *, commit: bool = True) -> Ready:
+def prepare(
+    lab: LabFiles,
+    words: Sequence[str],
+    *,
+    commit: bool = True,
+    ssh: SshSettings | None = None,
+    jobs: int = 0,
+) -> Ready:
     """Check everything that can be checked before a commit is made, and build.
-    InvalidInput (exit 2) with every problem at once."""
+    InvalidInput (exit 2) with every problem at once. With `ssh`, the chosen hosts are
+    connected to meanwhile (homelab.deploy.early): `send` uses those connections, and
+    closes the ones it does not (so does Ready.close)."""
     state, chosen = _valid(lab, words)
+    early = NONE
+    if ssh is not None:
+        endpoints = {f: endpoint_of(p) for f in chosen if (p := state.hosts[f].profile) is not None}
+        early = Early(endpoints, ssh, jobs)
+    try:
+        ready = _prepare(lab, state, chosen, commit=commit)
+    except BaseException:
+        early.close()
+        raise
+    return replace(ready, early=early)
+
+
+def _prepare(lab: LabFiles, state: LabState, chosen: list[str], *, commit: bool) -> Ready:
     if commit:
         check_can_commit(lab.root)  # refuse before writing anything
     try:
@@ -227,6 +257,19 @@ def send(
 ) -> Outcome:
     """Commit what goes out, send it, pin, record. The sudo password (in `options`) was
     asked before: nothing is committed for an apply that cannot go on."""
+    try:
+        return _send(ready, options, on_event, stop, on_note)
+    finally:
+        ready.close()
+
+
+def _send(
+    ready: Ready,
+    options: ApplyOptions,
+    on_event: Callable[[Event], None] | None,
+    stop: threading.Event | None,
+    on_note: Note | None,
+) -> Outcome:
     note = on_note or (lambda _: None)
     stop = stop or threading.Event()
     lab = ready.lab
@@ -253,7 +296,8 @@ def send(
         )
         for p in plans
     ]
-    results = with_origins(fanout.apply(plans, options, on_event, stop), plans, state)
+    sent = fanout.apply(plans, options, on_event, stop, ready.early)
+    results = with_origins(sent, plans, state)
     pin_keys(lab, plans, results, ready.committing, note)
     _record(lab, results, commit, options.mode, earlier, note)
     return Outcome(tuple(results), commit, stopped=stop.is_set())
