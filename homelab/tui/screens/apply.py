@@ -357,10 +357,12 @@ class ApplyScreen(Screen[None]):
         notes: list[str] = []
         try:
             with lab.only_apply("an apply from the editor"):
-                ready = lab.prepare_apply(list(asked.hosts))
+                ssh = SshSettings.from_home(accept_keys=asked.accepted)
+                # the machines are connected to while the lab is built and committed
+                ready = lab.prepare_apply(list(asked.hosts), ssh=ssh)
                 options = ApplyOptions(
                     mode=asked.mode,
-                    ssh=SshSettings.from_home(accept_keys=asked.accepted),
+                    ssh=ssh,
                     sudo_password=asked.sudo_password,
                     force=asked.force,
                 )
