@@ -77,10 +77,11 @@ def split_words(lab: LabFiles, words: Sequence[str]) -> tuple[str | None, list[s
     first, rest = words[0], list(words[1:])
     # a host folder or a tag is known without loading the lab; a host.name needs its
     # profiles, read only when some profile is called so (a sketch, unchecked, says)
-    folders = sketch_hosts(DiskSource(lab.root))
-    if first.startswith("@") or first in folders.hosts:
+    folders = sketch_folders(DiskSource(lab.root))
+    if first.startswith("@") or first in folders:
         return None, list(words)
-    if find_folder(folders, first) is not None and _is_host_name(lab.load(), first):
+    named = find_folder(sketch_hosts(DiskSource(lab.root)), first)
+    if named is not None and _is_host_name(lab.load(), first):
         return None, list(words)
     lr = open_repository(lab.root)
     if lr.succeeds("rev-parse", "--verify", "--quiet", "--end-of-options", f"{first}^{{commit}}"):
@@ -90,7 +91,7 @@ def split_words(lab: LabFiles, words: Sequence[str]) -> tuple[str | None, list[s
             Problem(
                 Place(str(lab.root)),
                 f"'{first}' is neither a revision nor a host",
-                hint="hosts: " + ", ".join(sorted(folders.hosts)),
+                hint="hosts: " + ", ".join(sorted(folders)),
             )
         ]
     )

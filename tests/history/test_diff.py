@@ -208,3 +208,12 @@ def test_what_a_new_host_changes_in_the_others_wiring_is_said_in_the_labs_words(
         f"gateway: {deployed}  wiring: proxy serves + status.home.example.org\n"
     )
     assert diff(run_cli, root, "ha") == f"ha: no changes since deployed {head(root)[:7]}\n"
+
+
+def test_a_host_can_be_named_by_its_host_name(lab: Path, run_cli: RunCli) -> None:
+    edit(lab, "hosts/lone/profile.yaml", "host:\n", "host:\n  name: jukebox\n")
+    out = diff(run_cli, lab, "jukebox")
+    assert out.startswith(
+        f"lone: never deployed: everything is new; edits since HEAD {head(lab)[:7]}:\n"
+    )
+    assert "pi:" not in out and "nixos-demo:" not in out
