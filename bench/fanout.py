@@ -82,7 +82,7 @@ class Figures:
 class Stage:
     """One size: its machines, its lab, and the client side."""
 
-    def __init__(self, base: Path, hosts: int, seconds: float) -> None:
+    def __init__(self, base: Path, hosts: int, seconds: float, kex: str) -> None:
         self.base = base
         self.rig = Rig(base / "rig")
         self.machines = [self.rig.add(f"host{i:02d}") for i in range(1, hosts + 1)]
@@ -93,6 +93,7 @@ class Stage:
         self.control = base / "cm"  # OpenSSH control sockets (short: a socket path is short)
         self.control.mkdir()
         self.plans: list[HostPlan] = []
+        self.kex = homelab_kex(self.machines[0]) if kex == "homelab" else ""
 
     def close(self) -> None:
         self.rig.close()
@@ -172,6 +173,7 @@ class Stage:
             "-F", str(self.rig.ssh_config), "-i", str(self.rig.key),
             "-o", f"UserKnownHostsFile={self.rig.known_hosts}", "-o", "StrictHostKeyChecking=yes",
             "-o", "BatchMode=yes",
+            *(["-o", f"KexAlgorithms={self.kex}"] if self.kex else []),
         ]  # fmt: skip
 
     def shared(self) -> list[str]:
@@ -265,7 +267,8 @@ class Stage:
         lines += [
             "[all:vars]",
             f"ansible_ssh_common_args='-o UserKnownHostsFile={self.rig.known_hosts} "
-            "-o StrictHostKeyChecking=yes'",
+            "-o StrictHostKeyChecking=yes"
+            + (f" -o KexAlgorithms={self.kex}'" if self.kex else "'"),
         ]
         inventory.write_text("\n".join(lines) + "\n")
         forks = str(len(self.machines))
@@ -281,6 +284,24 @@ class Stage:
         if done.returncode != 0:
             raise SystemExit(f"ansible failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
         return took
+
+
+def homelab_kex(machine: Machine) -> str:
+    """The key exchange homelab's SSH client (paramiko) agrees on with the rig's sshd: the
+    first of its preferences the server offers. OpenSSH's own default may be a heavier
+    one (sntrup761x25519): the floor makes the same handshake as homelab unless told."""
+    import paramiko
+
+    told = subprocess.run(
+        [machine.sshd, "-T", "-f", str(machine.config)], capture_output=True, text=True, check=True
+    )
+    offered = next(
+        (ln.split()[1].split(",") for ln in told.stdout.splitlines() if ln.startswith("kexalg")),
+        [],
+    )
+    ours = subprocess.run(["ssh", "-Q", "kex"], capture_output=True, text=True).stdout.split()
+    preferred = getattr(paramiko.Transport, "_preferred_kex", ())  # what it offers, in order
+    return next((k for k in preferred if k in offered and k in ours), "")
 
 
 def one_round(stage: Stage, number: int, figures: Figures, ansible: str | None) -> None:
@@ -324,6 +345,7 @@ def report(stage: Stage, figures: Figures, seconds: float, ansible_note: str) ->
         Line("same", "homelab apply --yes, nothing changed (right after)"),
     ]  # fmt: skip
     print(f"\n{hosts} rig machines, rebuild {seconds:g} s each, {rounds} interleaved rounds")
+    print(f"  OpenSSH's key exchange: {stage.kex or 'its own default'}")
     print(f"  {'min':>7} {'median':>7} {'x floor':>8}  (ratio: median of per-round ratios)")
     for line in lines:
         values = figures.times.get(line.key)
@@ -383,10 +405,12 @@ def find_ansible(given: str | None) -> tuple[str | None, str]:
     return None, "skipped: no ansible program on PATH or next to this Python (--ansible PATH)"
 
 
-def run_size(hosts: int, rounds: int, seconds: float, ansible: str | None, note: str) -> None:
+def run_size(
+    hosts: int, rounds: int, seconds: float, kex: str, ansible: str | None, note: str
+) -> None:
     base = Path(tempfile.mkdtemp(prefix="hl-fan-"))
     started = time.perf_counter()
-    stage = Stage(base, hosts, seconds)
+    stage = Stage(base, hosts, seconds, kex)
     try:
         figures = Figures()
         for number in range(1, rounds + 1):
@@ -417,6 +441,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--hosts", default="20,50", help="machine counts, comma-separated")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=1.0, help="how long a rebuild takes")
+    parser.add_argument(
+        "--kex",
+        choices=("homelab", "openssh"),
+        default="homelab",
+        help="OpenSSH's key exchange: the one homelab agrees on (default), or OpenSSH's own",
+    )
     parser.add_argument("--ansible", help="an ansible program (default: on PATH or in this venv)")
     args = parser.parse_args(argv)
     program, note = find_ansible(args.ansible)
@@ -424,7 +454,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not program:
         print(f"ansible: {note}")
     for hosts in (int(h) for h in args.hosts.split(",")):
-        run_size(hosts, args.rounds, args.seconds, program, note)
+        run_size(hosts, args.rounds, args.seconds, args.kex, program, note)
     return 0
 
 
