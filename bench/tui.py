@@ -2,8 +2,8 @@
 
 For 200 and 1000 hosts, each measured in a fresh process (its imports count):
 
-- open: from the process's start to the host list and the first host's editor shown;
-  the floor is a bare Textual app showing the same host list;
+- open: from the process's start to the host list laid out with every host, and to the
+  first host's editor shown; the floor is a bare Textual app showing the same host list;
 - host switches while the full load runs in the background, then after it: a key sent
   from another thread (as a terminal's input thread does) every SWITCH_GAP seconds, and
   the time from the key to the editor and the preview showing the next host;
@@ -166,6 +166,9 @@ async def editor(root: Path, typing: bool) -> dict[str, Any]:
                 and main.query_one(HostList).option_count == hosts
             )
 
+        listed = main.query_one(HostList)
+        await wait_for(lambda: listed.option_count == hosts and listed.size.height > 0)
+        figures["list"] = time.perf_counter() - STARTED
         await wait_for(editor_shown)
         figures["open"] = time.perf_counter() - STARTED
         figures["during"] = await switches(app, lambda: main.loaded)
@@ -303,13 +306,16 @@ def report(hosts: int, trees: dict[str, list[dict[str, Any]]], floors: list[floa
     print(f"  bare Textual app, same host list:  open {floor_open * 1000:6.0f} ms (the floor)")
     for name, runs in trees.items():
         opened = statistics.median(r["open"] for r in runs)
+        listed = statistics.median(r.get("list", r["open"]) for r in runs)
         marks = statistics.median(r["marks"] for r in runs)
         during = [s for r in runs for s in r["during"]]
         after = [s for r in runs for s in r["after"]]
         print(
-            f"  {name:<7} open {opened * 1000:6.0f} ms = {opened / floor_open:4.2f}x floor"
-            f"   (aim <= 500 ms)   every host's marks in at {marks * 1000:6.0f} ms"
+            f"  {name:<7} host list {listed * 1000:6.0f} ms = {listed / floor_open:4.2f}x floor;"
+            f" first host's editor {opened * 1000:6.0f} ms = {opened / floor_open:4.2f}x"
+            f"   (aim <= 500 ms)"
         )
+        print(f"          every host's marks in at {marks * 1000:6.0f} ms")
         print(f"          switch during the load: {ms(during)}   aim: max <= 100 ms")
         print(f"          switch after the load:  {ms(after)}")
         if "-v" in sys.argv:

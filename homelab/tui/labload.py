@@ -14,20 +14,18 @@ No Textual here: the loading process imports this module, and should stay light.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copyreg
 import dataclasses
 import gc
 import io
-import multiprocessing
+import os
 import pickle
+import subprocess
 import sys
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -77,22 +75,21 @@ def _dumps(obj: object) -> bytes:
     return out.getvalue()
 
 
-def _load_and_send(connection: Connection, root: str, texts: dict[str, str]) -> None:
-    """In the loading process: the lab without its hosts, then each host, pickled apart."""
-    try:
-        loaded = load_here(Lab(Path(root)), texts)
-        state = loaded.state
-        chunks = [_dumps((dataclasses.replace(state, hosts={}), loaded.marks))]
-        chunks += [_dumps((folder, host)) for folder, host in state.hosts.items()]
-        connection.send(("loaded", chunks))
-    except BaseException:
-        connection.send(("failed", traceback.format_exc()))
-    finally:
-        connection.close()
+def main() -> None:
+    """The loading process (`python -m homelab.tui.labload ROOT`): the unsaved texts come
+    pickled on stdin; the lab without its hosts, then each host, go pickled apart to
+    stdout. A process of its own, not multiprocessing's: that one runs the program's
+    main module again in the child, whatever it is."""
+    texts = pickle.load(sys.stdin.buffer)
+    loaded = load_here(Lab(Path(sys.argv[1])), texts)
+    state = loaded.state
+    chunks = [_dumps((dataclasses.replace(state, hosts={}), loaded.marks))]
+    chunks += [_dumps((folder, host)) for folder, host in state.hosts.items()]
+    pickle.dump(chunks, sys.stdout.buffer, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 class LoadFailed(Exception):
-    """The loading process failed (its traceback is the message): load in a thread."""
+    """The loading process failed (its error is the message): load in a thread."""
 
 
 async def load_apart(
@@ -101,27 +98,29 @@ async def load_apart(
     """The whole lab loaded in another process, and unpickled here in slices; last_key():
     the time.monotonic() of the last key, after which unpickling waits KEYS_QUIET. The
     process is ended when this is cancelled. LoadFailed when it could not load or send."""
-    context = multiprocessing.get_context("spawn")  # a fork would copy the UI's threads
-    receiving, sending = context.Pipe(duplex=False)
-    process = context.Process(
-        target=_load_and_send, args=(sending, str(root), texts), daemon=True, name="lab load"
+    import homelab
+
+    here = str(Path(homelab.__file__).resolve().parents[1])  # this homelab, in the child too
+    paths = [here, *filter(None, [os.environ.get("PYTHONPATH")])]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "homelab.tui.labload", str(root)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(paths)},
     )
-    with contextlib.redirect_stderr(sys.__stderr__):  # a real one: Textual's has no fd
-        process.start()
-    sending.close()
     try:
-        try:
-            said, what = await asyncio.to_thread(receiving.recv)  # a list of bytes: cheap
-        except EOFError:
-            raise LoadFailed(f"the loading process ended (exit code {process.exitcode})") from None
-        if said != "loaded":
-            raise LoadFailed(what)
-        return await _unpickled(what, last_key)
+        sent = pickle.dumps(texts, protocol=pickle.HIGHEST_PROTOCOL)
+        out, err = await asyncio.to_thread(process.communicate, sent)
+        if process.returncode != 0:
+            said = err.decode("utf-8", "replace").strip().splitlines()
+            raise LoadFailed(said[-1] if said else f"exit code {process.returncode}")
+        chunks = await asyncio.to_thread(pickle.loads, out)  # a list of bytes: cheap
+        return await _unpickled(chunks, last_key)
     finally:
-        receiving.close()
-        if process.is_alive():
-            process.terminate()
-        await asyncio.to_thread(process.join, 5)
+        if process.poll() is None:
+            process.kill()
+            await asyncio.to_thread(process.wait)
 
 
 async def _unpickled(chunks: list[bytes], last_key: Callable[[], float]) -> Loaded:
@@ -152,3 +151,7 @@ async def _pause(last_key: Callable[[], float]) -> None:
     await asyncio.sleep(0.001)
     while (quiet := time.monotonic() - last_key()) < KEYS_QUIET:
         await asyncio.sleep(KEYS_QUIET - quiet)
+
+
+if __name__ == "__main__":
+    main()

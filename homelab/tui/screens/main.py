@@ -120,6 +120,7 @@ class MainScreen(Screen[None]):
         self._last_check = 0.0
         self._asked_disk: dict[str, str | None] = {}  # folder -> disk text already asked about
         self.loaded = False  # the worker's full load arrived
+        self.opened = False  # the first host is shown (after the host list is drawn)
 
     # ---- layout ----------------------------------------------------------------------
 
@@ -146,11 +147,11 @@ class MainScreen(Screen[None]):
         first = getattr(self.app, "first_host", None)
         if first not in folders:
             first = folders[0] if folders else None
-        hosts.show_folders(first)
+        hosts.show_folders(first, folders)  # read once: each read opens every profile
         self.app.sub_title = self.session.lab.root.name
-        if first is not None:
-            self.select_host(first)
         hosts.focus()
+        # the host list is drawn first; the host's check and form, a frame later
+        self.call_after_refresh(self._show_first)
         # the other hosts load once the first screen is up, not while it is drawn
         self.set_timer(0.3, self.load_lab)
         self.set_interval(self.DISK_EVERY, self.check_disk)
@@ -218,9 +219,15 @@ class MainScreen(Screen[None]):
 
     # ---- choosing a host -------------------------------------------------------------
 
+    def _show_first(self) -> None:
+        self.opened = True
+        folder = self.query_one(HostList).folder  # a key pressed meanwhile moved it
+        if folder is not None:
+            self.select_host(folder)
+
     @on(HostList.OptionHighlighted, "#hosts")
     def _host_highlighted(self, event: HostList.OptionHighlighted) -> None:
-        if event.option.id:
+        if event.option.id and self.opened:
             self.select_host(event.option.id)
 
     @on(HostList.OptionSelected, "#hosts")

@@ -71,9 +71,10 @@ class HostList(MarkedList):
         self.rows: dict[str, HostRow] = {}
         self.marks: dict[str, str] = {}  # folder -> "ahead" or "never" (deploy marks)
 
-    def show_folders(self, selected: str | None = None) -> None:
-        """A row per host folder (a host was added or removed)."""
-        self.set_rows([self.row(f) for f in self.session.folders()], selected)
+    def show_folders(self, selected: str | None = None, folders: list[str] | None = None) -> None:
+        """A row per host folder (a host was added or removed); folders: as just read."""
+        folders = self.session.folders() if folders is None else folders
+        self.set_rows([self.row(f) for f in folders], selected)
 
     def show(self, folder: str) -> None:
         """The folder's row as the session knows it now: checked, unsaved, deployed."""

@@ -120,6 +120,9 @@ class Preview(Vertical):
         self.wide = False
         self._text = ""
         self._review: list[tuple[str, str]] = []
+        # the host shown (folder, files, note, profile text), and whether its diff is made
+        self._host: tuple[str, Mapping[str, str] | None, str, str | None] = ("", None, "", None)
+        self._diffed = False
         self._head: tuple[float, str | None] = (0.0, None)
         self._committed: dict[str, tuple[str | None, dict[str, str] | None]] = {}
         self._profiles: dict[str, tuple[str | None, str | None]] = {}
@@ -173,7 +176,17 @@ class Preview(Vertical):
         profile: str | None = None,
     ) -> None:
         """A host's generated modules, and what changed since HEAD: its profile's text
-        (`profile`, as edited) and its Nix."""
+        (`profile`, as edited) and its Nix. The diff is made when it is shown: made on
+        every switch of hosts, its git reads slowed each one down for nothing."""
+        self._host = (folder, files, note, profile)
+        if self.mode == "diff":
+            self._show_diff()
+        else:
+            self.show(folder, files, None, note, None)
+            self._diffed = False
+
+    def _show_diff(self) -> None:
+        folder, files, note, profile = self._host
         committed = self.committed(folder)
         diff = None
         if self.lab is not None and committed is not None and files is not None:
@@ -185,6 +198,7 @@ class Preview(Vertical):
             before = {rel: old} if old is not None else {}
             profile_diff = self.lab.nix_diff(before, {rel: profile})
         self.show(folder, files, diff, note, profile_diff)
+        self._diffed = True
 
     def head(self) -> str | None:
         """HEAD, looked up at most every HEAD_EVERY seconds."""
@@ -195,6 +209,7 @@ class Preview(Vertical):
 
     def forget_head(self) -> None:
         """A commit was made: look HEAD up again."""
+        self._diffed = False
         self._head = (0.0, None)
         self._committed.clear()
         self._profiles.clear()
@@ -220,6 +235,8 @@ class Preview(Vertical):
         return cached[1]
 
     def watch_mode(self, mode: str) -> None:
+        if mode == "diff" and not self._diffed and self._host[0]:
+            self._show_diff()
         self.set_class(mode == "diff", "-diff")
         self._find(move=bool(self.query_text))
 
