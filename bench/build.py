@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from synthlab import make_lab
+from synthlab import REPO, make_lab
 
 RUNS = 3
 TIME = (
@@ -85,11 +85,11 @@ FLOOR = (
 COMMANDS = ("floor", "build", "validate", "hosts", "hosts-built")
 
 
-def timed_process(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+def timed_process(command: list[str], env: dict[str, str], cwd: str) -> tuple[float, float]:
     """(CPU seconds, wall seconds) of a new process running `command`."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=cwd, check=False)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
@@ -101,11 +101,11 @@ def timed_process(command: list[str], env: dict[str, str]) -> tuple[float, float
 def growth(sizes: list[int], rounds: int, against: str | None) -> None:
     """The figures of this checkout; with `against`, of that checkout too, in the same
     rounds, and the ratio of the two."""
-    sources: list[str | None] = [None] if against is None else [None, against]
+    sources = [str(REPO)] if against is None else [str(REPO), against]
     envs = [dict(os.environ) for _ in sources]
     for env, source in zip(envs, sources, strict=True):
-        if source is not None:  # its homelab before the installed one
-            env["PYTHONPATH"] = os.pathsep.join(filter(None, (source, env.get("PYTHONPATH"))))
+        # its homelab before the installed one (the processes run in a folder without one)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, (source, env.get("PYTHONPATH"))))
     homelab = [sys.executable, "-m", "homelab", "--lab"]
     # {(size, source index, command): [(cpu, wall), ...]}; the floor under index 0
     times: dict[tuple[int, int, str], list[tuple[float, float]]] = {}
@@ -113,7 +113,7 @@ def growth(sizes: list[int], rounds: int, against: str | None) -> None:
         for size in sizes:
             lab = make_lab(Path(tmp) / f"lab{size}", size)
             for r in range(rounds):
-                floor = timed_process([sys.executable, "-c", FLOOR, str(lab)], envs[0])
+                floor = timed_process([sys.executable, "-c", FLOOR, str(lab)], envs[0], tmp)
                 times.setdefault((size, 0, "floor"), []).append(floor)
                 for i, env in enumerate(envs):
                     fresh = Path(tmp) / f"build{size}-{r}-{i}"
@@ -125,7 +125,8 @@ def growth(sizes: list[int], rounds: int, against: str | None) -> None:
                         "hosts-built": [*homelab, str(fresh), "hosts"],
                     }
                     for name, command in runs.items():
-                        times.setdefault((size, i, name), []).append(timed_process(command, env))
+                        took = timed_process(command, env, tmp)
+                        times.setdefault((size, i, name), []).append(took)
                     shutil.rmtree(fresh)
     median = {
         key: (statistics.median(t[0] for t in ts), statistics.median(t[1] for t in ts))
