@@ -18,8 +18,11 @@ once per round, in turn, so the machine's noise hits them alike):
 - `homelab apply --yes` again right after, nothing changed: how long, how many rebuilds ran
   on the machines (the stand-in logs each call), how many hosts said "up to date".
 
-Ratios are to the floor of the same round (median over rounds). Usage:
+Ratios are to the floor of the same round (median over rounds). With --against DIR (another
+checkout, e.g. `git worktree add DIR COMMIT`), that homelab's apply --yes runs in the same
+rounds on the same machines, and the two are compared round by round. Usage:
     .venv/bin/python bench/fanout.py [--hosts 20,50] [--rounds 5] [--seconds 1]
+        [--kex homelab|openssh] [--against DIR] [--ansible PATH]
 """
 
 from __future__ import annotations
@@ -71,9 +74,8 @@ class Figures:
     """Seconds per line, one entry per round, and what the nothing-changed rounds did."""
 
     times: dict[str, list[float]] = field(default_factory=dict)
-    rebuilds_first: list[int] = field(default_factory=list)
-    rebuilds_same: list[int] = field(default_factory=list)
-    up_to_date: list[int] = field(default_factory=list)
+    rebuilds: dict[str, list[int]] = field(default_factory=dict)  # per whole-command line
+    up_to_date: dict[str, list[int]] = field(default_factory=dict)
 
     def add(self, key: str, seconds: float) -> None:
         self.times.setdefault(key, []).append(seconds)
@@ -118,14 +120,15 @@ class Stage:
             raise SystemExit(f"homelab failed on {failed[0].host}: {failed[0].summary}")
         return took
 
-    def command(self, *extra: str) -> tuple[float, str]:
-        """`homelab apply --yes` as a person runs it, from this checkout."""
-        env = {**os.environ, "HOME": str(self.rig.home), "PYTHONPATH": str(ROOT)}
+    def command(self, checkout: Path) -> tuple[float, str]:
+        """`homelab apply --yes` as a person runs it, with the homelab of `checkout`."""
+        env = {**os.environ, "HOME": str(self.rig.home), "PYTHONPATH": str(checkout)}
         env.pop("SSH_AUTH_SOCK", None)
         argv = [sys.executable, "-m", "homelab", "--lab", str(self.lab), "apply", "--yes"]
         start = time.perf_counter()
+        # from the checkout: python -m puts the working folder first on the import path
         done = subprocess.run(
-            [*argv, *extra], env=env, capture_output=True, text=True, timeout=TIMEOUT
+            argv, env=env, cwd=checkout, capture_output=True, text=True, timeout=TIMEOUT
         )
         took = time.perf_counter() - start
         if done.returncode != 0:
@@ -304,8 +307,11 @@ def homelab_kex(machine: Machine) -> str:
     return next((k for k in preferred if k in offered and k in ours), "")
 
 
-def one_round(stage: Stage, number: int, figures: Figures, ansible: str | None) -> None:
-    """Every line once, in the same order each round."""
+def one_round(
+    stage: Stage, number: int, figures: Figures, ansible: str | None, against: Path | None
+) -> None:
+    """Every line once, in the same order each round (the two checkouts take turns going
+    first)."""
     stage.plan()
     stage.stage_floor()
     figures.add("handshake", stage.handshake())
@@ -314,17 +320,23 @@ def one_round(stage: Stage, number: int, figures: Figures, ansible: str | None) 
         figures.add("ansible", stage.ansible(ansible))
     stage.forget_uploads()
     figures.add("fanout", stage.fan_out())
-    stage.edit_every_host(number)
+    checkouts = [(ROOT, "")] + ([(against, "@other")] if against else [])
+    if number % 2 == 0:
+        checkouts.reverse()
+    for checkout, suffix in checkouts:
+        whole_command(stage, number, figures, checkout, suffix)
+
+
+def whole_command(stage: Stage, number: int, figures: Figures, checkout: Path, suffix: str) -> None:
+    """apply --yes with everything changed, then again with nothing changed."""
+    stage.edit_every_host(number * 2 + (suffix != ""))
     stage.forget_uploads()
-    before = stage.rebuilds()
-    took, _ = stage.command()
-    figures.add("first", took)
-    figures.rebuilds_first.append(stage.rebuilds() - before)
-    before = stage.rebuilds()
-    took, said = stage.command()
-    figures.add("same", took)
-    figures.rebuilds_same.append(stage.rebuilds() - before)
-    figures.up_to_date.append(stage.said_up_to_date(said))
+    for key in ("first" + suffix, "same" + suffix):
+        before = stage.rebuilds()
+        took, said = stage.command(checkout)
+        figures.add(key, took)
+        figures.rebuilds.setdefault(key, []).append(stage.rebuilds() - before)
+        figures.up_to_date.setdefault(key, []).append(stage.said_up_to_date(said))
 
 
 def ratio(figures: Figures, key: str, to: str = "floor") -> float:
@@ -332,7 +344,9 @@ def ratio(figures: Figures, key: str, to: str = "floor") -> float:
     return statistics.median(a / b for a, b in pairs)
 
 
-def report(stage: Stage, figures: Figures, seconds: float, ansible_note: str) -> None:
+def report(
+    stage: Stage, figures: Figures, seconds: float, ansible_note: str, against: Path | None
+) -> None:
     hosts, rounds = len(stage.machines), len(figures.times["floor"])
     files, size = len(stage.plans[0].files), sum(len(d) for d in stage.plans[0].files.values())
     lines = [
@@ -344,6 +358,11 @@ def report(stage: Stage, figures: Figures, seconds: float, ansible_note: str) ->
         Line("first", "homelab apply --yes, everything changed (whole command)"),
         Line("same", "homelab apply --yes, nothing changed (right after)"),
     ]  # fmt: skip
+    if against:
+        lines += [
+            Line("first@other", f"  the same, everything changed, homelab of {against}"),
+            Line("same@other", f"  the same, nothing changed, homelab of {against}"),
+        ]
     print(f"\n{hosts} rig machines, rebuild {seconds:g} s each, {rounds} interleaved rounds")
     print(f"  OpenSSH's key exchange: {stage.kex or 'its own default'}")
     print(f"  {'min':>7} {'median':>7} {'x floor':>8}  (ratio: median of per-round ratios)")
@@ -356,12 +375,19 @@ def report(stage: Stage, figures: Figures, seconds: float, ansible_note: str) ->
             f"  {min(values):6.2f}s {statistics.median(values):6.2f}s "
             f"{ratio(figures, line.key):7.2f}x  {line.label}"
         )
-    first, same = figures.rebuilds_first, figures.rebuilds_same
-    print(
-        f"  rebuilds on the machines per round: everything changed {_counts(first)}, "
-        f"nothing changed {_counts(same)}; hosts that said up to date: "
-        f"{_counts(figures.up_to_date)}"
-    )
+    for suffix in ("", "@other") if against else ("",):
+        first, same = figures.rebuilds["first" + suffix], figures.rebuilds["same" + suffix]
+        print(
+            f"  rebuilds on the machines per round{' (' + str(against) + ')' if suffix else ''}: "
+            f"everything changed {_counts(first)}, nothing changed {_counts(same)}; "
+            f"hosts that said up to date: {_counts(figures.up_to_date['same' + suffix])}"
+        )
+    if against:
+        for key, what in (("first", "everything changed"), ("same", "nothing changed")):
+            print(
+                f"  this checkout / {against.name}, {what}: "
+                f"{ratio(figures, key, key + '@other'):.2f}x (median of per-round ratios)"
+            )
     aims(hosts, figures)
 
 
@@ -374,8 +400,8 @@ def aims(hosts: int, figures: Figures) -> None:
     print("  aims:")
     print(f"    everything changed <= 1.00x the floor: {first:.2f}x  {_met(first <= 1.0)}")
     same = statistics.median(figures.times["same"])
-    no_rebuild = not any(figures.rebuilds_same)
-    runs = f"{sum(figures.rebuilds_same)} rebuild(s) ran"
+    no_rebuild = not any(figures.rebuilds["same"])
+    runs = f"{sum(figures.rebuilds['same'])} rebuild(s) ran"
     if hosts == 20:
         fits = same <= NOTHING_AIM
         print(
@@ -406,16 +432,16 @@ def find_ansible(given: str | None) -> tuple[str | None, str]:
 
 
 def run_size(
-    hosts: int, rounds: int, seconds: float, kex: str, ansible: str | None, note: str
+    hosts: int, rounds: int, args: argparse.Namespace, ansible: str | None, note: str
 ) -> None:
     base = Path(tempfile.mkdtemp(prefix="hl-fan-"))
     started = time.perf_counter()
-    stage = Stage(base, hosts, seconds, kex)
+    stage = Stage(base, hosts, args.seconds, args.kex)
     try:
         figures = Figures()
         for number in range(1, rounds + 1):
-            one_round(stage, number, figures, ansible)
-        report(stage, figures, seconds, note)
+            one_round(stage, number, figures, ansible, args.against)
+        report(stage, figures, args.seconds, note, args.against)
         print(f"  ({time.perf_counter() - started:.0f} s for this size, machines set up included)")
     finally:
         stage.close()
@@ -447,6 +473,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="homelab",
         help="OpenSSH's key exchange: the one homelab agrees on (default), or OpenSSH's own",
     )
+    parser.add_argument(
+        "--against",
+        type=lambda text: Path(text).resolve(),
+        help="another checkout of homelab: its apply --yes runs too, in the same rounds",
+    )
     parser.add_argument("--ansible", help="an ansible program (default: on PATH or in this venv)")
     args = parser.parse_args(argv)
     program, note = find_ansible(args.ansible)
@@ -454,7 +485,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not program:
         print(f"ansible: {note}")
     for hosts in (int(h) for h in args.hosts.split(",")):
-        run_size(hosts, args.rounds, args.seconds, args.kex, program, note)
+        run_size(hosts, args.rounds, args, program, note)
     return 0
 
 
