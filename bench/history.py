@@ -1,17 +1,25 @@
-"""How fast are `homelab history HOST --limit 50` and `homelab status` on a lab with a long past?
+"""How fast are `homelab history HOST --limit 50`, `homelab diff HOST` and `homelab status`
+on a lab with a long past, beside git's own answer to the same question?
 
 Makes a lab with 20 hosts and 5,000 commits (the first one built and committed by homelab,
 the rest written with `git fast-import`: edits to one profile at a time, now and then to a
 shared fragment or a catalogue entry), records a deploy for every host at a different
-commit, and times both commands as a person runs them (a new process each time).
+commit, and times each command as a person runs it (a new process each time), in
+interleaved rounds beside git's own: `git log --oneline -50 -- hosts/host07` for history,
+`git diff <host07's deployed commit> -- hosts/host07` for diff. Prints best and median of
+each, and the ratios of the medians (the machine may be busy: ratios measured side by side
+are what to compare).
 
-    .venv/bin/python bench/history.py [--commits N] [--runs N] [--keep]
+    .venv/bin/python bench/history.py [--commits N] [--runs N] [--keep] [--lab DIR]
+
+--lab times a lab made before (with --keep), e.g. with another homelab on PYTHONPATH.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -125,60 +133,117 @@ def make_lab(root: Path, commits: int) -> None:
         record_deploy(root, f"host{i:02}", commit, "switch", "ok", now - timedelta(minutes=1), now)
 
 
-def timed(argv: list[str], runs: int) -> tuple[float, float, str]:
-    seconds = []
-    out = ""
+def run(argv: list[str]) -> tuple[float, float, str]:
+    """Seconds (wall, and CPU: user and system) and output of a command; `PYTHONPATH=DIR`
+    first sets where homelab is."""
+    env = dict(os.environ)
+    if argv[0].startswith("PYTHONPATH="):
+        env["PYTHONPATH"] = argv[0].removeprefix("PYTHONPATH=")
+        argv = argv[1:]
+    # away from any checkout: `python -m` puts the current folder first on sys.path
+    where = tempfile.gettempdir()
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, env=env, cwd=where)
+    spent = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - used.ru_utime - used.ru_stime
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(argv)} failed:\n{done.stderr}")
+    return spent, cpu, done.stdout
+
+
+def rounds(commands: dict[str, list[str]], runs: int) -> dict[str, tuple[float, float, float, int]]:
+    """{name: (best, median, median CPU, lines)}, every command run once per round, in turn
+    (CPU time moves less than wall time on a busy machine)."""
+    spent: dict[str, list[float]] = {name: [] for name in commands}
+    cpu: dict[str, list[float]] = {name: [] for name in commands}
+    lines: dict[str, int] = {}
     for _ in range(runs):
-        t = time.perf_counter()
-        done = subprocess.run(argv, capture_output=True, text=True, check=False)
-        seconds.append(time.perf_counter() - t)
-        if done.returncode != 0:
-            sys.exit(f"{' '.join(argv)} failed:\n{done.stderr}")
-        out = done.stdout
-    return min(seconds), statistics.median(seconds), out
+        for name, argv in commands.items():
+            seconds, used, out = run(argv)
+            spent[name].append(seconds)
+            cpu[name].append(used)
+            lines[name] = len(out.splitlines())
+    return {
+        n: (min(s), statistics.median(s), statistics.median(cpu[n]), lines[n])
+        for n, s in spent.items()
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--commits", type=int, default=5000)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="keep the lab and print where")
+    parser.add_argument("--lab", help="time this lab (made with --keep) instead of a new one")
+    parser.add_argument(
+        "--before",
+        metavar="DIR",
+        help="another homelab checkout (e.g. a worktree of an older commit): its commands "
+        "are timed too, in the same rounds",
+    )
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="homelab-bench-history-"))
-    root = base / "lab"
-    root.mkdir()
+    root = Path(args.lab) if args.lab else base / "lab"
     try:
-        t = time.perf_counter()
-        make_lab(root, args.commits)
+        if not args.lab:
+            root.mkdir()
+            t = time.perf_counter()
+            make_lab(root, args.commits)
+            print(f"lab made in {time.perf_counter() - t:.1f} s")
         count = git(root, "rev-list", "--count", "HEAD").strip()
-        print(f"lab: {HOSTS} hosts, {count} commits, made in {time.perf_counter() - t:.1f} s")
+        print(f"lab: {HOSTS} hosts, {count} commits")
+        deployed = git(root, "rev-parse", "refs/homelab/deployed/host07^{commit}").strip()
         homelab = [sys.executable, "-m", "homelab", "--lab", str(root)]
-        quiet = [sys.executable, "-c", "pass"]
-        python, _, _ = timed(quiet, args.runs)
-        print(f"python start alone: {python:.3f} s")
-        for name, argv in (
-            ("history host07 --limit 50", [*homelab, "history", "host07", "--limit", "50"]),
-            ("status", [*homelab, "status"]),
-        ):
-            best, median, out = timed(argv, args.runs)
-            lines = len(out.splitlines())
-            print(f"homelab {name}: best {best:.3f} s, median {median:.3f} s ({lines} lines)")
-        from homelab.history.log import host_history
-        from homelab.history.status import lab_status
-        from homelab.lab import Lab
-
-        for name, call in (
-            ("host_history(host07, 50)", lambda: host_history(Lab(root), "host07", 50)),
-            ("lab_status()", lambda: lab_status(Lab(root))),
-        ):
-            spent = []
-            for _ in range(args.runs):
-                t = time.perf_counter()
-                call()
-                spent.append(time.perf_counter() - t)
-            print(f"in process, {name}: median {statistics.median(spent):.3f} s")
+        git_at = ["git", "-C", str(root)]
+        commands = {
+            "python start alone": [sys.executable, "-c", "pass"],
+            "git log --oneline -50 -- hosts/host07": [
+                *git_at, "log", "--oneline", "-50", "--", "hosts/host07",
+            ],
+            "homelab history host07 --limit 50": [
+                *homelab, "history", "host07", "--limit", "50",
+            ],
+            f"git diff {deployed[:7]} -- hosts/host07": [
+                *git_at, "diff", deployed, "--", "hosts/host07",
+            ],
+            "homelab diff host07": [*homelab, "diff", "host07"],
+            "homelab diff (every host)": [*homelab, "diff"],
+            "homelab status": [*homelab, "status"],
+        }  # fmt: skip
+        if args.before:
+            for name, argv in list(commands.items()):
+                if name.startswith("homelab"):
+                    commands[f"{name} (before)"] = [f"PYTHONPATH={args.before}", *argv]
+        found = rounds(commands, args.runs)
+        width = max(len(n) for n in found)
+        for name, (best, median, cpu, lines) in found.items():
+            print(
+                f"{name:<{width}}  best {best:.3f} s  median {median:.3f} s  "
+                f"CPU {cpu:.3f} s  ({lines} lines)"
+            )
+        median = {name: m for name, (_, m, _, _) in found.items()}
+        cpu_of = {name: c for name, (_, _, c, _) in found.items()}
+        history = median["homelab history host07 --limit 50"]
+        log = median["git log --oneline -50 -- hosts/host07"]
+        diff = median["homelab diff host07"]
+        git_diff = median[f"git diff {deployed[:7]} -- hosts/host07"]
+        print(f"history / git log: {history / log:.1f}x")
+        print(f"diff of one host / git diff: {diff / git_diff:.1f}x")
+        if args.before:
+            for name in [n for n in median if n.endswith(" (before)")]:
+                now = name.removesuffix(" (before)")
+                print(
+                    f"{now}: {median[now] / median[name]:.2f}x of before "
+                    f"(CPU {cpu_of[now] / cpu_of[name]:.2f}x)"
+                )
+            was = median["homelab history host07 --limit 50 (before)"]
+            print(f"before: history / git log {was / log:.1f}x", end=", ")
+            was = median["homelab diff host07 (before)"]
+            print(f"diff of one host / git diff {was / git_diff:.1f}x")
     finally:
-        if args.keep:
+        if args.keep and not args.lab:
             print(f"kept: {root}")
         else:
             shutil.rmtree(base, ignore_errors=True)
