@@ -186,6 +186,35 @@ def fetcher(source: Source, read: dict[str, str] | None = None) -> include.Fetch
     return fetch
 
 
+# Catalogue entries parsed, by their file's text: the loads of one command (the working
+# tree, HEAD, a deployed commit) mostly share every entry, and parsing them is most of a
+# small lab's load.
+_ENTRIES: dict[tuple[str, str], tuple[Service | None, tuple[Problem, ...]]] = {}
+_MOST_ENTRIES = 2000
+
+
+def _catalogue_entry(
+    rel: str, fetch: include.Fetch, source: Source, read: dict[str, str] | None
+) -> tuple[Service | None, tuple[Problem, ...]]:
+    text = _text(source, rel)
+    if text is not None and (rel, text) in _ENTRIES:
+        if read is not None:
+            read[rel] = text  # as fetch would have noted it
+        return _ENTRIES[(rel, text)]
+    doc, found = fetch(rel)
+    entry: tuple[Service | None, tuple[Problem, ...]] = (None, tuple(found))
+    if doc is not None:
+        service, more = service_from_document(
+            rel.removeprefix("services/").removesuffix(".yaml"), doc
+        )
+        entry = (service, (*found, *more))
+    if text is not None:
+        if len(_ENTRIES) >= _MOST_ENTRIES:
+            _ENTRIES.clear()
+        _ENTRIES[(rel, text)] = entry
+    return entry
+
+
 def _text(source: Source, rel: str) -> str | None:
     """A lab file's text, None when it is not there or cannot be read."""
     try:
@@ -488,7 +517,7 @@ class LabFiles:
         read: dict[str, str] = {}
         fetch = fetcher(source, read)
         exists = lambda rel: present(source, rel)  # noqa: E731
-        catalog, lab_problems = self._load_catalog(fetch, source)
+        catalog, lab_problems = self._load_catalog(fetch, source, read)
         config, config_problems = _lab_config(source)
         inputs = config.input_names if config is not None else None
         release = config.release if config is not None else None
@@ -589,7 +618,9 @@ class LabFiles:
         source = self._source(None)
         return self._load_catalog(fetcher(source), source)
 
-    def _load_catalog(self, fetch: include.Fetch, source: Source) -> tuple[Catalog, list[Problem]]:
+    def _load_catalog(
+        self, fetch: include.Fetch, source: Source, read: dict[str, str] | None = None
+    ) -> tuple[Catalog, list[Problem]]:
         services: dict[str, Service] = {}
         problems: list[Problem] = []
         try:
@@ -599,11 +630,7 @@ class LabFiles:
         for name in names:
             if not name.endswith(".yaml"):
                 continue
-            doc, found = fetch(f"services/{name}")
-            problems.extend(found)
-            if doc is None:
-                continue
-            service, found = service_from_document(name.removesuffix(".yaml"), doc)
+            service, found = _catalogue_entry(f"services/{name}", fetch, source, read)
             problems.extend(found)
             if service is not None:
                 services[service.name] = service
