@@ -134,7 +134,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     lab = open_lab(args)
     wanted: list[str] | None = None
     if args.hosts:
-        wanted = lab.select(lab.load(), args.hosts)
+        wanted = lab.select(lab.overview(), args.hosts)  # names and tags: no full check
     machines: dict[str, str] = {}
     if args.live:
         machines = _ask_machines(lab, args)
