@@ -28,9 +28,11 @@ class Early:
         self._pool: ThreadPoolExecutor | None = None
         if not endpoints:
             return
-        ssh.load()  # once, before the threads (they would queue on the import lock)
         workers = min(jobs if jobs > 0 else MAX_JOBS, len(endpoints))
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="connect")
+        # paramiko is imported by the first thread while the caller goes on building (the
+        # others wait for it on the import lock, as they would for their own)
+        self._pool.submit(ssh.load)
         for folder, endpoint in endpoints.items():
             self._made[folder] = (endpoint, self._pool.submit(connect, endpoint, settings))
 
