@@ -50,7 +50,7 @@ from homelab.deploy.ssh import SshSettings
 from homelab.deploy.upload import SecretFile
 from homelab.errors import InvalidInput, LabFailure, Place, Problem
 from homelab.history import check_can_commit, commit_lab
-from homelab.history.commit import managed_paths, state_at
+from homelab.history.commit import Known, managed_paths, state_at
 from homelab.history.records import INTERRUPTED, DeployRecord, last_attempts
 from homelab.history.repo import GitSource, LabRepo, NotARepository, open_repository
 from homelab.labconfig import LAB_YAML, lock
@@ -75,6 +75,7 @@ class Ready:
     also: tuple[str, ...] = ()
     nothing_to_commit: bool = False  # the lab is as HEAD holds it: the commit is skipped
     early: Early = field(default=NONE, repr=False)  # connections started while preparing
+    known: Known | None = field(default=None, repr=False)  # the lab at HEAD and on disk
 
     def close(self) -> None:
         """Close the early connections no host took (an apply not sent, or sent)."""
@@ -149,7 +150,10 @@ def _prepare(lab: LabFiles, state: LabState, chosen: list[str], *, commit: bool)
     secrets = secrets_of(lab, state, chosen)
     built = lab.build(state, chosen)
     clean = commit and lr is not None and _unchanged_since_head(lr)
-    taken = _taken(lab, state, chosen) if commit and lr is not None and not clean else set()
+    taken: set[str] = set()
+    known = None
+    if commit and lr is not None and not clean:
+        taken, known = _taken(lab, state, chosen)
     check_outgoing(
         lab.root,
         lr,
@@ -174,6 +178,7 @@ def _prepare(lab: LabFiles, state: LabState, chosen: list[str], *, commit: bool)
         secrets,
         _also(lab, state, chosen),
         nothing_to_commit=clean,
+        known=known,
     )
 
 
@@ -241,11 +246,13 @@ def _check_pinned(lab: LabFiles, lr: LabRepo | None, *, committing: bool) -> Non
         )
 
 
-def _taken(lab: LabFiles, state: LabState, chosen: Sequence[str]) -> set[str]:
-    """The lab paths the pre-apply commit takes from the working tree (commit_lab's)."""
+def _taken(lab: LabFiles, state: LabState, chosen: Sequence[str]) -> tuple[set[str], Known]:
+    """The lab paths the pre-apply commit takes from the working tree (commit_lab's), and
+    the two states that told (the commit reuses them)."""
     lr = open_repository(lab.root)
     head = lr.head()
-    return managed_paths(lab, lr, state_at(lab, lr, head), state, head, list(chosen))
+    old = state_at(lab, lr, head)
+    return managed_paths(lab, lr, old, state, head, list(chosen)), Known(head, old, state)
 
 
 def send(
@@ -276,7 +283,7 @@ def _send(
     if stop.is_set():
         return Outcome((), "", stopped=True)
     if ready.committing and not ready.nothing_to_commit:
-        done = commit_lab(lab, hosts=list(ready.chosen))
+        done = commit_lab(lab, hosts=list(ready.chosen), known=ready.known)
         if done is not None:
             note(f"committed {done.short} {done.subject}")
     # hosts whose secrets need their key first: pinned and re-encrypted in a commit of

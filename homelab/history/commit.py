@@ -52,6 +52,15 @@ class Pending:
     lines: tuple[str, ...]  # the body: per host, a line per changed setting
 
 
+@dataclass(frozen=True)
+class Known:
+    """The lab at `head` (old) and on disk (new), as a caller loaded them."""
+
+    head: str | None
+    old: LabState
+    new: LabState
+
+
 def state_at(lab: LabFiles, lr: LabRepo, commit: str | None) -> LabState:
     """The lab as it was at a commit (nothing before the first one)."""
     source: Source = GitSource(lr, commit) if commit else EmptySource()
@@ -207,15 +216,19 @@ def commit_lab(
     hosts: Sequence[str] | None = None,
     *,
     subject: str | None = None,
+    known: Known | None = None,
 ) -> Committed | None:
     """Commit the managed files of these host folders (all, with the lab's fragments and
     catalogue, when None) as they are on disk; None when nothing changed. A lab that is
-    not yet in a git repository gets one."""
+    not yet in a git repository gets one. `known`: the lab at HEAD and on disk, loaded
+    already by the caller (used while HEAD is still the commit they were loaded at)."""
     lr = open_repository(lab.root, create=True)
     check_writable(lr)
     head = lr.head()
-    old = state_at(lab, lr, head)
-    new = lab.load()
+    if known is not None and known.head == head:
+        old, new = known.old, known.new
+    else:
+        old, new = state_at(lab, lr, head), lab.load()
     folders = None if hosts is None else list(hosts)
     paths = managed_paths(lab, lr, old, new, head, folders)
     title = None if subject is None else (lambda _: subject)
