@@ -270,9 +270,11 @@ class GitSource:
             together = [
                 f"{folder}/{name}" if folder else name for name in self._children.get(folder, [])
             ]
+            if not self._texts:  # the first read: every YAML file of the lab comes too
+                together += [p for p in self._entries if p.endswith(_YAML)]
             small = [
                 p
-                for p in together
+                for p in dict.fromkeys(together)
                 if p not in self._texts
                 and self._entries[p][0] == "blob"
                 and self._entries[p][2] <= _TOGETHER_BYTES
@@ -318,6 +320,7 @@ class GitSource:
 # files read with the others of their folder up to this size (a lab's files are a few KiB;
 # a big one is read alone, when asked for)
 _TOGETHER_BYTES = 1 << 20
+_YAML = (".yaml", ".yml")  # profiles, fragments, catalogue entries, lab.yaml: what a load reads
 
 
 class EmptySource:
