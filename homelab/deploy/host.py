@@ -228,7 +228,7 @@ class HostRun:
             self.line("up to date: it runs what its last deploy switched to, and nothing changed")
             return self._result(
                 State.DONE,
-                f"up to date: still on {before} (--force rebuilds it)",
+                f"still on {before}, nothing to send (--force rebuilds it)",
                 after=before,
                 up_to_date=True,
             )

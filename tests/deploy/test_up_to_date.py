@@ -45,7 +45,7 @@ def test_a_second_apply_with_nothing_changed_runs_no_rebuild_and_says_up_to_date
         assert config_mtimes(m) == files[m.name]  # not a file written, not even the manifest
         assert m.staging_leftovers() == []
         assert re.search(
-            rf"^{m.name}\s+up to date\s+\S+\s+up to date: still on generation 2", out, re.M
+            rf"^{m.name}\s+up to date\s+\S+\s+still on generation 2, nothing to send", out, re.M
         )
     assert len(deploy_log(lab)) == records  # nothing happened: nothing recorded
 
