@@ -80,6 +80,7 @@ def main() -> None:
     pickled on stdin; the lab without its hosts, then each host, go pickled apart to
     stdout. A process of its own, not multiprocessing's: that one runs the program's
     main module again in the child, whatever it is."""
+    os.nice(10)  # background work: the editor's own process goes first on a busy machine
     texts = pickle.load(sys.stdin.buffer)
     loaded = load_here(Lab(Path(sys.argv[1])), texts)
     state = loaded.state

@@ -224,6 +224,7 @@ class MainScreen(Screen[None]):
         folder = self.query_one(HostList).folder  # a key pressed meanwhile moved it
         if folder is not None:
             self.select_host(folder)
+            self.preview_tab_file()  # its tab was shown before its Nix was there
 
     @on(HostList.OptionHighlighted, "#hosts")
     def _host_highlighted(self, event: HostList.OptionHighlighted) -> None:
@@ -291,6 +292,10 @@ class MainScreen(Screen[None]):
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self.preview_tab_file()
+
+    def preview_tab_file(self) -> None:
+        """The preview scrolled to the file the shown tab makes."""
         shown = self.host_editor.active_tab
         file = next((name for tab, _, name in TABS if tab == shown), None)
         if file:
