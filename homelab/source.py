@@ -64,7 +64,7 @@ def present(source: Source, rel: str) -> bool:
     """Whether the file is there, readable or not (a secret may be any bytes; a profile
     that cannot be read is still a host, whose problem is then reported)."""
     has = getattr(source, "has", None)
-    if has is not None:  # a git revision knows without reading the file
+    if has is not None:  # the working tree and a git revision know without reading it
         return bool(has(rel))
     try:
         return source.read(rel) is not None
@@ -150,6 +150,18 @@ class DiskSource:
     def read_bytes(self, rel: str) -> bytes | None:
         """A file as it is (an encrypted secret is not text)."""
         return read_file(self.root, rel)
+
+    def has(self, rel: str) -> bool:
+        """Whether the file is there, readable or not, as read_file judges it, without
+        reading it (a lab of 1000 hosts is listed by its profiles being there)."""
+        path = os.path.join(self.root, rel)
+        try:
+            os.stat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return os.path.islink(path)  # a link to nothing: there, and unreadable
+        except OSError:
+            return True
+        return True
 
     def listdir(self, rel: str) -> list[str]:
         try:
