@@ -11,7 +11,8 @@ once per round, in turn, so the machine's noise hits them alike):
   apply that finds nothing to do);
 - Ansible: `ansible all -m raw` with one fork per machine running the same rebuild, when an
   `ansible` program is found (on PATH, next to this Python, or --ansible);
-- homelab's fan-out: `apply()` on the plans, to machines that have none of the files;
+- homelab's fan-out: `apply()` on the plans, to machines that have none of the files
+  (homelab's lines run with --jobs N: every machine at once, as the floor's clients);
 - `homelab apply --yes`, everything changed: every host's hardware file edited and every
   machine without homelab's files, so it validates, builds, diffs, commits, uploads all,
   rebuilds everywhere and records;
@@ -111,7 +112,8 @@ class Stage:
         self.plans = list(plan_hosts(lab, ready.state, ready.chosen, head))
 
     def fan_out(self) -> float:
-        options = ApplyOptions(ssh=self.rig.settings())  # type: ignore[arg-type]
+        # all at once, as the floor's clients (homelab's default is at most 32 at a time)
+        options = ApplyOptions(ssh=self.rig.settings(), jobs=len(self.machines))  # type: ignore[arg-type]
         start = time.perf_counter()
         results = apply(self.plans, options)
         took = time.perf_counter() - start
@@ -125,6 +127,7 @@ class Stage:
         env = {**os.environ, "HOME": str(self.rig.home), "PYTHONPATH": str(checkout)}
         env.pop("SSH_AUTH_SOCK", None)
         argv = [sys.executable, "-m", "homelab", "--lab", str(self.lab), "apply", "--yes"]
+        argv += ["--jobs", str(len(self.machines))]  # all at once, as the floor's clients
         start = time.perf_counter()
         # from the checkout: python -m puts the working folder first on the import path
         done = subprocess.run(
