@@ -45,7 +45,7 @@ class Early:
         if made is None:
             return None
         if made[0] != endpoint or settings != self._settings:
-            _drop(made[1])
+            drop(made[1])
             return None
         return made[1]
 
@@ -55,7 +55,7 @@ class Early:
             left = [future for _, future in self._made.values()]
             self._made.clear()
         for future in left:
-            _drop(future)
+            drop(future)
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
@@ -63,7 +63,7 @@ class Early:
 NONE = Early({}, SshSettings())
 
 
-def _drop(future: Future[Connection]) -> None:
+def drop(future: Future[Connection]) -> None:
     """Close the connection once it is made (now, if it is)."""
 
     def close(done: Future[Connection]) -> None:

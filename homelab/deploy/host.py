@@ -26,6 +26,7 @@ from typing import Any
 from homelab.deploy import scripts, steps
 from homelab.deploy.checks import first_starts, run_checks
 from homelab.deploy.command import Masked, Sudo
+from homelab.deploy.early import drop
 from homelab.deploy.follow import Run, Runs, interrupted
 from homelab.deploy.hostlock import Facts, Failed, HostLock, Interrupted
 from homelab.deploy.lastbackup import last_backup
@@ -175,6 +176,9 @@ class HostRun:
         finally:
             self.lock.release()
             self.target.close()
+            if self._early is not None:  # never connected (refused, cancelled): close it
+                drop(self._early)
+                self._early = None
 
     def _result(self, state: ApplyState, summary: str, **extra: Any) -> HostResult:
         self.set(state)

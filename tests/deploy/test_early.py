@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from homelab.deploy.early import Early
-from homelab.deploy.plan import endpoint_of
+from homelab.deploy.fanout import apply
+from homelab.deploy.models import ApplyOptions
+from homelab.deploy.plan import HostPlan, Refusal, endpoint_of
 from homelab.deploy.ssh import Connection, Endpoint, HostKeyError, SshSettings
 from homelab.deploy.workflow import prepare
 from homelab.lab import Lab
@@ -94,3 +96,16 @@ def test_an_unknown_host_key_found_early_is_refused_where_the_host_takes_it(
         made.result(timeout=10)
     assert refused.value.kind == "unknown"
     assert refused.value.presented.split()[:2] == machine.ed25519_key.split()[:2]
+
+
+def test_a_host_refused_before_it_connects_closes_its_early_connection(rig: Rig) -> None:
+    rig.add("web")
+    settings: SshSettings = rig.settings()  # type: ignore[assignment]
+    early = Early({"web": Endpoint("web")}, settings)
+    [(_, made)] = early._made.values()
+    plan = HostPlan("web", "web", Endpoint("web"), {}, refused=Refusal("its secrets are stale"))
+
+    [result] = apply([plan], ApplyOptions(ssh=settings), early=early)
+
+    assert not result.ok and result.summary == "its secrets are stale"
+    assert closed(made.result(timeout=10))
