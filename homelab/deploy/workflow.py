@@ -51,7 +51,7 @@ from homelab.deploy.upload import SecretFile
 from homelab.errors import InvalidInput, LabFailure, Place, Problem
 from homelab.history import check_can_commit, commit_lab
 from homelab.history.commit import Known, managed_paths, state_at
-from homelab.history.records import INTERRUPTED, DeployRecord, last_attempts
+from homelab.history.records import DeployRecord, interrupted, last_attempts
 from homelab.history.repo import GitSource, LabRepo, NotARepository, open_repository
 from homelab.labconfig import LAB_YAML, lock
 from homelab.labfiles import LabFiles, LabState
@@ -296,7 +296,7 @@ def _send(
     commit = _head(lab)
     plans = plan_hosts(lab, state, ready.chosen, commit, ready.secrets)
     last = _last_attempts(lab, note)
-    earlier = {h: r for h, r in last.items() if r.result == INTERRUPTED}
+    earlier = interrupted(last)
     plans = [
         replace(
             _with_earlier(_settled(p, settled.verified, refused), earlier), last=last.get(p.folder)
@@ -393,8 +393,7 @@ def _head(lab: LabFiles) -> str:
 
 
 def _unconfirmed(lab: LabFiles, note: Note) -> Mapping[str, DeployRecord]:
-    last = _last_attempts(lab, note)
-    return {h: r for h, r in last.items() if r.result == INTERRUPTED}
+    return interrupted(_last_attempts(lab, note))
 
 
 def _last_attempts(lab: LabFiles, note: Note) -> Mapping[str, DeployRecord]:

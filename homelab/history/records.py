@@ -19,7 +19,7 @@ the machine. Until a later record confirms how that run ended (`homelab apply` a
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -284,4 +284,9 @@ def last_attempts(lab_root: Path) -> dict[str, DeployRecord]:
 def unconfirmed(lab_root: Path) -> dict[str, DeployRecord]:
     """Hosts whose newest record is an interrupted deploy: how its run ended on the
     machine is not known yet."""
-    return {h: rec for h, rec in last_attempts(lab_root).items() if rec.result == INTERRUPTED}
+    return interrupted(last_attempts(lab_root))
+
+
+def interrupted(newest: Mapping[str, DeployRecord]) -> dict[str, DeployRecord]:
+    """Of each host's newest record (last_attempts), the interrupted ones."""
+    return {h: rec for h, rec in newest.items() if rec.result == INTERRUPTED}

@@ -17,7 +17,13 @@ from enum import StrEnum
 
 from homelab.errors import InvalidInput
 from homelab.history.paths import host_folder, host_inputs, sketch
-from homelab.history.records import INTERRUPTED, DeployRecord, deployed, last_attempts
+from homelab.history.records import (
+    INTERRUPTED,
+    DeployRecord,
+    deployed,
+    interrupted,
+    last_attempts,
+)
 from homelab.history.repo import LabRepo, open_repository
 from homelab.labfiles import LabFiles
 from homelab.source import DiskSource
@@ -49,7 +55,7 @@ def lab_status(lab: LabFiles) -> list[HostStatus]:
     state = sketch(DiskSource(lab.root))
     records = deployed(lab.root)
     attempts = last_attempts(lab.root)
-    pending = {h: r for h, r in attempts.items() if r.result == INTERRUPTED}
+    pending = interrupted(attempts)
     failed = {h: r for h, r in attempts.items() if not r.succeeded and r.result != INTERRUPTED}
     head = lr.head()
     spec = [lr.path("hosts/"), lr.path("services/")]
