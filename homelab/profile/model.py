@@ -249,6 +249,7 @@ class Deploy:
     method: str = "flake"
     age_host_key: str | None = None  # the ed25519 host key secrets are encrypted to
     checks: HostChecks = field(default_factory=HostChecks)
+    build_on: str | None = None  # another host builds the system; this one activates it
 
 
 @dataclass(frozen=True)
@@ -471,6 +472,7 @@ def build(
         tags=_t(d.get("tags")),
         method=d.get("method", "flake"),
         checks=_host_checks(c),
+        build_on=d.get("buildOn"),
     )
     secrets = tuple(
         Secret(

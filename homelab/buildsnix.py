@@ -1,0 +1,1 @@
+"""Where a host's system is built, as its Nix (hosts/NAME/builds.nix)."""
