@@ -25,6 +25,7 @@ from homelab.optionindex.model import OptionIndex
 from homelab.profile import advice, include, model, options, secretrefs, validate
 from homelab.secrets.view import AGENIX, LabSecrets, lab_secrets, names_in
 from homelab.source import DiskSource, Overlay, Source, Unreadable, present, read_bytes
+from homelab.builds import Builds
 from homelab.webplan import WebPlan
 from homelab.wiring import Wiring
 from homelab.yamlfile import Document, Path_, load_text
@@ -106,6 +107,7 @@ class LabState:
     secrets: LabSecrets | None = None  # the lab's encrypted secrets, as they stand
     web: WebPlan | None = None  # the lab's names under its domain (lab.yaml)
     wiring: Wiring | None = None  # the lab's roles: DNS, monitoring, backups, MQTT
+    builds: Builds | None = None  # where systems are built: builders, the cache (lab.yaml)
 
     def all_problems(self, folders: Iterable[str] | None = None) -> list[Problem]:
         chosen = self.hosts if folders is None else {f: self.hosts[f] for f in folders}
