@@ -17,16 +17,22 @@ reads the plan to build elsewhere.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from homelab.errors import Place
-from homelab.profile.model import SecretUse
+from homelab.errors import Place, Problem, format_path
+from homelab.profile.model import Profile, SecretUse
+from homelab.webplan import PlaceOf, stable_address
 
 _LAB_YAML = Place("lab.yaml")
 # what the build key may do on a target: receive store paths, nothing else (OpenSSH
 # authorized_keys options; NixOS writes the line to /etc/ssh/authorized_keys.d/USER)
 RECEIVE_ONLY = 'restrict,command="nix-store --serve --write"'
+AGENIX_DIR = "/run/agenix"  # where agenix decrypts a secret by default (age.secrets.NAME.path)
+CACHE_PORT = 5000  # harmonia's bind, [::]:5000 (its module's default)
+REMOTE_USER = "nixremote"  # the user remote builds log in as on a builder
+_BUILD_ON = ("deploy", "buildOn")
 
 
 @dataclass(frozen=True)
@@ -117,12 +123,291 @@ class Builds:
     def of(self, folder: str) -> HostBuilds:
         return self.hosts.get(folder) or HostBuilds()
 
+    cache_host: str | None = None  # the folder of the lab host serving the cache
+    builders: Mapping[str, RemoteBuilder] = field(default_factory=dict)  # by folder
+    # every valid host as the others reach it (stable address, else deploy.address, else
+    # its name): the cache's port is opened to them
+    addresses: Mapping[str, str] = field(default_factory=dict)
+
     def secrets_of(self, folder: str) -> tuple[SecretUse, ...]:
         """The encrypted secrets the builds give a host (the build key, the signing key),
         said at lab.yaml's line."""
-        raise NotImplementedError
+        mine = self.of(folder)
+        uses: list[SecretUse] = []
+        ssh, signing = self.spec.ssh_key, self.spec.signing_key
+        if ssh is not None and (mine.builds_for or mine.remote_builders):
+            uses.append(_secret(ssh, "sshKey"))
+        if signing is not None and (mine.builds_for or mine.serves_cache):
+            uses.append(_secret(signing, "signingKey"))
+        return tuple(uses)
 
     def links(self) -> list[tuple[str, str, str]]:
         """(from folder, to folder, what) for the map: "builds" (builder -> target),
         "remote build" (host -> builder), "cache" (host -> the cache host)."""
-        raise NotImplementedError
+        out: list[tuple[str, str, str]] = []
+        for target, on in sorted(self.build_on.items()):
+            out.append((on.builder, target, "builds"))
+        for folder, host in sorted(self.hosts.items()):
+            out += [(folder, b, "remote build") for b in host.remote_builders]
+            if self.cache_host is not None and host.cache is not None:
+                out.append((folder, self.cache_host, "cache"))
+        return [(a, b, what) for a, b, what in out if a != b]
+
+
+@dataclass(frozen=True)
+class RemoteBuilder:
+    """A remote builder as the hosts that use it reach it (nix.buildMachines)."""
+
+    folder: str
+    spec: BuilderSpec
+    address: str  # its deploy.address, else its name
+    port: int
+    host_key: str  # its pinned deploy.hostKey: "TYPE BASE64"
+    systems: tuple[str, ...]  # the written ones, else its own system
+
+    @property
+    def public_host_key(self) -> str:
+        """What nix.buildMachines.*.publicHostKey wants: the host key line, base64."""
+        return base64.b64encode(self.host_key.encode()).decode()
+
+
+def _secret(key: KeyRef, what: str) -> SecretUse:
+    # read by root alone: nix-daemon (remote builds, signing), harmonia's LoadCredential
+    return SecretUse(key.secret, ("builds", what), owner="root", mode="0400", place=key.place)
+
+
+def key_path(name: str) -> str:
+    """Where a host has an encrypted secret once agenix decrypted it."""
+    return f"{AGENIX_DIR}/{name}"
+
+
+def _find(name: str, profiles: Mapping[str, Profile]) -> str | None:
+    """The folder of the host a name (a folder or a host.name) names."""
+    if name in profiles:
+        return name
+    return next((f for f, p in sorted(profiles.items()) if p.name == name), None)
+
+
+def _address(p: Profile) -> str:
+    return p.deploy.address or p.name
+
+
+def _hosts_hint(profiles: Mapping[str, Profile]) -> str:
+    return "hosts: " + ", ".join(sorted(p.name for p in profiles.values()))
+
+
+def plan(
+    spec: BuildsSpec | None, profiles: Mapping[str, Profile], place_of: PlaceOf
+) -> tuple[Builds | None, list[tuple[str | None, Problem]]]:
+    """Where the lab's systems are built, from lab.yaml's `builds:` and the valid hosts'
+    profiles (by folder); each problem with the folder it belongs to (None: lab.yaml's).
+    A profile's deploy.buildOn plans even when lab.yaml has no `builds:`."""
+    problems: list[tuple[str | None, Problem]] = []
+    wanted = {f: p.deploy.build_on for f, p in profiles.items() if p.deploy.build_on}
+    if spec is None and not wanted:
+        return None, problems
+    spec = spec or BuildsSpec()
+    on: dict[str, BuildOn] = {}
+    for folder, name in sorted(wanted.items()):
+        found, said = _build_on(folder, name, spec, profiles, place_of)
+        problems += [(folder, s) for s in said]
+        if found is not None:
+            on[folder] = found
+    builders, said_lab = _builders(spec, profiles)
+    problems += [(None, s) for s in said_lab]
+    cache_url, cache_host, said_lab = _cache(spec, profiles)
+    problems += [(None, s) for s in said_lab]
+    hosts: dict[str, HostBuilds] = {}
+    for folder, p in sorted(profiles.items()):
+        emulated: set[str] = set()
+        for target, b in on.items():
+            if b.builder == folder and profiles[target].host.system != p.host.system:
+                emulated.add(profiles[target].host.system)
+        if folder in builders:
+            emulated |= {s for s in builders[folder].systems if s != p.host.system}
+        hosts[folder] = HostBuilds(
+            built_on=on[folder].builder if folder in on else None,
+            builds_for=tuple(sorted(t for t, b in on.items() if b.builder == folder)),
+            remote_builders=tuple(sorted(b for b in builders if b != folder)),
+            remote_builder=folder in builders,
+            cache=cache_url if cache_host != folder else None,
+            serves_cache=cache_host == folder,
+            emulated=tuple(sorted(emulated)),
+        )
+    addresses = {f: stable_address(p)[0] or _address(p) for f, p in sorted(profiles.items())}
+    return Builds(spec, hosts, on, cache_host, builders, addresses), problems
+
+
+def _build_on(
+    folder: str, name: str, spec: BuildsSpec, profiles: Mapping[str, Profile], place_of: PlaceOf
+) -> tuple[BuildOn | None, list[Problem]]:
+    """The builder of one host (its deploy.buildOn), or why it cannot be."""
+    p = profiles[folder]
+    place = place_of(folder, _BUILD_ON)
+    path = format_path(_BUILD_ON)
+    said: list[Problem] = []
+
+    def bad(message: str, hint: str) -> None:
+        said.append(Problem(place, message, path, hint=hint))
+
+    builder = _find(name, profiles)
+    if builder is None:
+        bad(f"no host named '{name}' to build {p.name}", _hosts_hint(profiles))
+    elif builder == folder:
+        bad(
+            f"{p.name} cannot be built elsewhere on itself",
+            "name another host of the lab, or leave buildOn out: a host builds its own "
+            "system by default",
+        )
+    elif profiles[builder].deploy.build_on:
+        other = profiles[builder]
+        bad(
+            f"{other.name} is itself built on {other.deploy.build_on}, so it cannot build {p.name}",
+            f"name the host that builds: buildOn: {other.deploy.build_on}, or leave "
+            f"{other.name}'s buildOn out",
+        )
+    missing = [
+        k for k, key in (("sshKey", spec.ssh_key), ("signingKey", spec.signing_key)) if key is None
+    ]
+    if missing:
+        bad(
+            "building on another host needs the lab's build keys: lab.yaml lacks "
+            + " and ".join(f"builds.{k}" for k in missing),
+            'add to lab.yaml  builds: {sshKey: {secret: build-ssh-key, public: "ssh-ed25519 '
+            '..."}, signingKey: {secret: build-signing-key, public: "NAME:BASE64"}} '
+            "(README: Building on another machine)",
+        )
+    if not p.deploy.host_key:
+        bad(
+            f"{p.name} has no pinned host key (deploy.hostKey), which its builder checks "
+            "before it copies the system over",
+            f"apply it once with --accept-new (homelab apply --accept-new {p.name}), or "
+            f"`homelab adopt {p.name}`",
+        )
+    if p.deploy.method == "channels":
+        bad(
+            f"{p.name} is deployed with channels (deploy.method), which build on the "
+            "machine itself: a system built elsewhere needs the flake method",
+            "leave deploy.method out (flake), or buildOn out",
+        )
+    if said or builder is None or spec.ssh_key is None or spec.signing_key is None:
+        return None, said
+    assert p.deploy.host_key is not None
+    copy = Copy(_address(p), p.deploy.port or 22, p.deploy.user or "root", p.deploy.host_key)
+    return BuildOn(
+        folder,
+        builder,
+        copy,
+        key_path(spec.ssh_key.secret),
+        key_path(spec.signing_key.secret),
+        spec.ssh_key.public,
+    ), []
+
+
+def _builders(
+    spec: BuildsSpec, profiles: Mapping[str, Profile]
+) -> tuple[dict[str, RemoteBuilder], list[Problem]]:
+    out: dict[str, RemoteBuilder] = {}
+    said: list[Problem] = []
+    for b in spec.builders:
+        at = f"builds.builders.{b.host}"
+        folder = _find(b.host, profiles)
+        if folder is None:
+            said.append(
+                Problem(b.place, f"no host named '{b.host}' to be a remote builder", at,
+                        hint=_hosts_hint(profiles))
+            )  # fmt: skip
+            continue
+        p = profiles[folder]
+        if not p.deploy.host_key:
+            said.append(
+                Problem(
+                    b.place,
+                    f"{p.name} has no pinned host key (deploy.hostKey), which the hosts "
+                    "that build on it check before they connect",
+                    at,
+                    hint=f"apply it once with --accept-new (homelab apply --accept-new "
+                    f"{p.name}), or `homelab adopt {p.name}`",
+                )
+            )
+            continue
+        if spec.ssh_key is None:
+            said.append(
+                Problem(
+                    b.place,
+                    "remote builders need the lab's build key, which lab.yaml lacks "
+                    "(builds.sshKey)",
+                    at,
+                    hint='builds: {sshKey: {secret: build-ssh-key, public: "ssh-ed25519 '
+                    '..."}} (README: Building on another machine)',
+                )
+            )
+            continue
+        out[folder] = RemoteBuilder(
+            folder, b, _address(p), p.deploy.port or 22, p.deploy.host_key,
+            b.systems or (p.host.system,),
+        )  # fmt: skip
+    return out, said
+
+
+def _cache(
+    spec: BuildsSpec, profiles: Mapping[str, Profile]
+) -> tuple[str | None, str | None, list[Problem]]:
+    """(the substituter URL, the serving host's folder, problems) of builds.cache."""
+    cache = spec.cache
+    if cache is None:
+        return None, None, []
+    if (cache.host is None) == (cache.url is None):
+        return (
+            None,
+            None,
+            [
+                Problem(
+                    cache.place,
+                    "a cache is a lab host or an outside URL: give one of host and url",
+                    "builds.cache",
+                    hint="cache: {host: nas} (it serves its store), or cache: {url: "
+                    '"https://cache.example.org", publicKey: "cache.example.org-1:BASE64="}',
+                )
+            ],
+        )
+    if cache.url is not None:
+        if cache.public_key is None:
+            return (
+                None,
+                None,
+                [
+                    Problem(
+                        cache.place,
+                        "an outside cache needs its public key, or no host trusts what it serves",
+                        "builds.cache.publicKey",
+                        hint='publicKey: "NAME:BASE64=" as the cache publishes it',
+                    )
+                ],
+            )
+        return cache.url, None, []
+    assert cache.host is not None
+    folder = _find(cache.host, profiles)
+    if folder is None:
+        return None, None, [
+            Problem(cache.place, f"no host named '{cache.host}' to serve the lab's cache",
+                    "builds.cache.host", hint=_hosts_hint(profiles))
+        ]  # fmt: skip
+    if spec.signing_key is None:
+        return (
+            None,
+            None,
+            [
+                Problem(
+                    cache.place,
+                    "a lab host's cache signs what it serves with the lab's signing key, which "
+                    "lab.yaml lacks (builds.signingKey)",
+                    "builds.cache",
+                    hint='builds: {signingKey: {secret: build-signing-key, public: "NAME:BASE64"}}'
+                    " (nix-store --generate-binary-cache-key)",
+                )
+            ],
+        )
+    p = profiles[folder]
+    address, _ = stable_address(p)
+    return f"http://{address or _address(p)}:{CACHE_PORT}", folder, []

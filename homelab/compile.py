@@ -15,6 +15,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from homelab.builds import Builds
+from homelab.buildsnix import TITLE as BUILDS_TITLE
+from homelab.buildsnix import builds_module
 from homelab.catalog import (
     OMIT,
     Catalog,
@@ -648,6 +651,7 @@ def concerns(
     wanted: set[tuple[str, ...]] | None = None,
     web: HostWeb | None = None,
     wiring: Wiring | None = None,
+    builds: Builds | None = None,
 ) -> list[tuple[str, str, NixValue | None]]:
     """(file, title, module body) of each module a host gets besides its entry module;
     with `wanted` (option paths and all their prefixes), only the modules that may set one
@@ -662,6 +666,7 @@ def concerns(
     if wanted is None:
         out.append(("web.nix", WEB_TITLE, web_module(web, p, catalog) or None))
         out.append(("wiring.nix", WIRING_TITLE, wiring_module(wiring, p, catalog) or None))
+        out.append(("builds.nix", BUILDS_TITLE, builds_module(builds, p) or None))
     return out
 
 
@@ -682,10 +687,15 @@ def identity(p: Profile) -> dict[str, Any]:
 
 
 def compile_host(
-    p: Profile, catalog: Catalog, web: HostWeb | None = None, wiring: Wiring | None = None
+    p: Profile,
+    catalog: Catalog,
+    web: HostWeb | None = None,
+    wiring: Wiring | None = None,
+    builds: Builds | None = None,
 ) -> dict[str, str]:
     """{lab-relative path: text} for one host; `web`: its part of the lab's names;
-    `wiring`: the lab's roles (its wiring.nix)."""
+    `wiring`: the lab's roles (its wiring.nix); `builds`: where systems are built (its
+    builds.nix)."""
     folder = f"hosts/{p.folder}"
     files: dict[str, str] = {}
     imports: list[NixValue] = []
@@ -694,11 +704,12 @@ def compile_host(
     if p.deploy.method == "channels" and any(u.home for u in p.users):
         imports.append(SearchPath("home-manager/nixos"))
     homes = [m for u in p.users if u.home is not None for m in u.home.modules]
-    for name, title, body in concerns(p, catalog, web=web, wiring=wiring):
+    for name, title, body in concerns(p, catalog, web=web, wiring=wiring, builds=builds):
         if not body:
             continue
         args = _args(homes) if name == "home.nix" else ARGS
-        source = f"lab.yaml and {p.file}" if name in ("web.nix", "wiring.nix") else p.file
+        lab_wide = name in ("web.nix", "wiring.nix", "builds.nix")
+        source = f"lab.yaml and {p.file}" if lab_wide else p.file
         files[f"{folder}/{name}"] = with_header(source, title, Module(args, body))
         imports.append(NixPath("./" + name))
     if p.extra_config and p.extra_config.strip():

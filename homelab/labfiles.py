@@ -15,7 +15,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from homelab import labconfig, webplan, wiring
+from homelab import builds, labconfig, webplan, wiring
+from homelab.builds import Builds
 from homelab.catalog import Catalog, Service, service_from_document
 from homelab.doubled import doubled
 from homelab.errors import InvalidInput, Place, Problem
@@ -25,7 +26,6 @@ from homelab.optionindex.model import OptionIndex
 from homelab.profile import advice, include, model, options, secretrefs, validate
 from homelab.secrets.view import AGENIX, LabSecrets, lab_secrets, names_in
 from homelab.source import DiskSource, Overlay, Source, Unreadable, present, read_bytes
-from homelab.builds import Builds
 from homelab.webplan import WebPlan
 from homelab.wiring import Wiring
 from homelab.yamlfile import Document, Path_, load_text
@@ -332,6 +332,20 @@ def _wiring(
     return found
 
 
+def _builds(
+    hosts: dict[str, HostState],
+    config: labconfig.LabConfig | None,
+    lab_problems: list[Problem],
+) -> Builds | None:
+    """Where the systems are built (lab.yaml's builds:, the profiles' deploy.buildOn) from
+    the valid hosts; problems as _web_plan's."""
+    found, problems = builds.plan(
+        config.builds if config is not None else None, _valid(hosts), _place_of(hosts)
+    )
+    _said(hosts, problems, lab_problems)
+    return found
+
+
 def _said(
     hosts: dict[str, HostState],
     problems: Iterable[tuple[str | None, Problem]],
@@ -358,15 +372,23 @@ def _place_of(hosts: Mapping[str, HostState]) -> webplan.PlaceOf:
 
 
 def _lab_secret_uses(
-    hosts: dict[str, HostState], web: WebPlan | None, wired: Wiring | None
+    hosts: dict[str, HostState],
+    web: WebPlan | None,
+    wired: Wiring | None,
+    built: Builds | None = None,
 ) -> None:
     """The secrets the lab gives hosts (the proxy's DNS credentials, the backup and MQTT
-    passwords) join their profiles' own: encrypted to them, sent to them."""
+    passwords, the build and signing keys) join their profiles' own: encrypted to them,
+    sent to them."""
     for folder, host in list(hosts.items()):
         if host.profile is None:
             continue
         part = web.hosts.get(folder) if web is not None else None
-        uses = (*webplan.secret_uses(part), *(wired.secrets_of(folder) if wired else ()))
+        uses = (
+            *webplan.secret_uses(part),
+            *(wired.secrets_of(folder) if wired else ()),
+            *(built.secrets_of(folder) if built else ()),
+        )
         if uses:
             hosts[folder] = replace(host, profile=replace(host.profile, lab_secrets=uses))
 
@@ -545,14 +567,15 @@ class LabFiles:
                 )
             names[name] = folder
         said: list[Problem] = []
-        web = wired = None
+        web = wired = built = None
         # lab.yaml that cannot be read says why, and names and roles wait for it; with
         # some hosts only (the editor's first check), a peer may be among the others
         whole = not getattr(source, "partial", False)
         if whole and (config is not None or not present(source, labconfig.LAB_YAML)):
             web = _web_plan(hosts, config, catalog, lab_problems)
             wired = _wiring(hosts, config, catalog, web, lab_problems)
-            _lab_secret_uses(hosts, web, wired)
+            built = _builds(hosts, config, lab_problems)
+            _lab_secret_uses(hosts, web, wired, built)
         found_secrets = _secrets(source, hosts, config)
         for folder, extra in found_secrets.host_problems.items():
             hosts[folder] = _with_problems(hosts[folder], extra)
@@ -575,6 +598,7 @@ class LabFiles:
             secrets=found_secrets,
             web=web,
             wiring=wired,
+            builds=built,
             options_not_checked=0 if index is not None else tally.unchecked,
             option_values=tally if index is not None else None,
         )
@@ -741,7 +765,7 @@ class LabFiles:
                 continue
             try:
                 web = state.web.hosts.get(folder) if state.web is not None else None
-                out.update(compile_host(profile, state.catalog, web, state.wiring))
+                out.update(compile_host(profile, state.catalog, web, state.wiring, state.builds))
             except (CompileError, ValueError) as err:
                 problems.append(
                     Problem(Place(f"hosts/{folder}/{PROFILE}"), f"cannot compile: {err}")
@@ -827,7 +851,7 @@ class LabFiles:
                 if state.hosts[f].valid
             },
             state.hosts,
-            lab_wide=state.web is not None or state.wiring is not None,
+            lab_wide=state.web is not None or state.wiring is not None or state.builds is not None,
         )
         return result
 
