@@ -135,6 +135,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
                     f"{folder} is not in this apply: apply {folder} too"
                 )
             _show_changes(lab, ready.chosen, args.diff)
+            for host, builder in ready.built_on.items():
+                print(f"{host}: built on {builder}, which copies the system to it")
             if not args.yes:
                 if not sys.stdin.isatty():
                     raise usage("not on a terminal, so nothing can be asked: add --yes to apply")

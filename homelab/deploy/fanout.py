@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from homelab.deploy import ssh
 from homelab.deploy.early import NONE, Early
+from homelab.deploy.elsewhere import Builder
 from homelab.deploy.host import HostRun
 from homelab.deploy.models import MAX_JOBS, ApplyOptions, ApplyState, Event, HostResult
 from homelab.deploy.plan import HostPlan
@@ -41,7 +42,9 @@ def apply(
     emit = on_event or _nothing
     for plan in plans:
         emit(Event(plan.name, ApplyState.WAITING))
-    return _fan_out(plans, options, emit, cancel, HostRun.apply, "apply", early)
+    if not any(p.build_on is not None and p.refused is None for p in plans):
+        return _fan_out(plans, options, emit, cancel, HostRun.apply, "apply", early)
+    return _with_builders(plans, options, emit, cancel or threading.Event(), early)
 
 
 def look(
@@ -90,3 +93,62 @@ def _fan_out(
         ]
         futures = [pool.submit(work, run) for run in runs]
         return [f.result() for f in futures]
+
+
+def _with_builders(
+    plans: Sequence[HostPlan],
+    options: ApplyOptions,
+    emit: OnEvent,
+    stop: threading.Event,
+    early: Early,
+) -> list[HostResult]:
+    """An apply where some hosts are built on another machine (deploy.buildOn). Builders
+    start first: a builder that is also applied is deployed before it builds for the
+    others. The hosts built elsewhere each get a thread of their own (they mostly wait for
+    their builder, and a builder waits for all of its hosts to say what they need: in the
+    pool they could hold every worker); the other hosts share the pool as always."""
+    ssh.load()
+    targets = [p for p in plans if p.build_on is not None and p.refused is None]
+    built_here = [p for p in plans if p not in targets]
+    builders_first = sorted(
+        built_here,
+        key=lambda p: not any(t.build_on and t.build_on.builder == p.folder for t in targets),
+    )
+    jobs = options.jobs if options.jobs > 0 else MAX_JOBS
+    futures: dict[str, Future[HostResult]] = {}
+    pool = ThreadPoolExecutor(
+        max_workers=max(1, min(jobs, len(built_here))), thread_name_prefix="apply"
+    )
+    own = ThreadPoolExecutor(max_workers=len(targets), thread_name_prefix="apply-built-elsewhere")
+    builders: dict[str, Builder] = {}
+    try:
+        for plan in builders_first:
+            run = HostRun(
+                plan, options, emit, stop, early.take(plan.folder, plan.endpoint, options.ssh)
+            )
+            futures[plan.folder] = pool.submit(HostRun.apply, run)
+        for plan in targets:
+            assert plan.build_on is not None
+            b = plan.build_on
+            if b.builder not in builders:
+                group = {
+                    t.folder: t.build_on.spec
+                    for t in targets
+                    if t.build_on and t.build_on.builder == b.builder
+                }
+                builders[b.builder] = Builder(b, group, options.ssh, stop, futures.get(b.builder))
+            run = HostRun(
+                plan,
+                options,
+                emit,
+                stop,
+                early.take(plan.folder, plan.endpoint, options.ssh),
+                builders[b.builder],
+            )
+            futures[plan.folder] = own.submit(HostRun.apply, run)
+        return [futures[p.folder].result() for p in plans]
+    finally:
+        pool.shutdown(wait=True)
+        own.shutdown(wait=True)
+        for builder in builders.values():
+            builder.close()

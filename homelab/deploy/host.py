@@ -25,8 +25,9 @@ from typing import Any
 
 from homelab.deploy import scripts, steps
 from homelab.deploy.checks import first_starts, run_checks
-from homelab.deploy.command import Masked, Sudo
+from homelab.deploy.command import Masked, Remote, Sudo
 from homelab.deploy.early import drop
+from homelab.deploy.elsewhere import Builder, BuildFailed, Wanted
 from homelab.deploy.follow import Run, Runs, interrupted
 from homelab.deploy.hostlock import Facts, Failed, HostLock, Interrupted
 from homelab.deploy.lastbackup import last_backup
@@ -70,8 +71,11 @@ class HostRun:
         emit: Callable[[Event], None],
         cancel: threading.Event,
         early: Future[Connection] | None = None,
+        builder: Builder | None = None,
     ) -> None:
         self.plan = plan
+        self.builder = builder  # another machine builds its system (deploy.buildOn)
+        self.built_on = ""  # set once what it activates came from there
         self._early = early  # a connection started before the fan-out (homelab.deploy.early)
         self.options = options
         self._emit = emit
@@ -158,6 +162,8 @@ class HostRun:
             return work()
         except Failed as failure:
             return self._result(State.FAILED, failure.summary, details=failure.details)
+        except BuildFailed as failure:
+            return self._result(State.FAILED, failure.summary, details=failure.details)
         except Interrupted as stopped:
             return self._gone_on(stopped)
         except Cancelled:
@@ -174,6 +180,8 @@ class HostRun:
         except Exception as err:
             return self._result(State.FAILED, f"unexpected error: {type(err).__name__}: {err}")
         finally:
+            if self.builder is not None:  # said once: its other targets never wait for it
+                self.builder.skip(self.plan.folder)
             self.lock.release()
             self.target.close()
             if self._early is not None:  # never connected (refused, cancelled): close it
@@ -199,6 +207,7 @@ class HostRun:
             started=self.started,
             finished=datetime.now(UTC),
             elapsed=self.elapsed(),
+            built_on=self.built_on,
             **{"before": self.facts.generation_now if self.facts.current else None, **extra},
         )
 
@@ -218,6 +227,8 @@ class HostRun:
                 details=refused.details,
                 unknown_key=refused.unknown_key,
             )
+        if self.builder is not None:
+            self.builder.wait_ready(self.line)
         self.set(State.CONNECTING)
         self.target.connection  # noqa: B018 - connect now: failures say so here
         before = self._probe(staging=True).generation_now
@@ -239,6 +250,7 @@ class HostRun:
         self.set(State.UPLOADING)
         self._upload()
         self._check_cancel()
+        arrived = self._build_elsewhere() if self.builder is not None else ""
         checking = self._check_plan()
         first = first_starts(self.target, checking) if mode.activates else frozenset()
         for service in sorted(first):
@@ -253,7 +265,7 @@ class HostRun:
             )
         self.set(State.BUILDING)
         job = steps.apply_job(
-            self.plan, self.options, self.machine, before, self.upload_result, self.id
+            self.plan, self.options, self.machine, before, self.upload_result, self.id, arrived
         )
         run = self.runs.start(job, self.id, install=True)
         if run.status != 0:
@@ -306,6 +318,31 @@ class HostRun:
             closure_diff=tuple(run.closure_diff),
         )
 
+    def _build_elsewhere(self) -> str:
+        """The system built on the host's builder and copied here: its path ("" when the
+        machine builds it itself: its running system does not let the builder in yet)."""
+        builder, spec = self.builder, self.plan.build_on
+        assert builder is not None and spec is not None
+        public = spec.spec.ssh_public.split()
+        check = Remote(scripts.KNOWS_BUILD_KEY, (spec.spec.copy.user, public[1]))
+        if self.target.run(check.line(), timeout=30).out.strip() != "yes":
+            builder.skip(self.plan.folder)
+            self.line(
+                f"its running system does not let {builder.name} in yet (deployed before "
+                f"deploy.buildOn): it builds its own system this time, and the next apply "
+                f"builds it on {builder.name}"
+            )
+            return ""
+        self.set(State.BUILDING)
+        self.line(f"building on {builder.name}")
+        wanted = Wanted(self.plan.folder, self.plan.attr, self.plan.files, self.line)
+        system = builder.need(wanted)
+        self._check_cancel()
+        self.line(f"copying {system.rsplit('/', 1)[-1]} here from {builder.name}")
+        arrived = builder.send(self.plan.folder, system, self.line)
+        self.built_on = builder.name
+        return arrived
+
     def _check_plan(self) -> CheckPlan:
         """The host's checks for this apply: none with --no-checks (they count as skipped)."""
         if not self.options.checks:
@@ -327,6 +364,8 @@ class HostRun:
             text = f"no change: still on {after} ({sent})"
         else:
             text = f"{before} -> {after} ({sent})"
+        if self.built_on:
+            text += f", built on {self.built_on}"
         if run.reconnected:
             text += "; reconnected after the connection dropped"
         return text

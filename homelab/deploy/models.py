@@ -254,6 +254,7 @@ class HostResult:
     confirmed: Confirmed | None = None  # the end of an earlier interrupted run, seen now
     last_backup: str = ""  # status --live: how the lab's backup job last ran ("" not asked)
     up_to_date: bool = False  # it already ran what would be sent: no rebuild, no record
+    built_on: str = ""  # the machine that built what it activated (deploy.buildOn)
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
     finished: datetime = field(default_factory=lambda: datetime.now(UTC))
     elapsed: float = 0.0

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from homelab.builds import BuildOn
 from homelab.deploy.checks import CheckPlan, plan_checks
 from homelab.deploy.models import Method
 from homelab.deploy.outgoing import files_at, secret_paths
@@ -42,6 +43,17 @@ class Refusal:
 
 
 @dataclass(frozen=True)
+class BuildOnPlan:
+    """Another machine of the lab builds this host's system (deploy.buildOn)."""
+
+    builder: str  # its folder
+    name: str  # its host name
+    endpoint: Endpoint  # how homelab reaches it
+    sudo: bool  # its deploy user reaches root with sudo (the keys are root's)
+    spec: BuildOn  # how it reaches the target, with which keys
+
+
+@dataclass(frozen=True)
 class HostPlan:
     """What to send to one machine and how to reach it."""
 
@@ -60,6 +72,7 @@ class HostPlan:
     refused: Refusal | None = None  # not applied: e.g. its secrets are stale
     backup_unit: str = ""  # the lab's backup job on this host: status --live reads its last run
     last: DeployRecord | None = None  # its newest deploy record: is the machine up to date?
+    build_on: BuildOnPlan | None = None  # another machine builds its system
 
 
 def endpoint_of(profile: Profile) -> Endpoint:
@@ -158,6 +171,7 @@ def plan_hosts(
                     hint="`homelab init` writes one (commit it); or set deploy.method: channels",
                 )
             )
+        build_on, refused = build_on_of(state, folder)
         plans.append(
             HostPlan(
                 folder=folder,
@@ -171,11 +185,29 @@ def plan_hosts(
                 sudo=profile.deploy.sudo,
                 profile_file=profile.file,
                 commit=commit,
+                build_on=build_on,
+                refused=refused,
             )
         )
     if problems:
         raise InvalidInput(problems)
     return plans
+
+
+def build_on_of(state: LabState, folder: str) -> tuple[BuildOnPlan | None, Refusal | None]:
+    """How the host's system is built elsewhere (None: it builds its own), or why it
+    cannot be: its builder's profile has errors."""
+    spec = state.builds.build_on.get(folder) if state.builds is not None else None
+    if spec is None:
+        return None, None
+    builder = state.hosts[spec.builder]
+    if builder.profile is None or builder.problems:
+        return None, Refusal(
+            f"its builder {spec.builder} has problems in its profile: nothing was built",
+            (f"homelab validate {spec.builder} says what to fix",),
+        )
+    p = builder.profile
+    return BuildOnPlan(spec.builder, p.name, endpoint_of(p), p.deploy.sudo, spec), None
 
 
 # ---- secrets ----------------------------------------------------------------------------

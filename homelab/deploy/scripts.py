@@ -254,6 +254,56 @@ echo "hardware=$R/etc/nixos/hardware-configuration.nix"
 echo "root=$R"
 """
 
+# ---- building on another machine (deploy.buildOn; homelab.deploy.elsewhere) ------------
+
+# On the builder: who we are, its root, and a build folder for run $1 (made, emptied)
+BUILDER_FACTS = r"""
+R="${HOMELAB_MACHINE_ROOT:-}"
+echo "root=$R"
+echo "uid=$(id -u)"
+d="$R/var/lib/homelab/builds/$1"
+mkdir -p "$d" 2>/dev/null || sudo -n mkdir -p "$d" 2>/dev/null
+[ -w "$d" ] || sudo -n chown "$(id -un)" "$d" "${d%/*}" 2>/dev/null
+[ -w "$d" ] && echo "folder=${d#"$R"}"
+command -v nix >/dev/null 2>&1 && echo "nix=1"
+exit 0
+"""
+
+# On the builder: $1 the build folder; then the flake installables to build, in one
+# `nix build` (what they share is built once). Out: one system path per line.
+BUILD = r"""
+cd "$1" || exit 70
+shift
+exec nix --extra-experimental-features 'nix-command flakes' build --no-link --print-out-paths "$@"
+"""
+
+# On the builder (as root: the keys are root's): sign a system's closure with the lab's
+# key and copy it to its target. $1 the system, $2 the signing key, $3 the build key, $4
+# the known-hosts file that pins the target's host key, $5 USER@ADDRESS, $6 its SSH port.
+# Nix splits NIX_SSHOPTS on spaces: the paths are homelab's own (no spaces).
+SEND_CLOSURE = r"""
+nix --extra-experimental-features nix-command store sign --key-file "$2" --recursive "$1" \
+  || exit $?
+NIX_SSHOPTS="-i $3 -o UserKnownHostsFile=$4 -o GlobalKnownHostsFile=/dev/null"
+NIX_SSHOPTS="$NIX_SSHOPTS -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes -o BatchMode=yes"
+NIX_SSHOPTS="$NIX_SSHOPTS -o ConnectTimeout=15 -p $6"
+export NIX_SSHOPTS
+exec nix --extra-experimental-features nix-command copy --to "ssh://$5" "$1"
+"""
+
+# On the target: $1 the user the builder logs in as, $2 the build key's base64: does the
+# running system let it in yet (NixOS writes authorizedKeys to /etc/ssh/authorized_keys.d)?
+KNOWS_BUILD_KEY = r"""
+R="${HOMELAB_MACHINE_ROOT:-}"
+if grep -qF -- "$2" "$R/etc/ssh/authorized_keys.d/$1" 2>/dev/null; then echo yes; else echo no; fi
+"""
+
+# On the builder: $1 the build folder to remove
+CLEAN_BUILD = r"""
+rm -rf -- "$1"
+"""
+
+
 # a private temporary folder for `homelab lock`
 TEMP_DIR = r"""
 d="$(mktemp -d "${TMPDIR:-/tmp}/homelab-lock.XXXXXX")" && echo "$d"
@@ -264,6 +314,12 @@ d="$(mktemp -d "${TMPDIR:-/tmp}/homelab-lock.XXXXXX")" && echo "$d"
 # program. Each takes its values as arguments; a failure returns the job's exit code for it.
 JOB_FUNCTIONS = r"""
 take_built() { new="$(readlink -f result)"; say built "$new"; }
+# $1 the system another machine built and copied here (deploy.buildOn)
+take_arrived() {
+  new="$R$1"
+  [ -x "$new/bin/switch-to-configuration" ] || { say problem "$1 did not arrive"; return 74; }
+  say built "$new"
+}
 # $1 the running system, $2 the new one
 closure_diff() {
   if command -v nvd >/dev/null 2>&1; then nvd diff "$1" "$2"

@@ -161,6 +161,18 @@ def rebuild(plan: HostPlan, mode: Mode, machine: Machine) -> Step:
     return Step(tuple(argv))
 
 
+def activate_arrived(system: str, mode: Mode, machine: Machine) -> list[Step]:
+    """A system another machine built and copied here (deploy.buildOn), activated as
+    nixos-rebuild would have: the system profile set first for a switch or a boot."""
+    steps = [Step(("take_arrived", system))]
+    if mode == Mode.BUILD:
+        return steps
+    if mode in (Mode.SWITCH, Mode.BOOT):
+        profile = machine.root + scripts.SYSTEM_PROFILE
+        steps.append(Step(("nix-env", "-p", profile, "--set", Built())))
+    return [*steps, Step((Built("/bin/switch-to-configuration"), mode))]
+
+
 def apply_job(
     plan: HostPlan,
     options: ApplyOptions,
@@ -168,10 +180,12 @@ def apply_job(
     before: Generation,
     upload: Upload | None,
     run_id: str,
+    arrived: str = "",
 ) -> Job:
     """Install the secrets, put the configuration where the method wants it, rebuild in
     the options' mode (with the confirm timer when asked), give the secrets their owners,
-    and keep the secrets' digests."""
+    and keep the secrets' digests. With `arrived` (a system path another machine built and
+    copied here), nothing is built: that system is activated."""
     mode = options.mode
     steps: list[Step] = []
     secrets = upload.secrets if upload is not None else ()
@@ -196,14 +210,19 @@ def apply_job(
             restore(before, mode, machine),
             f"homelab-{run_id}-confirm" if machine.systemd else "",
         )
-        steps += _confirmed_activation(plan, mode, machine, run_id, timer)
+        steps += _confirmed_activation(plan, mode, machine, run_id, timer, arrived)
     elif mode == Mode.BUILD:
         steps += [
-            rebuild(plan, Mode.BUILD, machine),
-            Step(("take_built",), check=False),
+            *(
+                activate_arrived(arrived, mode, machine)
+                if arrived
+                else [rebuild(plan, Mode.BUILD, machine), Step(("take_built",), check=False)]
+            ),
             say("phase", "diff"),
             Step(("closure_diff", f"{machine.root}/run/current-system", Built()), check=False),
         ]
+    elif arrived:
+        steps += activate_arrived(arrived, mode, machine)
     else:
         steps.append(rebuild(plan, mode, machine))
     if mode.changes_system:
@@ -233,12 +252,16 @@ def own(secret: SecretFile, machine: Machine, after: Mode | None = None) -> Step
 
 
 def _confirmed_activation(
-    plan: HostPlan, mode: Mode, machine: Machine, run_id: str, timer: Timer
+    plan: HostPlan, mode: Mode, machine: Machine, run_id: str, timer: Timer, arrived: str = ""
 ) -> list[Step]:
-    """Build, arm the timer, activate: the machine rolls itself back unless homelab
-    reaches it again (a fresh connection) and disarms the timer in time."""
+    """Build (or take what arrived), arm the timer, activate: the machine rolls itself
+    back unless homelab reaches it again (a fresh connection) and disarms the timer in time."""
     run = machine.run_dir(run_id)
-    steps = [rebuild(plan, Mode.BUILD, machine), Step(("take_built",), check=False)]
+    steps = (
+        [Step(("take_arrived", arrived))]
+        if arrived
+        else [rebuild(plan, Mode.BUILD, machine), Step(("take_built",), check=False)]
+    )
     if mode == Mode.SWITCH:
         profile = machine.root + scripts.SYSTEM_PROFILE
         steps.append(Step(("nix-env", "-p", profile, "--set", Built())))

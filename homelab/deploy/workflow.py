@@ -82,6 +82,19 @@ class Ready:
         self.early.close()
 
     @property
+    def built_on(self) -> dict[str, str]:
+        """Host name -> the name of the machine that builds its system (deploy.buildOn)."""
+        builds = self.state.builds
+        out: dict[str, str] = {}
+        for folder in self.chosen if builds is not None else ():
+            spec = builds.build_on.get(folder) if builds is not None else None
+            host = self.state.hosts[folder].profile
+            builder = self.state.hosts[spec.builder].profile if spec is not None else None
+            if host is not None and builder is not None:
+                out[host.name] = builder.name
+        return out
+
+    @property
     def names(self) -> list[str]:
         """The chosen hosts' names, as their events and results name them."""
         return [p.name for f in self.chosen if (p := self.state.hosts[f].profile) is not None]

@@ -311,3 +311,48 @@ def test_rollback_is_nixos_rebuilds_own() -> None:
             Step(("nixos-rebuild", "switch", "--rollback")),
         )
     )
+
+
+# ---- a system another machine built (deploy.buildOn) ------------------------------------
+
+ARRIVED = "/nix/store/bbb-nixos-system-web"
+TAKE = Step(("take_arrived", ARRIVED))
+
+
+@pytest.mark.parametrize(
+    ("mode", "activation"),
+    [
+        (
+            Mode.SWITCH,
+            (
+                Step(("nix-env", "-p", PROFILE, "--set", Built())),
+                Step((Built("/bin/switch-to-configuration"), Mode.SWITCH)),
+            ),
+        ),
+        (
+            Mode.BOOT,
+            (
+                Step(("nix-env", "-p", PROFILE, "--set", Built())),
+                Step((Built("/bin/switch-to-configuration"), Mode.BOOT)),
+            ),
+        ),
+        (Mode.TEST, (Step((Built("/bin/switch-to-configuration"), Mode.TEST)),)),
+    ],
+)
+def test_a_system_built_elsewhere_is_activated_and_nothing_is_built_here(
+    mode: Mode, activation: tuple[Step, ...]
+) -> None:
+    job = steps.apply_job(plan(), options(mode=mode), MACHINE, BEFORE, upload(), RUN, ARRIVED)
+    assert job == Job((SAY_BUILDING, TAKE, *activation, NO_DIGESTS))
+    assert not any("nixos-rebuild" in step.line() for step in job.steps)
+
+
+def test_a_system_built_elsewhere_with_confirm_arms_the_timer_before_activating_it() -> None:
+    job = steps.apply_job(plan(), options(confirm=30.0), MACHINE, BEFORE, None, RUN, ARRIVED)
+    lines = [step.line() for step in job.steps]
+    assert lines[1] == TAKE.line()
+    assert not any("nixos-rebuild" in line for line in lines)
+    armed = next(i for i, line in enumerate(lines) if "start_timer" in line)
+    activation = next(i for i, line in enumerate(lines) if "switch-to-configuration" in line)
+    assert armed < activation
+    assert job.timer is not None
