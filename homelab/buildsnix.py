@@ -143,10 +143,12 @@ def _builder_user(tree: dict[str, Any], public: str) -> None:
     }
     put(tree, ["users", "users", REMOTE_USER], Block(user))
     put(tree, ["users", "groups", REMOTE_USER], Block({}))
-    # ssh-ng remote builds go through the builder's daemon, which builds a derivation
-    # sent whole (not one it evaluated) for a trusted user alone
     put(
         tree,
         [*_SETTINGS, "trusted-users"],
-        Comment([REMOTE_USER], "the lab's remote builds log in as this user (builds.builders)"),
+        Comment(
+            [REMOTE_USER],
+            "the lab's remote builds (builds.builders) log in as this user: over ssh-ng the "
+            "daemon builds a derivation sent whole, not one it evaluated, for trusted users alone",
+        ),
     )
