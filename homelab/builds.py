@@ -18,7 +18,7 @@ reads the plan to build elsewhere.
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from homelab.errors import Place, Problem, format_path
@@ -169,6 +169,27 @@ class RemoteBuilder:
     def public_host_key(self) -> str:
         """What nix.buildMachines.*.publicHostKey wants: the host key line, base64."""
         return base64.b64encode(self.host_key.encode()).decode()
+
+
+def said(host: HostBuilds, name_of: Callable[[str], str]) -> str:
+    """Where a host is built and what it builds with, in a few words (`homelab status`):
+    "built on nuc; remote builders: nuc; cache: http://nas:5000"; "" when nothing."""
+    words = []
+    if host.built_on is not None:
+        words.append(f"built on {name_of(host.built_on)}")
+    if host.builds_for:
+        words.append("builds " + ", ".join(name_of(f) for f in host.builds_for))
+    if host.remote_builders:
+        words.append("remote builders: " + ", ".join(name_of(f) for f in host.remote_builders))
+    if host.remote_builder:
+        words.append("a remote builder")
+    if host.emulated:
+        words.append("emulates " + ", ".join(host.emulated))
+    if host.cache is not None:
+        words.append(f"cache: {host.cache}")
+    if host.serves_cache:
+        words.append(f"serves the cache on port {CACHE_PORT}")
+    return "; ".join(words)
 
 
 def _secret(key: KeyRef, what: str) -> SecretUse:

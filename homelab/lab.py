@@ -344,6 +344,23 @@ class Lab(LabFiles):
 
         return lab_map(state)
 
+    @staticmethod
+    def where_built(state: LabState) -> dict[str, str]:
+        """For each host folder, where its system is built and what it builds with, in a
+        few words ("built on nuc; cache: http://nas:5000"); hosts with nothing to say are
+        left out (they build their own, from cache.nixos.org)."""
+        from homelab.builds import said  # deferred: start-up
+
+        if state.builds is None:
+            return {}
+
+        def name_of(folder: str) -> str:
+            host = state.hosts.get(folder)
+            return host.profile.name if host is not None and host.profile else folder
+
+        found = {f: said(state.builds.of(f), name_of) for f in sorted(state.hosts)}
+        return {f: words for f, words in found.items() if words}
+
     # ---- encrypted secrets (homelab.editing.secrets) ------------------------------------
 
     def secrets_state(self) -> LabSecrets:

@@ -12,7 +12,8 @@ from homelab.builds import RECEIVE_ONLY
 from homelab.errors import Problem
 from homelab.lab import Lab
 from homelab.labfiles import LabState
-from tests.conftest import REPO
+from tests.conftest import REPO, RunCli
+from tests.history.tools import git, identify
 
 # real keys: ssh-keygen -t ed25519, nix-store --generate-binary-cache-key, a host's key
 BUILD_PUB = (
@@ -254,3 +255,28 @@ def test_every_builds_key_has_a_hint() -> None:
 def test_receive_only_restricts_the_build_key() -> None:
     assert RECEIVE_ONLY.startswith("restrict,")
     assert 'command="nix-store --serve --write"' in RECEIVE_ONLY
+
+
+def test_status_says_where_each_host_is_built(tmp_path: Path, run_cli: RunCli) -> None:
+    load(tmp_path, GOOD, good_hosts())
+    root = tmp_path / "lab"
+    git(root, "init", "-q", "-b", "main")
+    identify(root)
+    git(root, "add", ".")
+    git(root, "commit", "-q", "-m", "a lab")
+    code, out, err = run_cli("--lab", str(root), "status")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].split()[-1] == "BUILT"
+    rows = {line.split()[0]: line for line in lines[1:]}
+    cache = "cache: http://192.168.1.30:5000"
+    assert rows["pi"].endswith(f"built on nuc; remote builders: nuc; {cache}")
+    assert rows["nuc"].endswith(f"builds pi; a remote builder; emulates aarch64-linux; {cache}")
+    assert rows["nas"].endswith("remote builders: nuc; serves the cache on port 5000")
+    # a lab that builds nowhere else says nothing of it
+    plain = tmp_path / "plain"
+    load(plain, 'release: "26.05"\n', {"solo": "x86_64-linux 192.168.1.5\n"})
+    git(plain / "lab", "init", "-q", "-b", "main")
+    code, out, err = run_cli("--lab", str(plain / "lab"), "status")
+    assert code == 0, err
+    assert "BUILT" not in out.splitlines()[0]

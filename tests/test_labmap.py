@@ -234,3 +234,32 @@ def test_a_host_whose_profile_cannot_be_read_is_still_on_the_map(lab: Lab) -> No
     assert not [k for k in drawn.links if "ha" in (k.source, k.target)]
     hosts = [g.get("data-host") for g in parsed(svg(drawn)).iter(f"{SVG}g") if g.get("data-host")]
     assert hosts == ["gateway", "ha", "nas"]
+
+
+def test_the_map_draws_builders_remote_builds_and_the_cache(tmp_path: Path) -> None:
+    from tests.test_builds import GOOD, good_hosts, load
+
+    state = load(tmp_path, GOOD, good_hosts())
+    drawn = lab_map(state)
+    got = {(k.source, k.target, k.kind, k.label, k.target_service) for k in drawn.links}
+    assert got == {
+        ("nuc", "pi", "build", "builds", None),
+        ("pi", "nuc", "remote-build", "remote build", None),
+        ("nas", "nuc", "remote-build", "remote build", None),
+        ("pi", "nas", "cache", "cache", "binary cache"),
+        ("nuc", "nas", "cache", "cache", "binary cache"),
+    }
+    nas, nuc = drawn.host("nas"), drawn.host("nuc")
+    assert nas is not None and nuc is not None
+    cache = nas.service("binary cache")
+    assert cache is not None and cache.ports == ("5000/tcp",) and cache.wired == "builds"
+    assert "builder" in nuc.roles
+    assert "nuc → pi: builds" in link_lines(drawn)
+    lines = mermaid(drawn).splitlines()
+    assert f'  {node_id("nuc")} ==>|"builds"| {node_id("pi")}' in lines
+    assert f'  {node_id("pi")} -.->|"cache"| {node_id("nas", "binary cache")}' in lines
+    root = ET.fromstring(svg(drawn))
+    kinds = {g.get("data-kind") for g in root.iter(f"{SVG}g") if g.get("data-kind")}
+    assert {"build", "remote-build", "cache"} <= kinds
+    markers = {m.get("id") for m in root.iter(f"{SVG}marker")}
+    assert {"arrow-build", "arrow-remote-build", "arrow-cache"} <= markers

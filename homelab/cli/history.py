@@ -133,13 +133,17 @@ def cmd_status(args: argparse.Namespace) -> int:
     and confirms how interrupted deploys ended."""
     lab = open_lab(args)
     wanted: list[str] | None = None
+    overview = lab.overview()  # names and tags, where systems are built: no full check
     if args.hosts:
-        wanted = lab.select(lab.overview(), args.hosts)  # names and tags: no full check
+        wanted = lab.select(overview, args.hosts)
+    built = lab.where_built(overview)
     machines: dict[str, str] = {}
     if args.live:
         machines = _ask_machines(lab, args)
     rows: list[tuple[str, ...]] = [("HOST", "DEPLOYED", "HEAD", "WORKING TREE")]
     failures: list[str] = []  # under the table: the hosts whose last attempt did not succeed
+    if built:
+        rows[0] += ("BUILT",)
     if args.live:
         rows[0] += ("MACHINE",)
     for s in lab.status():
@@ -157,6 +161,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         if not s.in_lab:
             tree = "no longer in the lab"
         row: tuple[str, ...] = (s.host, deployed, head, tree)
+        if built:
+            row += (built.get(s.host, "its own, from cache.nixos.org"),)
         if args.live:
             row += (machines.get(s.host, "not asked"),)
         rows.append(row)

@@ -7,7 +7,16 @@ from __future__ import annotations
 from homelab.labmap.model import LabMap, MapHost, MapService
 
 # the edge's line by kind: what the machine needs most is drawn heaviest
-_ARROWS = {"proxy": "==>", "dns": "-.->", "scrape": "-.->", "backup": "-->", "mqtt": "-->"}
+_ARROWS = {
+    "proxy": "==>",
+    "dns": "-.->",
+    "scrape": "-.->",
+    "backup": "-->",
+    "mqtt": "-->",
+    "build": "==>",
+    "remote-build": "-->",
+    "cache": "-.->",
+}
 
 
 def node_id(*parts: str) -> str:

@@ -1,5 +1,6 @@
 """The map as data: every host with its services, ports and names, and every link between
-two machines (the proxy to its backends, and the wiring's DNS, scrape, backup and MQTT).
+two machines (the proxy to its backends, the wiring's DNS, scrape, backup and MQTT, and
+where systems are built: a builder to the hosts it builds, remote builds, the cache).
 
 Pure: a loaded lab in, the map out. homelab.labmap.mermaid and .svg draw it; the editor's
 map screen shows homelab.labmap.text.
@@ -11,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from homelab.builds import CACHE_PORT, Builds
 from homelab.catalog import Catalog, service_ports
 from homelab.wiring import MQTT_CLIENTS, NODE_EXPORTER_PORT, REPOSITORY_PORT, Wiring
 
@@ -19,10 +21,13 @@ if TYPE_CHECKING:
     from homelab.webplan import WebPlan
 
 # the links' kinds, in the order the map lists them
-KINDS = ("proxy", "dns", "scrape", "backup", "mqtt")
+KINDS = ("proxy", "dns", "scrape", "backup", "mqtt", "build", "remote-build", "cache")
 # what the wiring runs on a host besides its profile's services
 EXPORTER = "prometheus-node-exporter"  # the catalogue's name: a host may run its own
 REPOSITORY = "backup repository"  # restic's REST server, homelab's own
+CACHE = "binary cache"  # harmonia, serving the host's store to the lab (lab.yaml builds.cache)
+# the plan's words for its links (homelab.builds.Builds.links) -> the map's kinds
+_BUILD_KINDS = {"builds": "build", "remote build": "remote-build", "cache": "cache"}
 
 
 @dataclass(frozen=True)
@@ -82,7 +87,7 @@ def lab_map(state: LabState) -> LabMap:
     """The map of a loaded lab. A host whose profile has mistakes is still on it (without
     its services); links come from the web plan and the wiring as the load made them."""
     hosts = tuple(_host(folder, h, state) for folder, h in sorted(state.hosts.items()))
-    links = _proxy_links(state.web) + _wiring_links(state.wiring)
+    links = _proxy_links(state.web) + _wiring_links(state.wiring) + _build_links(state.builds)
     domain = state.web.domain.name if state.web is not None else None
     return LabMap(hosts, tuple(links), domain)
 
@@ -100,6 +105,8 @@ def _host(folder: str, host: HostState, state: LabState) -> MapHost:
         MapService(f"{c.name} (container)", _published(c.ports)) for c in p.containers
     )
     services += _wired_services(state.wiring, folder, {s.name for s in services})
+    if state.builds is not None and state.builds.of(folder).serves_cache:
+        services += (MapService(CACHE, (f"{CACHE_PORT}/tcp",), wired="builds"),)
     peer = state.wiring.peers.get(folder) if state.wiring is not None else None
     address = peer.address if peer is not None else (p.deploy.address or "")
     return MapHost(folder, p.name, address, services, _roles(state, folder))
@@ -154,6 +161,9 @@ def _roles(state: LabState, folder: str) -> tuple[str, ...]:
         roles.append("proxy")
     if state.wiring is not None:
         roles += [n for n, r in sorted(state.wiring.roles.items()) if r.provider.folder == folder]
+    mine = state.builds.of(folder) if state.builds is not None else None
+    if mine is not None and (mine.builds_for or mine.remote_builder):
+        roles.append("builder")
     return tuple(roles)
 
 
@@ -184,6 +194,19 @@ def _wiring_links(wiring: Wiring | None) -> list[Link]:
 
 
 _ROLE_OF = {"scrape": "monitoring", "backup": "backups"}
+
+
+def _build_links(builds: Builds | None) -> list[Link]:
+    """A builder to each host it builds (deploy.buildOn), each host to the remote builders
+    it sends builds to, and each host to the lab's cache (the cache host's service)."""
+    if builds is None:
+        return []
+    links = []
+    for source, target, what in builds.links():
+        kind = _BUILD_KINDS[what]
+        to = CACHE if kind == "cache" else None
+        links.append(Link(source, target, kind, what, target_service=to))
+    return links
 
 
 def _client(wiring: Wiring, folder: str) -> str | None:

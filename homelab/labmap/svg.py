@@ -27,6 +27,9 @@ COLOURS = {
     "scrape": "#bf8700",
     "backup": "#1a7f37",
     "mqtt": "#cf222e",
+    "build": "#0a3069",
+    "remote-build": "#57606a",
+    "cache": "#953800",
 }
 
 
