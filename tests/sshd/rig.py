@@ -3,7 +3,8 @@
 Every `Machine` is its own `sshd` (own port, own host key, own authorized_keys) whose
 sessions get HOMELAB_MACHINE_ROOT=<a temporary folder that stands for its "/"> and a
 PATH with the stand-ins of tests/sshd/standin.py first. Those stand-ins are TEST DOUBLES
-(a fake nixos-rebuild, nix-env, systemd-run, systemctl, sudo, nvd); ssh, sftp, the shell,
+(a fake nixos-rebuild, nix-env, systemd-run, systemctl, sudo, nvd, and nix build / store
+sign / copy and nix-store --serve --write for builds on another machine); ssh, sftp, the shell,
 coreutils, flock and nix-instantiate are the real ones. Nothing is shared between two
 machines but the stand-in programs, so many can run at once.
 """
@@ -28,7 +29,7 @@ from tests.sshd import standin
 
 HERE = Path(__file__).resolve().parent
 STANDIN = HERE / "standin.py"
-COMMANDS = ("nixos-rebuild", "nix-env", "systemctl", "sudo", "nvd")
+COMMANDS = ("nixos-rebuild", "nix-env", "systemctl", "sudo", "nvd", "nix", "nix-store")
 
 
 SYSTEMD_RUN = r"""#!/bin/sh
@@ -144,7 +145,11 @@ class Machine:
                         if self.ecdsa
                         else [f"HostKey {self.folder / 'ssh_host_ed25519_key'}"]
                     ),
-                    f"AuthorizedKeysFile {self.folder / 'authorized_keys'}",
+                    # the rig's own client key; then what the running configuration
+                    # authorizes (users.users.NAME.openssh.authorizedKeys.keys on NixOS)
+                    "AuthorizedKeysFile "
+                    f"{self.folder / 'authorized_keys'} "
+                    f"{self.root / 'etc' / 'ssh' / 'authorized_keys.d'}/%u",
                     f"PidFile {self.root / '.rig' / 'sshd.pid'}",
                     "UsePAM no",
                     "StrictModes no",
@@ -217,12 +222,18 @@ class Machine:
         return self.folder / "ssh_host_ed25519_key"
 
     def publish_host_key(self) -> None:
-        """The public host key where a NixOS machine keeps it: $R/etc/ssh/, as homelab reads
-        it (over the verified connection) to pin deploy.ageHostKey."""
+        """The host key where a NixOS machine keeps it: $R/etc/ssh/, the public half as
+        homelab reads it (over the verified connection) to pin deploy.ageHostKey, the
+        private half (mode 0600) as the stand-in agenix decrypts with."""
         etc = self.root / "etc" / "ssh"
         etc.mkdir(parents=True, exist_ok=True)
         pub = self.host_private_key.with_name(self.host_private_key.name + ".pub")
         shutil.copyfile(pub, etc / "ssh_host_ed25519_key.pub")
+        private = etc / "ssh_host_ed25519_key"
+        private.unlink(missing_ok=True)
+        fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(self.host_private_key.read_bytes())
 
     def new_host_key(self) -> str:
         """The machine "reinstalled": a new host key (and sshd restarted with it). The old
@@ -307,6 +318,29 @@ class Machine:
     def lines(self, name: str) -> list[str]:
         path = self.root / ".rig" / name
         return path.read_text().splitlines() if path.exists() else []
+
+    def built(self) -> list[str]:
+        """The hosts whose systems this machine built for itself or others with `nix
+        build` (not nixos-rebuild), in order, one entry per system built."""
+        return self.lines("builds.log")
+
+    def received(self) -> list[str]:
+        """The store paths (basenames) `nix-store --serve --write` received, in order."""
+        return self.lines("received.log")
+
+    def store(self) -> list[str]:
+        """The basenames in its $R/nix/store."""
+        return sorted(p.name for p in (self.root / "nix" / "store").iterdir())
+
+    def signatures(self, basename: str) -> list[str]:
+        """The signatures (KEYNAME:BASE64) it keeps for a store path."""
+        path = self.root / "nix" / "var" / "nix" / "signatures" / basename
+        return path.read_text().split() if path.exists() else []
+
+    @property
+    def user(self) -> str:
+        """The one user its sshd lets in (the tests' own)."""
+        return getpass.getuser()
 
     def processes(self) -> list[str]:
         """Command lines of processes still working for this machine (not its sshd)."""
@@ -449,6 +483,35 @@ class Rig:
     def know(self, machine: Machine) -> None:
         with self.known_hosts.open("a") as f:
             f.write(f"[127.0.0.1]:{machine.port} {machine.host_key}\n")
+
+    def ssh(
+        self, machine: Machine, command: str, *, env: str = "", timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
+        """`command` run in a session on the machine by the real ssh client with the rig's
+        key (a sh command line; `env` is put before it, e.g. "NIX_SSHOPTS='...'")."""
+        return subprocess.run(
+            [
+                "ssh",
+                "-F",
+                str(self.ssh_config),
+                "-i",
+                str(self.key),
+                "-o",
+                f"UserKnownHostsFile={self.known_hosts}",
+                "-o",
+                "GlobalKnownHostsFile=/dev/null",
+                "-o",
+                "IdentitiesOnly=yes",
+                "-o",
+                "BatchMode=yes",
+                machine.name,
+                f"{env} {command}".strip(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
 
     def settings(self, **overrides: object) -> object:
         from homelab.deploy.ssh import SshSettings

@@ -14,7 +14,15 @@ wrappers into its bin/ folder, first on each simulated machine's PATH):
   nvd             `nvd diff OLD NEW`: packages added or removed between two fake systems
   rig-sftp        the sftp subsystem; can cut the connection in the middle of an upload,
                   or refuse to write a file past a size (as a full disk would)
-  activate        what a fake system's bin/switch-to-configuration runs
+  nix             `nix build` of flake systems (nixosConfigurations.HOST...toplevel),
+                  `nix store sign` (a real ed25519 signature of the path's name), `nix copy
+                  --to ssh://...` (the real ssh, a tar of the paths on its input); any other
+                  `nix` command is the real one
+  nix-store       `--serve --write` (what a build key is forced to run on a target):
+                  receives that tar into $R/nix/store; any other use is the real one
+  activate        what a fake system's bin/switch-to-configuration runs: also writes
+                  $R/etc/ssh/authorized_keys.d/USER from the configuration's
+                  authorizedKeys.keys and opens encrypted/*.age into $R/run/agenix (agenix)
 
 $R is the simulated machine's root folder (HOMELAB_MACHINE_ROOT, set by its sshd). The
 configuration itself says what goes wrong, with marker comments in any uploaded .nix file:
@@ -35,10 +43,12 @@ before it fails: a test puts Nix's own error text for the uploaded files there).
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import json
 import os
+import pwd
 import re
 import resource
 import select
@@ -46,8 +56,10 @@ import shutil
 import signal
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 MARKERS = ("fail-build", "fail-activation", "hang", "cut-connection", "break-ssh")
 SFTP_SERVERS = (
@@ -101,9 +113,12 @@ def make_system(r: Path, name: str, files: dict[str, bytes], label: str = "") ->
     (tmp / "markers").write_text("\n".join(found) + "\n")
     pkgs = sorted(set(re.findall(r"pkgs\.([A-Za-z0-9_-]+)", text)))
     (tmp / "packages").write_text("\n".join(pkgs) + "\n")
+    # the system is where the script is (two levels up), not where it was built: a system
+    # copied to another machine's store activates as that machine's
     stc = tmp / "bin" / "switch-to-configuration"
     stc.write_text(
-        f'#!/bin/sh\nexec {sys.executable} -S {Path(__file__).resolve()} activate "{path}" "$@"\n'
+        '#!/bin/sh\nsystem="$(dirname "$(dirname "$(readlink -f "$0")")")"\n'
+        f'exec {sys.executable} -S {Path(__file__).resolve()} activate "$system" "$@"\n'
     )
     stc.chmod(0o755)
     tmp.rename(path)
@@ -306,6 +321,8 @@ def activate(args: list[str]) -> int:
             return 0
     print("activating the configuration...", flush=True)
     print("setting up /etc...", flush=True)
+    write_authorized_keys(r, system)
+    open_secrets(r, system)
     set_link(r / "run" / "current-system", str(system))
     if "fail-activation" in markers:
         print("warning: the following units failed: rig-broken.service", flush=True)
@@ -320,6 +337,88 @@ def activate(args: list[str]) -> int:
     else:
         start_sshd(r)
     return 0
+
+
+# ---- what activation sets up besides current-system -----------------------------------
+
+AUTHORIZED_KEYS = re.compile(r"authorizedKeys\s*\.\s*keys\s*=\s*\[")
+NIX_ESCAPES = {"n": "\n", "r": "\r", "t": "\t"}
+
+
+def nix_strings(text: str, start: int) -> list[str]:
+    """The double-quoted Nix strings of the list that starts at `start` (after its "["),
+    their escapes undone; comments skipped; up to the list's "]"."""
+    found, i = [], start
+    while i < len(text) and text[i] != "]":
+        if text[i] == "#":
+            end = text.find("\n", i)
+            i = len(text) if end < 0 else end
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            i = len(text) if end < 0 else end + 2
+        elif text[i] == '"':
+            chars, i = [], i + 1
+            while i < len(text) and text[i] != '"':
+                if text[i] == "\\" and i + 1 < len(text):
+                    i += 1
+                    chars.append(NIX_ESCAPES.get(text[i], text[i]))
+                else:
+                    chars.append(text[i])
+                i += 1
+            found.append("".join(chars))
+            i += 1
+        else:
+            i += 1
+    return found
+
+
+def write_authorized_keys(r: Path, system: Path) -> None:
+    """As NixOS writes users.users.NAME.openssh.authorizedKeys.keys to
+    /etc/ssh/authorized_keys.d/NAME (sshd's second AuthorizedKeysFile): every key of every
+    such list in the configuration, for the rig's login user."""
+    keys: list[str] = []
+    for path in sorted((system / "config").rglob("*.nix")):
+        text = path.read_text(errors="replace")
+        for match in AUTHORIZED_KEYS.finditer(text):
+            keys += nix_strings(text, match.end())
+    folder = r / "etc" / "ssh" / "authorized_keys.d"
+    folder.mkdir(parents=True, exist_ok=True)
+    dest = folder / pwd.getpwuid(os.getuid()).pw_name
+    if not keys:
+        dest.unlink(missing_ok=True)
+        return
+    tmp = dest.with_name(dest.name + ".tmp")
+    tmp.write_text("".join(k + "\n" for k in keys))
+    os.replace(tmp, dest)
+
+
+def open_secrets(r: Path, system: Path) -> None:
+    """agenix: each encrypted/NAME.age of the configuration that the machine's host key
+    opens (the real age) goes to $R/run/agenix/NAME, mode 0400; one it cannot open is
+    another host's and is skipped. Like agenix, a new generation each activation
+    ($R/run/agenix.d/N) and $R/run/agenix a link to it. Without age, nothing."""
+    age, key = shutil.which("age"), r / "etc" / "ssh" / "ssh_host_ed25519_key"
+    encrypted = sorted((system / "config" / "encrypted").glob("*.age"))
+    if age is None or not key.exists() or not encrypted:
+        return
+    generations_dir = r / "run" / "agenix.d"
+    generations_dir.mkdir(parents=True, exist_ok=True)
+    numbers = [int(p.name) for p in generations_dir.iterdir() if p.name.isdigit()]
+    new = generations_dir / str(max(numbers, default=0) + 1)
+    new.mkdir()
+    for path in encrypted:
+        opened = subprocess.run(
+            [age, "-d", "-i", str(key), str(path)], capture_output=True, check=False
+        )
+        if opened.returncode != 0:
+            continue  # encrypted to another host
+        dest = new / path.name.removesuffix(".age")
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
+        with os.fdopen(fd, "wb") as f:
+            f.write(opened.stdout)
+    set_link(r / "run" / "agenix", str(new))
+    for number in numbers:
+        shutil.rmtree(generations_dir / str(number), ignore_errors=True)
 
 
 def nix_env(args: list[str]) -> int:
@@ -511,6 +610,339 @@ def rig_sftp(args: list[str]) -> int:
     return 0
 
 
+# ---- nix and nix-store: building for others, signing, copying closures ---------------
+
+NIX_VALUE_OPTIONS = {
+    "--extra-experimental-features": 1,
+    "--experimental-features": 1,
+    "--option": 2,
+}
+TOPLEVEL = re.compile(r'nixosConfigurations\."?([^".]+)"?\.config\.system\.build\.toplevel')
+STORE_NAME = re.compile(r"[0-9a-z]{32}-[A-Za-z0-9+._?=-]+")
+
+
+def real(name: str, args: list[str]) -> int:
+    """The real program of that name: the first on PATH outside the rig's bin folder."""
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        if not folder or (Path(folder) / "rig-sftp").exists():
+            continue
+        path = Path(folder) / name
+        if path.is_file() and os.access(path, os.X_OK):
+            os.execv(path, [name, *args])
+    print(f"sh: {name}: not found", file=sys.stderr)
+    return 127
+
+
+def nix(args: list[str]) -> int:
+    """`nix build`, `nix store sign` and `nix copy` as the lab's builders run them; any
+    other nix command (`nix flake lock`, ...) is the real one."""
+    r = root()
+    words, i = [], 0
+    while i < len(args):
+        if args[i] in NIX_VALUE_OPTIONS:
+            i += 1 + NIX_VALUE_OPTIONS[args[i]]
+            continue
+        words.append(args[i])
+        i += 1
+    # logged without the global options: "nix build ...", "nix store sign ...", "nix copy ..."
+    log(r, "commands.log", "nix " + " ".join(words))
+    if words[:1] == ["build"]:
+        return nix_build(r, words[1:])
+    if words[:2] == ["store", "sign"]:
+        return nix_store_sign(r, words[2:])
+    if words[:1] == ["copy"]:
+        return nix_copy(r, words[1:])
+    return real("nix", args)
+
+
+def host_files(folder: Path, attr: str) -> dict[str, bytes]:
+    """The flake's files that make host `attr`'s system: all but the other hosts' folders
+    (hosts/OTHER/ with a configuration.nix), so one host's system does not change when
+    another host's files do."""
+    hosts = folder / "hosts"
+    others = {
+        p.name
+        for p in (hosts.iterdir() if hosts.is_dir() else ())
+        if p.name != attr and (p / "configuration.nix").is_file()
+    }
+    files = {}
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if not path.is_file() or path.name.startswith(".homelab"):
+            continue
+        if len(rel.parts) > 2 and rel.parts[0] == "hosts" and rel.parts[1] in others:
+            continue
+        files[str(rel)] = path.read_bytes()
+    return files
+
+
+def parse_errors(folder: Path, rels: list[str]) -> str:
+    """What the real `nix-instantiate --parse` says of these .nix files ("" when they parse)."""
+    if not rels:
+        return ""
+    parsed = subprocess.run(
+        ["nix-instantiate", "--store", "dummy://", "--parse", *(str(folder / r) for r in rels)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return "" if parsed.returncode == 0 else parsed.stderr or "error: syntax error\n"
+
+
+def nix_build(r: Path, words: list[str]) -> int:
+    """`nix build --no-link --print-out-paths DIR#nixosConfigurations.HOST.config.system
+    .build.toplevel ...`: every system as nixos-rebuild would build it (same checks, same
+    markers), rebuild-seconds slept once for the whole call, the paths printed in order."""
+    installables = [w for w in words if not w.startswith("-")]
+    if not installables:
+        print("error: nothing to build (no installable given)", file=sys.stderr)
+        return 1
+    started = time.monotonic()
+    wanted: list[tuple[str, Path, dict[str, bytes]]] = []
+    errors: list[str] = []
+    for installable in installables:
+        flake, _, fragment = installable.partition("#")
+        folder = Path.cwd() / flake.removeprefix("path:")
+        match = TOPLEVEL.fullmatch(fragment)
+        if not (folder / "flake.nix").is_file():
+            errors.append(f"error: path '{folder / 'flake.nix'}' does not exist\n")
+        elif match is None:
+            errors.append(
+                f"error: flake 'path:{folder}' does not provide attribute "
+                f"'packages.x86_64-linux.{fragment}', 'legacyPackages.x86_64-linux.{fragment}' "
+                f"or '{fragment}'\n"
+            )
+        elif not (folder / "hosts" / match[1] / "configuration.nix").is_file():
+            entry = folder / "hosts" / match[1] / "configuration.nix"
+            errors.append(f"error: path '{entry}' does not exist\n")
+        else:
+            wanted.append((match[1], folder, host_files(folder, match[1])))
+    folders = {folder for _, folder, _ in wanted}
+    for folder in sorted(folders):  # every file once; on an error, each host's own files
+        every = sorted({rel for _, f, files in wanted if f == folder for rel in files})
+        if parse_errors(folder, [rel for rel in every if rel.endswith(".nix")]):
+            for _, f, files in wanted:
+                if f == folder:
+                    errors.append(parse_errors(f, [rel for rel in files if rel.endswith(".nix")]))
+    errors = list(dict.fromkeys(errors))  # a file that all hosts share is said once
+    if not errors and (rig(r) / "eval-error").exists():  # Nix refused the configuration
+        errors.append((rig(r) / "eval-error").read_text())
+    if any(errors):
+        print("".join(errors), end="", file=sys.stderr, flush=True)
+        return 1
+    texts = {
+        attr: b"\n".join(files.values()).decode("utf-8", "replace") for attr, _, files in wanted
+    }
+    drvs = {}
+    for attr, t in texts.items():
+        digest = hashlib.sha256(t.encode()).hexdigest()[:32]
+        drvs[attr] = f"/nix/store/{digest}-nixos-system-{attr}-24.05.drv"
+    print(f"these {len(drvs)} derivations will be built:", file=sys.stderr)
+    for drv in drvs.values():
+        print(f"  {drv}", file=sys.stderr, flush=True)
+    if any("rig: hang" in t for t in texts.values()):
+        print("building ... (this never ends)", file=sys.stderr, flush=True)
+        while True:
+            time.sleep(3600)
+    seconds = (
+        float((rig(r) / "rebuild-seconds").read_text())
+        if (rig(r) / "rebuild-seconds").exists()
+        else 0
+    )
+    time.sleep(max(0.0, seconds - (time.monotonic() - started)))
+    failed = [attr for attr, t in texts.items() if "rig: fail-build" in t]
+    if failed:
+        for attr in failed:
+            print(f"error: builder for '{drvs[attr]}' failed with exit code 1", file=sys.stderr)
+        return 1
+    paths = [make_system(r, attr, files) for attr, _, files in wanted]
+    for attr, _, _ in wanted:
+        log(r, "builds.log", attr)
+    for path in paths:
+        print(path)
+    return 0
+
+
+def store_path(r: Path, given: str) -> tuple[Path | None, str]:
+    """A path of this machine's store (a link to one is followed, as Nix does), or why not."""
+    path = Path(os.path.realpath(Path.cwd() / given))
+    store = Path(os.path.realpath(r / "nix" / "store"))
+    if path.parent != store or not STORE_NAME.fullmatch(path.name):
+        return None, f"error: path '{given}' is not in the Nix store"
+    if not path.exists():
+        return None, f"error: path '{given}' is not valid"
+    return path, ""
+
+
+def options(words: list[str], with_value: set[str]) -> tuple[dict[str, str], list[str]]:
+    """The options that take a value, and the other (non-option) words."""
+    values, rest, i = {}, [], 0
+    while i < len(words):
+        if words[i] in with_value and i + 1 < len(words):
+            values[words[i]] = words[i + 1]
+            i += 2
+            continue
+        if not words[i].startswith("-"):
+            rest.append(words[i])
+        i += 1
+    return values, rest
+
+
+def signatures(r: Path) -> Path:
+    return r / "nix" / "var" / "nix" / "signatures"
+
+
+def add_signatures(file: Path, lines: list[str]) -> None:
+    """Signature lines KEYNAME:SIG into a path's signatures file, one per key name."""
+    kept = {}
+    for line in [*(file.read_text().split() if file.exists() else []), *lines]:
+        kept[line.partition(":")[0]] = line
+    file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = file.with_name(file.name + ".tmp")
+    tmp.write_text("".join(line + "\n" for line in kept.values()))
+    os.replace(tmp, file)
+
+
+def nix_store_sign(r: Path, words: list[str]) -> int:
+    """`nix store sign --key-file KEYFILE --recursive PATH...`: a real ed25519 signature of
+    each path's name (fake paths have no NAR to sign) with the Nix secret key NAME:BASE64,
+    kept as NAME:BASE64SIG in $R/nix/var/nix/signatures/BASENAME."""
+    values, given = options(words, {"--key-file", "-k"})
+    key_file = values.get("--key-file") or values.get("-k")
+    if key_file is None:
+        print("error: required argument '--key-file' is missing", file=sys.stderr)
+        return 1
+    try:
+        text = (Path.cwd() / key_file).read_text().strip()
+    except OSError as e:
+        print(f"error: opening file '{key_file}': {e.strerror}", file=sys.stderr)
+        return 1
+    name, _, encoded = text.partition(":")
+    try:
+        secret = base64.b64decode(encoded, validate=True)
+    except ValueError:
+        secret = b""
+    if not name or len(secret) != 64:
+        print(f"error: secret key in '{key_file}' is corrupt", file=sys.stderr)
+        return 1
+    paths = []
+    for word in given:
+        path, error = store_path(r, word)
+        if path is None:
+            print(error, file=sys.stderr)
+            return 1
+        paths.append(path)
+    import site  # the stand-ins run without site-packages (-S); cryptography lives there
+
+    site.main()
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.from_private_bytes(secret[:32])
+    for path in paths:
+        signature = base64.b64encode(key.sign(path.name.encode())).decode()
+        add_signatures(signatures(r) / path.name, [f"{name}:{signature}"])
+    return 0
+
+
+def nix_copy(r: Path, words: list[str]) -> int:
+    """`NIX_SSHOPTS=... nix copy --to ssh://USER@HOST PATH...`: the real ssh (with
+    NIX_SSHOPTS split on whitespace, as Nix does) runs `nix-store --serve --write` on the
+    target and gets the paths, with their signatures, as a tar on its input."""
+    values, given = options(words, {"--to", "--from"})
+    url = values.get("--to", "")
+    if not url.startswith("ssh://") or not url.removeprefix("ssh://"):
+        print(
+            f"error: the rig's nix copy only copies --to ssh://HOST, not '{url}'", file=sys.stderr
+        )
+        return 1
+    host = url.removeprefix("ssh://")
+    paths = []
+    for word in given:
+        path, error = store_path(r, word)
+        if path is None:
+            print(error, file=sys.stderr)
+            return 1
+        paths.append(path)
+    for path in paths:
+        print(f"copying path '{path}' to '{url}'...", file=sys.stderr, flush=True)
+    command = ["ssh", *os.environ.get("NIX_SSHOPTS", "").split(), host]
+    command += ["nix-store", "--serve", "--write"]
+    with tempfile.TemporaryFile() as errors:
+        ssh = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=2, stderr=errors)
+        assert ssh.stdin is not None
+        with (
+            contextlib.suppress(BrokenPipeError, ConnectionResetError, OSError),
+            tarfile.open(fileobj=ssh.stdin, mode="w|") as tar,
+        ):
+            for path in paths:
+                tar.add(path, arcname=f"store/{path.name}")
+                sigs = signatures(r) / path.name
+                if sigs.exists():
+                    tar.add(sigs, arcname=f"signatures/{path.name}")
+        with contextlib.suppress(BrokenPipeError, OSError):
+            ssh.stdin.close()
+        code = ssh.wait()
+        errors.seek(0)
+        said = errors.read().decode(errors="replace")
+    if code != 0:
+        first = (
+            f"error: cannot connect to '{host}'"
+            if code == 255
+            else f"error: copying to '{url}' failed (exit code {code})"
+        )
+        print(first, file=sys.stderr)
+    print(said, end="", file=sys.stderr)
+    return code
+
+
+def nix_store(args: list[str]) -> int:
+    """`nix-store --serve --write` receives paths (the rig's own tar, not Nix's protocol);
+    any other nix-store command is the real one."""
+    if "--serve" not in args:
+        return real("nix-store", args)
+    r = root()
+    log(r, "commands.log", "nix-store " + " ".join(args))
+    if "--write" not in args:
+        print("error: the rig's nix-store only receives paths (--serve --write)", file=sys.stderr)
+        return 1
+    store, var = r / "nix" / "store", r / "nix" / "var" / "nix"
+    store.mkdir(parents=True, exist_ok=True)
+    var.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="receiving-", dir=var))  # beside the store, not in it
+    try:
+        try:
+            with tarfile.open(fileobj=sys.stdin.buffer, mode="r|") as tar:
+                for member in tar:
+                    parts = PurePosixPath(member.name).parts
+                    if (
+                        len(parts) < 2
+                        or parts[0] not in ("store", "signatures")
+                        or not STORE_NAME.fullmatch(parts[1])
+                        or (parts[0] == "signatures" and len(parts) != 2)
+                    ):
+                        print(
+                            f"error: unexpected '{member.name}' in the paths received",
+                            file=sys.stderr,
+                        )
+                        return 1
+                    tar.extract(member, tmp, filter="data")
+        except tarfile.ReadError as e:
+            if str(e) == "empty file":  # nothing sent
+                return 0
+            print(f"error: the paths received are not readable: {e}", file=sys.stderr)
+            return 1
+        for folder in sorted((tmp / "store").iterdir()) if (tmp / "store").is_dir() else []:
+            dest = store / folder.name
+            if not dest.exists():  # a path already there is left alone, as Nix does
+                folder.rename(dest)
+            log(r, "received.log", folder.name)
+        for sigs in sorted((tmp / "signatures").iterdir()) if (tmp / "signatures").is_dir() else []:
+            add_signatures(signatures(r) / sigs.name, sigs.read_text().split())
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
 COMMANDS = {
     "nixos-rebuild": nixos_rebuild,
     "nix-env": nix_env,
@@ -519,6 +951,8 @@ COMMANDS = {
     "nvd": nvd,
     "rig-sftp": rig_sftp,
     "activate": activate,
+    "nix": nix,
+    "nix-store": nix_store,
 }
 
 
