@@ -33,6 +33,41 @@ AGENIX_DIR = "/run/agenix"  # where agenix decrypts a secret by default (age.sec
 CACHE_PORT = 5000  # harmonia's bind, [::]:5000 (its module's default)
 REMOTE_USER = "nixremote"  # the user remote builds log in as on a builder
 _BUILD_ON = ("deploy", "buildOn")
+# what boot.binfmt.emulatedSystems accepts: the systems nixpkgs' binfmt.nix knows (`magics`,
+# nixos/modules/system/boot/binfmt.nix at e3f2b972f7d237919c8ebb1947200626e15557be)
+EMULATED = frozenset(
+    [
+        "armv6l-linux",
+        "armv7l-linux",
+        "aarch64-linux",
+        "aarch64_be-linux",
+        "i386-linux",
+        "i486-linux",
+        "i586-linux",
+        "i686-linux",
+        "x86_64-linux",
+        "alpha-linux",
+        "sparc64-linux",
+        "sparc-linux",
+        "powerpc-linux",
+        "powerpc64-linux",
+        "powerpc64le-linux",
+        "mips-linux",
+        "mipsel-linux",
+        "mips64-linux",
+        "mips64el-linux",
+        "mips64-linuxabin32",
+        "mips64el-linuxabin32",
+        "riscv32-linux",
+        "riscv64-linux",
+        "loongarch64-linux",
+        "wasm32-wasi",
+        "wasm64-wasi",
+        "s390x-linux",
+        "x86_64-windows",
+        "i686-windows",
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -361,6 +396,19 @@ def _builders(
                     at,
                     hint='builds: {sshKey: {secret: build-ssh-key, public: "ssh-ed25519 '
                     '..."}} (README: Building on another machine)',
+                )
+            )
+            continue
+        foreign = [s for s in b.systems if s != p.host.system and s not in EMULATED]
+        if foreign:
+            said.append(
+                Problem(
+                    b.place,
+                    f"{p.name} ({p.host.system}) cannot build for {', '.join(foreign)}: "
+                    "NixOS emulates no such system",
+                    at,
+                    hint="list its own system and those it can emulate, e.g. "
+                    "[x86_64-linux, aarch64-linux]",
                 )
             )
             continue

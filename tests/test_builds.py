@@ -280,3 +280,9 @@ def test_status_says_where_each_host_is_built(tmp_path: Path, run_cli: RunCli) -
     code, out, err = run_cli("--lab", str(plain / "lab"), "status")
     assert code == 0, err
     assert "BUILT" not in out.splitlines()[0]
+
+
+def test_a_remote_builder_for_a_system_nixos_cannot_emulate(tmp_path: Path) -> None:
+    lab = GOOD.replace("[x86_64-linux, aarch64-linux]", "[x86_64-linux, vax-vms]")
+    p = _lab_said(tmp_path, lab, "cannot build for vax-vms")
+    assert p.place.line == 7 and "emulate" in p.message

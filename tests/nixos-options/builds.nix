@@ -19,12 +19,12 @@ let
   toml = pkgs.formats.toml { };
   # binfmt.nix's `magics`: the systems it can emulate
   magics = [
-    "i686-linux" "x86_64-linux" "aarch64-linux" "aarch64_be-linux" "alpha-linux"
-    "armv6l-linux" "armv7l-linux" "loongarch64-linux" "mips-linux" "mips64-linux"
-    "mips64-linuxabin32" "mips64el-linux" "mips64el-linuxabin32" "mipsel-linux"
-    "powerpc-linux" "powerpc64-linux" "powerpc64le-linux" "riscv32-linux" "riscv64-linux"
-    "s390x-linux" "sparc-linux" "sparc64-linux" "wasm32-wasi" "wasm64-wasi"
-    "x86_64-windows" "i686-windows"
+    "armv6l-linux" "armv7l-linux" "aarch64-linux" "aarch64_be-linux" "i386-linux"
+    "i486-linux" "i586-linux" "i686-linux" "x86_64-linux" "alpha-linux" "sparc64-linux"
+    "sparc-linux" "powerpc-linux" "powerpc64-linux" "powerpc64le-linux" "mips-linux"
+    "mipsel-linux" "mips64-linux" "mips64el-linux" "mips64-linuxabin32"
+    "mips64el-linuxabin32" "riscv32-linux" "riscv64-linux" "loongarch64-linux"
+    "wasm32-wasi" "wasm64-wasi" "s390x-linux" "x86_64-windows" "i686-windows"
   ];
   machine = types.submodule {
     options = {
