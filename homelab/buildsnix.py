@@ -19,9 +19,10 @@ Option names, types and defaults read from nixpkgs (NixOS/nixpkgs):
 - nixos/modules/programs/ssh.nix at f803fb870ae4aaab597c6b1e92f50517c467671f:
   programs.ssh.extraConfig (written before the generated `Host *`), programs.ssh.knownHosts.
 - nixos/modules/services/networking/harmonia.nix: at 637b7c60fb5c53be0fc25182f6c5138f40d85e26
-  it had `services.harmonia.{enable,signKeyPath,settings}`; later versions add signKeyPaths
-  and then move them under `services.harmonia.cache` (the flat names renamed to those), with
-  `settings.bind` "[::]:5000" by default. The lab's release (26.05) has the `cache` ones.
+  it had `services.harmonia.{enable,signKeyPath,settings}` (`settings.bind` "[::]:5000" by
+  default); later releases take a list, `signKeyPaths`, and keep signKeyPath as deprecated.
+  homelab writes the flat `enable`, `signKeyPaths` and `settings`: the names NixOS labs use
+  since 24.11, which harmonia's own newer module (`cache.*`) still takes as renamed options.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def builds_module(builds: Builds | None, p: Profile) -> dict[str, Any]:
 
 
 def _harmonia(tree: dict[str, Any], builds: Builds, p: Profile, key: str) -> None:
-    cache = ["services", "harmonia", "cache"]
+    cache = ["services", "harmonia"]
     put(tree, [*cache, "enable"], True)
     put(tree, [*cache, "signKeyPaths"], [secret_path(key)])
     put(tree, [*cache, "settings"], {"bind": f"[::]:{CACHE_PORT}"})

@@ -72,7 +72,7 @@ READS = [
     "boot.binfmt.emulatedSystems",
     "programs.ssh.extraConfig",
     "programs.ssh.knownHosts",
-    "services.harmonia.cache",
+    "services.harmonia",
     "users.users",
     "users.groups",
     "networking.firewall.extraCommands",
@@ -157,7 +157,7 @@ def test_the_nas_serves_its_store_signed_to_the_labs_hosts_alone(
     built: tuple[Lab, dict[str, str], dict[str, Any]],
 ) -> None:
     _, _, got = built
-    harmonia = got["nas"]["services.harmonia.cache"]
+    harmonia = got["nas"]["services.harmonia"]
     assert harmonia["enable"] is True
     assert harmonia["signKeyPaths"] == ["/run/agenix/build-signing-key"]
     assert harmonia["settings"]["bind"] == "[::]:5000"
@@ -166,7 +166,7 @@ def test_the_nas_serves_its_store_signed_to_the_labs_hosts_alone(
         f"iptables -A nixos-fw -p tcp -s {ip} --dport 5000 -j nixos-fw-accept" for ip in (NUC, PI)
     ]
     for host in ("nuc", "pi"):
-        assert got[host]["services.harmonia.cache"]["enable"] is False
+        assert got[host]["services.harmonia"]["enable"] is False
 
 
 def test_the_hosts_send_builds_to_nuc_on_its_port_with_its_pinned_key(

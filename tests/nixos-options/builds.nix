@@ -8,8 +8,9 @@
 #   boot.binfmt.emulatedSystems, an enum of the systems it knows (`magics`);
 # - nixos/modules/programs/ssh.nix at f803fb870ae4aaab597c6b1e92f50517c467671f:
 #   programs.ssh.extraConfig, programs.ssh.knownHosts (and its assertion);
-# - nixos/modules/services/networking/harmonia.nix, the version with services.harmonia.cache
-#   (enable, signKeyPaths, settings: TOML, bind "[::]:5000" at mkDefault).
+# - nixos/modules/services/networking/harmonia.nix (637b7c60fb5c53be0fc25182f6c5138f40d85e26,
+#   and the later signKeyPaths list): enable, signKeyPaths, settings (TOML, bind "[::]:5000"
+#   at mkDefault).
 # nix.settings itself (freeform, with trusted-users, substituters, trusted-public-keys) is
 # declared in tests/nixos-options.nix.
 { lib, pkgs, config, ... }:
@@ -60,7 +61,7 @@ in
       extraConfig = opt types.lines "";
       knownHosts = opt (types.attrsOf knownHost) { };
     };
-    services.harmonia.cache = {
+    services.harmonia = {
       enable = mkEnableOption "Harmonia: Nix binary cache written in Rust";
       signKeyPaths = opt (types.listOf types.path) [ ];
       settings = opt toml.type { };
@@ -76,8 +77,8 @@ in
         substituters = lib.mkAfter [ "https://cache.nixos.org/" ];
       };
     })
-    (lib.mkIf config.services.harmonia.cache.enable {
-      services.harmonia.cache.settings = builtins.mapAttrs (_: lib.mkDefault) {
+    (lib.mkIf config.services.harmonia.enable {
+      services.harmonia.settings = builtins.mapAttrs (_: lib.mkDefault) {
         bind = "[::]:5000";
         workers = 4;
         max_connection_rate = 256;
