@@ -140,7 +140,6 @@ class Builder:
         known = f"{self._folder}/known_hosts-{folder}"
         host = to.address if to.port == 22 else f"[{to.address}]:{to.port}"
         try:
-            target.write_file(self._root + known, f"{host} {to.host_key}\n".encode())
             command = Remote(
                 scripts.SEND_CLOSURE,
                 (
@@ -150,6 +149,7 @@ class Builder:
                     self._root + known,
                     f"{to.user}@{to.address}",
                     str(to.port),
+                    f"{host} {to.host_key}",
                 ),
                 self._sudo,
             )

@@ -279,9 +279,11 @@ exec nix --extra-experimental-features 'nix-command flakes' build --no-link --pr
 
 # On the builder (as root: the keys are root's): sign a system's closure with the lab's
 # key and copy it to its target. $1 the system, $2 the signing key, $3 the build key, $4
-# the known-hosts file that pins the target's host key, $5 USER@ADDRESS, $6 its SSH port.
-# Nix splits NIX_SSHOPTS on spaces: the paths are homelab's own (no spaces).
+# the known-hosts file to write, $5 USER@ADDRESS, $6 its SSH port, $7 the known-hosts line
+# that pins the target's host key. Nix splits NIX_SSHOPTS on spaces: the paths are
+# homelab's own (no spaces).
 SEND_CLOSURE = r"""
+( umask 077; printf '%s\n' "$7" > "$4" ) || exit 70
 nix --extra-experimental-features nix-command store sign --key-file "$2" --recursive "$1" \
   || exit $?
 NIX_SSHOPTS="-i $3 -o UserKnownHostsFile=$4 -o GlobalKnownHostsFile=/dev/null"

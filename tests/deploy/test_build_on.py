@@ -129,3 +129,28 @@ def test_an_unchanged_target_is_up_to_date_and_nothing_is_built(
     assert code == 0, out + err
     assert re.search(r"^pi\s+up to date\s", out, re.M), out
     assert len(nix_builds(nuc)) == 1  # the one build before, none now
+
+
+def test_three_hosts_on_one_builder_are_built_in_one_nix_build_and_each_gets_its_own(
+    rig: Rig, tmp_path: Path, run_cli: RunCli, home: Path, admin: tuple[Path, str]
+) -> None:
+    nuc = rig.add("nuc")
+    pis = [rig.add(f"pi{i}") for i in range(3)]
+    lab = make_build_lab(tmp_path / "lab", nuc, pis)
+    first_apply(run_cli, lab)
+    for pi in pis:
+        change(lab, pi.name, f"tool{pi.name}")
+
+    code, out, err = run_cli("--lab", str(lab), "apply", "--yes")
+
+    assert code == 0, out + err
+    assert re.search(r"^nuc\s+up to date\s", out, re.M), out
+    built = nix_builds(nuc)
+    assert len(built) == 1  # what they share is built once
+    assert sorted(nuc.built()) == ["pi0", "pi1", "pi2"]
+    for pi in pis:
+        assert re.search(rf"^{pi.name}\s+ok\s.*built on nuc", out, re.M), out
+        packages = Path(pi.current(), "packages").read_text()
+        assert f"tool{pi.name}" in packages  # its own system, not another's
+        assert [p for p in ("pi0", "pi1", "pi2") if f"tool{p}" in packages] == [pi.name]
+        assert len(rebuilds(pi)) == 1  # only the first apply's
