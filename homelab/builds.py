@@ -121,7 +121,7 @@ class Copy:
     address: str  # as the builder reaches it (the target's deploy.address, else its name)
     port: int  # 22 unless deploy.port says
     user: str  # the target's deploy user (root unless deploy.user says)
-    host_key: str  # the target's pinned deploy.hostKey: "TYPE BASE64"
+    host_key: str  # the target's pinned deploy.hostKey: "TYPE BASE64" ("" not pinned yet)
 
 
 @dataclass(frozen=True)
@@ -333,13 +333,7 @@ def _build_on(
             '..."}, signingKey: {secret: build-signing-key, public: "NAME:BASE64"}} '
             "(README: Building on another machine)",
         )
-    if not p.deploy.host_key:
-        bad(
-            f"{p.name} has no pinned host key (deploy.hostKey), which its builder checks "
-            "before it copies the system over",
-            f"apply it once with --accept-new (homelab apply --accept-new {p.name}), or "
-            f"`homelab adopt {p.name}`",
-        )
+    unpinned = not p.deploy.host_key
     if p.deploy.method == "channels":
         bad(
             f"{p.name} is deployed with channels (deploy.method), which build on the "
@@ -348,8 +342,19 @@ def _build_on(
         )
     if said or builder is None or spec.ssh_key is None or spec.signing_key is None:
         return None, said
-    assert p.deploy.host_key is not None
-    copy = Copy(_address(p), p.deploy.port or 22, p.deploy.user or "root", p.deploy.host_key)
+    if unpinned:  # a warning: the apply that pins it builds the host on itself, this once
+        said.append(
+            Problem(
+                place,
+                f"{p.name} has no pinned host key (deploy.hostKey), which its builder checks "
+                f"before it copies the system over: {p.name} builds its own system until one "
+                "is pinned",
+                path,
+                hint=f"homelab apply --accept-new {p.name} pins it (or `homelab adopt {p.name}`)",
+                warning=True,
+            )
+        )
+    copy = Copy(_address(p), p.deploy.port or 22, p.deploy.user or "root", p.deploy.host_key or "")
     return BuildOn(
         folder,
         builder,
@@ -357,7 +362,7 @@ def _build_on(
         key_path(spec.ssh_key.secret),
         key_path(spec.signing_key.secret),
         spec.ssh_key.public,
-    ), []
+    ), said
 
 
 def _builders(

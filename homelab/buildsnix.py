@@ -61,7 +61,8 @@ def builds_module(builds: Builds | None, p: Profile) -> dict[str, Any]:
         put(tree, [*_SETTINGS, "secret-key-files"], secret_path(spec.signing_key.secret))
         for target in mine.builds_for:
             copy = builds.build_on[target].copy
-            _known_host(tree, target, copy.address, copy.port, copy.host_key)
+            if copy.host_key:  # not pinned yet: the target builds itself until it is
+                _known_host(tree, target, copy.address, copy.port, copy.host_key)
     if mine.emulated:
         put(tree, ["boot", "binfmt", "emulatedSystems"], list(mine.emulated))
     if mine.built_on is not None:

@@ -323,6 +323,13 @@ class HostRun:
         machine builds it itself: its running system does not let the builder in yet)."""
         builder, spec = self.builder, self.plan.build_on
         assert builder is not None and spec is not None
+        if not spec.spec.copy.host_key:
+            builder.skip(self.plan.folder)
+            self.line(
+                f"its host key is not pinned yet, and {builder.name} would check it: it "
+                f"builds its own system until one is (--accept-new pins it)"
+            )
+            return ""
         public = spec.spec.ssh_public.split()
         check = Remote(scripts.KNOWS_BUILD_KEY, (spec.spec.copy.user, public[1]))
         if self.target.run(check.line(), timeout=30).out.strip() != "yes":

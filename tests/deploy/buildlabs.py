@@ -38,19 +38,28 @@ def nix_signing_key(name: str) -> tuple[str, str]:
 
 
 def make_build_lab(
-    root: Path, builder: Machine, targets: Sequence[Machine], others: Sequence[Machine] = ()
+    root: Path,
+    builder: Machine,
+    targets: Sequence[Machine],
+    others: Sequence[Machine] = (),
+    *,
+    pin_targets: bool = True,
 ) -> Path:
     """A lab where `builder` builds every one of `targets` (reached by its address and
     port, as the builder reaches it); `others` build their own. Every host pins its host
-    key. The build keys are encrypted to the builder and the admin in HOMELAB_AGE_IDENTITY's
-    public key file beside it (admin.pub)."""
+    key (the targets too, with `pin_targets`). The build keys are encrypted to the builder
+    and to the admin whose public key is in admin.pub beside `root`."""
     admin = (root.parent / "admin.pub").read_text().strip()
     user = getpass.getuser()
     machines = [builder, *targets, *others]
     lab = make_lab(
         root,
         machines,
-        extra={m.name: f"  hostKey: {m.host_key}\n" for m in machines},
+        extra={
+            m.name: f"  hostKey: {m.host_key}\n"
+            for m in machines
+            if pin_targets or m not in targets
+        },
         commit=False,
     )
     for t in targets:
@@ -88,5 +97,5 @@ def make_build_lab(
 def change(lab: Path, host: str, package: str) -> None:
     """A change to a host's profile (one more package), committed by the apply."""
     profile = lab / "hosts" / host / "profile.yaml"
-    text = profile.read_text().replace("packages: [hello", f"packages: [{package}, hello")
+    text = profile.read_text().replace("packages: [", f"packages: [{package}, ", 1)
     profile.write_text(text)

@@ -154,3 +154,24 @@ def test_three_hosts_on_one_builder_are_built_in_one_nix_build_and_each_gets_its
         assert f"tool{pi.name}" in packages  # its own system, not another's
         assert [p for p in ("pi0", "pi1", "pi2") if f"tool{p}" in packages] == [pi.name]
         assert len(rebuilds(pi)) == 1  # only the first apply's
+
+
+def test_a_target_without_a_pinned_host_key_builds_itself_until_the_apply_pins_it(
+    rig: Rig, tmp_path: Path, run_cli: RunCli, home: Path, admin: tuple[Path, str]
+) -> None:
+    nuc, pi = rig.add("nuc"), rig.add("pi", known=False)
+    lab = make_build_lab(tmp_path / "lab", nuc, [pi], pin_targets=False)
+
+    code, out, err = run_cli("--lab", str(lab), "apply", "--yes", "--accept-new")
+
+    assert code == 0, out + err
+    assert "its host key is not pinned yet, and nuc would check it" in out + err
+    assert len(rebuilds(pi)) == 1 and nix_builds(nuc) == []
+    assert f"hostKey: {pi.host_key}" in (lab / "hosts" / "pi" / "profile.yaml").read_text()
+    change(lab, "pi", "htop")
+
+    code, out, err = run_cli("--lab", str(lab), "apply", "--yes", "pi")
+
+    assert code == 0, out + err
+    assert re.search(r"^pi\s+ok\s.*built on nuc", out, re.M), out
+    assert len(rebuilds(pi)) == 1 and len(nix_builds(nuc)) == 1
