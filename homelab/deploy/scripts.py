@@ -262,6 +262,8 @@ R="${HOMELAB_MACHINE_ROOT:-}"
 echo "root=$R"
 echo "uid=$(id -u)"
 d="$R/var/lib/homelab/builds/$1"
+# build folders an apply that was killed left behind, a day old and more
+find "${d%/*}" -mindepth 1 -maxdepth 1 -type d -mtime +0 -exec rm -rf {} + 2>/dev/null
 mkdir -p "$d" 2>/dev/null || sudo -n mkdir -p "$d" 2>/dev/null
 [ -w "$d" ] || sudo -n chown "$(id -un)" "$d" "${d%/*}" 2>/dev/null
 [ -w "$d" ] && echo "folder=${d#"$R"}"

@@ -40,6 +40,10 @@ def first_apply(run_cli: RunCli, lab: Path) -> None:
     code, out, err = run_cli("--lab", str(lab), "apply", "--yes")
     assert code == 0, out + err
     assert "does not let nuc in yet" in out + err
+    # the builder is deployed first: its targets connect only once it is done
+    nuc_done = re.search(r"^nuc\s*: done", out, re.M)
+    connecting = [m.start() for m in re.finditer(r"^pi\d?\s*: connecting", out, re.M)]
+    assert nuc_done and connecting and nuc_done.start() < min(connecting), out
 
 
 def test_the_builder_builds_and_copies_and_the_target_only_activates(
