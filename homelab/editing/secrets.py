@@ -331,7 +331,10 @@ def set_secret(lab: LabFiles, name: str, plaintext: bytes) -> SecretsDone:
     files.insert(0, store.write_encrypted(lab.root, name, data))
     said.extend(keyless(wanted, name))
     if not any(r.kind == "host" for r in wanted):
-        said.append(f"no host uses {name} yet: name it in a setting as {{secret: {name}}}")
+        said.append(
+            f"no host uses {name} yet: name it in a setting as {{secret: {name}}}, or in "
+            "lab.yaml (the domain's credentials, a wiring password, the builds' keys)"
+        )
     if not any(r.kind == "admin" for r in wanted):
         said.append(f"no admin can open {name}: add yourself with `homelab secrets admin add`")
     said.extend(unread_hosts(state))
