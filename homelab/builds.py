@@ -29,6 +29,8 @@ _LAB_YAML = Place("lab.yaml")
 # what the build key may do on a target: receive store paths, nothing else (OpenSSH
 # authorized_keys options; NixOS writes the line to /etc/ssh/authorized_keys.d/USER)
 RECEIVE_ONLY = 'restrict,command="nix-store --serve --write"'
+# what the build key may do on a remote builder: speak the Nix daemon's protocol (ssh-ng)
+DAEMON_ONLY = 'restrict,command="nix-daemon --stdio"'
 AGENIX_DIR = "/run/agenix"  # where agenix decrypts a secret by default (age.secrets.NAME.path)
 CACHE_PORT = 5000  # harmonia's bind, [::]:5000 (its module's default)
 REMOTE_USER = "nixremote"  # the user remote builds log in as on a builder

@@ -29,7 +29,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from homelab.builds import CACHE_PORT, RECEIVE_ONLY, REMOTE_USER, Builds, RemoteBuilder
+from homelab.builds import (
+    CACHE_PORT,
+    DAEMON_ONLY,
+    RECEIVE_ONLY,
+    REMOTE_USER,
+    Builds,
+    RemoteBuilder,
+)
 from homelab.nix.expr import Block, Comment
 from homelab.profile.model import Profile
 from homelab.webnix import finish, open_port, put, secret_path
@@ -141,7 +148,7 @@ def _builder_user(tree: dict[str, Any], public: str) -> None:
         "isSystemUser": True,
         "group": REMOTE_USER,
         "useDefaultShell": True,  # Nix runs its commands through the login shell
-        "openssh": {"authorizedKeys": {"keys": [public]}},
+        "openssh": {"authorizedKeys": {"keys": [f"{DAEMON_ONLY} {public}"]}},
     }
     put(tree, ["users", "users", REMOTE_USER], Block(user))
     put(tree, ["users", "groups", REMOTE_USER], Block({}))

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from homelab import cli
-from homelab.builds import RECEIVE_ONLY
+from homelab.builds import DAEMON_ONLY, RECEIVE_ONLY
 from homelab.lab import Lab
 from homelab.secrets import crypt
 from homelab.secrets.keys import Recipient, parse_recipient
@@ -200,7 +200,8 @@ def test_nuc_lets_the_build_key_in_as_a_trusted_builder_user(
     user = got["nuc"]["users.users"]["nixremote"]
     assert user["isSystemUser"] is True and user["group"] == "nixremote"
     assert user["useDefaultShell"] is True
-    assert user["openssh"]["authorizedKeys"]["keys"] == [keys["build"]]
+    # the build key may only speak to the Nix daemon there: no shell
+    assert user["openssh"]["authorizedKeys"]["keys"] == [f"{DAEMON_ONLY} {keys['build']}"]
     assert "nixremote" in got["nuc"]["users.groups"]
     assert sorted(got["nuc"]["nix.settings"]["trusted-users"]) == ["nixremote", "root"]
     for host in ("nas", "pi"):
