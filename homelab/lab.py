@@ -344,6 +344,18 @@ class Lab(LabFiles):
 
         return lab_map(state)
 
+    def builds_elsewhere(self) -> bool:
+        """Does lab.yaml say where systems are built (`builds:`)? Read without loading the
+        lab, so that `homelab status` loads it only then (a buildOn without `builds:` is an
+        error that validate shows)."""
+        import re
+
+        try:
+            text = (self.root / "lab.yaml").read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return False
+        return re.search(r"^builds\s*:", text, re.M) is not None
+
     @staticmethod
     def where_built(state: LabState) -> dict[str, str]:
         """For each host folder, where its system is built and what it builds with, in a

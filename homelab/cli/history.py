@@ -133,10 +133,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     and confirms how interrupted deploys ended."""
     lab = open_lab(args)
     wanted: list[str] | None = None
-    overview = lab.overview()  # names and tags, where systems are built: no full check
-    if args.hosts:
+    # names and tags, where systems are built: no full check, and only when asked or needed
+    overview = lab.overview() if args.hosts or lab.builds_elsewhere() else None
+    if args.hosts and overview is not None:
         wanted = lab.select(overview, args.hosts)
-    built = lab.where_built(overview)
+    built = lab.where_built(overview) if overview is not None else {}
     machines: dict[str, str] = {}
     if args.live:
         machines = _ask_machines(lab, args)
