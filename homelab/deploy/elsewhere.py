@@ -30,7 +30,14 @@ from homelab.deploy.command import Remote, Sudo
 from homelab.deploy.models import HostResult
 from homelab.deploy.plan import BuildOnPlan
 from homelab.deploy.ssh import ConnectError, SshSettings, connect
-from homelab.deploy.target import Cancelled, ConnectionLost, Target, WriteFailed, parse_facts
+from homelab.deploy.target import (
+    Cancelled,
+    ConnectionLost,
+    Lines,
+    Target,
+    WriteFailed,
+    parse_facts,
+)
 
 OnLine = Callable[[str], None]
 BUILD_LINES = 40  # of a failed build, kept for the result
@@ -316,20 +323,15 @@ def _stream(
     stdout: Callable[[bytes], None] | None = None,
 ) -> int:
     """Run a command on the builder; its error output (Nix's log) as lines, as they come."""
-    pending = bytearray()
 
-    def err(chunk: bytes) -> None:
-        pending.extend(chunk)
-        while b"\n" in pending:
-            line, _, rest = bytes(pending).partition(b"\n")
-            pending[:] = rest
-            text = line.decode("utf-8", "replace").rstrip()
-            if text:
-                tail.append(text)
-                on_line(text)
+    def said(line: str) -> None:
+        text = line.rstrip()
+        if text:
+            tail.append(text)
+            on_line(text)
 
+    err = Lines(said)
     sink = stdout if stdout is not None else err
     code = target.stream(command.line(), sink, err, stdin=command.input(), cancel=cancel)
-    if pending.strip():
-        err(b"\n")
+    err.end()
     return code

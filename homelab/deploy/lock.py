@@ -21,7 +21,7 @@ from pathlib import Path
 from homelab import labconfig
 from homelab.deploy import scripts
 from homelab.deploy.ssh import Endpoint, SshSettings, connect
-from homelab.deploy.target import Target
+from homelab.deploy.target import Lines, Target
 from homelab.errors import InvalidInput, LabFailure
 from homelab.history.commit import commit_paths, state_at
 from homelab.history.repo import check_writable, open_repository
@@ -88,21 +88,12 @@ def lock_on(
             raise LabFailure(f"cannot make a temporary folder on the machine: {ran.err.strip()}")
         for name, data in flake_files(lab_root).items():
             target.write_file(f"{folder}/{name}", data)
-        pending = b""
-
-        def out(data: bytes) -> None:
-            nonlocal pending
-            pending += data
-            *lines, pending = pending.split(b"\n")
-            for line in lines:
-                on_line(line.decode("utf-8", "replace"))
-
+        out = Lines(on_line)
         command = (
             "cd " + scripts.q(folder) + " && " + " ".join(scripts.q(w) for w in nix_command(update))
         )
         code = target.stream(scripts.command(command), out, out, timeout=3600)
-        if pending:
-            on_line(pending.decode("utf-8", "replace"))
+        out.end()
         if code == 127:
             raise LabFailure("the machine has no Nix command (nix): choose another host")
         if code != 0:

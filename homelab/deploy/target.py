@@ -59,6 +59,25 @@ def parse_facts(text: str) -> dict[str, str]:
     return out
 
 
+class Lines:
+    """A command's output as it comes, in bytes, handed over a whole line at a time
+    (decoded, without its newline); `end()` hands over a last line that had none."""
+
+    def __init__(self, on_line: Callable[[str], None]) -> None:
+        self._on_line = on_line
+        self._pending = b""
+
+    def __call__(self, data: bytes) -> None:
+        *lines, self._pending = (self._pending + data).split(b"\n")
+        for line in lines:
+            self._on_line(line.decode("utf-8", "replace"))
+
+    def end(self) -> None:
+        if self._pending:
+            last, self._pending = self._pending, b""
+            self._on_line(last.decode("utf-8", "replace"))
+
+
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
