@@ -686,6 +686,11 @@ def identity(p: Profile) -> dict[str, Any]:
     return entry
 
 
+# the modules a host gets from the lab as a whole (lab.yaml and the other hosts' profiles),
+# not from its profile alone: a change to another host can change them
+LAB_WIDE = ("web.nix", "wiring.nix", "builds.nix")
+
+
 def compile_host(
     p: Profile,
     catalog: Catalog,
@@ -708,8 +713,7 @@ def compile_host(
         if not body:
             continue
         args = _args(homes) if name == "home.nix" else ARGS
-        lab_wide = name in ("web.nix", "wiring.nix", "builds.nix")
-        source = f"lab.yaml and {p.file}" if lab_wide else p.file
+        source = f"lab.yaml and {p.file}" if name in LAB_WIDE else p.file
         files[f"{folder}/{name}"] = with_header(source, title, Module(args, body))
         imports.append(NixPath("./" + name))
     if p.extra_config and p.extra_config.strip():

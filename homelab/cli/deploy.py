@@ -131,7 +131,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
                 print(f"wrote {path}")
             for folder in ready.also:
                 err(
-                    f"note: the lab's names and roles change {folder}'s modules too, and "
+                    f"note: the lab's names, roles and builds change {folder}'s modules too, and "
                     f"{folder} is not in this apply: apply {folder} too"
                 )
             _show_changes(lab, ready.chosen, args.diff)

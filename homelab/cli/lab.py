@@ -146,6 +146,7 @@ def _commit_after_build(lab: Lab, state: LabState, chosen: list[str], message: s
 _DERIVED = {
     "web.nix": " (derived from the lab: lab.yaml's domain and proxy)",
     "wiring.nix": " (derived from the lab: lab.yaml's wiring)",
+    "builds.nix": " (derived from the lab: lab.yaml's builds and the hosts' deploy.buildOn)",
 }
 
 

@@ -207,18 +207,22 @@ def _unchanged_since_head(lr: LabRepo) -> bool:
 
 
 def _also(lab: LabFiles, state: LabState, chosen: Sequence[str]) -> tuple[str, ...]:
-    """The hosts outside this apply whose web.nix or wiring.nix the lab's names and roles
-    now change: a name added on a backend is served by the proxy only once the proxy is
-    applied too, a new host answered by the DNS server once the server is."""
+    """The hosts outside this apply whose lab-wide modules (compile.LAB_WIDE) the lab's
+    names, roles and builds now change: a name added on a backend is served by the proxy
+    only once the proxy is applied too, a new host answered by the DNS server once the
+    server is, a new buildOn host built by its builder once the builder has its key."""
+    from homelab.compile import LAB_WIDE  # deferred: the compiler, as labfiles defers it
+
     joined = {
         *(state.web.hosts if state.web else ()),
         *(state.wiring.peers if state.wiring else ()),
+        *(state.builds.hosts if state.builds else ()),
     }
     others = [f for f in sorted(joined) if f not in chosen]
     if not others:
         return ()
     stale = set(lab.plan_build(state, others).stale)
-    return tuple(f for f in others if {f"hosts/{f}/web.nix", f"hosts/{f}/wiring.nix"} & stale)
+    return tuple(f for f in others if {f"hosts/{f}/{name}" for name in LAB_WIDE} & stale)
 
 
 def _check_pinned(lab: LabFiles, lr: LabRepo | None, *, committing: bool) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from homelab.compile import LAB_WIDE
 from homelab.errors import InvalidInput, Place, Problem
 from homelab.history.changes import describe, input_lines
 from homelab.history.log import _predates
@@ -105,9 +106,9 @@ class _Past:
     """The lab at the commits a diff starts from, read as little as it can be: which
     hosts were there from git's listing alone, and a host's state from a load of that
     host only (its profile, fragments, the catalogue and secrets of the time). The whole
-    lab is loaded at a commit only for what needs every host: the wiring and names under
-    the domain, when the host's web.nix or wiring.nix changed. Each state is loaded once
-    (the hosts that start from one commit together)."""
+    lab is loaded at a commit only for what needs every host: the wiring, names under the
+    domain and builds, when one of the host's lab-wide modules (compile.LAB_WIDE) changed.
+    Each state is loaded once (the hosts that start from one commit together)."""
 
     def __init__(self, lab: LabFiles, lr: LabRepo) -> None:
         self.lab, self.lr = lab, lr
@@ -201,7 +202,7 @@ def diff_lab(lab: LabFiles, rev: str | None = None, hosts: Sequence[str] = ()) -
     return out
 
 
-WIRED = ("/web.nix", "/wiring.nix")
+WIRED = tuple(f"/{name}" for name in LAB_WIDE)
 
 
 def _host_diff(
@@ -220,7 +221,7 @@ def _host_diff(
     paths = sorted({host_folder(folder), *host_inputs(old, folder), *host_inputs(new, folder)})
     changed = changed_paths(lr, base, None, paths)
     # what the host serves the others changed: said from the whole lab of the time, as
-    # is a secret the lab gave it then (that shows in its web.nix or wiring.nix too)
+    # is a secret the lab gave it then (that shows in its lab-wide modules too)
     if any(p.endswith(WIRED) for p in changed) or any(
         p.endswith(WIRED) and was.get(p) != after.get(p) for p in {*was, *after}
     ):

@@ -179,3 +179,24 @@ def test_a_target_without_a_pinned_host_key_builds_itself_until_the_apply_pins_i
     assert code == 0, out + err
     assert re.search(r"^pi\s+ok\s.*built on nuc", out, re.M), out
     assert len(rebuilds(pi)) == 1 and len(nix_builds(nuc)) == 1
+
+
+def test_a_change_that_touches_the_builders_modules_says_to_apply_the_builder_too(
+    rig: Rig, tmp_path: Path, run_cli: RunCli, home: Path, admin: tuple[Path, str]
+) -> None:
+    nuc, pi = rig.add("nuc"), rig.add("pi")
+    lab = make_build_lab(tmp_path / "lab", nuc, [pi])
+    first_apply(run_cli, lab)
+    profile = lab / "hosts" / "pi" / "profile.yaml"
+    profile.write_text(profile.read_text().replace("host:\n", "host:\n  system: aarch64-linux\n"))
+
+    code, out, err = run_cli("--lab", str(lab), "apply", "--yes", "pi")
+
+    assert code == 0, out + err
+    # nuc now emulates aarch64-linux for pi: its builds.nix changed, and it is not applied
+    assert "change nuc's modules too, and nuc is not in this apply: apply nuc too" in err
+    builds = lab / "hosts" / "nuc" / "builds.nix"
+    assert "aarch64-linux" not in builds.read_text()  # nuc's files wait for nuc's apply
+    code, out, err = run_cli("--lab", str(lab), "build")
+    assert code == 0, out + err
+    assert "emulatedSystems" in builds.read_text() and "aarch64-linux" in builds.read_text()
