@@ -774,6 +774,17 @@ def store_path(r: Path, given: str) -> tuple[Path | None, str]:
     return path, ""
 
 
+def store_paths(r: Path, given: list[str]) -> tuple[list[Path], str]:
+    """Paths of this machine's store, or why the first that is not one is not."""
+    paths = []
+    for word in given:
+        path, error = store_path(r, word)
+        if path is None:
+            return [], error
+        paths.append(path)
+    return paths, ""
+
+
 def options(words: list[str], with_value: set[str]) -> tuple[dict[str, str], list[str]]:
     """The options that take a value, and the other (non-option) words."""
     values, rest, i = {}, [], 0
@@ -825,13 +836,10 @@ def nix_store_sign(r: Path, words: list[str]) -> int:
     if not name or len(secret) != 64:
         print(f"error: secret key in '{key_file}' is corrupt", file=sys.stderr)
         return 1
-    paths = []
-    for word in given:
-        path, error = store_path(r, word)
-        if path is None:
-            print(error, file=sys.stderr)
-            return 1
-        paths.append(path)
+    paths, error = store_paths(r, given)
+    if error:
+        print(error, file=sys.stderr)
+        return 1
     import site  # the stand-ins run without site-packages (-S); cryptography lives there
 
     site.main()
@@ -856,13 +864,10 @@ def nix_copy(r: Path, words: list[str]) -> int:
         )
         return 1
     host = url.removeprefix("ssh://")
-    paths = []
-    for word in given:
-        path, error = store_path(r, word)
-        if path is None:
-            print(error, file=sys.stderr)
-            return 1
-        paths.append(path)
+    paths, error = store_paths(r, given)
+    if error:
+        print(error, file=sys.stderr)
+        return 1
     for path in paths:
         print(f"copying path '{path}' to '{url}'...", file=sys.stderr, flush=True)
     command = ["ssh", *os.environ.get("NIX_SSHOPTS", "").split(), host]
