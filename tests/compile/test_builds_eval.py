@@ -18,11 +18,10 @@ from homelab import cli
 from homelab.builds import DAEMON_ONLY, RECEIVE_ONLY
 from homelab.lab import Lab
 from homelab.secrets import crypt
-from homelab.secrets.keys import Recipient, parse_recipient
 from homelab.secrets.store import write_encrypted
 from tests.conftest import REPO
 from tests.flakes import eval_flake
-from tests.secrets.keyfiles import age_key, ssh_key
+from tests.secrets.keyfiles import age_key, recipient, ssh_key
 
 NIXOS_KEY = "cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY="
 NIXOS_CACHE = "https://cache.nixos.org/"
@@ -79,12 +78,6 @@ READS = [
     "age.secrets",
     "assertions",
 ]
-
-
-def recipient(text: str) -> Recipient:
-    found = parse_recipient(text)
-    assert isinstance(found, Recipient), found
-    return found
 
 
 @pytest.fixture(scope="module")

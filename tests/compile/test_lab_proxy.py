@@ -14,13 +14,12 @@ import pytest
 
 from homelab.lab import Lab
 from homelab.secrets import crypt
-from homelab.secrets.keys import Recipient, parse_recipient
 from homelab.secrets.store import write_encrypted
 from tests.compiled import copy_lab
 from tests.conftest import RunCli
 from tests.flakes import eval_flake
 from tests.modulesystem import Case, eval_many
-from tests.secrets.keyfiles import age_key, ssh_key
+from tests.secrets.keyfiles import age_key, recipient, ssh_key
 
 PROXIED = Path(__file__).resolve().parents[1] / "labs" / "proxied"
 GATEWAY = "192.168.1.2"
@@ -258,12 +257,6 @@ domain:
   credentials: {secret: cloudflare}
 proxy: {host: gateway}
 """
-
-
-def recipient(text: str) -> Recipient:
-    found = parse_recipient(text)
-    assert isinstance(found, Recipient), found
-    return found
 
 
 def dns_lab(tmp_path: Path) -> Lab:

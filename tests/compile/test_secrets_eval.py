@@ -16,10 +16,9 @@ import pytest
 from homelab.cli import main
 from homelab.nix.render import render
 from homelab.secrets import crypt
-from homelab.secrets.keys import Recipient, parse_recipient
 from homelab.secrets.store import write_encrypted
 from tests.flakes import eval_flake
-from tests.secrets.keyfiles import age, age_key, ssh_key
+from tests.secrets.keyfiles import age, age_key, recipient, ssh_key
 
 STAND_IN = Path(__file__).resolve().parents[1] / "agenix-stand-in.nix"
 
@@ -57,12 +56,6 @@ secrets:
     group: users
     mode: "0440"
 """
-
-
-def recipient(text: str) -> Recipient:
-    found = parse_recipient(text)
-    assert isinstance(found, Recipient), found
-    return found
 
 
 def secrets_lab(tmp_path: Path) -> tuple[Path, Path]:

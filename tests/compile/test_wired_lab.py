@@ -19,25 +19,19 @@ import pytest
 from homelab import cli
 from homelab.lab import Lab
 from homelab.secrets import crypt
-from homelab.secrets.keys import Recipient, parse_recipient
+from homelab.secrets.keys import Recipient
 from homelab.secrets.store import write_encrypted
 from tests.compiled import copy_lab
 from tests.conftest import RunCli
 from tests.flakes import eval_flake
 from tests.history.tools import count, git, identify, message, touched
-from tests.secrets.keyfiles import age_key, ssh_key
+from tests.secrets.keyfiles import age_key, recipient, ssh_key
 
 WIRED = Path(__file__).resolve().parents[1] / "labs" / "wired"
 DOMAIN = "home.example.org"
 ROUTER, NAS, APP = "192.168.1.2", "192.168.1.30", "192.168.1.40"
 # who opens each secret: the hosts that back up, the broker's host and its clients
 READERS = {"restic": ("nas", "app"), "mqtt": ("app",)}
-
-
-def recipient(text: str) -> Recipient:
-    found = parse_recipient(text)
-    assert isinstance(found, Recipient), found
-    return found
 
 
 def pin_host_key(root: Path, host: str, keys: Path) -> Recipient:

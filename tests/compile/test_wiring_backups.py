@@ -16,12 +16,11 @@ import pytest
 from homelab import cli
 from homelab.lab import Lab
 from homelab.secrets import crypt
-from homelab.secrets.keys import Recipient, parse_recipient
 from homelab.secrets.store import write_encrypted
 from tests.compiled import copy_lab
 from tests.conftest import RunCli
 from tests.flakes import eval_flake
-from tests.secrets.keyfiles import age_key, ssh_key
+from tests.secrets.keyfiles import age_key, recipient, ssh_key
 
 PROXIED = Path(__file__).resolve().parents[1] / "labs" / "proxied"
 NAS = "192.168.1.30"
@@ -69,12 +68,6 @@ READS = [
     "age.secrets",
     "assertions",
 ]
-
-
-def recipient(text: str) -> Recipient:
-    found = parse_recipient(text)
-    assert isinstance(found, Recipient), found
-    return found
 
 
 def give_host_key(lab: Lab, host: str, keys: Path) -> str:

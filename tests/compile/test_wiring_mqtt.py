@@ -14,13 +14,12 @@ from typing import Any
 from homelab.lab import Lab
 from homelab.profile.model import SecretUse, ServiceUse
 from homelab.secrets import crypt
-from homelab.secrets.keys import Recipient, parse_recipient
 from homelab.secrets.store import write_encrypted
 from homelab.wiringnix.mqtt import broker_settings
 from tests.compiled import copy_lab
 from tests.conftest import RunCli
 from tests.flakes import eval_flake
-from tests.secrets.keyfiles import age_key, ssh_key
+from tests.secrets.keyfiles import age_key, recipient, ssh_key
 
 HUB, ZIG, HA, APP = "192.168.1.10", "192.168.1.20", "192.168.1.40", "192.168.1.50"
 
@@ -63,12 +62,6 @@ SERVICES = {
     "ha": (HA, "  home-assistant: {extraComponents: [default_config, met]}\n"),
     "app": (APP, "  uptime-kuma: {}\n"),
 }
-
-
-def recipient(text: str) -> Recipient:
-    found = parse_recipient(text)
-    assert isinstance(found, Recipient), found
-    return found
 
 
 def make_lab(tmp_path: Path, services: dict[str, tuple[str, str]] = SERVICES) -> Lab:

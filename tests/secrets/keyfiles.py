@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from homelab.secrets.keys import Recipient, parse_recipient
+
 TIMEOUT = 60
 
 
@@ -66,3 +68,10 @@ def ssh_key(
         args += ["-b", "2048"]
     run([*args, "-C", f"{name}@test", "-f", str(path)])
     return path, (folder / f"{name}.pub").read_text(encoding="utf-8").strip()
+
+
+def recipient(text: str) -> Recipient:
+    """A public key line (age or SSH) as an age recipient; fails the test when it is none."""
+    found = parse_recipient(text)
+    assert isinstance(found, Recipient), found
+    return found
