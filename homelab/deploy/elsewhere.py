@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from homelab.builds import BuildOn
 from homelab.deploy import scripts
 from homelab.deploy.command import Remote, Sudo
+from homelab.deploy.hostlock import Failed
 from homelab.deploy.models import HostResult
 from homelab.deploy.plan import BuildOnPlan
 from homelab.deploy.ssh import ConnectError, SshSettings, connect
@@ -43,13 +44,8 @@ OnLine = Callable[[str], None]
 BUILD_LINES = 40  # of a failed build, kept for the result
 
 
-class BuildFailed(Exception):
+class BuildFailed(Failed):
     """The host's system was not built or did not reach it; nothing was activated."""
-
-    def __init__(self, summary: str, *details: str) -> None:
-        super().__init__(summary)
-        self.summary = summary
-        self.details = details
 
 
 @dataclass(frozen=True)

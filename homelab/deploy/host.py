@@ -27,7 +27,7 @@ from homelab.deploy import scripts, steps
 from homelab.deploy.checks import first_starts, run_checks
 from homelab.deploy.command import Masked, Remote, Sudo
 from homelab.deploy.early import drop
-from homelab.deploy.elsewhere import Builder, BuildFailed, Wanted
+from homelab.deploy.elsewhere import Builder, Wanted
 from homelab.deploy.follow import Run, Runs, interrupted
 from homelab.deploy.hostlock import Facts, Failed, HostLock, Interrupted
 from homelab.deploy.lastbackup import last_backup
@@ -160,9 +160,7 @@ class HostRun:
     def _guarded(self, work: Callable[[], HostResult]) -> HostResult:
         try:
             return work()
-        except Failed as failure:
-            return self._result(State.FAILED, failure.summary, details=failure.details)
-        except BuildFailed as failure:
+        except Failed as failure:  # BuildFailed too: its builder did not deliver
             return self._result(State.FAILED, failure.summary, details=failure.details)
         except Interrupted as stopped:
             return self._gone_on(stopped)
