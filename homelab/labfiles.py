@@ -116,6 +116,17 @@ class LabState:
             seen.setdefault((p.place, p.message, p.path), p)
         return sorted(seen.values(), key=Problem.sort_key)
 
+    def built_on(self) -> dict[str, str]:
+        """Host folder -> the name of the host that builds its system (deploy.buildOn)."""
+        if self.builds is None:
+            return {}
+        out: dict[str, str] = {}
+        for folder, spec in self.builds.build_on.items():
+            builder = self.hosts[spec.builder].profile if spec.builder in self.hosts else None
+            if builder is not None:
+                out[folder] = builder.name
+        return out
+
     def all_warnings(self, folders: Iterable[str] | None = None) -> list[Problem]:
         chosen = self.hosts if folders is None else {f: self.hosts[f] for f in folders}
         seen: dict[tuple[Any, ...], Problem] = {}  # a shared fragment's: once, not per host

@@ -84,15 +84,12 @@ class Ready:
     @property
     def built_on(self) -> dict[str, str]:
         """Host name -> the name of the machine that builds its system (deploy.buildOn)."""
-        builds = self.state.builds
-        out: dict[str, str] = {}
-        for folder in self.chosen if builds is not None else ():
-            spec = builds.build_on.get(folder) if builds is not None else None
-            host = self.state.hosts[folder].profile
-            builder = self.state.hosts[spec.builder].profile if spec is not None else None
-            if host is not None and builder is not None:
-                out[host.name] = builder.name
-        return out
+        built_on = self.state.built_on()
+        return {
+            p.name: built_on[f]
+            for f in self.chosen
+            if f in built_on and (p := self.state.hosts[f].profile) is not None
+        }
 
     @property
     def names(self) -> list[str]:

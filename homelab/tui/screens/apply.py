@@ -244,7 +244,7 @@ class ApplyScreen(Screen[None]):
             self.app.call_from_thread(self._show_review, text, None)
             return
         text = Text()
-        built_on = self._built_on()
+        built_on = self.session.state.built_on() if self.session.state is not None else {}
         for d in diffs:
             if d.host in built_on:
                 text.append(f"{d.host}: built on {built_on[d.host]}\n", style="italic")
@@ -266,20 +266,6 @@ class ApplyScreen(Screen[None]):
             text.append_text(diff_text(list(d.nix)))
             text.append("\n")
         self.app.call_from_thread(self._show_review, text, chosen)
-
-    def _built_on(self) -> dict[str, str]:
-        """Host -> the machine that builds its system (deploy.buildOn), by name and folder."""
-        state = self.session.state
-        builds = state.builds if state is not None else None
-        out: dict[str, str] = {}
-        for folder, spec in (builds.build_on if builds is not None else {}).items():
-            assert state is not None
-            host, builder = state.hosts.get(folder), state.hosts.get(spec.builder)
-            name = builder.profile.name if builder and builder.profile else spec.builder
-            out[folder] = name
-            if host is not None and host.profile is not None:
-                out[host.profile.name] = name
-        return out
 
     def _show_review(self, text: Text, chosen: tuple[str, ...] | None) -> None:
         self.query_one("#apply-changes", Static).update(text)
