@@ -19,7 +19,9 @@ from homelab.tui.app import HomelabApp
 from homelab.tui.screens.apply import ApplyScreen, Asked, HostPane
 from homelab.tui.screens.asks import SudoPassword, TrustHostKey
 from homelab.tui.screens.dialogs import Confirm
+from tests.deploy.buildlabs import make_build_lab
 from tests.deploy.labs import make_lab, set_markers
+from tests.deploy.secretlabs import admin_identity, need_age
 from tests.sshd.rig import Machine, Rig
 from tests.tui.conftest import commit_all, git
 from tests.tui.pilot import run, running, settle
@@ -473,5 +475,28 @@ def test_a_second_apply_leaves_an_up_to_date_machine_alone_unless_told_to_rebuil
             summary = await apply_once(pilot, screen)
             assert "web   ok" in summary
             assert len(rebuilds(machine)) == 2
+
+    run(scenario)
+
+
+@pytest.mark.sshd
+def test_the_review_says_which_host_is_built_on_which_machine(rig: Rig, tmp_path: Path) -> None:
+    need_age()
+    _, public = admin_identity(tmp_path / "admin")
+    (tmp_path / "admin.pub").write_text(public + "\n")
+    lab = make_build_lab(tmp_path / "lab", rig.add("nuc"), [rig.add("pi")])
+
+    async def scenario() -> None:
+        async with running(lab) as (app, pilot):
+            await pilot.press("f4")
+            await settle(pilot)
+            screen = app.screen
+            assert isinstance(screen, ApplyScreen)
+            screen.query_one("#apply-hosts", SelectionList).select_all()
+            await pilot.press("f5")
+            await settle(pilot)
+            review = str(screen.query_one("#apply-changes").render())
+            assert "pi: built on nuc" in review
+            assert "nuc: built on" not in review  # nuc builds its own
 
     run(scenario)
