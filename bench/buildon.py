@@ -131,4 +131,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    # as from a user's install, whose modules are compiled once, not at every run
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     raise SystemExit(main())

@@ -493,4 +493,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    # as from a user's install, whose modules are compiled once, not at every run
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     raise SystemExit(main())

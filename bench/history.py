@@ -8,7 +8,8 @@ commit, and times each command as a person runs it (a new process each time), in
 interleaved rounds beside git's own: `git log --oneline -50 -- hosts/host07` for history,
 `git diff <host07's deployed commit> -- hosts/host07` for diff. Prints best and median of
 each, and the ratios of the medians (the machine may be busy: ratios measured side by side
-are what to compare).
+are what to compare). The commands run as from a user's install: with Python's compiled
+modules kept (PYTHONDONTWRITEBYTECODE unset), after one warm-up round that is not timed.
 
     .venv/bin/python bench/history.py [--commits N] [--runs N] [--keep] [--lab DIR]
 
@@ -159,6 +160,8 @@ def rounds(commands: dict[str, list[str]], runs: int) -> dict[str, tuple[float, 
     spent: dict[str, list[float]] = {name: [] for name in commands}
     cpu: dict[str, list[float]] = {name: [] for name in commands}
     lines: dict[str, int] = {}
+    for argv in commands.values():  # warm-up: writes the compiled modules, fills caches
+        run(argv)
     for _ in range(runs):
         for name, argv in commands.items():
             seconds, used, out = run(argv)
@@ -251,4 +254,7 @@ def main() -> None:
 
 if __name__ == "__main__":
     os.environ.setdefault("GIT_CONFIG_NOSYSTEM", "1")
+    # an installed homelab has its modules compiled: compiling them at every run is not
+    # what a user waits for
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     main()

@@ -102,4 +102,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    # as from a user's install, whose modules are compiled once, not at every run
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     main()

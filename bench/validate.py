@@ -17,6 +17,7 @@ the per-host figures of the two runs compare options: with the profile's section
 
 from __future__ import annotations
 
+import os
 import resource
 import subprocess
 import sys
@@ -143,5 +144,7 @@ def main(hosts: int, options: bool = False) -> None:
 
 
 if __name__ == "__main__":
+    # as from a user's install, whose modules are compiled once, not at every run
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     args = [a for a in sys.argv[1:] if a != "--options"]
     main(int(args[0]) if args else 200, "--options" in sys.argv[1:])
