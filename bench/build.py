@@ -22,6 +22,9 @@ of another checkout too (an older commit, for before and after figures), in the 
 rounds, and prints the ratios of the two.
 
     python bench/build.py growth [--sizes 10,100,1000] [--rounds 3] [--against DIR]
+
+Every process runs as on a user's install: without PYTHONDONTWRITEBYTECODE, after one
+warm-up run that leaves homelab's modules compiled (.pyc), so no figure pays for that.
 """
 
 from __future__ import annotations
@@ -54,11 +57,22 @@ TIME = (
 )
 
 
+def user_env() -> dict[str, str]:
+    """This environment as a user's install has it: modules compiled once and kept."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
 def run(*args: str) -> tuple[float, float, float]:
     """(wall seconds of the whole process, seconds inside main(), peak RSS in MB)."""
     start = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-c", TIME, *args], capture_output=True, text=True, check=False
+        [sys.executable, "-c", TIME, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=user_env(),
     )
     wall = time.perf_counter() - start
     if proc.returncode != 0:
@@ -102,7 +116,7 @@ def growth(sizes: list[int], rounds: int, against: str | None) -> None:
     """The figures of this checkout; with `against`, of that checkout too, in the same
     rounds, and the ratio of the two."""
     sources = [str(REPO)] if against is None else [str(REPO), against]
-    envs = [dict(os.environ) for _ in sources]
+    envs = [user_env() for _ in sources]
     for env, source in zip(envs, sources, strict=True):
         # its homelab before the installed one (the processes run in a folder without one)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, (source, env.get("PYTHONPATH"))))
@@ -110,6 +124,9 @@ def growth(sizes: list[int], rounds: int, against: str | None) -> None:
     # {(size, source index, command): [(cpu, wall), ...]}; the floor under index 0
     times: dict[tuple[int, int, str], list[tuple[float, float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
+        warm = make_lab(Path(tmp) / "warm-up", 2)
+        for env in envs:  # compiles each checkout's modules, as an install has them
+            timed_process([*homelab, str(warm), "build"], env, tmp)
         for size in sizes:
             lab = make_lab(Path(tmp) / f"lab{size}", size)
             for r in range(rounds):
@@ -182,6 +199,7 @@ def main() -> None:
     options = "--options" in sys.argv[1:]
     hosts = int(args[0]) if args else 200
     with tempfile.TemporaryDirectory() as tmp:
+        run("--lab", str(make_lab(Path(tmp) / "warm-up", 2)), "build")  # modules compiled
         colds = []
         for i in range(RUNS):
             root = make_lab(Path(tmp) / f"lab{i}", hosts, options)
@@ -191,7 +209,7 @@ def main() -> None:
         noops = [run("--lab", str(root), "build") for _ in range(RUNS)]
         assert mtimes(root) == before, "a no-op build touched a file"
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "import homelab.cli"], check=True)
+        subprocess.run([sys.executable, "-c", "import homelab.cli"], check=True, env=user_env())
         python = time.perf_counter() - start
     cold = min(colds)
     noop = min(noops)
