@@ -188,7 +188,7 @@ def test_an_unchanged_lab_is_known_without_compiling(
     def no_compile(*args: object, **kwargs: object) -> None:
         raise AssertionError("compiled although nothing changed")
 
-    monkeypatch.setattr("homelab.labfiles.LabFiles.generated", no_compile)
+    monkeypatch.setattr("homelab.labload.generated", no_compile)
     before = snapshot(lab)
     assert build(lab) == 0
     assert build(lab, "--check") == 0

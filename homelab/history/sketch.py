@@ -70,11 +70,11 @@ def sketch_hosts(source: Source, only: str | None = None) -> Sketch:
 
 
 def host_folders(source: Source) -> list[str]:
-    """As homelab.labfiles.host_folders: the folders under hosts/ holding a profile."""
+    """As homelab.labload.host_folders: the folders under hosts/ holding a profile."""
     try:
         names = source.listdir("hosts")
     except Unreadable:
-        from homelab.labfiles import host_folders  # its refusal, in its words
+        from homelab.labload import host_folders  # its refusal, in its words
 
         return host_folders(source)
     return [name for name in names if name != COMMON and present(source, f"hosts/{name}/{PROFILE}")]
