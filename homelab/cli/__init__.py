@@ -36,7 +36,18 @@ def err(text: str) -> None:
     print(text, file=sys.stderr)
 
 
-def parser() -> argparse.ArgumentParser:
+class _NotAsked:
+    """The parser of a command that was not asked for: every call on it does nothing.
+    argparse looks up translations for each option it adds, so building all 19 commands
+    costs more (about 15 ms) than a quick command such as `history` runs."""
+
+    def __getattr__(self, name: str) -> Callable[..., _NotAsked]:
+        return lambda *args, **kwargs: self
+
+
+def parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser; with `only`, a command's name, the other commands are
+    left out (the whole parser when no command has that name)."""
     top = argparse.ArgumentParser(
         prog="homelab",
         description="Run a home lab of NixOS machines from YAML profiles kept in git.",
@@ -48,10 +59,17 @@ def parser() -> argparse.ArgumentParser:
         "else the current folder or a parent holding hosts/)",
     )
     sub = top.add_subparsers(dest="command", metavar="COMMAND")
+    made: list[str] = []
+
+    def new(name: str, help: str, description: str) -> argparse.ArgumentParser:
+        if only is not None and name != only:
+            return cast("argparse.ArgumentParser", _NotAsked())
+        made.append(name)
+        return sub.add_parser(name, help=help, description=description)
 
     def add(name: str, command: str, help: str) -> argparse.ArgumentParser:
         """A command, run by `command` ("module:function" in homelab.cli)."""
-        p = sub.add_parser(name, help=help, description=help)
+        p = new(name, help=help, description=help)
         p.set_defaults(command_function=command)
         return p
 
@@ -216,7 +234,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--update", action="store_true", help="update the inputs (nix flake update)")
     p.add_argument("--no-commit", action="store_true", help="write flake.lock, do not commit")
     # ---- the option index (homelab.cli.options) ----
-    group = sub.add_parser(
+    group = new(
         "options",
         help="the options of the lab's pinned nixpkgs and home-manager: search, show, update",
         description="the options of the lab's pinned nixpkgs and home-manager (its option "
@@ -290,7 +308,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(command_function="options:cmd_catalogue_check")
     # ---- encrypted secrets (homelab.cli.secrets) ----
-    group = sub.add_parser(
+    group = new(
         "secrets",
         help="the lab's encrypted secrets (encrypted/NAME.age): list, set, edit, rekey, import, "
         "migrate, admin",
@@ -391,7 +409,24 @@ def parser() -> argparse.ArgumentParser:
         metavar="WxH",
         help="with --screenshot: terminal size in cells (default: 140x42)",
     )
+    if only is not None and not made:
+        return parser()  # no such command: argparse says so, with the commands there are
     return top
+
+
+def _command_word(argv: Sequence[str]) -> str | None:
+    """The command a command line names (its first word that is no option), if any."""
+    words = iter(argv)
+    for word in words:
+        if word == "--lab":
+            next(words, None)
+        elif word in ("-h", "--help"):
+            return None  # the whole lab's help, every command in it
+        elif word == "--":
+            return next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
 
 
 # Commands that read the lab, answer and end within seconds. For them the garbage
@@ -433,7 +468,8 @@ def _function(command: str) -> Command:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    args = parser(_command_word(words)).parse_args(words)
     command = getattr(args, "command_function", None)
     if command is None:
         if not (sys.stdin.isatty() and sys.stdout.isatty()):

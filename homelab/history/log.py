@@ -135,7 +135,7 @@ def history_of(root: Path, host: str | None = None, limit: int | None = None) ->
             rows.append(
                 (sha, datetime.fromtimestamp(int(stamp), UTC).astimezone(), author, subject)
             )
-    marks = _deployed_marks(lr, deployed(root), [r[0] for r in rows])
+    marks = _deployed_marks(lr, deployed(root, lr), [r[0] for r in rows])
     return [
         Entry(sha, when, author, subject, marks.get(sha, ())) for sha, when, author, subject in rows
     ]

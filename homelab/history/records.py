@@ -240,9 +240,10 @@ def _records(lr: LabRepo, pattern: str, sort: str = "refname") -> list[tuple[str
     return found
 
 
-def deployed(lab_root: Path) -> dict[str, DeployRecord]:
-    """The last deploy that left each host on a commit, by host folder."""
-    lr = open_repository(Path(lab_root))
+def deployed(lab_root: Path, lr: LabRepo | None = None) -> dict[str, DeployRecord]:
+    """The last deploy that left each host on a commit, by host folder (`lr`: the lab's
+    repository when the caller has it open already: one git run less)."""
+    lr = lr or open_repository(Path(lab_root))
     out = {ref.removeprefix(DEPLOYED_REFS): rec for ref, rec in _records(lr, DEPLOYED_REFS)}
     tagged = lr.run("for-each-ref", "--format=%(refname)", DEPLOY_TAGS).split()
     missing = {ref.removeprefix(DEPLOY_TAGS).split("/")[0] for ref in tagged} - set(out)

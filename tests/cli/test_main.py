@@ -85,6 +85,19 @@ def test_an_unknown_command_is_refused_with_exit_2() -> None:
     result = run("valdiate")
     assert result.returncode == 2
     assert "invalid choice: 'valdiate'" in result.stderr
+    assert "'validate'" in result.stderr and "'history'" in result.stderr  # every command
+
+
+def test_a_command_is_parsed_and_helped_as_itself_wherever_the_lab_option_is() -> None:
+    result = run("--lab", "/nowhere", "history", "--help")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: homelab history")
+    assert "--limit N" in result.stdout
+    result = run("-h", "history")  # the lab's help first: every command in it
+    assert result.returncode == 0
+    listed = {line.split()[0] for line in result.stdout.splitlines() if line.startswith("    ")}
+    assert set(commands()) <= listed
+    assert run("secrets", "set", "--help").stdout.startswith("usage: homelab secrets set")
 
 
 def test_the_command_line_starts_without_heavy_libraries() -> None:
@@ -106,7 +119,9 @@ def test_the_command_line_starts_without_heavy_libraries() -> None:
     assert result.stdout.strip().splitlines()[-1] == "[]"
 
 
-def test_history_on_a_pipe_loads_no_deploy_code_no_rich_and_no_textual(tmp_path: Path) -> None:
+def test_history_on_a_pipe_loads_no_deploy_code_no_profile_loader_no_rich_and_no_textual(
+    tmp_path: Path,
+) -> None:
     lab = tmp_path / "lab"
     assert run("init", str(lab)).returncode == 0
     code = (
@@ -114,8 +129,9 @@ def test_history_on_a_pipe_loads_no_deploy_code_no_rich_and_no_textual(tmp_path:
         "import homelab.cli\n"
         "assert homelab.cli.main(['--lab', sys.argv[1], 'history']) == 0\n"
         "heavy = {'textual', 'paramiko', 'rich'}\n"
+        "loader = {'homelab.labload', 'homelab.profile.model', 'homelab.catalog'}\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy"
-        " or m.startswith('homelab.deploy')))\n"
+        " or m.startswith('homelab.deploy') or m in loader))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code, str(lab)], capture_output=True, text=True, timeout=120
