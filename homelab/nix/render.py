@@ -25,7 +25,8 @@ import math
 import re
 import sys
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import cast
 
 import tree_sitter
 
@@ -60,25 +61,26 @@ _INDENT = 2
 def _check_text(s: str) -> None:
     if "\x00" in s:
         raise NixValueError("a Nix string cannot contain the NUL character")
+    if s.isascii():
+        return  # ASCII always encodes: the common case skips making the bytes
     try:
         s.encode("utf-8")
     except UnicodeEncodeError as err:
         raise NixValueError(f"text is not valid Unicode ({err.reason})") from None
 
 
-_QUOTED_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# what "..." escapes; most strings hold none of it and are only wrapped in quotes
+_NEEDS_ESCAPE = re.compile(r'[\\"\n\r\t]|\$\{')
 
 
 def _quoted(s: str) -> str:
-    out = ['"']
-    n = len(s)
-    for i, ch in enumerate(s):
-        if ch == "$" and i + 1 < n and s[i + 1] == "{":
-            out.append("\\$")
-        else:
-            out.append(_QUOTED_ESCAPES.get(ch, ch))
-    out.append('"')
-    return "".join(out)
+    if _NEEDS_ESCAPE.search(s) is None:
+        return '"' + s + '"'
+    # the backslash first, so that the escapes added after it are not escaped again;
+    # none of them makes or breaks a "${" (they add no $ and no {)
+    s = s.replace("\\", "\\\\").replace('"', '\\"')
+    s = s.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    return '"' + s.replace("${", "\\${") + '"'
 
 
 def _indented_line(line: str, closes: bool) -> str:
@@ -152,16 +154,46 @@ def string(s: str, indent: int = 0) -> str:
     return _indented(s, indent) or _quoted(s)
 
 
+def _string(s: str, indent: int) -> str:
+    """`string` of a str: one line of ASCII (nearly every string) the short way."""
+    if "\n" in s or "\x00" in s or not s.isascii():
+        return string(s, indent)
+    return _quoted(s)  # what string() comes to for it: nothing to check, no ''-form
+
+
 def attr_name(name: str) -> str:
     """An attribute name: bare when an identifier (and not a keyword), else ``"quoted"``."""
     if not isinstance(name, str):
         raise NixValueError(f"attribute names are strings, not {type(name).__name__}")
+    return _attr_name(name)
+
+
+@functools.lru_cache(maxsize=8192)
+def _attr_name(name: str) -> str:
+    # a lab's modules repeat the same few thousand names (services, enable, users...)
     _check_text(name)
     return name if is_identifier(name) else _quoted(name)
 
 
 def _comment_text(text: str) -> str:
     """A ``#`` comment line's text: control characters and line breaks become spaces."""
+    if type(text) is str:
+        return _comment_line(text)
+    return _cleaned_comment(str(text))
+
+
+def _comment_str(text: str) -> str:
+    if text.isprintable():  # no control character, line or paragraph separator in it
+        cleaned = text.strip()
+        return "# " + cleaned if cleaned else "#"
+    return _cleaned_comment(text)
+
+
+# the same service names and notes are said above every host's bindings
+_comment_line = functools.lru_cache(maxsize=4096)(_comment_str)
+
+
+def _cleaned_comment(text: str) -> str:
     cleaned = "".join(
         " " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in str(text)
     )
@@ -311,8 +343,25 @@ def _raw_info(text: str) -> _RawInfo:
 # ---- the renderer ----------------------------------------------------------------------
 
 
+# The exact types of nearly every value, answered without the isinstance chains below
+# (which still answer for subclasses and the rarer values): a lab's build renders
+# millions of them.
+_ATOMIC = frozenset(
+    {str, dict, list, tuple, bool, type(None), Pkg, Ref, NixPath, SearchPath, Block}
+)
+_SIMPLE = frozenset({str, int, float, bool, type(None), Pkg, Ref, NixPath, SearchPath})
+_NOT_MAPPING = frozenset(
+    {str, int, float, bool, type(None), list, tuple, Pkg, Ref, NixPath, SearchPath, Apply, Raw}
+)
+
+
 def _is_atomic(v: NixValue) -> bool:
     """Can `v` be a list element or a function argument without parentheses?"""
+    kind = type(v)
+    if kind in _ATOMIC:
+        return True
+    if kind is int:
+        return v >= 0 or v == _INT_MIN  # type: ignore[operator]
     while isinstance(v, Comment):
         v = v.value
     if isinstance(v, bool) or v is None:
@@ -329,6 +378,11 @@ def _is_atomic(v: NixValue) -> bool:
 
 def _is_simple(v: NixValue) -> bool:
     """May `v` be the one element of a one-line list or set?"""
+    kind = type(v)
+    if kind in _SIMPLE:
+        return True
+    if kind is dict or kind is list or kind is tuple:
+        return not v
     while isinstance(v, Comment):
         v = v.value
     return (
@@ -338,9 +392,37 @@ def _is_simple(v: NixValue) -> bool:
     )
 
 
+def _is_mapping(v: object) -> bool:
+    kind = type(v)
+    return kind is dict or (kind not in _NOT_MAPPING and isinstance(v, Mapping))
+
+
 class _Renderer:
     def expr(self, v: NixValue, indent: int) -> str:
         """`v` as an expression whose first line continues the current line at `indent`."""
+        kind = type(v)
+        if kind is str:
+            return _string(v, indent)  # type: ignore[arg-type]
+        if kind is dict:
+            return self.attrset(v, indent)  # type: ignore[arg-type]
+        if kind is list or kind is tuple:
+            return self.listing(v, indent)  # type: ignore[arg-type]
+        if kind is bool:
+            return "true" if v else "false"
+        if kind is int:
+            return _int(v)  # type: ignore[arg-type]
+        if kind is Block:
+            return self.attrset(cast(Block, v).value, indent)
+        if kind is Pkg:
+            return "pkgs." + cast(Pkg, v).attr
+        if kind is Ref:
+            return cast(Ref, v).name
+        if v is None:
+            return "null"
+        return self.other(v, indent)
+
+    def other(self, v: NixValue, indent: int) -> str:
+        """`expr` of any value, subclasses of the plain types included."""
         while isinstance(v, Comment):
             v = v.value
         if isinstance(v, bool):
@@ -428,26 +510,41 @@ class _Renderer:
         lines = self.bindings(d, indent + _INDENT)
         return "{\n" + "\n".join(lines) + "\n" + " " * indent + "}"
 
-    def bindings(self, d: Mapping[str, NixValue], indent: int) -> Iterator[str]:
-        for key in self.sorted_keys(d):
-            yield from self.binding([key], d[key], indent)
-
-    def binding(self, path: list[str], value: NixValue, indent: int) -> Iterator[str]:
-        """`a.b.c = value;` lines: a plain set is written as the dotted paths of its
-        attributes, so that one more attribute beside them is only lines more; a `Block`
-        or a set with a comment above it is written as a block."""
-        comments: list[str] = []
-        while isinstance(value, Comment):
-            comments.append(_comment_text(value.text))
-            value = value.value
-        if isinstance(value, Mapping) and value and not comments:
-            for sub in self.sorted_keys(value):
-                yield from self.binding([*path, sub], value[sub], indent)
-            return
+    def bindings(self, d: Mapping[str, NixValue], indent: int) -> list[str]:
+        out: list[str] = []
         pad = " " * indent
-        head = "".join(pad + c + "\n" for c in comments)
-        name = ".".join(attr_name(p) for p in path)
-        yield head + pad + name + " = " + self.expr(value, indent) + ";"
+        for key in self.sorted_keys(d):
+            self.binding(attr_name(key), d[key], indent, pad, out)
+        return out
+
+    def binding(self, name: str, value: NixValue, indent: int, pad: str, out: list[str]) -> None:
+        """`a.b.c = value;` lines onto `out` (`name` is `a.b` written): a plain set is
+        written as the dotted paths of its attributes, so that one more attribute beside
+        them is only lines more; a `Block` or a set with a comment above it is written as
+        a block."""
+        kind = type(value)
+        if kind is str:
+            out.append(pad + name + " = " + _string(value, indent) + ";")  # type: ignore[arg-type]
+            return
+        if kind is dict and value:
+            plain = cast(dict[str, NixValue], value)
+            for sub in self.sorted_keys(plain):
+                self.binding(name + "." + attr_name(sub), plain[sub], indent, pad, out)
+            return
+        if isinstance(value, Comment):
+            comments: list[str] = []
+            while isinstance(value, Comment):
+                comments.append(_comment_text(value.text))
+                value = value.value
+            head = "".join(pad + c + "\n" for c in comments)
+            out.append(head + pad + name + " = " + self.expr(value, indent) + ";")
+            return
+        if _is_mapping(value) and value:
+            attrs = cast(Mapping[str, NixValue], value)
+            for sub in self.sorted_keys(attrs):
+                self.binding(name + "." + attr_name(sub), attrs[sub], indent, pad, out)
+            return
+        out.append(pad + name + " = " + self.expr(value, indent) + ";")
 
     @staticmethod
     def sorted_keys(d: Mapping[str, NixValue]) -> list[str]:
@@ -471,7 +568,10 @@ def render(value: NixValue) -> str:
 
 def comments(lines: Sequence[str]) -> str:
     """Lines as ``#`` comments (newlines and control characters made spaces)."""
-    return "".join(_comment_text(line) + "\n" for line in lines)
+    # not remembered: a file's header lines (its hash) are its own
+    return "".join(
+        (_comment_str(line) if type(line) is str else _comment_text(line)) + "\n" for line in lines
+    )
 
 
 def render_file(module: NixValue, header: Sequence[str]) -> str:
