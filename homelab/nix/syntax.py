@@ -16,6 +16,7 @@ does not, as the names around an expression depend on where it is used.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 import threading
 from array import array
@@ -407,6 +408,21 @@ def _parse_time_errors(
 
 def check_expression(text: str) -> list[NixSyntaxError]:
     """Problems that stop `text` from being exactly one Nix expression ([] when it is)."""
+    return list(_checked_expression(text))
+
+
+# Remembered by text: a build checks the same text when validating the profile, when
+# making its Raw value and when compiling (and hosts share fragments' Nix), and the parse
+# is most of a check's cost.
+_REMEMBERED = 2048
+
+
+@functools.lru_cache(maxsize=_REMEMBERED)
+def _checked_expression(text: str) -> tuple[NixSyntaxError, ...]:
+    return tuple(_expression_errors(text))
+
+
+def _expression_errors(text: str) -> list[NixSyntaxError]:
     tree = parse(text)
     pos = _Positions(text)
     errors = _syntax_errors(tree, pos)
@@ -491,6 +507,21 @@ def check_module_body(text: str) -> tuple[Literal["bindings", "module"], list[Ni
     (``{ ... }``) or a ``let ... in`` of one.  Empty text is valid bindings.  When the text
     is neither, the errors are those of the reading it looks closer to.
     """
+    kind, errors = _checked_module_body(text)
+    return kind, list(errors)
+
+
+@functools.lru_cache(maxsize=_REMEMBERED)
+def _checked_module_body(
+    text: str,
+) -> tuple[Literal["bindings", "module"], tuple[NixSyntaxError, ...]]:
+    kind, errors = _module_body_errors(text)
+    return kind, tuple(errors)
+
+
+def _module_body_errors(
+    text: str,
+) -> tuple[Literal["bindings", "module"], list[NixSyntaxError]]:
     if not text.strip():
         return "bindings", []
     tree = parse(text)
