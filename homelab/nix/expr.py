@@ -166,7 +166,7 @@ class Block:
     value: Mapping[str, NixValue]
 
     def __post_init__(self) -> None:
-        if not isinstance(self.value, Mapping):
+        if type(self.value) is not dict and not isinstance(self.value, Mapping):
             raise NixValueError(f"a block holds an attribute set, not {type(self.value).__name__}")
 
 

@@ -423,8 +423,10 @@ class _Renderer:
 
     def other(self, v: NixValue, indent: int) -> str:
         """`expr` of any value, subclasses of the plain types included."""
-        while isinstance(v, Comment):
-            v = v.value
+        if isinstance(v, Comment):
+            while isinstance(v, Comment):
+                v = v.value
+            return self.expr(v, indent)
         if isinstance(v, bool):
             return "true" if v else "false"
         if v is None:
