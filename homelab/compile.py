@@ -85,6 +85,12 @@ def with_header(profile_file: str, title: str, module: NixValue) -> str:
     return comments(header(profile_file, title, body)) + body
 
 
+def carries_header(text: str) -> bool:
+    """Is this a generated file (its header's hash line among its first lines)? What
+    `body_hash_matches` answers with not None, without hashing the body."""
+    return any(HEADER_MARK in line for line in text.split("\n", 6)[:6])
+
+
 def body_hash_matches(text: str) -> bool | None:
     """For a generated file: does its body still match the hash in its header?
     None when the file is not one of ours."""
@@ -422,20 +428,15 @@ def _service_block(
     tree: dict[str, Any] = {}
     settings = with_secret_paths(settings)
     try:
-        options = service.option_templates
-        for (path, template), name in zip(options, option_names(service.nixos), strict=True):
+        for path, template, reads, always, default in _option_plan(service):
             value = resolve(template, settings)
-            if value is OMIT or (value == {} and template_settings(template)):
+            if value is OMIT or (value == {} and reads):
                 # an empty passthrough sets nothing: as a value it would replace the
                 # module's default set, and keys the entry sets inside it could not join
                 continue
-            if (
-                template_settings(template) & given
-                or _names_the_service(path, template)
-                or name in service.merges
-            ):
+            if always or reads & given:
                 _set(tree, path, value)
-            elif name in service.nixos_defaults and _same(service.nixos_defaults[name], value):
+            elif default is not None and default == _as_json(value):
                 continue  # NixOS has it already; writing it would only compete with the person
             else:
                 _set(tree, path, _at_default(value))
@@ -451,11 +452,39 @@ def _service_block(
     return _blocks_at_depth_two(tree)
 
 
-def _same(a: Any, b: Any) -> bool:
-    """Equal as Nix sees them (Python's True == 1 is not Nix's)."""
-    return json.dumps(a, sort_keys=True, default=repr) == json.dumps(
-        b, sort_keys=True, default=repr
+def _as_json(value: Any) -> str:
+    """What two values equal as Nix sees them have in common (Python's True == 1 is not
+    Nix's)."""
+    return json.dumps(value, sort_keys=True, default=repr)
+
+
+# (option path, template, the settings it reads, written at the person's priority
+# whatever the settings, the JSON of NixOS's own default or None)
+_OptionPlan = tuple[tuple[tuple[str, ...], Any, frozenset[str], bool, str | None], ...]
+_PLANS: dict[int, tuple[Service, _OptionPlan]] = {}
+
+
+def _option_plan(service: Service) -> _OptionPlan:
+    """What `_service_block` needs of each option of an entry that no setting changes:
+    worked out once per entry (kept as `_prefixes` keeps its own), not once per host."""
+    known = _PLANS.get(id(service))
+    if known is not None and known[0] is service:
+        return known[1]
+    names = option_names(service.nixos)
+    plan = tuple(
+        (
+            tuple(path),
+            template,
+            template_settings(template),
+            _names_the_service(path, template) or name in service.merges,
+            _as_json(service.nixos_defaults[name]) if name in service.nixos_defaults else None,
+        )
+        for (path, template), name in zip(service.option_templates, names, strict=True)
     )
+    if len(_PLANS) > 1000:
+        _PLANS.clear()
+    _PLANS[id(service)] = (service, plan)
+    return plan
 
 
 def _names_the_service(path: Sequence[str], template: Any) -> bool:

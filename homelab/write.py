@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from homelab.compile import body_hash_matches
+from homelab.compile import body_hash_matches, carries_header
 from homelab.errors import InvalidInput, Place, Problem
 from homelab.source import DiskSource, Source, Unreadable
 
@@ -49,7 +49,7 @@ def generated_files(source: Source, folder: str) -> dict[str, str]:
             text = source.read(f"{base}/{name}")
         except (OSError, UnicodeDecodeError, Unreadable):
             continue  # what cannot be read is never taken for ours, so never deleted
-        if text is not None and body_hash_matches(text) is not None:
+        if text is not None and carries_header(text):
             out[f"{base}/{name}"] = text
     return out
 
@@ -62,7 +62,8 @@ def plan(root: Path, wanted: Mapping[str, str], folders: Iterable[str]) -> Plan:
     edited: list[str] = []
     for rel, text in sorted(wanted.items()):
         try:
-            current = disk.read(rel)
+            # a file of ours was read just now: not twice
+            current = existing[rel] if rel in existing else disk.read(rel)
         except (OSError, UnicodeDecodeError, Unreadable):
             current = None  # there, but not a file of ours that can be read
         else:
@@ -86,30 +87,39 @@ def plan(root: Path, wanted: Mapping[str, str], folders: Iterable[str]) -> Plan:
 
 def atomic_write(path: Path, text: str) -> None:
     """The file holds `text` whole, or is as it was: written beside it, then moved over it."""
-    fd, tmp = _beside(path)
+    # plain os calls on the path's text: a build writes thousands of files, and a file
+    # object and Path's parent and name each cost about as much as a system call
+    where = os.fspath(path)
+    fd, tmp = _beside(where)
     try:
-        with open(fd, "wb") as handle:
-            handle.write(text.encode("utf-8"))
-        os.replace(tmp, path)
+        try:
+            data = memoryview(text.encode("utf-8"))
+            while data:
+                data = data[os.write(fd, data) :]
+        finally:
+            os.close(fd)
+        os.replace(tmp, where)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def _beside(path: Path) -> tuple[int, str]:
+def _beside(path: str) -> tuple[int, str]:
     """A new file for `path`'s text, in its folder (made if missing), readable by all.
     Named after this process (a build writes thousands: mkstemp's random names and a
     mkdir each cost more than the writing), else, when that name is taken (another
     thread, a leftover of a stopped build), a random one."""
-    tmp = f"{path.parent}/.{path.name}.{os.getpid()}.tmp"
+    folder, name = os.path.split(path)
+    folder = folder or "."  # a bare name is in the working folder
+    tmp = f"{folder}/.{name}.{os.getpid()}.tmp"
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(tmp, flags, 0o600)
     except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        Path(folder).mkdir(parents=True, exist_ok=True)
         return _beside(path)
     except FileExistsError:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
     os.fchmod(fd, 0o644)  # as given, whatever the umask
     return fd, tmp
 
