@@ -17,9 +17,11 @@ a lab never built, and on the one just built), each as a new process, and their 
 the floor; then the cost of one more host between
 two sizes, which stays flat when a command grows linearly. Rounds are interleaved (one
 of each command, then again) and each figure is the median, in CPU seconds (user +
-system, steadier on a shared machine) and wall seconds. --against DIR times the homelab
-of another checkout too (an older commit, for before and after figures), in the same
-rounds, and prints the ratios of the two.
+system, steadier on a shared machine) and wall seconds; the system's part is printed on
+its own too (a cold build creates thousands of files, and what the kernel takes to
+create one differs from one file system and one machine's load to another). --against
+DIR times the homelab of another checkout too (an older commit, for before and after
+figures), in the same rounds, and prints the ratios of the two.
 
     python bench/build.py growth [--sizes 10,100,1000] [--rounds 3] [--against DIR]
 
@@ -99,8 +101,9 @@ FLOOR = (
 COMMANDS = ("floor", "build", "validate", "hosts", "hosts-built")
 
 
-def timed_process(command: list[str], env: dict[str, str], cwd: str) -> tuple[float, float]:
-    """(CPU seconds, wall seconds) of a new process running `command`."""
+def timed_process(command: list[str], env: dict[str, str], cwd: str) -> tuple[float, float, float]:
+    """(CPU seconds, wall seconds, the system's part of the CPU seconds) of a new process
+    running `command`."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=cwd, check=False)
@@ -108,8 +111,8 @@ def timed_process(command: list[str], env: dict[str, str], cwd: str) -> tuple[fl
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return cpu, wall
+    system = after.ru_stime - before.ru_stime
+    return (after.ru_utime - before.ru_utime) + system, wall, system
 
 
 def growth(sizes: list[int], rounds: int, against: str | None) -> None:
@@ -121,8 +124,8 @@ def growth(sizes: list[int], rounds: int, against: str | None) -> None:
         # its homelab before the installed one (the processes run in a folder without one)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, (source, env.get("PYTHONPATH"))))
     homelab = [sys.executable, "-m", "homelab", "--lab"]
-    # {(size, source index, command): [(cpu, wall), ...]}; the floor under index 0
-    times: dict[tuple[int, int, str], list[tuple[float, float]]] = {}
+    # {(size, source index, command): [(cpu, wall, system), ...]}; the floor under index 0
+    times: dict[tuple[int, int, str], list[tuple[float, float, float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         warm = make_lab(Path(tmp) / "warm-up", 2)
         for env in envs:  # compiles each checkout's modules, as an install has them
@@ -146,21 +149,24 @@ def growth(sizes: list[int], rounds: int, against: str | None) -> None:
                         times.setdefault((size, i, name), []).append(took)
                     shutil.rmtree(fresh)
     median = {
-        key: (statistics.median(t[0] for t in ts), statistics.median(t[1] for t in ts))
+        key: tuple(statistics.median(t[n] for t in ts) for n in range(3))
         for key, ts in times.items()
     }
     names = ["this checkout", *([against] if against else [])]
     print(f"homelab of {' and of '.join(map(str, names))}; median of {rounds} interleaved rounds")
     for i, name in enumerate(names):
         print(f"\n{name}:")
-        print(f"{'hosts':>6} {'command':11} {'cpu s':>8} {'wall s':>8} {'x floor cpu':>12}  wall")
+        print(
+            f"{'hosts':>6} {'command':11} {'cpu s':>8} {'wall s':>8} {'x floor cpu':>12}  wall"
+            f"  {'system s':>8}"
+        )
         for size in sizes:
             floor = median[(size, 0, "floor")]
             for command in COMMANDS:
-                cpu, wall = median[(size, 0 if command == "floor" else i, command)]
+                cpu, wall, system = median[(size, 0 if command == "floor" else i, command)]
                 print(
                     f"{size:6} {command:11} {cpu:8.3f} {wall:8.3f} "
-                    f"{cpu / floor[0]:11.2f}x {wall / floor[1]:5.2f}x"
+                    f"{cpu / floor[0]:11.2f}x {wall / floor[1]:5.2f}x  {system:8.3f}"
                 )
         print("one more host costs (cpu ms, from the medians):")
         for small, large in itertools.pairwise(sizes):
