@@ -417,9 +417,14 @@ class _Renderer:
             return "pkgs." + cast(Pkg, v).attr
         if kind is Ref:
             return cast(Ref, v).name
+        if kind is Apply:  # lib.mkDefault x: a quarter of a service's values
+            return self.apply(cast(Apply, v), indent)
         if v is None:
             return "null"
         return self.other(v, indent)
+
+    def apply(self, v: Apply, indent: int) -> str:
+        return " ".join([v.fn.name] + [self.arg(a, indent) for a in v.args])
 
     def other(self, v: NixValue, indent: int) -> str:
         """`expr` of any value, subclasses of the plain types included."""
@@ -446,8 +451,7 @@ class _Renderer:
         if isinstance(v, SearchPath):
             return "<" + v.path + ">"
         if isinstance(v, Apply):
-            parts = [v.fn.name] + [self.arg(a, indent) for a in v.args]
-            return " ".join(parts)
+            return self.apply(v, indent)
         if isinstance(v, Raw):
             return self.raw(v, indent)
         if isinstance(v, Module):
