@@ -186,13 +186,14 @@ def unchanged(root: Path, folders: Iterable[str] | None, current_folders: Iterab
             return False
         folders = current  # one host's names are in the others' modules
     catalogue = _catalogue(root)
+    file = functools.cache(functools.partial(_file, root))  # fragments are shared
     for folder in folders:
         entry = hosts.get(folder)
         if not isinstance(entry, dict):
             return False
         recorded_inputs = entry.get("inputs", {})
         includes = _recorded_includes(folder, recorded_inputs)
-        if host_inputs(root, folder, includes, catalogue) != recorded_inputs:
+        if host_inputs(root, folder, includes, catalogue, file) != recorded_inputs:
             return False
         for rel, digest in entry.get("outputs", {}).items():
             if _file(root, rel) != digest:
