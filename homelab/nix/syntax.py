@@ -408,6 +408,8 @@ def _parse_time_errors(
 
 def check_expression(text: str) -> list[NixSyntaxError]:
     """Problems that stop `text` from being exactly one Nix expression ([] when it is)."""
+    if len(text) > _LONGEST_REMEMBERED:
+        return _expression_errors(text)
     return list(_checked_expression(text))
 
 
@@ -415,6 +417,9 @@ def check_expression(text: str) -> list[NixSyntaxError]:
 # making its Raw value and when compiling (and hosts share fragments' Nix), and the parse
 # is most of a check's cost.
 _REMEMBERED = 2048
+# texts longer than this are checked each time: the editor checks each draft, and a few
+# thousand drafts of a large text would be kept for nothing
+_LONGEST_REMEMBERED = 16 * 1024
 
 
 @functools.lru_cache(maxsize=_REMEMBERED)
@@ -507,6 +512,8 @@ def check_module_body(text: str) -> tuple[Literal["bindings", "module"], list[Ni
     (``{ ... }``) or a ``let ... in`` of one.  Empty text is valid bindings.  When the text
     is neither, the errors are those of the reading it looks closer to.
     """
+    if len(text) > _LONGEST_REMEMBERED:
+        return _module_body_errors(text)
     kind, errors = _checked_module_body(text)
     return kind, list(errors)
 
