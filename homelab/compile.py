@@ -326,8 +326,13 @@ def home_manager(p: Profile) -> dict[str, Any]:
     }
 
 
+_LEAVES = frozenset({str, int, bool, float, type(None)})
+
+
 def with_secret_paths(value: Any) -> Any:
     """A value with each encrypted secret it names replaced by the secret's path."""
+    if type(value) in _LEAVES:  # most settings: nothing to look into
+        return value
     if isinstance(value, SecretUse):
         return secret_path(value.name)
     if isinstance(value, Mapping):
@@ -455,7 +460,11 @@ def _service_block(
 def _as_json(value: Any) -> str:
     """What two values equal as Nix sees them have in common (Python's True == 1 is not
     Nix's)."""
-    return json.dumps(value, sort_keys=True, default=repr)
+    return _JSON.encode(value)
+
+
+# json.dumps(value, sort_keys=True, default=repr), without making an encoder each time
+_JSON = json.JSONEncoder(sort_keys=True, default=repr)
 
 
 # (option path, template, the settings it reads, written at the person's priority
