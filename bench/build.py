@@ -19,9 +19,10 @@ two sizes, which stays flat when a command grows linearly. Rounds are interleave
 of each command, then again) and each figure is the median, in CPU seconds (user +
 system, steadier on a shared machine) and wall seconds; the system's part is printed on
 its own too (a cold build creates thousands of files, and what the kernel takes to
-create one differs from one file system and one machine's load to another). --against
-DIR times the homelab of another checkout too (an older commit, for before and after
-figures), in the same rounds, and prints the ratios of the two.
+create one differs from one file system and one machine's load to another: on ext4 it
+grows for minutes after many files were deleted, so the built copies are deleted only at
+the end). --against DIR times the homelab of another checkout too (an older commit, for
+before and after figures), in the same rounds, and prints the ratios of the two.
 
     python bench/build.py growth [--sizes 10,100,1000] [--rounds 3] [--against DIR]
 
@@ -147,7 +148,10 @@ def growth(sizes: list[int], rounds: int, against: str | None) -> None:
                     for name, command in runs.items():
                         took = timed_process(command, env, tmp)
                         times.setdefault((size, i, name), []).append(took)
-                    shutil.rmtree(fresh)
+                    # kept until the end: ext4 looks past the inodes freed in the last
+                    # minutes when it makes a file, and after the deleting of a built
+                    # lab's ten thousand files the next cold build's kernel time grew
+                    # from a tenth of a second to several seconds
     median = {
         key: tuple(statistics.median(t[n] for t in ts) for n in range(3))
         for key, ts in times.items()
