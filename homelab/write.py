@@ -36,12 +36,17 @@ class BuildResult:
 def generated_files(source: Source, folder: str) -> dict[str, str]:
     """Files of ours (they carry the header) in a host folder of a source (the working
     tree, a git revision), by lab-relative path."""
-    out: dict[str, str] = {}
     base = f"hosts/{folder}"
     try:
         names = source.listdir(base)
     except Unreadable:
-        return out  # nothing known to be ours: nothing will be deleted
+        return {}  # nothing known to be ours: nothing will be deleted
+    return _ours(source, base, names)
+
+
+def _ours(source: Source, base: str, names: Iterable[str]) -> dict[str, str]:
+    """generated_files of a folder whose names were listed."""
+    out: dict[str, str] = {}
     for name in names:
         if not name.endswith(".nix"):
             continue
@@ -57,10 +62,24 @@ def generated_files(source: Source, folder: str) -> dict[str, str]:
 def plan(root: Path, wanted: Mapping[str, str], folders: Iterable[str]) -> Plan:
     """Compare what should be with what is, in the given host folders."""
     disk = DiskSource(root)
-    existing = {rel: text for f in folders for rel, text in generated_files(disk, f).items()}
+    existing: dict[str, str] = {}
+    listed: dict[str, set[str]] = {}  # the names in each host folder, when it was listed
+    for f in folders:
+        base = f"hosts/{f}"
+        try:
+            names = disk.listdir(base)
+        except Unreadable:
+            continue  # nothing known to be ours: nothing will be deleted
+        existing.update(_ours(disk, base, names))
+        listed[base] = set(names)
     write: dict[str, str] = {}
     edited: list[str] = []
     for rel, text in sorted(wanted.items()):
+        folder, _, name = rel.rpartition("/")
+        there = listed.get(folder)
+        if there is not None and name not in there:
+            write[rel] = text  # not there (its folder's names say so): nothing to read
+            continue
         try:
             # a file of ours was read just now: not twice
             current = existing[rel] if rel in existing else disk.read(rel)
