@@ -657,6 +657,8 @@ def _styled_tagged(tag: str, inner: Any, like: Any) -> Any:
                 style = like.style  # the quotes the person wrote stay
             elif not inner or (tag not in ("!pkg", "!nix") and _read_back_as_other(inner)):
                 style = '"'  # `!force "yes"` stays text
+            elif inner.startswith(("?", ":")):
+                style = '"'  # the tag fixes its type, not how `[!nix ?0]` is read
             else:
                 style = None
         else:

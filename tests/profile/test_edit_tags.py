@@ -166,8 +166,21 @@ def same(a: object, b: object) -> bool:
     return a == b
 
 
-@pytest.mark.parametrize("value", [[{"!force": ["?0"]}], [":0"], {"!default": [":a", "?b"]}])
+@pytest.mark.parametrize(
+    "value",
+    [[{"!force": ["?0"]}], [":0"], {"!default": [":a", "?b"]}, [{"!nix": "?0"}], [{"!pkg": ":a"}]],
+)
 def test_a_text_starting_with_a_question_mark_or_colon_stays_text_in_a_list(value: object) -> None:
     # `[?0]` reads back as [{0: None}]: the edit must quote it, not refuse it
     text = set_value(PROFILE, ("options", "x.y"), value)
     assert same(load_plain(text)["options"]["x.y"], value), text
+
+
+@pytest.mark.parametrize("value", [[{"!nix": "?0"}], [{"!pkg": ":a"}], {"!nix": "?x"}])
+def test_a_tagged_text_starting_with_a_question_mark_or_colon_replaces_a_value(
+    value: object,
+) -> None:
+    # found by the property above: `[!nix ?0]` does not read back, `[!nix "?0"]` does
+    text = set_value(PROFILE, ("options", "services.fwupd.enable"), value)
+    assert same(load_plain(text)["options"]["services.fwupd.enable"], value), text
+    assert 'boot.kernelPackages: !nix "pkgs.linuxPackages_latest"' in text
