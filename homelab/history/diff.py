@@ -115,6 +115,7 @@ class _Past:
         self._sources: dict[str, Source] = {}
         self._partial: dict[tuple[str | None, frozenset[str]], LabState] = {}
         self._whole: dict[str | None, LabState] = {}
+        self._changed: dict[str | None, set[str]] = {}
 
     def source(self, sha: str | None) -> Source:
         if sha is None:
@@ -139,6 +140,17 @@ class _Past:
             self._whole[sha] = self.lab.load(source=self.source(sha))
         return self._whole[sha]
 
+    def changed(self, sha: str | None, paths: Sequence[str]) -> set[str]:
+        """The lab paths under `paths` that the working tree changed since `sha`: the
+        lab's changes are asked of git once per commit, not twice per host."""
+        if sha not in self._changed:
+            self._changed[sha] = changed_paths(self.lr, sha, None)
+        return {
+            p
+            for p in self._changed[sha]
+            if any(p == q or p.startswith(q.rstrip("/") + "/") for q in paths)
+        }
+
     def loads(self, sha: str | None, together: dict[str | None, set[str]]) -> _At:
         """The lab at one commit, for the hosts `together` says start from it."""
         return _At(self, sha, frozenset(together.get(sha, ())))
@@ -161,6 +173,9 @@ class _At:
 
     def whole(self) -> LabState:
         return self.past.whole(self.sha)
+
+    def changed(self, paths: Sequence[str]) -> set[str]:
+        return self.past.changed(self.sha, paths)
 
 
 def diff_lab(lab: LabFiles, rev: str | None = None, hosts: Sequence[str] = ()) -> list[HostDiff]:
@@ -219,7 +234,7 @@ def _host_diff(
     was = generated_files(past.source, folder)
     old = past.some(folder)
     paths = sorted({host_folder(folder), *host_inputs(old, folder), *host_inputs(new, folder)})
-    changed = changed_paths(lr, base, None, paths)
+    changed = past.changed(paths)
     # what the host serves the others changed: said from the whole lab of the time, as
     # is a secret the lab gave it then (that shows in its lab-wide modules too)
     if any(p.endswith(WIRED) for p in changed) or any(
@@ -227,7 +242,7 @@ def _host_diff(
     ):
         old = past.whole()
         paths = sorted({*paths, *host_inputs(old, folder)})
-        changed = changed_paths(lr, base, None, paths)
+        changed = past.changed(paths)
     changes = describe(old, new, changed, [folder]).hosts.get(folder, [])
     nix = unified(was, after)
     if not nix:  # the same Nix: a catalogue or fragment change that compiles the same

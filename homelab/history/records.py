@@ -179,7 +179,9 @@ def record_deploys(lab_root: Path, attempts: Sequence[DeployAttempt]) -> None:
     commands = []
     landed: dict[str, str] = {}  # host -> its newest tag that leaves it on a commit
     for a in attempts:
-        sha = shas.setdefault(a.commit, lr.resolve(a.commit))
+        if a.commit not in shas:  # hosts applied together share their commit: one git run
+            shas[a.commit] = lr.resolve(a.commit)
+        sha = shas[a.commit]
         host = _folder_of(lr.root, a.host)
         for what, value in (("host", host), ("mode", a.mode), ("result", a.result)):
             if not value or any(c.isspace() for c in value):
