@@ -149,13 +149,15 @@ async def switches(app: Any, until: Any, at_least: int = 0) -> list[float]:
 
 async def editor(root: Path, typing: bool) -> dict[str, Any]:
     from homelab.tui.app import HomelabApp
-    from homelab.tui.widgets import fields as f
-    from homelab.tui.widgets.hostlist import HostList
 
     hosts = len([p for p in (root / "hosts").iterdir() if p.name != "common"])
     app = HomelabApp(root)
     figures: dict[str, Any] = {}
     async with app.run_test(size=SIZE) as pilot:
+        # imported once the app has them, as under `homelab tui`: not before it starts
+        from homelab.tui.widgets import fields as f
+        from homelab.tui.widgets.hostlist import HostList
+
         main = app.main
 
         def editor_shown() -> bool:
