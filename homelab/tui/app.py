@@ -14,20 +14,23 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import ClassVar
 
-from rich.text import Text
-from textual import events, work
-from textual.app import App, SystemCommand
-from textual.binding import Binding, BindingType
-from textual.notifications import SeverityLevel
-from textual.screen import Screen
-from textual.widgets import Input
+from homelab.tui.collector import EVERY, Collector, paused
 
-from homelab.editing.drafts import Kept
-from homelab.lab import Lab
-from homelab.localstate import local_folder
-from homelab.optionindex.model import OptionIndex
-from homelab.tui import crash
-from homelab.tui.screens.dialogs import Confirm
+with paused():  # start-up: what these imports make lives on; a pass over it frees nothing
+    from rich.text import Text
+    from textual import events, work
+    from textual.app import App, SystemCommand
+    from textual.binding import Binding, BindingType
+    from textual.notifications import SeverityLevel
+    from textual.screen import Screen
+    from textual.widgets import Input
+
+    from homelab.editing.drafts import Kept
+    from homelab.lab import Lab
+    from homelab.localstate import local_folder
+    from homelab.optionindex.model import OptionIndex
+    from homelab.tui import crash
+    from homelab.tui.screens.dialogs import Confirm
 
 
 class HomelabApp(App[None]):
@@ -60,6 +63,7 @@ class HomelabApp(App[None]):
         # time.monotonic() of the last key (the start counts as one): work that can wait
         # for a pause in the keys, waits
         self.last_key = time.monotonic()
+        self.collector = Collector()  # garbage collection, out of the way of keys
 
     def option_index(self) -> OptionIndex | None:
         """The option index of the lab's pinned nixpkgs and home-manager, None when none
@@ -74,11 +78,16 @@ class HomelabApp(App[None]):
         await super().on_event(event)
 
     def on_mount(self) -> None:
+        self.collector.pause()  # until the first host is shown (MainScreen); its imports too
         from homelab.tui.screens.main import MainScreen
 
+        self.set_interval(EVERY, lambda: self.collector.collect_if_quiet(lambda: self.last_key))
         self.main = MainScreen(self.session)
         self.push_screen(self.main)
         self.offer_drafts()
+
+    def on_unmount(self) -> None:
+        self.collector.stop()
 
     # ---- drafts an earlier editor left (it crashed or was killed) ------------------------
 

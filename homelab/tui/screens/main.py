@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 import time
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -32,16 +32,18 @@ from homelab.lab import Lab, LabState
 from homelab.tui import labload
 from homelab.tui.messages import EditAfterYes, FieldEdited
 from homelab.tui.plain import Static
-from homelab.tui.screens.commit import offer_commit
 from homelab.tui.screens.dialogs import Confirm, Refused, changed_on_disk, remove_host
-from homelab.tui.screens.newhost import NewHost, NewHostDialog
-from homelab.tui.widgets.editors import EntriesEditor, YamlEditor
+from homelab.tui.widgets import editors as ed  # each tab's module loads when first shown
 from homelab.tui.widgets.hints import unused_key
 from homelab.tui.widgets.hosteditor import TABS, HostEditor, changes_lists
 from homelab.tui.widgets.hostlist import LEGEND, HostList
 from homelab.tui.widgets.hostnames import HostNames, HostWiring
 from homelab.tui.widgets.preview import Preview
 from homelab.tui.widgets.textbox import typing
+
+if TYPE_CHECKING:
+    from homelab.tui.screens.newhost import NewHost
+    from homelab.tui.widgets.editors import EntriesEditor, YamlEditor
 
 __all__ = ["TABS", "MainScreen"]
 
@@ -225,6 +227,9 @@ class MainScreen(Screen[None]):
         if folder is not None:
             self.select_host(folder)
             self.preview_tab_file()  # its tab was shown before its Nix was there
+        collector = getattr(self.app, "collector", None)
+        if collector is not None:  # the first screen is up: collections may run again
+            self.call_after_refresh(collector.start)
 
     @on(HostList.OptionHighlighted, "#hosts")
     def _host_highlighted(self, event: HostList.OptionHighlighted) -> None:
@@ -318,9 +323,9 @@ class MainScreen(Screen[None]):
                     self.session.delete(folder, message.path)
                 else:
                     self.session.set(folder, message.path, message.value)
-            elif isinstance(message, EntriesEditor.Renamed):
+            elif isinstance(message, ed.EntriesEditor.Renamed):
                 self.session.rename(folder, message.path, message.new_name)
-            elif isinstance(message, YamlEditor.TextReplaced):
+            elif isinstance(message, ed.YamlEditor.TextReplaced):
                 self.session.replace_text(folder, message.text)
         except EditError as err:
             self.notify(f"cannot write that: {err}", severity="error")
@@ -351,13 +356,12 @@ class MainScreen(Screen[None]):
 
         self.app.push_screen(Confirm(event.title, event.text, answers), answered)
 
-    @on(EntriesEditor.Renamed)
-    def _renamed(self, event: EntriesEditor.Renamed) -> None:
+    # by their names, not @on: that would load those tabs' modules at start-up
+    def on_entries_editor_renamed(self, event: EntriesEditor.Renamed) -> None:
         event.stop()
         self.apply(event, reshow=True)
 
-    @on(YamlEditor.TextReplaced)
-    def _text_replaced(self, event: YamlEditor.TextReplaced) -> None:
+    def on_yaml_editor_text_replaced(self, event: YamlEditor.TextReplaced) -> None:
         event.stop()
         self.apply(event)
 
@@ -507,6 +511,8 @@ class MainScreen(Screen[None]):
         return True
 
     async def offer_commit(self, folder: str, others: Sequence[str] = ()) -> None:
+        from homelab.tui.screens.commit import offer_commit  # deferred: start-up
+
         check = self.session.checks.get(folder)
         catalog = self.session.catalog
         if check is None or catalog is None:
@@ -602,6 +608,8 @@ class MainScreen(Screen[None]):
 
     @work(exclusive=True, group="dialog")
     async def action_new_host(self) -> None:
+        from homelab.tui.screens.newhost import NewHost, NewHostDialog  # deferred: start-up
+
         wizard = NewHostDialog(self.session.folders(), self.session.lab.root)
         answer = await self.app.push_screen_wait(wizard)
         if not isinstance(answer, NewHost):

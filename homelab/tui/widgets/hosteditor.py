@@ -26,20 +26,10 @@ from homelab.errors import Problem
 from homelab.lab import Lab
 from homelab.optionindex.model import Option
 from homelab.tui.labpart import HostPart
+from homelab.tui.widgets import editors as ed  # each tab's module loads when first shown
 from homelab.tui.widgets import fields as f
-from homelab.tui.widgets.editors import (
-    ContainersEditor,
-    Editor,
-    HomeEditor,
-    ListDetail,
-    NetworkEditor,
-    OptionsEditor,
-    RawNixEditor,
-    ServicesEditor,
-    SystemEditor,
-    UsersEditor,
-    YamlEditor,
-)
+from homelab.tui.widgets.editors.base import Editor
+from homelab.tui.widgets.editors.form import NetworkEditor, SystemEditor
 from homelab.tui.widgets.fieldhelp import FieldHelp
 from homelab.tui.widgets.problems import ProblemsPanel
 
@@ -146,7 +136,7 @@ class HostEditor(Vertical):
             return False  # the screen takes it to the hosts
         editor = self.editors.get(self.active_tab)
         target: Widget = bar
-        if isinstance(editor, ListDetail) and widget is not editor.entries:
+        if isinstance(editor, ed.ListDetail) and widget is not editor.entries:
             into = [editor.detail(), *editor.query(".detail-add")]
             if any(box in widget.ancestors_with_self for box in into):
                 target = editor.entries
@@ -192,12 +182,12 @@ class HostEditor(Vertical):
         if tab == "networking":
             return NetworkEditor(own, merged, lab=self.lab_part, id="ed-networking")
         if tab == "users":
-            return UsersEditor(own, merged, id="ed-users")
+            return ed.UsersEditor(own, merged, id="ed-users")
         if tab == "home":
-            return HomeEditor(own, merged, id="ed-home")
+            return ed.HomeEditor(own, merged, id="ed-home")
         if tab == "services":
             assert self.session.catalog is not None
-            return ServicesEditor(
+            return ed.ServicesEditor(
                 self.session.catalog,
                 own,
                 merged,
@@ -206,12 +196,12 @@ class HostEditor(Vertical):
                 id="ed-services",
             )
         if tab == "containers":
-            return ContainersEditor(own, merged, id="ed-containers")
+            return ed.ContainersEditor(own, merged, id="ed-containers")
         if tab == "options":
-            return OptionsEditor(own, merged, id="ed-options")
+            return ed.OptionsEditor(own, merged, id="ed-options")
         if tab == "nix":
-            return RawNixEditor(own, merged, self.profile_text, id="ed-nix")
-        return YamlEditor(self.session.text(self.folder), id="ed-yaml")
+            return ed.RawNixEditor(own, merged, self.profile_text, id="ed-nix")
+        return ed.YamlEditor(self.session.text(self.folder), id="ed-yaml")
 
     def lab_domain(self) -> tuple[str | None, bool]:
         """lab.yaml's domain, and whether the lab is loaded (before, none is known)."""
@@ -230,7 +220,7 @@ class HostEditor(Vertical):
         """The whole lab is loaded: the Services tab learns the lab's domain, and the
         Network and Services tabs what the lab's wiring sets."""
         editor = self.editors.get("services")
-        if isinstance(editor, ServicesEditor) and editor.composed:
+        if isinstance(editor, ed.ServicesEditor) and editor.composed:
             editor.show_domain()
             editor.show_lab()
         network = self.editors.get("networking")
@@ -243,7 +233,7 @@ class HostEditor(Vertical):
         """The user whose home form is shown (the Home tab), whose home.options the option
         search adds to; None elsewhere."""
         editor = self.editors.get("home")
-        if self.active_tab != "home" or not isinstance(editor, HomeEditor):
+        if self.active_tab != "home" or not isinstance(editor, ed.HomeEditor):
             return None
         return editor.user
 
@@ -252,11 +242,16 @@ class HostEditor(Vertical):
         Home tab's options of user; the focus on its value."""
         tab = "options" if user is None else "home"
         editor = await self._open_tab(tab)
-        for _ in range(50):  # a fresh tab makes its form on the next refreshes
-            if editor.query("#option-kind"):
+        # a fresh tab makes its form on the next refreshes, the rows' insides after the
+        # rows: the type's select can be there before the path's input (inserting then
+        # failed), so every part the insert fills is waited for
+        parts = ("#option-path", "#option-kind", "#option-value", "#option-value-says")
+        for _ in range(50):
+            if all(editor.query(part) for part in parts):
                 break
             await asyncio.sleep(0.02)
-        options = editor if isinstance(editor, OptionsEditor) else editor.query_one(OptionsEditor)
+        kind = ed.OptionsEditor
+        options = editor if isinstance(editor, kind) else editor.query_one(kind)
         options.insert(option)
 
     def profile_text(self) -> str:
@@ -282,7 +277,7 @@ class HostEditor(Vertical):
             return
         if tab in self.stale:
             self.stale.discard(tab)
-            if isinstance(editor, YamlEditor):
+            if isinstance(editor, ed.YamlEditor):
                 editor.show_text(self.session.text(self.folder))
             else:
                 editor.show(self.session.data(self.folder), self.session.merged(self.folder))
@@ -336,7 +331,7 @@ class HostEditor(Vertical):
         if problem.place.file == profile_rel(self.folder) and problem.place.line:
             await self._open_tab("yaml")
             editor = self.editors["yaml"]
-            assert isinstance(editor, YamlEditor)
+            assert isinstance(editor, ed.YamlEditor)
             editor.go_to(problem.place.line, problem.place.column)
             editor.area.focus()
             return
