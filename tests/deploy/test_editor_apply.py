@@ -6,15 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import git
-from textual.widgets import SelectionList
 
 from homelab.history.records import deployed
-from homelab.tui.screens.apply import ApplyScreen, HostPane
+from homelab.tui.screens.apply import HostPane
 from homelab.tui.screens.dialogs import Confirm
 from tests.deploy.labs import make_lab
 from tests.deploy.tidy import assert_record_holds_what_runs, assert_tidy
 from tests.sshd.rig import Rig
-from tests.tui.pilot import run, running, settle
+from tests.tui.pilot import open_apply, run, running, settle
 
 
 def test_the_editors_record_names_the_commit_that_was_sent(
@@ -26,11 +25,7 @@ def test_the_editors_record_names_the_commit_that_was_sent(
 
     async def scenario() -> None:
         async with running(lab) as (app, pilot):
-            await pilot.press("f4")
-            await settle(pilot)
-            screen = app.screen
-            assert isinstance(screen, ApplyScreen)
-            screen.query_one("#apply-hosts", SelectionList).select_all()
+            screen = await open_apply(app, pilot, every=True)
             await pilot.press("ctrl+r")
             await settle(pilot)
             assert isinstance(app.screen, Confirm)

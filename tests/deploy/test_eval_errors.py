@@ -10,21 +10,18 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from textual.widgets import SelectionList
-
 from homelab.compile import compile_host
 from homelab.deploy.evalerrors import with_origins
 from homelab.deploy.models import ApplyState, HostResult, Method
 from homelab.deploy.plan import HostPlan
 from homelab.deploy.ssh import Endpoint
 from homelab.labfiles import LabFiles
-from homelab.tui.screens.apply import ApplyScreen
 from homelab.tui.screens.dialogs import Confirm
 from tests.conftest import RunCli
 from tests.deploy.labs import make_lab
 from tests.nixerrors import real_error
 from tests.sshd.rig import Machine, Rig
-from tests.tui.pilot import run, running, settle
+from tests.tui.pilot import open_apply, run, running, settle
 
 OPTIONS = """\
 options:
@@ -84,11 +81,7 @@ def test_the_editors_apply_screen_names_the_profile_line_too(
 
     async def scenario() -> None:
         async with running(lab) as (app, pilot):
-            await pilot.press("f4")
-            await settle(pilot)
-            screen = app.screen
-            assert isinstance(screen, ApplyScreen)
-            screen.query_one("#apply-hosts", SelectionList).select_all()
+            screen = await open_apply(app, pilot, every=True)
             await pilot.press("ctrl+r")
             await settle(pilot)
             assert isinstance(app.screen, Confirm)

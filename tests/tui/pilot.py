@@ -11,8 +11,10 @@ from typing import Any, TypeVar
 
 from textual.pilot import Pilot
 from textual.widget import Widget
+from textual.widgets import SelectionList
 
 from homelab.tui.app import HomelabApp
+from homelab.tui.screens.apply import ApplyScreen
 from homelab.tui.screens.main import MainScreen
 from homelab.tui.widgets import fields as f
 from homelab.tui.widgets.hostlist import HostList
@@ -49,6 +51,17 @@ async def settle(pilot: Pilot[Any], rounds: int = 2) -> None:
                     await asyncio.wait_for(worker.wait(), 60)
         await pilot.pause(0.05)
     await pilot.pause()
+
+
+async def open_apply(app: HomelabApp, pilot: Pilot[None], *, every: bool = False) -> ApplyScreen:
+    """The apply screen (F4); every: with every host picked."""
+    await pilot.press("f4")
+    await settle(pilot)
+    screen = app.screen
+    assert isinstance(screen, ApplyScreen)
+    if every:
+        screen.query_one("#apply-hosts", SelectionList).select_all()
+    return screen
 
 
 def main(app: HomelabApp) -> MainScreen:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 from textual.pilot import Pilot
-from textual.widgets import Checkbox, Log, SelectionList
+from textual.widgets import Checkbox, Log
 from textual.worker import WorkerFailed
 
 from homelab.history.records import deployed
@@ -24,7 +24,7 @@ from tests.deploy.labs import make_lab, set_markers
 from tests.deploy.secretlabs import admin_identity, need_age
 from tests.sshd.rig import Machine, Rig
 from tests.tui.conftest import commit_all, git
-from tests.tui.pilot import run, running, settle
+from tests.tui.pilot import open_apply, run, running, settle
 
 
 @pytest.fixture
@@ -50,11 +50,7 @@ def test_apply_streams_each_hosts_output_and_ends_with_the_summary(
 
     async def scenario() -> None:
         async with running(lab) as (app, pilot):
-            await pilot.press("f4")
-            await settle(pilot)
-            screen = app.screen
-            assert isinstance(screen, ApplyScreen)
-            screen.query_one("#apply-hosts", SelectionList).select_all()
+            screen = await open_apply(app, pilot, every=True)
             await pilot.press("f5")  # review what goes out
             await settle(pilot)
             review = str(screen.query_one("#apply-changes").render())
@@ -99,11 +95,7 @@ def test_apply_can_be_cancelled_and_the_screen_stays_responsive(
 
     async def scenario() -> None:
         async with running(lab) as (app, pilot):
-            await pilot.press("f4")
-            await settle(pilot)
-            screen = app.screen
-            assert isinstance(screen, ApplyScreen)
-            screen.query_one("#apply-hosts", SelectionList).select_all()
+            screen = await open_apply(app, pilot, every=True)
             await pilot.press("ctrl+r")
             await pilot.pause(0.2)
             await pilot.click("#answer-apply")
@@ -137,10 +129,7 @@ def test_a_failed_host_says_why_and_what_next_in_its_pane(
 
     async def scenario() -> None:
         async with running(lab) as (app, pilot):
-            await pilot.press("f4")
-            await settle(pilot)
-            screen = app.screen
-            assert isinstance(screen, ApplyScreen)
+            screen = await open_apply(app, pilot)
             await pilot.press("down", "space")  # "down" is picked already; pick nas too
             assert screen.chosen() == ["down", "nas"]
             await pilot.press("ctrl+r")
@@ -181,11 +170,7 @@ def _pinned(lab: Path, host: str) -> object:
 
 async def _apply_all(app: HomelabApp, pilot: Pilot[None], *, sudo: bool = False) -> ApplyScreen:
     """Open the apply screen, choose every host, and answer the first question: apply."""
-    await pilot.press("f4")
-    await settle(pilot)
-    screen = app.screen
-    assert isinstance(screen, ApplyScreen)
-    screen.query_one("#apply-hosts", SelectionList).select_all()
+    screen = await open_apply(app, pilot, every=True)
     if sudo:
         screen.query_one("#apply-sudo", Checkbox).value = True
     await pilot.press("ctrl+r")
@@ -455,11 +440,7 @@ def test_a_second_apply_leaves_an_up_to_date_machine_alone_unless_told_to_rebuil
 
     async def scenario() -> None:
         async with running(lab) as (app, pilot):
-            await pilot.press("f4")
-            await settle(pilot)
-            screen = app.screen
-            assert isinstance(screen, ApplyScreen)
-            screen.query_one("#apply-hosts", SelectionList).select_all()
+            screen = await open_apply(app, pilot, every=True)
             assert "web   ok" in await apply_once(pilot, screen)
             assert len(rebuilds(machine)) == 1
 
@@ -488,11 +469,7 @@ def test_the_review_says_which_host_is_built_on_which_machine(rig: Rig, tmp_path
 
     async def scenario() -> None:
         async with running(lab) as (app, pilot):
-            await pilot.press("f4")
-            await settle(pilot)
-            screen = app.screen
-            assert isinstance(screen, ApplyScreen)
-            screen.query_one("#apply-hosts", SelectionList).select_all()
+            screen = await open_apply(app, pilot, every=True)
             await pilot.press("f5")
             await settle(pilot)
             review = str(screen.query_one("#apply-changes").render())

@@ -5,25 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.pilot import Pilot
 from textual.widgets._header import HeaderTitle
 
 from homelab.tui.app import HomelabApp
-from homelab.tui.screens.apply import ApplyScreen
 from homelab.tui.screens.dialogs import Confirm
-from tests.tui.pilot import run, running, settle
+from tests.tui.pilot import open_apply, run, running, settle
 
 
 def screen_text(app: HomelabApp) -> str:
     """What the terminal shows, characters only."""
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
-
-
-async def open_apply(app: HomelabApp, pilot: Pilot[None]) -> ApplyScreen:
-    await pilot.press("f4")
-    await settle(pilot)
-    assert isinstance(app.screen, ApplyScreen)
-    return app.screen
 
 
 def test_picked_hosts_and_the_highlighted_row_read_without_colour(lab: Path) -> None:
