@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from homelab.builds import Builds
 from homelab.buildsnix import TITLE as BUILDS_TITLE
@@ -470,17 +470,33 @@ _JSON = json.JSONEncoder(sort_keys=True, default=repr)
 # (option path, template, the settings it reads, written at the person's priority
 # whatever the settings, the JSON of NixOS's own default or None)
 _OptionPlan = tuple[tuple[tuple[str, ...], Any, frozenset[str], bool, str | None], ...]
-_PLANS: dict[int, tuple[Service, _OptionPlan]] = {}
+T = TypeVar("T")
+_PLANS: dict[int, tuple[Service, Any]] = {}
+
+
+def _per_entry(
+    memo: dict[int, tuple[Service, Any]], service: Service, make: Callable[[Service], T]
+) -> T:
+    """What is worked out once per catalogue entry, not once per host: kept by the entry's
+    identity (a loaded entry is never changed; the check guards a reused id)."""
+    known = memo.get(id(service))
+    if known is not None and known[0] is service:
+        return cast(T, known[1])
+    found = make(service)
+    if len(memo) > 1000:
+        memo.clear()
+    memo[id(service)] = (service, found)
+    return found
 
 
 def _option_plan(service: Service) -> _OptionPlan:
-    """What `_service_block` needs of each option of an entry that no setting changes:
-    worked out once per entry (kept as `_prefixes` keeps its own), not once per host."""
-    known = _PLANS.get(id(service))
-    if known is not None and known[0] is service:
-        return known[1]
+    """What `_service_block` needs of each option of an entry that no setting changes."""
+    return _per_entry(_PLANS, service, _make_option_plan)
+
+
+def _make_option_plan(service: Service) -> _OptionPlan:
     names = option_names(service.nixos)
-    plan = tuple(
+    return tuple(
         (
             tuple(path),
             template,
@@ -490,10 +506,6 @@ def _option_plan(service: Service) -> _OptionPlan:
         )
         for (path, template), name in zip(service.option_templates, names, strict=True)
     )
-    if len(_PLANS) > 1000:
-        _PLANS.clear()
-    _PLANS[id(service)] = (service, plan)
-    return plan
 
 
 def _names_the_service(path: Sequence[str], template: Any) -> bool:
@@ -641,22 +653,19 @@ def _args(entries: Iterable[ModuleEntry]) -> tuple[str, ...]:
 ARGS = ("config", "lib", "pkgs")
 
 
-_PREFIXES: dict[int, tuple[Service, frozenset[tuple[str, ...]]]] = {}
+_PREFIXES: dict[int, tuple[Service, Any]] = {}
 
 
 def _prefixes(service: Service) -> frozenset[tuple[str, ...]]:
     """The first two names of the options a catalogue entry may set (kept per entry)."""
-    known = _PREFIXES.get(id(service))
-    if known is not None and known[0] is service:
-        return known[1]
+    return _per_entry(_PREFIXES, service, _find_prefixes)
+
+
+def _find_prefixes(service: Service) -> frozenset[tuple[str, ...]]:
     options = [*service.nixos, *service.requires]
     if service.proxy:
         options.append(str(service.proxy["option"]))
-    found = frozenset(tuple(option_path(o)[:2]) for o in options)
-    if len(_PREFIXES) > 1000:
-        _PREFIXES.clear()
-    _PREFIXES[id(service)] = (service, found)
-    return found
+    return frozenset(tuple(option_path(o)[:2]) for o in options)
 
 
 # file, title, what makes its body, and the first names of the options it may set
