@@ -7,7 +7,6 @@ between the whole lab's load, one host's and the build."""
 
 from __future__ import annotations
 
-import gc
 import os
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -15,7 +14,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from homelab import builds, labconfig, webplan, wiring
+from homelab import builds, gcpause, labconfig, webplan, wiring
 from homelab.builds import Builds
 from homelab.catalog import Catalog, Service, service_from_document
 from homelab.doubled import doubled
@@ -416,13 +415,8 @@ def overview(root: Path) -> LabState:
 def _paused(load: Callable[[], LabState]) -> LabState:
     # thousands of small objects stay alive while a lab loads: collecting them midway
     # costs a third of the time and frees nothing
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gcpause.paused():
         return load()
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _load(

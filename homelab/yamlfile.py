@@ -14,7 +14,6 @@ refused at the anchor's or value's line instead of eating time and memory.
 
 from __future__ import annotations
 
-import gc
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from typing import Any, NamedTuple
 import yaml
 
 from homelab.errors import Place, Problem, format_path
+from homelab.gcpause import paused
 from homelab.source import too_large
 
 try:
@@ -487,9 +487,7 @@ def load_text(
     # The node tree and the marks are many small objects that all stay alive: the
     # garbage collector would walk them again and again for nothing (no cycles are made
     # here), which doubled the time of loading a lab. It is paused, and put back as found.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with paused():
         problem = size_problem(file, text)
         if problem is not None:
             return None, [problem]
@@ -507,6 +505,3 @@ def load_text(
             return Document(file, {}, builder.marks), []
         data = builder.build(node, ())
         return Document(file, data, builder.marks), builder.problems
-    finally:
-        if was_enabled:
-            gc.enable()

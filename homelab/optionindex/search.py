@@ -12,12 +12,11 @@ milliseconds over home-manager's thousands of options (bench/options.py).
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from homelab.gcpause import paused
 from homelab.optionindex.model import Option, OptionSet
 
 # tiers, best first
@@ -93,19 +92,6 @@ class _Prepared:
         return table
 
 
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Many small objects made, none in a cycle: the garbage collector would walk the
-    whole index for nothing (a pause of 100 ms now and then), as homelab.yamlfile says."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 # what is no part of a word becomes a space (ASCII: descriptions are English and Markdown)
 _NOT_WORD = str.maketrans({c: " " for c in map(chr, range(128)) if not c.isalnum()})
 
@@ -133,7 +119,7 @@ def _prepare(options: OptionSet) -> _Prepared:
         return kept[1]
     if len(_prepared) >= 4:
         _prepared.clear()
-    with _collector_paused():
+    with paused():  # many small objects, none in a cycle: a pass frees nothing
         ready = _Prepared(options)
     _prepared[id(options)] = (options, ready)
     return ready
@@ -151,7 +137,7 @@ def search(options: OptionSet, words: str | Sequence[str], limit: int | None = 5
     query = words_of(words)
     if not query:
         return []
-    with _collector_paused():
+    with paused():  # many small objects, none in a cycle: a pass frees nothing
         hits = _search(_prepare(options), query, limit)
         if not hits and any("." in w for w in query):
             # no path holds it as written: its names as words, each forgiven a typo

@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import ClassVar
 
-from homelab.tui.collector import EVERY, Collector, paused
+from homelab.gcpause import paused
+from homelab.tui.collector import EVERY, Collector
 
 with paused():  # start-up: what these imports make lives on; a pass over it frees nothing
     from rich.text import Text

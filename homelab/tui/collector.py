@@ -14,25 +14,12 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 QUIET = 0.5  # seconds without a key before a full collection may run
 EVERY = 1.0  # seconds between looks
 FULL_AFTER = 10  # young collections since the last full one (Python's own default)
 NEVER = 1 << 30  # a threshold never reached: no full collection on its own
-
-
-@contextmanager
-def paused() -> Iterator[None]:
-    """No collection inside (the editor's imports): their objects all live on."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 class Collector:

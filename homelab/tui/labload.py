@@ -29,6 +29,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from homelab.gcpause import paused
 from homelab.lab import Lab, LabState
 
 IN_PROCESS_BELOW = 60  # hosts: a smaller lab loads in a thread (faster than a process's start)
@@ -128,9 +129,7 @@ async def _unpickled(chunks: list[bytes], last_key: Callable[[], float]) -> Load
     # no garbage collection while millions of objects arrive: each full pass over a heap
     # that big would stall the editor; they are frozen once in (a lab's state holds no
     # cycles: dropping the last one frees it all the same)
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with paused():
         rest, marks = pickle.loads(chunks[0])
         hosts: dict[str, Any] = {}
         started = time.perf_counter()
@@ -141,9 +140,6 @@ async def _unpickled(chunks: list[bytes], last_key: Callable[[], float]) -> Load
             folder, host = pickle.loads(chunk)
             hosts[folder] = host
         gc.freeze()
-    finally:
-        if enabled:
-            gc.enable()
     return Loaded(dataclasses.replace(rest, hosts=hosts), marks)
 
 
