@@ -191,6 +191,55 @@ def test_nested_fragments_keep_their_own_places() -> None:
     assert doc.marks.values[("users", "alice", "admin")] == Place(USERS, 2, 18)
 
 
+def test_an_include_written_between_sections_leaves_no_mark() -> None:
+    doc = ok(
+        {
+            BASE: "packages: [git]\n",
+            P: "host: {stateVersion: '24.05'}\ninclude: [../common/base.yaml]\n"
+            "packages:\n  - htop\n",
+        }
+    )
+    assert doc.data == {"packages": ["git", "htop"], "host": {"stateVersion": "24.05"}}
+    assert not [path for path in doc.marks.values if path[:1] == ("include",)]
+    assert doc.marks.values[("host", "stateVersion")] == Place(P, 1, 22)
+    assert doc.marks.values[("packages", 1)] == Place(P, 4, 5)
+    assert doc.marks.values[("packages", 0)] == Place(BASE, 1, 12)
+
+
+def test_a_fragment_whose_include_fails_keeps_its_places() -> None:
+    doc, problems = merged(
+        {
+            "hosts/common/a.yaml": "packages: [git]\ninclude: [gone.yaml]\n"
+            "nix: {gc: {automatic: true}}\n",
+            P: "include: [../common/a.yaml]\nnix: {gc: {dates: weekly}}\n",
+        }
+    )
+    assert [p.message for p in problems] == [
+        "include 'gone.yaml': no such file hosts/common/gone.yaml"
+    ]
+    assert doc.marks.values[("packages", 0)] == Place("hosts/common/a.yaml", 1, 12)
+    assert doc.marks.values[("nix", "gc", "automatic")] == Place("hosts/common/a.yaml", 3, 23)
+    assert doc.marks.values[("nix", "gc", "dates")] == Place(P, 2, 19)
+    assert not [path for path in doc.marks.values if path[:1] == ("include",)]
+
+
+def test_hosts_sharing_a_fragment_each_get_their_own_values() -> None:
+    files = {
+        BASE: "packages: [git]\nusers: {alice: {groups: [wheel]}}\n",
+        USERS: "users: {bob: {admin: true}}\n",
+        P: "include: [../common/base.yaml, ../common/users.yaml]\npackages: [htop]\n",
+    }
+    first = ok(files)
+    first.data["packages"].append("vim")
+    first.data["users"]["alice"]["groups"].append("docker")
+    second = ok(files)
+    assert second.data == {
+        "packages": ["git", "htop"],
+        "users": {"alice": {"groups": ["wheel"]}, "bob": {"admin": True}},
+    }
+    assert second.marks.values[("users", "bob", "admin")] == Place(USERS, 1, 22)
+
+
 def test_a_cycle_is_reported_where_it_closes() -> None:
     _, problems = merged(
         {
