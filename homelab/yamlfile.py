@@ -81,6 +81,10 @@ class Marks:
     blocks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
     # scalars written without quotes, so a hint can say "put it in quotes"
     plain: set[Path_] = field(default_factory=set)
+    # False when no text or key can hold a NUL (the text has no backslash to escape one
+    # with), or no number is beyond what Nix holds: validation then skips looking
+    nul_possible: bool = field(default=True, compare=False)
+    wide_possible: bool = field(default=True, compare=False)
 
     def value(self, path: Path_, fallback: Place) -> Place:
         """The place of the value at path, or of its nearest ancestor."""
@@ -97,6 +101,15 @@ class Document:
     file: str  # as shown to the person, relative to the lab
     data: Any
     marks: Marks
+
+
+def copied(value: Any) -> Any:
+    """A copy of plain data: new maps and lists, the same scalars (and other values)."""
+    if isinstance(value, dict):
+        return {k: copied(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [copied(v) for v in value]
+    return value
 
 
 def _place(file: str, mark: Any) -> Place:
@@ -164,12 +177,34 @@ def _problem_from_yaml_error(file: str, text: str, err: yaml.YAMLError) -> Probl
     return Problem(place, message, hint=hint)
 
 
+_INT_RANGE = (-(2**63), 2**63 - 1)  # Nix's integers
+_INFINITE = (float("inf"), float("-inf"))
+# a boolean, number or null by its tag and text: the same few come back all the time
+_SCALARS: dict[tuple[str, str], Any] = {}
+_UNKNOWN: Any = object()
+_SET_FILE = Place.__dict__["file"].__set__
+_SET_LINE = Place.__dict__["line"].__set__
+_SET_COLUMN = Place.__dict__["column"].__set__
+
+
+def _new_place(file: str, line: int, column: int) -> Place:
+    """Place(file, line, column), made without the frozen dataclass's __init__ (which
+    sets each field through object.__setattr__): a lab's load makes one per value."""
+    place = object.__new__(Place)
+    _SET_FILE(place, file)
+    _SET_LINE(place, line)
+    _SET_COLUMN(place, column)
+    return place
+
+
 class _Builder:
     def __init__(self, file: str, text: str, tags: TagsAllowed | None = None) -> None:
         self.file = file
         self.tags = tags
         self.lines = text.splitlines()
-        self.marks = Marks()
+        # a NUL comes only from an escape (the reader refuses the character itself)
+        self.marks = Marks(nul_possible="\\" in text, wide_possible=False)
+        self.values = self.marks.values
         self.problems: list[Problem] = []
         self.too_deep = False
 
@@ -179,29 +214,39 @@ class _Builder:
                 self.too_deep = True
                 self.problems.append(_too_deep(_place(self.file, node.start_mark)))
             return None
-        self.marks.values[path] = _place(self.file, node.start_mark)
-        if node.tag in TAGS:
+        mark = node.start_mark
+        self.values[path] = _new_place(self.file, mark.line + 1, mark.column + 1)
+        tag = node.tag
+        if isinstance(node, yaml.ScalarNode):  # most nodes: the cheapest way first
+            if tag == _STR:
+                style = node.style
+                if not style:  # plain: None, or "" from the C parser
+                    self.marks.plain.add(path)
+                elif style in ("|", ">"):
+                    first = mark.line + 1
+                    line = self.lines[first] if first < len(self.lines) else ""
+                    self.marks.blocks[path] = (first + 1, len(line) - len(line.lstrip(" ")))
+                return node.value
+            if tag in TAGS:
+                return self._tagged(node, path)
+            return self._scalar(node, path)
+        if tag in TAGS:
             return self._tagged(node, path)
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        assert isinstance(node, yaml.ScalarNode)
-        if node.tag == _STR:
-            if node.style in ("|", ">"):
-                first = node.start_mark.line + 1
-                line = self.lines[first] if first < len(self.lines) else ""
-                self.marks.blocks[path] = (first + 1, len(line) - len(line.lstrip(" ")))
-            elif not node.style:  # plain: None, or "" from the C parser
-                self.marks.plain.add(path)
-            return node.value
+        assert isinstance(node, yaml.SequenceNode)
+        return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+
+    def _scalar(self, node: yaml.ScalarNode, path: Path_) -> Any:
+        """A scalar that is not text: a boolean, a number, null (or a tag refused)."""
         if not node.style:
             self.marks.plain.add(path)
-        if node.tag == _TIMESTAMP:
+        tag = node.tag
+        if tag == _TIMESTAMP:
             # YAML 1.1 reads 2024-01-01 as a date; a profile has no dates, only text
             return node.value
-        if node.tag not in _SCALAR_TAGS:
-            shown = node.tag.replace(_YAML_TAG, "!!")
+        if tag not in _SCALAR_TAGS:
+            shown = tag.replace(_YAML_TAG, "!!")
             self.problems.append(
                 Problem(
                     _place(self.file, node.start_mark),
@@ -210,14 +255,26 @@ class _Builder:
                 )
             )
             return None
-        try:
-            return _constructor.construct_object(node)
-        except (yaml.YAMLError, ValueError) as err:  # e.g. !!int abc
-            what = getattr(err, "problem", None) or str(err)
-            self.problems.append(
-                Problem(_place(self.file, node.start_mark), f"cannot read this value: {what}")
-            )
-            return None
+        key = (tag, node.value)
+        value = _SCALARS.get(key, _UNKNOWN)
+        if value is _UNKNOWN:
+            try:
+                # its constructor alone: construct_object would keep every node it saw
+                value = _constructor.yaml_constructors[tag](_constructor, node)
+            except (yaml.YAMLError, ValueError) as err:  # e.g. !!int abc
+                what = getattr(err, "problem", None) or str(err)
+                self.problems.append(
+                    Problem(_place(self.file, node.start_mark), f"cannot read this value: {what}")
+                )
+                return None
+            if len(node.value) <= 64 and len(_SCALARS) < 20_000:
+                _SCALARS[key] = value
+        if type(value) is int:
+            if not _INT_RANGE[0] <= value <= _INT_RANGE[1]:
+                self.marks.wide_possible = True
+        elif type(value) is float and (value != value or value in _INFINITE):
+            self.marks.wide_possible = True
+        return value
 
     def _tagged(self, node: yaml.Node, path: Path_) -> Any:
         tag = node.tag
@@ -265,6 +322,7 @@ class _Builder:
 
     def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[str, Any]:
         out: dict[str, Any] = {}
+        keys = self.marks.keys
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 self.problems.append(
@@ -303,7 +361,8 @@ class _Builder:
                     )
                 )
                 continue
-            self.marks.keys[child] = _place(self.file, key_node.start_mark)
+            mark = key_node.start_mark
+            keys[child] = _new_place(self.file, mark.line + 1, mark.column + 1)
             out[key] = self.build(value_node, child)
         return out
 

@@ -19,20 +19,10 @@ from typing import Any
 from homelab.errors import Place, Problem
 from homelab.profile import modules, options
 from homelab.profile.marktree import Marked, kids_of, tree_of
-from homelab.yamlfile import Document, Marks, Path_
+from homelab.yamlfile import Document, Marks, Path_, copied
 
 # Reads a lab-relative file; returns the document or the problems that stop it.
 Fetch = Callable[[str], tuple[Document | None, list[Problem]]]
-
-
-def _dup(value: Any) -> Any:
-    """A copy of plain data: new maps and lists, the same scalars (each host's merged
-    profile is its own, whatever changes it later)."""
-    if isinstance(value, dict):
-        return {k: _dup(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_dup(v) for v in value]
-    return value
 
 
 def _take(
@@ -46,7 +36,7 @@ def _take(
             tree.copy_to(out)
         else:
             tree.move_to(out, at)
-    return value if share else _dup(value)
+    return value if share else copied(value)
 
 
 def _node(src: Marks, p: Path_, out: Marks) -> None:
@@ -123,7 +113,10 @@ def merge(low: Document, high: Document) -> Document:
 
 
 def _merged(low: Document, lo: Marked, high: Document, hi: Marked) -> Document:
-    marks = Marks()
+    marks = Marks(
+        nul_possible=low.marks.nul_possible or high.marks.nul_possible,
+        wide_possible=low.marks.wide_possible or high.marks.wide_possible,
+    )
     data = _merge(low.data, low.marks, lo, high.data, high.marks, hi, marks, ())
     return Document(high.file, data, marks)
 
@@ -161,7 +154,7 @@ def _merge_fragments(low: Document, high: Document) -> Document:
 
 def _clean(doc: Document) -> Document:
     """The document with the marks of its values only (none of values dropped since)."""
-    marks = Marks()
+    marks = Marks(nul_possible=doc.marks.nul_possible, wide_possible=doc.marks.wide_possible)
 
     def walk(value: Any, path: Path_) -> None:
         _node(doc.marks, path, marks)

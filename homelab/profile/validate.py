@@ -139,7 +139,7 @@ def _nul_problems(doc: Document, data: dict[str, Any]) -> list[Problem]:
         return doc.marks.value(path, top)
 
     # repr() writes a NUL as \x00: one quick look at the whole document before the walk
-    nul_possible = "\\x00" in repr(data)
+    nul_possible = doc.marks.nul_possible and "\\x00" in repr(data)
     for path, text in _strings(data, ()) if nul_possible else ():
         if "\x00" in text:
             problems.append(
@@ -161,7 +161,7 @@ def _number_problems(doc: Document, data: dict[str, Any]) -> list[Problem]:
     def at(path: Path_) -> Place:
         return doc.marks.value(path, top)
 
-    for path, number in _numbers(data, ()):
+    for path, number in _numbers(data, ()) if doc.marks.wide_possible else ():
         problems.append(
             Problem(
                 at(path),

@@ -8,6 +8,8 @@ from homelab.errors import Place, Problem
 from homelab.lab import Lab
 from homelab.profile.include import resolve
 from homelab.yamlfile import Document, load_text
+from tests.hosts import BASE as HOST
+from tests.hosts import problems_of
 
 P = "hosts/web/profile.yaml"
 BASE = "hosts/common/base.yaml"
@@ -342,3 +344,20 @@ def test_an_error_in_a_shared_fragment_is_reported_once(basic_lab: Path) -> None
     ]
     assert problems[0].hint == "did you mean 'openssh'?"
     assert not state.hosts["alpha"].valid and not state.hosts["beta"].valid
+
+
+def test_a_nul_or_a_number_nix_cannot_hold_in_a_fragment_is_found(basic_lab: Path) -> None:
+    # the profile itself has neither (nor a backslash): what its fragment has still counts
+    (basic_lab / "hosts/common/odd.yaml").write_text(
+        'users:\n  bob:\n    description: "Bob\\0"\n'
+        "    home:\n      programs:\n        starship:\n"
+        "          settings: {scan_timeout: 99999999999999999999}\n"
+    )
+    found = problems_of(basic_lab, "include: [../common/odd.yaml]\n" + HOST)
+    assert [(place, message) for place, message, _ in found] == [
+        ("hosts/common/odd.yaml:3:18", "text contains a NUL character, which Nix cannot hold"),
+        (
+            "hosts/common/odd.yaml:7:36",
+            "99999999999999999999 cannot be held by Nix, whose numbers are 64-bit",
+        ),
+    ]
