@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from homelab import builds, gcpause, labconfig, webplan, wiring
 from homelab.builds import Builds
@@ -28,7 +28,7 @@ from homelab.secrets.view import AGENIX, LabSecrets, lab_secrets, names_in
 from homelab.source import DiskSource, Overlay, Source, Unreadable, present, read_bytes
 from homelab.webplan import WebPlan
 from homelab.wiring import Wiring
-from homelab.yamlfile import Document, Path_, load_text
+from homelab.yamlfile import Document, Path_, copied, load_text
 
 if TYPE_CHECKING:  # write is imported where it is used: compiling pulls in the compiler
     from homelab.write import BuildResult, Plan
@@ -316,11 +316,7 @@ def _profile(
     rel = f"hosts/{folder}/{PROFILE}"
     data = merged.data
     settings = {
-        name: secretrefs.uses(
-            service.with_defaults((data.get("services") or {}).get(name)),
-            service.settings_schema,
-            ("services", name),
-        )
+        name: _settings_used(service, (data.get("services") or {}).get(name), name)
         for name in (data.get("services") or {})
         if (service := catalog.get(name)) is not None
     }
@@ -328,6 +324,29 @@ def _profile(
     return model.build(
         data, folder, rel, settings, used, lambda path: merged.marks.value(path, top).file
     )
+
+
+# Hosts mostly give a service the same settings: their defaults and secret uses are
+# worked out once by service and settings text (the service kept alive with them, so
+# that its id is not another's), and each host gets its own copy.
+_USED: dict[tuple[int, str, str], tuple[Service, Any]] = {}
+_MOST_USED = 4096
+
+
+def _settings_used(service: Service, given: Any, name: str) -> Any:
+    """The service's settings as a profile holds them: defaults filled, secrets as uses."""
+    key = (id(service), repr(given), name)
+    known = _USED.get(key)
+    if known is None or known[0] is not service:
+        if len(_USED) >= _MOST_USED:
+            _USED.clear()
+        used = secretrefs.uses(
+            service.with_defaults(given),
+            service.settings_schema,
+            ("services", name),
+        )
+        known = _USED[key] = (service, used)
+    return copied(known[1])
 
 
 def _by_host(files: Mapping[str, str]) -> dict[str, dict[str, str]]:

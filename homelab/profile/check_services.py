@@ -4,10 +4,18 @@ schema accepts, none that cannot run together, and no port two of them want."""
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from homelab.catalog import Catalog, Port, Service, TemplateError, service_ports, setting_clashes
+from homelab.catalog import (
+    Catalog,
+    Clash,
+    Port,
+    Service,
+    TemplateError,
+    service_ports,
+    setting_clashes,
+)
 from homelab.errors import Place, Problem, format_path
 from homelab.profile import secretrefs
 from homelab.profile.schema import as_map as _map
@@ -61,7 +69,8 @@ def service_problems(
             settings = {k: v for k, v in settings.items() if k != "web"}
         bad = False
         refused: set[str] = set()  # said once: not again as a map where the schema wants text
-        for at, ref, allowed in secretrefs.refs(settings or {}, service.settings_schema, path):
+        known_settings = _settings_checked(service, settings, path)
+        for at, ref, allowed in known_settings.refs:
             place = doc.marks.value(at, top)
             if not allowed:
                 bad = True
@@ -76,8 +85,8 @@ def service_problems(
             for problem in secretrefs.ref_problems(ref, at, place, doc.marks):
                 bad = True
                 yield problem
-        checked = secretrefs.placeholders(settings or {}, service.settings_schema)
-        for err in schema_errors(service.validator, checked):
+        checked = known_settings.checked
+        for err in known_settings.errors:
             bad = True
             for problem in schema_problems(err, doc, checked, service.settings_schema, prefix=path):
                 if problem.path not in refused:
@@ -92,15 +101,14 @@ def service_problems(
                 )
         if bad:
             continue
-        try:
-            filled = service.with_defaults(checked)
-            ports = service_ports(service, filled)
-        except TemplateError as err:
-            yield Problem(Place(service.file), f"catalogue entry {name}: {err}")
+        outcome = known_settings.outcome()
+        if isinstance(outcome, TemplateError):
+            yield Problem(Place(service.file), f"catalogue entry {name}: {outcome}")
             continue
+        ports, clashes = outcome
         for port in ports:
             yield from claim(port, f"service {name}", path)
-        yield from _clashes(doc, service, filled, path)
+        yield from _clashes(doc, clashes, path)
 
     containers = _map(data.get("containers"))
     for cname, spec in containers.items():
@@ -139,15 +147,9 @@ def _lists(catalog: Catalog, service: str, other: str) -> bool:
     return entry is not None and any(name == other for name, _ in entry.conflicts)
 
 
-def _clashes(
-    doc: Document, service: Service, filled: Mapping[str, Any], path: Path_
-) -> Iterator[Problem]:
+def _clashes(doc: Document, found: Sequence[Clash], path: Path_) -> Iterator[Problem]:
     """A key of a free-form passthrough that a named setting sets too: NixOS would refuse
     the two values; the named setting is the one the entry's checks and proxy follow."""
-    try:
-        found = setting_clashes(service, filled)
-    except (TemplateError, ValueError, KeyError, TypeError):
-        return
     for clash in found:
         at = (*path, clash.setting, *clash.key)
         yield Problem(
@@ -157,3 +159,57 @@ def _clashes(
             path=format_path(at),
             hint=f"remove it here and give {clash.other}: instead",
         )
+
+
+class _Checked:
+    """What the checks find in one service's settings, whichever host gives them: its
+    secret references and schema errors; then, asked only when there are none of those,
+    its ports and clashes (or the catalogue entry's template error)."""
+
+    __slots__ = ("_outcome", "checked", "errors", "refs", "service")
+
+    def __init__(self, service: Service, settings: Any, path: Path_) -> None:
+        self.service = service
+        self.refs = tuple(secretrefs.refs(settings or {}, service.settings_schema, path))
+        # the settings with a placeholder path for each secret
+        self.checked = secretrefs.placeholders(settings or {}, service.settings_schema)
+        self.errors = tuple(schema_errors(service.validator, self.checked))
+        self._outcome: tuple[tuple[Port, ...], tuple[Clash, ...]] | TemplateError | None = None
+
+    def outcome(self) -> tuple[tuple[Port, ...], tuple[Clash, ...]] | TemplateError:
+        """The ports and clashes of valid settings, or the entry's template error."""
+        if self._outcome is None:
+            self._outcome = self._work_out()
+        return self._outcome
+
+    def _work_out(self) -> tuple[tuple[Port, ...], tuple[Clash, ...]] | TemplateError:
+        service = self.service
+        try:
+            filled = service.with_defaults(self.checked)
+            ports = tuple(service_ports(service, filled))
+        except TemplateError as err:
+            return err
+        try:
+            clashes = tuple(setting_clashes(service, filled))
+        except (TemplateError, ValueError, KeyError, TypeError):
+            clashes = ()
+        return ports, clashes
+
+
+# Hosts mostly give a service the same settings (`jellyfin: {}`, a domain, a port): what
+# the checks find is kept by service and settings text. The service is kept alive with
+# its entry, so that its id is not another's.
+_KNOWN: dict[tuple[int, str, Path_], tuple[Service, _Checked]] = {}
+_MOST_KNOWN = 4096
+
+
+def _settings_checked(service: Service, settings: Any, path: Path_) -> _Checked:
+    key = (id(service), repr(settings), path)
+    known = _KNOWN.get(key)
+    if known is not None and known[0] is service:
+        return known[1]
+    found = _Checked(service, settings, path)
+    if len(_KNOWN) >= _MOST_KNOWN:
+        _KNOWN.clear()
+    _KNOWN[key] = (service, found)
+    return found
