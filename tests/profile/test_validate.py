@@ -399,3 +399,25 @@ def test_root_may_say_it_is_no_system_user_and_no_admin(basic_lab: Path) -> None
         "root is neither a system user nor a normal one: NixOS knows root",
         "root's primary group is always root",
     ]
+
+
+def test_hosts_giving_a_service_the_same_settings_each_get_their_own_places(
+    basic_lab: Path,
+) -> None:
+    # what a service's settings give is worked out once; each host's problems stay its own
+    settings = (
+        "  tailscale: {port: {secret: tailscale-port}}\n"
+        "  grafana:\n    port: 3300\n    secretKeyFile: {secret: grafana-key, ownr: grafana}\n"
+        "  jellyfin: {}\n"
+    )
+    for folder, pad in (("gamma", ""), ("delta", "\n\n")):
+        (basic_lab / "hosts" / folder).mkdir()
+        (basic_lab / "hosts" / folder / "profile.yaml").write_text(
+            pad + "host: {stateVersion: '24.05'}\nservices:\n" + settings
+        )
+    state = Lab(basic_lab).load()
+    for folder, first in (("gamma", 3), ("delta", 5)):
+        found = {(str(p.place), p.message) for p in state.hosts[folder].problems}
+        rel = f"hosts/{folder}/profile.yaml"
+        assert (f"{rel}:{first}:21", "tailscale does not take a secret here") in found
+        assert (f"{rel}:{first + 3}:42", "unknown key 'ownr' in a secret") in found
