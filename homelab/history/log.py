@@ -2,9 +2,11 @@
 
 The lab is never loaded at each commit, nor checked now: the host's paths (its folder, the
 fragments it includes, the catalogue entries of its services) come from a sketch of the
-current state (homelab.history.sketch), and git filters the log by them. Deploy marks come
-from one read of the deploy refs and one walk of the commits between the deployed ones and
-the oldest commit shown.
+current state (homelab.history.sketch), remembered while the host's files read the same
+(homelab.history.pathcache), and git filters the log by them. Deploy marks come from one
+read of the deploy refs and one walk of the commits between the deployed ones and the
+oldest commit shown. The repository's own questions, the log and the read of the refs do
+not wait for each other: git runs them at once.
 """
 
 from __future__ import annotations
@@ -16,15 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from homelab.errors import InvalidInput, Place, Problem
-from homelab.history.records import DeployRecord, deployed
-from homelab.history.repo import LabRepo, open_repository
-from homelab.history.sketch import (
-    PROFILE,
-    find_folder,
-    host_folder,
-    host_pathspec,
-    sketch_hosts,
-)
+from homelab.history.pathcache import host_paths, recall
+from homelab.history.records import DEPLOYED_QUERIES, DeployRecord, deployed_from
+from homelab.history.repo import WHERE, LabRepo, check_done, open_repository, run_in
 from homelab.source import DiskSource
 
 if TYPE_CHECKING:
@@ -64,6 +60,9 @@ class Shown:
 def _folder(root: Path, lr: LabRepo, host: str) -> str | None:
     """The folder of a host by name; for a host no longer in the lab, None when the
     history has its folder (then only that folder is followed)."""
+    # deferred, here and below: the sketch, which a host's remembered paths spare
+    from homelab.history.sketch import PROFILE, find_folder, host_folder, sketch_hosts
+
     if "/" not in host and (root / host_folder(host) / PROFILE).is_file():
         return host  # its folder: no need to read every profile for the names
     found = find_folder(sketch_hosts(DiskSource(root)), host)
@@ -91,7 +90,8 @@ def _unknown(root: Path, word: str) -> InvalidInput:
 
 def _tagged(root: Path, tag: str) -> list[str]:
     """The paths of every host with an @tag."""
-    from homelab.history.paths import sketch  # deferred: tags are read from full hosts
+    # deferred: tags are read from full hosts
+    from homelab.history.paths import host_pathspec, sketch
     from homelab.labfiles import LabFiles
 
     state = sketch(DiskSource(root))
@@ -107,26 +107,36 @@ def host_history(lab: LabFiles, host: str | None = None, limit: int | None = Non
 def history_of(root: Path, host: str | None = None, limit: int | None = None) -> list[Entry]:
     """host_history from the lab's folder alone: what `homelab history` runs, without
     loading the lab (see the module's words)."""
-    lr = open_repository(root)
-    if host is None:
-        paths = ["hosts/", "services/"]
-    elif host.startswith("@"):
-        if lr.head() is None:  # no commit yet: nothing to show, whatever the tag
-            return []
-        paths = _tagged(root, host)
-    else:
-        folder = _folder(root, lr, host)
-        paths = [host_folder(host)]
-        if folder is not None:
-            paths = host_pathspec(sketch_hosts(DiskSource(root), only=folder), folder)
+    root = Path(root).resolve()
+    lr: LabRepo | None = None
+    paths = ["hosts/", "services/"] if host is None else _remembered(root, host)
+    if host is not None and paths is None:
+        # the repository first: finding the paths may need it, and writes a note of them
+        lr = open_repository(root)
+        if host.startswith("@"):
+            if lr.head() is None:  # no commit yet: nothing to show, whatever the tag
+                return []
+            paths = _tagged(root, host)
+        else:
+            from homelab.history.sketch import host_folder
+
+            folder = _folder(root, lr, host)
+            paths = [host_folder(host)] if folder is None else host_paths(root, folder)
+    assert paths is not None
     count = [f"--max-count={limit}"] if limit else []
     fmt = "%H%x1f%at%x1f%an%x1f%s%x1e"
-    log = ("log", f"--format={fmt}", *count, "HEAD", "--", *(lr.path(p) for p in paths))
-    out = lr.run(*log, ok=(0, 128))
+    log = ("log", f"--format={fmt}", *count, "HEAD", "--", *paths)
+    # in the lab's folder (the paths are the lab's), all at once: the repository's own
+    # questions when not asked yet, the log, the deploy records
+    first = [] if lr is not None else [WHERE]
+    done = run_in(root, *first, log, *DEPLOYED_QUERIES)
+    ran, answers = done[len(first)], done[len(first) + 1 :]
+    lr = lr or open_repository(root, found=done[0])
+    out = check_done(log, ran, ok=(0, 128))
     if not out:  # nothing, no commit yet (git refuses to read HEAD), or git's own failure
         if lr.head() is None:
             return []
-        out = lr.run(*log)
+        out = check_done(log, ran)
     rows = []
     for chunk in out.split(_END):
         parts = chunk.strip("\n").split(_SEP)
@@ -135,10 +145,20 @@ def history_of(root: Path, host: str | None = None, limit: int | None = None) ->
             rows.append(
                 (sha, datetime.fromtimestamp(int(stamp), UTC).astimezone(), author, subject)
             )
-    marks = _deployed_marks(lr, deployed(root, lr), [r[0] for r in rows])
+    records = deployed_from(
+        lr, [check_done(q, a) for q, a in zip(DEPLOYED_QUERIES, answers, strict=True)]
+    )
+    marks = _deployed_marks(lr, records, [r[0] for r in rows])
     return [
         Entry(sha, when, author, subject, marks.get(sha, ())) for sha, when, author, subject in rows
     ]
+
+
+def _remembered(root: Path, host: str) -> list[str] | None:
+    """The paths of a host named by its folder, as remembered (homelab.history.pathcache:
+    they hold while its profile reads as it did, so the folder is a host's); None when they
+    must be found again, or it is no folder's name."""
+    return None if host.startswith(("@", ".")) or "/" in host else recall(root, host)
 
 
 def _deployed_marks(
@@ -222,6 +242,8 @@ def _folder_at(lab: LabFiles, lr: LabRepo, state: LabState, host: str, sha: str)
         try:
             folder = lab.select(now, [host])[0]
         except InvalidInput:
+            from homelab.history.sketch import host_folder
+
             if lr.run("log", "-1", "--format=%H", "HEAD", "--", lr.path(host_folder(host))).strip():
                 raise _predates(lr, host, sha) from None
             raise

@@ -226,10 +226,18 @@ def _folder_of(root: Path, host: str) -> str:
     return host
 
 
+_FORMAT = "%(refname)%1f%(*objectname)%1f%(objectname)%1f%(contents)%1e"
+
+
+def _records_query(pattern: str, sort: str = "refname") -> tuple[str, ...]:
+    return ("for-each-ref", f"--sort={sort}", f"--format={_FORMAT}", pattern)
+
+
 def _records(lr: LabRepo, pattern: str, sort: str = "refname") -> list[tuple[str, DeployRecord]]:
-    fmt = _SEP.join(["%(refname)", "%(*objectname)", "%(objectname)", "%(contents)"]) + _END
-    fmt = fmt.replace(_SEP, "%1f").replace(_END, "%1e")
-    out = lr.run("for-each-ref", f"--sort={sort}", f"--format={fmt}", pattern)
+    return _read_records(lr.run(*_records_query(pattern, sort)))
+
+
+def _read_records(out: str) -> list[tuple[str, DeployRecord]]:
     found = []
     for chunk in out.split(_END):
         parts = chunk.lstrip("\n").split(_SEP)
@@ -246,8 +254,23 @@ def deployed(lab_root: Path, lr: LabRepo | None = None) -> dict[str, DeployRecor
     """The last deploy that left each host on a commit, by host folder (`lr`: the lab's
     repository when the caller has it open already: one git run less)."""
     lr = lr or open_repository(Path(lab_root))
-    out = {ref.removeprefix(DEPLOYED_REFS): rec for ref, rec in _records(lr, DEPLOYED_REFS)}
-    tagged = lr.run("for-each-ref", "--format=%(refname)", DEPLOY_TAGS).split()
+    return deployed_from(lr, [lr.run(*query) for query in DEPLOYED_QUERIES])
+
+
+# the git runs `deployed` reads, which do not depend on each other (a caller that has other
+# runs to make starts them all at once: LabRepo.run_together)
+DEPLOYED_QUERIES = (
+    _records_query(DEPLOYED_REFS),
+    ("for-each-ref", "--format=%(refname)", DEPLOY_TAGS),
+)
+
+
+def deployed_from(lr: LabRepo, answers: Sequence[str]) -> dict[str, DeployRecord]:
+    """`deployed`, from the outputs of DEPLOYED_QUERIES (a host with deploy tags but no
+    ref of its own costs one more git run)."""
+    refs, tags = answers
+    out = {ref.removeprefix(DEPLOYED_REFS): rec for ref, rec in _read_records(refs)}
+    tagged = tags.split()
     missing = {ref.removeprefix(DEPLOY_TAGS).split("/")[0] for ref in tagged} - set(out)
     for host in sorted(missing):
         for _, rec in _records(lr, f"{DEPLOY_TAGS}{host}/", sort="-taggerdate"):

@@ -4,7 +4,6 @@ naming revisions, and reading a lab as it was at a revision (GitSource)."""
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from homelab.errors import InvalidInput, LabFailure, Place, Problem
+from homelab.history import gitrun
 
 # git operations that leave the repository half-way; we never commit on top of them
 _IN_PROGRESS = {
@@ -27,20 +27,43 @@ def _problem(root: Path, message: str, hint: str = "") -> InvalidInput:
     return InvalidInput([Problem(Place(str(root)), message, hint=hint)])
 
 
+@dataclass(frozen=True)
+class Done:
+    """A git run's end, its output as text (UTF-8, newlines as Python reads text)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _env(env: dict[str, str] | None = None) -> dict[str, str]:
+    return {**os.environ, "GIT_LITERAL_PATHSPECS": "1", **(env or {})}
+
+
+def _text(data: bytes) -> str:
+    text = data.decode("utf-8", "replace")
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+def _done(ran: gitrun.Ran) -> Done:
+    code, out, err = ran
+    return Done(code, _text(out), _text(err))
+
+
 def _git(
     cwd: Path, args: Sequence[str], env: dict[str, str] | None = None, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["git", *args],
-        cwd=cwd,
-        env={**os.environ, "GIT_LITERAL_PATHSPECS": "1", **(env or {})},
-        input=stdin,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-        check=False,
-    )
+) -> Done:
+    data = (stdin or "").encode("utf-8", "replace")
+    return _done(gitrun.run(cwd, args, _env(env), data))
+
+
+def check_done(args: Sequence[str], done: Done, ok: Sequence[int] = (0,)) -> str:
+    """The run's output (of LabRepo.run, or one of LabRepo.run_together); a failure is a
+    LabFailure carrying git's own words."""
+    if done.returncode not in ok:
+        detail = done.stderr.strip() or done.stdout.strip()
+        raise LabFailure(f"git {args[0]} failed: {detail}")
+    return done.stdout
 
 
 @dataclass(frozen=True)
@@ -82,11 +105,7 @@ class LabRepo:
     ) -> str:
         """git in the working tree, with literal pathspecs (a file named `*.nix` is a file,
         not a pattern); a failure is a LabFailure carrying git's own words."""
-        done = _git(self.top, args, env, stdin)
-        if done.returncode not in ok:
-            detail = done.stderr.strip() or done.stdout.strip()
-            raise LabFailure(f"git {args[0]} failed: {detail}")
-        return done.stdout
+        return check_done(args, _git(self.top, args, env, stdin), ok)
 
     def succeeds(self, *args: str) -> bool:
         """Does this git command exit 0 (a question, e.g. check-ref-format)?"""
@@ -128,15 +147,27 @@ class NotARepository(InvalidInput):
     """The lab is in no git repository."""
 
 
-def open_repository(root: Path, *, create: bool = False, dry_run: bool = False) -> LabRepo:
+def run_in(root: Path, *commands: Sequence[str]) -> list[Done]:
+    """git runs that do not depend on each other, started at once in the lab's own folder
+    (so pathspecs are lab-relative), each with how it ended: check_done gives its output
+    or git's refusal."""
+    runs = [(args, b"") for args in commands]
+    return [_done(ran) for ran in gitrun.run_together(root, runs, _env())]
+
+
+# what open_repository asks git first: the usual case in one git run (a command like
+# `history` runs few others, and may run it beside them: run_in, then `found`)
+WHERE = ("rev-parse", "--is-bare-repository", "--absolute-git-dir", "--show-toplevel")
+
+
+def open_repository(
+    root: Path, *, create: bool = False, dry_run: bool = False, found: Done | None = None
+) -> LabRepo:
     """The repository holding the lab at `root`. With `create`, a lab that is not yet in
     one gets its own (git init; with `dry_run`, only the checks); otherwise that is a
-    refusal (exit 2)."""
+    refusal (exit 2). `found`: how git answered WHERE in the lab's folder, if asked."""
     root = Path(root).resolve()
-    # the usual case in one git run (a command like `history` runs few others)
-    found = _git(
-        root, ["rev-parse", "--is-bare-repository", "--absolute-git-dir", "--show-toplevel"]
-    )
+    found = found or _git(root, WHERE)
     lines = found.stdout.splitlines()
     if found.returncode == 0 and len(lines) == 3 and lines[0] == "false" and lines[2]:
         return _inside(root, lines[2], lines[1])
@@ -285,17 +316,12 @@ class GitSource:
     def _read_all(self, paths: Sequence[str]) -> None:
         """The blobs of `paths`, in one git run."""
         ids = [self._entries[p][1] for p in paths]
-        done = subprocess.run(
-            ["git", "cat-file", "--batch"],
-            cwd=self.lr.top,
-            input="".join(f"{oid}\n" for oid in ids).encode(),
-            capture_output=True,
-            check=False,
-        )
-        if done.returncode != 0:
-            detail = done.stderr.decode(errors="replace").strip()
+        asked = "".join(f"{oid}\n" for oid in ids).encode()
+        code, data, err = gitrun.run(self.lr.top, ["cat-file", "--batch"], _env(), asked)
+        if code != 0:
+            detail = err.decode(errors="replace").strip()
             raise LabFailure(f"git cat-file failed: {detail}")
-        data, at = done.stdout, 0
+        at = 0
         for path in paths:
             end = data.index(b"\n", at)
             size = int(data[at:end].split()[2])

@@ -15,15 +15,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from homelab.errors import Place, Problem
-from homelab.profile import modules
-from homelab.profile.include import resolve
-from homelab.profile.options import tags_allowed
 from homelab.source import Source, Unreadable, present
-from homelab.yamlfile import Document, load_text
 
 if TYPE_CHECKING:
     from homelab.labfiles import LabState
     from homelab.secrets.view import LabSecrets
+    from homelab.yamlfile import Document
 
 # as in homelab.labfiles (a test keeps them the same): importing it is what this module avoids
 PROFILE = "profile.yaml"
@@ -54,6 +51,10 @@ def host_folder(folder: str) -> str:
 
 def sketch_hosts(source: Source, only: str | None = None) -> Sketch:
     """Every host of the source, sketched; with `only`, that host folder alone."""
+    # deferred here and below: the YAML parser, which `homelab history HOST` needs only
+    # when the paths it remembers no longer hold (homelab.history.pathcache)
+    from homelab.profile.include import resolve
+
     fetch = _fetcher(source)
     hosts: dict[str, HostSketch] = {}
     for folder in host_folders(source) if only is None else [only]:
@@ -83,6 +84,9 @@ def host_folders(source: Source) -> list[str]:
 def _fetcher(source: Source) -> Callable[[str], tuple[Document | None, list[Problem]]]:
     """Each file read and parsed once; a file that is missing or cannot be read is None
     (a sketch says nothing about problems: validation does)."""
+    from homelab.profile.options import tags_allowed
+    from homelab.yamlfile import load_text
+
     cache: dict[str, tuple[Document | None, list[Problem]]] = {}
 
     def fetch(rel: str) -> tuple[Document | None, list[Problem]]:
@@ -105,6 +109,8 @@ def host_inputs(state: LabState | Sketch, folder: str) -> set[str]:
     includes, the catalogue entries of its services, its hardware configuration, the
     module files it imports (beside the profile or a fragment), the encrypted secrets it
     uses."""
+    from homelab.profile import modules
+
     host = state.hosts.get(folder)
     if host is None:
         return set()

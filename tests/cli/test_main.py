@@ -10,6 +10,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from homelab import cli
 from homelab.cli import output
 from tests.cli.test_lab import run
@@ -140,6 +142,56 @@ def test_history_on_a_pipe_loads_no_deploy_code_no_profile_loader_no_rich_and_no
     lines = result.stdout.strip().splitlines()
     assert "homelab init: a new lab" in lines[0]
     assert lines[-1] == "[]"
+
+
+def test_history_of_a_host_asked_again_loads_no_yaml_parser_and_no_subprocess(
+    tmp_path: Path,
+) -> None:
+    lab = tmp_path / "lab"
+    assert run("init", str(lab)).returncode == 0
+    host = next(p.parent.name for p in (lab / "hosts").glob("*/profile.yaml"))
+    code = (
+        "import sys\n"
+        "import homelab.cli\n"
+        "assert homelab.cli.main(['--lab', sys.argv[1], 'history', sys.argv[2]]) == 0\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in {'yaml', 'subprocess'}))\n"
+    )
+    said = []
+    for _ in range(2):  # the first run finds the host's paths (YAML), the second recalls them
+        result = subprocess.run(
+            [sys.executable, "-c", code, str(lab), host], capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stderr
+        said.append(result.stdout.strip().splitlines())
+    assert said[0][:-1] == said[1][:-1] and "homelab init: a new lab" in said[1][0]
+    assert said[0][-1] != "[]"
+    assert said[1][-1] == "[]"
+
+
+def test_a_command_run_inside_another_program_leaves_nothing_frozen(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    lab = tmp_path / "lab"
+    assert run_cli("init", str(lab))[0] == 0
+    short = cli._SHORT | {"history:cmd_status"}  # status: without --live
+    assert not cli._WRITE_NOTHING - short
+    for command in (["history"], ["status"], ["hosts"]):
+        assert run_cli("--lab", str(lab), *command)[0] == 0
+        assert gc.get_freeze_count() == 0 and gc.isenabled()
+
+
+def test_help_is_laid_out_as_argparse_lays_it_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    laid: dict[str, list[str]] = {}
+    for columns in ("50", "200"):  # the terminal's width, as argparse's own formatter finds it
+        monkeypatch.setenv("COLUMNS", columns)
+        top = cli.parser()
+        (commands,) = [a for a in top._actions if isinstance(a, argparse._SubParsersAction)]
+        for parser in (top, commands.choices["history"], commands.choices["apply"]):
+            ours = parser.format_help()
+            parser.formatter_class = argparse.HelpFormatter
+            assert ours == parser.format_help()
+            laid.setdefault(columns, []).append(ours)
+    assert laid["50"] != laid["200"]
 
 
 def test_the_console_script_and_python_m_homelab_run_the_same_main() -> None:
