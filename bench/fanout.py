@@ -19,7 +19,9 @@ once per round, in turn, so the machine's noise hits them alike):
 - `homelab apply --yes` again right after, nothing changed: how long, how many rebuilds ran
   on the machines (the stand-in logs each call), how many hosts said "up to date".
 
-Ratios are to the floor of the same round (median over rounds). With --against DIR (another
+homelab runs without PYTHONDONTWRITEBYTECODE, after one untimed warm-up apply per checkout
+(its modules compiled, as a user's install has them). Ratios are to the floor of the same
+round (median over rounds). With --against DIR (another
 checkout, e.g. `git worktree add DIR COMMIT`), that homelab's apply --yes runs in the same
 rounds on the same machines, and the two are compared round by round. Usage:
     .venv/bin/python bench/fanout.py [--hosts 20,50] [--rounds 5] [--seconds 1]
@@ -442,6 +444,8 @@ def run_size(
     stage = Stage(base, hosts, args.seconds, args.kex)
     try:
         figures = Figures()
+        for checkout in [ROOT, *([args.against] if args.against else [])]:
+            stage.command(checkout)  # warm-up, untimed: its modules compiled
         for number in range(1, rounds + 1):
             one_round(stage, number, figures, ansible, args.against)
         report(stage, figures, args.seconds, note, args.against)

@@ -487,11 +487,13 @@ class Lab(LabFiles):
         on_event: Callable[[Event], None] | None = None,
         stop: threading.Event | None = None,
         on_note: Callable[[str], None] | None = None,
+        before_sending: Callable[[], None] | None = None,
     ) -> Outcome:
-        """Commit what goes out, send it, pin accepted keys, record (homelab.deploy.workflow)."""
+        """Commit what goes out, send it, pin accepted keys, record (homelab.deploy.workflow;
+        `before_sending` runs before HEAD moves or anything is sent)."""
         from homelab.deploy.workflow import send  # deferred: start-up (deploy)
 
-        return send(ready, options, on_event, stop, on_note)
+        return send(ready, options, on_event, stop, on_note, before_sending)
 
     def rollback(
         self,

@@ -13,6 +13,7 @@ import getpass
 import os
 import signal
 import sys
+import threading
 import warnings
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
@@ -80,13 +81,14 @@ def _with_progress(work: Work[T], hosts: Sequence[str]) -> tuple[T, str]:
     return result, got[0] if got else ""
 
 
-def _show_changes(lab: Lab, chosen: Sequence[str], full: bool) -> None:
-    """What goes out to each host since its last deploy (else since HEAD)."""
+def _changes(lab: Lab, chosen: Sequence[str], full: bool) -> list[str]:
+    """What goes out to each host since its last deploy (else since HEAD), as lines."""
 
     try:
         diffs = lab.diff(None, list(chosen))
     except InvalidInput:
-        return  # not a git repository: nothing to compare with
+        return []  # not a git repository: nothing to compare with
+    out = []
     for d in diffs:
         since = "its last deploy" if d.base_kind == "deployed" else d.base_kind
         base = f" ({d.base[:7]})" if d.base else ""
@@ -98,14 +100,43 @@ def _show_changes(lab: Lab, chosen: Sequence[str], full: bool) -> None:
         else:
             said = f"{d.host}: nothing changed since {since}{base}"
         if not d.changed:
-            print(said)
+            out.append(said)
             continue
-        print(f"{said}:")
-        for line in d.changes or ("generated files changed",):
-            print(f"  {line}")
+        out.append(f"{said}:")
+        out += [f"  {line}" for line in d.changes or ("generated files changed",)]
         if full:
-            for line in d.nix:
-                print(f"    {line}")
+            out += [f"    {line}" for line in d.nix]
+    return out
+
+
+class _Later:
+    """Lines worked out in a thread of their own while the apply goes on (with --yes
+    nothing is asked, so the changes need not be shown before the commit is prepared);
+    `show` waits for them and says them once (an error in the work is raised there)."""
+
+    def __init__(self, work: Callable[[], list[str]]) -> None:
+        self._shown = False
+        self._lines: list[str] = []
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(work,), name="changes")
+        self._thread.daemon = True  # an apply that ends early does not wait for it
+        self._thread.start()
+
+    def _run(self, work: Callable[[], list[str]]) -> None:
+        try:
+            self._lines = work()
+        except BaseException as error:
+            self._error = error
+
+    def show(self, say: Callable[[str], None]) -> None:
+        if self._shown:
+            return
+        self._shown = True
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        for line in self._lines:
+            say(line)
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
@@ -134,13 +165,19 @@ def cmd_apply(args: argparse.Namespace) -> int:
                     f"note: the lab's names, roles and builds change {folder}'s modules too, and "
                     f"{folder} is not in this apply: apply {folder} too"
                 )
-            _show_changes(lab, ready.chosen, args.diff)
-            for host, builder in ready.built_on.items():
-                print(f"{host}: built on {builder}, which copies the system to it")
+            built_on = [
+                f"{host}: built on {builder}, which copies the system to it"
+                for host, builder in ready.built_on.items()
+            ]
+            chosen = list(ready.chosen)
+            # with --yes the changes are worked out while the commit is prepared, and shown
+            # before HEAD moves to it (homelab.deploy.workflow's before_sending)
+            later = _Later(lambda: [*_changes(lab, chosen, args.diff), *built_on])
+            if not args.yes or getattr(args, "ask_sudo_password", False):
+                later.show(print)  # what is asked comes after the changes
             if not args.yes:
                 if not sys.stdin.isatty():
                     raise usage("not on a terminal, so nothing can be asked: add --yes to apply")
-                chosen = list(ready.chosen)
                 many = len(chosen) > 12  # the first dozen, then how many more
                 names = ", ".join(chosen[:12]) + (f" and {len(chosen) - 12} more" if many else "")
                 count = f"{len(chosen)} host{'s' if len(chosen) != 1 else ''}"
@@ -166,7 +203,10 @@ def cmd_apply(args: argparse.Namespace) -> int:
             force=args.force,
         )
         outcome, signalled = _with_progress(
-            lambda emit, stop, note: lab.send(ready, options, emit, stop, note), ready.names
+            lambda emit, stop, note: lab.send(
+                ready, options, emit, stop, note, lambda: later.show(note)
+            ),
+            ready.names,
         )
     print()
     output.report(lab.apply_report(outcome.results))

@@ -17,7 +17,7 @@ ended. A link that drops and does not come back in time ends "interrupted" the s
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from homelab.deploy import ssh
@@ -28,6 +28,7 @@ from homelab.deploy.models import MAX_JOBS, ApplyOptions, ApplyState, Event, Hos
 from homelab.deploy.plan import HostPlan
 
 OnEvent = Callable[[Event], None]
+OnResult = Callable[[HostResult], None]
 
 
 def apply(
@@ -36,15 +37,22 @@ def apply(
     on_event: OnEvent | None = None,
     cancel: threading.Event | None = None,
     early: Early = NONE,
+    on_result: OnResult | None = None,
+    planned: Mapping[str, Future[HostPlan]] | None = None,
 ) -> list[HostResult]:
     """Apply every plan, in parallel; a host takes its connection from `early` when one
-    was started for it."""
+    was started for it. `on_result` gets each host's result as soon as that host ends
+    (from its worker thread; the others may still run). With `planned` (host folder ->
+    its plan to come), `plans` only say how to reach the hosts: each host is connected
+    to and locked meanwhile, and waits for its plan before it sends anything (no host
+    is built elsewhere then)."""
     emit = on_event or _nothing
     for plan in plans:
         emit(Event(plan.name, ApplyState.WAITING))
-    if not any(p.build_on is not None and p.refused is None for p in plans):
-        return _fan_out(plans, options, emit, cancel, HostRun.apply, "apply", early)
-    return _with_builders(plans, options, emit, cancel or threading.Event(), early)
+    work = HostRun.apply if on_result is None else _then(HostRun.apply, on_result)
+    if planned is not None or not any(p.build_on is not None and p.refused is None for p in plans):
+        return _fan_out(plans, options, emit, cancel, work, "apply", early, planned or {})
+    return _with_builders(plans, options, emit, cancel or threading.Event(), early, work)
 
 
 def look(
@@ -72,6 +80,17 @@ def _nothing(_: Event) -> None:
     pass
 
 
+def _then(
+    work: Callable[[HostRun], HostResult], on_result: OnResult
+) -> Callable[[HostRun], HostResult]:
+    def run(host: HostRun) -> HostResult:
+        result = work(host)
+        on_result(result)
+        return result
+
+    return run
+
+
 def _fan_out(
     plans: Sequence[HostPlan],
     options: ApplyOptions,
@@ -80,6 +99,7 @@ def _fan_out(
     work: Callable[[HostRun], HostResult],
     name: str,
     early: Early = NONE,
+    planned: Mapping[str, Future[HostPlan]] | None = None,
 ) -> list[HostResult]:
     if not plans:
         return []
@@ -88,7 +108,14 @@ def _fan_out(
     jobs = options.jobs if options.jobs > 0 else MAX_JOBS
     with ThreadPoolExecutor(max_workers=min(jobs, len(plans)), thread_name_prefix=name) as pool:
         runs = [
-            HostRun(plan, options, emit, stop, early.take(plan.folder, plan.endpoint, options.ssh))
+            HostRun(
+                plan,
+                options,
+                emit,
+                stop,
+                early.take(plan.folder, plan.endpoint, options.ssh),
+                planned=(planned or {}).get(plan.folder),
+            )
             for plan in plans
         ]
         futures = [pool.submit(work, run) for run in runs]
@@ -101,6 +128,7 @@ def _with_builders(
     emit: OnEvent,
     stop: threading.Event,
     early: Early,
+    work: Callable[[HostRun], HostResult] = HostRun.apply,
 ) -> list[HostResult]:
     """An apply where some hosts are built on another machine (deploy.buildOn). Builders
     start first: a builder that is also applied is deployed before it builds for the
@@ -126,7 +154,7 @@ def _with_builders(
             run = HostRun(
                 plan, options, emit, stop, early.take(plan.folder, plan.endpoint, options.ssh)
             )
-            futures[plan.folder] = pool.submit(HostRun.apply, run)
+            futures[plan.folder] = pool.submit(work, run)
         for plan in targets:
             assert plan.build_on is not None
             b = plan.build_on
@@ -145,7 +173,7 @@ def _with_builders(
                 early.take(plan.folder, plan.endpoint, options.ssh),
                 builders[b.builder],
             )
-            futures[plan.folder] = own.submit(HostRun.apply, run)
+            futures[plan.folder] = own.submit(work, run)
         return [futures[p.folder].result() for p in plans]
     finally:
         pool.shutdown(wait=True)

@@ -72,8 +72,12 @@ class HostRun:
         cancel: threading.Event,
         early: Future[Connection] | None = None,
         builder: Builder | None = None,
+        planned: Future[HostPlan] | None = None,
     ) -> None:
+        # with `planned`, `plan` only says how to reach the host: what is sent is planned
+        # from the commit while the machine is reached, and waited for once it is
         self.plan = plan
+        self._planned = planned
         self.builder = builder  # another machine builds its system (deploy.buildOn)
         self.built_on = ""  # set once what it activates came from there
         self._early = early  # a connection started before the fan-out (homelab.deploy.early)
@@ -231,6 +235,8 @@ class HostRun:
         self.target.connection  # noqa: B018 - connect now: failures say so here
         before = self._probe(staging=True).generation_now
         self._read_age_key()
+        if self._planned is not None:
+            self.plan = self._wait_for_plan(self._planned)
         if self.plan.earlier_run:
             self.confirmed = self.runs.how_it_ended(self.plan.earlier_run)
         verdict = judge(self.plan, self.facts, self.options)
@@ -410,6 +416,21 @@ class HostRun:
             raise Failed(f"rollback failed ({how}); still on {run.after or before}")
         after = run.after or before
         return self._result(State.DONE, f"{before} -> {after} (rolled back)", after=after)
+
+    def _wait_for_plan(self, planned: Future[HostPlan]) -> HostPlan:
+        """What is sent, once the commit is made and planned from; a stop meanwhile, or a
+        commit that failed, ends the host before anything was sent (Cancelled)."""
+        while True:
+            if self.cancel.is_set():
+                self._clean_staging()
+                raise Cancelled()
+            try:
+                return planned.result(timeout=0.1)
+            except TimeoutError:
+                continue
+            except Exception:  # the apply itself says why (its commit or plan failed)
+                self._clean_staging()
+                raise Cancelled() from None
 
     # ---- probe, lock, sudo ------------------------------------------------------------
 

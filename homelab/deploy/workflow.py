@@ -18,6 +18,11 @@ of their own), and records every host, confirming first how runs left going
 by an earlier interrupted apply ended. Once the fan-out is over, a failure to pin or
 record is a note: the machines are what they are, and the summary must still be shown.
 
+The machines are not kept waiting for this work: unless keys must be settled first or a
+host is built elsewhere, the fan-out starts before the commit (each host connects, takes
+its lock and probes, then waits for its plan before sending anything), and each host's
+record is written as soon as it ends (homelab.deploy.recorder).
+
 `look_live` is `homelab status --live`: it asks the machines what they run and confirms
 interrupted deploys, without sending anything. `rollback` is `homelab rollback`: no build
 and no commit, but the connection, the pinning of accepted keys and the records are the
@@ -26,8 +31,10 @@ same as an apply's.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 
 from homelab.deploy import fanout, hostkeys
@@ -45,6 +52,7 @@ from homelab.deploy.plan import (
     secret_sources,
     secrets_of,
 )
+from homelab.deploy.recorder import Recorder
 from homelab.deploy.records import ROLLBACK, pin_keys, record
 from homelab.deploy.ssh import SshSettings
 from homelab.deploy.upload import SecretFile
@@ -275,13 +283,28 @@ def send(
     on_event: Callable[[Event], None] | None = None,
     stop: threading.Event | None = None,
     on_note: Note | None = None,
+    before_sending: Callable[[], None] | None = None,
 ) -> Outcome:
     """Commit what goes out, send it, pin, record. The sudo password (in `options`) was
-    asked before: nothing is committed for an apply that cannot go on."""
+    asked before: nothing is committed for an apply that cannot go on.
+    `before_sending` runs once, before HEAD moves to the pre-apply commit (or before the
+    fan-out when nothing is committed): the command line shows the changes then, worked
+    out meanwhile; when it raises, nothing is committed or sent."""
     try:
-        return _send(ready, options, on_event, stop, on_note)
+        return _send(ready, options, on_event, stop, on_note, _once(before_sending))
     finally:
         ready.close()
+
+
+def _once(work: Callable[[], None] | None) -> Callable[[], None]:
+    done: list[bool] = []
+
+    def once() -> None:
+        if not done and work is not None:
+            done.append(True)
+            work()
+
+    return once
 
 
 def _send(
@@ -290,16 +313,16 @@ def _send(
     on_event: Callable[[Event], None] | None,
     stop: threading.Event | None,
     on_note: Note | None,
+    before_sending: Callable[[], None],
 ) -> Outcome:
     note = on_note or (lambda _: None)
     stop = stop or threading.Event()
     lab = ready.lab
     if stop.is_set():
         return Outcome((), "", stopped=True)
-    if ready.committing and not ready.nothing_to_commit:
-        done = commit_lab(lab, hosts=list(ready.chosen), known=ready.known)
-        if done is not None:
-            note(f"committed {done.short} {done.subject}")
+    if _reach_meanwhile(ready):
+        return _send_meanwhile(ready, options, on_event, stop, note, before_sending)
+    _commit(ready, note, before_sending)
     # hosts whose secrets need their key first: pinned and re-encrypted in a commit of
     # their own before the upload sets are read, so that one run deploys them
     settled = hostkeys.settle(
@@ -308,20 +331,145 @@ def _send(
     state = _reloaded(lab, ready.state) if settled.changed else ready.state
     refused = {**hostkeys.refusals(state, ready.chosen), **settled.refused}
     commit = _head(lab)
-    plans = plan_hosts(lab, state, ready.chosen, commit, ready.secrets)
-    last = _last_attempts(lab, note)
-    earlier = interrupted(last)
-    plans = [
-        replace(
-            _with_earlier(_settled(p, settled.verified, refused), earlier), last=last.get(p.folder)
+    plans, earlier = _plans(ready, state, commit, settled.verified, refused, note)
+    # each host's record is written as it ends, while the others still run
+    recorder = Recorder(
+        lambda ended: record(
+            lab.root, with_origins(ended, plans, state), commit, options.mode, earlier
         )
-        for p in plans
-    ]
-    sent = fanout.apply(plans, options, on_event, stop, ready.early)
+    )
+    try:
+        sent = fanout.apply(plans, options, on_event, stop, ready.early, recorder.add)
+    finally:
+        for line in recorder.finish():
+            note(line)
     results = with_origins(sent, plans, state)
     pin_keys(lab, plans, results, ready.committing, note)
-    _record(lab, results, commit, options.mode, earlier, note)
     return Outcome(tuple(results), commit, stopped=stop.is_set())
+
+
+def _reach_meanwhile(ready: Ready) -> bool:
+    """Can the machines be reached (connected to, locked, probed) while the commit is made
+    and planned from? Not when a host's secrets need its key first (that settles keys
+    and commits again before anything is planned), nor when a host is built elsewhere
+    (its builder's work is planned with it)."""
+    state = ready.state
+    if any(hostkeys.wants_key(state, f) for f in ready.chosen):
+        return False
+    return state.builds is None or not any(f in state.builds.build_on for f in ready.chosen)
+
+
+@dataclass(frozen=True)
+class _Planned:
+    commit: str
+    plans: list[HostPlan]
+    earlier: Mapping[str, DeployRecord]
+
+
+def _send_meanwhile(
+    ready: Ready,
+    options: ApplyOptions,
+    on_event: Callable[[Event], None] | None,
+    stop: threading.Event,
+    note: Note,
+    before_sending: Callable[[], None],
+) -> Outcome:
+    """The fan-out starts at once, from plans that only say how to reach each host: the
+    machines are connected to, locked and probed while the commit is made here and the
+    upload sets are read from it; each host waits for its plan before it sends anything.
+    When the commit or the planning fails, `stop` is set and every host ends before
+    sending (its staging folder removed, its lock released), nothing is recorded, and the
+    error is raised."""
+    lab, state = ready.lab, ready.state
+    refused = hostkeys.refusals(state, ready.chosen)
+    reach = [replace(plan_connection(state, f), refused=refused.get(f)) for f in ready.chosen]
+    planned: dict[str, Future[HostPlan]] = {p.folder: Future() for p in reach}
+    made: Future[_Planned] = Future()
+
+    def write(ended: Sequence[HostResult]) -> None:
+        if made.exception() is not None:
+            return  # nothing was committed, so nothing was sent: nothing to record
+        it = made.result()
+        record(lab.root, with_origins(ended, it.plans, state), it.commit, options.mode, it.earlier)
+
+    recorder = Recorder(write)
+    fanned: Future[list[HostResult]] = Future()
+
+    def fan_out() -> None:
+        try:
+            sent = fanout.apply(reach, options, on_event, stop, ready.early, recorder.add, planned)
+        except BaseException as error:
+            fanned.set_exception(error)
+        else:
+            fanned.set_result(sent)
+
+    threading.Thread(target=fan_out, name="fan-out", daemon=True).start()
+    try:
+        try:
+            _commit(ready, note, before_sending)
+            commit = _head(lab)
+            plans, earlier = _plans(ready, state, commit, {}, refused, note)
+        except BaseException as error:
+            stop.set()  # the hosts not reached yet are not; the others end before sending
+            made.set_exception(error)
+            for future in planned.values():
+                future.set_exception(error)
+            raise
+        made.set_result(_Planned(commit, plans, earlier))
+        by_folder = {p.folder: p for p in plans}
+        for folder, future in planned.items():
+            if folder in by_folder:
+                future.set_result(by_folder[folder])
+            else:  # no profile to plan from: it ends without sending
+                future.set_exception(LabFailure(f"{folder} has no plan"))
+        sent = fanned.result()
+    finally:
+        fanned.exception()  # every host has ended before the records are finished
+        for line in recorder.finish():
+            note(line)
+    results = with_origins(sent, plans, state)
+    pin_keys(lab, plans, results, ready.committing, note)
+    return Outcome(tuple(results), commit, stopped=stop.is_set())
+
+
+def _commit(ready: Ready, note: Note, before_sending: Callable[[], None]) -> None:
+    """The pre-apply commit (when one is made); `before_sending` runs before HEAD moves,
+    or here when nothing is committed."""
+    if ready.committing and not ready.nothing_to_commit:
+        try:
+            done = commit_lab(
+                ready.lab,
+                hosts=list(ready.chosen),
+                known=ready.known,
+                before_head_moves=before_sending,
+            )
+        except Exception:
+            with contextlib.suppress(Exception):  # what was to be applied, then the error
+                before_sending()
+            raise
+        if done is not None:
+            note(f"committed {done.short} {done.subject}")
+    before_sending()
+
+
+def _plans(
+    ready: Ready,
+    state: LabState,
+    commit: str,
+    verified: Mapping[str, str],
+    refused: Mapping[str, Refusal],
+    note: Note,
+) -> tuple[list[HostPlan], Mapping[str, DeployRecord]]:
+    """The plans from the commit that goes out, each with its newest record, and the
+    records of interrupted applies to confirm."""
+    plans = plan_hosts(ready.lab, state, ready.chosen, commit, ready.secrets)
+    last = _last_attempts(ready.lab, note)
+    earlier = interrupted(last)
+    plans = [
+        replace(_with_earlier(_settled(p, verified, refused), earlier), last=last.get(p.folder))
+        for p in plans
+    ]
+    return plans, earlier
 
 
 def rollback(

@@ -155,8 +155,12 @@ def commit_paths(
     folders: Sequence[str] | None = None,
     message: str | None = None,
     subject: Callable[[Changes], str] | None = None,
+    before_head_moves: Callable[[], None] | None = None,
 ) -> tuple[str, Changes] | None:
-    """Commit these paths as they are in the working tree; None when nothing changed."""
+    """Commit these paths as they are in the working tree; None when nothing changed.
+    `before_head_moves` runs once the commit is worked out, before HEAD moves to it (work
+    that reads HEAD meanwhile, as an apply's diff, still sees the commit it started from);
+    when it raises, nothing is committed."""
     tree = _stage(lab, lr, head, paths)
     head_tree = lr.run("rev-parse", f"{head}^{{tree}}").strip() if head else lr.empty_tree
     if tree == head_tree:
@@ -166,6 +170,8 @@ def commit_paths(
         old, new, changed, folders, _layout_only(lab, lr, head), _texts(lab, lr, head)
     )
     title = subject(changes) if subject is not None else None
+    if before_head_moves is not None:
+        before_head_moves()
     sha = make_commit(lr, head, tree, commit_message(changes, message, title))
     # the person's index: these paths now match the new commit, nothing else moves
     lr.run(
@@ -217,11 +223,13 @@ def commit_lab(
     *,
     subject: str | None = None,
     known: Known | None = None,
+    before_head_moves: Callable[[], None] | None = None,
 ) -> Committed | None:
     """Commit the managed files of these host folders (all, with the lab's fragments and
     catalogue, when None) as they are on disk; None when nothing changed. A lab that is
     not yet in a git repository gets one. `known`: the lab at HEAD and on disk, loaded
-    already by the caller (used while HEAD is still the commit they were loaded at)."""
+    already by the caller (used while HEAD is still the commit they were loaded at).
+    `before_head_moves`: commit_paths' (not run when nothing changed)."""
     lr = open_repository(lab.root, create=True)
     check_writable(lr)
     head = lr.head()
@@ -233,8 +241,9 @@ def commit_lab(
     paths = managed_paths(lab, lr, old, new, head, folders)
     title = None if subject is None else (lambda _: subject)
     done = commit_paths(
-        lab, lr, paths, old, new, head, folders=folders, message=message, subject=title
-    )
+        lab, lr, paths, old, new, head, folders=folders, message=message, subject=title,
+        before_head_moves=before_head_moves,
+    )  # fmt: skip
     if done is None:
         return None
     return Committed(done[0], lr.run("show", "-s", "--format=%s", done[0]).strip())
