@@ -44,7 +44,7 @@ from homelab.nix.expr import (
     SearchPath,
     mk_default,
 )
-from homelab.nix.render import comments, render_file
+from homelab.nix.render import comments, render_file, shared
 from homelab.nix.syntax import check_module_body
 from homelab.profile import secretrefs
 from homelab.profile.model import ModuleEntry, Profile, SecretUse, User
@@ -422,8 +422,28 @@ def services(
     return {"config": Apply(Ref("lib.mkMerge"), (blocks,))}
 
 
+# Hosts mostly give a service the same settings: its block is made once for them by
+# settings text, and shared (never changed once made: the renderer writes it once too).
+_BLOCKS: dict[tuple[int, str, frozenset[str]], tuple[Service, dict[str, Any]]] = {}
+
+
 def _service_block(
     service: Service, settings: Mapping[str, Any], given: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """_make_service_block, once per entry, settings and the settings given."""
+    key = (id(service), repr(settings), given)
+    known = _BLOCKS.get(key)
+    if known is not None and known[0] is service:
+        return known[1]
+    block = shared(_make_service_block(service, settings, given))
+    if len(_BLOCKS) >= 4096:
+        _BLOCKS.clear()
+    _BLOCKS[key] = (service, block)
+    return block
+
+
+def _make_service_block(
+    service: Service, settings: Mapping[str, Any], given: frozenset[str]
 ) -> dict[str, Any]:
     """The entry's options with settings put in, each at its priority (services/README.md,
     "Priorities"): what reads a setting the person wrote at normal priority, and so do the

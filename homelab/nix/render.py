@@ -26,7 +26,7 @@ import re
 import sys
 import unicodedata
 from collections.abc import Mapping, Sequence
-from typing import cast
+from typing import Any, TypeVar, cast
 
 import tree_sitter
 
@@ -397,6 +397,22 @@ def _is_mapping(v: object) -> bool:
     return kind is dict or (kind not in _NOT_MAPPING and isinstance(v, Mapping))
 
 
+# Sets that many hosts share (a catalogue entry's block for the same settings): their
+# text is made once per indentation. Each is kept with its value, so that its id is
+# not another's.
+_SHARED: dict[int, tuple[object, dict[int, str]]] = {}
+_MOST_SHARED = 4096
+_Shared = TypeVar("_Shared", bound=Mapping[str, Any])
+
+
+def shared(value: _Shared) -> _Shared:
+    """`value`, which is never changed from now on, written once for all who render it."""
+    if len(_SHARED) >= _MOST_SHARED:
+        _SHARED.clear()
+    _SHARED[id(value)] = (value, {})
+    return value
+
+
 class _Renderer:
     def expr(self, v: NixValue, indent: int) -> str:
         """`v` as an expression whose first line continues the current line at `indent`."""
@@ -513,6 +529,13 @@ class _Renderer:
         # never on one line: a second attribute would rewrite the first one's line
         if not d:
             return "{ }"
+        known = _SHARED.get(id(d))
+        if known is not None and known[0] is d:
+            text = known[1].get(indent)
+            if text is None:
+                lines = self.bindings(d, indent + _INDENT)
+                text = known[1][indent] = "{\n" + "\n".join(lines) + "\n" + " " * indent + "}"
+            return text
         lines = self.bindings(d, indent + _INDENT)
         return "{\n" + "\n".join(lines) + "\n" + " " * indent + "}"
 

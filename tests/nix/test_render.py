@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from pathlib import Path
@@ -28,7 +29,7 @@ from homelab.nix.expr import (
     mk_force,
     mk_if,
 )
-from homelab.nix.render import attr_name, render, render_file, string
+from homelab.nix.render import attr_name, render, render_file, shared, string
 from tests import nixtools
 from tests.nixtools import nix_eval, nix_eval_many, nix_eval_module, nix_parse
 
@@ -561,3 +562,20 @@ def test_search_path_from_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     monkeypatch.delenv("HOMELAB_TEST_NIX_PATH")
     with pytest.raises(AssertionError, match="home-manager/nixos"):
         nix_eval_module(module)
+
+
+def test_a_shared_set_is_written_as_an_unshared_one_at_every_depth() -> None:
+    block = {"services": {"jellyfin": Block({"enable": True, "group": "media"})}}
+    twice = {
+        "config": Apply(Ref("lib.mkMerge"), ([Comment(copy.deepcopy(block), "services.a")],)),
+        "nested": {"deeper": Block({"inner": [copy.deepcopy(block)]})},
+    }
+    expected = render(twice)
+    mine = shared(copy.deepcopy(block))
+    with_shared = {
+        "config": Apply(Ref("lib.mkMerge"), ([Comment(mine, "services.a")],)),
+        "nested": {"deeper": Block({"inner": [mine]})},
+    }
+    assert render(with_shared) == expected
+    assert render(with_shared) == expected  # the second time from what the first wrote
+    assert "  services.jellyfin = {" in expected
