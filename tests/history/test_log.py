@@ -203,3 +203,22 @@ def test_a_lab_with_no_commit_yet_has_no_history(tmp_path: Path, run_cli: RunCli
     for word in ("pi", "ghost", "@media"):
         code, out, err = run_cli("--lab", str(root), "history", word)
         assert (code, out, err) == (0, f"no commits yet touching {word}\n", "")
+
+
+def test_a_lab_in_a_folder_of_a_bigger_repository_follows_its_own_paths(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    top = tmp_path / "top"
+    root = make_lab(top / "infra" / "lab", repository=False)
+    git(top, "init", "-q", "-b", "main")
+    git(top, "config", "user.name", "Lab Owner")
+    git(top, "config", "user.email", "owner@example.org")
+    write(top, "hosts/pi/profile.yaml", "not the lab's\n")  # the same paths, outside the lab
+    first = hand_commit(top, "everything")
+    edit(root, "hosts/pi/profile.yaml", "24.05", "24.11")
+    pi = hand_commit(top, "pi: 24.11")
+    write(top, "hosts/pi/profile.yaml", "still not the lab's\n")
+    hand_commit(top, "outside the lab")
+    for _ in range(2):  # its paths found, then remembered
+        assert shown(run_cli, root, "pi") == [pi, first]
+    assert shown(run_cli, root)[:2] == [pi, first]
