@@ -40,16 +40,21 @@ _resolve: Callable[..., str] = _BaseLoader.resolve
 
 class _Loader(_BaseLoader):
     def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
-        # a plain scalar's tag depends on its text alone (SafeLoader has no path resolvers)
-        if kind is not yaml.ScalarNode or not implicit[0] or self.yaml_path_resolvers:
-            return _resolve(self, kind, value, implicit)
-        tag = _TAGS.get(value)
-        if tag is None:
-            tag = _resolve(self, kind, value, implicit)
-            if len(value) <= 64 and len(_TAGS) < 20_000:
-                _TAGS[value] = tag
-        return tag
+        # called for every scalar: a scalar's tag depends on its text alone, and a quoted
+        # or block one is text (SafeLoader has no path resolvers)
+        if kind is _SCALAR_NODE and not self.yaml_path_resolvers:
+            if not implicit[0]:
+                return _STR
+            tag = _TAGS.get(value)
+            if tag is None:
+                tag = _resolve(self, kind, value, implicit)
+                if len(value) <= 64 and len(_TAGS) < 20_000:
+                    _TAGS[value] = tag
+            return tag
+        return _resolve(self, kind, value, implicit)
 
+
+_SCALAR_NODE = yaml.ScalarNode
 
 Path_ = tuple[str | int, ...]
 
