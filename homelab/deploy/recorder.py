@@ -1,9 +1,10 @@
 """Deploy records written while the apply goes on: each host's record as soon as the host
 ends, not all of them once the last machine is done.
 
-Hosts that end while a write runs go into the next write together, so an apply to 20
-machines makes a few writes (each one git ref update for its hosts), and what is left when
-the last host ends is that host's record. Records never wait for a machine: `add` only
+Hosts that end within GATHER seconds of each other, or while a write runs, go into one
+write together (each write is a handful of git runs: on a busy machine they cost the
+others' CPU), so an apply to 20 machines makes a few writes, and what is left when the
+last host ends is that host's record. Records never wait for a machine: `add` only
 queues. `finish` writes what is left and returns the notes of writes that failed (said by
 the caller's thread: a front end's note may not be callable from another thread).
 """
@@ -19,6 +20,7 @@ from homelab.errors import InvalidInput, LabFailure
 
 Write = Callable[[Sequence[HostResult]], None]
 _END = None
+GATHER = 0.1  # seconds a write waits for more hosts ending (the apply's end never waits)
 
 
 class Recorder:
@@ -50,7 +52,7 @@ class Recorder:
                 else:
                     batch.append(item)
                 try:
-                    item = self._queue.get_nowait()
+                    item = self._queue.get_nowait() if ending else self._queue.get(timeout=GATHER)
                 except queue.Empty:
                     break
             if batch:
