@@ -58,7 +58,7 @@ def _git(
 
 
 def check_done(args: Sequence[str], done: Done, ok: Sequence[int] = (0,)) -> str:
-    """The run's output (of LabRepo.run, or one of LabRepo.run_together); a failure is a
+    """The run's output (of LabRepo.run, or one of run_in); a failure is a
     LabFailure carrying git's own words."""
     if done.returncode not in ok:
         detail = done.stderr.strip() or done.stdout.strip()
