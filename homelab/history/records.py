@@ -258,7 +258,7 @@ def deployed(lab_root: Path, lr: LabRepo | None = None) -> dict[str, DeployRecor
 
 
 # the git runs `deployed` reads, which do not depend on each other (a caller that has other
-# runs to make starts them all at once: LabRepo.run_together)
+# runs to make starts them all at once: homelab.history.repo.run_in)
 DEPLOYED_QUERIES = (
     _records_query(DEPLOYED_REFS),
     ("for-each-ref", "--format=%(refname)", DEPLOY_TAGS),
