@@ -27,10 +27,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from homelab.deploy import scripts
-from homelab.deploy.ssh import Endpoint, SshSettings, connect
-from homelab.deploy.target import Target
 from homelab.errors import LabFailure
 from homelab.labconfig.lock import FLAKE_LOCK, Pin, read_lock
 from homelab.localstate import local_folder
@@ -38,6 +36,9 @@ from homelab.nix.render import string as nix_string
 from homelab.optionindex.model import OptionIndex
 from homelab.optionindex.read import read_index
 from homelab.optionindex.store import IndexUnreadable, dumps, loads
+
+if TYPE_CHECKING:  # the SSH code loads when an index is made on a machine, not when read
+    from homelab.deploy.ssh import Endpoint, SshSettings
 
 NIX_FLAGS = ("--extra-experimental-features", "nix-command flakes")
 FOLDER = "options"  # under .homelab/
@@ -212,6 +213,10 @@ def evaluate_on(
 ) -> object:
     """index.nix over the host, with the Nix of a lab machine: its JSON. A machine with
     less than 3 GB of memory is refused unless `small`."""
+    from homelab.deploy import scripts
+    from homelab.deploy.ssh import connect
+    from homelab.deploy.target import Target
+
     conn = connect(endpoint, settings)
     target = Target(endpoint.label or endpoint.address, lambda: conn)
     folder = ""

@@ -12,7 +12,7 @@ import os
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from homelab.gcpause import paused
 from homelab.tui.collector import EVERY, Collector
@@ -26,12 +26,12 @@ with paused():  # start-up: what these imports make lives on; a pass over it fre
     from textual.screen import Screen
     from textual.widgets import Input
 
-    from homelab.editing.drafts import Kept
     from homelab.lab import Lab
-    from homelab.localstate import local_folder
     from homelab.optionindex.model import OptionIndex
-    from homelab.tui import crash
     from homelab.tui.screens.dialogs import Confirm
+
+if TYPE_CHECKING:
+    from homelab.editing.drafts import Kept
 
 
 class HomelabApp(App[None]):
@@ -180,6 +180,8 @@ class HomelabApp(App[None]):
         """Keep the unsaved edits as drafts, save a report, say where, exit with code 1.
         Textual's own handler prints the traceback with its frames' locals, where a password
         or a secret may be: the message replaces it."""
+        from homelab.tui import crash  # deferred: start-up (it reads package versions)
+
         first = not self.crashed
         self.crashed = True
         if first:
@@ -213,6 +215,9 @@ class HomelabApp(App[None]):
         )
 
     def _save_report(self, error: Exception) -> Path:
+        from homelab.localstate import local_folder
+        from homelab.tui import crash
+
         when = time.time()
         text = crash.report(error, self._sensitive(), os.environ, when)
         try:

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, OptionList
+from textual.widgets import Button, Header, OptionList
 from textual.widgets.option_list import Option
 
 from homelab.editing.session import Session
@@ -20,6 +20,7 @@ from homelab.errors import InvalidInput
 from homelab.lab import Choices, Entry, Lab, Shown
 from homelab.tui.plain import Static, plain
 from homelab.tui.screens.dialogs import Confirm, Refused
+from homelab.tui.widgets.footer import Footer
 from homelab.tui.widgets.lists import MarkedList
 from homelab.tui.widgets.preview import diff_text
 

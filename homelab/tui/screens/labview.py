@@ -16,7 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, OptionList
+from textual.widgets import Header, Input, OptionList
 from textual.widgets.option_list import Option
 
 from homelab.editing.labyaml import EditError, LabYaml
@@ -27,6 +27,7 @@ from homelab.tui.plain import Label, Static
 from homelab.tui.screens.commit import CommitChoice, CommitDialog
 from homelab.tui.screens.dialogs import Confirm, Refused
 from homelab.tui.screens.labforms import InputChoice, InputForm, OverlayForm
+from homelab.tui.widgets.footer import Footer
 
 NO_LAB_YAML = (
     "This lab has no lab.yaml: it keeps a hand-kept flake.nix, which homelab never "

@@ -22,18 +22,19 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Header, TabbedContent
+from textual.widgets import Header, TabbedContent
 from textual.worker import get_current_worker
 
 from homelab.editing.drafts import Kept
 from homelab.editing.session import ChangedOnDisk, Check, EditError, Session, profile_rel
 from homelab.errors import InvalidInput
 from homelab.lab import Lab, LabState
-from homelab.tui import labload
+from homelab.tui import firstlook, labload
 from homelab.tui.messages import EditAfterYes, FieldEdited
 from homelab.tui.plain import Static
 from homelab.tui.screens.dialogs import Confirm, Refused, changed_on_disk, remove_host
 from homelab.tui.widgets import editors as ed  # each tab's module loads when first shown
+from homelab.tui.widgets.footer import Footer
 from homelab.tui.widgets.hints import unused_key
 from homelab.tui.widgets.hosteditor import TABS, HostEditor, changes_lists
 from homelab.tui.widgets.hostlist import LEGEND, HostList
@@ -115,7 +116,7 @@ class MainScreen(Screen[None]):
     def __init__(self, session: Session[Lab]) -> None:
         super().__init__()
         self.session = session
-        self.host_editor = HostEditor(session, id="editor")
+        self.host_editor = HostEditor(session, id="editor", catalogue=self.whole_catalogue)
         self._check_timer: Timer | None = None
         self._drafts_timer: Timer | None = None
         self._drafts_trouble = ""  # why drafts could not be written, once said
@@ -123,6 +124,9 @@ class MainScreen(Screen[None]):
         self._asked_disk: dict[str, str | None] = {}  # folder -> disk text already asked about
         self.loaded = False  # the worker's full load arrived
         self.opened = False  # the first host is shown (after the host list is drawn)
+        # the catalogue entries the first check read, until the rest is read (firstlook.py)
+        self._first_entries: frozenset[str] | None = None
+        self._first_checked = False
 
     # ---- layout ----------------------------------------------------------------------
 
@@ -187,6 +191,7 @@ class MainScreen(Screen[None]):
         self.post_message(LabLoaded(loaded.state, loaded.marks))
 
     def on_lab_loaded(self, message: LabLoaded) -> None:
+        self._first_entries = None  # the whole catalogue is here
         self.session.state = message.state
         self.session.catalog = message.state.catalog
         # the lab's own problems as the whole lab says them (the first check saw one host)
@@ -225,11 +230,29 @@ class MainScreen(Screen[None]):
         self.opened = True
         folder = self.query_one(HostList).folder  # a key pressed meanwhile moved it
         if folder is not None:
+            # the checks read the catalogue entries their host names (firstlook.py); the
+            # whole catalogue comes with the lab's load
+            self._first_entries = firstlook.first_look(self.session, folder)
             self.select_host(folder)
             self.preview_tab_file()  # its tab was shown before its Nix was there
         collector = getattr(self.app, "collector", None)
         if collector is not None:  # the first screen is up: collections may run again
             self.call_after_refresh(collector.start)
+
+    def whole_catalogue(self, *, check: bool = True) -> None:
+        """The rest of the catalogue before the lab's load brings it (firstlook.py), and
+        its entries' problems with the lab's: shown at once, the shown host checked again
+        (check). A host checked without problems or warnings gets none from entries it
+        does not name: it is not checked again (that would redraw its preview)."""
+        entries, self._first_entries = self._first_entries, None
+        if entries is None:
+            return
+        more = firstlook.rest(self.session, entries)
+        if not (check and self.folder is not None and self._first_checked):
+            return
+        shown = self.session.checks.get(self.folder)
+        if more or shown is None or shown.shown:
+            self.call_later(self.run_check)  # not within what asked (a tab being made)
 
     @on(HostList.OptionHighlighted, "#hosts")
     def _host_highlighted(self, event: HostList.OptionHighlighted) -> None:
@@ -422,7 +445,14 @@ class MainScreen(Screen[None]):
         if folder is None:
             return None
         self._last_check = time.monotonic()
+        if self._first_checked and self._first_entries is not None:
+            grown = firstlook.extend(self.session, folder, self._first_entries)
+            if grown is None:
+                self.whole_catalogue(check=False)  # what it names cannot be told
+            else:
+                self._first_entries = grown
         check = self.session.check(folder)
+        self._first_checked = True
         self.show_check(folder, check)
         return check
 
@@ -699,6 +729,7 @@ class MainScreen(Screen[None]):
 
     def _after_lab(self, saved: bool | None) -> None:
         if saved:  # lab.yaml changed: the lab's problems and every host's check read it
+            self._first_entries = None
             self.session.catalog = None
             self.forget_head()
             self.load_lab()

@@ -15,12 +15,13 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Header
 from textual.worker import get_current_worker
 
 from homelab.lab import Lab, LabState
 from homelab.labmap import LabMap, MapHost, host_lines, link_lines
 from homelab.tui.plain import Static
+from homelab.tui.widgets.footer import Footer
 
 NOTE = (
     "The lab's hosts, their services and names, and the links between machines "

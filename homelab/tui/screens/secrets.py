@@ -23,7 +23,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header
+from textual.widgets import DataTable, Header
 from textual.worker import get_current_worker
 
 from homelab.errors import InvalidInput, Problem, format_path
@@ -33,6 +33,7 @@ from homelab.secrets.view import LabSecrets, Reader, SecretState
 from homelab.tui.plain import Static
 from homelab.tui.screens.dialogs import Confirm
 from homelab.tui.screens.secretforms import NewValue, Passphrase, SecretValueForm, ShownValue
+from homelab.tui.widgets.footer import Footer
 
 NOTE = (
     "Encrypted secrets (encrypted/NAME.age), who should open each and who can. "

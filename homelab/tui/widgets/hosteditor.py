@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from textual import on
 from textual.app import ComposeResult
@@ -84,9 +84,16 @@ def changes_lists(path: Sequence[str | int]) -> bool:
 class HostEditor(Vertical):
     """The tabs and the problems panel of the host the screen shows."""
 
-    def __init__(self, session: Session[Lab], *, id: str | None = None) -> None:
+    def __init__(
+        self,
+        session: Session[Lab],
+        *,
+        id: str | None = None,
+        catalogue: Callable[[], None] = lambda: None,
+    ) -> None:
         super().__init__(id=id)
         self.session = session
+        self.whole_catalogue = catalogue  # the whole catalogue read, when it is not yet
         self.folder: str | None = None
         self.editors: dict[str, Editor] = {}
         self.stale: set[str] = set()  # editors whose host data changed since they showed it
@@ -186,6 +193,7 @@ class HostEditor(Vertical):
         if tab == "home":
             return ed.HomeEditor(own, merged, id="ed-home")
         if tab == "services":
+            self.whole_catalogue()  # it offers every entry
             assert self.session.catalog is not None
             return ed.ServicesEditor(
                 self.session.catalog,

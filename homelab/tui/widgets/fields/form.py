@@ -18,6 +18,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Input
 
 from homelab.errors import Problem, format_path
+from homelab.tui.compact import compact
 from homelab.tui.messages import FieldEdited
 from homelab.tui.plain import Static, plain
 from homelab.tui.schema import MISSING, FieldSpec, Path, dig, fields
@@ -60,7 +61,8 @@ class Group(Vertical):
         return format_path(self.path)
 
     def compose(self) -> ComposeResult:
-        yield Static("", classes="group-error")
+        # the line of the group's own problems is made once it has one: most groups never
+        # do, and a form's first frame is shorter by a widget per group
         yield from build(self.specs, self.base, self.own, self.inherited)
 
     def show_problems(self, problems: Sequence[Problem]) -> None:
@@ -73,12 +75,15 @@ class Group(Vertical):
 
     def _show_problems(self) -> None:
         problems = getattr(self, "problems", [])
-        errors = self.query(".group-error")
-        if not errors:
-            return
-        errors.first(Static).update(
-            "\n".join(p.message + (f" ({p.hint})" if p.hint else "") for p in problems)
-        )
+        said = "\n".join(p.message + (f" ({p.hint})" if p.hint else "") for p in problems)
+        line = next((w for w in self.children if w.has_class("group-error")), None)
+        if line is None:
+            if not problems:
+                return
+            line = Static(said, classes="group-error")
+            self.mount(line, before=self.children[0] if self.children else None)
+        elif isinstance(line, Static):
+            line.update(said)
         self.set_class(bool(problems), "-problem")
 
     def focus_control(self) -> None:
@@ -105,9 +110,8 @@ class MapField(Field):
     def compose_control(self) -> ComposeResult:
         with Vertical(classes="map-box"):
             yield from self._entries()
-            yield Input(
-                placeholder="add an entry: its name, then enter", classes="map-add", compact=True
-            )
+            add = Input(placeholder="add an entry: its name, then enter", classes="map-add")
+            yield compact(add)
 
     def _keys(self) -> list[str]:
         own = list(self.own) if isinstance(self.own, dict) else []
@@ -133,7 +137,7 @@ class MapField(Field):
                 key + ("" if isinstance(self.own, dict) and key in self.own else "  (inherited)")
             )
             box.entry = key  # type: ignore[attr-defined]
-            remove = Button("remove", classes="map-remove", variant="error", compact=True)
+            remove = compact(Button("remove", classes="map-remove", variant="error"))
             remove.entry = key  # type: ignore[attr-defined]
             box.compose_add_child(remove)
             for widget in build(specs, (*self.path, key), *self._at(key)):

@@ -16,6 +16,7 @@ from textual.widget import Widget
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
+from homelab.tui.compact import compact
 from homelab.tui.schema import MISSING, item_kind, read_number, shown
 from homelab.tui.widgets.fields.base import Field
 
@@ -94,11 +95,12 @@ class ListField(Field):
         with Vertical(classes="list-box"):
             yield ItemList(*self._options(), classes="field-items", markup=False)
             kind = names_kind(self.path)
-            yield Input(
-                placeholder=self._placeholder(),
-                classes="list-add",
-                compact=True,
-                suggester=Names(self, kind) if kind else None,
+            yield compact(
+                Input(
+                    placeholder=self._placeholder(),
+                    classes="list-add",
+                    suggester=Names(self, kind) if kind else None,
+                )
             )
         self._editing: int | None = None
 

@@ -9,6 +9,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.widgets import Select
 
+from homelab.tui.compact import compact
 from homelab.tui.schema import MISSING, shown
 from homelab.tui.widgets.fields.base import Field, inherited_hint
 
@@ -21,9 +22,7 @@ class ChoiceField(Field):
     def compose_control(self) -> ComposeResult:
         options = [(Text(shown(o)), o) for o in self.spec.options]  # text, `[` too
         value = self.own if self.own in self.spec.options else Select.NULL
-        yield Select(
-            options, value=value, prompt=self._prompt(), classes="field-select", compact=True
-        )
+        yield compact(Select(options, value=value, prompt=self._prompt(), classes="field-select"))
 
     @property
     def control(self) -> Select[Any]:

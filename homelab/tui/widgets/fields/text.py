@@ -8,6 +8,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.widgets import Input
 
+from homelab.tui.compact import compact
 from homelab.tui.schema import MISSING, shown
 from homelab.tui.widgets.fields.base import Field, inherited_hint
 
@@ -16,9 +17,7 @@ class TextField(Field):
     """Text in an input; what it inherits or defaults to is its placeholder."""
 
     def compose_control(self) -> ComposeResult:
-        yield Input(
-            self._text(), placeholder=self._placeholder(), classes="field-input", compact=True
-        )
+        yield compact(Input(self._text(), placeholder=self._placeholder(), classes="field-input"))
 
     @property
     def control(self) -> Input:
