@@ -201,8 +201,10 @@ def lazy_lists(screen: Screen[Any]) -> list[type[Widget]]:
     """Lists a screen makes later (the editor's tabs make theirs when first shown)."""
     if type(screen).__name__ != "MainScreen":
         return []
+    from homelab.tui.widgets import editors
     from homelab.tui.widgets.editors.listdetail import EntryList
 
+    editors.load_all()  # a list's class exists once its tab's module is loaded
     found: list[type[Widget]] = []
     todo: list[type[Widget]] = [EntryList]
     while todo:

@@ -40,6 +40,13 @@ _MODULES = {
 }
 
 
+def load_all() -> None:
+    """Every tab's module, for what must know them all (the help lists every list's
+    keys, whether or not its tab was shown yet)."""
+    for module in sorted(set(_MODULES.values())):
+        importlib.import_module(f"{__name__}.{module}")
+
+
 def __getattr__(name: str) -> Any:
     module = _MODULES.get(name)
     if module is None:
