@@ -100,10 +100,15 @@ def extend(session: Session[Lab], folder: str, entries: frozenset[str]) -> froze
     return entries | missing
 
 
-def rest(session: Session[Lab], entries: frozenset[str]) -> list[Problem]:
-    """The whole catalogue after a first look that read `entries`, and the problems of
-    the entries it did not read, with the lab's; those problems are returned."""
-    catalog, problems = session.lab.catalogue()
+def rest(
+    session: Session[Lab],
+    entries: frozenset[str],
+    read: tuple[Catalog, list[Problem]] | None = None,
+) -> list[Problem]:
+    """The whole catalogue after a first look that read `entries` (`read`: the lab's
+    catalogue() already read, e.g. in a thread), and the problems of the entries it did
+    not read, with the lab's; those problems are returned."""
+    catalog, problems = read or session.lab.catalogue()
     session.catalog = catalog
     more = rest_problems(problems, entries, session.lab_problems)
     session.lab_problems = (*session.lab_problems, *more)

@@ -1,5 +1,6 @@
-"""The editor's checks read only the catalogue entries their host names; the rest, with
-its problems, comes with the lab's background load. A person sees the same check as with
+"""The editor's first check reads only the catalogue entries its host names; the rest, with
+its problems, is read beside the UI right after (else it comes with the lab's background
+load). A person sees the same check as with
 the whole catalogue, the catalogue's problems all the same, and no host is ever told a
 service is unknown because its entry was not read yet."""
 
@@ -19,6 +20,7 @@ from homelab.lab import Lab
 from homelab.source import DiskSource
 from homelab.tui import firstlook, labload
 from homelab.tui.app import HomelabApp
+from homelab.tui.screens.main import MainScreen
 from homelab.tui.widgets.preview import Preview
 from homelab.tui.widgets.problems import ProblemsPanel
 from tests.tui.pilot import SIZE, choose_host, run
@@ -92,6 +94,13 @@ def held(monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
     return release
 
 
+@pytest.fixture
+def no_early_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rest of the catalogue not read beside the UI (as when a key comes first): only
+    the entries each host names, until the lab's load brings the rest."""
+    monkeypatch.setattr(MainScreen, "_read_catalogue", lambda self: None)
+
+
 async def until(pilot: Pilot[Any], check: Callable[[], bool], limit: float = 60.0) -> None:
     start = time.monotonic()
     while not check():
@@ -103,8 +112,31 @@ def panel_lines(app: HomelabApp) -> list[str]:
     return [f"{p.place}: {p.message}" for p in app.main.query_one(ProblemsPanel).problems]
 
 
-def test_a_broken_entry_no_host_uses_is_shown_once_the_lab_has_loaded(
+def test_a_broken_entry_no_host_uses_is_shown_soon_after_opening(
     lab: Path, held: asyncio.Event
+) -> None:
+    """Read beside the UI once the first host is shown, long before the lab's load."""
+    (lab / BROKEN).write_text("description: 3\n")
+    whole = [f"{p.place}: {p.message}" for p in Lab(lab).load().problems]
+    expected = [line for line in whole if BROKEN in line]
+    assert expected
+
+    async def scenario() -> None:
+        app = HomelabApp(lab)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: any(BROKEN in line for line in panel_lines(app)))
+            assert not app.main.loaded  # the lab's load is held
+            assert [line for line in panel_lines(app) if BROKEN in line] == expected
+            held.set()
+            await choose_host(pilot, "pi")  # every host's panel says it
+            await pilot.pause(0.1)
+            assert [line for line in panel_lines(app) if BROKEN in line] == expected
+
+    run(scenario)
+
+
+def test_a_broken_entry_no_host_uses_is_shown_once_the_lab_has_loaded(
+    lab: Path, held: asyncio.Event, no_early_read: None
 ) -> None:
     (lab / BROKEN).write_text("description: 3\n")
     whole = [f"{p.place}: {p.message}" for p in Lab(lab).load().problems]
@@ -143,7 +175,7 @@ def test_a_broken_entry_the_host_uses_is_shown_by_the_first_check(
 
 
 def test_a_host_switched_to_before_the_rest_is_checked_with_every_entry(
-    lab: Path, held: asyncio.Event, monkeypatch: pytest.MonkeyPatch
+    lab: Path, held: asyncio.Event, no_early_read: None
 ) -> None:
     """nixos-demo uses tailscale, flatpak and pihole, which homeserver does not name."""
     expected = said(Lab(lab).open_session().check("nixos-demo"))
@@ -167,7 +199,7 @@ def test_a_host_switched_to_before_the_rest_is_checked_with_every_entry(
 
 
 def test_the_services_tab_offers_every_entry_before_the_rest_is_read(
-    lab: Path, held: asyncio.Event, monkeypatch: pytest.MonkeyPatch
+    lab: Path, held: asyncio.Event, no_early_read: None
 ) -> None:
     every = sorted(p.stem for p in (lab / "services").glob("*.yaml"))
 

@@ -43,12 +43,16 @@ from homelab.tui.widgets.preview import Preview
 from homelab.tui.widgets.textbox import typing
 
 if TYPE_CHECKING:
+    from homelab.catalog import Catalog
+    from homelab.errors import Problem
     from homelab.tui.screens.newhost import NewHost
     from homelab.tui.widgets.editors import EntriesEditor, YamlEditor
 
 __all__ = ["TABS", "MainScreen"]
 
 CHECK_EVERY = 0.1  # seconds between checks while typing (the first one runs at once)
+LOAD_AFTER = 0.3  # seconds after opening until the whole lab's load starts
+LOAD_APART_AFTER = 1.0  # the same for a lab loaded in another process
 DRAFTS_EVERY = 0.5  # seconds between writes of the unsaved edits as drafts while typing
 TAB_KEYS = Binding.Group("Tab")
 
@@ -158,8 +162,11 @@ class MainScreen(Screen[None]):
         hosts.focus()
         # the host list is drawn first; the host's check and form, a frame later
         self.call_after_refresh(self._show_first)
-        # the other hosts load once the first screen is up, not while it is drawn
-        self.set_timer(0.3, self.load_lab)
+        # the other hosts load once the first screen is up, not while it is drawn; a big
+        # lab's load starts a process, which stalled a host switch made then by ~100 ms:
+        # later, past a person's first look at the first host
+        big = len(folders) >= labload.IN_PROCESS_BELOW
+        self.set_timer(LOAD_APART_AFTER if big else LOAD_AFTER, self.load_lab)
         self.set_interval(self.DISK_EVERY, self.check_disk)
 
     # ---- the lab in the background ---------------------------------------------------
@@ -235,11 +242,23 @@ class MainScreen(Screen[None]):
             self._first_entries = firstlook.first_look(self.session, folder)
             self.select_host(folder)
             self.preview_tab_file()  # its tab was shown before its Nix was there
+            if self._first_entries is not None:
+                self._read_catalogue()
         collector = getattr(self.app, "collector", None)
         if collector is not None:  # the first screen is up: collections may run again
             self.call_after_refresh(collector.start)
 
-    def whole_catalogue(self, *, check: bool = True) -> None:
+    @work(thread=True, exclusive=True, group="catalogue")
+    def _read_catalogue(self) -> None:
+        """The rest of the catalogue read beside the UI, long before the lab's load brings
+        it: a host switched to then rarely needs entries read on the UI's thread."""
+        read = self.session.lab.catalogue()
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self.whole_catalogue, read=read)
+
+    def whole_catalogue(
+        self, *, check: bool = True, read: tuple[Catalog, list[Problem]] | None = None
+    ) -> None:
         """The rest of the catalogue before the lab's load brings it (firstlook.py), and
         its entries' problems with the lab's: shown at once, the shown host checked again
         (check). A host checked without problems or warnings gets none from entries it
@@ -247,7 +266,7 @@ class MainScreen(Screen[None]):
         entries, self._first_entries = self._first_entries, None
         if entries is None:
             return
-        more = firstlook.rest(self.session, entries)
+        more = firstlook.rest(self.session, entries, read)
         if not (check and self.folder is not None and self._first_checked):
             return
         shown = self.session.checks.get(self.folder)
