@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -24,40 +23,25 @@ from homelab.catalog import Catalog
 from homelab.editing.session import Session
 from homelab.errors import Problem
 from homelab.lab import Lab
-from homelab.labstate import COMMON, PROFILE
-from homelab.source import DiskSource, Source, Unreadable, present, read_bytes
+from homelab.labstate import PROFILE
+from homelab.source import DiskSource, OnlyHosts, Source, Unreadable
 from homelab.yamlfile import load_plain
 
 CATALOGUE = "services"
 MOST_FILES = 32  # includes followed, at most (a deeper chain: the whole catalogue)
 
 
-@dataclass(frozen=True)
-class FirstLook:
-    """A source showing one host folder (and the shared fragments) and the catalogue
-    entries in `entries` (file names, e.g. caddy.yaml)."""
+class FirstLook(OnlyHosts):
+    """A source showing one host folder (none for ""), the shared fragments, and the
+    catalogue entries in `entries` (file names, e.g. caddy.yaml)."""
 
-    base: Source
-    folder: str
-    entries: frozenset[str]
-
-    partial = True  # what needs every host (the lab's names) waits for the whole lab
-
-    def read(self, rel: str) -> str | None:
-        return self.base.read(rel)
-
-    def read_bytes(self, rel: str) -> bytes | None:
-        return read_bytes(self.base, rel)
-
-    def has(self, rel: str) -> bool:
-        return present(self.base, rel)
+    def __init__(self, base: Source, folder: str, entries: frozenset[str]) -> None:
+        super().__init__(base, {folder} if folder else set())
+        self.entries = entries
 
     def listdir(self, rel: str) -> list[str]:
-        names = self.base.listdir(rel)
-        where = rel.strip("/")
-        if where == "hosts":
-            return [n for n in names if n in (self.folder, COMMON)]
-        if where == CATALOGUE:
+        names = super().listdir(rel)
+        if rel.strip("/") == CATALOGUE:
             return [n for n in names if n in self.entries]
         return names
 

@@ -3,16 +3,19 @@ names so that commit ids (and the snapshots that show them) are always the same.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from homelab.lab import Lab
+from homelab.tui import labload
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -75,3 +78,18 @@ def lab(tmp_path: Path, git_env: None) -> Path:
     git(root, "init", "-q", "-b", "main")
     commit_all(root, "the demo lab")
     return root
+
+
+@pytest.fixture
+def held(monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
+    """The whole lab's load, in another process (as on a big lab), held until set."""
+    release = asyncio.Event()
+    real = labload.load_apart
+
+    async def load_apart(*args: Any, **kwargs: Any) -> labload.Loaded:
+        await release.wait()
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(labload, "IN_PROCESS_BELOW", 0)
+    monkeypatch.setattr(labload, "load_apart", load_apart)
+    return release

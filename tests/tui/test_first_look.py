@@ -18,7 +18,7 @@ from textual.pilot import Pilot
 from homelab.editing.session import Check
 from homelab.lab import Lab
 from homelab.source import DiskSource
-from homelab.tui import firstlook, labload
+from homelab.tui import firstlook
 from homelab.tui.app import HomelabApp
 from homelab.tui.screens.main import MainScreen
 from homelab.tui.widgets.preview import Preview
@@ -77,21 +77,6 @@ def test_a_service_without_an_entry_gets_the_whole_catalogue(lab: Path) -> None:
     whole = said(session.check("pi"))
     assert any("pihol" in line for line in whole[0])
     assert whole == said(Lab(lab).open_session().check("pi"))
-
-
-@pytest.fixture
-def held(monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
-    """The whole lab's load, in another process (as on a big lab), held until set."""
-    release = asyncio.Event()
-    real = labload.load_apart
-
-    async def load_apart(*args: Any, **kwargs: Any) -> labload.Loaded:
-        await release.wait()
-        return await real(*args, **kwargs)
-
-    monkeypatch.setattr(labload, "IN_PROCESS_BELOW", 0)
-    monkeypatch.setattr(labload, "load_apart", load_apart)
-    return release
 
 
 @pytest.fixture

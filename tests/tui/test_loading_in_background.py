@@ -24,21 +24,6 @@ from tests.tui.pilot import SIZE, field, run
 PI = "hosts/pi/profile.yaml"
 
 
-@pytest.fixture
-def held(monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
-    """The whole lab's load, in another process (as on a big lab), held until set."""
-    release = asyncio.Event()
-    real = labload.load_apart
-
-    async def load_apart(*args: Any, **kwargs: Any) -> labload.Loaded:
-        await release.wait()
-        return await real(*args, **kwargs)
-
-    monkeypatch.setattr(labload, "IN_PROCESS_BELOW", 0)
-    monkeypatch.setattr(labload, "load_apart", load_apart)
-    return release
-
-
 async def until(pilot: Pilot[Any], check: Callable[[], bool], limit: float = 60.0) -> None:
     start = time.monotonic()
     while not check():
