@@ -10,6 +10,9 @@ A command's module is loaded only when that command runs, so `homelab --help` lo
 of them, nor what they import (the profiles and catalogue behind Lab, git); inside them,
 only what some of their commands need waits (textual, rich, the deploy code), marked
 "deferred". bench/startup.py measures it.
+
+Over 500 lines: every command's options are here, in one place to read, built only for
+the command asked (`parser(only=...)`).
 """
 
 from __future__ import annotations

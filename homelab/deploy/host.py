@@ -6,6 +6,9 @@ detached run and follow it (homelab.deploy.follow), confirm over a fresh connect
 (`--confirm`), run the health checks. What runs on the machine comes from
 homelab.deploy.steps, as data. Every error ends as a HostResult with one clear line: one
 host failing never touches another (homelab.deploy.fanout runs each in its own thread).
+
+Over 500 lines: one host's run is one sequence (connection, lock, staging, run, confirm,
+checks) whose steps share the run's fields.
 """
 
 from __future__ import annotations

@@ -27,6 +27,10 @@ record is written as soon as it ends (homelab.deploy.recorder).
 interrupted deploys, without sending anything. `rollback` is `homelab rollback`: no build
 and no commit, but the connection, the pinning of accepted keys and the records are the
 same as an apply's.
+
+Over 500 lines for now: prepare, both orders of send (the fan-out before or after the
+commit) and rollback share the Ready state and the planning and recording helpers; the
+order that reaches the machines meanwhile (_send_meanwhile) is the part to move out next.
 """
 
 from __future__ import annotations

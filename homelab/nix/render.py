@@ -16,6 +16,9 @@ escaping was checked against Nix 2.8 (``nix-instantiate --eval --json --strict``
   all spaces, otherwise the ``"..."`` form is used.
 - NUL cannot be in a Nix string (Nix's strings are C strings): `NixValueError`.  So are
   lone surrogates (not encodable as UTF-8).
+
+Over 500 lines: every escape rule and layout rule together, so that the one place Nix
+text is made stays one place.
 """
 
 from __future__ import annotations
