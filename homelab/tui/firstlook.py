@@ -7,8 +7,9 @@ text of the profile and of the fragments it includes, followed as `include:` say
 is a superset of the services it uses (and of groups that share a service's name). Each
 later check first reads the entries its host names that are not read yet (`extend`),
 so that no host is ever told of a service "unknown" because its entry was not read; the
-whole catalogue and its problems come with the background load of the lab, or at once
-where every entry is needed (the Services tab offers them all: `rest`).
+whole catalogue and its problems are read beside the UI once the first host is shown
+(`rest`, with what a thread read), or at once where every entry is needed first (the
+Services tab offers them all), else they come with the background load of the lab.
 """
 
 from __future__ import annotations

@@ -97,14 +97,20 @@ def panel_lines(app: HomelabApp) -> list[str]:
     return [f"{p.place}: {p.message}" for p in app.main.query_one(ProblemsPanel).problems]
 
 
-def test_a_broken_entry_no_host_uses_is_shown_soon_after_opening(
-    lab: Path, held: asyncio.Event
-) -> None:
-    """Read beside the UI once the first host is shown, long before the lab's load."""
+def broken_entry(lab: Path) -> list[str]:
+    """A catalogue entry no host uses, made invalid; the problems the whole lab has with it."""
     (lab / BROKEN).write_text("description: 3\n")
     whole = [f"{p.place}: {p.message}" for p in Lab(lab).load().problems]
     expected = [line for line in whole if BROKEN in line]
     assert expected
+    return expected
+
+
+def test_a_broken_entry_no_host_uses_is_shown_soon_after_opening(
+    lab: Path, held: asyncio.Event
+) -> None:
+    """Read beside the UI once the first host is shown, long before the lab's load."""
+    expected = broken_entry(lab)
 
     async def scenario() -> None:
         app = HomelabApp(lab)
@@ -123,10 +129,7 @@ def test_a_broken_entry_no_host_uses_is_shown_soon_after_opening(
 def test_a_broken_entry_no_host_uses_is_shown_once_the_lab_has_loaded(
     lab: Path, held: asyncio.Event, no_early_read: None
 ) -> None:
-    (lab / BROKEN).write_text("description: 3\n")
-    whole = [f"{p.place}: {p.message}" for p in Lab(lab).load().problems]
-    expected = [line for line in whole if BROKEN in line]
-    assert expected
+    expected = broken_entry(lab)
 
     async def scenario() -> None:
         app = HomelabApp(lab)

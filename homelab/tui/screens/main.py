@@ -237,8 +237,8 @@ class MainScreen(Screen[None]):
         self.opened = True
         folder = self.query_one(HostList).folder  # a key pressed meanwhile moved it
         if folder is not None:
-            # the checks read the catalogue entries their host names (firstlook.py); the
-            # whole catalogue comes with the lab's load
+            # the first check reads the catalogue entries its host names (firstlook.py);
+            # the rest is read in a thread once the host is shown
             self._first_entries = firstlook.first_look(self.session, folder)
             self.select_host(folder)
             self.preview_tab_file()  # its tab was shown before its Nix was there
