@@ -121,7 +121,7 @@ class Runs:
         the connection drops), and say what state the machine is in."""
         machine = self.machine
         try:
-            self.target.make_dirs(machine.run_dir(run_id), set())
+            self.target.make_dirs(machine.run_dir(run_id), {machine.state})  # the probe made it
             for path, text in steps.job_files(job, machine, run_id).items():
                 self.target.write_file(path, text.encode(), mode=0o755)
         except ConnectionLost:

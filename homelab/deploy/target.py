@@ -258,10 +258,12 @@ class Target:
             raise
 
     def make_dirs(self, path: str, known: set[str], mode: int = 0o755) -> None:
-        """mkdir -p over SFTP; `known` remembers folders that exist."""
+        """mkdir -p over SFTP; `known` remembers folders that exist. The walk starts below
+        the deepest known folder: over a busy connection each stat is a round trip."""
         parts = path.strip("/").split("/")
-        here = ""
-        for part in parts:
+        start = next((i for i in range(len(parts), 0, -1) if "/" + "/".join(parts[:i]) in known), 0)
+        here = "/" + "/".join(parts[:start]) if start else ""
+        for part in parts[start:]:
             here += "/" + part
             if here in known:
                 continue
