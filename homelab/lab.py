@@ -178,12 +178,14 @@ class Lab(LabFiles):
 
         return split_words(self, words)
 
-    def diff(self, rev: str | None = None, hosts: Sequence[str] = ()) -> list[HostDiff]:
+    def diff(
+        self, rev: str | None = None, hosts: Sequence[str] = (), now: LabState | None = None
+    ) -> list[HostDiff]:
         """What the working tree changes on each host since rev (default: its last deploy,
-        else HEAD)."""
+        else HEAD); `now` is the working tree's lab when it is loaded already."""
         from homelab.history.diff import diff_lab  # deferred: start-up (git)
 
-        return diff_lab(self, rev, hosts)
+        return diff_lab(self, rev, hosts, now)
 
     def revert(self, rev: str, hosts: Sequence[str] = ()) -> Reverted:
         """Go back: hosts' profiles as they were at rev, rebuilt, as a new commit."""

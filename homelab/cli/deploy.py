@@ -22,7 +22,7 @@ from homelab.cli import FAILED, OK, err, output
 from homelab.cli.common import ask, load_valid, open_lab, ssh_settings, usage
 from homelab.cli.live import Progress
 from homelab.errors import InvalidInput, LabFailure
-from homelab.lab import ApplyOptions, ConnectError, Lab, Stop
+from homelab.lab import ApplyOptions, ConnectError, Lab, LabState, Stop
 
 if TYPE_CHECKING:
     from homelab.lab import Event, HostKeyError
@@ -81,11 +81,12 @@ def _with_progress(work: Work[T], hosts: Sequence[str]) -> tuple[T, str]:
     return result, got[0] if got else ""
 
 
-def _changes(lab: Lab, chosen: Sequence[str], full: bool) -> list[str]:
-    """What goes out to each host since its last deploy (else since HEAD), as lines."""
+def _changes(lab: Lab, chosen: Sequence[str], full: bool, now: LabState) -> list[str]:
+    """What goes out to each host since its last deploy (else since HEAD), as lines;
+    `now` is the lab the apply loaded, not loaded again."""
 
     try:
-        diffs = lab.diff(None, list(chosen))
+        diffs = lab.diff(None, list(chosen), now)
     except InvalidInput:
         return []  # not a git repository: nothing to compare with
     out = []
@@ -172,7 +173,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
             chosen = list(ready.chosen)
             # with --yes the changes are worked out while the commit is prepared, and shown
             # before HEAD moves to it (homelab.deploy.workflow's before_sending)
-            later = _Later(lambda: [*_changes(lab, chosen, args.diff), *built_on])
+            later = _Later(lambda: [*_changes(lab, chosen, args.diff, ready.state), *built_on])
             if not args.yes or getattr(args, "ask_sudo_password", False):
                 later.show(print)  # what is asked comes after the changes
             if not args.yes:

@@ -178,9 +178,12 @@ class _At:
         return self.past.changed(self.sha, paths)
 
 
-def diff_lab(lab: LabFiles, rev: str | None = None, hosts: Sequence[str] = ()) -> list[HostDiff]:
+def diff_lab(
+    lab: LabFiles, rev: str | None = None, hosts: Sequence[str] = (), now: LabState | None = None
+) -> list[HostDiff]:
+    """`now`: the working tree's lab when the caller has it loaded already (an apply)."""
     lr = open_repository(lab.root)
-    new = lab.load()
+    new = lab.load() if now is None else now
     chosen = lab.select(new, hosts) if hosts else sorted(new.hosts)
     problems = new.all_problems(chosen)
     if problems:
