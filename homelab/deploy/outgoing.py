@@ -21,10 +21,9 @@ import os
 import posixpath
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from homelab.errors import InvalidInput, Place, Problem
-from homelab.history.repo import LabRepo
+from homelab.history.repo import GitSource, LabRepo
 
 FLAKE_FILES = ("flake.nix", "flake.lock")
 LINK_MODE = 0o120000
@@ -87,56 +86,84 @@ def files_at(
     secrets: Iterable[str] = (),
     modules: Iterable[str] = (),
     encrypted: Iterable[str] = (),
+    at: GitSource | None = None,
 ) -> dict[str, bytes]:
     """The host's upload set at `commit`: {lab-relative path: bytes}, with the module
     files it imports (`modules`) and the encrypted secrets it uses (`encrypted`, as the
     commit holds them: ciphertext only the host and the admins can open). InvalidInput
     when a file of the set is a symbolic link or a module or secret file is not in the
-    commit."""
-    tree = lr.repo.commit(commit).tree
-    skip = set(secrets)
+    commit. `at`: the commit's files, shared by the hosts planned together (one listing,
+    and their files read in one git run: see `read_sets`)."""
+    at = at if at is not None else GitSource(lr, commit)
+    rels, problems = _upload_set(at, folder, flake, set(secrets), modules, encrypted)
+    at.read_together(rels)
     out: dict[str, bytes] = {}
+    for rel in rels:
+        data = at.read_bytes(rel)
+        if data is not None:
+            out[rel] = data
+    if problems:
+        raise InvalidInput(problems)
+    return out
+
+
+def read_sets(
+    at: GitSource,
+    hosts: Iterable[tuple[str, bool, Iterable[str], Iterable[str]]],
+    secrets: Iterable[str] = (),
+) -> None:
+    """Read the upload sets of these hosts ((folder, flake, modules, encrypted) each) in
+    one git run, before `files_at` takes each from `at`."""
+    skip = set(secrets)
+    rels: list[str] = []
+    for folder, flake, modules, encrypted in hosts:
+        rels += _upload_set(at, folder, flake, skip, modules, encrypted)[0]
+    at.read_together(rels)
+
+
+def _upload_set(
+    at: GitSource,
+    folder: str,
+    flake: bool,
+    skip: set[str],
+    modules: Iterable[str],
+    encrypted: Iterable[str],
+) -> tuple[list[str], list[Problem]]:
+    """The files of the host's upload set at the commit, and what refuses it."""
     problems: list[Problem] = []
-
-    def item(rel: str) -> Any:
-        try:
-            return tree[lr.path(rel).rstrip("/")]
-        except KeyError:
-            return None
-
-    entries: list[tuple[str, Any]] = []
-    host = item(f"hosts/{folder}/")
-    if host is not None and host.type == "tree":
-        entries += [(f"hosts/{folder}/{child.name}", child) for child in host]
+    candidates: list[str] = []
+    host = at.entry(f"hosts/{folder}/")
+    if host is not None and host[0] == "tree":
+        candidates += [f"hosts/{folder}/{name}" for name in at.listdir(f"hosts/{folder}/")]
     elif host is not None:  # the host folder itself is a link
         problems.append(_link_problem(f"hosts/{folder}"))
     if flake:
-        entries += [(name, found) for name in FLAKE_FILES if (found := item(name)) is not None]
-    modules = sorted(set(modules) - {rel for rel, _ in entries})
-    encrypted = sorted(set(encrypted) - {rel for rel, _ in entries} - set(modules))
+        candidates += [name for name in FLAKE_FILES if at.entry(name) is not None]
+    modules = sorted(set(modules) - set(candidates))
+    encrypted = sorted(set(encrypted) - set(candidates) - set(modules))
     for rel in [*modules, *encrypted]:
-        found = item(rel)
-        if found is None or found.type != "blob":
+        found = at.entry(rel)
+        if found is None or found[0] != "blob":
             what = "a secret file {} uses" if rel in encrypted else "a module {} imports"
             problems.append(
                 Problem(
                     Place(rel),
-                    f"is {what.format(folder)}, but commit {commit[:7]} does not hold it",
+                    f"is {what.format(folder)}, but commit {at.commit[:7]} does not hold it",
                     hint=f"commit it (git add {rel} && git commit), then apply again",
                 )
             )
         else:
-            entries.append((rel, found))
-    for rel, blob in entries:
-        if blob.type != "blob" or not goes_out(rel, [folder], modules, encrypted) or rel in skip:
+            candidates.append(rel)
+    rels: list[str] = []
+    for rel in candidates:
+        kind, mode = at.entry(rel) or ("", 0)
+        if kind != "blob" or not goes_out(rel, [folder], modules, encrypted) or rel in skip:
             continue  # sub-folders and submodules never went out
-        if blob.mode == LINK_MODE:
+        if mode == LINK_MODE:
             problems.append(_link_problem(rel))
             continue
-        out[rel] = bytes(blob.data_stream.read())
-    if problems:
-        raise InvalidInput(problems)
-    return out
+        rels.append(rel)
+    return rels, problems
 
 
 def changed_files(lr: LabRepo, paths: Sequence[str]) -> dict[str, str]:

@@ -21,12 +21,12 @@ from pathlib import Path
 from homelab.builds import BuildOn
 from homelab.deploy.checks import CheckPlan, plan_checks
 from homelab.deploy.models import Method
-from homelab.deploy.outgoing import files_at, secret_paths
+from homelab.deploy.outgoing import files_at, read_sets, secret_paths
 from homelab.deploy.ssh import Endpoint
 from homelab.deploy.upload import SecretFile
 from homelab.errors import InvalidInput, Place, Problem
 from homelab.history.records import DeployRecord
-from homelab.history.repo import open_repository
+from homelab.history.repo import GitSource, open_repository
 from homelab.labfiles import LabFiles, LabState
 from homelab.profile.model import Profile
 from homelab.wiringnix.backups import UNIT as BACKUP_UNIT
@@ -140,14 +140,17 @@ def plan_hosts(
         secrets = secrets_of(lab, state, folders)
     skip = secret_sources(lab, state, list(state.hosts))
     lr = open_repository(lab.root)
+    at = GitSource(lr, commit)  # one listing of the commit, the hosts' files in one read
+    profiles = [(f, p) for f in folders if (p := state.hosts[f].profile) is not None]
+    flakes = {f: method_of(p) == Method.FLAKE for f, p in profiles}
+    # a host's encrypted secrets: only its own, and only in a flake
+    encrypted = {f: p.secret_files if flakes[f] else () for f, p in profiles}
+    read_sets(at, [(f, flakes[f], p.module_files, encrypted[f]) for f, p in profiles], skip)
     problems: list[Problem] = []
     plans: list[HostPlan] = []
-    for folder in folders:
-        profile = state.hosts[folder].profile
-        if profile is None:
-            continue
+    for folder, profile in profiles:
         method = method_of(profile)
-        flake = method == Method.FLAKE
+        flake = flakes[folder]
         try:
             files = files_at(
                 lr,
@@ -156,7 +159,8 @@ def plan_hosts(
                 flake=flake,
                 secrets=skip,
                 modules=profile.module_files,
-                encrypted=profile.secret_files if flake else (),  # only this host's own
+                encrypted=encrypted[folder],
+                at=at,
             )
         except InvalidInput as err:
             problems += err.problems

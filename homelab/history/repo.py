@@ -264,19 +264,20 @@ class GitSource:
         self._texts: dict[str, bytes] = {}
 
     @cached_property
-    def _entries(self) -> dict[str, tuple[str, str, int]]:
-        """Every path under the lab at the commit (folders too): (type, object id, size)."""
+    def _entries(self) -> dict[str, tuple[str, str, int, int]]:
+        """Every path under the lab at the commit (folders too): (type, object id, size,
+        mode)."""
         spec = [self.lr.prefix] if self.lr.prefix else []
         out = self.lr.run(
             "ls-tree", "-r", "-t", "-l", "-z", "--full-tree", self.commit, "--", *spec
         )
-        entries: dict[str, tuple[str, str, int]] = {"": ("tree", "", 0)}
+        entries: dict[str, tuple[str, str, int, int]] = {"": ("tree", "", 0, 0o40000)}
         for item in out.split("\0"):
             if not item:
                 continue
             meta, _, path = item.partition("\t")
-            _, kind, oid, size = meta.split()
-            entries[path] = (kind, oid, int(size) if size.isdigit() else 0)
+            mode, kind, oid, size = meta.split()
+            entries[path] = (kind, oid, int(size) if size.isdigit() else 0, int(mode, 8))
         return entries
 
     @cached_property
@@ -315,6 +316,8 @@ class GitSource:
 
     def _read_all(self, paths: Sequence[str]) -> None:
         """The blobs of `paths`, in one git run."""
+        if not paths:
+            return
         ids = [self._entries[p][1] for p in paths]
         asked = "".join(f"{oid}\n" for oid in ids).encode()
         code, data, err = gitrun.run(self.lr.top, ["cat-file", "--batch"], _env(), asked)
@@ -327,6 +330,21 @@ class GitSource:
             size = int(data[at:end].split()[2])
             self._texts[path] = data[end + 1 : end + 1 + size]
             at = end + 1 + size + 1
+
+    def entry(self, rel: str) -> tuple[str, int] | None:
+        """(git's type: blob, tree or commit; the mode) of a lab path, None when the
+        commit has nothing there. A symbolic link is a blob of mode 0o120000."""
+        found = self._entries.get(self._path(rel))
+        return None if found is None else (found[0], found[3])
+
+    def read_together(self, rels: Iterable[str]) -> None:
+        """The blobs of these lab paths that are not read yet, read in one git run (what
+        reads them next finds them here)."""
+        paths = {self._path(r) for r in rels}
+        self._read_all([p for p in sorted(paths) if p not in self._texts and self._is_blob(p)])
+
+    def _is_blob(self, path: str) -> bool:
+        return self._entries.get(path, ("",))[0] == "blob"
 
     def has(self, rel: str) -> bool:
         """Whether the file is there (source.present), without reading it."""

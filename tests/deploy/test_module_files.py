@@ -11,9 +11,9 @@ from pathlib import Path
 import git
 import pytest
 
-from homelab.deploy.outgoing import files_at
+from homelab.deploy.outgoing import files_at, read_sets
 from homelab.errors import InvalidInput
-from homelab.history.repo import open_repository
+from homelab.history.repo import GitSource, open_repository
 from tests.conftest import RunCli
 from tests.deploy.labs import make_lab
 from tests.deploy.test_upload_set import commit_all, shipped
@@ -124,3 +124,29 @@ def test_a_module_file_the_commit_lacks_or_holds_as_a_link_is_refused(tmp_path: 
         f"hosts/common/missing.nix: is a module web imports, but commit {commit[:7]} does not "
         "hold it",
     ]
+
+
+def test_hosts_planned_together_each_get_only_their_own_files(tmp_path: Path) -> None:
+    """The hosts of one apply share one reading of the commit: what one imports never
+    goes to the other, and each gets what it would get alone."""
+    lab = make_lab(tmp_path / "lab", [], commit=False)
+    for host in ("web", "db"):
+        (lab / "hosts" / host).mkdir()
+        (lab / "hosts" / host / "configuration.nix").write_text(f"# {host}\n{{ ... }}: {{ }}\n")
+    _modules(lab)
+    repo = _repository(lab)
+    repo.git.add("--all")
+    commit = repo.index.commit("two hosts").hexsha
+    lr = open_repository(lab)
+    web_modules = ("hosts/common/net.nix", "hosts/web/mods/tlp.nix")
+    at = GitSource(lr, commit)
+    read_sets(at, [("web", True, web_modules, ()), ("db", True, (), ())])
+
+    web = files_at(lr, commit, "web", flake=True, modules=web_modules, at=at)
+    db = files_at(lr, commit, "db", flake=True, at=at)
+
+    assert web == files_at(lr, commit, "web", flake=True, modules=web_modules)
+    assert db == files_at(lr, commit, "db", flake=True)
+    assert db["hosts/db/configuration.nix"] == b"# db\n{ ... }: { }\n"
+    assert not any(rel.startswith(("hosts/web/", "hosts/common/")) for rel in db)
+    assert "hosts/common/net.nix" in web and "hosts/db/configuration.nix" not in web
