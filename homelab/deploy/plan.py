@@ -142,15 +142,15 @@ def plan_hosts(
     lr = open_repository(lab.root)
     at = GitSource(lr, commit)  # one listing of the commit, the hosts' files in one read
     profiles = [(f, p) for f in folders if (p := state.hosts[f].profile) is not None]
-    flakes = {f: method_of(p) == Method.FLAKE for f, p in profiles}
+    methods = {f: method_of(p) for f, p in profiles}
+    flakes = {f: m == Method.FLAKE for f, m in methods.items()}
     # a host's encrypted secrets: only its own, and only in a flake
     encrypted = {f: p.secret_files if flakes[f] else () for f, p in profiles}
     read_sets(at, [(f, flakes[f], p.module_files, encrypted[f]) for f, p in profiles], skip)
     problems: list[Problem] = []
     plans: list[HostPlan] = []
     for folder, profile in profiles:
-        method = method_of(profile)
-        flake = flakes[folder]
+        method, flake = methods[folder], flakes[folder]
         try:
             files = files_at(
                 lr,

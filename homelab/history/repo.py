@@ -295,7 +295,7 @@ class GitSource:
 
     def read_bytes(self, rel: str) -> bytes | None:
         path = self._path(rel)
-        if self._entries.get(path, ("",))[0] != "blob":
+        if not self._is_blob(path):
             return None
         if path not in self._texts:
             folder = path.rpartition("/")[0]
@@ -308,7 +308,7 @@ class GitSource:
                 p
                 for p in dict.fromkeys(together)
                 if p not in self._texts
-                and self._entries[p][0] == "blob"
+                and self._is_blob(p)
                 and self._entries[p][2] <= _TOGETHER_BYTES
             ]
             self._read_all(small if path in small else [path])
@@ -348,7 +348,7 @@ class GitSource:
 
     def has(self, rel: str) -> bool:
         """Whether the file is there (source.present), without reading it."""
-        return self._entries.get(self._path(rel), ("",))[0] == "blob"
+        return self._is_blob(self._path(rel))
 
     def read(self, rel: str) -> str | None:
         data = self.read_bytes(rel)
