@@ -22,8 +22,10 @@ with paused():  # start-up: what these imports make lives on; a pass over it fre
     from textual import events, work
     from textual.app import App, SystemCommand
     from textual.binding import Binding, BindingType
+    from textual.css.query import NoMatches
     from textual.notifications import SeverityLevel
     from textual.screen import Screen
+    from textual.widget import MountError
     from textual.widgets import Input
 
     from homelab.lab import Lab
@@ -60,6 +62,7 @@ class HomelabApp(App[None]):
         self.first_screen = screen
         self.first_host = host
         self.crashed = False
+        self.quitting = False  # the person quit, nothing left unsaved: the widgets go
         self.crash_report: Path | None = None  # where the report of an unexpected error went
         # time.monotonic() of the last key (the start counts as one): work that can wait
         # for a pause in the keys, waits
@@ -143,9 +146,14 @@ class HomelabApp(App[None]):
             return
         if not self.session.dirty():
             self.main.write_drafts()  # removes those saved since the last write
-            self.exit()
+            self.leave()
             return
         self.ask_quit()
+
+    def leave(self) -> None:
+        """Quit, every edit saved, thrown away or kept as a draft."""
+        self.quitting = True
+        self.exit()
 
     @work(exclusive=True, group="quit")
     async def ask_quit(self) -> None:
@@ -166,13 +174,13 @@ class HomelabApp(App[None]):
         )
         if answer == "discard":
             self.session.kept.sync({})  # thrown away: their drafts too
-            self.exit()
+            self.leave()
         elif answer == "save":
             for folder in dirty:
                 if not await self.main.save(folder, commit=False):
                     return  # refused: the reasons are on screen; nothing is lost
             self.main.write_drafts()
-            self.exit()
+            self.leave()
 
     # ---- an error nobody expected --------------------------------------------------------
 
@@ -182,6 +190,11 @@ class HomelabApp(App[None]):
         or a secret may be: the message replaces it."""
         from homelab.tui import crash  # deferred: start-up (it reads package versions)
 
+        if self.quitting and isinstance(error, (MountError, NoMatches)):
+            # a widget still being mounted (the editor had just opened, or a tab was being
+            # made ahead) looked for a part of itself the quit had taken down: Textual's own
+            # Select does. Nothing of the person's is lost; the quit goes on, no report
+            return
         first = not self.crashed
         self.crashed = True
         if first:
