@@ -187,14 +187,14 @@ class HomelabApp(App[None]):
     def _handle_exception(self, error: Exception) -> None:
         """Keep the unsaved edits as drafts, save a report, say where, exit with code 1.
         Textual's own handler prints the traceback with its frames' locals, where a password
-        or a secret may be: the message replaces it."""
-        from homelab.tui import crash  # deferred: start-up (it reads package versions)
-
+        or a secret may be: the message replaces it. After a quit, see below."""
         if self.quitting and isinstance(error, (MountError, NoMatches)):
             # a widget still being mounted (the editor had just opened, or a tab was being
             # made ahead) looked for a part of itself the quit had taken down: Textual's own
             # Select does. Nothing of the person's is lost; the quit goes on, no report
             return
+        from homelab.tui import crash  # deferred: start-up (it reads package versions)
+
         first = not self.crashed
         self.crashed = True
         if first:
