@@ -91,9 +91,12 @@ class ListField(Field):
     ListField .list-add { margin: 0; }
     """
 
+    _listed: tuple[list[str], list[str]] | None = None  # the items shown, as shown
+
     def compose_control(self) -> ComposeResult:
         with Vertical(classes="list-box"):
             yield ItemList(*self._options(), classes="field-items", markup=False)
+            self._listed = self._shown_items()
             kind = names_kind(self.path)
             yield compact(
                 Input(
@@ -124,6 +127,10 @@ class ListField(Field):
     def _placeholder(self) -> str:
         return f"add {'a number' if self._integers() else 'an item'} and press enter"
 
+    def _shown_items(self) -> tuple[list[str], list[str]]:
+        # as shown, not as values: 1 == True, yet they read differently
+        return [shown(v) for v in self._own_items()], [shown(v) for v in self._inherited_items()]
+
     def _options(self) -> list[Option]:
         options = [Option(Text(shown(v)), id=f"own-{i}") for i, v in enumerate(self._own_items())]
         for v in self._inherited_items():
@@ -132,6 +139,10 @@ class ListField(Field):
 
     def show_value(self) -> None:
         items = self.query_one(ItemList)
+        listed = self._shown_items()
+        if listed == self._listed:
+            return  # the same items (a host switch, mostly): remade, they cost a layout
+        self._listed = listed
         highlighted = items.highlighted
         items.clear_options()
         items.add_options(self._options())

@@ -3,6 +3,7 @@ read within the same limits as a profile once typing pauses."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import yaml
@@ -43,6 +44,7 @@ class YamlField(Field, TypingPause):  # Field first: Textual takes CSS from the 
 
     def __init__(self, spec: FieldSpec, base: Path, own: Any = MISSING, inherited: Any = MISSING):
         super().__init__(spec, base, own, inherited)
+        self._last_read: tuple[str, Any] | None = None  # a text, and the value it reads as
 
     def compose_control(self) -> ComposeResult:
         yield TextBox(as_yaml(self.own), classes="field-yaml", show_line_numbers=False)
@@ -54,11 +56,20 @@ class YamlField(Field, TypingPause):  # Field first: Textual takes CSS from the 
     def show_value(self) -> None:
         area = self.control
         try:
-            current = load_plain(area.text) if area.text.strip() else MISSING
+            current = self._read(area.text)
         except yaml.YAMLError:
             current = None
         if current != self.own or (self.own is MISSING and area.text.strip()):
             area.load_text(as_yaml(self.own))
+
+    def _read(self, text: str) -> Any:
+        """The value the text reads as (MISSING when blank); the last text read is not
+        read again: every field's text is asked for at each host switch and save, typed
+        in or not, and the profile's YAML reader takes milliseconds even for a line."""
+        if self._last_read is None or self._last_read[0] != text:
+            self._last_read = (text, load_plain(text) if text.strip() else MISSING)
+        value = self._last_read[1]
+        return value if value is MISSING else copy.deepcopy(value)  # its own: none shares it
 
     @on(TextArea.Changed)
     def _text_changed(self, event: TextArea.Changed) -> None:
@@ -73,7 +84,7 @@ class YamlField(Field, TypingPause):  # Field first: Textual takes CSS from the 
             return []  # mounted but not yet composed (a held key outruns the screen)
         text = areas.first().text
         try:
-            value = load_plain(text) if text.strip() else MISSING
+            value = self._read(text)
         except yaml.YAMLError as err:
             self.say(yaml_error(err))
             return []
