@@ -19,6 +19,10 @@ once per round, in turn, so the machine's noise hits them alike):
 - `homelab apply --yes` again right after, nothing changed: how long, how many rebuilds ran
   on the machines (the stand-in logs each call), how many hosts said "up to date".
 
+Beside each time, the CPU the whole computer spent meanwhile (all processes, both sides):
+the rig's machines share this computer's cores with the client, so work done on the
+machines (a real lab's machines each do their own on their own CPU) is paid for here too.
+
 homelab runs without PYTHONDONTWRITEBYTECODE, after one untimed warm-up apply per checkout
 (its modules compiled, as a user's install has them). Ratios are to the floor of the same
 round (median over rounds). With --against DIR (another
@@ -79,9 +83,34 @@ class Figures:
     times: dict[str, list[float]] = field(default_factory=dict)
     rebuilds: dict[str, list[int]] = field(default_factory=dict)  # per whole-command line
     up_to_date: dict[str, list[int]] = field(default_factory=dict)
+    cpu: dict[str, list[float]] = field(default_factory=dict)  # the computer's, per line
 
-    def add(self, key: str, seconds: float) -> None:
+    def add(self, key: str, seconds: float, cpu: float | None = None) -> None:
         self.times.setdefault(key, []).append(seconds)
+        if cpu is not None:
+            self.cpu.setdefault(key, []).append(cpu)
+
+
+def computer_cpu() -> float | None:
+    """Seconds of CPU this computer has spent since it started, every core and process
+    (Linux's /proc/stat: all but idle and waiting on disk); None elsewhere."""
+    try:
+        with open("/proc/stat") as stat:
+            ticks = [int(t) for t in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
+class Clock:
+    """Wall time and the computer's CPU time over one measured span."""
+
+    def __init__(self) -> None:
+        self.cpu0, self.wall0 = computer_cpu(), time.perf_counter()
+
+    def stop(self) -> tuple[float, float | None]:
+        wall, cpu = time.perf_counter() - self.wall0, computer_cpu()
+        return wall, (None if cpu is None or self.cpu0 is None else cpu - self.cpu0)
 
 
 class Stage:
@@ -99,6 +128,7 @@ class Stage:
         self.control.mkdir()
         self.plans: list[HostPlan] = []
         self.kex = homelab_kex(self.machines[0]) if kex == "homelab" else ""
+        self.cpu: float | None = None  # the computer's CPU over the last measured span
 
     def close(self) -> None:
         self.rig.close()
@@ -116,9 +146,9 @@ class Stage:
     def fan_out(self) -> float:
         # all at once, as the floor's clients (homelab's default is at most 32 at a time)
         options = ApplyOptions(ssh=self.rig.settings(), jobs=len(self.machines))  # type: ignore[arg-type]
-        start = time.perf_counter()
+        clock = Clock()
         results = apply(self.plans, options)
-        took = time.perf_counter() - start
+        took, self.cpu = clock.stop()
         failed = [r for r in results if not r.ok]
         if failed:
             raise SystemExit(f"homelab failed on {failed[0].host}: {failed[0].summary}")
@@ -130,12 +160,12 @@ class Stage:
         env.pop("SSH_AUTH_SOCK", None)
         argv = [sys.executable, "-m", "homelab", "--lab", str(self.lab), "apply", "--yes"]
         argv += ["--jobs", str(len(self.machines))]  # all at once, as the floor's clients
-        start = time.perf_counter()
+        clock = Clock()
         # from the checkout: python -m puts the working folder first on the import path
         done = subprocess.run(
             argv, env=env, cwd=checkout, capture_output=True, text=True, timeout=TIMEOUT
         )
-        took = time.perf_counter() - start
+        took, self.cpu = clock.stop()
         if done.returncode != 0:
             raise SystemExit(f"homelab apply failed:\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}")
         return took, done.stdout
@@ -247,13 +277,13 @@ class Stage:
         with contextlib.ExitStack() as stack:
             # stderr to files, not pipes: a control master left running keeps a pipe open
             logs = [stack.enter_context(tempfile.TemporaryFile()) for _ in commands]
-            start = time.perf_counter()
+            clock = Clock()
             processes = [
                 subprocess.Popen(c, stdout=subprocess.DEVNULL, stderr=log, stdin=subprocess.DEVNULL)
                 for c, log in zip(commands, logs, strict=True)
             ]
             codes = [p.wait(timeout=TIMEOUT) for p in processes]
-            took = time.perf_counter() - start
+            took, self.cpu = clock.stop()
             for code, log in zip(codes, logs, strict=True):
                 if code:
                     log.seek(0)
@@ -286,9 +316,9 @@ class Stage:
         folder = f'"$HOMELAB_MACHINE_ROOT/{FLOOR}"'
         rebuild = REBUILD.format(folder=folder, attr="{{ inventory_hostname }}")
         argv = [program, "all", "-i", str(inventory), "-f", forks, "-m", "raw", "-a", rebuild]
-        start = time.perf_counter()
+        clock = Clock()
         done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=TIMEOUT)
-        took = time.perf_counter() - start
+        took, self.cpu = clock.stop()
         if done.returncode != 0:
             raise SystemExit(f"ansible failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
         return took
@@ -319,12 +349,12 @@ def one_round(
     first)."""
     stage.plan()
     stage.stage_floor()
-    figures.add("handshake", stage.handshake())
-    figures.add("floor", stage.floor())
+    figures.add("handshake", stage.handshake(), stage.cpu)
+    figures.add("floor", stage.floor(), stage.cpu)
     if ansible:
-        figures.add("ansible", stage.ansible(ansible))
+        figures.add("ansible", stage.ansible(ansible), stage.cpu)
     stage.forget_uploads()
-    figures.add("fanout", stage.fan_out())
+    figures.add("fanout", stage.fan_out(), stage.cpu)
     checkouts = [(ROOT, "")] + ([(against, "@other")] if against else [])
     if number % 2 == 0:
         checkouts.reverse()
@@ -339,7 +369,7 @@ def whole_command(stage: Stage, number: int, figures: Figures, checkout: Path, s
     for key in ("first" + suffix, "same" + suffix):
         before = stage.rebuilds()
         took, said = stage.command(checkout)
-        figures.add(key, took)
+        figures.add(key, took, stage.cpu)
         figures.rebuilds.setdefault(key, []).append(stage.rebuilds() - before)
         figures.up_to_date.setdefault(key, []).append(stage.said_up_to_date(said))
 
@@ -370,15 +400,28 @@ def report(
         ]
     print(f"\n{hosts} rig machines, rebuild {seconds:g} s each, {rounds} interleaved rounds")
     print(f"  OpenSSH's key exchange: {stage.kex or 'its own default'}")
-    print(f"  {'min':>7} {'median':>7} {'x floor':>8}  (ratio: median of per-round ratios)")
+    print(
+        f"  {'min':>7} {'median':>7} {'x floor':>8} {'CPU':>7}  (ratio: median of per-round "
+        "ratios; CPU: median seconds the whole computer spent, both sides)"
+    )
     for line in lines:
         values = figures.times.get(line.key)
         if not values:
-            print(f"  {'-':>7} {'-':>7} {'-':>8}  {line.label}: {ansible_note}")
+            print(f"  {'-':>7} {'-':>7} {'-':>8} {'-':>7}  {line.label}: {ansible_note}")
             continue
+        cpu = figures.cpu.get(line.key)
+        used = f"{statistics.median(cpu):6.2f}s" if cpu else f"{'-':>7}"
         print(
             f"  {min(values):6.2f}s {statistics.median(values):6.2f}s "
-            f"{ratio(figures, line.key):7.2f}x  {line.label}"
+            f"{ratio(figures, line.key):7.2f}x {used}  {line.label}"
+        )
+    cores = os.cpu_count() or 1
+    if figures.cpu.get("first") and figures.cpu.get("floor"):
+        # the least time the CPU work alone needs, with every core busy all along
+        least = statistics.median(figures.cpu["first"]) / cores
+        print(
+            f"  everything changed, its CPU spread over {cores} cores: at least {least:.2f} s, "
+            f"{least / statistics.median(figures.times['floor']):.2f}x the floor's time"
         )
     for suffix in ("", "@other") if against else ("",):
         first, same = figures.rebuilds["first" + suffix], figures.rebuilds["same" + suffix]
