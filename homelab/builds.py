@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from homelab.errors import Place, Problem, format_path
+from homelab.hosthints import known_hosts
 from homelab.profile.model import Profile, SecretUse
 from homelab.webplan import PlaceOf, stable_address
 
@@ -251,7 +252,7 @@ def _address(p: Profile) -> str:
 
 
 def _hosts_hint(profiles: Mapping[str, Profile]) -> str:
-    return "hosts: " + ", ".join(sorted(p.name for p in profiles.values()))
+    return known_hosts(p.name for p in profiles.values())
 
 
 def plan(

@@ -8,12 +8,12 @@ the catalogue behind it.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from homelab.errors import InvalidInput, Place, Problem
+from homelab.hosthints import unknown_host
 from homelab.labstate import COMMON, PROFILE, HostState, LabNotFound, LabState, find_lab
 
 if TYPE_CHECKING:
@@ -96,16 +96,8 @@ class LabFiles:
                 continue
             folder = self._folder_for(state, word)
             if folder is None:
-                close = difflib.get_close_matches(word, list(state.hosts), n=1)
-                problems.append(
-                    Problem(
-                        Place("hosts/"),
-                        f"no host named '{word}'",
-                        hint=f"did you mean '{close[0]}'?"
-                        if close
-                        else "hosts: " + ", ".join(sorted(state.hosts)),
-                    )
-                )
+                hint = unknown_host(word, state.hosts)
+                problems.append(Problem(Place("hosts/"), f"no host named '{word}'", hint=hint))
             elif folder not in chosen:
                 chosen.append(folder)
         if problems:

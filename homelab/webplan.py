@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from homelab.catalog import Catalog, service_ports, web_name, web_port
 from homelab.errors import Place, Problem, format_path
+from homelab.hosthints import known_hosts
 from homelab.profile.model import Profile, SecretUse, ServiceUse
 from homelab.yamlfile import Path_
 
@@ -272,7 +273,7 @@ def _proxy_folder(
             domain.proxy_place,
             f"no host named '{domain.proxy_host}' to be the proxy",
             "proxy.host",
-            hint="hosts: " + ", ".join(sorted(p.name for p in profiles.values()))
+            hint=known_hosts(p.name for p in profiles.values())
             if profiles
             else "add the host first (homelab add-host)",
         )

@@ -19,6 +19,7 @@ from typing import Any
 
 from homelab.catalog import Catalog, metrics_endpoint, service_ports, service_state
 from homelab.errors import Place, Problem, format_path
+from homelab.hosthints import known_hosts
 from homelab.profile.model import Profile, SecretUse, ServiceUse
 from homelab.webplan import PlaceOf, WebPlan, stable_address
 
@@ -356,7 +357,7 @@ def _role(
                         spec.host_place,
                         f"no host named '{spec.host}' to play {spec.role}",
                         f"wiring.{spec.role}.host",
-                        hint="hosts: " + ", ".join(sorted(p.name for p in profiles.values())),
+                        hint=known_hosts(p.name for p in profiles.values()),
                     ),
                 )
             ]

@@ -18,6 +18,7 @@ from homelab.history.records import deployed
 from homelab.history.repo import EmptySource, GitSource, LabRepo, changed_paths, open_repository
 from homelab.history.sketch import find_folder, host_folder, host_inputs, sketch_hosts
 from homelab.history.sketch import host_folders as sketch_folders
+from homelab.hosthints import unknown_host
 from homelab.labconfig import LAB_YAML, lock
 from homelab.labfiles import LabFiles, LabState
 from homelab.source import DiskSource, OnlyHosts, Source, Unreadable
@@ -92,7 +93,7 @@ def split_words(lab: LabFiles, words: Sequence[str]) -> tuple[str | None, list[s
             Problem(
                 Place(str(lab.root)),
                 f"'{first}' is neither a revision nor a host",
-                hint="hosts: " + ", ".join(sorted(folders)),
+                hint=unknown_host(first, folders),
             )
         ]
     )

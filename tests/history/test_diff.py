@@ -217,3 +217,24 @@ def test_a_host_can_be_named_by_its_host_name(lab: Path, run_cli: RunCli) -> Non
         f"lone: never deployed: everything is new; edits since HEAD {head(lab)[:7]}:\n"
     )
     assert "pi:" not in out and "nixos-demo:" not in out
+
+
+def test_a_word_that_names_nothing_in_a_big_lab_gets_a_short_hint(
+    lab: Path, run_cli: RunCli
+) -> None:
+    many_hosts(lab, run_cli, count=20)  # 23 hosts in all
+    before = snapshot(lab)
+    code, out, err = run_cli("--lab", str(lab), "diff", "qqqq")
+    assert (code, out) == (2, "")
+    assert "'qqqq' is neither a revision nor a host" in err
+    hint = next(line for line in err.splitlines() if "hint:" in line)
+    assert hint.strip() == (
+        "hint: hosts: box00, box01, box02, box03, box04, box05, box06, box07, box08, box09, "
+        "box10, box11 and 11 more (`homelab hosts` lists them)"
+    )
+    # a near name is offered, for a revision's place as for a host's
+    code, _, err = run_cli("--lab", str(lab), "diff", "boxx10")
+    assert code == 2 and "did you mean 'box10'?" in err
+    code, _, err = run_cli("--lab", str(lab), "diff", "HEAD", "qqqq")
+    assert code == 2 and "no host named 'qqqq'" in err and "and 11 more" in err
+    assert snapshot(lab) == before
