@@ -171,7 +171,7 @@ def _prepare(lab: LabFiles, state: LabState, chosen: list[str], *, commit: bool)
         _check_pinned(lab, lr, committing=commit)
     secrets = secrets_of(lab, state, chosen)
     built = lab.build(state, chosen)
-    clean = commit and lr is not None and _unchanged_since_head(lr)
+    clean = commit and lr is not None and lr.unchanged_since() is not None
     taken: set[str] = set()
     known = None
     if commit and lr is not None and not clean:
@@ -201,17 +201,6 @@ def _prepare(lab: LabFiles, state: LabState, chosen: list[str], *, commit: bool)
         _also(lab, state, chosen),
         nothing_to_commit=clean,
         known=known,
-    )
-
-
-def _unchanged_since_head(lr: LabRepo) -> bool:
-    """Does the lab's working tree hold exactly what HEAD holds (after the build)? Then
-    the pre-apply commit has nothing to take, and nothing is loaded to find that out."""
-    if lr.head() is None:
-        return False
-    return (
-        lr.run("status", "--porcelain", "--untracked-files=all", "--", lr.prefix.rstrip("/") or ".")
-        == ""
     )
 
 

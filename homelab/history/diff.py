@@ -214,11 +214,43 @@ def diff_lab(
     together: dict[str | None, set[str]] = {}
     for folder in chosen:
         together.setdefault(base_of(folder)[0], set()).add(folder)
+    # compared with HEAD while the working tree holds what HEAD holds, a host that
+    # compiles to what HEAD holds has nothing to show: its past is not loaded (an apply
+    # with nothing changed, a diff right after one: every host deployed at HEAD)
+    bases = {base_of(f)[0] for f in chosen}
+    same = lr.unchanged_since() if head is not None and head in bases else None
+    if same is not None:  # their committed modules, read in one git run, not one per host
+        source = past.source(same)
+        if isinstance(source, GitSource):
+            hosts = [f for f in chosen if base_of(f)[0] == same and f in new.hosts]
+            source.read_together(
+                f"hosts/{f}/{name}"
+                for f in hosts
+                for name in source.listdir(f"hosts/{f}")
+                if name.endswith(".nix")
+            )
     out = []
     for folder in chosen:
         base, kind = base_of(folder)
-        out.append(_host_diff(lab, lr, folder, (base, kind), past.loads(base, together), new))
+        if (
+            base is not None
+            and base == same
+            and _compiles_as_committed(lab, past, base, folder, new)
+        ):
+            out.append(HostDiff(folder, base, kind, (), ()))
+        else:
+            out.append(_host_diff(lab, lr, folder, (base, kind), past.loads(base, together), new))
     return out
+
+
+def _compiles_as_committed(
+    lab: LabFiles, past: _Past, sha: str, folder: str, new: LabState
+) -> bool:
+    """Does the host compile now to the generated files committed at `sha`? (Not only
+    the working tree's files: other homelab code may compile the same profile otherwise.)"""
+    return folder in new.hosts and lab.generated(new, [folder]) == generated_files(
+        past.source(sha), folder
+    )
 
 
 WIRED = tuple(f"/{name}" for name in LAB_WIDE)

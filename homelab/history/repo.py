@@ -116,6 +116,17 @@ class LabRepo:
         sha = self.run("rev-parse", "--verify", "--quiet", "HEAD^{commit}", ok=(0, 1)).strip()
         return sha or None
 
+    def unchanged_since(self) -> str | None:
+        """The commit HEAD names when the lab's working tree holds exactly what it holds
+        (no file changed, added or removed but those git ignores); else None. HEAD is read
+        on both sides of git's look, so a commit made meanwhile never passes for it."""
+        before = self.head()
+        if before is None:
+            return None
+        spec = self.prefix.rstrip("/") or "."
+        tree = self.run("status", "--porcelain", "--untracked-files=all", "--", spec)
+        return before if tree == "" and self.head() == before else None
+
     def detached(self) -> bool:
         return not self.succeeds("symbolic-ref", "--quiet", "HEAD")
 

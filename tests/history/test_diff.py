@@ -219,6 +219,48 @@ def test_a_host_can_be_named_by_its_host_name(lab: Path, run_cli: RunCli) -> Non
     assert "pi:" not in out and "nixos-demo:" not in out
 
 
+def test_a_clean_lab_deployed_at_head_has_no_changes_and_a_later_edit_shows(
+    lab: Path, run_cli: RunCli
+) -> None:
+    git(lab, "add", "--all")
+    git(lab, "commit", "-qm", "everything committed: the working tree holds what HEAD holds")
+    deployed = head(lab)
+    now = datetime.now().astimezone()
+    for host in ("nixos-demo", "pi"):
+        record_deploy(lab, host, deployed, "switch", "ok", now, now)
+    out = diff(run_cli, lab)
+    assert f"nixos-demo: no changes since deployed {deployed[:7]}\n" in out
+    assert f"pi: no changes since deployed {deployed[:7]}\n" in out
+    assert f"lone: never deployed: everything is new (no edits since HEAD {deployed[:7]})" in out
+    # not from a note of the last look: an edit shows at once, though nothing is committed
+    assert git(lab, "status", "--porcelain", "--untracked-files=all") == ""
+    edit(lab, "hosts/common/base.yaml", "Europe/Berlin", "Europe/Paris")
+    out = diff(run_cli, lab, "pi")
+    assert out.startswith(
+        f"pi: changes since deployed {deployed[:7]}\n"
+        "  host.timezone Europe/Berlin -> Europe/Paris\n"
+    )
+
+
+def test_a_clean_lab_whose_committed_nix_is_not_what_homelab_makes_shows_the_difference(
+    lab: Path, run_cli: RunCli
+) -> None:
+    # the committed modules as another homelab wrote them (an older release, a hand edit):
+    # the working tree holds what HEAD holds, yet an apply would send other Nix
+    edit(
+        lab, "hosts/pi/networking.nix", "  networking = {", "  # an older homelab\n  networking = {"
+    )
+    git(lab, "add", "--all")
+    git(lab, "commit", "-qm", "the modules as an older homelab wrote them")
+    assert git(lab, "status", "--porcelain", "--untracked-files=all") == ""
+    deployed = head(lab)
+    now = datetime.now().astimezone()
+    record_deploy(lab, "pi", deployed, "switch", "ok", now, now)
+    out = diff(run_cli, lab, "pi")
+    assert out.startswith(f"pi: changes since deployed {deployed[:7]}\n")
+    assert "\n-  # an older homelab\n" in out
+
+
 def test_a_word_that_names_nothing_in_a_big_lab_gets_a_short_hint(
     lab: Path, run_cli: RunCli
 ) -> None:
