@@ -232,25 +232,20 @@ def diff_lab(
     out = []
     for folder in chosen:
         base, kind = base_of(folder)
+        after = lab.generated(new, [folder]) if folder in new.hosts else {}
+        # the host as compiled now, not only the working tree's files: other homelab code
+        # may compile the same profile otherwise
         if (
             base is not None
             and base == same
-            and _compiles_as_committed(lab, past, base, folder, new)
+            and folder in new.hosts
+            and after == generated_files(past.source(base), folder)
         ):
             out.append(HostDiff(folder, base, kind, (), ()))
         else:
-            out.append(_host_diff(lab, lr, folder, (base, kind), past.loads(base, together), new))
+            at = past.loads(base, together)
+            out.append(_host_diff(lab, lr, folder, (base, kind), at, new, after))
     return out
-
-
-def _compiles_as_committed(
-    lab: LabFiles, past: _Past, sha: str, folder: str, new: LabState
-) -> bool:
-    """Does the host compile now to the generated files committed at `sha`? (Not only
-    the working tree's files: other homelab code may compile the same profile otherwise.)"""
-    return folder in new.hosts and lab.generated(new, [folder]) == generated_files(
-        past.source(sha), folder
-    )
 
 
 WIRED = tuple(f"/{name}" for name in LAB_WIDE)
@@ -263,10 +258,11 @@ def _host_diff(
     since: tuple[str | None, str],
     past: _At,
     new: LabState,
+    after: dict[str, str],
 ) -> HostDiff:
-    """The host's diff since a commit (and how that commit was chosen)."""
+    """The host's diff since a commit (and how that commit was chosen); `after`: its
+    modules as compiled now (none for a host gone from the working tree)."""
     base, kind = since
-    after = lab.generated(new, [folder]) if folder in new.hosts else {}
     was = generated_files(past.source, folder)
     old = past.some(folder)
     paths = sorted({host_folder(folder), *host_inputs(old, folder), *host_inputs(new, folder)})

@@ -95,8 +95,8 @@ class ListField(Field):
 
     def compose_control(self) -> ComposeResult:
         with Vertical(classes="list-box"):
-            yield ItemList(*self._options(), classes="field-items", markup=False)
             self._listed = self._shown_items()
+            yield ItemList(*self._options(self._listed), classes="field-items", markup=False)
             kind = names_kind(self.path)
             yield compact(
                 Input(
@@ -131,10 +131,11 @@ class ListField(Field):
         # as shown, not as values: 1 == True, yet they read differently
         return [shown(v) for v in self._own_items()], [shown(v) for v in self._inherited_items()]
 
-    def _options(self) -> list[Option]:
-        options = [Option(Text(shown(v)), id=f"own-{i}") for i, v in enumerate(self._own_items())]
-        for v in self._inherited_items():
-            options.append(Option(Text(f"{shown(v)}  (inherited)", style="dim"), disabled=True))
+    def _options(self, listed: tuple[list[str], list[str]]) -> list[Option]:
+        own, inherited = listed
+        options = [Option(Text(text), id=f"own-{i}") for i, text in enumerate(own)]
+        for text in inherited:
+            options.append(Option(Text(f"{text}  (inherited)", style="dim"), disabled=True))
         return options
 
     def show_value(self) -> None:
@@ -145,7 +146,7 @@ class ListField(Field):
         self._listed = listed
         highlighted = items.highlighted
         items.clear_options()
-        items.add_options(self._options())
+        items.add_options(self._options(listed))
         if highlighted is not None and items.option_count:
             items.highlighted = min(highlighted, items.option_count - 1)
 
