@@ -24,6 +24,7 @@ from homelab.history.repo import WHERE, LabRepo, check_done, open_repository, ru
 from homelab.source import DiskSource
 
 if TYPE_CHECKING:
+    from homelab.history.sketch import Sketch
     from homelab.labfiles import LabFiles, LabState
 
 _SEP, _END = "\x1f", "\x1e"
@@ -65,7 +66,8 @@ def _folder(root: Path, lr: LabRepo, host: str) -> str | None:
 
     if "/" not in host and (root / host_folder(host) / PROFILE).is_file():
         return host  # its folder: no need to read every profile for the names
-    found = find_folder(sketch_hosts(DiskSource(root)), host)
+    sketched = sketch_hosts(DiskSource(root))
+    found = find_folder(sketched, host)
     if found is not None:
         return found
     if lr.head() is None:  # no commit yet: no history to find it in (and none to show)
@@ -73,16 +75,17 @@ def _folder(root: Path, lr: LabRepo, host: str) -> str | None:
     spec = lr.path(host_folder(host))
     if "/" not in host and lr.run("log", "-1", "--format=%H", "HEAD", "--", spec).strip():
         return None
-    raise _unknown(root, host)
+    raise _unknown(root, host, sketched)
 
 
-def _unknown(root: Path, word: str) -> InvalidInput:
-    """LabFiles.select's refusal of a host or @tag it does not know (its words, its hint)."""
-    from homelab.history.paths import sketch  # deferred: the lab's checks, for the refusal
+def _unknown(root: Path, word: str, sketched: Sketch) -> InvalidInput:
+    """LabFiles.select's refusal of a host or @tag it does not know (its words, its hint),
+    from the sketch the search read (every profile once, not once more for the refusal)."""
+    from homelab.history.paths import as_state  # deferred: the lab's checks, for the refusal
     from homelab.labfiles import LabFiles
 
     try:
-        LabFiles(root).select(sketch(DiskSource(root)), [word])
+        LabFiles(root).select(as_state(sketched), [word])
     except InvalidInput as refused:
         return refused
     raise AssertionError(f"{word} names a host, yet it was not found")

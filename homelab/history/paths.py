@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from homelab.catalog import Catalog
 from homelab.history.sketch import (
     COMMON,
+    Sketch,
     find_folder,
     host_folder,
     host_inputs,
@@ -17,6 +18,7 @@ from homelab.labfiles import HostState, LabFiles, LabState
 from homelab.source import Source
 
 __all__ = [
+    "as_state",
     "find_host",
     "flake_inputs",
     "host_folder",
@@ -81,9 +83,14 @@ def sketch(source: Source) -> LabState:
     """The hosts with their merged documents and included fragments, neither validated
     nor compiled, and without the catalogue: enough to know which files belong to which
     host, and quick (history and status must answer fast)."""
+    return as_state(sketch_hosts(source))
+
+
+def as_state(sketched: Sketch) -> LabState:
+    """A sketch as a LabState (no profiles, no catalogue), for what asks for one."""
     hosts = {
         folder: HostState(folder, h.document, (), None, h.includes)
-        for folder, h in sketch_hosts(source).hosts.items()
+        for folder, h in sketched.hosts.items()
     }
     return LabState(Catalog({}), hosts)
 

@@ -3,9 +3,11 @@ fragments it includes and the catalogue entries it uses, and where each is deplo
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -163,6 +165,28 @@ def test_bad_input_is_refused_and_changes_nothing(
     assert says in err
     assert out == ""
     assert snapshot(lab) == before
+
+
+def test_an_unknown_host_is_refused_after_one_read_of_each_profile(
+    lab: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the search by host.name and the refusal's hint share one read of the lab: on a lab
+    # of 1000 hosts each read is over a second
+    import homelab.yamlfile as yamlfile
+
+    real = yamlfile.load_text
+    reads: Counter[str] = Counter()
+
+    def counting(name: str, *rest: Any, **named: Any) -> Any:
+        reads[name] += 1
+        return real(name, *rest, **named)
+
+    monkeypatch.setattr(yamlfile, "load_text", counting)
+    code, _, err = run_cli("--lab", str(lab), "history", "ghost")
+    assert code == 2 and "no host named 'ghost'" in err
+    profiles = {str(p.relative_to(lab)) for p in lab.glob("hosts/*/profile.yaml")}
+    assert profiles and {n for n in reads if n.endswith("/profile.yaml")} == profiles
+    assert set(reads.values()) == {1}
 
 
 def test_show_at_a_revision_before_the_host_existed(lab: Path, run_cli: RunCli) -> None:
