@@ -225,7 +225,8 @@ def fill(container: Widget, base: Path, own: Any, inherited: Any) -> None:
     groups, found = parts(container)
     for group in groups:
         if not _inside_map(group, container):
-            group.base = base
+            # a group not composed yet makes its fields from these, not the first host's
+            group.base, group.own, group.inherited = base, own, inherited
     for field in found:
         if _inside_map(field, container):
             continue  # a map's entries are filled by the map itself
