@@ -34,7 +34,6 @@ from homelab.tui.messages import EditAfterYes, FieldEdited
 from homelab.tui.plain import Static
 from homelab.tui.screens.dialogs import Confirm, Refused, changed_on_disk, remove_host
 from homelab.tui.widgets import editors as ed  # each tab's module loads when first shown
-from homelab.tui.widgets.editors.base import Editor
 from homelab.tui.widgets.footer import Footer
 from homelab.tui.widgets.hints import unused_key
 from homelab.tui.widgets.hosteditor import TABS, HostEditor, changes_lists
@@ -52,7 +51,6 @@ if TYPE_CHECKING:
 __all__ = ["TABS", "MainScreen"]
 
 CHECK_EVERY = 0.1  # seconds between checks while typing (the first one runs at once)
-FIRST_CHECK_AT_LATEST = 0.5  # seconds: the first check, if the form has not drawn by then
 LOAD_AFTER = 0.3  # seconds after opening until the whole lab's load starts
 LOAD_APART_AFTER = 1.0  # the same for a lab loaded in another process
 DRAFTS_EVERY = 0.5  # seconds between writes of the unsaved edits as drafts while typing
@@ -133,7 +131,6 @@ class MainScreen(Screen[None]):
         # the catalogue entries the first check read, until the rest is read (firstlook.py)
         self._first_entries: frozenset[str] | None = None
         self._first_checked = False
-        self._check_waits = False  # the first host is shown, its check waits for its form
 
     # ---- layout ----------------------------------------------------------------------
 
@@ -240,22 +237,16 @@ class MainScreen(Screen[None]):
         self.opened = True
         folder = self.query_one(HostList).folder  # a key pressed meanwhile moved it
         if folder is not None:
-            # the form first, from the profile as written; the check (includes merged,
-            # problems, the Nix) once the form is drawn: the first look at a big lab's
-            # host is not kept waiting for its Nix
-            self._check_waits = True
-            self.select_host(folder, check=False)
-            self.set_timer(FIRST_CHECK_AT_LATEST, self.first_check)
+            # the first check reads the catalogue entries its host names (firstlook.py);
+            # the rest is read in a thread once the host is shown
+            self._first_entries = firstlook.first_look(self.session, folder)
+            self.select_host(folder)
+            self.preview_tab_file()  # its tab was shown before its Nix was there
+            if self._first_entries is not None:
+                self._read_catalogue()
         collector = getattr(self.app, "collector", None)
         if collector is not None:  # the first screen is up: collections may run again
             self.call_after_refresh(collector.start)
-
-    @on(Editor.Drawn)
-    def first_check(self) -> None:
-        """The first host's check, once its form is on screen (or at the latest)."""
-        if self._check_waits and self.folder is not None:
-            self.reshow()
-            self.preview_tab_file()  # its tab was shown before its Nix was there
 
     @work(thread=True, exclusive=True, group="catalogue")
     def _read_catalogue(self) -> None:
@@ -291,12 +282,12 @@ class MainScreen(Screen[None]):
     def _host_chosen(self, event: HostList.OptionSelected) -> None:
         self.host_editor.query_one("#tabs").focus()
 
-    def select_host(self, folder: str, *, check: bool = True) -> None:
+    def select_host(self, folder: str) -> None:
         if folder == self.folder:
             return
         self.flush_editors()
         self.folder = folder
-        self.reshow(check=check)
+        self.reshow()
         self.update_row(folder)
         self.show_names()
 
@@ -473,13 +464,7 @@ class MainScreen(Screen[None]):
         if folder is None:
             return None
         self._last_check = time.monotonic()
-        first = self._check_waits
-        self._check_waits = False
-        if first:
-            # the first check reads the catalogue entries its host names (firstlook.py);
-            # the rest is read in a thread once the host is shown
-            self._first_entries = firstlook.first_look(self.session, folder)
-        elif self._first_checked and self._first_entries is not None:
+        if self._first_checked and self._first_entries is not None:
             grown = firstlook.extend(self.session, folder, self._first_entries)
             if grown is None:
                 self.whole_catalogue(check=False)  # what it names cannot be told
@@ -488,15 +473,11 @@ class MainScreen(Screen[None]):
         check = self.session.check(folder)
         self._first_checked = True
         self.show_check(folder, check)
-        if first and self._first_entries is not None:
-            self._read_catalogue()
         return check
 
-    def reshow(self, *, check: bool = True) -> None:
-        """The shown host's data changed under every tab: check it (unless not check),
-        show it again."""
-        if check:
-            self.run_check()
+    def reshow(self) -> None:
+        """The shown host's data changed under every tab: check it, show it again."""
+        self.run_check()
         self.host_editor.changed()
         self.host_editor.show_active()
 

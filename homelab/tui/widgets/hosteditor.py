@@ -368,7 +368,6 @@ class HostEditor(Vertical):
 
     async def _find_in(self, tab: str, path: str) -> Widget | None:
         editor = await self._open_tab(tab)
-        await editor.complete()
         for _ in range(3):  # a fresh editor mounts its fields on the next refreshes
             target = editor.find(path)
             if target is not None:

@@ -39,10 +39,6 @@ def as_map(data: Any) -> dict[str, Any]:
 class Editor(TypingPause):
     """One tab's content."""
 
-    class Drawn(Message):
-        """The editor is laid out on screen for the first time (the first host's check
-        waits for it)."""
-
     holds_problems = True  # fields mounted late take theirs from here
     problems: list[Problem] = []  # noqa: RUF012 - replaced per instance
     # the lab's notes beside values its wiring sets, by path (fields mounted late read them)
@@ -68,9 +64,6 @@ class Editor(TypingPause):
 
     def find(self, path: str) -> Widget | None:
         return None
-
-    async def complete(self) -> None:
-        """Every widget made (a form makes those below the fold after its first frame)."""
 
     def pending(self) -> list[Message]:
         """Edits still waiting for a typing pause, taken now (before a save or a switch)."""

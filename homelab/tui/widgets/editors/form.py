@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
+from textual.lazy import Lazy
 from textual.widget import Widget
 
 from homelab.errors import Problem
@@ -16,7 +17,7 @@ from homelab.tui.schema import fields
 from homelab.tui.widgets import fields as f
 from homelab.tui.widgets.editors.base import Data, Editor
 
-EAGER = 2  # sections of a form in its first frame; the rest once it is laid out
+EAGER = 2  # sections of a form mounted before its first frame
 
 
 class FormEditor(Editor, VerticalScroll):
@@ -48,27 +49,11 @@ class FormEditor(Editor, VerticalScroll):
         order = {name: i for i, name in enumerate(self.sections)}
         self.specs = sorted(specs, key=lambda s: order[_top(s)])
         self.own, self.merged = own, merged
-        self._later: list[f.Spec] = []
-        self._drawn = False
 
     def compose(self) -> ComposeResult:
-        # the first sections in the form's first frame, the rest once it has a size (its
-        # first layout), made from the host shown then: what is below the fold waits a
-        # frame, and the top of a big form shows sooner. Textual's Lazy mounted them
-        # before that first layout, which then waited for every field.
-        self._later = list(self.specs[EAGER:])
-        yield from f.build(self.specs[:EAGER], (), self.own, self.merged)
-
-    async def on_resize(self) -> None:
-        if not self._drawn:  # its first layout: on screen now
-            self._drawn = True
-            self.post_message(self.Drawn())
-        await self.complete()
-
-    async def complete(self) -> None:
-        later, self._later = self._later, []
-        if later:
-            await self.mount_all(f.build(later, (), self.own, self.merged))
+        for i, widget in enumerate(f.build(self.specs, (), self.own, self.merged)):
+            # the first sections draw at once, the rest a frame later: a big form opens fast
+            yield widget if i < EAGER else Lazy(widget)
 
     def show(self, own: Data, merged: Data) -> None:
         self.own, self.merged = own, merged

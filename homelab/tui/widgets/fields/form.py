@@ -225,8 +225,7 @@ def fill(container: Widget, base: Path, own: Any, inherited: Any) -> None:
     groups, found = parts(container)
     for group in groups:
         if not _inside_map(group, container):
-            # a group not composed yet makes its fields from these, not the first host's
-            group.base, group.own, group.inherited = base, own, inherited
+            group.base = base
     for field in found:
         if _inside_map(field, container):
             continue  # a map's entries are filled by the map itself
