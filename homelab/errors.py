@@ -68,8 +68,3 @@ def format_path(parts: Iterable[str | int]) -> str:
             shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in part)
             out += ("." if out else "") + '"' + shown.replace('"', '\\"') + '"'
     return out
-
-
-class EditError(ValueError):
-    """An edit of a YAML text cannot be made: the text is not YAML, or the path does not
-    fit it (homelab.profile.edit; here, so that holding a session needs no YAML editing)."""

@@ -14,22 +14,21 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import yaml
 
+from homelab.catalog import Catalog
 from homelab.editing.drafts import Draft, DraftStore, Kept, profile_rel
-from homelab.errors import EditError, InvalidInput, Place, Problem
+from homelab.errors import InvalidInput, Place, Problem
 from homelab.labfiles import PROFILE, HostState, LabFiles, LabState
 from homelab.optionindex.model import OptionIndex
+from homelab.profile import edit
+from homelab.profile.edit import EditError
 from homelab.source import DiskSource, OnlyHosts, Unreadable, read_file
+from homelab.webplan import secret_uses
+from homelab.write import apply_plan, atomic_write, plan
 from homelab.yamlfile import load_plain
-
-if TYPE_CHECKING:
-    from homelab.catalog import Catalog
-
-# The round-trip editing (ruamel), the names of the lab's web and the writing of files
-# are imported where they are used: the editor's first frame needs none of them.
 
 __all__ = [
     "ChangedOnDisk",
@@ -221,8 +220,6 @@ class Session(Generic[L]):
             web = self.state.web if self.state is not None else None
             part = web.hosts.get(folder) if web is not None else None
             if part is not None and part.secrets:
-                from homelab.webplan import secret_uses
-
                 uses = secret_uses(part)
                 host = replace(host, profile=replace(host.profile, lab_secrets=uses))
             try:
@@ -247,31 +244,23 @@ class Session(Generic[L]):
         draft.text = change(draft.text)
 
     def set(self, folder: str, path: Sequence[str | int], value: Any) -> None:
-        from homelab.profile import edit
-
         self._edit(folder, lambda text: edit.set_value(text, tuple(path), value))
 
     def delete(self, folder: str, path: Sequence[str | int]) -> None:
         """Remove the value at path; nothing happens when it is not there."""
-        from homelab.profile import edit
-
         try:
             self._edit(folder, lambda text: edit.delete_value(text, tuple(path)))
-        except EditError:
+        except edit.EditError:
             if self.has(folder, path):
                 raise
 
     def rename(self, folder: str, path: Sequence[str | int], new_name: str) -> None:
-        from homelab.profile import edit
-
         self._edit(folder, lambda text: edit.rename_key(text, tuple(path), new_name))
 
     def has(self, folder: str, path: Sequence[str | int]) -> bool:
-        from homelab.profile import edit
-
         try:
             edit.get_value(self.text(folder), tuple(path))
-        except (KeyError, EditError):
+        except (KeyError, edit.EditError):
             return False
         return True
 
@@ -286,8 +275,6 @@ class Session(Generic[L]):
         """Delete the host's profile and its generated modules; returns what was deleted.
         Files a person wrote (hardware-configuration.nix) stay, and so does a generated
         file edited by hand: then nothing is deleted (InvalidInput says which)."""
-        from homelab.write import apply_plan, plan
-
         # nothing is wanted in the folder any more: the plan deletes our files only
         the_plan = plan(self.lab.root, {}, [folder])
         if the_plan.edited:
@@ -369,8 +356,6 @@ class Session(Generic[L]):
             raise InvalidInput(check.problems or [Problem(Place(draft.rel), "cannot compile")])
         written: list[str] = []
         if draft.dirty:
-            from homelab.write import atomic_write
-
             atomic_write(self.lab.root / draft.rel, draft.text)
             written.append(draft.rel)
         draft.base, draft.not_utf8 = draft.text, False

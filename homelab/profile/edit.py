@@ -32,13 +32,17 @@ from ruamel.yaml.scalarstring import (
 )
 from ruamel.yaml.tag import Tag
 
-from homelab.errors import EditError, format_path
+from homelab.errors import format_path
 from homelab.profile.options import tag_of
 from homelab.yamlfile import LimitError, compose, load_plain
 
 Path = tuple[str | int, ...]
 
 __all__ = ["EditError", "delete_value", "get_value", "rename_key", "set_value"]
+
+
+class EditError(ValueError):
+    """The edit cannot be made: the text is not YAML, or the path does not fit it."""
 
 
 # ---- public API ---------------------------------------------------------------------

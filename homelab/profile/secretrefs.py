@@ -13,13 +13,11 @@ import difflib
 import json
 import re
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from homelab.errors import Place, Problem, format_path
+from homelab.profile.model import SecretUse
 from homelab.yamlfile import Marks, Path_
-
-if TYPE_CHECKING:
-    from homelab.profile.model import SecretUse
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 NAME_HINT = "a secret's name is letters, digits, '.', '_' and '-' (it names encrypted/NAME.age)"
@@ -98,10 +96,6 @@ def uses(settings: Any, schema: Any, at: Path_) -> Any:
 
 
 def use(ref: Mapping[str, Any], at: Path_) -> SecretUse:
-    # the model is imported here: the editor's secret fields check references with this
-    # module before the first host is checked, which needs the model anyway
-    from homelab.profile.model import SecretUse
-
     return SecretUse(
         str(ref.get("secret")), at, ref.get("owner"), ref.get("group"), ref.get("mode")
     )

@@ -16,19 +16,17 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
+from homelab.catalog import Catalog
 from homelab.editing.session import Session
 from homelab.errors import Problem
 from homelab.lab import Lab
 from homelab.labstate import PROFILE
 from homelab.source import DiskSource, OnlyHosts, Source, Unreadable
 from homelab.yamlfile import load_plain
-
-if TYPE_CHECKING:
-    from homelab.catalog import Catalog
 
 CATALOGUE = "services"
 MOST_FILES = 32  # includes followed, at most (a deeper chain: the whole catalogue)
@@ -80,8 +78,6 @@ def extend(session: Session[Lab], folder: str, entries: frozenset[str]) -> froze
         return entries
     look = FirstLook(disk, "", missing)  # no host: the entries, and what every load reads
     state = session.lab.load(texts=session.unsaved(), source=look)
-    from homelab.catalog import Catalog  # with the check that needs it, not at start-up
-
     session.catalog = Catalog({**session.catalog.services, **state.catalog.services})
     files = {f"{CATALOGUE}/{name}" for name in missing}
     more = [p for p in state.problems if p.place.file in files]

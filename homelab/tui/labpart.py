@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from homelab.tui.schema import Path
-
-if TYPE_CHECKING:  # the wiring comes with the lab's load, long after the first frame
-    from homelab.wiring import Role, Wiring
+from homelab.wiring import Role, Wiring
+from homelab.wiringnix.mqtt import USER
 
 NAMESERVERS: Path = ("networking", "nameservers")
 
@@ -145,8 +144,6 @@ class HostPart:
         if name == "monitoring":
             count = len(wiring.peers)
             return f"scrapes {count} host{'' if count == 1 else 's'}"
-        from homelab.wiringnix.mqtt import USER
-
         clients = [wiring.peers[f].name for f in wiring.mqtt_users if f != self.folder]
         said = f"the lab user {USER}" if role.spec.password else "the lab's broker"
         return said + (f", its port open to {', '.join(clients)}" if clients else "")

@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.text import Text
 from textual.widget import Widget
 from textual.widgets import OptionList
 
+from homelab.catalog import Catalog
 from homelab.lab import Lab
 from homelab.tui.optionhelp import lookup, option_line
 from homelab.tui.plain import Static
 from homelab.tui.schema import MISSING, FieldSpec, resolve, shown, takes_secret, types
 from homelab.tui.widgets.fields import Field
-
-if TYPE_CHECKING:
-    from homelab.catalog import Catalog
 
 IDLE = (
     "Tab and shift+Tab move between fields. The focused one is\n"
